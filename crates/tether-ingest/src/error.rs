@@ -1,0 +1,12 @@
+//! The one error type of decoding, split by how the server answers it.
+
+/// Why a request body could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The body is not valid in any accepted encoding (answered 400).
+    #[error("{0}")]
+    Malformed(String),
+    /// The body, before or after decompression, exceeds the limit (answered 413).
+    #[error("body exceeds the limit of {limit} bytes{}", if *.decompressed { " after decompression" } else { "" })]
+    TooLarge { limit: usize, decompressed: bool },
+}

@@ -1,0 +1,170 @@
+//! `GET /api/projects/{id}/logs…`: search, one log, histogram, facets, live tail.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tether_model::{LogId, ProjectId};
+use tether_store::{Breakdown, LogQuery, StoredLog};
+
+use super::authorize_project;
+use super::params::{self, LogParams, MAX_LIMIT, bucket_width_ns, encode_cursor, format_ns, now_ns};
+use crate::{ApiError, AppState};
+
+/// A log as the list endpoints return it.
+#[derive(Serialize)]
+pub(crate) struct LogJson {
+    /// A string: ids exceed JavaScript's exact integer range.
+    id: String,
+    timestamp: String,
+    severity: &'static str,
+    service: String,
+    body: String,
+    session_id: Option<String>,
+    distinct_id: Option<String>,
+    trace_id: String,
+    span_id: String,
+    attributes: Value,
+    resource_attributes: Value,
+}
+
+fn attrs_json(attrs: &tether_model::Attributes) -> Value {
+    serde_json::to_value(attrs).unwrap_or_else(|_| json!({}))
+}
+
+impl From<&StoredLog> for LogJson {
+    fn from(log: &StoredLog) -> Self {
+        let r = &log.record;
+        LogJson {
+            id: log.id.0.to_string(),
+            timestamp: format_ns(r.timestamp_ns),
+            severity: r.severity.as_str(),
+            service: r.service.clone(),
+            body: r.body.clone(),
+            session_id: r.session_id.clone(),
+            distinct_id: r.distinct_id.clone(),
+            trace_id: r.trace_id.clone(),
+            span_id: r.span_id.clone(),
+            attributes: attrs_json(&r.attributes),
+            resource_attributes: attrs_json(&r.resource_attributes),
+        }
+    }
+}
+
+async fn params_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    project_id: ProjectId,
+    raw: Option<String>,
+) -> Result<LogParams, ApiError> {
+    authorize_project(state, headers, project_id).await?;
+    params::parse(raw.as_deref(), project_id, now_ns())
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = params_for(&state, &headers, project_id, raw).await?;
+    let page = state.logs().search(LogQuery { filter: p.filter, limit: p.limit, after: p.cursor }).await?;
+    let results: Vec<LogJson> = page.logs.iter().map(LogJson::from).collect();
+    Ok(Json(json!({
+        "results": results,
+        "has_more": page.next.is_some(),
+        "next_cursor": page.next.map(encode_cursor),
+    })))
+}
+
+pub(super) async fn one(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((project_id, log_id)): Path<(ProjectId, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let not_found = || ApiError::not_found(format!("log {log_id} not found"));
+    let id: i64 = log_id.parse().map_err(|_| not_found())?;
+    let log = state.logs().get(project_id, LogId(id)).await?.ok_or_else(not_found)?;
+    let r = &log.record;
+    let mut out = serde_json::to_value(LogJson::from(&log)).unwrap_or_else(|_| json!({}));
+    if let Value::Object(map) = &mut out {
+        map.insert("observed_timestamp".into(), json!(format_ns(r.observed_timestamp_ns)));
+        map.insert("severity_text".into(), json!(r.severity_text));
+        map.insert("severity_number".into(), json!(r.severity_number));
+        map.insert("trace_flags".into(), json!(r.trace_flags));
+        map.insert("event_name".into(), json!(r.event_name));
+        map.insert(
+            "scope".into(),
+            json!({ "name": r.scope_name, "version": r.scope_version, "attributes": attrs_json(&r.scope_attributes) }),
+        );
+    }
+    Ok(Json(out))
+}
+
+pub(super) async fn histogram(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = params_for(&state, &headers, project_id, raw).await?;
+    let width = bucket_width_ns(p.filter.from_ns, p.filter.to_ns);
+    let (from, to) = (p.filter.from_ns, p.filter.to_ns);
+    let rows = state.logs().histogram(p.filter, width, p.breakdown).await?;
+    // Every bucket of the range is present, empty ones included, so charts need no gap logic.
+    let first = from.div_euclid(width) * width;
+    let mut buckets: BTreeMap<i64, BTreeMap<String, u64>> =
+        (0..).map(|i| first + i * width).take_while(|s| *s < to).map(|s| (s, BTreeMap::new())).collect();
+    for row in rows {
+        *buckets.entry(row.start_ns).or_default().entry(row.key).or_default() += row.count;
+    }
+    let buckets: Vec<Value> = buckets
+        .into_iter()
+        .map(|(start, counts)| {
+            let total: u64 = counts.values().sum();
+            json!({ "start": format_ns(start), "total": total, "counts": counts })
+        })
+        .collect();
+    Ok(Json(json!({
+        "from": format_ns(from),
+        "to": format_ns(to),
+        "bucket_seconds": width / 1_000_000_000,
+        "breakdown": match p.breakdown { Breakdown::Severity => "severity", Breakdown::Service => "service" },
+        "buckets": buckets,
+    })))
+}
+
+pub(super) async fn facets(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = params_for(&state, &headers, project_id, raw).await?;
+    let facets = state.logs().facets(p.filter, 50, 10).await?;
+    Ok(Json(json!(facets)))
+}
+
+/// Live tail. Without `after` it returns no logs and the cursor meaning "from now on";
+/// with it, what arrived since (oldest first) and the cursor to ask with next.
+pub(super) async fn tail(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = params_for(&state, &headers, project_id, raw).await?;
+    let Some(after) = p.after else {
+        let last = state.logs().last_id().await?;
+        return Ok(Json(json!({ "results": [], "cursor": last.0.to_string() })));
+    };
+    let limit = if p.limit == params::DEFAULT_LIMIT { MAX_LIMIT } else { p.limit };
+    let logs = state.logs().tail(p.filter, after, limit).await?;
+    let cursor = logs.last().map_or(after, |l| l.id);
+    let results: Vec<LogJson> = logs.iter().map(LogJson::from).collect();
+    Ok(Json(json!({ "results": results, "cursor": cursor.0.to_string() })))
+}

@@ -1,0 +1,109 @@
+//! Projects and personal API keys.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tether_model::ProjectId;
+use tether_store::{ApiKey, KeyScope, NewApiKey};
+
+use super::{authorize_admin, authorize_project};
+use crate::{ApiError, AppState, auth};
+
+pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let key = auth::api_key(state.meta(), &headers).await?;
+    let projects: Vec<_> = state.meta().projects().await?.into_iter().filter(|p| auth::may_read(&key, p.id)).collect();
+    Ok(Json(json!({ "results": projects })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewProject {
+    name: String,
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<NewProject>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize_admin(&state, &headers).await?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let name = body.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::bad_request("invalid name: expected 1 to 200 characters"));
+    }
+    let token = auth::generate_secret(auth::PROJECT_TOKEN_PREFIX);
+    let project = state.meta().create_project(name, &token).await?;
+    Ok((StatusCode::CREATED, Json(json!(project))))
+}
+
+#[derive(Serialize)]
+struct KeyJson {
+    id: i64,
+    name: String,
+    /// `null` for keys that may read every project.
+    project_id: Option<ProjectId>,
+    prefix: String,
+    created_at_ms: i64,
+}
+
+impl From<ApiKey> for KeyJson {
+    fn from(k: ApiKey) -> Self {
+        KeyJson {
+            id: k.id,
+            name: k.name,
+            project_id: match k.scope {
+                KeyScope::AllProjects => None,
+                KeyScope::Project(id) => Some(id),
+            },
+            prefix: k.prefix,
+            created_at_ms: k.created_at_ms,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewKey {
+    name: String,
+}
+
+/// Creates a key that may read one project. The secret is in this response only.
+pub(super) async fn create_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    body: Result<Json<NewKey>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let secret = auth::generate_secret(auth::API_KEY_PREFIX);
+    let key = state
+        .meta()
+        .create_api_key(NewApiKey {
+            name: body.name.trim().to_owned(),
+            scope: KeyScope::Project(project_id),
+            secret_hash: auth::hash_secret(&secret),
+            prefix: secret[..8].to_owned(),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "key": KeyJson::from(key), "secret": secret }))))
+}
+
+pub(super) async fn list_keys(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    authorize_admin(&state, &headers).await?;
+    let keys: Vec<KeyJson> = state.meta().api_keys().await?.into_iter().map(KeyJson::from).collect();
+    Ok(Json(json!({ "results": keys })))
+}
+
+pub(super) async fn revoke_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key_id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    authorize_admin(&state, &headers).await?;
+    state.meta().revoke_api_key(key_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

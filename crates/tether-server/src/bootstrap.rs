@@ -1,0 +1,35 @@
+//! First start: the default project with its token and the admin API key.
+
+use tether_store::{KeyScope, MetadataStore, NewApiKey, Project, StoreResult};
+
+use crate::auth;
+
+/// What a first start created. The API key is shown this once; only its hash is stored.
+#[derive(Debug, Clone)]
+pub struct FirstStart {
+    pub project: Project,
+    pub api_key: String,
+}
+
+/// Creates the default project and an all-projects API key when there are no projects yet.
+/// `token` and `api_key` fix their values (for automation); otherwise they are random.
+pub async fn first_start(
+    meta: &dyn MetadataStore,
+    token: Option<&str>,
+    api_key: Option<&str>,
+) -> StoreResult<Option<FirstStart>> {
+    if !meta.projects().await?.is_empty() {
+        return Ok(None);
+    }
+    let token = token.map_or_else(|| auth::generate_secret(auth::PROJECT_TOKEN_PREFIX), str::to_owned);
+    let api_key = api_key.map_or_else(|| auth::generate_secret(auth::API_KEY_PREFIX), str::to_owned);
+    let project = meta.create_project("Default project", &token).await?;
+    meta.create_api_key(NewApiKey {
+        name: "admin".into(),
+        scope: KeyScope::AllProjects,
+        secret_hash: auth::hash_secret(&api_key),
+        prefix: api_key.chars().take(8).collect(),
+    })
+    .await?;
+    Ok(Some(FirstStart { project, api_key }))
+}

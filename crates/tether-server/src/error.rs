@@ -1,0 +1,89 @@
+//! The one table from error kinds to HTTP statuses and gRPC codes. Clients get a one-line
+//! reason as `{"error": "…"}`; internal details are logged once and never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tether_ingest::DecodeError;
+use tether_store::{ErrorKind, StoreError};
+
+/// Seconds a client is told to wait when Tether is overloaded.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+/// An error answered to a client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError { status, message: message.into() }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+    pub fn overloaded() -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "ingestion queue is full, retry shortly")
+    }
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+
+    /// The gRPC status carrying the same meaning.
+    pub fn to_grpc(&self) -> tonic::Status {
+        let code = match self.status {
+            StatusCode::BAD_REQUEST => tonic::Code::InvalidArgument,
+            StatusCode::UNAUTHORIZED => tonic::Code::Unauthenticated,
+            StatusCode::FORBIDDEN => tonic::Code::PermissionDenied,
+            StatusCode::NOT_FOUND => tonic::Code::NotFound,
+            StatusCode::PAYLOAD_TOO_LARGE => tonic::Code::ResourceExhausted,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => tonic::Code::Unavailable,
+            _ => tonic::Code::Internal,
+        };
+        tonic::Status::new(code, self.message.clone())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(serde_json::json!({ "error": self.message }))).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE || self.status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e.kind() {
+            ErrorKind::InvalidInput => ApiError::bad_request(e.to_string()),
+            ErrorKind::NotFound => ApiError::not_found(e.to_string()),
+            ErrorKind::Unavailable => ApiError::overloaded(),
+            ErrorKind::Internal => {
+                tracing::error!(error = %e, "storage error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<DecodeError> for ApiError {
+    fn from(e: DecodeError) -> Self {
+        let status = match e {
+            DecodeError::Malformed(_) => StatusCode::BAD_REQUEST,
+            DecodeError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}

@@ -1,0 +1,111 @@
+//! OTLP logs ingestion. HTTP and gRPC both end in [`ingest_logs`], so the two transports
+//! cannot drift apart in validation, normalization, or durability.
+
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
+use prost::Message;
+use tether_ingest::otlp::{self, BodyFormat, ExportLogsServiceRequest};
+use tether_store::Project;
+
+use crate::batcher::SubmitError;
+use crate::{ApiError, AppState, auth};
+
+#[derive(serde::Deserialize)]
+pub(crate) struct TokenQuery {
+    token: Option<String>,
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Normalizes and durably stores one request's logs for `project`. Returns what OTLP calls
+/// partial success: records that were refused, and why.
+pub async fn ingest_logs(
+    state: &AppState,
+    project: &Project,
+    request: ExportLogsServiceRequest,
+) -> Result<ExportLogsServiceResponse, ApiError> {
+    let limits = state.limits().record;
+    let normalized = tokio::task::spawn_blocking({
+        let project_id = project.id;
+        move || otlp::normalize(request, project_id, now_ns(), limits)
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    let metrics = state.metrics();
+    metrics.records_rejected.fetch_add(normalized.rejected, Ordering::Relaxed);
+    state.batcher().submit(normalized.records).await.map_err(|e| match e {
+        SubmitError::Overloaded => ApiError::overloaded(),
+        SubmitError::Stopped => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "server is shutting down"),
+        SubmitError::Store(e) => ApiError::from(e),
+    })?;
+    let partial_success = (normalized.rejected > 0).then(|| ExportLogsPartialSuccess {
+        rejected_log_records: normalized.rejected as i64,
+        error_message: normalized.rejection_reason,
+    });
+    Ok(ExportLogsServiceResponse { partial_success })
+}
+
+/// `POST /v1/logs` and `/i/v1/logs`: OTLP/HTTP, protobuf or JSON, optionally gzipped.
+pub(crate) async fn otlp_http(
+    State(state): State<AppState>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match otlp_http_inner(&state, query, &headers, body).await {
+        Ok(response) => response,
+        Err(error) => {
+            state.metrics().requests_rejected.fetch_add(1, Ordering::Relaxed);
+            error.into_response()
+        }
+    }
+}
+
+async fn otlp_http_inner(
+    state: &AppState,
+    query: TokenQuery,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let project = auth::project_from_token(state.meta(), headers, query.token.as_deref()).await?;
+    let limit = state.limits().max_body_bytes;
+    let raw = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("body exceeds the limit of {limit} bytes"))
+    })?;
+    let header_str = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
+    let format = BodyFormat::from_content_type(header_str(header::CONTENT_TYPE));
+    let encoding = header_str(header::CONTENT_ENCODING).map(str::to_owned);
+    let request = tokio::task::spawn_blocking(move || {
+        let plain = tether_ingest::decompress(&raw, encoding.as_deref(), limit)?;
+        otlp::decode_logs(&plain, format)
+    })
+    .await
+    .map_err(|_| ApiError::internal())??;
+    let response = ingest_logs(state, &project, request).await?;
+    // Answer in the encoding the client used, as OTLP/HTTP requires.
+    if format == BodyFormat::Protobuf {
+        let bytes = Bytes::from(response.encode_to_vec());
+        return Ok(([(header::CONTENT_TYPE, "application/x-protobuf")], bytes).into_response());
+    }
+    Ok(axum::Json(partial_success_json(&response)).into_response())
+}
+
+fn partial_success_json(response: &ExportLogsServiceResponse) -> serde_json::Value {
+    match &response.partial_success {
+        None => serde_json::json!({}),
+        Some(p) => serde_json::json!({
+            "partialSuccess": {
+                "rejectedLogRecords": p.rejected_log_records.to_string(),
+                "errorMessage": p.error_message,
+            }
+        }),
+    }
+}

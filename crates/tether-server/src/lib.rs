@@ -1,0 +1,179 @@
+//! Tether's server: HTTP routes (OTLP/HTTP, JSON API, health, metrics), the OTLP/gRPC
+//! service, authentication, and the group-commit writer between ingest and storage.
+//!
+//! Owns: transports, auth decisions, and error-to-status mapping. Must not contain: SQL or
+//! protocol decoding (those are `tether-store-*` and `tether-ingest`).
+
+mod api;
+pub mod auth;
+mod batcher;
+pub mod bootstrap;
+mod error;
+mod grpc;
+mod ingest;
+pub mod metrics;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tether_ingest::otlp::RecordLimits;
+use tether_store::{LogReader, LogWriter, MetadataStore};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_http::cors::CorsLayer;
+
+pub use batcher::BatcherConfig;
+pub use error::ApiError;
+pub use ingest::ingest_logs;
+use metrics::Metrics;
+
+/// The stores the server reads and writes, as trait objects so any backend fits.
+#[derive(Clone)]
+pub struct Stores {
+    pub meta: Arc<dyn MetadataStore>,
+    pub logs: Arc<dyn LogReader>,
+    pub log_writer: Arc<dyn LogWriter>,
+}
+
+/// Limits on what clients may send.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body, before and after decompression.
+    pub max_body_bytes: usize,
+    pub record: RecordLimits,
+    pub batcher: BatcherConfig,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 16 * 1024 * 1024,
+            record: RecordLimits::default(),
+            batcher: BatcherConfig { queue_records: 200_000, max_commit_records: 50_000 },
+        }
+    }
+}
+
+/// Shared state of every handler. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    stores: Stores,
+    batcher: batcher::Batcher,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+}
+
+/// The writer task behind an [`AppState`]; await [`WriterHandle::finish`] after the
+/// servers stopped to know every acknowledged batch is committed.
+pub struct WriterHandle(JoinHandle<()>);
+
+impl WriterHandle {
+    pub async fn finish(self) {
+        if let Err(e) = self.0.await {
+            tracing::error!(error = %e, "writer task failed");
+        }
+    }
+}
+
+impl AppState {
+    /// Builds the state and starts its writer task (needs a Tokio runtime).
+    pub fn new(stores: Stores, limits: Limits) -> (AppState, WriterHandle) {
+        let metrics = Arc::new(Metrics::default());
+        let (batcher, handle) = batcher::Batcher::start(stores.log_writer.clone(), metrics.clone(), limits.batcher);
+        let state = AppState { inner: Arc::new(Inner { stores, batcher, metrics, limits }) };
+        (state, WriterHandle(handle))
+    }
+
+    pub(crate) fn meta(&self) -> &dyn MetadataStore {
+        self.inner.stores.meta.as_ref()
+    }
+    pub(crate) fn logs(&self) -> &dyn LogReader {
+        self.inner.stores.logs.as_ref()
+    }
+    pub(crate) fn batcher(&self) -> &batcher::Batcher {
+        &self.inner.batcher
+    }
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+    pub(crate) fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+}
+
+/// Every HTTP route. Pure: no sockets, so tests can drive it with `oneshot`.
+pub fn router(state: AppState) -> Router {
+    // Browser SDKs post logs cross-origin with credentials: mirror origin and headers.
+    let ingest = Router::new()
+        .route("/v1/logs", post(ingest::otlp_http))
+        .route("/i/v1/logs", post(ingest::otlp_http))
+        .layer(CorsLayer::very_permissive());
+    Router::new()
+        .merge(ingest)
+        .merge(api::router())
+        .route("/_health", get(health))
+        .route("/metrics", get(metrics_text))
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let checks = tokio::try_join!(state.meta().ping(), state.logs().ping());
+    match checks {
+        Ok(_) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "unavailable", "error": "storage unreachable" })),
+            )
+        }
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    let text = state.metrics().render(state.batcher().queued_records());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// The sockets Tether serves on, bound by the caller (`main` binds real ports, tests port 0).
+pub struct Listeners {
+    pub http: TcpListener,
+    pub grpc: TcpListener,
+}
+
+/// Serves HTTP and gRPC until `shutdown` resolves, then stops accepting, lets in-flight
+/// requests finish, and waits for the writer to commit everything it acknowledged.
+pub async fn serve(
+    state: AppState,
+    writer: WriterHandle,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let http = axum::serve(listeners.http, router(state.clone())).with_graceful_shutdown(wait(stop_rx.clone()));
+    let grpc = tonic::transport::Server::builder()
+        .add_service(grpc::logs_service(state.clone()))
+        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listeners.grpc), wait(stop_rx));
+    let signal = tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let (http_result, grpc_result) = tokio::join!(http, grpc);
+    signal.abort();
+    drop(state);
+    writer.finish().await;
+    http_result?;
+    grpc_result.map_err(std::io::Error::other)
+}

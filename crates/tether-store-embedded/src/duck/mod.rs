@@ -1,0 +1,171 @@
+//! Logs in DuckDB. One writer connection appends batches inside a transaction (DuckDB
+//! syncs its WAL at commit, so a returned append is durable); reads run on a small pool of
+//! cloned connections. All DuckDB calls run on blocking threads, off the async reactor.
+
+mod query;
+mod read;
+mod schema;
+mod write;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use duckdb::{Config, Connection};
+use tether_model::{LogId, LogRecord, ProjectId};
+use tether_store::{
+    Breakdown, Facets, HistogramBucket, LogFilter, LogPage, LogQuery, LogReader, LogWriter,
+    StoreError, StoreResult, StoredLog,
+};
+
+/// DuckDB-backed log store (both [`LogWriter`] and [`LogReader`]).
+#[derive(Clone)]
+pub struct DuckLogs {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The connection appends go through; holding its lock serializes writers.
+    writer: Mutex<write::Writer>,
+    /// Idle read connections; a read takes one or clones a new one from `origin`.
+    readers: Mutex<Vec<Connection>>,
+    origin: Mutex<Connection>,
+    /// The id of the last committed log, for live tail's "from now on".
+    last_committed: AtomicI64,
+}
+
+fn db_err(context: &'static str) -> impl FnOnce(duckdb::Error) -> StoreError {
+    move |e| StoreError::internal(context, e)
+}
+
+impl DuckLogs {
+    /// Opens (creating and migrating) the DuckDB file at `path`.
+    pub async fn open(path: &Path) -> StoreResult<DuckLogs> {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let config = Config::default()
+                // Bounded memory: DuckDB spills to disk past this instead of growing.
+                .max_memory("4GB")
+                .map_err(db_err("invalid DuckDB config"))?;
+            let conn = Connection::open_with_flags(&path, config).map_err(db_err("cannot open DuckDB"))?;
+            schema::migrate(&conn).map_err(db_err("DuckDB migration failed"))?;
+            let writer = write::Writer::new(conn.try_clone().map_err(db_err("cannot clone connection"))?)
+                .map_err(db_err("cannot read last log id"))?;
+            let last = writer.last_id();
+            Ok(DuckLogs {
+                inner: Arc::new(Inner {
+                    writer: Mutex::new(writer),
+                    readers: Mutex::new(Vec::new()),
+                    origin: Mutex::new(conn),
+                    last_committed: AtomicI64::new(last),
+                }),
+            })
+        })
+        .await
+        .map_err(|e| StoreError::internal("DuckDB open task failed", e))?
+    }
+
+    /// Runs `f` with a read connection on a blocking thread.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => inner
+                    .origin
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .try_clone()
+                    .map_err(db_err("cannot open read connection"))?,
+            };
+            let result = f(&conn);
+            inner.readers.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::internal("DuckDB read task failed", e))?
+    }
+
+    /// Writes everything to the main database file (a checkpoint), e.g. before exit.
+    pub async fn checkpoint(&self) -> StoreResult<()> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            writer.checkpoint().map_err(db_err("checkpoint failed"))
+        })
+        .await
+        .map_err(|e| StoreError::internal("DuckDB checkpoint task failed", e))?
+    }
+
+    /// Bytes of the database file, for benchmarks and metrics.
+    pub async fn database_size(&self) -> StoreResult<u64> {
+        self.read(|conn| {
+            conn.query_row("SELECT sum(total_blocks * block_size) FROM pragma_database_size()", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
+            .map(|v| v.unwrap_or(0).max(0) as u64)
+            .map_err(db_err("cannot read database size"))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl LogWriter for DuckLogs {
+    async fn append_logs(&self, records: Vec<LogRecord>) -> StoreResult<Vec<LogId>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let ids = writer.append(&records).map_err(db_err("cannot append logs"))?;
+            inner.last_committed.store(writer.last_id(), Ordering::Release);
+            Ok(ids)
+        })
+        .await
+        .map_err(|e| StoreError::internal("DuckDB append task failed", e))?
+    }
+}
+
+#[async_trait]
+impl LogReader for DuckLogs {
+    async fn search(&self, query: LogQuery) -> StoreResult<LogPage> {
+        self.read(move |conn| read::search(conn, &query)).await
+    }
+
+    async fn get(&self, project_id: ProjectId, id: LogId) -> StoreResult<Option<StoredLog>> {
+        self.read(move |conn| read::get(conn, project_id, id)).await
+    }
+
+    async fn histogram(
+        &self,
+        filter: LogFilter,
+        bucket_ns: i64,
+        breakdown: Breakdown,
+    ) -> StoreResult<Vec<HistogramBucket>> {
+        self.read(move |conn| read::histogram(conn, &filter, bucket_ns, breakdown)).await
+    }
+
+    async fn facets(&self, filter: LogFilter, max_keys: usize, max_values: usize) -> StoreResult<Facets> {
+        self.read(move |conn| read::facets(conn, &filter, max_keys, max_values)).await
+    }
+
+    async fn tail(&self, filter: LogFilter, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>> {
+        self.read(move |conn| read::tail(conn, &filter, after, limit)).await
+    }
+
+    async fn last_id(&self) -> StoreResult<LogId> {
+        Ok(LogId(self.inner.last_committed.load(Ordering::Acquire)))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|conn| conn.execute_batch("SELECT 1").map_err(db_err("DuckDB unreachable"))).await
+    }
+}

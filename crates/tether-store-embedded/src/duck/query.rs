@@ -1,0 +1,94 @@
+//! Typed filters into DuckDB SQL: a WHERE clause plus its bound parameters. Values are
+//! always bound, never spliced into the text.
+
+use duckdb::types::Value;
+use tether_store::{AttrOp, LogFilter, PageCursor};
+
+/// The columns every log query selects, in the order [`super::read::row_to_log`] reads them.
+pub(super) const LOG_COLUMNS: &str = "id, project_id, ts, observed_ts, severity, severity_text, \
+    severity_number, service, body, session_id, distinct_id, trace_id, span_id, trace_flags, \
+    event_name, scope_name, scope_version, attributes, resource_attributes, scope_attributes";
+
+/// A WHERE clause under construction.
+#[derive(Default)]
+pub(super) struct Where {
+    clauses: Vec<String>,
+    pub(super) params: Vec<Value>,
+}
+
+impl Where {
+    pub(super) fn push(&mut self, clause: &str, params: impl IntoIterator<Item = Value>) {
+        self.clauses.push(clause.to_owned());
+        self.params.extend(params);
+    }
+
+    /// `WHERE a AND b …` (always at least the project and time range).
+    pub(super) fn sql(&self) -> String {
+        format!("WHERE {}", self.clauses.join(" AND "))
+    }
+
+    /// The predicates of a filter; `session_span` narrows the time range to where the
+    /// session's logs are known to be.
+    pub(super) fn from_filter(filter: &LogFilter, session_span: Option<(i64, i64)>) -> Where {
+        let mut w = Where::default();
+        let (mut from, mut to) = (filter.from_ns, filter.to_ns);
+        if let Some((first, last)) = session_span {
+            from = from.max(first);
+            to = to.min(last.saturating_add(1));
+        }
+        w.push("project_id = ?", [Value::BigInt(filter.project_id)]);
+        w.push("ts >= ? AND ts < ?", [Value::BigInt(from), Value::BigInt(to)]);
+        if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+            // contains() takes the needle literally: no LIKE wildcards to escape.
+            w.push("contains(lower(body), ?)", [Value::Text(text.to_lowercase())]);
+        }
+        if !filter.severities.is_empty() {
+            let marks = vec!["?"; filter.severities.len()].join(", ");
+            let codes = filter.severities.iter().map(|s| Value::UTinyInt(s.code()));
+            w.push(&format!("severity IN ({marks})"), codes);
+        }
+        if !filter.services.is_empty() {
+            let marks = vec!["?"; filter.services.len()].join(", ");
+            let names = filter.services.iter().map(|s| Value::Text(s.clone()));
+            w.push(&format!("service IN ({marks})"), names);
+        }
+        for (column, value) in [
+            ("session_id", &filter.session_id),
+            ("distinct_id", &filter.distinct_id),
+            ("trace_id", &filter.trace_id),
+        ] {
+            if let Some(v) = value {
+                w.push(&format!("{column} = ?"), [Value::Text(v.clone())]);
+            }
+        }
+        for attr in &filter.attributes {
+            let path = Value::Text(json_pointer(&attr.key));
+            match &attr.op {
+                AttrOp::Equals(v) => {
+                    w.push("json_extract_string(attributes, ?) = ?", [path, Value::Text(v.clone())])
+                }
+                AttrOp::NotEquals(v) => w.push(
+                    "json_extract_string(attributes, ?) IS DISTINCT FROM ?",
+                    [path, Value::Text(v.clone())],
+                ),
+                AttrOp::Exists => w.push("json_extract(attributes, ?) IS NOT NULL", [path]),
+                AttrOp::NotExists => w.push("json_extract(attributes, ?) IS NULL", [path]),
+            }
+        }
+        w
+    }
+
+    /// Strictly after `cursor` in (ts desc, id desc) order.
+    pub(super) fn after(&mut self, cursor: PageCursor) {
+        self.push(
+            "(ts < ? OR (ts = ? AND id < ?))",
+            [Value::BigInt(cursor.timestamp_ns), Value::BigInt(cursor.timestamp_ns), Value::BigInt(cursor.id.0)],
+        );
+    }
+}
+
+/// A JSON Pointer (RFC 6901) to a top-level key: unlike a JSONPath it needs no quoting
+/// for keys with dots or quotes, only `~` and `/` escaped.
+pub(super) fn json_pointer(key: &str) -> String {
+    format!("/{}", key.replace('~', "~0").replace('/', "~1"))
+}

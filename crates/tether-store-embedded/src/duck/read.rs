@@ -1,0 +1,204 @@
+//! The read queries of the logs API.
+
+use duckdb::types::Value;
+use duckdb::{Connection, Row, params, params_from_iter};
+use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
+use tether_store::{
+    AttributeFacet, Breakdown, CountedValue, Facets, HistogramBucket, LogFilter, LogPage, LogQuery,
+    PageCursor, StoreError, StoreResult, StoredLog,
+};
+
+use super::db_err;
+use super::query::{LOG_COLUMNS, Where, json_pointer};
+
+/// Attribute facets look at this many of the newest matching logs: enough to show what
+/// keys and values exist without parsing every JSON document of a wide time range.
+const FACET_SAMPLE: i64 = 50_000;
+
+pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
+    let severity_code: u8 = row.get(4)?;
+    let json = |i: usize| -> duckdb::Result<Attributes> { Ok(Attributes::from_json(&row.get::<_, String>(i)?)) };
+    Ok(StoredLog {
+        id: LogId(row.get(0)?),
+        record: LogRecord {
+            project_id: row.get(1)?,
+            timestamp_ns: row.get(2)?,
+            observed_timestamp_ns: row.get(3)?,
+            severity: Severity::from_code(severity_code).unwrap_or(Severity::Info),
+            severity_text: row.get(5)?,
+            severity_number: row.get(6)?,
+            service: row.get(7)?,
+            body: row.get(8)?,
+            session_id: row.get(9)?,
+            distinct_id: row.get(10)?,
+            trace_id: row.get(11)?,
+            span_id: row.get(12)?,
+            trace_flags: row.get(13)?,
+            event_name: row.get(14)?,
+            scope_name: row.get(15)?,
+            scope_version: row.get(16)?,
+            attributes: json(17)?,
+            resource_attributes: json(18)?,
+            scope_attributes: json(19)?,
+        },
+    })
+}
+
+/// The filter's WHERE clause, or `None` when the filter names a session with no logs.
+fn filter_where(conn: &Connection, filter: &LogFilter) -> StoreResult<Option<Where>> {
+    let span = match &filter.session_id {
+        None => None,
+        Some(session) => {
+            let found = conn
+                .prepare_cached("SELECT first_ts, last_ts FROM log_sessions WHERE project_id = ? AND session_id = ?")
+                .and_then(|mut stmt| {
+                    let mut rows = stmt.query(params![filter.project_id, session])?;
+                    rows.next()?.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose()
+                })
+                .map_err(db_err("cannot read session index"))?;
+            match found {
+                Some(span) => Some(span),
+                None => return Ok(None),
+            }
+        }
+    };
+    Ok(Some(Where::from_filter(filter, span)))
+}
+
+fn query_logs(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<Vec<StoredLog>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err("cannot prepare log query"))?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter()), row_to_log)
+        .map_err(db_err("log query failed"))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db_err("cannot read log row"))
+}
+
+pub(super) fn search(conn: &Connection, query: &LogQuery) -> StoreResult<LogPage> {
+    let Some(mut w) = filter_where(conn, &query.filter)? else {
+        return Ok(LogPage { logs: Vec::new(), next: None });
+    };
+    if let Some(cursor) = query.after {
+        w.after(cursor);
+    }
+    let sql = format!("SELECT {LOG_COLUMNS} FROM logs {} ORDER BY ts DESC, id DESC LIMIT {}", w.sql(), query.limit);
+    let logs = query_logs(conn, &sql, &w.params)?;
+    let next = (logs.len() == query.limit)
+        .then(|| logs.last().map(|l| PageCursor { timestamp_ns: l.record.timestamp_ns, id: l.id }))
+        .flatten();
+    Ok(LogPage { logs, next })
+}
+
+pub(super) fn get(conn: &Connection, project_id: ProjectId, id: LogId) -> StoreResult<Option<StoredLog>> {
+    let sql = format!("SELECT {LOG_COLUMNS} FROM logs WHERE project_id = ? AND id = ?");
+    Ok(query_logs(conn, &sql, &[Value::BigInt(project_id), Value::BigInt(id.0)])?.pop())
+}
+
+pub(super) fn tail(conn: &Connection, filter: &LogFilter, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>> {
+    let Some(mut w) = filter_where(conn, filter)? else { return Ok(Vec::new()) };
+    w.push("id > ?", [Value::BigInt(after.0)]);
+    let sql = format!("SELECT {LOG_COLUMNS} FROM logs {} ORDER BY id LIMIT {limit}", w.sql());
+    query_logs(conn, &sql, &w.params)
+}
+
+pub(super) fn histogram(
+    conn: &Connection,
+    filter: &LogFilter,
+    bucket_ns: i64,
+    breakdown: Breakdown,
+) -> StoreResult<Vec<HistogramBucket>> {
+    if bucket_ns <= 0 {
+        return Err(StoreError::new(tether_store::ErrorKind::InvalidInput, "bucket width must be positive"));
+    }
+    let Some(w) = filter_where(conn, filter)? else { return Ok(Vec::new()) };
+    let key = match breakdown {
+        Breakdown::Severity => "CAST(severity AS VARCHAR)",
+        Breakdown::Service => "service",
+    };
+    let sql = format!(
+        "SELECT (ts // {bucket_ns}) * {bucket_ns} AS bucket, {key} AS k, count(*) FROM logs {} \
+         GROUP BY bucket, k ORDER BY bucket, k",
+        w.sql()
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare histogram"))?;
+    let rows = stmt
+        .query_map(params_from_iter(w.params.iter()), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })
+        .map_err(db_err("histogram query failed"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (start_ns, key, count) = row.map_err(db_err("cannot read histogram row"))?;
+        let key = match breakdown {
+            Breakdown::Severity => key
+                .parse::<u8>()
+                .ok()
+                .and_then(Severity::from_code)
+                .map_or(key, |s| s.as_str().to_owned()),
+            Breakdown::Service => key,
+        };
+        out.push(HistogramBucket { start_ns, key, count: count as u64 });
+    }
+    Ok(out)
+}
+
+fn counted(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<Vec<CountedValue>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err("cannot prepare facet query"))?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter()), |r| {
+            Ok(CountedValue { value: r.get(0)?, count: r.get::<_, i64>(1)? as u64 })
+        })
+        .map_err(db_err("facet query failed"))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db_err("cannot read facet row"))
+}
+
+pub(super) fn facets(
+    conn: &Connection,
+    filter: &LogFilter,
+    max_keys: usize,
+    max_values: usize,
+) -> StoreResult<Facets> {
+    let Some(w) = filter_where(conn, filter)? else { return Ok(Facets::default()) };
+    let wh = w.sql();
+    let services = counted(
+        conn,
+        &format!("SELECT service, count(*) c FROM logs {wh} GROUP BY service ORDER BY c DESC, service LIMIT 100"),
+        &w.params,
+    )?;
+    let severities = counted(
+        conn,
+        &format!("SELECT CAST(severity AS VARCHAR), count(*) c FROM logs {wh} GROUP BY severity ORDER BY severity"),
+        &w.params,
+    )?
+    .into_iter()
+    .map(|mut v| {
+        if let Some(s) = v.value.parse::<u8>().ok().and_then(Severity::from_code) {
+            v.value = s.as_str().to_owned();
+        }
+        v
+    })
+    .collect();
+    let sample = format!("(SELECT attributes FROM logs {wh} ORDER BY ts DESC LIMIT {FACET_SAMPLE})");
+    let keys = counted(
+        conn,
+        &format!(
+            "SELECT k, count(*) c FROM (SELECT unnest(json_keys(attributes)) AS k FROM {sample}) \
+             GROUP BY k ORDER BY c DESC, k LIMIT {max_keys}"
+        ),
+        &w.params,
+    )?;
+    let mut attributes = Vec::with_capacity(keys.len());
+    for key in keys {
+        let mut params = vec![Value::Text(json_pointer(&key.value))];
+        params.extend(w.params.iter().cloned());
+        let values = counted(
+            conn,
+            &format!(
+                "SELECT v, count(*) c FROM (SELECT json_extract_string(attributes, ?) AS v FROM {sample}) \
+                 WHERE v IS NOT NULL AND length(v) <= 200 GROUP BY v ORDER BY c DESC, v LIMIT {max_values}"
+            ),
+            &params,
+        )?;
+        attributes.push(AttributeFacet { key: key.value, count: key.count, values });
+    }
+    Ok(Facets { services, severities, attributes })
+}

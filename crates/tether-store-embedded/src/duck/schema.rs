@@ -1,0 +1,67 @@
+//! DuckDB schema and its versioned migrations, applied in order at open.
+
+use duckdb::Connection;
+
+/// Each migration runs once, in a transaction, in version order. Never edit a released one;
+/// add a new version.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    "
+    -- One row per log. Times are Unix nanoseconds; ids increase in arrival order, so both
+    -- columns are nearly sorted on disk and DuckDB's per-row-group min/max skip most data
+    -- for time-range and id lookups.
+    CREATE TABLE logs (
+        project_id          BIGINT   NOT NULL,
+        id                  BIGINT   NOT NULL,
+        ts                  BIGINT   NOT NULL,
+        observed_ts         BIGINT   NOT NULL,
+        severity            UTINYINT NOT NULL,
+        severity_text       VARCHAR  NOT NULL,
+        severity_number     INTEGER  NOT NULL,
+        service             VARCHAR  NOT NULL,
+        body                VARCHAR  NOT NULL,
+        session_id          VARCHAR,
+        distinct_id         VARCHAR,
+        trace_id            VARCHAR  NOT NULL,
+        span_id             VARCHAR  NOT NULL,
+        trace_flags         UINTEGER NOT NULL,
+        event_name          VARCHAR  NOT NULL,
+        scope_name          VARCHAR  NOT NULL,
+        scope_version       VARCHAR  NOT NULL,
+        attributes          VARCHAR  NOT NULL, -- JSON object, value types kept
+        resource_attributes VARCHAR  NOT NULL,
+        scope_attributes    VARCHAR  NOT NULL
+    );
+    -- The session index: where in time each session's logs are, so a session lookup scans
+    -- only that span instead of the whole table.
+    CREATE TABLE log_sessions (
+        project_id BIGINT  NOT NULL,
+        session_id VARCHAR NOT NULL,
+        first_ts   BIGINT  NOT NULL,
+        last_ts    BIGINT  NOT NULL,
+        logs       BIGINT  NOT NULL,
+        PRIMARY KEY (project_id, session_id)
+    );
+    ",
+)];
+
+/// Applies the migrations this database has not seen yet.
+pub(super) fn migrate(conn: &Connection) -> duckdb::Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")?;
+    let current: i32 =
+        conn.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        conn.execute_batch("BEGIN TRANSACTION")?;
+        let applied = conn
+            .execute_batch(sql)
+            .and_then(|()| conn.execute("INSERT INTO schema_migrations VALUES (?)", [version]).map(drop));
+        match applied {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                conn.execute_batch("ROLLBACK")?;
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}

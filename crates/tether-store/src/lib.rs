@@ -1,0 +1,17 @@
+//! The storage boundary: narrow traits per capability, their query and result types, one
+//! error type, and the conformance suite every backend runs.
+//!
+//! Owns: what the rest of Tether may ask of storage. Must not contain: SQL, files, or any
+//! backend detail — those live in `tether-store-embedded` (and later ClickHouse/Postgres).
+
+pub mod conformance;
+mod error;
+mod logs;
+mod metadata;
+
+pub use error::{ErrorKind, StoreError, StoreResult};
+pub use logs::{
+    AttrFilter, AttrOp, Breakdown, CountedValue, Facets, AttributeFacet, HistogramBucket,
+    LogFilter, LogPage, LogQuery, LogReader, LogWriter, PageCursor, StoredLog,
+};
+pub use metadata::{ApiKey, KeyScope, MetadataStore, NewApiKey, Project};

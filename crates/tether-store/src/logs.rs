@@ -1,0 +1,157 @@
+//! Log storage: batched writes and the typed queries behind the logs API.
+
+use async_trait::async_trait;
+use tether_model::{LogId, LogRecord, ProjectId, Severity};
+
+use crate::StoreResult;
+
+/// A stored log: its id plus the record as ingested.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLog {
+    pub id: LogId,
+    pub record: LogRecord,
+}
+
+/// One attribute predicate; the attribute is looked up in the log attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttrFilter {
+    pub key: String,
+    pub op: AttrOp,
+}
+
+/// How an attribute is compared. Values compare as text (`42`, `true`, `abc`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttrOp {
+    Equals(String),
+    NotEquals(String),
+    Exists,
+    NotExists,
+}
+
+/// The predicates shared by every log query. Empty lists and `None` mean "any".
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogFilter {
+    pub project_id: ProjectId,
+    /// Inclusive lower bound, Unix nanoseconds.
+    pub from_ns: i64,
+    /// Exclusive upper bound, Unix nanoseconds.
+    pub to_ns: i64,
+    /// Case-insensitive substring of the body.
+    pub text: Option<String>,
+    pub severities: Vec<Severity>,
+    pub services: Vec<String>,
+    pub attributes: Vec<AttrFilter>,
+    pub session_id: Option<String>,
+    pub distinct_id: Option<String>,
+    /// Lowercase hex.
+    pub trace_id: Option<String>,
+}
+
+impl LogFilter {
+    /// A filter matching every log of a project in a time range.
+    pub fn new(project_id: ProjectId, from_ns: i64, to_ns: i64) -> Self {
+        LogFilter {
+            project_id,
+            from_ns,
+            to_ns,
+            text: None,
+            severities: Vec::new(),
+            services: Vec::new(),
+            attributes: Vec::new(),
+            session_id: None,
+            distinct_id: None,
+            trace_id: None,
+        }
+    }
+}
+
+/// Position after the last log of a page in (timestamp desc, id desc) order. Logs that
+/// arrive later never shift it: a page always starts strictly after its cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCursor {
+    pub timestamp_ns: i64,
+    pub id: LogId,
+}
+
+/// A page request: newest first, strictly after `after` when given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogQuery {
+    pub filter: LogFilter,
+    pub limit: usize,
+    pub after: Option<PageCursor>,
+}
+
+/// A page of logs, newest first, and the cursor of the next page if there may be one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogPage {
+    pub logs: Vec<StoredLog>,
+    pub next: Option<PageCursor>,
+}
+
+/// What histogram counts are broken down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breakdown {
+    Severity,
+    Service,
+}
+
+/// Count of logs in one bucket for one breakdown value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistogramBucket {
+    /// Bucket start, Unix nanoseconds (a multiple of the bucket width).
+    pub start_ns: i64,
+    /// The severity name or the service name.
+    pub key: String,
+    pub count: u64,
+}
+
+/// A value and how many logs have it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CountedValue {
+    pub value: String,
+    pub count: u64,
+}
+
+/// An attribute key, how many logs carry it, and its most frequent values.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AttributeFacet {
+    pub key: String,
+    pub count: u64,
+    pub values: Vec<CountedValue>,
+}
+
+/// Value distributions over the logs matching a filter, for filter autocomplete.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Facets {
+    pub services: Vec<CountedValue>,
+    pub severities: Vec<CountedValue>,
+    pub attributes: Vec<AttributeFacet>,
+}
+
+/// Appends logs. Implementations commit a whole call in one durable transaction.
+#[async_trait]
+pub trait LogWriter: Send + Sync {
+    /// Stores the records atomically and durably; returns their ids in input order.
+    async fn append_logs(&self, records: Vec<LogRecord>) -> StoreResult<Vec<LogId>>;
+}
+
+/// Reads logs.
+#[async_trait]
+pub trait LogReader: Send + Sync {
+    async fn search(&self, query: LogQuery) -> StoreResult<LogPage>;
+    async fn get(&self, project_id: ProjectId, id: LogId) -> StoreResult<Option<StoredLog>>;
+    /// Counts per bucket of `bucket_ns` nanoseconds; buckets with no logs are omitted.
+    async fn histogram(
+        &self,
+        filter: LogFilter,
+        bucket_ns: i64,
+        breakdown: Breakdown,
+    ) -> StoreResult<Vec<HistogramBucket>>;
+    /// Services, severities, and up to `max_keys` attribute keys with their top values.
+    async fn facets(&self, filter: LogFilter, max_keys: usize, max_values: usize) -> StoreResult<Facets>;
+    /// Logs that arrived after `after` (by id, oldest first), at most `limit`.
+    async fn tail(&self, filter: LogFilter, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>>;
+    /// The id of the last log stored so far: a tail cursor meaning "from now on".
+    async fn last_id(&self) -> StoreResult<LogId>;
+    async fn ping(&self) -> StoreResult<()>;
+}

@@ -1,0 +1,63 @@
+//! Projects and personal API keys: the small, relational, transactional part of Tether.
+
+use async_trait::async_trait;
+use tether_model::ProjectId;
+
+use crate::StoreResult;
+
+/// A project: the unit of data ownership. Every stored row carries its id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    /// The public, write-only token (`phc_…`) SDKs send data with.
+    pub token: String,
+    /// Unix milliseconds.
+    pub created_at_ms: i64,
+}
+
+/// What a personal API key may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyScope {
+    /// Every project (the admin key).
+    AllProjects,
+    Project(ProjectId),
+}
+
+/// A stored personal API key. Only a hash of the secret is ever stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    pub scope: KeyScope,
+    /// The first characters of the key, to recognize it in lists.
+    pub prefix: String,
+    pub created_at_ms: i64,
+}
+
+/// A key to insert: the caller generates the secret and passes only its hash.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub name: String,
+    pub scope: KeyScope,
+    pub secret_hash: String,
+    pub prefix: String,
+}
+
+/// Projects and API keys.
+#[async_trait]
+pub trait MetadataStore: Send + Sync {
+    /// Creates a project; a token already in use is `InvalidInput`.
+    async fn create_project(&self, name: &str, token: &str) -> StoreResult<Project>;
+    async fn projects(&self) -> StoreResult<Vec<Project>>;
+    async fn project(&self, id: ProjectId) -> StoreResult<Option<Project>>;
+    async fn project_by_token(&self, token: &str) -> StoreResult<Option<Project>>;
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey>;
+    /// The live (not revoked) key with this secret hash.
+    async fn api_key_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiKey>>;
+    async fn api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+    /// Revokes a key; `NotFound` when no live key has this id.
+    async fn revoke_api_key(&self, id: i64) -> StoreResult<()>;
+    /// Checks the store answers (for health checks).
+    async fn ping(&self) -> StoreResult<()>;
+}

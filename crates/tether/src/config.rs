@@ -1,0 +1,203 @@
+//! The one typed configuration tree, layered: defaults → TOML file → `TETHER_*`
+//! environment → command-line flags, and validated once at start.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// Everything `tether serve` can be configured with.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// UI, JSON API, OTLP/HTTP and PostHog capture.
+    pub http_addr: SocketAddr,
+    /// OTLP/gRPC.
+    pub grpc_addr: SocketAddr,
+    /// Where the embedded stores keep their files.
+    pub data_dir: PathBuf,
+    pub ingest: IngestConfig,
+}
+
+/// Limits of the ingest path.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest request body, before and after decompression ("16MiB", "512KiB", or bytes).
+    pub max_body: ByteSize,
+    /// Log records that may wait for the writer before ingest answers 503.
+    pub queue_records: usize,
+    /// Most records committed in one transaction.
+    pub max_commit_records: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8010)),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 4317)),
+            data_dir: PathBuf::from("./tether-data"),
+            ingest: IngestConfig::default(),
+        }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        let defaults = tether_server::Limits::default();
+        IngestConfig {
+            max_body: ByteSize(defaults.max_body_bytes as u64),
+            queue_records: defaults.batcher.queue_records,
+            max_commit_records: defaults.batcher.max_commit_records,
+        }
+    }
+}
+
+/// A byte size written as a number of bytes or with a unit (KiB, MiB, GiB, KB, MB, GB).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    fn parse(text: &str) -> Option<ByteSize> {
+        let text = text.trim();
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (digits, unit) = text.split_at(split);
+        let n: u64 = digits.parse().ok()?;
+        let mult = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            "kb" => 1_000,
+            "mb" => 1_000_000,
+            "gb" => 1_000_000_000,
+            _ => return None,
+        };
+        n.checked_mul(mult).map(ByteSize)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(n) => Ok(ByteSize(n)),
+            Raw::Text(t) => ByteSize::parse(&t)
+                .ok_or_else(|| serde::de::Error::custom(format!("invalid byte size {t:?}, expected e.g. 16MiB"))),
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub http_addr: Option<SocketAddr>,
+    pub grpc_addr: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Environment variables that configure the server (others named `TETHER_*` are refused,
+/// so a typo is not silently ignored).
+const ENV_KEYS: [&str; 6] = [
+    "TETHER_CONFIG",
+    "TETHER_HTTP_ADDR",
+    "TETHER_GRPC_ADDR",
+    "TETHER_DATA_DIR",
+    // Read at first start only, by the bootstrap.
+    "TETHER_PROJECT_TOKEN",
+    "TETHER_API_KEY",
+];
+
+/// Builds the configuration from its layers. `env` is passed in so tests stay hermetic.
+pub fn load(cli: &Overrides, env: &HashMap<String, String>) -> anyhow::Result<Config> {
+    if let Some(unknown) = env.keys().find(|k| k.starts_with("TETHER_") && !ENV_KEYS.contains(&k.as_str())) {
+        bail!("unknown environment variable {unknown}; known: {}", ENV_KEYS.join(", "));
+    }
+    let file = cli.config_file.clone().or_else(|| env.get("TETHER_CONFIG").map(PathBuf::from));
+    let mut config = match file {
+        Some(path) => from_file(&path)?,
+        None => Config::default(),
+    };
+    if let Some(v) = env.get("TETHER_HTTP_ADDR") {
+        config.http_addr = v.parse().with_context(|| format!("TETHER_HTTP_ADDR: invalid address {v:?}"))?;
+    }
+    if let Some(v) = env.get("TETHER_GRPC_ADDR") {
+        config.grpc_addr = v.parse().with_context(|| format!("TETHER_GRPC_ADDR: invalid address {v:?}"))?;
+    }
+    if let Some(v) = env.get("TETHER_DATA_DIR") {
+        config.data_dir = PathBuf::from(v);
+    }
+    config.http_addr = cli.http_addr.unwrap_or(config.http_addr);
+    config.grpc_addr = cli.grpc_addr.unwrap_or(config.grpc_addr);
+    config.data_dir = cli.data_dir.clone().unwrap_or(config.data_dir);
+    validate(&config)?;
+    Ok(config)
+}
+
+fn from_file(path: &Path) -> anyhow::Result<Config> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+fn validate(config: &Config) -> anyhow::Result<()> {
+    if config.http_addr == config.grpc_addr && config.http_addr.port() != 0 {
+        bail!("http_addr and grpc_addr must differ (both are {})", config.http_addr);
+    }
+    if config.ingest.max_body.0 < 1024 {
+        bail!("ingest.max_body must be at least 1KiB");
+    }
+    if config.ingest.queue_records == 0 || config.ingest.max_commit_records == 0 {
+        bail!("ingest.queue_records and ingest.max_commit_records must be positive");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tether.toml");
+        std::fs::write(
+            &file,
+            "http_addr = \"127.0.0.1:1000\"\ngrpc_addr = \"127.0.0.1:1001\"\ndata_dir = \"/from/file\"\n[ingest]\nmax_body = \"2MiB\"\n",
+        )
+        .unwrap();
+        let cli = Overrides { config_file: Some(file), data_dir: Some("/from/cli".into()), ..Default::default() };
+        let config = load(&cli, &env(&[("TETHER_GRPC_ADDR", "127.0.0.1:2001"), ("PATH", "/bin")])).unwrap();
+        assert_eq!(config.http_addr, "127.0.0.1:1000".parse().unwrap());
+        assert_eq!(config.grpc_addr, "127.0.0.1:2001".parse().unwrap());
+        assert_eq!(config.data_dir, PathBuf::from("/from/cli"));
+        assert_eq!(config.ingest.max_body, ByteSize(2 << 20));
+        assert_eq!(load(&Overrides::default(), &env(&[])).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_and_invalid_settings_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "http_adr = \"127.0.0.1:1\"\n").unwrap();
+        let cli = Overrides { config_file: Some(file), ..Default::default() };
+        let err = format!("{:#}", load(&cli, &env(&[])).unwrap_err());
+        assert!(err.contains("unknown field `http_adr`"), "{err}");
+        let err = load(&Overrides::default(), &env(&[("TETHER_HTTP_ADR", "x")])).unwrap_err();
+        assert!(err.to_string().contains("TETHER_HTTP_ADR"));
+        assert!(load(&Overrides::default(), &env(&[("TETHER_HTTP_ADDR", "nope")])).is_err());
+        assert_eq!(ByteSize::parse("16MiB"), Some(ByteSize(16 << 20)));
+        assert_eq!(ByteSize::parse("12 parsecs"), None);
+    }
+}

@@ -1,0 +1,147 @@
+//! `tether`: the single binary. Parses the command line, loads configuration, wires the
+//! embedded stores into the server, binds the ports, and handles signals.
+
+mod config;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tether_server::bootstrap::{FirstStart, first_start};
+use tether_server::{AppState, Limits, Listeners, Stores};
+use tether_store_embedded::EmbeddedStores;
+
+#[derive(Parser)]
+#[command(name = "tether", version, about = "Backend logs linked to session replays and errors")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server with embedded storage.
+    Serve {
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// HTTP address (UI, API, OTLP/HTTP). Default 127.0.0.1:8010.
+        #[arg(long)]
+        http_addr: Option<SocketAddr>,
+        /// OTLP/gRPC address. Default 127.0.0.1:4317.
+        #[arg(long)]
+        grpc_addr: Option<SocketAddr>,
+        /// Data directory. Default ./tether-data.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    match cli.command {
+        Command::Serve { config, http_addr, grpc_addr, data_dir } => {
+            let overrides = config::Overrides { config_file: config, http_addr, grpc_addr, data_dir };
+            let config = config::load(&overrides, &env)?;
+            runtime.block_on(serve(config, &env))
+        }
+    }
+}
+
+async fn serve(config: config::Config, env: &HashMap<String, String>) -> anyhow::Result<()> {
+    let stores = EmbeddedStores::open(&config.data_dir)
+        .await
+        .with_context(|| format!("cannot open the data directory {}", config.data_dir.display()))?;
+    let created = first_start(
+        stores.meta.as_ref(),
+        env.get("TETHER_PROJECT_TOKEN").map(String::as_str),
+        env.get("TETHER_API_KEY").map(String::as_str),
+    )
+    .await
+    .context("cannot create the default project")?;
+    let http = tokio::net::TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (http_addr)", config.http_addr))?;
+    let grpc = tokio::net::TcpListener::bind(config.grpc_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (grpc_addr)", config.grpc_addr))?;
+    let http_addr = http.local_addr()?;
+    let grpc_addr = grpc.local_addr()?;
+    let limits = Limits {
+        max_body_bytes: usize::try_from(config.ingest.max_body.0).unwrap_or(usize::MAX),
+        batcher: tether_server::BatcherConfig {
+            queue_records: config.ingest.queue_records,
+            max_commit_records: config.ingest.max_commit_records,
+        },
+        ..Limits::default()
+    };
+    let (state, writer) = AppState::new(
+        Stores { meta: stores.meta.clone(), logs: stores.logs.clone(), log_writer: stores.logs.clone() as Arc<_> },
+        limits,
+    );
+    print_banner(http_addr, grpc_addr, &config.data_dir, created.as_ref());
+    tether_server::serve(state, writer, Listeners { http, grpc }, shutdown_signal()).await?;
+    stores.logs.checkpoint().await.context("final checkpoint failed")?;
+    tracing::info!("stopped; every acknowledged log is stored");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: finishing in-flight requests and flushing batches");
+}
+
+fn print_banner(http: SocketAddr, grpc: SocketAddr, data_dir: &std::path::Path, created: Option<&FirstStart>) {
+    println!("\nTether is running");
+    println!("  HTTP (UI, API, OTLP/HTTP): http://{http}");
+    println!("  OTLP/gRPC:                 {grpc}");
+    println!("  Data directory:            {}", data_dir.display());
+    let Some(first) = created else {
+        println!("\nProject tokens and API keys were printed at first start.\n");
+        return;
+    };
+    let token = &first.project.token;
+    let key = &first.api_key;
+    let id = first.project.id;
+    println!("\nFirst start: created \"{}\" (id {id}).", first.project.name);
+    println!("  Project token (public, for SDKs and OTLP): {token}");
+    println!("  Personal API key (secret, shown only now):  {key}");
+    println!("\nSend a log:");
+    println!(
+        "  curl -X POST http://{http}/v1/logs -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n    -d '{{\"resourceLogs\":[{{\"resource\":{{\"attributes\":[{{\"key\":\"service.name\",\"value\":{{\"stringValue\":\"api\"}}}}]}},\"scopeLogs\":[{{\"logRecords\":[{{\"severityText\":\"ERROR\",\"body\":{{\"stringValue\":\"payment failed\"}},\"attributes\":[{{\"key\":\"sessionId\",\"value\":{{\"stringValue\":\"my-session\"}}}},{{\"key\":\"posthogDistinctId\",\"value\":{{\"stringValue\":\"user@example.com\"}}}}]}}]}}]}}]}}'"
+    );
+    println!("\nRead it back:");
+    println!("  curl -H 'Authorization: Bearer {key}' 'http://{http}/api/projects/{id}/logs?session_id=my-session'");
+    println!("\nOpenTelemetry SDKs (Python, Node, …):");
+    println!("  export OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=http://{http}/v1/logs");
+    println!("  export OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=http/protobuf");
+    println!("  export OTEL_EXPORTER_OTLP_HEADERS='Authorization=Bearer {token}'");
+    println!("  # or gRPC: OTEL_EXPORTER_OTLP_ENDPOINT=http://{grpc} OTEL_EXPORTER_OTLP_PROTOCOL=grpc\n");
+}
