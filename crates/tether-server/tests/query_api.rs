@@ -1,0 +1,160 @@
+//! The logs query API through HTTP: pages, filters, histogram, facets, tail, and errors.
+
+mod common;
+
+use common::{TestServer, now_ns, otlp_json};
+use serde_json::{Value, json};
+
+fn bodies(v: &Value) -> Vec<String> {
+    v["results"].as_array().unwrap().iter().map(|l| l["body"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn pages_follow_cursor_without_gaps_or_repeats() {
+    let s = TestServer::start().await;
+    let t = now_ns() - 60_000_000_000;
+    for i in 0..25 {
+        let body = format!("log {i:02}");
+        assert_eq!(s.send_json(&otlp_json("api", t + i * 1_000_000, &[(&body, &[])])).await.0, 200);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("logs?limit=10&cursor={c}"),
+            None => "logs?limit=10".to_owned(),
+        };
+        let (status, page) = s.api(&path).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(bodies(&page));
+        // A log arriving mid-pagination must not disturb the pages.
+        s.send_json(&otlp_json("api", now_ns(), &[("late arrival", &[])])).await;
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let want: Vec<String> = (0..25).rev().map(|i| format!("log {i:02}")).collect();
+    assert_eq!(seen, want);
+}
+
+#[tokio::test]
+async fn filters_histogram_and_facets() {
+    let s = TestServer::start().await;
+    let t = now_ns() - 120_000_000_000;
+    let mut body = otlp_json("payments", t, &[("Stripe TIMEOUT after 30s", &[("http.route", "/pay")])]);
+    body["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["severityNumber"] = json!(17);
+    s.send_json(&body).await;
+    s.send_json(&otlp_json("auth", t, &[("user signed in", &[("http.route", "/login")])])).await;
+    let cases = [
+        ("logs?q=timeout", vec!["Stripe TIMEOUT after 30s"]),
+        ("logs?severity=error", vec!["Stripe TIMEOUT after 30s"]),
+        ("logs?service=auth", vec!["user signed in"]),
+        ("logs?attr=http.route%3D/login", vec!["user signed in"]),
+        ("logs?attr=http.route!%3D/login", vec!["Stripe TIMEOUT after 30s"]),
+        ("logs?attr=!http.route", vec![]),
+        ("logs?from=-10s", vec![]),
+    ];
+    for (path, want) in cases {
+        let (status, page) = s.api(path).await;
+        assert_eq!(status, 200, "{path}: {page}");
+        assert_eq!(bodies(&page), want, "{path}");
+    }
+    let (_, hist) = s.api("logs/histogram?from=-1h").await;
+    assert_eq!(hist["bucket_seconds"], 120);
+    let buckets = hist["buckets"].as_array().unwrap();
+    assert!((30..=31).contains(&buckets.len()), "{}", buckets.len());
+    let total: u64 = buckets.iter().map(|b| b["total"].as_u64().unwrap()).sum();
+    assert_eq!(total, 2);
+    let errors: u64 = buckets.iter().filter_map(|b| b["counts"]["error"].as_u64()).sum();
+    assert_eq!(errors, 1);
+    let (_, by_service) = s.api("logs/histogram?breakdown=service").await;
+    assert!(by_service["buckets"].as_array().unwrap().iter().any(|b| b["counts"]["auth"] == 1));
+    let (_, facets) = s.api("logs/facets").await;
+    assert_eq!(facets["services"], json!([{ "value": "auth", "count": 1 }, { "value": "payments", "count": 1 }]));
+    let route = facets["attributes"].as_array().unwrap().iter().find(|a| a["key"] == "http.route").unwrap();
+    assert_eq!(route["count"], 2);
+}
+
+#[tokio::test]
+async fn one_log_has_everything_and_tail_follows_arrivals() {
+    let s = TestServer::start().await;
+    let (_, start) = s.api("logs/tail").await;
+    let cursor = start["cursor"].as_str().unwrap().to_owned();
+    s.send_json(&otlp_json("api", now_ns(), &[("first", &[("sessionId", "t1")]), ("second", &[])])).await;
+    let (_, tail) = s.api(&format!("logs/tail?after={cursor}")).await;
+    assert_eq!(bodies(&tail), ["first", "second"]);
+    let next = tail["cursor"].as_str().unwrap().to_owned();
+    let (_, empty) = s.api(&format!("logs/tail?after={next}")).await;
+    assert_eq!(bodies(&empty), Vec::<String>::new());
+    assert_eq!(empty["cursor"], next.as_str());
+
+    let id = tail["results"][0]["id"].as_str().unwrap();
+    let (status, log) = s.api(&format!("logs/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(log["body"], "first");
+    assert_eq!(log["scope"]["name"], "test");
+    assert_eq!(log["severity_text"], "INFO");
+    assert!(log["observed_timestamp"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn api_errors_are_json_with_the_right_status() {
+    let s = TestServer::start().await;
+    let cases = [
+        ("logs?severity=loud", 400, "invalid severity"),
+        ("logs?limit=5000", 400, "invalid limit"),
+        ("logs/123456", 404, "not found"),
+        ("logs/not-a-number", 404, "not found"),
+    ];
+    for (path, status, msg) in cases {
+        let (got, v) = s.api(path).await;
+        assert_eq!(got, status, "{path}");
+        assert!(v["error"].as_str().unwrap().contains(msg), "{path}: {v}");
+    }
+    let get = |url: String, key: Option<String>| {
+        let mut req = s.client.get(url);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        req.send()
+    };
+    let logs_url = |project: i64| format!("{}/api/projects/{project}/logs", s.base);
+    assert_eq!(get(logs_url(s.project_id), None).await.unwrap().status(), 401);
+    assert_eq!(get(logs_url(s.project_id), Some("phx_wrong".into())).await.unwrap().status(), 401);
+    assert_eq!(get(logs_url(s.project_id), Some(s.token.clone())).await.unwrap().status(), 401);
+    assert_eq!(get(logs_url(999), Some(s.api_key.clone())).await.unwrap().status(), 404);
+
+    // A key scoped to a second project may read it but not the first one (403).
+    let created: Value = s
+        .client
+        .post(format!("{}/api/projects", s.base))
+        .bearer_auth(&s.api_key)
+        .json(&json!({ "name": "Shop" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shop = created["id"].as_i64().unwrap();
+    assert!(created["token"].as_str().unwrap().starts_with("phc_"));
+    let key: Value = s
+        .client
+        .post(format!("{}/api/projects/{shop}/api_keys", s.base))
+        .bearer_auth(&s.api_key)
+        .json(&json!({ "name": "shop reader" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shop_key = key["secret"].as_str().unwrap().to_owned();
+    assert_eq!(get(logs_url(shop), Some(shop_key.clone())).await.unwrap().status(), 200);
+    let denied = get(logs_url(s.project_id), Some(shop_key.clone())).await.unwrap();
+    assert_eq!(denied.status(), 403);
+    let projects: Value = get(format!("{}/api/projects", s.base), Some(shop_key)).await.unwrap().json().await.unwrap();
+    assert_eq!(projects["results"].as_array().unwrap().len(), 1);
+    assert_eq!(projects["results"][0]["name"], "Shop");
+}

@@ -1,0 +1,107 @@
+//! The router without sockets (`oneshot`): health, metrics, and back-pressure.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tether_model::{LogId, LogRecord};
+use tether_server::bootstrap::first_start;
+use tether_server::{AppState, BatcherConfig, Limits, Stores, router};
+use tether_store::{LogWriter, StoreResult};
+use tether_store_embedded::EmbeddedStores;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+/// A writer that waits for a permit before each append, so a test controls when commits happen.
+struct GatedWriter {
+    gate: Arc<Semaphore>,
+    inner: Arc<dyn LogWriter>,
+}
+
+#[async_trait]
+impl LogWriter for GatedWriter {
+    async fn append_logs(&self, records: Vec<LogRecord>) -> StoreResult<Vec<LogId>> {
+        self.gate.acquire().await.expect("gate open").forget();
+        self.inner.append_logs(records).await
+    }
+}
+
+struct Fixture {
+    state: AppState,
+    token: String,
+    gate: Arc<Semaphore>,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture(queue_records: usize) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = EmbeddedStores::open(dir.path()).await.unwrap();
+    let first = first_start(stores.meta.as_ref(), Some("phc_routertest"), None).await.unwrap().unwrap();
+    let gate = Arc::new(Semaphore::new(0));
+    let writer = Arc::new(GatedWriter { gate: gate.clone(), inner: stores.logs.clone() });
+    let limits = Limits { batcher: BatcherConfig { queue_records, max_commit_records: 1000 }, ..Limits::default() };
+    let (state, _writer) = AppState::new(Stores { meta: stores.meta, logs: stores.logs, log_writer: writer }, limits);
+    Fixture { state, token: first.project.token, gate, _dir: dir }
+}
+
+fn log_request(token: &str, records: usize) -> Request<Body> {
+    let recs: Vec<String> = (0..records).map(|i| format!(r#"{{"body":{{"stringValue":"r{i}"}}}}"#)).collect();
+    let body = format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{}]}}]}}]}}"#, recs.join(","));
+    Request::post("/v1/logs")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+async fn text(resp: axum::response::Response) -> String {
+    String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn full_queue_answers_503_with_retry_after_then_recovers() {
+    let f = fixture(3).await;
+    let app = router(f.state.clone());
+    // The first request fills the queue and waits for the (closed) gate.
+    let first = tokio::spawn(app.clone().oneshot(log_request(&f.token, 3)));
+    while f.state_queued(&app).await < 3 {
+        tokio::task::yield_now().await;
+    }
+    let refused = app.clone().oneshot(log_request(&f.token, 1)).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert!(text(refused).await.contains("queue is full"));
+    f.gate.add_permits(10);
+    assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
+    assert_eq!(app.clone().oneshot(log_request(&f.token, 1)).await.unwrap().status(), StatusCode::OK);
+    let metrics = text(app.oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap()).await;
+    assert!(metrics.contains("tether_log_records_ingested_total 4"), "{metrics}");
+    assert!(metrics.contains("tether_ingest_requests_rejected_total 1"), "{metrics}");
+    assert!(metrics.contains("tether_batch_commit_seconds_count 2"), "{metrics}");
+    assert!(metrics.contains("tether_ingest_queue_records 0"), "{metrics}");
+}
+
+impl Fixture {
+    /// Queue depth as `/metrics` reports it.
+    async fn state_queued(&self, app: &axum::Router) -> u64 {
+        let body = text(app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap()).await;
+        body.lines()
+            .find_map(|l| l.strip_prefix("tether_ingest_queue_records "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+#[tokio::test]
+async fn health_reports_storage_and_unknown_api_paths_are_json_404() {
+    let f = fixture(100).await;
+    let app = router(f.state.clone());
+    let health = app.clone().oneshot(Request::get("/_health").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(text(health).await, r#"{"status":"ok"}"#);
+    let missing = app.oneshot(Request::get("/api/nothing").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(text(missing).await.contains("\"error\""));
+}
