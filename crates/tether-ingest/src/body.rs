@@ -9,11 +9,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Returns the body as plain bytes: gunzipped when it starts with the gzip magic bytes or
 /// `content_encoding` says gzip, otherwise as is. Fails when the result exceeds `limit`.
-pub fn decompress(
-    body: &[u8],
-    content_encoding: Option<&str>,
-    limit: usize,
-) -> Result<Vec<u8>, DecodeError> {
+pub fn decompress(body: &[u8], content_encoding: Option<&str>, limit: usize) -> Result<Vec<u8>, DecodeError> {
     if body.len() > limit {
         return Err(DecodeError::TooLarge { limit, decompressed: false });
     }
@@ -31,9 +27,7 @@ pub fn decompress(
     let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
     // MultiGzDecoder: concatenated gzip members are valid gzip (e.g. streamed uploads).
     let mut decoder = flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|e| DecodeError::Malformed(format!("invalid gzip body: {e}")))?;
+    decoder.read_to_end(&mut out).map_err(|e| DecodeError::Malformed(format!("invalid gzip body: {e}")))?;
     if out.len() > limit {
         return Err(DecodeError::TooLarge { limit, decompressed: true });
     }
@@ -47,7 +41,7 @@ mod tests {
     use std::io::Write;
 
     fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        let mut enc = GzEncoder::new(Vec::new(), Compression::best());
         enc.write_all(data).unwrap();
         enc.finish().unwrap()
     }

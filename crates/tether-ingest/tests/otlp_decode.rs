@@ -113,8 +113,15 @@ fn json_lines_are_merged() {
 #[test]
 fn every_session_and_person_key_resolves_from_protobuf() {
     let session_keys = [
-        "sessionId", "session.id", "session_id", "sessionID", "$session_id", "posthogSessionId",
-        "posthog_session_id", "posthog.session.id", "posthog.session_id",
+        "sessionId",
+        "session.id",
+        "session_id",
+        "sessionID",
+        "$session_id",
+        "posthogSessionId",
+        "posthog_session_id",
+        "posthog.session.id",
+        "posthog.session_id",
     ];
     for key in session_keys {
         let body = one_record(vec![string_kv(key, "s-1")], vec![]).encode_to_vec();

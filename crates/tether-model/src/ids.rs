@@ -24,13 +24,8 @@ const SESSION_FALLBACK_KEYS: [&str; 9] = [
     "posthog.session_id",
 ];
 
-const DISTINCT_ID_KEYS: [&str; 5] = [
-    "posthogDistinctId",
-    "user.id",
-    "enduser.id",
-    "$distinct_id",
-    "distinct_id",
-];
+const DISTINCT_ID_KEYS: [&str; 5] =
+    ["posthogDistinctId", "user.id", "enduser.id", "$distinct_id", "distinct_id"];
 
 /// Longest id we accept; longer values are not ids (and stay only in the attributes).
 const MAX_ID_LEN: usize = 200;
@@ -38,17 +33,13 @@ const MAX_ID_LEN: usize = 200;
 /// The log's session: `sessionId` (log attributes, then resource attributes), then each
 /// fallback key in order, each looked up in the log attributes before the resource ones.
 pub fn resolve_session_id(log: &Attributes, resource: &Attributes) -> Option<SessionId> {
-    std::iter::once("sessionId")
-        .chain(SESSION_FALLBACK_KEYS)
-        .find_map(|key| lookup(key, log, resource))
+    std::iter::once("sessionId").chain(SESSION_FALLBACK_KEYS).find_map(|key| lookup(key, log, resource))
 }
 
 /// The log's person: `posthogDistinctId`, then `user.id`, `enduser.id`, `$distinct_id`,
 /// `distinct_id`; log attributes before resource attributes for each key.
 pub fn resolve_distinct_id(log: &Attributes, resource: &Attributes) -> Option<DistinctId> {
-    DISTINCT_ID_KEYS
-        .into_iter()
-        .find_map(|key| lookup(key, log, resource))
+    DISTINCT_ID_KEYS.into_iter().find_map(|key| lookup(key, log, resource))
 }
 
 fn lookup(key: &str, log: &Attributes, resource: &Attributes) -> Option<String> {
@@ -64,12 +55,7 @@ mod tests {
     use crate::AttrValue;
 
     fn attrs(pairs: &[(&str, &str)]) -> Attributes {
-        Attributes(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), AttrValue::String((*v).to_owned())))
-                .collect(),
-        )
+        Attributes(pairs.iter().map(|(k, v)| ((*k).to_owned(), AttrValue::String((*v).to_owned()))).collect())
     }
 
     #[test]
@@ -86,11 +72,7 @@ mod tests {
             (attrs(&[("other", "x")]), none.clone(), None),
         ];
         for key in SESSION_FALLBACK_KEYS {
-            assert_eq!(
-                resolve_session_id(&attrs(&[(key, "k")]), &none).as_deref(),
-                Some("k"),
-                "{key}"
-            );
+            assert_eq!(resolve_session_id(&attrs(&[(key, "k")]), &none).as_deref(), Some("k"), "{key}");
         }
         for (log, resource, want) in cases {
             assert_eq!(resolve_session_id(&log, &resource).as_deref(), want, "{log:?} {resource:?}");

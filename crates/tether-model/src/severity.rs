@@ -17,14 +17,8 @@ pub enum Severity {
 
 impl Severity {
     /// Every severity, lowest first.
-    pub const ALL: [Severity; 6] = [
-        Severity::Trace,
-        Severity::Debug,
-        Severity::Info,
-        Severity::Warn,
-        Severity::Error,
-        Severity::Fatal,
-    ];
+    pub const ALL: [Severity; 6] =
+        [Severity::Trace, Severity::Debug, Severity::Info, Severity::Warn, Severity::Error, Severity::Fatal];
 
     /// Normalizes an OTLP record's severity: a number in 1..=24 wins over the text;
     /// unknown or empty text means `info`.

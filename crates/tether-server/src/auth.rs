@@ -31,7 +31,12 @@ pub fn hash_secret(secret: &str) -> String {
 /// The token from `Authorization` (with or without `Bearer `), which wins over `?token=`.
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
-    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or(value);
+    let token = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest,
+        // "Bearer" with nothing after it (HTTP strips the trailing space) carries no token.
+        None if value.eq_ignore_ascii_case("bearer") => "",
+        _ => value,
+    };
     Some(token.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
@@ -46,7 +51,9 @@ pub fn validate_project_token(token: &str) -> Result<(), ApiError> {
         || token.len() > MAX_TOKEN_LEN
         || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(ApiError::unauthorized("Invalid project token: expected phc_ followed by letters and digits"));
+        return Err(ApiError::unauthorized(
+            "Invalid project token: expected phc_ followed by letters and digits",
+        ));
     }
     Ok(())
 }
@@ -61,15 +68,14 @@ pub async fn project_from_token(
         .or_else(|| query_token.map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned))
         .ok_or_else(|| ApiError::unauthorized("No token provided"))?;
     validate_project_token(&token)?;
-    meta.project_by_token(&token)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("Unknown project token"))
+    meta.project_by_token(&token).await?.ok_or_else(|| ApiError::unauthorized("Unknown project token"))
 }
 
 /// The personal API key of a read request.
 pub async fn api_key(meta: &dyn MetadataStore, headers: &HeaderMap) -> Result<ApiKey, ApiError> {
-    let secret = bearer(headers)
-        .ok_or_else(|| ApiError::unauthorized("Missing personal API key: send Authorization: Bearer phx_…"))?;
+    let secret = bearer(headers).ok_or_else(|| {
+        ApiError::unauthorized("Missing personal API key: send Authorization: Bearer phx_…")
+    })?;
     if !secret.starts_with(API_KEY_PREFIX) {
         return Err(ApiError::unauthorized("Invalid personal API key: expected a key starting with phx_"));
     }

@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 
 /// Why a submission was not committed.
 #[derive(Debug, thiserror::Error)]
-pub enum SubmitError {
+pub(crate) enum SubmitError {
     #[error("ingestion queue is full")]
     Overloaded,
     #[error("writer stopped")]
@@ -33,7 +33,7 @@ struct Job {
 
 /// Handle to the writer task. Cloning shares the same queue.
 #[derive(Clone)]
-pub struct Batcher {
+pub(crate) struct Batcher {
     tx: mpsc::UnboundedSender<Job>,
     permits: Arc<Semaphore>,
     capacity: usize,
@@ -51,7 +51,11 @@ pub struct BatcherConfig {
 impl Batcher {
     /// Starts the writer task. It ends after [`Batcher`] handles are all dropped and the
     /// queue is drained; await the returned handle to know everything is committed.
-    pub fn start(writer: Arc<dyn LogWriter>, metrics: Arc<Metrics>, config: BatcherConfig) -> (Batcher, JoinHandle<()>) {
+    pub(crate) fn start(
+        writer: Arc<dyn LogWriter>,
+        metrics: Arc<Metrics>,
+        config: BatcherConfig,
+    ) -> (Batcher, JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let capacity = config.queue_records.max(1);
         let handle = tokio::spawn(run(rx, writer, metrics, config.max_commit_records.max(1)));
@@ -59,29 +63,37 @@ impl Batcher {
     }
 
     /// Queues records and waits until they are durably committed.
-    pub async fn submit(&self, records: Vec<LogRecord>) -> Result<(), SubmitError> {
+    pub(crate) async fn submit(&self, records: Vec<LogRecord>) -> Result<(), SubmitError> {
         if records.is_empty() {
             return Ok(());
         }
         // A request larger than the whole queue takes the whole queue, never more.
         let wanted = records.len().min(self.capacity) as u32;
-        let permit = self.permits.clone().try_acquire_many_owned(wanted).map_err(|_| SubmitError::Overloaded)?;
+        let permit =
+            self.permits.clone().try_acquire_many_owned(wanted).map_err(|_| SubmitError::Overloaded)?;
         let (done, wait) = oneshot::channel();
         self.tx.send(Job { records, permit, done }).map_err(|_| SubmitError::Stopped)?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(SubmitError::Store(StoreError::new(tether_store::ErrorKind::Internal, message))),
+            Ok(Err(message)) => {
+                Err(SubmitError::Store(StoreError::new(tether_store::ErrorKind::Internal, message)))
+            }
             Err(_) => Err(SubmitError::Stopped),
         }
     }
 
     /// Records currently waiting for the writer.
-    pub fn queued_records(&self) -> u64 {
+    pub(crate) fn queued_records(&self) -> u64 {
         (self.capacity - self.permits.available_permits()) as u64
     }
 }
 
-async fn run(mut rx: mpsc::UnboundedReceiver<Job>, writer: Arc<dyn LogWriter>, metrics: Arc<Metrics>, max_records: usize) {
+async fn run(
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    writer: Arc<dyn LogWriter>,
+    metrics: Arc<Metrics>,
+    max_records: usize,
+) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         let mut total = jobs[0].records.len();

@@ -7,7 +7,7 @@ use tether_ingest::DecodeError;
 use tether_store::{ErrorKind, StoreError};
 
 /// Seconds a client is told to wait when Tether is overloaded.
-pub const RETRY_AFTER_SECS: u64 = 1;
+pub(crate) const RETRY_AFTER_SECS: u64 = 1;
 
 /// An error answered to a client.
 #[derive(Debug)]
@@ -56,7 +56,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(serde_json::json!({ "error": self.message }))).into_response();
+        let mut response =
+            (self.status, axum::Json(serde_json::json!({ "error": self.message }))).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE || self.status == StatusCode::TOO_MANY_REQUESTS {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }

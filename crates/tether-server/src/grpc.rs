@@ -35,7 +35,7 @@ impl LogsService for Logs {
 }
 
 /// The gRPC service, with gzip accepted and the same message size limit as HTTP bodies.
-pub fn logs_service(state: AppState) -> LogsServiceServer<impl LogsService> {
+pub(crate) fn logs_service(state: AppState) -> LogsServiceServer<impl LogsService> {
     let limit = state.limits().max_body_bytes;
     LogsServiceServer::new(Logs { state })
         .accept_compressed(CompressionEncoding::Gzip)

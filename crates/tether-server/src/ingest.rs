@@ -46,7 +46,7 @@ pub async fn ingest_logs(
         SubmitError::Stopped => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "server is shutting down"),
         SubmitError::Store(e) => ApiError::from(e),
     })?;
-    let partial_success = (normalized.rejected > 0).then(|| ExportLogsPartialSuccess {
+    let partial_success = (normalized.rejected > 0).then_some(ExportLogsPartialSuccess {
         rejected_log_records: normalized.rejected as i64,
         error_message: normalized.rejection_reason,
     });

@@ -88,7 +88,8 @@ impl AppState {
     /// Builds the state and starts its writer task (needs a Tokio runtime).
     pub fn new(stores: Stores, limits: Limits) -> (AppState, WriterHandle) {
         let metrics = Arc::new(Metrics::default());
-        let (batcher, handle) = batcher::Batcher::start(stores.log_writer.clone(), metrics.clone(), limits.batcher);
+        let (batcher, handle) =
+            batcher::Batcher::start(stores.log_writer.clone(), metrics.clone(), limits.batcher);
         let state = AppState { inner: Arc::new(Inner { stores, batcher, metrics, limits }) };
         (state, WriterHandle(handle))
     }
@@ -162,10 +163,14 @@ pub async fn serve(
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let http = axum::serve(listeners.http, router(state.clone())).with_graceful_shutdown(wait(stop_rx.clone()));
+    let http =
+        axum::serve(listeners.http, router(state.clone())).with_graceful_shutdown(wait(stop_rx.clone()));
     let grpc = tonic::transport::Server::builder()
         .add_service(grpc::logs_service(state.clone()))
-        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listeners.grpc), wait(stop_rx));
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listeners.grpc),
+            wait(stop_rx),
+        );
     let signal = tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);

@@ -42,13 +42,30 @@ impl Metrics {
     pub fn render(&self, queue_depth: u64) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, v: &AtomicU64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
         };
         counter(&mut out, RECORDS_INGESTED, "Log records committed to storage.", &self.records_ingested);
-        counter(&mut out, RECORDS_REJECTED, "Log records refused (invalid, too large, or not stored).", &self.records_rejected);
-        counter(&mut out, REQUESTS_REJECTED, "Ingest requests answered with an error.", &self.requests_rejected);
+        counter(
+            &mut out,
+            RECORDS_REJECTED,
+            "Log records refused (invalid, too large, or not stored).",
+            &self.records_rejected,
+        );
+        counter(
+            &mut out,
+            REQUESTS_REJECTED,
+            "Ingest requests answered with an error.",
+            &self.requests_rejected,
+        );
         counter(&mut out, BATCHES_FAILED, "Group commits that failed.", &self.batches_failed);
-        let _ = writeln!(out, "# HELP {QUEUE_DEPTH} Log records waiting for the writer.\n# TYPE {QUEUE_DEPTH} gauge\n{QUEUE_DEPTH} {queue_depth}");
+        let _ = writeln!(
+            out,
+            "# HELP {QUEUE_DEPTH} Log records waiting for the writer.\n# TYPE {QUEUE_DEPTH} gauge\n{QUEUE_DEPTH} {queue_depth}"
+        );
         let name = BATCH_COMMIT_SECONDS;
         let _ = writeln!(out, "# HELP {name} Time to commit one group of batches.\n# TYPE {name} histogram");
         for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.commit_buckets) {

@@ -9,7 +9,8 @@ use tether_ingest::otlp::{BodyFormat, decode_logs};
 use tonic::codec::CompressionEncoding;
 
 fn request(session: &str) -> ExportLogsServiceRequest {
-    let json = otlp_json("grpc-svc", now_ns(), &[("over grpc", &[("sessionId", session), ("user.id", "u-9")])]);
+    let json =
+        otlp_json("grpc-svc", now_ns(), &[("over grpc", &[("sessionId", session), ("user.id", "u-9")])]);
     decode_logs(json.to_string().as_bytes(), BodyFormat::Json).unwrap()
 }
 

@@ -56,9 +56,12 @@ async fn protobuf_gzip_and_query_token_work_on_both_paths() {
     let s = TestServer::start().await;
     let json = otlp_json("api", now_ns(), &[("from protobuf", &[("sessionId", "pb")])]);
     let request: ExportLogsServiceRequest =
-        tether_ingest::otlp::decode_logs(json.to_string().as_bytes(), tether_ingest::otlp::BodyFormat::Json).unwrap();
+        tether_ingest::otlp::decode_logs(json.to_string().as_bytes(), tether_ingest::otlp::BodyFormat::Json)
+            .unwrap();
     let proto = request.encode_to_vec();
-    for (path, body, encoding) in [("/v1/logs", proto.clone(), None), ("/i/v1/logs", gzip(&proto), Some("gzip"))] {
+    for (path, body, encoding) in
+        [("/v1/logs", proto.clone(), None), ("/i/v1/logs", gzip(&proto), Some("gzip"))]
+    {
         let mut req = s
             .client
             .post(format!("{}{path}?token={}", s.base, s.token))
@@ -79,7 +82,8 @@ async fn protobuf_gzip_and_query_token_work_on_both_paths() {
 
 #[tokio::test]
 async fn bad_input_gets_clear_4xx_and_stores_nothing() {
-    let s = TestServer::start_with(tether_server::Limits { max_body_bytes: 64 * 1024, ..Default::default() }).await;
+    let s = TestServer::start_with(tether_server::Limits { max_body_bytes: 64 * 1024, ..Default::default() })
+        .await;
     let post = |body: Vec<u8>, ct: &'static str| {
         s.client
             .post(format!("{}/v1/logs", s.base))
@@ -133,7 +137,11 @@ async fn tokens_are_checked_with_reasons() {
         (Some("Bearer nonsense".to_owned()), "", "Invalid project token"),
         (Some("Bearer phc_doesnotexist".to_owned()), "", "Unknown project token"),
         // The header wins over a valid query token.
-        (Some("Bearer phc_doesnotexist".to_owned()), &format!("?token={}", s.token) as &str, "Unknown project token"),
+        (
+            Some("Bearer phc_doesnotexist".to_owned()),
+            &format!("?token={}", s.token) as &str,
+            "Unknown project token",
+        ),
     ];
     for (auth, query, want) in cases {
         let resp = send(auth.clone(), query).await.unwrap();

@@ -27,7 +27,10 @@ async fn python_otel_sdk_logs_resolve_session_and_person() {
         .arg(&script)
         .args([endpoint.as_str(), s.token.as_str(), "py-session-1", "py-user@example.com"])
         .output();
-    let output = tokio::time::timeout(Duration::from_secs(60), output).await.expect("python finished").expect("python runs");
+    let output = tokio::time::timeout(Duration::from_secs(60), output)
+        .await
+        .expect("python finished")
+        .expect("python runs");
     assert!(
         output.status.success(),
         "send_logs.py failed (are tests/sdk/python/requirements.txt installed?):\n{}",

@@ -41,8 +41,10 @@ async fn fixture(queue_records: usize) -> Fixture {
     let first = first_start(stores.meta.as_ref(), Some("phc_routertest"), None).await.unwrap().unwrap();
     let gate = Arc::new(Semaphore::new(0));
     let writer = Arc::new(GatedWriter { gate: gate.clone(), inner: stores.logs.clone() });
-    let limits = Limits { batcher: BatcherConfig { queue_records, max_commit_records: 1000 }, ..Limits::default() };
-    let (state, _writer) = AppState::new(Stores { meta: stores.meta, logs: stores.logs, log_writer: writer }, limits);
+    let limits =
+        Limits { batcher: BatcherConfig { queue_records, max_commit_records: 1000 }, ..Limits::default() };
+    let (state, _writer) =
+        AppState::new(Stores { meta: stores.meta, logs: stores.logs, log_writer: writer }, limits);
     Fixture { state, token: first.project.token, gate, _dir: dir }
 }
 
@@ -76,7 +78,8 @@ async fn full_queue_answers_503_with_retry_after_then_recovers() {
     f.gate.add_permits(10);
     assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
     assert_eq!(app.clone().oneshot(log_request(&f.token, 1)).await.unwrap().status(), StatusCode::OK);
-    let metrics = text(app.oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap()).await;
+    let metrics =
+        text(app.oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap()).await;
     assert!(metrics.contains("tether_log_records_ingested_total 4"), "{metrics}");
     assert!(metrics.contains("tether_ingest_requests_rejected_total 1"), "{metrics}");
     assert!(metrics.contains("tether_batch_commit_seconds_count 2"), "{metrics}");
@@ -86,7 +89,9 @@ async fn full_queue_answers_503_with_retry_after_then_recovers() {
 impl Fixture {
     /// Queue depth as `/metrics` reports it.
     async fn state_queued(&self, app: &axum::Router) -> u64 {
-        let body = text(app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap()).await;
+        let body =
+            text(app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap())
+                .await;
         body.lines()
             .find_map(|l| l.strip_prefix("tether_ingest_queue_records "))
             .and_then(|v| v.parse().ok())

@@ -5,7 +5,9 @@ use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Row, sqlite::SqliteRow};
 use tether_model::ProjectId;
 use tether_store::{ApiKey, ErrorKind, KeyScope, MetadataStore, NewApiKey, Project, StoreError, StoreResult};
@@ -162,12 +164,13 @@ impl MetadataStore for SqliteMeta {
     }
 
     async fn revoke_api_key(&self, id: i64) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE api_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL")
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(internal("cannot revoke API key"))?;
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL")
+                .bind(now_ms())
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(internal("cannot revoke API key"))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::new(ErrorKind::NotFound, "API key not found"));
         }

@@ -81,10 +81,7 @@ fn all(project_id: ProjectId) -> LogFilter {
 }
 
 async fn bodies(logs: &dyn LogReader, filter: LogFilter) -> Vec<String> {
-    let page = logs
-        .search(LogQuery { filter, limit: 1000, after: None })
-        .await
-        .expect("search");
+    let page = logs.search(LogQuery { filter, limit: 1000, after: None }).await.expect("search");
     page.logs.into_iter().map(|l| l.record.body).collect()
 }
 
@@ -134,9 +131,7 @@ pub async fn ids_increase_across_appends(s: Stores) {
 
 pub async fn pages_are_newest_first_and_stable_while_logs_arrive(s: Stores) {
     // Three logs share a timestamp so the id must break ties.
-    let logs: Vec<_> = (0..10)
-        .map(|i| sample(1, T0 + (i / 3) * SEC, &format!("log {i}")))
-        .collect();
+    let logs: Vec<_> = (0..10).map(|i| sample(1, T0 + (i / 3) * SEC, &format!("log {i}"))).collect();
     s.writer.append_logs(logs).await.unwrap();
     let filter = all(1);
     let first = s.logs.search(LogQuery { filter: filter.clone(), limit: 4, after: None }).await.unwrap();
@@ -147,12 +142,16 @@ pub async fn pages_are_newest_first_and_stable_while_logs_arrive(s: Stores) {
         .append_logs(vec![sample(1, T0 + 100 * SEC, "newer"), sample(1, T0 - 5 * SEC, "older")])
         .await
         .unwrap();
-    let second = s.logs.search(LogQuery { filter: filter.clone(), limit: 4, after: first.next }).await.unwrap();
+    let second =
+        s.logs.search(LogQuery { filter: filter.clone(), limit: 4, after: first.next }).await.unwrap();
     assert_eq!(names(&second), ["log 5", "log 4", "log 3", "log 2"]);
     let third = s.logs.search(LogQuery { filter, limit: 4, after: second.next }).await.unwrap();
     assert_eq!(names(&third), ["log 1", "log 0", "older"]);
     assert_eq!(third.next, None, "a short page is the last one");
 }
+
+/// A named change to the default filter and the bodies it must select, newest first.
+type FilterCase = (&'static str, Box<dyn Fn(&mut LogFilter)>, Vec<&'static str>);
 
 pub async fn filters_select_the_right_logs(s: Stores) {
     let mut a = sample(1, T0, "Timeout talking to Stripe");
@@ -174,24 +173,90 @@ pub async fn filters_select_the_right_logs(s: Stores) {
     let outside = sample(1, T0 + 2000 * SEC, "timeout outside the range");
     s.writer.append_logs(vec![a, b, c, outside]).await.unwrap();
 
-    let cases: Vec<(&str, Box<dyn Fn(&mut LogFilter)>, Vec<&str>)> = vec![
-        ("no filter", Box::new(|_| {}), vec!["cache warm", "user signed in (100% ok)", "Timeout talking to Stripe"]),
-        ("text is case-insensitive", Box::new(|f| f.text = Some("TIMEOUT".into())), vec!["Timeout talking to Stripe"]),
-        ("text matches % literally", Box::new(|f| f.text = Some("100%".into())), vec!["user signed in (100% ok)"]),
+    let cases: Vec<FilterCase> = vec![
+        (
+            "no filter",
+            Box::new(|_| {}),
+            vec!["cache warm", "user signed in (100% ok)", "Timeout talking to Stripe"],
+        ),
+        (
+            "text is case-insensitive",
+            Box::new(|f| f.text = Some("TIMEOUT".into())),
+            vec!["Timeout talking to Stripe"],
+        ),
+        (
+            "text matches % literally",
+            Box::new(|f| f.text = Some("100%".into())),
+            vec!["user signed in (100% ok)"],
+        ),
         ("text matches _ literally", Box::new(|f| f.text = Some("e_w".into())), vec![]),
-        ("severity", Box::new(|f| f.severities = vec![Severity::Error, Severity::Debug]), vec!["cache warm", "Timeout talking to Stripe"]),
+        (
+            "severity",
+            Box::new(|f| f.severities = vec![Severity::Error, Severity::Debug]),
+            vec!["cache warm", "Timeout talking to Stripe"],
+        ),
         ("service", Box::new(|f| f.services = vec!["auth".into()]), vec!["user signed in (100% ok)"]),
         ("session", Box::new(|f| f.session_id = Some("s1".into())), vec!["Timeout talking to Stripe"]),
         ("distinct id", Box::new(|f| f.distinct_id = Some("bob".into())), vec!["user signed in (100% ok)"]),
-        ("trace id", Box::new(|f| f.trace_id = Some("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into())), vec!["Timeout talking to Stripe"]),
-        ("attr equals", Box::new(|f| f.attributes = vec![AttrFilter { key: "http.route".into(), op: AttrOp::Equals("/login".into()) }]), vec!["user signed in (100% ok)"]),
-        ("attr equals int", Box::new(|f| f.attributes = vec![AttrFilter { key: "status".into(), op: AttrOp::Equals("504".into()) }]), vec!["Timeout talking to Stripe"]),
-        ("attr not equals keeps logs without it", Box::new(|f| f.attributes = vec![AttrFilter { key: "http.route".into(), op: AttrOp::NotEquals("/login".into()) }]), vec!["cache warm", "Timeout talking to Stripe"]),
-        ("attr exists", Box::new(|f| f.attributes = vec![AttrFilter { key: "http.route".into(), op: AttrOp::Exists }]), vec!["user signed in (100% ok)", "Timeout talking to Stripe"]),
-        ("attr not exists", Box::new(|f| f.attributes = vec![AttrFilter { key: "status".into(), op: AttrOp::NotExists }]), vec!["cache warm", "user signed in (100% ok)"]),
-        ("key with quote and dot", Box::new(|f| f.attributes = vec![AttrFilter { key: "we\"ird.key/x".into(), op: AttrOp::Exists }]), vec![]),
-        ("time range end is exclusive", Box::new(|f| { f.from_ns = T0; f.to_ns = T0 + SEC; }), vec!["Timeout talking to Stripe"]),
-        ("filters combine", Box::new(|f| { f.services = vec!["checkout".into()]; f.severities = vec![Severity::Debug]; }), vec!["cache warm"]),
+        (
+            "trace id",
+            Box::new(|f| f.trace_id = Some("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into())),
+            vec!["Timeout talking to Stripe"],
+        ),
+        (
+            "attr equals",
+            Box::new(|f| {
+                f.attributes =
+                    vec![AttrFilter { key: "http.route".into(), op: AttrOp::Equals("/login".into()) }]
+            }),
+            vec!["user signed in (100% ok)"],
+        ),
+        (
+            "attr equals int",
+            Box::new(|f| {
+                f.attributes = vec![AttrFilter { key: "status".into(), op: AttrOp::Equals("504".into()) }]
+            }),
+            vec!["Timeout talking to Stripe"],
+        ),
+        (
+            "attr not equals keeps logs without it",
+            Box::new(|f| {
+                f.attributes =
+                    vec![AttrFilter { key: "http.route".into(), op: AttrOp::NotEquals("/login".into()) }]
+            }),
+            vec!["cache warm", "Timeout talking to Stripe"],
+        ),
+        (
+            "attr exists",
+            Box::new(|f| f.attributes = vec![AttrFilter { key: "http.route".into(), op: AttrOp::Exists }]),
+            vec!["user signed in (100% ok)", "Timeout talking to Stripe"],
+        ),
+        (
+            "attr not exists",
+            Box::new(|f| f.attributes = vec![AttrFilter { key: "status".into(), op: AttrOp::NotExists }]),
+            vec!["cache warm", "user signed in (100% ok)"],
+        ),
+        (
+            "key with quote and dot",
+            Box::new(|f| f.attributes = vec![AttrFilter { key: "we\"ird.key/x".into(), op: AttrOp::Exists }]),
+            vec![],
+        ),
+        (
+            "time range end is exclusive",
+            Box::new(|f| {
+                f.from_ns = T0;
+                f.to_ns = T0 + SEC;
+            }),
+            vec!["Timeout talking to Stripe"],
+        ),
+        (
+            "filters combine",
+            Box::new(|f| {
+                f.services = vec!["checkout".into()];
+                f.severities = vec![Severity::Debug];
+            }),
+            vec!["cache warm"],
+        ),
     ];
     for (name, change, want) in cases {
         let mut filter = all(1);
@@ -264,7 +329,8 @@ pub async fn facets_count_services_severities_and_attributes(s: Stores) {
 
 pub async fn tail_returns_what_arrived_after_the_cursor(s: Stores) {
     let before = s.logs.last_id().await.unwrap();
-    let ids = s.writer.append_logs(vec![sample(1, T0, "one"), sample(1, T0 - 50 * SEC, "two")]).await.unwrap();
+    let ids =
+        s.writer.append_logs(vec![sample(1, T0, "one"), sample(1, T0 - 50 * SEC, "two")]).await.unwrap();
     let got = s.logs.tail(all(1), before, 10).await.unwrap();
     assert_eq!(got.iter().map(|l| l.record.body.as_str()).collect::<Vec<_>>(), ["one", "two"]);
     assert!(s.logs.tail(all(1), ids[1], 10).await.unwrap().is_empty());
@@ -291,12 +357,22 @@ pub async fn metadata_api_keys_by_hash_and_revocation(s: Stores) {
     let p = s.meta.create_project("Default", "phc_x").await.unwrap();
     let admin = s
         .meta
-        .create_api_key(NewApiKey { name: "admin".into(), scope: KeyScope::AllProjects, secret_hash: "h1".into(), prefix: "phx_ab".into() })
+        .create_api_key(NewApiKey {
+            name: "admin".into(),
+            scope: KeyScope::AllProjects,
+            secret_hash: "h1".into(),
+            prefix: "phx_ab".into(),
+        })
         .await
         .unwrap();
     let scoped = s
         .meta
-        .create_api_key(NewApiKey { name: "ci".into(), scope: KeyScope::Project(p.id), secret_hash: "h2".into(), prefix: "phx_cd".into() })
+        .create_api_key(NewApiKey {
+            name: "ci".into(),
+            scope: KeyScope::Project(p.id),
+            secret_hash: "h2".into(),
+            prefix: "phx_cd".into(),
+        })
         .await
         .unwrap();
     assert_eq!(s.meta.api_key_by_hash("h1").await.unwrap(), Some(admin.clone()));

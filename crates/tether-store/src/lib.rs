@@ -11,7 +11,7 @@ mod metadata;
 
 pub use error::{ErrorKind, StoreError, StoreResult};
 pub use logs::{
-    AttrFilter, AttrOp, Breakdown, CountedValue, Facets, AttributeFacet, HistogramBucket,
-    LogFilter, LogPage, LogQuery, LogReader, LogWriter, PageCursor, StoredLog,
+    AttrFilter, AttrOp, AttributeFacet, Breakdown, CountedValue, Facets, HistogramBucket, LogFilter, LogPage,
+    LogQuery, LogReader, LogWriter, PageCursor, StoredLog,
 };
 pub use metadata::{ApiKey, KeyScope, MetadataStore, NewApiKey, Project};

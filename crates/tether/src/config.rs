@@ -11,7 +11,7 @@ use serde::Deserialize;
 /// Everything `tether serve` can be configured with.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Config {
+pub(crate) struct Config {
     /// UI, JSON API, OTLP/HTTP and PostHog capture.
     pub http_addr: SocketAddr,
     /// OTLP/gRPC.
@@ -24,7 +24,7 @@ pub struct Config {
 /// Limits of the ingest path.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct IngestConfig {
+pub(crate) struct IngestConfig {
     /// Largest request body, before and after decompression ("16MiB", "512KiB", or bytes).
     pub max_body: ByteSize,
     /// Log records that may wait for the writer before ingest answers 503.
@@ -57,7 +57,7 @@ impl Default for IngestConfig {
 
 /// A byte size written as a number of bytes or with a unit (KiB, MiB, GiB, KB, MB, GB).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ByteSize(pub u64);
+pub(crate) struct ByteSize(pub u64);
 
 impl ByteSize {
     fn parse(text: &str) -> Option<ByteSize> {
@@ -89,15 +89,16 @@ impl<'de> Deserialize<'de> for ByteSize {
         }
         match Raw::deserialize(d)? {
             Raw::Int(n) => Ok(ByteSize(n)),
-            Raw::Text(t) => ByteSize::parse(&t)
-                .ok_or_else(|| serde::de::Error::custom(format!("invalid byte size {t:?}, expected e.g. 16MiB"))),
+            Raw::Text(t) => ByteSize::parse(&t).ok_or_else(|| {
+                serde::de::Error::custom(format!("invalid byte size {t:?}, expected e.g. 16MiB"))
+            }),
         }
     }
 }
 
 /// Values given on the command line; `None` leaves the lower layers' value.
 #[derive(Debug, Default, Clone)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     pub config_file: Option<PathBuf>,
     pub http_addr: Option<SocketAddr>,
     pub grpc_addr: Option<SocketAddr>,
@@ -117,7 +118,7 @@ const ENV_KEYS: [&str; 6] = [
 ];
 
 /// Builds the configuration from its layers. `env` is passed in so tests stay hermetic.
-pub fn load(cli: &Overrides, env: &HashMap<String, String>) -> anyhow::Result<Config> {
+pub(crate) fn load(cli: &Overrides, env: &HashMap<String, String>) -> anyhow::Result<Config> {
     if let Some(unknown) = env.keys().find(|k| k.starts_with("TETHER_") && !ENV_KEYS.contains(&k.as_str())) {
         bail!("unknown environment variable {unknown}; known: {}", ENV_KEYS.join(", "));
     }
@@ -143,7 +144,8 @@ pub fn load(cli: &Overrides, env: &HashMap<String, String>) -> anyhow::Result<Co
 }
 
 fn from_file(path: &Path) -> anyhow::Result<Config> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
 }
 
@@ -177,7 +179,8 @@ mod tests {
             "http_addr = \"127.0.0.1:1000\"\ngrpc_addr = \"127.0.0.1:1001\"\ndata_dir = \"/from/file\"\n[ingest]\nmax_body = \"2MiB\"\n",
         )
         .unwrap();
-        let cli = Overrides { config_file: Some(file), data_dir: Some("/from/cli".into()), ..Default::default() };
+        let cli =
+            Overrides { config_file: Some(file), data_dir: Some("/from/cli".into()), ..Default::default() };
         let config = load(&cli, &env(&[("TETHER_GRPC_ADDR", "127.0.0.1:2001"), ("PATH", "/bin")])).unwrap();
         assert_eq!(config.http_addr, "127.0.0.1:1000".parse().unwrap());
         assert_eq!(config.grpc_addr, "127.0.0.1:2001".parse().unwrap());

@@ -86,7 +86,11 @@ async fn serve(config: config::Config, env: &HashMap<String, String>) -> anyhow:
         ..Limits::default()
     };
     let (state, writer) = AppState::new(
-        Stores { meta: stores.meta.clone(), logs: stores.logs.clone(), log_writer: stores.logs.clone() as Arc<_> },
+        Stores {
+            meta: stores.meta.clone(),
+            logs: stores.logs.clone(),
+            log_writer: stores.logs.clone() as Arc<_>,
+        },
         limits,
     );
     print_banner(http_addr, grpc_addr, &config.data_dir, created.as_ref());
@@ -118,7 +122,12 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests and flushing batches");
 }
 
-fn print_banner(http: SocketAddr, grpc: SocketAddr, data_dir: &std::path::Path, created: Option<&FirstStart>) {
+fn print_banner(
+    http: SocketAddr,
+    grpc: SocketAddr,
+    data_dir: &std::path::Path,
+    created: Option<&FirstStart>,
+) {
     println!("\nTether is running");
     println!("  HTTP (UI, API, OTLP/HTTP): http://{http}");
     println!("  OTLP/gRPC:                 {grpc}");
@@ -138,7 +147,9 @@ fn print_banner(http: SocketAddr, grpc: SocketAddr, data_dir: &std::path::Path, 
         "  curl -X POST http://{http}/v1/logs -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n    -d '{{\"resourceLogs\":[{{\"resource\":{{\"attributes\":[{{\"key\":\"service.name\",\"value\":{{\"stringValue\":\"api\"}}}}]}},\"scopeLogs\":[{{\"logRecords\":[{{\"severityText\":\"ERROR\",\"body\":{{\"stringValue\":\"payment failed\"}},\"attributes\":[{{\"key\":\"sessionId\",\"value\":{{\"stringValue\":\"my-session\"}}}},{{\"key\":\"posthogDistinctId\",\"value\":{{\"stringValue\":\"user@example.com\"}}}}]}}]}}]}}]}}'"
     );
     println!("\nRead it back:");
-    println!("  curl -H 'Authorization: Bearer {key}' 'http://{http}/api/projects/{id}/logs?session_id=my-session'");
+    println!(
+        "  curl -H 'Authorization: Bearer {key}' 'http://{http}/api/projects/{id}/logs?session_id=my-session'"
+    );
     println!("\nOpenTelemetry SDKs (Python, Node, …):");
     println!("  export OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=http://{http}/v1/logs");
     println!("  export OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=http/protobuf");

@@ -32,7 +32,11 @@ pub(super) fn decode(body: &[u8]) -> Result<ExportLogsServiceRequest> {
             }
             for (n, line) in lines.enumerate() {
                 let value: Value = serde_json::from_str(line).map_err(|e| {
-                    if n == 0 { bad(format!("invalid JSON: {whole_err}")) } else { bad(format!("invalid JSON on line {}: {e}", n + 1)) }
+                    if n == 0 {
+                        bad(format!("invalid JSON: {whole_err}"))
+                    } else {
+                        bad(format!("invalid JSON on line {}: {e}", n + 1))
+                    }
                 })?;
                 merged.resource_logs.extend(request(&value)?.resource_logs);
             }
@@ -43,9 +47,7 @@ pub(super) fn decode(body: &[u8]) -> Result<ExportLogsServiceRequest> {
 
 fn request(value: &Value) -> Result<ExportLogsServiceRequest> {
     let obj = value.as_object().ok_or_else(|| bad("OTLP/JSON body must be an object"))?;
-    Ok(ExportLogsServiceRequest {
-        resource_logs: list(obj, "resourceLogs", "resource_logs", resource_logs)?,
-    })
+    Ok(ExportLogsServiceRequest { resource_logs: list(obj, "resourceLogs", "resource_logs", resource_logs)? })
 }
 
 /// Reads an array field that may be absent or null (then empty).
@@ -82,7 +84,9 @@ fn uint64(obj: &Map<String, Value>, camel: &str, snake: &str) -> Result<u64> {
             .or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64))
             .ok_or_else(|| bad(format!("{camel} must be a non-negative integer"))),
         Some(Value::String(s)) if s.is_empty() => Ok(0),
-        Some(Value::String(s)) => s.parse().map_err(|_| bad(format!("{camel} must be an integer, got {s:?}"))),
+        Some(Value::String(s)) => {
+            s.parse().map_err(|_| bad(format!("{camel} must be an integer, got {s:?}")))
+        }
         Some(_) => Err(bad(format!("{camel} must be an integer"))),
     }
 }
@@ -216,12 +220,12 @@ fn any_value(value: &Value) -> Result<AnyValue> {
                 .map_err(|_| bad("bytesValue must be base64"))?;
             V::BytesValue(bytes)
         }
-        ("arrayValue" | "array_value", Value::Object(a)) => V::ArrayValue(ArrayValue {
-            values: list(a, "values", "values", any_value)?,
-        }),
-        ("kvlistValue" | "kvlist_value", Value::Object(kv)) => V::KvlistValue(KeyValueList {
-            values: list(kv, "values", "values", key_value)?,
-        }),
+        ("arrayValue" | "array_value", Value::Object(a)) => {
+            V::ArrayValue(ArrayValue { values: list(a, "values", "values", any_value)? })
+        }
+        ("kvlistValue" | "kvlist_value", Value::Object(kv)) => {
+            V::KvlistValue(KeyValueList { values: list(kv, "values", "values", key_value)? })
+        }
         (kind, _) => return Err(bad(format!("unsupported AnyValue field {kind:?} or wrong type"))),
     };
     Ok(AnyValue { value: Some(v) })

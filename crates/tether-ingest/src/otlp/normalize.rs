@@ -98,11 +98,7 @@ fn nanos(value: u64) -> Option<i64> {
 
 /// Ids of the wrong length or all zeroes are invalid per the OTLP spec: stored empty.
 fn id_hex(bytes: &[u8], len: usize) -> String {
-    if bytes.len() == len && bytes.iter().any(|b| *b != 0) {
-        hex::encode(bytes)
-    } else {
-        String::new()
-    }
+    if bytes.len() == len && bytes.iter().any(|b| *b != 0) { hex::encode(bytes) } else { String::new() }
 }
 
 fn body_text(body: Option<AnyValue>) -> String {
@@ -132,12 +128,9 @@ fn value(v: any_value::Value) -> AttrValue {
             use base64::Engine;
             AttrValue::Bytes(base64::engine::general_purpose::STANDARD.encode(b))
         }
-        V::ArrayValue(a) => AttrValue::Array(
-            a.values
-                .into_iter()
-                .map(|v| v.value.map_or(AttrValue::Empty, value))
-                .collect(),
-        ),
+        V::ArrayValue(a) => {
+            AttrValue::Array(a.values.into_iter().map(|v| v.value.map_or(AttrValue::Empty, value)).collect())
+        }
         V::KvlistValue(kv) => AttrValue::KvList(attributes(kv.values)),
     }
 }

@@ -44,8 +44,14 @@ pub(crate) fn parse(raw: Option<&str>, project_id: ProjectId, now: i64) -> Resul
         let value = value.trim();
         let bad = |why: &str| ApiError::bad_request(format!("invalid {key}: {why}"));
         match key.as_ref() {
-            "from" => p.filter.from_ns = parse_time(value, now).ok_or_else(|| bad("expected RFC 3339 or relative time like -1h"))?,
-            "to" => p.filter.to_ns = parse_time(value, now).ok_or_else(|| bad("expected RFC 3339 or relative time like -1h"))?,
+            "from" => {
+                p.filter.from_ns = parse_time(value, now)
+                    .ok_or_else(|| bad("expected RFC 3339 or relative time like -1h"))?
+            }
+            "to" => {
+                p.filter.to_ns = parse_time(value, now)
+                    .ok_or_else(|| bad("expected RFC 3339 or relative time like -1h"))?
+            }
             "q" => p.filter.text = Some(value.to_owned()).filter(|v| !v.is_empty()),
             "severity" => {
                 for name in value.split(',').filter(|s| !s.is_empty()) {
@@ -55,7 +61,10 @@ pub(crate) fn parse(raw: Option<&str>, project_id: ProjectId, now: i64) -> Resul
                 }
             }
             "service" => p.filter.services.push(value.to_owned()),
-            "attr" => p.filter.attributes.push(parse_attr(value).ok_or_else(|| bad("expected key=value, key!=value, key or !key"))?),
+            "attr" => p
+                .filter
+                .attributes
+                .push(parse_attr(value).ok_or_else(|| bad("expected key=value, key!=value, key or !key"))?),
             "session_id" => p.filter.session_id = Some(value.to_owned()).filter(|v| !v.is_empty()),
             "distinct_id" => p.filter.distinct_id = Some(value.to_owned()).filter(|v| !v.is_empty()),
             "trace_id" => {
@@ -72,7 +81,9 @@ pub(crate) fn parse(raw: Option<&str>, project_id: ProjectId, now: i64) -> Resul
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
                     .ok_or_else(|| bad(&format!("expected a number from 1 to {MAX_LIMIT}")))?
             }
-            "cursor" => p.cursor = Some(decode_cursor(value).ok_or_else(|| bad("not a cursor from this API"))?),
+            "cursor" => {
+                p.cursor = Some(decode_cursor(value).ok_or_else(|| bad("not a cursor from this API"))?)
+            }
             "after" => p.after = Some(LogId(value.parse().map_err(|_| bad("not a cursor from this API"))?)),
             "breakdown" => {
                 p.breakdown = match value {
@@ -145,15 +156,13 @@ pub(crate) fn format_ns(ns: i64) -> String {
 }
 
 /// Histogram bucket widths, in seconds, from which the one giving ~50 buckets is picked.
-const BUCKET_WIDTHS: [i64; 15] = [1, 5, 10, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 21_600, 43_200, 86_400];
+const BUCKET_WIDTHS: [i64; 15] =
+    [1, 5, 10, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 21_600, 43_200, 86_400];
 
 /// The smallest standard width that splits the range into at most ~50 buckets (1 day max).
 pub(crate) fn bucket_width_ns(from_ns: i64, to_ns: i64) -> i64 {
     let target = (to_ns - from_ns) / 50;
-    let secs = BUCKET_WIDTHS
-        .into_iter()
-        .find(|w| w * 1_000_000_000 >= target)
-        .unwrap_or(86_400);
+    let secs = BUCKET_WIDTHS.into_iter().find(|w| w * 1_000_000_000 >= target).unwrap_or(86_400);
     secs * 1_000_000_000
 }
 

@@ -13,7 +13,8 @@ use crate::{ApiError, AppState, auth};
 
 pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let key = auth::api_key(state.meta(), &headers).await?;
-    let projects: Vec<_> = state.meta().projects().await?.into_iter().filter(|p| auth::may_read(&key, p.id)).collect();
+    let projects: Vec<_> =
+        state.meta().projects().await?.into_iter().filter(|p| auth::may_read(&key, p.id)).collect();
     Ok(Json(json!({ "results": projects })))
 }
 
@@ -92,7 +93,10 @@ pub(super) async fn create_key(
     Ok((StatusCode::CREATED, Json(json!({ "key": KeyJson::from(key), "secret": secret }))))
 }
 
-pub(super) async fn list_keys(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub(super) async fn list_keys(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     authorize_admin(&state, &headers).await?;
     let keys: Vec<KeyJson> = state.meta().api_keys().await?.into_iter().map(KeyJson::from).collect();
     Ok(Json(json!({ "results": keys })))

@@ -31,7 +31,11 @@ impl TestServer {
         let stores = EmbeddedStores::open(dir.path()).await.expect("open stores");
         let first = first_start(stores.meta.as_ref(), None, None).await.unwrap().expect("first start");
         let (state, writer) = AppState::new(
-            Stores { meta: stores.meta.clone(), logs: stores.logs.clone(), log_writer: stores.logs.clone() as Arc<_> },
+            Stores {
+                meta: stores.meta.clone(),
+                logs: stores.logs.clone(),
+                log_writer: stores.logs.clone() as Arc<_>,
+            },
             limits,
         );
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -90,10 +94,8 @@ pub fn otlp_json(service: &str, time_ns: i64, logs: &[(&str, &[(&str, &str)])]) 
     let records: Vec<Value> = logs
         .iter()
         .map(|(body, attrs)| {
-            let attrs: Vec<Value> = attrs
-                .iter()
-                .map(|(k, v)| json!({ "key": k, "value": { "stringValue": v } }))
-                .collect();
+            let attrs: Vec<Value> =
+                attrs.iter().map(|(k, v)| json!({ "key": k, "value": { "stringValue": v } })).collect();
             json!({
                 "timeUnixNano": time_ns.to_string(),
                 "severityText": "INFO",

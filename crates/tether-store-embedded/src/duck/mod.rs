@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use duckdb::{Config, Connection};
 use tether_model::{LogId, LogRecord, ProjectId};
 use tether_store::{
-    Breakdown, Facets, HistogramBucket, LogFilter, LogPage, LogQuery, LogReader, LogWriter,
-    StoreError, StoreResult, StoredLog,
+    Breakdown, Facets, HistogramBucket, LogFilter, LogPage, LogQuery, LogReader, LogWriter, StoreError,
+    StoreResult, StoredLog,
 };
 
 /// DuckDB-backed log store (both [`LogWriter`] and [`LogReader`]).

@@ -82,7 +82,11 @@ impl Where {
     pub(super) fn after(&mut self, cursor: PageCursor) {
         self.push(
             "(ts < ? OR (ts = ? AND id < ?))",
-            [Value::BigInt(cursor.timestamp_ns), Value::BigInt(cursor.timestamp_ns), Value::BigInt(cursor.id.0)],
+            [
+                Value::BigInt(cursor.timestamp_ns),
+                Value::BigInt(cursor.timestamp_ns),
+                Value::BigInt(cursor.id.0),
+            ],
         );
     }
 }

@@ -17,7 +17,8 @@ const FACET_SAMPLE: i64 = 50_000;
 
 pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
     let severity_code: u8 = row.get(4)?;
-    let json = |i: usize| -> duckdb::Result<Attributes> { Ok(Attributes::from_json(&row.get::<_, String>(i)?)) };
+    let json =
+        |i: usize| -> duckdb::Result<Attributes> { Ok(Attributes::from_json(&row.get::<_, String>(i)?)) };
     Ok(StoredLog {
         id: LogId(row.get(0)?),
         record: LogRecord {
@@ -50,7 +51,9 @@ fn filter_where(conn: &Connection, filter: &LogFilter) -> StoreResult<Option<Whe
         None => None,
         Some(session) => {
             let found = conn
-                .prepare_cached("SELECT first_ts, last_ts FROM log_sessions WHERE project_id = ? AND session_id = ?")
+                .prepare_cached(
+                    "SELECT first_ts, last_ts FROM log_sessions WHERE project_id = ? AND session_id = ?",
+                )
                 .and_then(|mut stmt| {
                     let mut rows = stmt.query(params![filter.project_id, session])?;
                     rows.next()?.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose()
@@ -67,9 +70,8 @@ fn filter_where(conn: &Connection, filter: &LogFilter) -> StoreResult<Option<Whe
 
 fn query_logs(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<Vec<StoredLog>> {
     let mut stmt = conn.prepare_cached(sql).map_err(db_err("cannot prepare log query"))?;
-    let rows = stmt
-        .query_map(params_from_iter(params.iter()), row_to_log)
-        .map_err(db_err("log query failed"))?;
+    let rows =
+        stmt.query_map(params_from_iter(params.iter()), row_to_log).map_err(db_err("log query failed"))?;
     rows.collect::<Result<Vec<_>, _>>().map_err(db_err("cannot read log row"))
 }
 
@@ -80,7 +82,8 @@ pub(super) fn search(conn: &Connection, query: &LogQuery) -> StoreResult<LogPage
     if let Some(cursor) = query.after {
         w.after(cursor);
     }
-    let sql = format!("SELECT {LOG_COLUMNS} FROM logs {} ORDER BY ts DESC, id DESC LIMIT {}", w.sql(), query.limit);
+    let sql =
+        format!("SELECT {LOG_COLUMNS} FROM logs {} ORDER BY ts DESC, id DESC LIMIT {}", w.sql(), query.limit);
     let logs = query_logs(conn, &sql, &w.params)?;
     let next = (logs.len() == query.limit)
         .then(|| logs.last().map(|l| PageCursor { timestamp_ns: l.record.timestamp_ns, id: l.id }))
@@ -93,7 +96,12 @@ pub(super) fn get(conn: &Connection, project_id: ProjectId, id: LogId) -> StoreR
     Ok(query_logs(conn, &sql, &[Value::BigInt(project_id), Value::BigInt(id.0)])?.pop())
 }
 
-pub(super) fn tail(conn: &Connection, filter: &LogFilter, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>> {
+pub(super) fn tail(
+    conn: &Connection,
+    filter: &LogFilter,
+    after: LogId,
+    limit: usize,
+) -> StoreResult<Vec<StoredLog>> {
     let Some(mut w) = filter_where(conn, filter)? else { return Ok(Vec::new()) };
     w.push("id > ?", [Value::BigInt(after.0)]);
     let sql = format!("SELECT {LOG_COLUMNS} FROM logs {} ORDER BY id LIMIT {limit}", w.sql());
@@ -129,11 +137,9 @@ pub(super) fn histogram(
     for row in rows {
         let (start_ns, key, count) = row.map_err(db_err("cannot read histogram row"))?;
         let key = match breakdown {
-            Breakdown::Severity => key
-                .parse::<u8>()
-                .ok()
-                .and_then(Severity::from_code)
-                .map_or(key, |s| s.as_str().to_owned()),
+            Breakdown::Severity => {
+                key.parse::<u8>().ok().and_then(Severity::from_code).map_or(key, |s| s.as_str().to_owned())
+            }
             Breakdown::Service => key,
         };
         out.push(HistogramBucket { start_ns, key, count: count as u64 });
@@ -161,12 +167,16 @@ pub(super) fn facets(
     let wh = w.sql();
     let services = counted(
         conn,
-        &format!("SELECT service, count(*) c FROM logs {wh} GROUP BY service ORDER BY c DESC, service LIMIT 100"),
+        &format!(
+            "SELECT service, count(*) c FROM logs {wh} GROUP BY service ORDER BY c DESC, service LIMIT 100"
+        ),
         &w.params,
     )?;
     let severities = counted(
         conn,
-        &format!("SELECT CAST(severity AS VARCHAR), count(*) c FROM logs {wh} GROUP BY severity ORDER BY severity"),
+        &format!(
+            "SELECT CAST(severity AS VARCHAR), count(*) c FROM logs {wh} GROUP BY severity ORDER BY severity"
+        ),
         &w.params,
     )?
     .into_iter()
