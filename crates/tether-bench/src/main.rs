@@ -74,6 +74,7 @@ fn start_server() -> anyhow::Result<Server> {
         .env("TETHER_PROJECT_TOKEN", TOKEN)
         .env("TETHER_API_KEY", API_KEY)
         .env("RUST_LOG", "warn")
+        .stderr(Stdio::from(std::fs::File::create("/tmp/bench-server.log")?))
         .stdout(Stdio::null())
         .spawn()
         .context("cannot start tether")?;
@@ -88,6 +89,16 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// User plus system CPU seconds a process has used, from /proc (Linux).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn dir_bytes(dir: &Path) -> u64 {
@@ -180,6 +191,17 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("  503 retries: {}", retries.load(Ordering::Relaxed));
     println!("  server peak RSS during ingest: {:.0} MB", peak_rss_mb(server.child.id()));
+    println!("  server CPU during ingest: {:.1} s of {elapsed:.1} s wall", cpu_seconds(server.child.id()));
+    let metrics = client.get(format!("{}/metrics", server.base)).send().await?.text().await?;
+    let metric = |name: &str| {
+        metrics.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0)
+    };
+    let commits = metric("tether_batch_commit_seconds_count");
+    println!(
+        "  {commits:.0} group commits, {:.1} ms average, {:.0} records each",
+        metric("tether_batch_commit_seconds_sum") * 1000.0 / commits.max(1.0),
+        args.logs as f64 / commits.max(1.0)
+    );
 
     let query = |path: String| {
         let client = client.clone();

@@ -1,5 +1,7 @@
 //! The normalized log record: what ingestion produces and every store keeps.
 
+use std::sync::Arc;
+
 use crate::{Attributes, Severity};
 
 /// A project's numeric id; every stored row carries one.
@@ -40,6 +42,7 @@ pub struct LogRecord {
     pub scope_name: String,
     pub scope_version: String,
     pub attributes: Attributes,
-    pub resource_attributes: Attributes,
-    pub scope_attributes: Attributes,
+    /// Shared by every record of one resource (and scope): ingestion allocates them once.
+    pub resource_attributes: Arc<Attributes>,
+    pub scope_attributes: Arc<Attributes>,
 }

@@ -71,8 +71,11 @@ pub fn sample(project_id: ProjectId, timestamp_ns: i64, body: &str) -> LogRecord
         scope_name: "app".into(),
         scope_version: "1.0".into(),
         attributes: Attributes::default(),
-        resource_attributes: Attributes(vec![("service.name".into(), AttrValue::String("checkout".into()))]),
-        scope_attributes: Attributes::default(),
+        resource_attributes: Arc::new(Attributes(vec![(
+            "service.name".into(),
+            AttrValue::String("checkout".into()),
+        )])),
+        scope_attributes: Arc::default(),
     }
 }
 
@@ -104,7 +107,7 @@ pub async fn append_then_get_round_trips_every_field(s: Stores) {
         ("tags".into(), AttrValue::Array(vec![AttrValue::String("a".into()), AttrValue::Int(2)])),
         ("nested".into(), AttrValue::KvList(Attributes(vec![("k".into(), AttrValue::String("v".into()))]))),
     ]);
-    log.scope_attributes = Attributes(vec![("lib".into(), AttrValue::String("otel".into()))]);
+    log.scope_attributes = Arc::new(Attributes(vec![("lib".into(), AttrValue::String("otel".into()))]));
     let ids = s.writer.append_logs(vec![log.clone()]).await.expect("append");
     assert_eq!(ids.len(), 1);
     let got = s.logs.get(1, ids[0]).await.expect("get").expect("stored log is found");

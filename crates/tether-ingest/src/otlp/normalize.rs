@@ -1,6 +1,8 @@
 //! From decoded OTLP to normalized records: timestamps, severity, body text, hex ids,
 //! typed attributes, service name, and the resolved session and person ids.
 
+use std::sync::Arc;
+
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use tether_model::{
@@ -40,14 +42,14 @@ pub fn normalize(
     let mut out = Normalized::default();
     for resource_logs in request.resource_logs {
         let resource_attributes =
-            attributes(resource_logs.resource.map(|r| r.attributes).unwrap_or_default());
+            Arc::new(attributes(resource_logs.resource.map(|r| r.attributes).unwrap_or_default()));
         let service = match resource_attributes.get("service.name") {
             Some(AttrValue::String(s)) => s.clone(),
             _ => String::new(),
         };
         for scope_logs in resource_logs.scope_logs {
             let (scope_name, scope_version, scope_attributes) = match scope_logs.scope {
-                Some(s) => (s.name, s.version, attributes(s.attributes)),
+                Some(s) => (s.name, s.version, Arc::new(attributes(s.attributes))),
                 None => Default::default(),
             };
             for record in scope_logs.log_records {

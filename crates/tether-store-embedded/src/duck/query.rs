@@ -10,7 +10,7 @@ pub(super) const LOG_COLUMNS: &str = "id, project_id, ts, observed_ts, severity,
     event_name, scope_name, scope_version, attributes, resource_attributes, scope_attributes";
 
 /// A WHERE clause under construction.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Where {
     clauses: Vec<String>,
     pub(super) params: Vec<Value>,
@@ -39,8 +39,8 @@ impl Where {
         w.push("project_id = ?", [Value::BigInt(filter.project_id)]);
         w.push("ts >= ? AND ts < ?", [Value::BigInt(from), Value::BigInt(to)]);
         if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
-            // contains() takes the needle literally: no LIKE wildcards to escape.
-            w.push("contains(lower(body), ?)", [Value::Text(text.to_lowercase())]);
+            // ILIKE scans without building lowercased copies; wildcards in the text are escaped.
+            w.push("body ILIKE ? ESCAPE '\\'", [Value::Text(like_pattern(text))]);
         }
         if !filter.severities.is_empty() {
             let marks = vec!["?"; filter.severities.len()].join(", ");
@@ -89,6 +89,20 @@ impl Where {
             ],
         );
     }
+}
+
+/// `%text%` with LIKE's special characters taken literally.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// A JSON Pointer (RFC 6901) to a top-level key: unlike a JSONPath it needs no quoting

@@ -1,5 +1,7 @@
 //! The read queries of the logs API.
 
+use std::sync::Arc;
+
 use duckdb::types::Value;
 use duckdb::{Connection, Row, params, params_from_iter};
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
@@ -39,8 +41,8 @@ pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
             scope_name: row.get(15)?,
             scope_version: row.get(16)?,
             attributes: json(17)?,
-            resource_attributes: json(18)?,
-            scope_attributes: json(19)?,
+            resource_attributes: Arc::new(json(18)?),
+            scope_attributes: Arc::new(json(19)?),
         },
     })
 }
@@ -75,16 +77,34 @@ fn query_logs(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<Vec
     rows.collect::<Result<Vec<_>, _>>().map_err(db_err("cannot read log row"))
 }
 
+/// Newest first, in time slices that grow ×4 from 1/64 of the range: a page is usually
+/// filled from recent data, and DuckDB skips row groups outside a slice by their min/max
+/// timestamps, so a common search over a wide range reads a small part of the table.
 pub(super) fn search(conn: &Connection, query: &LogQuery) -> StoreResult<LogPage> {
-    let Some(mut w) = filter_where(conn, &query.filter)? else {
+    let Some(mut base) = filter_where(conn, &query.filter)? else {
         return Ok(LogPage { logs: Vec::new(), next: None });
     };
+    let mut upper = query.filter.to_ns;
     if let Some(cursor) = query.after {
-        w.after(cursor);
+        base.after(cursor);
+        upper = upper.min(cursor.timestamp_ns.saturating_add(1));
     }
-    let sql =
-        format!("SELECT {LOG_COLUMNS} FROM logs {} ORDER BY ts DESC, id DESC LIMIT {}", w.sql(), query.limit);
-    let logs = query_logs(conn, &sql, &w.params)?;
+    let lower = query.filter.from_ns;
+    let mut width = ((upper - lower) / 64).max(60_000_000_000);
+    let mut logs = Vec::with_capacity(query.limit);
+    while upper > lower && logs.len() < query.limit {
+        let slice_start = upper.saturating_sub(width).max(lower);
+        let mut w = base.clone();
+        w.push("ts >= ? AND ts < ?", [Value::BigInt(slice_start), Value::BigInt(upper)]);
+        let sql = format!(
+            "SELECT {LOG_COLUMNS} FROM logs {} ORDER BY ts DESC, id DESC LIMIT {}",
+            w.sql(),
+            query.limit - logs.len()
+        );
+        logs.extend(query_logs(conn, &sql, &w.params)?);
+        upper = slice_start;
+        width = width.saturating_mul(4);
+    }
     let next = (logs.len() == query.limit)
         .then(|| logs.last().map(|l| PageCursor { timestamp_ns: l.record.timestamp_ns, id: l.id }))
         .flatten();

@@ -2,10 +2,28 @@
 //! session index updated in the same transaction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use duckdb::{Connection, params};
-use tether_model::{LogId, LogRecord, ProjectId};
+use tether_model::{Attributes, LogId, LogRecord, ProjectId};
+
+/// The JSON of the last attribute set seen: records of one resource or scope share one
+/// `Arc`, so each set is serialized once per batch instead of once per record.
+#[derive(Default)]
+struct JsonMemo {
+    last: Option<(Arc<Attributes>, String)>,
+}
+
+impl JsonMemo {
+    fn get(&mut self, attrs: &Arc<Attributes>) -> &str {
+        let fresh = !matches!(&self.last, Some((prev, _)) if Arc::ptr_eq(prev, attrs));
+        if fresh {
+            self.last = Some((attrs.clone(), attrs.to_json()));
+        }
+        self.last.as_ref().map_or("{}", |(_, json)| json.as_str())
+    }
+}
 
 /// Owns the write connection and the id sequence.
 pub(super) struct Writer {
@@ -15,6 +33,10 @@ pub(super) struct Writer {
 
 impl Writer {
     pub(super) fn new(conn: Connection) -> duckdb::Result<Writer> {
+        conn.execute_batch(
+            "CREATE TEMP TABLE session_staging (project_id BIGINT, session_id VARCHAR, \
+             first_ts BIGINT, last_ts BIGINT, logs BIGINT)",
+        )?;
         let last_id = conn.query_row("SELECT coalesce(max(id), 0) FROM logs", [], |r| r.get(0))?;
         Ok(Writer { conn, last_id })
     }
@@ -48,6 +70,8 @@ impl Writer {
 
     fn append_in_transaction(&self, records: &[LogRecord], ids: &[i64]) -> duckdb::Result<()> {
         let mut appender = self.conn.appender("logs")?;
+        let mut resource_json = JsonMemo::default();
+        let mut scope_json = JsonMemo::default();
         for (r, id) in records.iter().zip(ids) {
             appender.append_row(params![
                 r.project_id,
@@ -68,8 +92,8 @@ impl Writer {
                 r.scope_name,
                 r.scope_version,
                 r.attributes.to_json(),
-                r.resource_attributes.to_json(),
-                r.scope_attributes.to_json(),
+                resource_json.get(&r.resource_attributes),
+                scope_json.get(&r.scope_attributes),
             ])?;
         }
         appender.flush()?;
@@ -77,6 +101,9 @@ impl Writer {
         self.update_sessions(records)
     }
 
+    /// Folds the batch's sessions into the session index with one set-based upsert: rows go
+    /// through the appender into a connection-local staging table, then a single
+    /// `INSERT … ON CONFLICT` merges them (row-at-a-time upserts are slow in DuckDB).
     fn update_sessions(&self, records: &[LogRecord]) -> duckdb::Result<()> {
         let mut spans: HashMap<(ProjectId, &str), (i64, i64, i64)> = HashMap::new();
         for r in records {
@@ -90,15 +117,19 @@ impl Writer {
         if spans.is_empty() {
             return Ok(());
         }
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO log_sessions VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, session_id) \
-             DO UPDATE SET first_ts = least(first_ts, excluded.first_ts), \
-             last_ts = greatest(last_ts, excluded.last_ts), logs = logs + excluded.logs",
-        )?;
-        for ((project, session), (first, last, n)) in spans {
-            stmt.execute(params![project, session, first, last, n])?;
+        {
+            let mut appender = self.conn.appender("session_staging")?;
+            for ((project, session), (first, last, n)) in spans {
+                appender.append_row(params![project, session, first, last, n])?;
+            }
+            appender.flush()?;
         }
-        Ok(())
+        self.conn.execute_batch(
+            "INSERT INTO log_sessions SELECT * FROM session_staging ON CONFLICT (project_id, session_id) \
+             DO UPDATE SET first_ts = least(first_ts, excluded.first_ts), \
+             last_ts = greatest(last_ts, excluded.last_ts), logs = logs + excluded.logs; \
+             DELETE FROM session_staging;",
+        )
     }
 
     pub(super) fn checkpoint(&self) -> duckdb::Result<()> {
