@@ -9,6 +9,7 @@
 mod body;
 mod error;
 pub mod otlp;
+pub mod posthog;
 
 pub use body::decompress;
 pub use error::DecodeError;

@@ -22,6 +22,14 @@ impl Where {
         self.params.extend(params);
     }
 
+    /// `column IN (…)`; nothing when there are no values (no restriction).
+    pub(super) fn push_in(&mut self, column: &str, values: impl ExactSizeIterator<Item = Value>) {
+        if values.len() > 0 {
+            let marks = vec!["?"; values.len()].join(", ");
+            self.push(&format!("{column} IN ({marks})"), values);
+        }
+    }
+
     /// `WHERE a AND b …` (always at least the project and time range).
     pub(super) fn sql(&self) -> String {
         format!("WHERE {}", self.clauses.join(" AND "))
@@ -42,16 +50,8 @@ impl Where {
             // ILIKE scans without building lowercased copies; wildcards in the text are escaped.
             w.push("body ILIKE ? ESCAPE '\\'", [Value::Text(like_pattern(text))]);
         }
-        if !filter.severities.is_empty() {
-            let marks = vec!["?"; filter.severities.len()].join(", ");
-            let codes = filter.severities.iter().map(|s| Value::UTinyInt(s.code()));
-            w.push(&format!("severity IN ({marks})"), codes);
-        }
-        if !filter.services.is_empty() {
-            let marks = vec!["?"; filter.services.len()].join(", ");
-            let names = filter.services.iter().map(|s| Value::Text(s.clone()));
-            w.push(&format!("service IN ({marks})"), names);
-        }
+        w.push_in("severity", filter.severities.iter().map(|s| Value::UTinyInt(s.code())));
+        w.push_in("service", filter.services.iter().map(|s| Value::Text(s.clone())));
         for (column, value) in [
             ("session_id", &filter.session_id),
             ("distinct_id", &filter.distinct_id),

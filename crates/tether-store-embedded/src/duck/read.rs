@@ -128,6 +128,9 @@ pub(super) fn tail(
     query_logs(conn, &sql, &w.params)
 }
 
+/// Histogram counts. Filters on project, time, severity and service only (the default
+/// view) read whole minutes from the per-minute rollup and scan logs only for the partial
+/// minutes at the edges; any other filter scans the logs in range.
 pub(super) fn histogram(
     conn: &Connection,
     filter: &LogFilter,
@@ -137,34 +140,111 @@ pub(super) fn histogram(
     if bucket_ns <= 0 {
         return Err(StoreError::new(tether_store::ErrorKind::InvalidInput, "bucket width must be positive"));
     }
-    let Some(w) = filter_where(conn, filter)? else { return Ok(Vec::new()) };
-    let key = match breakdown {
+    let rollup_ok = filter.text.is_none()
+        && filter.attributes.is_empty()
+        && filter.session_id.is_none()
+        && filter.distinct_id.is_none()
+        && filter.trace_id.is_none()
+        && bucket_ns % MINUTE_NS == 0;
+    let mut counts: std::collections::BTreeMap<(i64, String), i64> = Default::default();
+    let (first_minute, end_minute) =
+        (filter.from_ns.div_euclid(MINUTE_NS) * MINUTE_NS, filter.to_ns.div_euclid(MINUTE_NS) * MINUTE_NS);
+    let whole_from = if first_minute == filter.from_ns { first_minute } else { first_minute + MINUTE_NS };
+    if rollup_ok && whole_from < end_minute {
+        rollup_counts(conn, filter, whole_from, end_minute, bucket_ns, breakdown, &mut counts)?;
+        for (from, to) in [(filter.from_ns, whole_from), (end_minute, filter.to_ns)] {
+            if from < to {
+                let edge = LogFilter { from_ns: from, to_ns: to, ..filter.clone() };
+                scan_counts(conn, &edge, bucket_ns, breakdown, &mut counts)?;
+            }
+        }
+    } else {
+        scan_counts(conn, filter, bucket_ns, breakdown, &mut counts)?;
+    }
+    Ok(counts
+        .into_iter()
+        .map(|((start_ns, key), count)| HistogramBucket {
+            start_ns,
+            key: breakdown_key(breakdown, key),
+            count: count as u64,
+        })
+        .collect())
+}
+
+const MINUTE_NS: i64 = 60_000_000_000;
+
+fn breakdown_key(breakdown: Breakdown, key: String) -> String {
+    match breakdown {
+        Breakdown::Severity => {
+            key.parse::<u8>().ok().and_then(Severity::from_code).map_or(key, |s| s.as_str().to_owned())
+        }
+        Breakdown::Service => key,
+    }
+}
+
+fn breakdown_column(breakdown: Breakdown) -> &'static str {
+    match breakdown {
         Breakdown::Severity => "CAST(severity AS VARCHAR)",
         Breakdown::Service => "service",
-    };
-    let sql = format!(
-        "SELECT (ts // {bucket_ns}) * {bucket_ns} AS bucket, {key} AS k, count(*) FROM logs {} \
-         GROUP BY bucket, k ORDER BY bucket, k",
-        w.sql()
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare histogram"))?;
+    }
+}
+
+fn add_counts(
+    conn: &Connection,
+    sql: &str,
+    params: &[Value],
+    counts: &mut std::collections::BTreeMap<(i64, String), i64>,
+) -> StoreResult<()> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err("cannot prepare histogram"))?;
     let rows = stmt
-        .query_map(params_from_iter(w.params.iter()), |r| {
+        .query_map(params_from_iter(params.iter()), |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
         })
         .map_err(db_err("histogram query failed"))?;
-    let mut out = Vec::new();
     for row in rows {
-        let (start_ns, key, count) = row.map_err(db_err("cannot read histogram row"))?;
-        let key = match breakdown {
-            Breakdown::Severity => {
-                key.parse::<u8>().ok().and_then(Severity::from_code).map_or(key, |s| s.as_str().to_owned())
-            }
-            Breakdown::Service => key,
-        };
-        out.push(HistogramBucket { start_ns, key, count: count as u64 });
+        let (start, key, n) = row.map_err(db_err("cannot read histogram row"))?;
+        *counts.entry((start, key)).or_default() += n;
     }
-    Ok(out)
+    Ok(())
+}
+
+fn scan_counts(
+    conn: &Connection,
+    filter: &LogFilter,
+    bucket_ns: i64,
+    breakdown: Breakdown,
+    counts: &mut std::collections::BTreeMap<(i64, String), i64>,
+) -> StoreResult<()> {
+    let Some(w) = filter_where(conn, filter)? else { return Ok(()) };
+    let key = breakdown_column(breakdown);
+    let sql = format!(
+        "SELECT (ts // {bucket_ns}) * {bucket_ns} AS bucket, {key} AS k, count(*) FROM logs {} GROUP BY bucket, k",
+        w.sql()
+    );
+    add_counts(conn, &sql, &w.params, counts)
+}
+
+fn rollup_counts(
+    conn: &Connection,
+    filter: &LogFilter,
+    from_minute: i64,
+    to_minute: i64,
+    bucket_ns: i64,
+    breakdown: Breakdown,
+    counts: &mut std::collections::BTreeMap<(i64, String), i64>,
+) -> StoreResult<()> {
+    let mut w = Where::default();
+    w.push("project_id = ?", [Value::BigInt(filter.project_id)]);
+    w.push("minute >= ? AND minute < ?", [Value::BigInt(from_minute), Value::BigInt(to_minute)]);
+    w.push_in("severity", filter.severities.iter().map(|s| Value::UTinyInt(s.code())));
+    w.push_in("service", filter.services.iter().map(|s| Value::Text(s.clone())));
+    let key = breakdown_column(breakdown);
+    let sql = format!(
+        "SELECT (minute // {bucket_ns}) * {bucket_ns} AS bucket, {key} AS k, CAST(sum(n) AS BIGINT) \
+         FROM log_minute_counts {} GROUP BY bucket, k",
+        w.sql()
+    );
+    add_counts(conn, &sql, &w.params, counts)
 }
 
 fn counted(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<Vec<CountedValue>> {

@@ -98,7 +98,23 @@ impl Writer {
         }
         appender.flush()?;
         drop(appender);
+        self.update_minute_counts(records)?;
         self.update_sessions(records)
+    }
+
+    /// Appends this batch's per-minute counts (one row per minute, severity and service).
+    fn update_minute_counts(&self, records: &[LogRecord]) -> duckdb::Result<()> {
+        const MINUTE_NS: i64 = 60_000_000_000;
+        let mut counts: HashMap<(ProjectId, i64, u8, &str), i64> = HashMap::new();
+        for r in records {
+            let minute = r.timestamp_ns.div_euclid(MINUTE_NS) * MINUTE_NS;
+            *counts.entry((r.project_id, minute, r.severity.code(), r.service.as_str())).or_default() += 1;
+        }
+        let mut appender = self.conn.appender("log_minute_counts")?;
+        for ((project, minute, severity, service), n) in counts {
+            appender.append_row(params![project, minute, severity, service, n])?;
+        }
+        appender.flush()
     }
 
     /// Folds the batch's sessions into the session index with one set-based upsert: rows go
