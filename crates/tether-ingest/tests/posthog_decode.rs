@@ -89,9 +89,9 @@ fn snapshots_become_one_chunk_with_a_full_snapshot_that_decompresses() {
     assert_eq!(chunk.session_id, "01a21a2c-e777-7dd2-bbad-cd7c0a9958e7");
     assert_eq!(chunk.window_id, "01a21a2c-e777-7dd2-bbad-cd7d16f38561");
     assert_eq!(chunk.distinct_id, "user-123");
-    assert!(chunk.summary.has_full_snapshot);
+    assert!(chunk.stats.has_full_snapshot);
     assert_eq!(
-        chunk.summary.first_url.as_deref(),
+        chunk.stats.first_url.as_deref(),
         Some("https://app.example.com/some/page?utm_source=test#hash")
     );
     let mut full = chunk.events.iter().find(|e| e["type"] == 2).unwrap().clone();

@@ -14,14 +14,14 @@ use tether_store::{ApiKey, ErrorKind, KeyScope, MetadataStore, NewApiKey, Projec
 
 /// Projects and API keys in a SQLite file.
 pub struct SqliteMeta {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
-fn internal(context: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
+pub(crate) fn internal(context: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
     move |e| StoreError::internal(context, e)
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 

@@ -1,6 +1,4 @@
-//! The storage conformance suite on the embedded backend (DuckDB + SQLite).
-
-use std::sync::Arc;
+//! The storage conformance suite on the embedded backend (DuckDB + SQLite + local blobs).
 
 use tether_store::conformance::Stores;
 use tether_store_embedded::EmbeddedStores;
@@ -10,8 +8,12 @@ async fn make() -> Stores {
     let stores = EmbeddedStores::open(dir.path()).await.expect("open embedded stores");
     Stores {
         writer: stores.logs.clone(),
-        logs: stores.logs as Arc<_>,
-        meta: stores.meta,
+        logs: stores.logs.clone(),
+        meta: stores.meta.clone(),
+        events: stores.logs.clone(),
+        recordings: stores.logs,
+        issues: stores.meta.clone(),
+        persons: stores.meta,
         guard: Box::new(dir),
     }
 }

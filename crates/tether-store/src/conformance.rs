@@ -5,11 +5,16 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use tether_model::{AttrValue, Attributes, LogId, LogRecord, ProjectId, Severity};
+use serde_json::json;
+use tether_model::{
+    AttrValue, Attributes, Event, ExceptionRecord, LogId, LogRecord, PersonUpdate, ProjectId, RecordingChunk,
+    RecordingStats, Severity,
+};
 
 use crate::{
-    AttrFilter, AttrOp, Breakdown, ErrorKind, KeyScope, LogFilter, LogQuery, LogReader, LogWriter,
-    MetadataStore, NewApiKey,
+    AttrFilter, AttrOp, Breakdown, ErrorKind, EventStore, ExceptionScope, IssueStatus, IssueStore, KeyScope,
+    LogFilter, LogQuery, LogReader, LogWriter, MetadataStore, NewApiKey, PersonStore, RecordingQuery,
+    RecordingStore,
 };
 
 /// Fresh, empty stores of one backend, plus whatever keeps them alive (a temp dir).
@@ -17,6 +22,10 @@ pub struct Stores {
     pub writer: Arc<dyn LogWriter>,
     pub logs: Arc<dyn LogReader>,
     pub meta: Arc<dyn MetadataStore>,
+    pub events: Arc<dyn EventStore>,
+    pub recordings: Arc<dyn RecordingStore>,
+    pub issues: Arc<dyn IssueStore>,
+    pub persons: Arc<dyn PersonStore>,
     pub guard: Box<dyn Any + Send>,
 }
 
@@ -35,7 +44,12 @@ macro_rules! conformance_suite {
             facets_count_services_severities_and_attributes,
             tail_returns_what_arrived_after_the_cursor,
             metadata_projects_and_tokens,
-            metadata_api_keys_by_hash_and_revocation);
+            metadata_api_keys_by_hash_and_revocation,
+            events_are_deduplicated_by_uuid_per_project,
+            exceptions_aggregate_per_issue_and_session,
+            issues_reopen_when_seen_again,
+            recordings_fold_chunks_into_a_summary,
+            persons_merge_on_identify_and_keep_set_once);
     };
     (@cases $make:path; $($case:ident),*) => {
         $(
@@ -385,4 +399,191 @@ pub async fn metadata_api_keys_by_hash_and_revocation(s: Stores) {
     assert_eq!(s.meta.api_key_by_hash("h2").await.unwrap(), None);
     assert_eq!(s.meta.api_keys().await.unwrap(), [admin]);
     assert_eq!(s.meta.revoke_api_key(scoped.id).await.unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+fn event(project_id: ProjectId, uuid: &str, session: &str) -> Event {
+    Event {
+        project_id,
+        uuid: uuid.into(),
+        event: "$pageview".into(),
+        distinct_id: "anon-1".into(),
+        session_id: Some(session.into()),
+        window_id: Some("w1".into()),
+        timestamp_ms: T0 / 1_000_000,
+        current_url: Some("https://shop.example.com/".into()),
+        properties: json!({"$browser": "Chrome"}).as_object().cloned().unwrap_or_default(),
+    }
+}
+
+fn exception(uuid: &str, issue_id: i64, session: &str, user: &str, ms: i64) -> ExceptionRecord {
+    ExceptionRecord {
+        project_id: 1,
+        uuid: uuid.into(),
+        issue_id,
+        session_id: Some(session.into()),
+        window_id: None,
+        distinct_id: user.into(),
+        timestamp_ms: ms,
+        url: Some("https://shop.example.com/cart".into()),
+        name: "TypeError".into(),
+        message: "x is undefined".into(),
+        exception_list: json!([{"type": "TypeError", "value": "x is undefined"}]),
+    }
+}
+
+pub async fn events_are_deduplicated_by_uuid_per_project(s: Stores) {
+    let new = s
+        .events
+        .append_events(vec![event(1, "u1", "s1"), event(1, "u2", "s1"), event(1, "u1", "s1")])
+        .await
+        .unwrap();
+    assert_eq!(new, 2, "a repeated uuid in one batch is stored once");
+    assert_eq!(s.events.append_events(vec![event(1, "u2", "s1"), event(2, "u2", "s1")]).await.unwrap(), 1);
+    let got = s.events.session_events(1, "s1", 100).await.unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].properties["$browser"], "Chrome");
+    assert_eq!(got[0].current_url.as_deref(), Some("https://shop.example.com/"));
+    assert!(s.events.session_events(1, "other", 100).await.unwrap().is_empty());
+}
+
+pub async fn exceptions_aggregate_per_issue_and_session(s: Stores) {
+    let t = 1_767_225_600_000;
+    let hour = 3_600_000;
+    let rows = vec![
+        exception("e1", 10, "s1", "alice", t),
+        exception("e2", 10, "s1", "alice", t + hour),
+        exception("e3", 10, "s2", "bob", t + 2 * hour),
+        exception("e4", 11, "s1", "alice", t + 7 * hour),
+    ];
+    assert_eq!(s.events.append_exceptions(rows.clone()).await.unwrap(), 4);
+    assert_eq!(s.events.append_exceptions(rows).await.unwrap(), 0, "retries are not double counted");
+    let all = s.events.issue_stats(ExceptionScope { project_id: 1, ..Default::default() }).await.unwrap();
+    assert_eq!(all.iter().map(|i| i.issue_id).collect::<Vec<_>>(), [11, 10], "most recently seen first");
+    assert_eq!((all[1].occurrences, all[1].sessions, all[1].users), (3, 2, 2));
+    // The seed's rule: same session, within ±6 h of a log at t + 30 min.
+    let scope = ExceptionScope {
+        project_id: 1,
+        session_id: Some("s1".into()),
+        from_ms: Some(t + hour / 2 - 6 * hour),
+        to_ms: Some(t + hour / 2 + 6 * hour),
+        ..Default::default()
+    };
+    let related = s.events.issue_stats(scope.clone()).await.unwrap();
+    assert_eq!(related.len(), 1);
+    assert_eq!((related[0].issue_id, related[0].occurrences), (10, 2));
+    let latest = s.events.exceptions(ExceptionScope { issue_id: Some(10), ..scope }, 1).await.unwrap();
+    assert_eq!(latest[0].uuid, "e2");
+    assert_eq!(latest[0].exception_list[0]["type"], "TypeError");
+    let other = ExceptionScope { project_id: 2, ..Default::default() };
+    assert!(s.events.issue_stats(other).await.unwrap().is_empty());
+}
+
+pub async fn issues_reopen_when_seen_again(s: Stores) {
+    let p = s.meta.create_project("P", "phc_issues").await.unwrap();
+    let id = s.issues.record_occurrence(p.id, "fp1", "TypeError", "x is undefined", 1000).await.unwrap();
+    assert_eq!(s.issues.record_occurrence(p.id, "fp1", "TypeError", "x", 500).await.unwrap(), id);
+    let other = s.issues.record_occurrence(p.id, "fp2", "RangeError", "y", 2000).await.unwrap();
+    assert_ne!(id, other);
+    let issue = s.issues.issue(p.id, id).await.unwrap().unwrap();
+    assert_eq!((issue.first_seen_ms, issue.last_seen_ms, issue.status), (500, 1000, IssueStatus::Active));
+    assert_eq!(
+        s.issues.set_issue_status(p.id, id, IssueStatus::Resolved).await.unwrap().status,
+        IssueStatus::Resolved
+    );
+    s.issues.record_occurrence(p.id, "fp1", "TypeError", "x", 3000).await.unwrap();
+    assert_eq!(s.issues.issue(p.id, id).await.unwrap().unwrap().status, IssueStatus::Active, "reopened");
+    s.issues.set_issue_status(p.id, other, IssueStatus::Suppressed).await.unwrap();
+    s.issues.record_occurrence(p.id, "fp2", "RangeError", "y", 4000).await.unwrap();
+    assert_eq!(s.issues.issue(p.id, other).await.unwrap().unwrap().status, IssueStatus::Suppressed);
+    let list = s.issues.issues(p.id).await.unwrap();
+    assert_eq!(list.iter().map(|i| i.id).collect::<Vec<_>>(), [other, id]);
+    let missing = s.issues.set_issue_status(p.id, 9999, IssueStatus::Resolved).await.unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+}
+
+fn chunk(window: &str, blob: &[u8], first: i64, last: i64, clicks: u64) -> RecordingChunk {
+    RecordingChunk {
+        project_id: 1,
+        session_id: "sess-1".into(),
+        window_id: window.into(),
+        distinct_id: "alice".into(),
+        blob: blob.to_vec(),
+        size: blob.len() as u64,
+        stats: RecordingStats {
+            first_ms: first,
+            last_ms: last,
+            first_url: Some(format!("https://shop.example.com/{first}")),
+            clicks,
+            keypresses: 1,
+            console_errors: 0,
+            active_ms: 100,
+            has_full_snapshot: first == 1000,
+        },
+    }
+}
+
+pub async fn recordings_fold_chunks_into_a_summary(s: Stores) {
+    s.recordings.append_chunk(chunk("w1", b"second", 5000, 9000, 2)).await.unwrap();
+    s.recordings.append_chunk(chunk("w1", b"first", 1000, 4000, 1)).await.unwrap();
+    s.recordings.append_chunk(chunk("w1", b"first", 1000, 4000, 1)).await.unwrap(); // SDK retry
+    s.recordings.append_chunk(chunk("w2", b"other tab", 6000, 7000, 0)).await.unwrap();
+    let r = s.recordings.recording(1, "sess-1").await.unwrap().expect("recording");
+    assert_eq!((r.start_ms, r.end_ms, r.duration_ms), (1000, 9000, 8000));
+    assert_eq!((r.clicks, r.keypresses, r.active_ms), (3, 3, 300));
+    assert_eq!(r.first_url.as_deref(), Some("https://shop.example.com/1000"));
+    assert!(r.has_full_snapshot);
+    let chunks = s.recordings.chunks(1, "sess-1").await.unwrap();
+    let got: Vec<_> = chunks.iter().map(|(w, b)| (w.as_str(), b.as_slice())).collect();
+    assert_eq!(got, [("w1", &b"first"[..]), ("w1", &b"second"[..]), ("w2", &b"other tab"[..])]);
+    let list = |q: RecordingQuery| {
+        let rec = s.recordings.clone();
+        async move { rec.recordings(q).await.unwrap().len() }
+    };
+    let base = RecordingQuery { project_id: 1, limit: 10, ..Default::default() };
+    assert_eq!(list(base.clone()).await, 1);
+    assert_eq!(list(RecordingQuery { distinct_ids: vec!["bob".into()], ..base.clone() }).await, 0);
+    assert_eq!(list(RecordingQuery { min_duration_ms: Some(9000), ..base.clone() }).await, 0);
+    assert_eq!(list(RecordingQuery { has_errors: Some(true), ..base.clone() }).await, 0);
+    s.events.append_exceptions(vec![exception("x1", 1, "sess-1", "alice", 2000)]).await.unwrap();
+    assert_eq!(list(RecordingQuery { has_errors: Some(true), ..base.clone() }).await, 1);
+    assert_eq!(s.recordings.recording(1, "sess-1").await.unwrap().unwrap().exceptions, 1);
+    assert_eq!(list(RecordingQuery { project_id: 2, ..base }).await, 0);
+}
+
+pub async fn persons_merge_on_identify_and_keep_set_once(s: Stores) {
+    let p = s.meta.create_project("P", "phc_persons").await.unwrap();
+    let update =
+        |distinct: &str, merge: &[&str], set: serde_json::Value, set_once: serde_json::Value| PersonUpdate {
+            project_id: p.id,
+            distinct_id: distinct.into(),
+            merge_from: merge.iter().map(|m| (*m).to_owned()).collect(),
+            set: set.as_object().cloned().unwrap_or_default(),
+            set_once: set_once.as_object().cloned().unwrap_or_default(),
+            unset: Vec::new(),
+            timestamp_ms: 1000,
+        };
+    s.persons
+        .apply_person_update(update("anon-1", &[], json!({"browser": "Chrome"}), json!({"first_url": "/a"})))
+        .await
+        .unwrap();
+    s.persons
+        .apply_person_update(update(
+            "user@example.com",
+            &["anon-1"],
+            json!({"email": "user@example.com"}),
+            json!({"first_url": "/b"}),
+        ))
+        .await
+        .unwrap();
+    let person = s.persons.person(p.id, "anon-1").await.unwrap().expect("merged person");
+    assert_eq!(person.distinct_ids, ["anon-1", "user@example.com"]);
+    assert_eq!(person.properties["email"], "user@example.com");
+    assert_eq!(person.properties["browser"], "Chrome");
+    assert_eq!(person.properties["first_url"], "/a", "set_once keeps the first value");
+    let mut unset = update("user@example.com", &[], json!({}), json!({}));
+    unset.unset = vec!["browser".into()];
+    s.persons.apply_person_update(unset).await.unwrap();
+    let person = s.persons.person(p.id, "user@example.com").await.unwrap().unwrap();
+    assert!(!person.properties.contains_key("browser"));
+    assert!(s.persons.person(p.id, "nobody").await.unwrap().is_none());
 }

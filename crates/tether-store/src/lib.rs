@@ -4,14 +4,20 @@
 //! Owns: what the rest of Tether may ask of storage. Must not contain: SQL, files, or any
 //! backend detail — those live in `tether-store-embedded` (and later ClickHouse/Postgres).
 
+mod capture;
 pub mod conformance;
 mod error;
 mod logs;
 mod metadata;
+mod people;
 
+pub use capture::{
+    BlobStore, EventStore, ExceptionScope, IssueStats, Recording, RecordingQuery, RecordingStore,
+};
 pub use error::{ErrorKind, StoreError, StoreResult};
 pub use logs::{
     AttrFilter, AttrOp, AttributeFacet, Breakdown, CountedValue, Facets, HistogramBucket, LogFilter, LogPage,
     LogQuery, LogReader, LogWriter, PageCursor, StoredLog,
 };
 pub use metadata::{ApiKey, KeyScope, MetadataStore, NewApiKey, Project};
+pub use people::{Issue, IssueStatus, IssueStore, Person, PersonStore};

@@ -1,9 +1,11 @@
 //! Session-recording payloads: `$snapshot` events carrying rrweb events, the per-chunk
 //! summary a recordings list needs, and decoding of posthog-js's `cv: "2024-10"` fields.
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use serde_json::Value;
+
+use tether_model::RecordingStats;
 
 use super::events::CapturedEvent;
 
@@ -29,20 +31,7 @@ pub struct SnapshotChunk {
     pub distinct_id: String,
     /// rrweb events as received (still `cv`-compressed), timestamp order.
     pub events: Vec<Value>,
-    pub summary: ChunkSummary,
-}
-
-/// What a chunk adds to its session's summary.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ChunkSummary {
-    pub first_ms: i64,
-    pub last_ms: i64,
-    pub first_url: Option<String>,
-    pub clicks: u64,
-    pub keypresses: u64,
-    pub console_errors: u64,
-    pub active_ms: i64,
-    pub has_full_snapshot: bool,
+    pub stats: RecordingStats,
 }
 
 /// A posthog-js session id: at most 70 letters, digits and dashes.
@@ -80,21 +69,21 @@ pub fn snapshot_chunks(events: Vec<CapturedEvent>) -> Result<Vec<SnapshotChunk>,
                 window_id,
                 distinct_id: e.distinct_id,
                 events: items.collect(),
-                summary: ChunkSummary::default(),
+                stats: RecordingStats::default(),
             }),
         }
     }
     chunks.retain(|c| !c.events.is_empty());
     for chunk in &mut chunks {
         chunk.events.sort_by_key(|e| e["timestamp"].as_i64().unwrap_or(0));
-        chunk.summary = summarize(&chunk.events);
+        chunk.stats = summarize(&chunk.events);
     }
     Ok(chunks)
 }
 
 /// Counts clicks, key presses, console errors and active time over rrweb events.
-pub fn summarize(events: &[Value]) -> ChunkSummary {
-    let mut s = ChunkSummary { first_ms: i64::MAX, last_ms: i64::MIN, ..Default::default() };
+pub fn summarize(events: &[Value]) -> RecordingStats {
+    let mut s = RecordingStats { first_ms: i64::MAX, last_ms: i64::MIN, ..Default::default() };
     let mut last_active: Option<i64> = None;
     for e in events {
         let ts = e["timestamp"].as_i64().unwrap_or(0);
@@ -175,6 +164,24 @@ fn gunzip_chars(s: &str) -> Option<Value> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(&bytes[..]).take(256 * 1024 * 1024).read_to_end(&mut out).ok()?;
     serde_json::from_slice(&out).ok()
+}
+
+/// Gzips a JSON array of rrweb events for storage.
+pub fn encode_chunk(events: &[serde_json::Value]) -> (Vec<u8>, u64) {
+    let json = serde_json::Value::Array(events.to_vec()).to_string();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(json.as_bytes());
+    (enc.finish().unwrap_or_default(), json.len() as u64)
+}
+
+/// The rrweb events of a stored chunk.
+pub fn decode_chunk(blob: &[u8]) -> Result<Vec<serde_json::Value>, String> {
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(blob)
+        .read_to_end(&mut json)
+        .map_err(|e| format!("corrupt recording chunk: {e}"))?;
+    serde_json::from_slice(&json).map_err(|e| format!("corrupt recording chunk: {e}"))
 }
 
 #[cfg(test)]

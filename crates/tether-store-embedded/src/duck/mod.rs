@@ -2,6 +2,7 @@
 //! syncs its WAL at commit, so a returned append is durable); reads run on a small pool of
 //! cloned connections. All DuckDB calls run on blocking threads, off the async reactor.
 
+mod capture;
 mod query;
 mod read;
 mod schema;
@@ -15,13 +16,13 @@ use async_trait::async_trait;
 use duckdb::{Config, Connection};
 use tether_model::{LogId, LogRecord, ProjectId};
 use tether_store::{
-    Breakdown, Facets, HistogramBucket, LogFilter, LogPage, LogQuery, LogReader, LogWriter, StoreError,
-    StoreResult, StoredLog,
+    BlobStore, Breakdown, Facets, HistogramBucket, LogFilter, LogPage, LogQuery, LogReader, LogWriter,
+    StoreError, StoreResult, StoredLog,
 };
 
 /// DuckDB-backed log store (both [`LogWriter`] and [`LogReader`]).
 #[derive(Clone)]
-pub struct DuckLogs {
+pub struct DuckAnalytics {
     inner: Arc<Inner>,
 }
 
@@ -33,15 +34,17 @@ struct Inner {
     origin: Mutex<Connection>,
     /// The id of the last committed log, for live tail's "from now on".
     last_committed: AtomicI64,
+    /// Where recording chunks' bytes go; the tables here index them.
+    blobs: Arc<dyn BlobStore>,
 }
 
 fn db_err(context: &'static str) -> impl FnOnce(duckdb::Error) -> StoreError {
     move |e| StoreError::internal(context, e)
 }
 
-impl DuckLogs {
+impl DuckAnalytics {
     /// Opens (creating and migrating) the DuckDB file at `path`.
-    pub async fn open(path: &Path) -> StoreResult<DuckLogs> {
+    pub async fn open(path: &Path, blobs: Arc<dyn BlobStore>) -> StoreResult<DuckAnalytics> {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
             let config = Config::default()
@@ -53,12 +56,13 @@ impl DuckLogs {
             let writer = write::Writer::new(conn.try_clone().map_err(db_err("cannot clone connection"))?)
                 .map_err(db_err("cannot read last log id"))?;
             let last = writer.last_id();
-            Ok(DuckLogs {
+            Ok(DuckAnalytics {
                 inner: Arc::new(Inner {
                     writer: Mutex::new(writer),
                     readers: Mutex::new(Vec::new()),
                     origin: Mutex::new(conn),
                     last_committed: AtomicI64::new(last),
+                    blobs,
                 }),
             })
         })
@@ -92,6 +96,21 @@ impl DuckLogs {
         .map_err(|e| StoreError::internal("DuckDB read task failed", e))?
     }
 
+    /// Runs `f` in a transaction on the write connection, on a blocking thread.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            writer.transaction(f)
+        })
+        .await
+        .map_err(|e| StoreError::internal("DuckDB write task failed", e))?
+    }
+
     /// Writes everything to the main database file (a checkpoint), e.g. before exit.
     pub async fn checkpoint(&self) -> StoreResult<()> {
         let inner = self.inner.clone();
@@ -117,7 +136,7 @@ impl DuckLogs {
 }
 
 #[async_trait]
-impl LogWriter for DuckLogs {
+impl LogWriter for DuckAnalytics {
     async fn append_logs(&self, records: Vec<LogRecord>) -> StoreResult<Vec<LogId>> {
         if records.is_empty() {
             return Ok(Vec::new());
@@ -135,7 +154,7 @@ impl LogWriter for DuckLogs {
 }
 
 #[async_trait]
-impl LogReader for DuckLogs {
+impl LogReader for DuckAnalytics {
     async fn search(&self, query: LogQuery) -> StoreResult<LogPage> {
         self.read(move |conn| read::search(conn, &query)).await
     }

@@ -63,6 +63,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
         FROM logs GROUP BY ALL;
     ",
     ),
+    (3, include_str!("capture_tables.sql")),
 ];
 
 /// Applies the migrations this database has not seen yet.

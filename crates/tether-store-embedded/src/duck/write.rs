@@ -6,6 +6,9 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use duckdb::{Connection, params};
+use tether_store::StoreResult;
+
+use super::db_err;
 use tether_model::{Attributes, LogId, LogRecord, ProjectId};
 
 /// The JSON of the last attribute set seen: records of one resource or scope share one
@@ -146,6 +149,21 @@ impl Writer {
              last_ts = greatest(last_ts, excluded.last_ts), logs = logs + excluded.logs; \
              DELETE FROM session_staging;",
         )
+    }
+
+    /// Runs `f` in a transaction on the write connection (for the capture tables).
+    pub(super) fn transaction<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        self.conn.execute_batch("BEGIN TRANSACTION").map_err(db_err("cannot begin transaction"))?;
+        match f(&self.conn) {
+            Ok(v) => {
+                self.conn.execute_batch("COMMIT").map_err(db_err("cannot commit"))?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     pub(super) fn checkpoint(&self) -> duckdb::Result<()> {

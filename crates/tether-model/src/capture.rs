@@ -1,0 +1,80 @@
+//! What the PostHog-compatible capture path stores: events, exception occurrences, recording
+//! chunks, and the person operations events carry.
+
+use serde_json::{Map, Value};
+
+use crate::ProjectId;
+
+/// A captured analytics event (any name, `$exception` and `$identify` included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub project_id: ProjectId,
+    /// The SDK's event uuid: the de-duplication key within a project.
+    pub uuid: String,
+    pub event: String,
+    pub distinct_id: String,
+    pub session_id: Option<String>,
+    pub window_id: Option<String>,
+    /// Unix milliseconds.
+    pub timestamp_ms: i64,
+    pub current_url: Option<String>,
+    pub properties: Map<String, Value>,
+}
+
+/// One `$exception` event, linked to the issue its fingerprint belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExceptionRecord {
+    pub project_id: ProjectId,
+    pub uuid: String,
+    pub issue_id: i64,
+    pub session_id: Option<String>,
+    pub window_id: Option<String>,
+    pub distinct_id: String,
+    pub timestamp_ms: i64,
+    pub url: Option<String>,
+    pub name: String,
+    pub message: String,
+    /// `$exception_list` as sent (types, values, mechanisms, stack frames).
+    pub exception_list: Value,
+}
+
+/// Activity counted over a stretch of rrweb events.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RecordingStats {
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub first_url: Option<String>,
+    pub clicks: u64,
+    pub keypresses: u64,
+    pub console_errors: u64,
+    pub active_ms: i64,
+    pub has_full_snapshot: bool,
+}
+
+/// A stored piece of a recording: one request's rrweb events of one session window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingChunk {
+    pub project_id: ProjectId,
+    pub session_id: String,
+    pub window_id: String,
+    pub distinct_id: String,
+    /// The rrweb events as a gzip-compressed JSON array (still `cv`-compressed inside).
+    pub blob: Vec<u8>,
+    /// Uncompressed JSON size in bytes.
+    pub size: u64,
+    pub stats: RecordingStats,
+}
+
+/// A person change carried by one event.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PersonUpdate {
+    pub project_id: ProjectId,
+    pub distinct_id: String,
+    /// Other distinct ids that now belong to the same person (`$identify`'s
+    /// `$anon_distinct_id`, `$create_alias`'s `alias`).
+    pub merge_from: Vec<String>,
+    pub set: Map<String, Value>,
+    pub set_once: Map<String, Value>,
+    pub unset: Vec<String>,
+    pub timestamp_ms: i64,
+}

@@ -1,0 +1,380 @@
+//! Events, exception occurrences and recordings in DuckDB (recording bytes in blobs).
+
+use async_trait::async_trait;
+use duckdb::types::Value;
+use duckdb::{Connection, params, params_from_iter};
+use sha2::{Digest, Sha256};
+use tether_model::{Event, ExceptionRecord, ProjectId, RecordingChunk};
+use tether_store::{
+    EventStore, ExceptionScope, IssueStats, Recording, RecordingQuery, RecordingStore, StoreResult,
+};
+
+use super::query::Where;
+use super::{DuckAnalytics, db_err};
+
+/// Uuids of `uuids` already stored in `table` for the project.
+fn existing(conn: &Connection, table: &str, project: ProjectId, uuids: &[&str]) -> StoreResult<Vec<String>> {
+    if uuids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; uuids.len()].join(", ");
+    let sql = format!("SELECT uuid FROM {table} WHERE project_id = ? AND uuid IN ({marks})");
+    let mut params = vec![Value::BigInt(project)];
+    params.extend(uuids.iter().map(|u| Value::Text((*u).to_owned())));
+    let mut stmt = conn.prepare(&sql).map_err(db_err("cannot prepare uuid lookup"))?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter()), |r| r.get(0))
+        .map_err(db_err("uuid lookup failed"))?;
+    rows.collect::<Result<_, _>>().map_err(db_err("cannot read uuid"))
+}
+
+/// Keeps the first record of each (project, uuid) not already stored.
+fn only_new<'a, T>(
+    conn: &Connection,
+    table: &str,
+    items: &'a [T],
+    key: impl Fn(&T) -> (ProjectId, &str),
+) -> StoreResult<Vec<&'a T>> {
+    let mut seen: std::collections::HashSet<(ProjectId, String)> = Default::default();
+    let mut by_project: std::collections::BTreeMap<ProjectId, Vec<&str>> = Default::default();
+    for item in items {
+        let (p, u) = key(item);
+        by_project.entry(p).or_default().push(u);
+    }
+    for (project, uuids) in by_project {
+        for chunk in uuids.chunks(500) {
+            seen.extend(existing(conn, table, project, chunk)?.into_iter().map(|u| (project, u)));
+        }
+    }
+    Ok(items
+        .iter()
+        .filter(|item| {
+            let (p, u) = key(item);
+            seen.insert((p, u.to_owned()))
+        })
+        .collect())
+}
+
+fn exception_where(scope: &ExceptionScope) -> Where {
+    let mut w = Where::default();
+    w.push("project_id = ?", [Value::BigInt(scope.project_id)]);
+    if let Some(s) = &scope.session_id {
+        w.push("session_id = ?", [Value::Text(s.clone())]);
+    }
+    w.push_in("distinct_id", scope.distinct_ids.iter().map(|d| Value::Text(d.clone())));
+    if let Some(id) = scope.issue_id {
+        w.push("issue_id = ?", [Value::BigInt(id)]);
+    }
+    if let Some(from) = scope.from_ms {
+        w.push("ts_ms >= ?", [Value::BigInt(from)]);
+    }
+    if let Some(to) = scope.to_ms {
+        w.push("ts_ms <= ?", [Value::BigInt(to)]);
+    }
+    w
+}
+
+#[async_trait]
+impl EventStore for DuckAnalytics {
+    async fn append_events(&self, events: Vec<Event>) -> StoreResult<usize> {
+        self.write(move |conn| {
+            let fresh = only_new(conn, "events", &events, |e| (e.project_id, e.uuid.as_str()))?;
+            let mut app = conn.appender("events").map_err(db_err("cannot append events"))?;
+            for e in &fresh {
+                app.append_row(params![
+                    e.project_id,
+                    e.uuid,
+                    e.event,
+                    e.distinct_id,
+                    e.session_id,
+                    e.window_id,
+                    e.timestamp_ms,
+                    e.current_url,
+                    serde_json::Value::Object(e.properties.clone()).to_string(),
+                ])
+                .map_err(db_err("cannot append event"))?;
+            }
+            app.flush().map_err(db_err("cannot flush events"))?;
+            Ok(fresh.len())
+        })
+        .await
+    }
+
+    async fn append_exceptions(&self, exceptions: Vec<ExceptionRecord>) -> StoreResult<usize> {
+        self.write(move |conn| {
+            let fresh = only_new(conn, "exceptions", &exceptions, |e| (e.project_id, e.uuid.as_str()))?;
+            let mut app = conn.appender("exceptions").map_err(db_err("cannot append exceptions"))?;
+            for e in &fresh {
+                app.append_row(params![
+                    e.project_id,
+                    e.uuid,
+                    e.issue_id,
+                    e.session_id,
+                    e.window_id,
+                    e.distinct_id,
+                    e.timestamp_ms,
+                    e.url,
+                    e.name,
+                    e.message,
+                    e.exception_list.to_string(),
+                ])
+                .map_err(db_err("cannot append exception"))?;
+            }
+            app.flush().map_err(db_err("cannot flush exceptions"))?;
+            Ok(fresh.len())
+        })
+        .await
+    }
+
+    async fn session_events(
+        &self,
+        project_id: ProjectId,
+        session_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<Event>> {
+        let session_id = session_id.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT project_id, uuid, event, distinct_id, session_id, window_id, ts_ms, current_url, \
+                     properties FROM events WHERE project_id = ? AND session_id = ? ORDER BY ts_ms LIMIT {limit}"
+                ))
+                .map_err(db_err("cannot prepare session events"))?;
+            let rows = stmt
+                .query_map(params![project_id, session_id], |r| {
+                    let props: String = r.get(8)?;
+                    Ok(Event {
+                        project_id: r.get(0)?,
+                        uuid: r.get(1)?,
+                        event: r.get(2)?,
+                        distinct_id: r.get(3)?,
+                        session_id: r.get(4)?,
+                        window_id: r.get(5)?,
+                        timestamp_ms: r.get(6)?,
+                        current_url: r.get(7)?,
+                        properties: match serde_json::from_str(&props) {
+                            Ok(serde_json::Value::Object(m)) => m,
+                            _ => Default::default(),
+                        },
+                    })
+                })
+                .map_err(db_err("session events query failed"))?;
+            rows.collect::<Result<_, _>>().map_err(db_err("cannot read event"))
+        })
+        .await
+    }
+
+    async fn issue_stats(&self, scope: ExceptionScope) -> StoreResult<Vec<IssueStats>> {
+        self.read(move |conn| {
+            let w = exception_where(&scope);
+            let sql = format!(
+                "SELECT issue_id, count(*), count(DISTINCT session_id), count(DISTINCT distinct_id), \
+                 min(ts_ms), max(ts_ms) FROM exceptions {} GROUP BY issue_id ORDER BY max(ts_ms) DESC",
+                w.sql()
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare issue stats"))?;
+            let rows = stmt
+                .query_map(params_from_iter(w.params.iter()), |r| {
+                    Ok(IssueStats {
+                        issue_id: r.get(0)?,
+                        occurrences: r.get::<_, i64>(1)? as u64,
+                        sessions: r.get::<_, i64>(2)? as u64,
+                        users: r.get::<_, i64>(3)? as u64,
+                        first_ms: r.get(4)?,
+                        last_ms: r.get(5)?,
+                    })
+                })
+                .map_err(db_err("issue stats query failed"))?;
+            rows.collect::<Result<_, _>>().map_err(db_err("cannot read issue stats"))
+        })
+        .await
+    }
+
+    async fn exceptions(&self, scope: ExceptionScope, limit: usize) -> StoreResult<Vec<ExceptionRecord>> {
+        self.read(move |conn| {
+            let w = exception_where(&scope);
+            let sql = format!(
+                "SELECT project_id, uuid, issue_id, session_id, window_id, distinct_id, ts_ms, url, name, message, \
+                 exception_list FROM exceptions {} ORDER BY ts_ms DESC LIMIT {limit}",
+                w.sql()
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare exceptions"))?;
+            let rows = stmt
+                .query_map(params_from_iter(w.params.iter()), |r| {
+                    let list: String = r.get(10)?;
+                    Ok(ExceptionRecord {
+                        project_id: r.get(0)?,
+                        uuid: r.get(1)?,
+                        issue_id: r.get(2)?,
+                        session_id: r.get(3)?,
+                        window_id: r.get(4)?,
+                        distinct_id: r.get(5)?,
+                        timestamp_ms: r.get(6)?,
+                        url: r.get(7)?,
+                        name: r.get(8)?,
+                        message: r.get(9)?,
+                        exception_list: serde_json::from_str(&list).unwrap_or(serde_json::Value::Null),
+                    })
+                })
+                .map_err(db_err("exceptions query failed"))?;
+            rows.collect::<Result<_, _>>().map_err(db_err("cannot read exception"))
+        })
+        .await
+    }
+}
+
+const RECORDING_COLUMNS: &str = "r.session_id, r.distinct_id, r.start_ms, r.end_ms, r.active_ms, r.first_url, \
+    r.clicks, r.keypresses, r.console_errors, r.size, r.has_full_snapshot, \
+    (SELECT count(*) FROM exceptions e WHERE e.project_id = r.project_id AND e.session_id = r.session_id)";
+
+fn row_to_recording(r: &duckdb::Row<'_>) -> duckdb::Result<Recording> {
+    let (start, end): (i64, i64) = (r.get(2)?, r.get(3)?);
+    Ok(Recording {
+        session_id: r.get(0)?,
+        distinct_id: r.get(1)?,
+        start_ms: start,
+        end_ms: end,
+        duration_ms: end - start,
+        active_ms: r.get(4)?,
+        first_url: r.get(5)?,
+        clicks: r.get::<_, i64>(6)? as u64,
+        keypresses: r.get::<_, i64>(7)? as u64,
+        console_errors: r.get::<_, i64>(8)? as u64,
+        size: r.get::<_, i64>(9)? as u64,
+        has_full_snapshot: r.get(10)?,
+        exceptions: r.get::<_, i64>(11)? as u64,
+    })
+}
+
+fn query_recordings(conn: &Connection, w: &Where, tail: &str) -> StoreResult<Vec<Recording>> {
+    let sql = format!("SELECT {RECORDING_COLUMNS} FROM recordings r {} {tail}", w.sql());
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare recordings"))?;
+    let rows = stmt
+        .query_map(params_from_iter(w.params.iter()), row_to_recording)
+        .map_err(db_err("recordings query failed"))?;
+    rows.collect::<Result<_, _>>().map_err(db_err("cannot read recording"))
+}
+
+#[async_trait]
+impl RecordingStore for DuckAnalytics {
+    async fn append_chunk(&self, chunk: RecordingChunk) -> StoreResult<()> {
+        let chunk_id = hex::encode(Sha256::digest(&chunk.blob));
+        let key = format!(
+            "recordings/{}/{}/{}/{chunk_id}.json.gz",
+            chunk.project_id, chunk.session_id, chunk.window_id
+        );
+        // The blob first: an index row never points at bytes that are not there.
+        self.inner.blobs.put(&key, chunk.blob.clone()).await?;
+        self.write(move |conn| {
+            let dup: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM recording_chunks WHERE project_id = ? AND session_id = ? AND chunk_id = ?",
+                    params![chunk.project_id, chunk.session_id, chunk_id],
+                    |r| r.get(0),
+                )
+                .map_err(db_err("cannot check recording chunk"))?;
+            if dup > 0 {
+                return Ok(()); // An SDK retry of a chunk we already have.
+            }
+            let s = &chunk.stats;
+            conn.execute(
+                "INSERT INTO recording_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                params![chunk.project_id, chunk.session_id, chunk.window_id, chunk_id, s.first_ms, s.last_ms, key, chunk.size as i64],
+            )
+            .map_err(db_err("cannot index recording chunk"))?;
+            conn.execute(
+                "INSERT INTO recordings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (project_id, session_id) DO UPDATE SET \
+                 first_url = CASE WHEN excluded.start_ms < recordings.start_ms AND excluded.first_url IS NOT NULL \
+                     THEN excluded.first_url ELSE coalesce(recordings.first_url, excluded.first_url) END, \
+                 start_ms = least(recordings.start_ms, excluded.start_ms), \
+                 end_ms = greatest(recordings.end_ms, excluded.end_ms), \
+                 active_ms = recordings.active_ms + excluded.active_ms, \
+                 clicks = recordings.clicks + excluded.clicks, \
+                 keypresses = recordings.keypresses + excluded.keypresses, \
+                 console_errors = recordings.console_errors + excluded.console_errors, \
+                 size = recordings.size + excluded.size, \
+                 has_full_snapshot = recordings.has_full_snapshot OR excluded.has_full_snapshot",
+                params![
+                    chunk.project_id,
+                    chunk.session_id,
+                    chunk.distinct_id,
+                    s.first_ms,
+                    s.last_ms,
+                    s.active_ms,
+                    s.first_url,
+                    s.clicks as i64,
+                    s.keypresses as i64,
+                    s.console_errors as i64,
+                    chunk.size as i64,
+                    s.has_full_snapshot,
+                ],
+            )
+            .map_err(db_err("cannot update recording summary"))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn recordings(&self, query: RecordingQuery) -> StoreResult<Vec<Recording>> {
+        self.read(move |conn| {
+            let mut w = Where::default();
+            w.push("r.project_id = ?", [Value::BigInt(query.project_id)]);
+            w.push_in("r.distinct_id", query.distinct_ids.iter().map(|d| Value::Text(d.clone())));
+            if let Some(from) = query.from_ms {
+                w.push("r.end_ms >= ?", [Value::BigInt(from)]);
+            }
+            if let Some(to) = query.to_ms {
+                w.push("r.start_ms < ?", [Value::BigInt(to)]);
+            }
+            if let Some(min) = query.min_duration_ms {
+                w.push("r.end_ms - r.start_ms >= ?", [Value::BigInt(min)]);
+            }
+            let errors = "(r.console_errors > 0 OR EXISTS (SELECT 1 FROM exceptions e WHERE e.project_id = r.project_id \
+                          AND e.session_id = r.session_id))";
+            match query.has_errors {
+                Some(true) => w.push(errors, []),
+                Some(false) => w.push(&format!("NOT {errors}"), []),
+                None => {}
+            }
+            query_recordings(conn, &w, &format!("ORDER BY r.start_ms DESC LIMIT {}", query.limit))
+        })
+        .await
+    }
+
+    async fn recording(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Option<Recording>> {
+        let session_id = session_id.to_owned();
+        self.read(move |conn| {
+            let mut w = Where::default();
+            w.push(
+                "r.project_id = ? AND r.session_id = ?",
+                [Value::BigInt(project_id), Value::Text(session_id)],
+            );
+            Ok(query_recordings(conn, &w, "")?.pop())
+        })
+        .await
+    }
+
+    async fn chunks(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Vec<(String, Vec<u8>)>> {
+        let session = session_id.to_owned();
+        let keys: Vec<(String, String)> = self
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT window_id, blob_key FROM recording_chunks WHERE project_id = ? AND session_id = ? \
+                         ORDER BY first_ms",
+                    )
+                    .map_err(db_err("cannot prepare chunk list"))?;
+                let rows = stmt
+                    .query_map(params![project_id, session], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(db_err("chunk list failed"))?;
+                rows.collect::<Result<_, _>>().map_err(db_err("cannot read chunk row"))
+            })
+            .await?;
+        let mut out = Vec::with_capacity(keys.len());
+        for (window, key) in keys {
+            out.push((window, self.inner.blobs.get(&key).await?));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,88 @@
+//! Error-tracking issues and persons: small, relational, updated in place.
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use tether_model::{PersonUpdate, ProjectId};
+
+use crate::StoreResult;
+
+/// An issue's state. A new occurrence reopens a resolved issue; suppressed stays suppressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IssueStatus {
+    Active,
+    Resolved,
+    Suppressed,
+}
+
+impl IssueStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueStatus::Active => "active",
+            IssueStatus::Resolved => "resolved",
+            IssueStatus::Suppressed => "suppressed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IssueStatus> {
+        [IssueStatus::Active, IssueStatus::Resolved, IssueStatus::Suppressed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// An error-tracking issue: exceptions grouped by fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Issue {
+    pub id: i64,
+    pub fingerprint: String,
+    /// The exception type.
+    pub name: String,
+    /// The exception message.
+    pub description: String,
+    pub status: IssueStatus,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+}
+
+/// A person: properties and every distinct id known to be them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Person {
+    pub id: i64,
+    pub distinct_ids: Vec<String>,
+    pub properties: Map<String, Value>,
+    pub created_at_ms: i64,
+}
+
+/// Issues.
+#[async_trait]
+pub trait IssueStore: Send + Sync {
+    /// The issue of a fingerprint, created if new; marks it seen at `seen_ms` and reopens it
+    /// when it was resolved.
+    async fn record_occurrence(
+        &self,
+        project_id: ProjectId,
+        fingerprint: &str,
+        name: &str,
+        description: &str,
+        seen_ms: i64,
+    ) -> StoreResult<i64>;
+    async fn issues(&self, project_id: ProjectId) -> StoreResult<Vec<Issue>>;
+    async fn issue(&self, project_id: ProjectId, id: i64) -> StoreResult<Option<Issue>>;
+    /// `NotFound` when the project has no such issue.
+    async fn set_issue_status(
+        &self,
+        project_id: ProjectId,
+        id: i64,
+        status: IssueStatus,
+    ) -> StoreResult<Issue>;
+}
+
+/// Persons.
+#[async_trait]
+pub trait PersonStore: Send + Sync {
+    /// Creates or updates the person of `update.distinct_id`, merging in the persons of
+    /// `merge_from`, then applies `$set`, `$set_once` and `$unset`.
+    async fn apply_person_update(&self, update: PersonUpdate) -> StoreResult<()>;
+    async fn person(&self, project_id: ProjectId, distinct_id: &str) -> StoreResult<Option<Person>>;
+}
