@@ -8,6 +8,7 @@ mod api;
 pub mod auth;
 mod batcher;
 pub mod bootstrap;
+mod capture;
 mod error;
 mod grpc;
 mod ingest;
@@ -22,7 +23,9 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tether_ingest::otlp::RecordLimits;
-use tether_store::{LogReader, LogWriter, MetadataStore};
+use tether_store::{
+    EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore, RecordingStore,
+};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::cors::CorsLayer;
@@ -38,6 +41,10 @@ pub struct Stores {
     pub meta: Arc<dyn MetadataStore>,
     pub logs: Arc<dyn LogReader>,
     pub log_writer: Arc<dyn LogWriter>,
+    pub events: Arc<dyn EventStore>,
+    pub recordings: Arc<dyn RecordingStore>,
+    pub issues: Arc<dyn IssueStore>,
+    pub persons: Arc<dyn PersonStore>,
 }
 
 /// Limits on what clients may send.
@@ -100,6 +107,18 @@ impl AppState {
     pub(crate) fn logs(&self) -> &dyn LogReader {
         self.inner.stores.logs.as_ref()
     }
+    pub(crate) fn events(&self) -> &dyn EventStore {
+        self.inner.stores.events.as_ref()
+    }
+    pub(crate) fn recordings(&self) -> &dyn RecordingStore {
+        self.inner.stores.recordings.as_ref()
+    }
+    pub(crate) fn issues(&self) -> &dyn IssueStore {
+        self.inner.stores.issues.as_ref()
+    }
+    pub(crate) fn persons(&self) -> &dyn PersonStore {
+        self.inner.stores.persons.as_ref()
+    }
     pub(crate) fn batcher(&self) -> &batcher::Batcher {
         &self.inner.batcher
     }
@@ -120,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CorsLayer::very_permissive());
     Router::new()
         .merge(ingest)
+        .merge(capture::router())
         .merge(api::router())
         .route("/_health", get(health))
         .route("/metrics", get(metrics_text))

@@ -9,6 +9,8 @@ use http_body_util::BodyExt;
 use tether_model::{LogId, LogRecord};
 use tether_server::bootstrap::first_start;
 use tether_server::{AppState, BatcherConfig, Limits, Stores, router};
+
+mod common;
 use tether_store::{LogWriter, StoreResult};
 use tether_store_embedded::EmbeddedStores;
 use tokio::sync::Semaphore;
@@ -44,7 +46,7 @@ async fn fixture(queue_records: usize) -> Fixture {
     let limits =
         Limits { batcher: BatcherConfig { queue_records, max_commit_records: 1000 }, ..Limits::default() };
     let (state, _writer) =
-        AppState::new(Stores { meta: stores.meta, logs: stores.logs, log_writer: writer }, limits);
+        AppState::new(Stores { log_writer: writer, ..common::server_stores(&stores) }, limits);
     Fixture { state, token: first.project.token, gate, _dir: dir }
 }
 

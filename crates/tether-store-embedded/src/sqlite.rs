@@ -10,7 +10,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, sqlite::SqliteRow};
 use tether_model::ProjectId;
-use tether_store::{ApiKey, ErrorKind, KeyScope, MetadataStore, NewApiKey, Project, StoreError, StoreResult};
+use tether_store::{
+    ApiKey, ErrorKind, KeyScope, MetadataStore, NewApiKey, Project, ProjectSettings, StoreError, StoreResult,
+};
 
 /// Projects and API keys in a SQLite file.
 pub struct SqliteMeta {
@@ -54,6 +56,8 @@ fn project(row: &SqliteRow) -> Project {
         name: row.get("name"),
         token: row.get("token"),
         created_at_ms: row.get("created_at_ms"),
+        // Settings written by this code always parse; anything else falls back to defaults.
+        settings: serde_json::from_str(row.get::<&str, _>("settings")).unwrap_or_default(),
     }
 }
 
@@ -68,7 +72,7 @@ fn api_key(row: &SqliteRow) -> ApiKey {
     }
 }
 
-const PROJECT_COLUMNS: &str = "SELECT id, name, token, created_at_ms FROM projects";
+const PROJECT_COLUMNS: &str = "SELECT id, name, token, created_at_ms, settings FROM projects";
 const KEY_COLUMNS: &str = "SELECT id, name, project_id, prefix, created_at_ms FROM api_keys";
 
 #[async_trait]
@@ -76,7 +80,7 @@ impl MetadataStore for SqliteMeta {
     async fn create_project(&self, name: &str, token: &str) -> StoreResult<Project> {
         let row = sqlx::query(
             "INSERT INTO projects (name, token, created_at_ms) VALUES (?, ?, ?) \
-             RETURNING id, name, token, created_at_ms",
+             RETURNING id, name, token, created_at_ms, settings",
         )
         .bind(name)
         .bind(token)
@@ -175,6 +179,22 @@ impl MetadataStore for SqliteMeta {
             return Err(StoreError::new(ErrorKind::NotFound, "API key not found"));
         }
         Ok(())
+    }
+
+    async fn set_project_settings(&self, id: ProjectId, settings: ProjectSettings) -> StoreResult<Project> {
+        let json = serde_json::to_string(&settings)
+            .map_err(|e| StoreError::internal("cannot encode settings", e))?;
+        let row = sqlx::query(
+            "UPDATE projects SET settings = ? WHERE id = ? RETURNING id, name, token, created_at_ms, settings",
+        )
+        .bind(json)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(internal("cannot update project settings"))?;
+        row.as_ref()
+            .map(project)
+            .ok_or_else(|| StoreError::new(ErrorKind::NotFound, format!("project {id} not found")))
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -13,8 +13,8 @@ use tether_model::{
 
 use crate::{
     AttrFilter, AttrOp, Breakdown, ErrorKind, EventStore, ExceptionScope, IssueStatus, IssueStore, KeyScope,
-    LogFilter, LogQuery, LogReader, LogWriter, MetadataStore, NewApiKey, PersonStore, RecordingQuery,
-    RecordingStore,
+    LogFilter, LogQuery, LogReader, LogWriter, MetadataStore, NewApiKey, PersonStore, ProjectSettings,
+    RecordingQuery, RecordingStore,
 };
 
 /// Fresh, empty stores of one backend, plus whatever keeps them alive (a temp dir).
@@ -366,7 +366,12 @@ pub async fn metadata_projects_and_tokens(s: Stores) {
     assert_eq!(s.meta.project_by_token("phc_two").await.unwrap(), Some(q.clone()));
     assert_eq!(s.meta.project_by_token("phc_nope").await.unwrap(), None);
     assert_eq!(s.meta.project(p.id).await.unwrap(), Some(p.clone()));
-    assert_eq!(s.meta.projects().await.unwrap(), [p, q]);
+    assert_eq!(s.meta.projects().await.unwrap(), [p.clone(), q]);
+    assert_eq!(p.settings, ProjectSettings::default());
+    let off = ProjectSettings { session_recording: false, ..ProjectSettings::default() };
+    assert_eq!(s.meta.set_project_settings(p.id, off).await.unwrap().settings, off);
+    assert_eq!(s.meta.project(p.id).await.unwrap().unwrap().settings, off);
+    assert_eq!(s.meta.set_project_settings(999, off).await.unwrap_err().kind(), ErrorKind::NotFound);
     s.meta.ping().await.unwrap();
 }
 

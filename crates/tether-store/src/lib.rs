@@ -19,5 +19,5 @@ pub use logs::{
     AttrFilter, AttrOp, AttributeFacet, Breakdown, CountedValue, Facets, HistogramBucket, LogFilter, LogPage,
     LogQuery, LogReader, LogWriter, PageCursor, StoredLog,
 };
-pub use metadata::{ApiKey, KeyScope, MetadataStore, NewApiKey, Project};
+pub use metadata::{ApiKey, KeyScope, MetadataStore, NewApiKey, Project, ProjectSettings};
 pub use people::{Issue, IssueStatus, IssueStore, Person, PersonStore};

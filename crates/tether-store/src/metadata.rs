@@ -14,6 +14,22 @@ pub struct Project {
     pub token: String,
     /// Unix milliseconds.
     pub created_at_ms: i64,
+    pub settings: ProjectSettings,
+}
+
+/// What the PostHog SDKs of a project are told to capture (through remote config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProjectSettings {
+    pub session_recording: bool,
+    pub console_log_recording: bool,
+    pub exception_autocapture: bool,
+}
+
+impl Default for ProjectSettings {
+    fn default() -> Self {
+        ProjectSettings { session_recording: true, console_log_recording: true, exception_autocapture: true }
+    }
 }
 
 /// What a personal API key may read.
@@ -58,6 +74,8 @@ pub trait MetadataStore: Send + Sync {
     async fn api_keys(&self) -> StoreResult<Vec<ApiKey>>;
     /// Revokes a key; `NotFound` when no live key has this id.
     async fn revoke_api_key(&self, id: i64) -> StoreResult<()>;
+    /// Replaces a project's settings; `NotFound` for an unknown project.
+    async fn set_project_settings(&self, id: ProjectId, settings: ProjectSettings) -> StoreResult<Project>;
     /// Checks the store answers (for health checks).
     async fn ping(&self) -> StoreResult<()>;
 }

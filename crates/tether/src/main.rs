@@ -6,7 +6,6 @@ mod config;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -89,7 +88,11 @@ async fn serve(config: config::Config, env: &HashMap<String, String>) -> anyhow:
         Stores {
             meta: stores.meta.clone(),
             logs: stores.logs.clone(),
-            log_writer: stores.logs.clone() as Arc<_>,
+            log_writer: stores.logs.clone(),
+            events: stores.logs.clone(),
+            recordings: stores.logs.clone(),
+            issues: stores.meta.clone(),
+            persons: stores.meta.clone(),
         },
         limits,
     );

@@ -2,7 +2,6 @@
 #![allow(dead_code, unreachable_pub)] // Each test binary uses a different part of the harness.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tether_server::bootstrap::first_start;
@@ -30,14 +29,7 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let stores = EmbeddedStores::open(dir.path()).await.expect("open stores");
         let first = first_start(stores.meta.as_ref(), None, None).await.unwrap().expect("first start");
-        let (state, writer) = AppState::new(
-            Stores {
-                meta: stores.meta.clone(),
-                logs: stores.logs.clone(),
-                log_writer: stores.logs.clone() as Arc<_>,
-            },
-            limits,
-        );
+        let (state, writer) = AppState::new(server_stores(&stores), limits);
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", http.local_addr().unwrap());
@@ -78,6 +70,19 @@ impl TestServer {
             .expect("request");
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Every server store backed by one set of embedded stores.
+pub fn server_stores(stores: &EmbeddedStores) -> Stores {
+    Stores {
+        meta: stores.meta.clone(),
+        logs: stores.logs.clone(),
+        log_writer: stores.logs.clone(),
+        events: stores.logs.clone(),
+        recordings: stores.logs.clone(),
+        issues: stores.meta.clone(),
+        persons: stores.meta.clone(),
     }
 }
 

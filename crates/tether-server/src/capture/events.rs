@@ -1,0 +1,179 @@
+//! `/e/`, `/i/v0/e/`, `/batch/` and friends: events, exceptions into issues, and persons.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, header};
+use serde_json::{Value, json};
+use tether_ingest::posthog::events::{CapturedEvent, parse_capture};
+use tether_ingest::posthog::exceptions::exception_info;
+use tether_ingest::posthog::{self};
+use tether_model::{Event, ExceptionRecord, PersonUpdate};
+use tether_store::Project;
+
+use super::{MAX_BATCH_BYTES, MAX_EVENT_BYTES, header as header_str, project_for, read_body};
+use crate::{ApiError, AppState};
+
+#[derive(serde::Deserialize, Default)]
+pub(super) struct CaptureQuery {
+    compression: Option<String>,
+    /// Legacy GET capture: the payload in the query string.
+    data: Option<String>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A random UUIDv4 for events the sender did not name.
+pub(crate) fn new_uuid() -> String {
+    let b: [u8; 16] = rand::random();
+    let h = hex::encode(b);
+    format!("{}-{}-4{}-{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[16..20], &h[20..32])
+}
+
+/// Decodes a capture request of any supported encoding into parsed events.
+pub(crate) async fn decode_request(
+    method: &Method,
+    headers: &HeaderMap,
+    query: &CaptureQuery,
+    body: Body,
+    limit: usize,
+) -> Result<posthog::events::Capture, ApiError> {
+    let (bytes, content_type) = if *method == Method::GET {
+        let data =
+            query.data.clone().ok_or_else(|| ApiError::bad_request("GET capture needs a data parameter"))?;
+        (
+            format!("data={}", form_urlencoded::byte_serialize(data.as_bytes()).collect::<String>())
+                .into_bytes()
+                .into(),
+            Some("application/x-www-form-urlencoded".to_owned()),
+        )
+    } else {
+        (read_body(body, limit).await?, header_str(headers, header::CONTENT_TYPE).map(str::to_owned))
+    };
+    let compression = query.compression.clone();
+    tokio::task::spawn_blocking(move || {
+        let value =
+            posthog::decode_capture_body(&bytes, content_type.as_deref(), compression.as_deref(), limit)?;
+        parse_capture(value, now_ms(), &mut new_uuid).map_err(ApiError::from)
+    })
+    .await
+    .map_err(|_| ApiError::internal())?
+}
+
+pub(super) async fn capture(
+    State(state): State<AppState>,
+    method: Method,
+    Query(query): Query<CaptureQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let capture = decode_request(&method, &headers, &query, body, MAX_BATCH_BYTES).await?;
+    let project = project_for(&state, capture.token()).await?;
+    for (i, e) in capture.events.iter().enumerate() {
+        let size = Value::Object(e.properties.clone()).to_string().len();
+        if size > MAX_EVENT_BYTES {
+            return Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!("event {i} exceeds the limit of {MAX_EVENT_BYTES} bytes"),
+            ));
+        }
+    }
+    store_events(&state, &project, capture.events).await?;
+    // Exactly 200 with a body: posthog-js retries anything else, 204 included.
+    Ok(Json(json!({ "status": 1 })))
+}
+
+/// Stores captured events: exceptions become issue occurrences, person operations are
+/// applied, and every event is kept (de-duplicated by uuid). Returns after all are durable.
+pub(crate) async fn store_events(
+    state: &AppState,
+    project: &Project,
+    events: Vec<CapturedEvent>,
+) -> Result<(), ApiError> {
+    let mut exceptions = Vec::new();
+    for e in events.iter().filter(|e| e.event == "$exception") {
+        let Some(info) = exception_info(&e.properties) else { continue };
+        let issue_id = state
+            .issues()
+            .record_occurrence(project.id, &info.fingerprint, &info.name, &info.message, e.timestamp_ms)
+            .await?;
+        exceptions.push(ExceptionRecord {
+            project_id: project.id,
+            uuid: e.uuid.clone(),
+            issue_id,
+            session_id: e.session_id.clone(),
+            window_id: e.window_id.clone(),
+            distinct_id: e.distinct_id.clone(),
+            timestamp_ms: e.timestamp_ms,
+            url: e.current_url.clone(),
+            name: info.name,
+            message: info.message,
+            exception_list: info.exception_list,
+        });
+    }
+    for update in person_updates(project, &events) {
+        state.persons().apply_person_update(update).await?;
+    }
+    let stored: Vec<Event> = events
+        .into_iter()
+        .filter(|e| e.event != "$snapshot")
+        .map(|e| Event {
+            project_id: project.id,
+            uuid: e.uuid,
+            event: e.event,
+            distinct_id: e.distinct_id,
+            session_id: e.session_id,
+            window_id: e.window_id,
+            timestamp_ms: e.timestamp_ms,
+            current_url: e.current_url,
+            properties: e.properties,
+        })
+        .collect();
+    if !exceptions.is_empty() {
+        state.events().append_exceptions(exceptions).await?;
+    }
+    if !stored.is_empty() {
+        state.events().append_events(stored).await?;
+    }
+    Ok(())
+}
+
+/// The person changes of a batch: one per event that carries person operations, and one to
+/// create the person of each identified distinct id. Events marked
+/// `$process_person_profile: false` (anonymous, in posthog-js's default mode) create none.
+fn person_updates(project: &Project, events: &[CapturedEvent]) -> Vec<PersonUpdate> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for e in events {
+        if e.properties.get("$process_person_profile") == Some(&Value::Bool(false)) {
+            continue;
+        }
+        let mut merge_from = Vec::new();
+        let other = match e.event.as_str() {
+            "$identify" => e.properties.get("$anon_distinct_id"),
+            "$create_alias" => e.properties.get("alias"),
+            _ => None,
+        };
+        if let Some(id) = other.and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            merge_from.push(id.to_owned());
+        }
+        let has_ops =
+            !merge_from.is_empty() || !e.set.is_empty() || !e.set_once.is_empty() || !e.unset.is_empty();
+        if has_ops || seen.insert(e.distinct_id.clone()) {
+            out.push(PersonUpdate {
+                project_id: project.id,
+                distinct_id: e.distinct_id.clone(),
+                merge_from,
+                set: e.set.clone(),
+                set_once: e.set_once.clone(),
+                unset: e.unset.clone(),
+                timestamp_ms: e.timestamp_ms,
+            });
+        }
+    }
+    out
+}

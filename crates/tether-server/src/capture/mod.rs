@@ -1,0 +1,65 @@
+//! The PostHog-compatible capture surface: what the unmodified posthog-js calls.
+//! Wire contract: `shared/reference/posthog-js-wire-protocol.md` (posthog-js 1.449.x).
+
+mod config;
+mod events;
+mod recordings;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use tower_http::cors::CorsLayer;
+
+use crate::{ApiError, AppState, auth};
+use tether_store::Project;
+
+/// Events endpoints accept whole batches up to this size (after decompression); a single
+/// event may be at most [`MAX_EVENT_BYTES`].
+pub(crate) const MAX_BATCH_BYTES: usize = 20 * 1024 * 1024;
+pub(crate) const MAX_EVENT_BYTES: usize = 2 * 1024 * 1024;
+/// `/s/` (session recording) bodies.
+pub(crate) const MAX_RECORDING_BYTES: usize = 25 * 1024 * 1024;
+
+pub(crate) fn router() -> Router<AppState> {
+    let mut r = Router::new();
+    for path in ["/e", "/i/v0/e", "/batch", "/capture", "/track", "/engage"] {
+        r = r
+            .route(path, post(events::capture).get(events::capture))
+            .route(&format!("{path}/"), post(events::capture).get(events::capture));
+    }
+    for path in ["/s", "/s/"] {
+        r = r.route(path, post(recordings::capture));
+    }
+    for path in ["/flags", "/flags/", "/decide", "/decide/"] {
+        r = r.route(path, post(config::flags).get(config::flags));
+    }
+    r.route("/array/{token}/config", get(config::remote_config))
+        .route("/array/{token}/{file}", get(config::remote_config_script))
+        // The SDK posts from any site, with credentials, and reads the responses: mirror
+        // the origin and requested headers (X-POSTHOG-* included), as PostHog does.
+        .layer(CorsLayer::very_permissive())
+}
+
+/// The project a capture request is for: its token must be a known project token.
+pub(crate) async fn project_for(state: &AppState, token: Option<&str>) -> Result<Project, ApiError> {
+    let token = token
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("No token provided"))?;
+    auth::validate_project_token(token)?;
+    state.meta().project_by_token(token).await?.ok_or_else(|| ApiError::unauthorized("Unknown project token"))
+}
+
+/// Reads a request body up to `limit` bytes (413 past it).
+pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!("body exceeds the limit of {limit} bytes"),
+        )
+    })
+}
+
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: axum::http::HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
