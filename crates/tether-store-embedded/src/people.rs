@@ -79,10 +79,10 @@ impl IssueStore for SqliteMeta {
         id: i64,
         status: IssueStatus,
     ) -> StoreResult<Issue> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(
             "UPDATE issues SET status = ? WHERE project_id = ? AND id = ? \
-             RETURNING id, fingerprint, name, description, status, first_seen_ms, last_seen_ms"
-        ))
+             RETURNING id, fingerprint, name, description, status, first_seen_ms, last_seen_ms",
+        )
         .bind(status.as_str())
         .bind(project_id)
         .bind(id)

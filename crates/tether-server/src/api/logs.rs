@@ -168,3 +168,31 @@ pub(super) async fn tail(
     let results: Vec<LogJson> = logs.iter().map(LogJson::from).collect();
     Ok(Json(json!({ "results": results, "cursor": cursor.0.to_string() })))
 }
+
+/// Extra time around a recording in which the session's backend logs are shown.
+const SESSION_LOG_MARGIN_NS: i64 = 5 * 60 * 1_000_000_000;
+
+/// `sessions/{id}/logs`: the session's backend logs, oldest first, for the replay's log
+/// panel. Bounded by the recording's span plus a margin when there is a recording, else by
+/// wherever the session's logs are.
+pub(super) async fn session_logs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((project_id, session_id)): Path<(ProjectId, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let (from, to) = match state.recordings().recording(project_id, &session_id).await? {
+        Some(r) => (
+            r.start_ms.saturating_mul(1_000_000) - SESSION_LOG_MARGIN_NS,
+            r.end_ms.saturating_mul(1_000_000) + SESSION_LOG_MARGIN_NS,
+        ),
+        // The session index narrows this to the session's own span.
+        None => (0, i64::MAX),
+    };
+    let mut filter = tether_store::LogFilter::new(project_id, from, to);
+    filter.session_id = Some(session_id);
+    let page = state.logs().search(LogQuery { filter, limit: MAX_LIMIT, after: None }).await?;
+    let mut results: Vec<LogJson> = page.logs.iter().map(LogJson::from).collect();
+    results.reverse();
+    Ok(Json(json!({ "results": results, "truncated": page.next.is_some() })))
+}

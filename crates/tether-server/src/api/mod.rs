@@ -1,8 +1,11 @@
 //! The JSON read API under `/api`, authorized by personal API keys.
 
+mod errors;
 mod logs;
 pub(crate) mod params;
+mod persons;
 mod projects;
+mod recordings;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -23,6 +26,18 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/projects/{project_id}/logs/facets", get(logs::facets))
         .route("/api/projects/{project_id}/logs/tail", get(logs::tail))
         .route("/api/projects/{project_id}/logs/{log_id}", get(logs::one))
+        .route("/api/projects/{project_id}/logs/{log_id}/related_errors", get(errors::related))
+        .route("/api/projects/{project_id}/settings", axum::routing::patch(projects::update_settings))
+        .route("/api/projects/{project_id}/error_tracking/issues", get(errors::list))
+        .route(
+            "/api/projects/{project_id}/error_tracking/issues/{issue_id}",
+            get(errors::one).patch(errors::update),
+        )
+        .route("/api/projects/{project_id}/recordings", get(recordings::list))
+        .route("/api/projects/{project_id}/recordings/{session_id}", get(recordings::one))
+        .route("/api/projects/{project_id}/recordings/{session_id}/snapshots", get(recordings::snapshots))
+        .route("/api/projects/{project_id}/sessions/{session_id}/logs", get(logs::session_logs))
+        .route("/api/projects/{project_id}/persons/{distinct_id}", get(persons::one))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }
 

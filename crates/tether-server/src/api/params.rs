@@ -102,7 +102,7 @@ pub(crate) fn parse(raw: Option<&str>, project_id: ProjectId, now: i64) -> Resul
 }
 
 /// RFC 3339, `now`, or a relative offset: `-30s`, `-15m`, `-1h`, `-7d`, `-2w`.
-fn parse_time(value: &str, now: i64) -> Option<i64> {
+pub(crate) fn parse_time(value: &str, now: i64) -> Option<i64> {
     if value == "now" {
         return Some(now);
     }

@@ -111,3 +111,16 @@ pub(super) async fn revoke_key(
     state.meta().revoke_api_key(key_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `PATCH /api/projects/{id}/settings`: what the project's SDKs are told to capture.
+pub(super) async fn update_settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    body: Result<Json<tether_store::ProjectSettings>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let Json(settings) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let project = state.meta().set_project_settings(project_id, settings).await?;
+    Ok(Json(json!(project)))
+}

@@ -60,6 +60,6 @@ pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<ax
     })
 }
 
-pub(crate) fn header<'a>(headers: &'a HeaderMap, name: axum::http::HeaderName) -> Option<&'a str> {
+pub(crate) fn header(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }

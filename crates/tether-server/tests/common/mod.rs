@@ -26,9 +26,18 @@ impl TestServer {
     }
 
     pub async fn start_with(limits: Limits) -> TestServer {
+        Self::start_full(limits, None).await
+    }
+
+    /// A server whose default project has this token (fixtures name theirs).
+    pub async fn start_with_token(token: &str) -> TestServer {
+        Self::start_full(Limits::default(), Some(token)).await
+    }
+
+    async fn start_full(limits: Limits, token: Option<&str>) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let stores = EmbeddedStores::open(dir.path()).await.expect("open stores");
-        let first = first_start(stores.meta.as_ref(), None, None).await.unwrap().expect("first start");
+        let first = first_start(stores.meta.as_ref(), token, None).await.unwrap().expect("first start");
         let (state, writer) = AppState::new(server_stores(&stores), limits);
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,0 +1,185 @@
+//! Error tracking: issues with their counts, one issue's stack trace and occurrences, status
+//! changes, and the seed's question — which issues a log's session hit within ±6 hours.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+use tether_model::{LogId, ProjectId};
+use tether_store::{ExceptionScope, Issue, IssueStats, IssueStatus};
+
+use super::authorize_project;
+use super::params::format_ns;
+use crate::{ApiError, AppState};
+
+/// The window around a log in which its session's exceptions count as related.
+pub(crate) const RELATED_WINDOW_MS: i64 = 6 * 3600 * 1000;
+const MAX_RELATED: usize = 100;
+
+fn ms_text(ms: i64) -> String {
+    format_ns(ms.saturating_mul(1_000_000))
+}
+
+fn issue_json(issue: &Issue, stats: Option<&IssueStats>) -> Value {
+    json!({
+        "id": issue.id,
+        "name": issue.name,
+        "description": issue.description,
+        "status": issue.status,
+        "fingerprint": issue.fingerprint,
+        "first_seen": ms_text(issue.first_seen_ms),
+        "last_seen": ms_text(issue.last_seen_ms),
+        "occurrences": stats.map_or(0, |s| s.occurrences),
+        "sessions": stats.map_or(0, |s| s.sessions),
+        "users": stats.map_or(0, |s| s.users),
+    })
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct IssueQuery {
+    status: Option<String>,
+    q: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn parse_ms(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    value
+        .map(|v| {
+            super::params::parse_time(v, super::params::now_ns()).map(|ns| ns / 1_000_000).ok_or_else(|| {
+                ApiError::bad_request(format!("invalid {name}: expected RFC 3339 or relative time like -1h"))
+            })
+        })
+        .transpose()
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    query: Result<Query<IssueQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            IssueStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request("invalid status: expected active, resolved or suppressed")
+            })
+        })
+        .transpose()?;
+    let (from_ms, to_ms) = (parse_ms("from", query.from.as_deref())?, parse_ms("to", query.to.as_deref())?);
+    let scoped = from_ms.is_some() || to_ms.is_some();
+    let stats: HashMap<i64, IssueStats> = state
+        .events()
+        .issue_stats(ExceptionScope { project_id, from_ms, to_ms, ..Default::default() })
+        .await?
+        .into_iter()
+        .map(|s| (s.issue_id, s))
+        .collect();
+    let needle = query.q.as_deref().map(str::to_lowercase).filter(|q| !q.is_empty());
+    let results: Vec<Value> = state
+        .issues()
+        .issues(project_id)
+        .await?
+        .iter()
+        .filter(|i| status.is_none_or(|s| i.status == s))
+        .filter(|i| !scoped || stats.contains_key(&i.id))
+        .filter(|i| {
+            needle
+                .as_deref()
+                .is_none_or(|n| i.name.to_lowercase().contains(n) || i.description.to_lowercase().contains(n))
+        })
+        .map(|i| issue_json(i, stats.get(&i.id)))
+        .collect();
+    Ok(Json(json!({ "results": results })))
+}
+
+pub(super) async fn one(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((project_id, issue_id)): Path<(ProjectId, i64)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let issue = state
+        .issues()
+        .issue(project_id, issue_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("issue {issue_id} not found")))?;
+    let scope = ExceptionScope { project_id, issue_id: Some(issue_id), ..Default::default() };
+    let stats = state.events().issue_stats(scope.clone()).await?.pop();
+    let occurrences = state.events().exceptions(scope, 100).await?;
+    let mut out = issue_json(&issue, stats.as_ref());
+    out["latest_exception"] = occurrences.first().map_or(Value::Null, |e| e.exception_list.clone());
+    out["occurrences_list"] = occurrences
+        .iter()
+        .map(|e| {
+            json!({
+                "uuid": e.uuid,
+                "timestamp": ms_text(e.timestamp_ms),
+                "session_id": e.session_id,
+                "distinct_id": e.distinct_id,
+                "url": e.url,
+                "message": e.message,
+            })
+        })
+        .collect();
+    Ok(Json(out))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StatusChange {
+    status: IssueStatus,
+}
+
+pub(super) async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((project_id, issue_id)): Path<(ProjectId, i64)>,
+    body: Result<Json<StatusChange>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let Json(change) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let issue = state.issues().set_issue_status(project_id, issue_id, change.status).await?;
+    Ok(Json(issue_json(&issue, None)))
+}
+
+/// `logs/{id}/related_errors`: issues with at least one exception in the log's session
+/// within ±6 h of the log, most recently seen first, at most 100.
+pub(super) async fn related(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((project_id, log_id)): Path<(ProjectId, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let not_found = || ApiError::not_found(format!("log {log_id} not found"));
+    let id: i64 = log_id.parse().map_err(|_| not_found())?;
+    let log = state.logs().get(project_id, LogId(id)).await?.ok_or_else(not_found)?;
+    let Some(session_id) = log.record.session_id.clone() else {
+        return Ok(Json(json!({ "status": "no_session", "results": [] })));
+    };
+    let at_ms = log.record.timestamp_ns / 1_000_000;
+    let scope = ExceptionScope {
+        project_id,
+        session_id: Some(session_id.clone()),
+        from_ms: Some(at_ms - RELATED_WINDOW_MS),
+        to_ms: Some(at_ms + RELATED_WINDOW_MS),
+        ..Default::default()
+    };
+    let mut results = Vec::new();
+    for stats in state.events().issue_stats(scope).await?.into_iter().take(MAX_RELATED) {
+        if let Some(issue) = state.issues().issue(project_id, stats.issue_id).await? {
+            let mut v = issue_json(&issue, None);
+            v["occurrences_in_session"] = json!(stats.occurrences);
+            v["last_seen_in_session"] = json!(ms_text(stats.last_ms));
+            results.push(v);
+        }
+    }
+    Ok(Json(json!({ "status": "ok", "session_id": session_id, "results": results })))
+}

@@ -1,0 +1,139 @@
+//! Recordings: the list, one summary, and every rrweb event of a session for the player.
+
+use std::collections::{BTreeMap, HashSet};
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+use tether_ingest::posthog::snapshots::{decode_chunk, decompress_event};
+use tether_model::ProjectId;
+use tether_store::{Recording, RecordingQuery};
+
+use super::authorize_project;
+use super::params::{format_ns, now_ns, parse_time};
+use crate::{ApiError, AppState};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    distinct_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    /// Seconds.
+    min_duration: Option<i64>,
+    has_errors: Option<bool>,
+    limit: Option<usize>,
+}
+
+pub(crate) fn recording_json(r: &Recording) -> Value {
+    let mut v = serde_json::to_value(r).unwrap_or_else(|_| json!({}));
+    v["start_time"] = json!(format_ns(r.start_ms.saturating_mul(1_000_000)));
+    v["end_time"] = json!(format_ns(r.end_ms.saturating_mul(1_000_000)));
+    v
+}
+
+/// Every distinct id of the person behind `distinct_id` (just itself if no person is known).
+pub(crate) async fn person_ids(
+    state: &AppState,
+    project_id: ProjectId,
+    distinct_id: &str,
+) -> Result<Vec<String>, ApiError> {
+    Ok(match state.persons().person(project_id, distinct_id).await? {
+        Some(p) => p.distinct_ids,
+        None => vec![distinct_id.to_owned()],
+    })
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let time = |name: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
+        v.as_deref()
+            .map(|t| {
+                parse_time(t, now_ns())
+                    .map(|ns| ns / 1_000_000)
+                    .ok_or_else(|| ApiError::bad_request(format!("invalid {name}")))
+            })
+            .transpose()
+    };
+    let distinct_ids = match &q.distinct_id {
+        Some(d) => person_ids(&state, project_id, d).await?,
+        None => Vec::new(),
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("invalid limit: expected a number from 1 to 1000"));
+    }
+    let recordings = state
+        .recordings()
+        .recordings(RecordingQuery {
+            project_id,
+            distinct_ids,
+            from_ms: time("from", &q.from)?,
+            to_ms: time("to", &q.to)?,
+            min_duration_ms: q.min_duration.map(|s| s.saturating_mul(1000)),
+            has_errors: q.has_errors,
+            limit,
+        })
+        .await?;
+    Ok(Json(json!({ "results": recordings.iter().map(recording_json).collect::<Vec<_>>() })))
+}
+
+pub(super) async fn one(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((project_id, session_id)): Path<(ProjectId, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let r = state
+        .recordings()
+        .recording(project_id, &session_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No recording for this session"))?;
+    Ok(Json(recording_json(&r)))
+}
+
+/// Every rrweb event of the session, per window, in timestamp order, exact duplicates (SDK
+/// retries) dropped and posthog-js's `cv` compression expanded, ready for rrweb's Replayer.
+pub(super) async fn snapshots(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((project_id, session_id)): Path<(ProjectId, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let chunks = state.recordings().chunks(project_id, &session_id).await?;
+    if chunks.is_empty() {
+        return Err(ApiError::not_found("No recording for this session"));
+    }
+    let windows = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
+        let mut windows: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut seen = HashSet::new();
+        for (window, blob) in chunks {
+            let events = decode_chunk(&blob).map_err(|e| {
+                tracing::error!(error = %e, "unreadable recording chunk");
+                ApiError::internal()
+            })?;
+            for event in events {
+                if seen.insert(event.to_string()) {
+                    windows.entry(window.clone()).or_default().push(event);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (window_id, mut events) in windows {
+            events.sort_by_key(|e| e["timestamp"].as_i64().unwrap_or(0));
+            events.iter_mut().for_each(decompress_event);
+            out.push(json!({ "window_id": window_id, "events": events }));
+        }
+        Ok(Value::Array(out))
+    })
+    .await
+    .map_err(|_| ApiError::internal())??;
+    Ok(Json(json!({ "session_id": session_id, "windows": windows })))
+}
