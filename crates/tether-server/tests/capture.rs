@@ -200,3 +200,17 @@ async fn bad_capture_requests_get_clear_errors() {
     let (_, recordings) = s.api("recordings").await;
     assert_eq!(recordings["results"], json!([]));
 }
+
+#[tokio::test]
+async fn lazily_loaded_sdk_files_are_served_with_cors() {
+    let s = TestServer::start_with_token(TOKEN).await;
+    for path in ["/static/1.449.2/lazy-recorder.js", "/static/exception-autocapture.js?v=1.449.2", "/static/1.449.2/tracing-headers.js"] {
+        let resp = s.client.get(format!("{}{path}", s.base)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
+        assert!(resp.bytes().await.unwrap().len() > 1000);
+    }
+    let missing = s.client.get(format!("{}/static/1.449.2/nope.js", s.base)).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}

@@ -4,6 +4,7 @@
 mod config;
 mod events;
 mod recordings;
+mod static_files;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -33,7 +34,9 @@ pub(crate) fn router() -> Router<AppState> {
     for path in ["/flags", "/flags/", "/decide", "/decide/"] {
         r = r.route(path, post(config::flags).get(config::flags));
     }
-    r.route("/array/{token}/config", get(config::remote_config))
+    r.route("/static/{name}", get(static_files::unversioned))
+        .route("/static/{version}/{name}", get(static_files::versioned))
+        .route("/array/{token}/config", get(config::remote_config))
         .route("/array/{token}/{file}", get(config::remote_config_script))
         // The SDK posts from any site, with credentials, and reads the responses: mirror
         // the origin and requested headers (X-POSTHOG-* included), as PostHog does.
