@@ -1,0 +1,143 @@
+// Shared pieces of the browser tests: a real `tether serve` process on free ports, a tiny
+// "customer app" (page + backend route) on another origin, and Debian's Chromium.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+
+export const TOKEN = 'phc_browsertests';
+export const API_KEY = 'phx_browsertests';
+
+/** Starts the release binary; resolves once it prints its HTTP address. */
+export async function startTether() {
+  const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
+  const bin = process.env.TETHER_BIN ?? join(targetDir, 'release', 'tether');
+  const dataDir = mkdtempSync(join(tmpdir(), 'tether-browser-'));
+  const child = spawn(bin, ['serve', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dataDir], {
+    env: { ...process.env, TETHER_PROJECT_TOKEN: TOKEN, TETHER_API_KEY: API_KEY, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`tether did not start:\n${out}`)), 30_000);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/HTTP \(UI, API, OTLP\/HTTP\): (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`tether exited with ${code}:\n${out}`)));
+  });
+  const api = async (path, init = {}) => {
+    const resp = await fetch(`${base}/api/projects/1/${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${API_KEY}`, ...(init.headers ?? {}) },
+    });
+    return { status: resp.status, body: await resp.json() };
+  };
+  const stop = () => {
+    child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { base, api, stop };
+}
+
+/**
+ * Serves the customer app at http://localhost:PORT: a page using the unmodified posthog-js
+ * (npm, pinned) against Tether, and a backend route that remembers the headers it got.
+ */
+export async function startApp(tetherBase) {
+  const arrayJs = readFileSync(join(here, 'node_modules', 'posthog-js', 'dist', 'array.js'));
+  const received = [];
+  const page = `<!doctype html>
+<html><head><title>Shop</title><script src="/posthog/array.js"></script></head>
+<body>
+  <h1>Checkout</h1>
+  <label>Card <input id="card" autocomplete="off"></label>
+  <button id="pay">Pay</button>
+  <p id="status"></p>
+  <script>
+    posthog.init(${JSON.stringify(TOKEN)}, {
+      api_host: ${JSON.stringify(tetherBase)},
+      tracing_headers: ['localhost'],
+      person_profiles: 'always',
+      // Playwright sets navigator.webdriver, which posthog-js treats as a bot; its docs
+      // say to set this in end-to-end tests.
+      opt_out_useragent_filter: true,
+    });
+    document.getElementById('pay').addEventListener('click', async () => {
+      const resp = await fetch('/api/checkout', { method: 'POST', body: JSON.stringify({ card: document.getElementById('card').value }) });
+      document.getElementById('status').textContent = 'backend said ' + resp.status;
+      setTimeout(() => { throw new Error('checkout exploded: card declined'); }, 0);
+    });
+  </script>
+</body></html>`;
+  const server = http.createServer((req, res) => {
+    if (req.url === '/') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+    } else if (req.url === '/posthog/array.js') {
+      res.writeHead(200, { 'content-type': 'application/javascript' }).end(arrayJs);
+    } else if (req.url === '/api/checkout') {
+      received.push(req.headers);
+      res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":"payment gateway timeout"}');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://localhost:${server.address().port}/`;
+  return { url, received, stop: () => server.close() };
+}
+
+/** Debian's Chromium, headless, with the flags this sandbox needs. */
+export async function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+/** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
+export async function eventually(what, fn, timeoutMs = 45_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
+}
+
+/** Sends one OTLP/JSON log to Tether; returns its id as the API reports it. */
+export async function sendLog(tether, { body, timeMs, attributes, api }) {
+  const attrs = Object.entries(attributes).map(([key, v]) => ({ key, value: { stringValue: v } }));
+  const resp = await fetch(`${tether}/v1/logs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      resourceLogs: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shop-api' } }] },
+        scopeLogs: [{ logRecords: [{ timeUnixNano: String(BigInt(timeMs) * 1000000n), severityText: 'ERROR', body: { stringValue: body }, attributes: attrs }] }],
+      }],
+    }),
+  });
+  if (resp.status !== 200) throw new Error(`log rejected: ${resp.status} ${await resp.text()}`);
+  const found = await api(`logs?from=-30d&q=${encodeURIComponent(body)}`);
+  return found.body.results[0].id;
+}
