@@ -25,7 +25,9 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|e| e == "js"))
         .collect();
     files.sort();
-    let mut code = format!("/// The posthog-js version these files come from.\npub const SDK_VERSION: &str = {version:?};\n\n");
+    let mut code = format!(
+        "/// The posthog-js version these files come from.\npub const SDK_VERSION: &str = {version:?};\n\n"
+    );
     code.push_str("static FILES: &[(&str, &[u8])] = &[\n");
     for path in &files {
         let name = path.file_name().and_then(|n| n.to_str()).expect("utf-8 file name");

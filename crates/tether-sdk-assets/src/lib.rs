@@ -16,7 +16,14 @@ mod tests {
 
     #[test]
     fn the_lazily_loaded_extensions_are_embedded() {
-        for name in ["lazy-recorder.js", "exception-autocapture.js", "tracing-headers.js", "web-vitals.js", "dead-clicks-autocapture.js", "array.js"] {
+        for name in [
+            "lazy-recorder.js",
+            "exception-autocapture.js",
+            "tracing-headers.js",
+            "web-vitals.js",
+            "dead-clicks-autocapture.js",
+            "array.js",
+        ] {
             assert!(sdk_file(name).is_some_and(|b| b.len() > 1000), "{name}");
         }
         assert!(sdk_file("../Cargo.toml").is_none());

@@ -204,7 +204,11 @@ async fn bad_capture_requests_get_clear_errors() {
 #[tokio::test]
 async fn lazily_loaded_sdk_files_are_served_with_cors() {
     let s = TestServer::start_with_token(TOKEN).await;
-    for path in ["/static/1.449.2/lazy-recorder.js", "/static/exception-autocapture.js?v=1.449.2", "/static/1.449.2/tracing-headers.js"] {
+    for path in [
+        "/static/1.449.2/lazy-recorder.js",
+        "/static/exception-autocapture.js?v=1.449.2",
+        "/static/1.449.2/tracing-headers.js",
+    ] {
         let resp = s.client.get(format!("{}{path}", s.base)).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{path}");
         assert_eq!(resp.headers()["access-control-allow-origin"], "*");

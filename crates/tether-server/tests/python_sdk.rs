@@ -1,5 +1,6 @@
-//! A real OpenTelemetry SDK (Python, OTLP/HTTP protobuf) sends logs with `sessionId` and
-//! `posthogDistinctId`; they come back from the logs API filtered by those ids.
+//! Real Python SDKs against an in-process Tether: OpenTelemetry (OTLP/HTTP protobuf) logs
+//! with `sessionId` / `posthogDistinctId` come back filtered by those ids, and PostHog's
+//! Python SDK's `capture_exception` becomes an error-tracking issue.
 //! Needs the packages of tests/sdk/python/requirements.txt (scripts/test installs them into
 //! .venv; set TETHER_TEST_PYTHON to use another interpreter).
 
@@ -18,24 +19,26 @@ fn python() -> PathBuf {
     if venv.exists() { venv } else { "python3".into() }
 }
 
-#[tokio::test]
-async fn python_otel_sdk_logs_resolve_session_and_person() {
-    let s = TestServer::start().await;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/sdk/python/send_logs.py");
-    let endpoint = format!("{}/v1/logs", s.base);
-    let output = tokio::process::Command::new(python())
-        .arg(&script)
-        .args([endpoint.as_str(), s.token.as_str(), "py-session-1", "py-user@example.com"])
-        .output();
+/// Runs one of tests/sdk/python's scripts and fails the test with its stderr if it fails.
+async fn run_script(name: &str, args: &[&str]) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/sdk/python").join(name);
+    let output = tokio::process::Command::new(python()).arg(&script).args(args).output();
     let output = tokio::time::timeout(Duration::from_secs(60), output)
         .await
         .expect("python finished")
         .expect("python runs");
     assert!(
         output.status.success(),
-        "send_logs.py failed (are tests/sdk/python/requirements.txt installed?):\n{}",
+        "{name} failed (are tests/sdk/python/requirements.txt installed?):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[tokio::test]
+async fn python_otel_sdk_logs_resolve_session_and_person() {
+    let s = TestServer::start().await;
+    let endpoint = format!("{}/v1/logs", s.base);
+    run_script("send_logs.py", &[&endpoint, &s.token, "py-session-1", "py-user@example.com"]).await;
 
     let (status, page) = s.api("logs?session_id=py-session-1").await;
     assert_eq!(status, 200);
@@ -56,4 +59,20 @@ async fn python_otel_sdk_logs_resolve_session_and_person() {
     let (_, all) = s.api("logs?q=no%20session").await;
     assert_eq!(all["results"][0]["session_id"], serde_json::Value::Null);
     assert_eq!(all["results"][0]["severity"], "warn");
+}
+
+#[tokio::test]
+async fn python_posthog_sdk_exceptions_become_issues() {
+    let s = TestServer::start().await;
+    run_script("send_exception.py", &[&s.base, &s.token, "py-session-2", "py-user-2"]).await;
+    let (status, issues) = s.api("error_tracking/issues").await;
+    assert_eq!(status, 200);
+    let issue = &issues["results"][0];
+    assert_eq!(issue["name"], "ValueError", "{issues}");
+    assert_eq!(issue["description"], "card declined for amount 4200");
+    let (_, detail) = s.api(&format!("error_tracking/issues/{}", issue["id"])).await;
+    assert_eq!(detail["occurrences_list"][0]["session_id"], "py-session-2");
+    assert_eq!(detail["occurrences_list"][0]["distinct_id"], "py-user-2");
+    let frames = detail["latest_exception"][0]["stacktrace"]["frames"].as_array().expect("python frames");
+    assert!(frames.iter().any(|f| f["function"] == "charge_card"), "{frames:?}");
 }

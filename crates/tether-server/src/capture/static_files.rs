@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use crate::ApiError;
 
 fn serve(name: &str) -> Result<Response, ApiError> {
-    let bytes = tether_sdk_assets::sdk_file(name).ok_or_else(|| ApiError::not_found(format!("no SDK file {name}")))?;
+    let bytes = tether_sdk_assets::sdk_file(name)
+        .ok_or_else(|| ApiError::not_found(format!("no SDK file {name}")))?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
