@@ -1,252 +1,36 @@
-//! Tether's ingest and query benchmark. It reports figures; it does not judge them.
+//! Tether's benchmarks. They report figures; they do not judge them.
 //!
-//! Starts `tether serve` (the release binary next to this one) as a child process on a
-//! temporary data directory, sends seeded OTLP/protobuf batches through HTTP from concurrent
-//! clients, then times queries through the API. Prints records/s, MB/s, the server's peak
-//! RSS, bytes on disk per log, and p50/p95 query latencies.
+//! Each starts `tether serve` (the release binary next to this one) as a child process on a
+//! temporary data directory and drives it over HTTP like real clients:
+//! - `logs`: seeded OTLP/protobuf batches, then search, histogram and session-filter latency;
+//! - `capture`: posthog-js-shaped `/e/` and `/s/` traffic, then serving a 30-minute recording.
 
+mod capture;
 mod generate;
+mod logs;
+mod server;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use anyhow::{Context, bail};
-use clap::Parser;
-use prost::Message;
-
-const TOKEN: &str = "phc_benchmarktoken";
-const API_KEY: &str = "phx_benchmarkkey";
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(about = "Ingest and query benchmark for Tether")]
-struct Args {
-    /// Log records to ingest.
-    #[arg(long, default_value_t = 1_000_000)]
-    logs: u64,
-    /// Records per OTLP request.
-    #[arg(long, default_value_t = 2000)]
-    batch: usize,
-    /// Concurrent HTTP clients.
-    #[arg(long, default_value_t = 4)]
-    clients: usize,
-    /// Times each query is repeated.
-    #[arg(long, default_value_t = 30)]
-    repeat: usize,
-    /// Hours the generated timestamps span, ending now.
-    #[arg(long, default_value_t = 24)]
-    hours: i64,
-    /// Seed of the data generator.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+#[command(about = "Ingest and query benchmarks for Tether")]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    data_dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn start_server() -> anyhow::Result<Server> {
-    let exe = std::env::current_exe()?.with_file_name("tether");
-    if !exe.exists() {
-        bail!("{} not found: run `cargo build --release` first", exe.display());
-    }
-    let data_dir = tempfile::tempdir()?;
-    let http = format!("127.0.0.1:{}", free_port()?);
-    let grpc = format!("127.0.0.1:{}", free_port()?);
-    let child = Command::new(exe)
-        .args(["serve", "--http-addr", &http, "--grpc-addr", &grpc, "--data-dir"])
-        .arg(data_dir.path())
-        .env("TETHER_PROJECT_TOKEN", TOKEN)
-        .env("TETHER_API_KEY", API_KEY)
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::from(std::fs::File::create("/tmp/bench-server.log")?))
-        .stdout(Stdio::null())
-        .spawn()
-        .context("cannot start tether")?;
-    Ok(Server { child, base: format!("http://{http}"), data_dir })
-}
-
-/// Peak resident memory of a process, from /proc (Linux), in MB.
-fn peak_rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// User plus system CPU seconds a process has used, from /proc (Linux).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
-        .unwrap_or(0)
-}
-
-fn now_ns() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+#[derive(Subcommand)]
+enum Bench {
+    /// OTLP logs ingest and log queries.
+    Logs(logs::LogsArgs),
+    /// PostHog capture (/e/, /s/) and recording playback.
+    Capture(capture::CaptureArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let server = start_server()?;
-    let client = reqwest::Client::new();
-    let health = format!("{}/_health", server.base);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !client.get(&health).send().await.map(|r| r.status().is_success()).unwrap_or(false) {
-        if Instant::now() > deadline {
-            bail!("tether did not become healthy within 60 s");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    match Cli::parse().bench {
+        Bench::Logs(args) => logs::run(args).await,
+        Bench::Capture(args) => capture::run(args).await,
     }
-
-    let span_ns = args.hours * 3600 * 1_000_000_000;
-    let start_ns = now_ns() - span_ns;
-    let mut generator = generate::Generator::new(args.seed, start_ns, span_ns / args.logs.max(1) as i64);
-    let session = generator.some_session();
-    let batches = args.logs.div_ceil(args.batch as u64);
-    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(args.clients * 2);
-    let batch_size = args.batch;
-    let total_records = args.logs;
-    // Generation runs on its own thread so it overlaps with sending.
-    let producer = std::thread::spawn(move || {
-        let mut left = total_records;
-        for _ in 0..batches {
-            let n = left.min(batch_size as u64) as usize;
-            left -= n as u64;
-            if tx.blocking_send(generator.batch(n).encode_to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let rx = Arc::new(tokio::sync::Mutex::new(rx));
-    let bytes_sent = Arc::new(AtomicU64::new(0));
-    let retries = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut senders = Vec::new();
-    for _ in 0..args.clients {
-        let (rx, client, bytes_sent, retries) =
-            (rx.clone(), client.clone(), bytes_sent.clone(), retries.clone());
-        let url = format!("{}/v1/logs", server.base);
-        senders.push(tokio::spawn(async move {
-            loop {
-                let Some(body) = rx.lock().await.recv().await else { return Ok::<_, anyhow::Error>(()) };
-                bytes_sent.fetch_add(body.len() as u64, Ordering::Relaxed);
-                loop {
-                    let resp = client
-                        .post(&url)
-                        .bearer_auth(TOKEN)
-                        .header("content-type", "application/x-protobuf")
-                        .body(body.clone())
-                        .send()
-                        .await?;
-                    match resp.status().as_u16() {
-                        200 => break,
-                        503 | 429 => {
-                            retries.fetch_add(1, Ordering::Relaxed);
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                        other => bail!("ingest answered {other}: {}", resp.text().await.unwrap_or_default()),
-                    }
-                }
-            }
-        }));
-    }
-    for s in senders {
-        s.await??;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    producer.join().map_err(|_| anyhow::anyhow!("generator thread panicked"))?;
-    let mb = bytes_sent.load(Ordering::Relaxed) as f64 / 1e6;
-    println!("ingest: {} records in {elapsed:.1} s", args.logs);
-    println!(
-        "  {:.0} records/s durable, {:.1} MB/s of OTLP protobuf",
-        args.logs as f64 / elapsed,
-        mb / elapsed
-    );
-    println!("  503 retries: {}", retries.load(Ordering::Relaxed));
-    println!("  server peak RSS during ingest: {:.0} MB", peak_rss_mb(server.child.id()));
-    println!("  server CPU during ingest: {:.1} s of {elapsed:.1} s wall", cpu_seconds(server.child.id()));
-    let metrics = client.get(format!("{}/metrics", server.base)).send().await?.text().await?;
-    let metric = |name: &str| {
-        metrics.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0)
-    };
-    let commits = metric("tether_batch_commit_seconds_count");
-    println!(
-        "  {commits:.0} group commits, {:.1} ms average, {:.0} records each",
-        metric("tether_batch_commit_seconds_sum") * 1000.0 / commits.max(1.0),
-        args.logs as f64 / commits.max(1.0)
-    );
-
-    let query = |path: String| {
-        let client = client.clone();
-        let url = format!("{}/api/projects/1/{path}", server.base);
-        async move {
-            let mut times = Vec::new();
-            let mut results = 0;
-            for _ in 0..args.repeat {
-                let t = Instant::now();
-                let resp = client.get(&url).bearer_auth(API_KEY).send().await?;
-                if !resp.status().is_success() {
-                    bail!("{url} answered {}", resp.status());
-                }
-                let v: serde_json::Value = resp.json().await?;
-                times.push(t.elapsed().as_secs_f64() * 1000.0);
-                results =
-                    v["results"].as_array().map_or(v["buckets"].as_array().map_or(0, Vec::len), Vec::len);
-            }
-            times.sort_by(f64::total_cmp);
-            Ok::<_, anyhow::Error>((times[times.len() / 2], times[times.len() * 95 / 100], results))
-        }
-    };
-    let range = format!("from=-{}h", args.hours + 1);
-    println!("queries over {} logs ({} runs each):", args.logs, args.repeat);
-    for (name, path) in [
-        ("substring search, common term", format!("logs?{range}&q=timeout%20waiting&limit=100")),
-        ("substring search, rare term", format!("logs?{range}&q=cart:4242:items&limit=100")),
-        ("histogram by severity", format!("logs/histogram?{range}")),
-        ("session filter", format!("logs?{range}&session_id={session}&limit=100")),
-    ] {
-        let (p50, p95, n) = query(path).await?;
-        println!("  {name:<32} p50 {p50:7.1} ms   p95 {p95:7.1} ms   ({n} results)");
-    }
-    println!("server peak RSS overall: {:.0} MB", peak_rss_mb(server.child.id()));
-    // A clean stop checkpoints DuckDB, so the size below is the compacted on-disk size.
-    let mut server = server;
-    Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status()?;
-    let status = server.child.wait()?;
-    println!("server stopped on SIGTERM: {status}");
-    let disk = dir_bytes(server.data_dir.path());
-    println!(
-        "disk: {:.1} MB for {} logs = {:.1} bytes/log",
-        disk as f64 / 1e6,
-        args.logs,
-        disk as f64 / args.logs as f64
-    );
-    Ok(())
 }

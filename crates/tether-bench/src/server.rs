@@ -1,0 +1,91 @@
+//! The server under test: the release `tether` binary as a child process, and /proc readings.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+
+pub(crate) const TOKEN: &str = "phc_benchmarktoken";
+pub(crate) const API_KEY: &str = "phx_benchmarkkey";
+
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+    pub(crate) data_dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+pub(crate) fn start_server() -> anyhow::Result<Server> {
+    let exe = std::env::current_exe()?.with_file_name("tether");
+    if !exe.exists() {
+        bail!("{} not found: run `cargo build --release` first", exe.display());
+    }
+    let data_dir = tempfile::tempdir()?;
+    let http = format!("127.0.0.1:{}", free_port()?);
+    let grpc = format!("127.0.0.1:{}", free_port()?);
+    let child = Command::new(exe)
+        .args(["serve", "--http-addr", &http, "--grpc-addr", &grpc, "--data-dir"])
+        .arg(data_dir.path())
+        .env("TETHER_PROJECT_TOKEN", TOKEN)
+        .env("TETHER_API_KEY", API_KEY)
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::from(std::fs::File::create("/tmp/bench-server.log")?))
+        .stdout(Stdio::null())
+        .spawn()
+        .context("cannot start tether")?;
+    Ok(Server { child, base: format!("http://{http}"), data_dir })
+}
+
+/// Peak resident memory of a process, from /proc (Linux), in MB.
+pub(crate) fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// User plus system CPU seconds a process has used, from /proc (Linux).
+pub(crate) fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+pub(crate) fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+        .unwrap_or(0)
+}
+
+pub(crate) fn now_ns() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Waits until the server answers its health check.
+pub(crate) async fn wait_healthy(client: &reqwest::Client, server: &Server) -> anyhow::Result<()> {
+    let health = format!("{}/_health", server.base);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !client.get(&health).send().await.map(|r| r.status().is_success()).unwrap_or(false) {
+        if Instant::now() > deadline {
+            bail!("tether did not become healthy within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
