@@ -94,10 +94,14 @@ fn snapshots_become_one_chunk_with_a_full_snapshot_that_decompresses() {
         chunk.stats.first_url.as_deref(),
         Some("https://app.example.com/some/page?utm_source=test#hash")
     );
-    let mut full = chunk.events.iter().find(|e| e["type"] == 2).unwrap().clone();
-    assert!(full["data"].is_string(), "compressed as sent");
-    decompress_event(&mut full);
+    // posthog-js sent the full snapshot cv-compressed; the chunk holds it expanded.
+    let sent = &fixture("08_fetch_POST_s.json")["decoded_body"][0]["properties"]["$snapshot_data"];
+    let mut sent_full = sent.as_array().unwrap().iter().find(|e| e["type"] == 2).unwrap().clone();
+    assert!(sent_full["data"].is_string(), "compressed as sent");
+    let full = chunk.events.iter().find(|e| e["type"] == 2).unwrap();
     assert!(full["data"]["node"].is_object(), "{}", full["data"]);
+    decompress_event(&mut sent_full);
+    assert_eq!(&sent_full, full);
     // The decompressed view in the fixtures agrees with our decoding.
     let view = fixture("snapshot_payload_decompressed_view.json");
     let text = view.to_string();

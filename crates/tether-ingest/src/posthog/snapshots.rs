@@ -29,7 +29,7 @@ pub struct SnapshotChunk {
     pub session_id: String,
     pub window_id: String,
     pub distinct_id: String,
-    /// rrweb events as received (still `cv`-compressed), timestamp order.
+    /// rrweb events in timestamp order, `cv` compression expanded: ready for a player.
     pub events: Vec<Value>,
     pub stats: RecordingStats,
 }
@@ -75,7 +75,9 @@ pub fn snapshot_chunks(events: Vec<CapturedEvent>) -> Result<Vec<SnapshotChunk>,
     }
     chunks.retain(|c| !c.events.is_empty());
     for chunk in &mut chunks {
-        chunk.events.sort_by_key(|e| e["timestamp"].as_i64().unwrap_or(0));
+        chunk.events.sort_by_cached_key(|e| e["timestamp"].as_i64().unwrap_or(0));
+        // Expanded once here, at ingest, so playback only concatenates stored chunks.
+        chunk.events.iter_mut().for_each(decompress_event);
         chunk.stats = summarize(&chunk.events);
     }
     Ok(chunks)
@@ -175,13 +177,18 @@ pub fn encode_chunk(events: &[serde_json::Value]) -> (Vec<u8>, u64) {
     (enc.finish().unwrap_or_default(), json.len() as u64)
 }
 
-/// The rrweb events of a stored chunk.
-pub fn decode_chunk(blob: &[u8]) -> Result<Vec<serde_json::Value>, String> {
+/// The events of a stored chunk as JSON text without the enclosing brackets
+/// (`{…},{…}`), so that chunks can be concatenated into one array without parsing them.
+pub fn chunk_events_json(blob: &[u8]) -> Result<Vec<u8>, String> {
     let mut json = Vec::new();
     flate2::read::GzDecoder::new(blob)
         .read_to_end(&mut json)
         .map_err(|e| format!("corrupt recording chunk: {e}"))?;
-    serde_json::from_slice(&json).map_err(|e| format!("corrupt recording chunk: {e}"))
+    let text = json.trim_ascii();
+    match (text.first(), text.last()) {
+        (Some(b'['), Some(b']')) => Ok(text[1..text.len() - 1].trim_ascii().to_vec()),
+        _ => Err("corrupt recording chunk: not a JSON array".into()),
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +235,19 @@ mod tests {
         assert_eq!((s.clicks, s.keypresses, s.console_errors), (1, 1, 1));
         assert_eq!(s.active_ms, 1000);
         assert!(s.has_full_snapshot);
+    }
+
+    #[test]
+    fn stored_chunks_concatenate_without_parsing() {
+        let events = vec![json!({"type": 3, "timestamp": 1}), json!({"type": 3, "timestamp": 2})];
+        let (blob, size) = encode_chunk(&events);
+        assert!(size > 0);
+        let inner = chunk_events_json(&blob).unwrap();
+        let joined = format!("[{},{}]", String::from_utf8_lossy(&inner), String::from_utf8_lossy(&inner));
+        let back: Vec<Value> = serde_json::from_str(&joined).unwrap();
+        assert_eq!(back.len(), 4);
+        assert_eq!(chunk_events_json(&encode_chunk(&[]).0).unwrap(), b"");
+        assert!(chunk_events_json(b"not gzip").is_err());
     }
 
     #[test]

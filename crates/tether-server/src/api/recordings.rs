@@ -1,12 +1,15 @@
 //! Recordings: the list, one summary, and every rrweb event of a session for the player.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tether_ingest::posthog::snapshots::{decode_chunk, decompress_event};
+use tether_ingest::posthog::snapshots::chunk_events_json;
 use tether_model::ProjectId;
 use tether_store::{Recording, RecordingQuery};
 
@@ -99,41 +102,64 @@ pub(super) async fn one(
     Ok(Json(recording_json(&r)))
 }
 
-/// Every rrweb event of the session, per window, in timestamp order, exact duplicates (SDK
-/// retries) dropped and posthog-js's `cv` compression expanded, ready for rrweb's Replayer.
+/// Every rrweb event of the session, per window: `{"session_id", "windows": [{"window_id",
+/// "events": […]}]}`. Chunks were stored sorted, de-duplicated against SDK retries and with
+/// `cv` expanded, so this streams them back concatenated, chunk by chunk, without parsing.
 pub(super) async fn snapshots(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((project_id, session_id)): Path<(ProjectId, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let chunks = state.recordings().chunks(project_id, &session_id).await?;
     if chunks.is_empty() {
         return Err(ApiError::not_found("No recording for this session"));
     }
-    let windows = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        let mut windows: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        let mut seen = HashSet::new();
-        for (window, blob) in chunks {
-            let events = decode_chunk(&blob).map_err(|e| {
-                tracing::error!(error = %e, "unreadable recording chunk");
-                ApiError::internal()
-            })?;
-            for event in events {
-                if seen.insert(event.to_string()) {
-                    windows.entry(window.clone()).or_default().push(event);
+    let mut windows: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+    for (window, blob) in chunks {
+        windows.entry(window).or_default().push(blob);
+    }
+    let head = format!("{{\"session_id\":{},\"windows\":[", json!(session_id));
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    tokio::task::spawn_blocking(move || {
+        let send = |bytes: Vec<u8>| tx.blocking_send(Ok(Bytes::from(bytes))).is_ok();
+        if !send(head.into_bytes()) {
+            return;
+        }
+        for (w, (window_id, blobs)) in windows.into_iter().enumerate() {
+            let open =
+                format!("{}{{\"window_id\":{},\"events\":[", if w > 0 { "," } else { "" }, json!(window_id));
+            if !send(open.into_bytes()) {
+                return;
+            }
+            let mut first = true;
+            for blob in blobs {
+                match chunk_events_json(&blob) {
+                    Ok(events) if events.is_empty() => {}
+                    Ok(mut events) => {
+                        if !first {
+                            events.insert(0, b',');
+                        }
+                        first = false;
+                        if !send(events) {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        // The status is already sent: end the body early so the client sees
+                        // invalid JSON rather than a silently partial recording.
+                        tracing::error!(error = %e, "unreadable recording chunk");
+                        let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+                        return;
+                    }
                 }
             }
+            if !send(b"]}".to_vec()) {
+                return;
+            }
         }
-        let mut out = Vec::new();
-        for (window_id, mut events) in windows {
-            events.sort_by_key(|e| e["timestamp"].as_i64().unwrap_or(0));
-            events.iter_mut().for_each(decompress_event);
-            out.push(json!({ "window_id": window_id, "events": events }));
-        }
-        Ok(Value::Array(out))
-    })
-    .await
-    .map_err(|_| ApiError::internal())??;
-    Ok(Json(json!({ "session_id": session_id, "windows": windows })))
+        send(b"]}".to_vec());
+    });
+    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
