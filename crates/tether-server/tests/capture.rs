@@ -218,3 +218,17 @@ async fn lazily_loaded_sdk_files_are_served_with_cors() {
     let missing = s.client.get(format!("{}/static/1.449.2/nope.js", s.base)).send().await.unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test]
+async fn older_sdks_get_the_config_from_decide() {
+    let s = TestServer::start_with_token(TOKEN).await;
+    let body = json!({"token": TOKEN, "distinct_id": "d1"});
+    let (status, decide) = post_gzip(&s, "/decide/?v=3", &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(decide["sessionRecording"]["endpoint"], "/s/");
+    assert_eq!(decide["featureFlags"], json!({}));
+    let (_, legacy) = post_gzip(&s, "/flags/?v=2&config=true", &body).await;
+    assert_eq!(legacy["autocaptureExceptions"], true);
+    let (_, current) = post_gzip(&s, "/flags/?v=2", &body).await;
+    assert!(current.get("sessionRecording").is_none(), "current SDKs get flags only");
+}

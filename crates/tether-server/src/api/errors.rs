@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
-use tether_model::{LogId, ProjectId};
+use tether_model::ProjectId;
 use tether_store::{ExceptionScope, Issue, IssueStats, IssueStatus};
 
 use super::authorize_project;
@@ -158,9 +158,7 @@ pub(super) async fn related(
     Path((project_id, log_id)): Path<(ProjectId, String)>,
 ) -> Result<Json<Value>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
-    let not_found = || ApiError::not_found(format!("log {log_id} not found"));
-    let id: i64 = log_id.parse().map_err(|_| not_found())?;
-    let log = state.logs().get(project_id, LogId(id)).await?.ok_or_else(not_found)?;
+    let log = super::logs::find_log(&state, project_id, &log_id).await?;
     let Some(session_id) = log.record.session_id.clone() else {
         return Ok(Json(json!({ "status": "no_session", "results": [] })));
     };

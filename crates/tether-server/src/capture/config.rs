@@ -1,13 +1,15 @@
 //! Remote config (`/array/{token}/config[.js]`) and feature flags (`/flags`, `/decide`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tether_store::ProjectSettings;
 
-use super::project_for;
+use tether_ingest::posthog;
+
+use super::{MAX_EVENT_BYTES, project_for, read_body};
 use crate::{ApiError, AppState};
 
 /// The remote config posthog-js reads at start. It turns on what Tether can use: session
@@ -77,8 +79,31 @@ pub(super) async fn remote_config_script(
         .into_response())
 }
 
-/// Tether has no feature flags yet: every evaluation answers "none", which the SDK takes
-/// as a normal, successful response.
-pub(super) async fn flags() -> Json<Value> {
-    Json(json!({ "flags": {}, "featureFlags": {}, "errorsWhileComputingFlags": false, "quotaLimited": [] }))
+/// `/flags` and `/decide`. Tether has no feature flags yet: every evaluation answers "none",
+/// which the SDK takes as a normal, successful response. Older SDKs read the remote config
+/// from here (`/decide/`, or `/flags/?config=true` before posthog-js 1.350), so those get
+/// the project's config merged in, found by the token in the body.
+pub(super) async fn flags(State(state): State<AppState>, request: Request) -> Json<Value> {
+    let mut out =
+        json!({ "flags": {}, "featureFlags": {}, "errorsWhileComputingFlags": false, "quotaLimited": [] });
+    let uri = request.uri().clone();
+    let wants_config = uri.path().starts_with("/decide")
+        || uri.query().is_some_and(|q| q.split('&').any(|p| p == "config=true"));
+    if !wants_config {
+        return Json(out);
+    }
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let Ok(bytes) = read_body(request.into_body(), MAX_EVENT_BYTES).await else { return Json(out) };
+    let body = posthog::decode_capture_body(&bytes, content_type.as_deref(), None, MAX_EVENT_BYTES)
+        .unwrap_or(Value::Null);
+    let token = ["token", "api_key"].iter().find_map(|k| body.get(*k).and_then(Value::as_str));
+    if let Ok(project) = project_for(&state, token).await {
+        if let (Value::Object(out), Value::Object(config)) =
+            (&mut out, config_json(&project.token, project.settings))
+        {
+            out.extend(config);
+        }
+    }
+    Json(out)
 }

@@ -3,11 +3,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
-use axum::body::Body;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::extract::{Query, Request, State};
+use axum::http::{Method, header};
 use serde_json::{Value, json};
-use tether_ingest::posthog::events::{CapturedEvent, parse_capture};
+use tether_ingest::posthog::events::{Capture, CapturedEvent, parse_capture};
 use tether_ingest::posthog::exceptions::exception_info;
 use tether_ingest::posthog::{self};
 use tether_model::{Event, ExceptionRecord, PersonUpdate};
@@ -16,8 +15,8 @@ use tether_store::Project;
 use super::{MAX_BATCH_BYTES, MAX_EVENT_BYTES, header as header_str, project_for, read_body};
 use crate::{ApiError, AppState};
 
-#[derive(serde::Deserialize, Default)]
-pub(super) struct CaptureQuery {
+#[derive(serde::Deserialize)]
+struct CaptureQuery {
     compression: Option<String>,
     /// Legacy GET capture: the payload in the query string.
     data: Option<String>,
@@ -34,45 +33,40 @@ pub(crate) fn new_uuid() -> String {
     format!("{}-{}-4{}-{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[16..20], &h[20..32])
 }
 
-/// Decodes a capture request of any supported encoding into parsed events.
+/// Decodes a capture request of any supported encoding (body, or `?data=` for legacy GETs)
+/// and resolves the project its token names.
 pub(crate) async fn decode_request(
-    method: &Method,
-    headers: &HeaderMap,
-    query: &CaptureQuery,
-    body: Body,
+    state: &AppState,
+    request: Request,
     limit: usize,
-) -> Result<posthog::events::Capture, ApiError> {
-    let (bytes, content_type) = if *method == Method::GET {
-        let data =
-            query.data.clone().ok_or_else(|| ApiError::bad_request("GET capture needs a data parameter"))?;
-        (
-            format!("data={}", form_urlencoded::byte_serialize(data.as_bytes()).collect::<String>())
-                .into_bytes()
-                .into(),
-            Some("application/x-www-form-urlencoded".to_owned()),
-        )
+) -> Result<(Project, Capture), ApiError> {
+    let (parts, body) = request.into_parts();
+    let Query(query) =
+        Query::<CaptureQuery>::try_from_uri(&parts.uri).map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (bytes, content_type) = if parts.method == Method::GET {
+        let data = query.data.ok_or_else(|| ApiError::bad_request("GET capture needs a data parameter"))?;
+        let form = format!("data={}", form_urlencoded::byte_serialize(data.as_bytes()).collect::<String>());
+        (form.into_bytes().into(), Some("application/x-www-form-urlencoded".to_owned()))
     } else {
-        (read_body(body, limit).await?, header_str(headers, header::CONTENT_TYPE).map(str::to_owned))
+        (read_body(body, limit).await?, header_str(&parts.headers, header::CONTENT_TYPE).map(str::to_owned))
     };
-    let compression = query.compression.clone();
-    tokio::task::spawn_blocking(move || {
+    let compression = query.compression;
+    let capture = tokio::task::spawn_blocking(move || {
         let value =
             posthog::decode_capture_body(&bytes, content_type.as_deref(), compression.as_deref(), limit)?;
         parse_capture(value, now_ms(), &mut new_uuid).map_err(ApiError::from)
     })
     .await
-    .map_err(|_| ApiError::internal())?
+    .map_err(|_| ApiError::internal())??;
+    let project = project_for(state, capture.token()).await?;
+    Ok((project, capture))
 }
 
 pub(super) async fn capture(
     State(state): State<AppState>,
-    method: Method,
-    Query(query): Query<CaptureQuery>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let capture = decode_request(&method, &headers, &query, body, MAX_BATCH_BYTES).await?;
-    let project = project_for(&state, capture.token()).await?;
+    let (project, capture) = decode_request(&state, request, MAX_BATCH_BYTES).await?;
     for (i, e) in capture.events.iter().enumerate() {
         let size = Value::Object(e.properties.clone()).to_string().len();
         if size > MAX_EVENT_BYTES {

@@ -1,26 +1,20 @@
 //! `/s/`: session-recording snapshots into durable chunks and per-session summaries.
 
 use axum::Json;
-use axum::body::Body;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method};
+use axum::extract::{Request, State};
 use serde_json::{Value, json};
 use tether_ingest::posthog::snapshots::{encode_chunk, snapshot_chunks};
 use tether_model::RecordingChunk;
 
-use super::events::{CaptureQuery, decode_request};
-use super::{MAX_RECORDING_BYTES, project_for};
+use super::MAX_RECORDING_BYTES;
+use super::events::decode_request;
 use crate::{ApiError, AppState};
 
 pub(super) async fn capture(
     State(state): State<AppState>,
-    method: Method,
-    Query(query): Query<CaptureQuery>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let capture = decode_request(&method, &headers, &query, body, MAX_RECORDING_BYTES).await?;
-    let project = project_for(&state, capture.token()).await?;
+    let (project, capture) = decode_request(&state, request, MAX_RECORDING_BYTES).await?;
     let chunks = snapshot_chunks(capture.events).map_err(ApiError::bad_request)?;
     for chunk in chunks {
         let project_id = project.id;
