@@ -98,12 +98,11 @@ pub(super) async fn flags(State(state): State<AppState>, request: Request) -> Js
     let body = posthog::decode_capture_body(&bytes, content_type.as_deref(), None, MAX_EVENT_BYTES)
         .unwrap_or(Value::Null);
     let token = ["token", "api_key"].iter().find_map(|k| body.get(*k).and_then(Value::as_str));
-    if let Ok(project) = project_for(&state, token).await {
-        if let (Value::Object(out), Value::Object(config)) =
+    if let Ok(project) = project_for(&state, token).await
+        && let (Value::Object(out), Value::Object(config)) =
             (&mut out, config_json(&project.token, project.settings))
-        {
-            out.extend(config);
-        }
+    {
+        out.extend(config);
     }
     Json(out)
 }
