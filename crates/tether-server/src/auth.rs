@@ -6,7 +6,7 @@ use axum::http::header::AUTHORIZATION;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use tether_model::ProjectId;
-use tether_store::{ApiKey, KeyScope, MetadataStore, Project};
+use tether_store::{ApiKey, KeyScope, MetadataStore, Project, User, UserStore};
 
 use crate::ApiError;
 
@@ -40,6 +40,28 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     Some(token.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
+/// Hashes a UI password with argon2id (slow on purpose: passwords are guessable).
+pub fn hash_password(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt_bytes: [u8; 16] = rand::random();
+    let hashed = SaltString::encode_b64(&salt_bytes).and_then(|salt| {
+        argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    });
+    // Encoding 16 bytes of salt and hashing with default parameters cannot fail.
+    hashed.unwrap_or_default()
+}
+
+/// Checks a password against a hash made by [`hash_password`].
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash)
+        .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A valid argon2 hash of no one's password: logins for unknown users verify against it.
+pub const DUMMY_PASSWORD_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$JGr6m0Ylbp0gbgvr0FcbfUyx1kAwuCQkmsZnWmSfvmY";
+
 /// Checks the shape of a project token before any lookup, with a reason the sender can act on.
 pub fn validate_project_token(token: &str) -> Result<(), ApiError> {
     if token.starts_with(API_KEY_PREFIX) {
@@ -72,7 +94,7 @@ pub async fn project_from_token(
 }
 
 /// The personal API key of a read request.
-pub async fn api_key(meta: &dyn MetadataStore, headers: &HeaderMap) -> Result<ApiKey, ApiError> {
+async fn api_key(meta: &dyn MetadataStore, headers: &HeaderMap) -> Result<ApiKey, ApiError> {
     let secret = bearer(headers).ok_or_else(|| {
         ApiError::unauthorized("Missing personal API key: send Authorization: Bearer phx_…")
     })?;
@@ -84,12 +106,67 @@ pub async fn api_key(meta: &dyn MetadataStore, headers: &HeaderMap) -> Result<Ap
         .ok_or_else(|| ApiError::unauthorized("Invalid personal API key"))
 }
 
-/// Whether a key may read a project.
-pub fn may_read(key: &ApiKey, project_id: ProjectId) -> bool {
-    match key.scope {
-        KeyScope::AllProjects => true,
-        KeyScope::Project(id) => id == project_id,
+/// The cookie that carries a UI login session.
+pub const SESSION_COOKIE: &str = "tether_session";
+
+/// Who is reading: a logged-in UI user (every project) or a personal API key.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    User(User),
+    Key(ApiKey),
+}
+
+impl Principal {
+    /// Whether this caller may read a project.
+    pub fn may_read(&self, project_id: ProjectId) -> bool {
+        match self {
+            Principal::User(_) => true,
+            Principal::Key(key) => match key.scope {
+                KeyScope::AllProjects => true,
+                KeyScope::Project(id) => id == project_id,
+            },
+        }
     }
+
+    /// Whether this caller may create projects and manage keys.
+    pub fn is_admin(&self) -> bool {
+        match self {
+            Principal::User(_) => true,
+            Principal::Key(key) => key.scope == KeyScope::AllProjects,
+        }
+    }
+}
+
+/// A cookie's value from the `Cookie` header.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+/// The caller of a read request: a bearer API key if one is sent, else the login cookie.
+pub async fn principal(
+    meta: &dyn MetadataStore,
+    users: &dyn UserStore,
+    headers: &HeaderMap,
+) -> Result<Principal, ApiError> {
+    if bearer(headers).is_some() {
+        return api_key(meta, headers).await.map(Principal::Key);
+    }
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Err(ApiError::unauthorized("Not logged in: log in, or send Authorization: Bearer phx_…"));
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    users
+        .session_user(&hash_secret(token), now_ms)
+        .await?
+        .map(Principal::User)
+        .ok_or_else(|| ApiError::unauthorized("Session expired: log in again"))
 }
 
 #[cfg(test)]
@@ -111,6 +188,24 @@ mod tests {
         assert_ne!(a, generate_secret(API_KEY_PREFIX));
         assert_eq!(hash_secret("x"), hash_secret("x"));
         assert_ne!(hash_secret(&a), a);
+    }
+
+    #[test]
+    fn passwords_verify_only_against_their_hash() {
+        let h = hash_password("correct horse");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+        assert!(!verify_password("", DUMMY_PASSWORD_HASH));
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(axum::http::header::COOKIE, "a=1; tether_session=abc; b=2".parse().unwrap());
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&h, "tether"), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! First start: the default project with its token and the admin API key.
+//! First start: the default project with its token, the admin API key, and the admin UI user.
 
-use tether_store::{KeyScope, MetadataStore, NewApiKey, Project, StoreResult};
+use tether_store::{KeyScope, MetadataStore, NewApiKey, Project, StoreResult, UserStore};
 
 use crate::auth;
 
@@ -32,4 +32,22 @@ pub async fn first_start(
     })
     .await?;
     Ok(Some(FirstStart { project, api_key }))
+}
+
+/// Creates the `admin` UI user when there are no users yet. Returns the password when one
+/// was made (given, or random), to be shown once; only its argon2 hash is stored.
+pub async fn ensure_admin(users: &dyn UserStore, password: Option<&str>) -> StoreResult<Option<String>> {
+    if users.user_count().await? > 0 {
+        return Ok(None);
+    }
+    let password =
+        password.map_or_else(|| auth::generate_secret("").chars().take(20).collect(), str::to_owned);
+    let hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || auth::hash_password(&password))
+            .await
+            .map_err(|e| tether_store::StoreError::internal("password hashing failed", e))?
+    };
+    users.create_user("admin", &hash).await?;
+    Ok(Some(password))
 }

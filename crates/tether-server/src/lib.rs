@@ -13,6 +13,7 @@ mod error;
 mod grpc;
 mod ingest;
 pub mod metrics;
+mod ui;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tether_ingest::otlp::RecordLimits;
 use tether_store::{
-    EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore, RecordingStore,
+    EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore, RecordingStore, UserStore,
 };
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -45,6 +46,7 @@ pub struct Stores {
     pub recordings: Arc<dyn RecordingStore>,
     pub issues: Arc<dyn IssueStore>,
     pub persons: Arc<dyn PersonStore>,
+    pub users: Arc<dyn UserStore>,
 }
 
 /// Limits on what clients may send.
@@ -119,6 +121,9 @@ impl AppState {
     pub(crate) fn persons(&self) -> &dyn PersonStore {
         self.inner.stores.persons.as_ref()
     }
+    pub(crate) fn users(&self) -> &dyn UserStore {
+        self.inner.stores.users.as_ref()
+    }
     pub(crate) fn batcher(&self) -> &batcher::Batcher {
         &self.inner.batcher
     }
@@ -143,6 +148,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .route("/_health", get(health))
         .route("/metrics", get(metrics_text))
+        .route("/assets/{*path}", get(ui::asset))
+        .fallback(get(ui::index))
         .with_state(state)
 }
 

@@ -10,6 +10,7 @@ mod blobs;
 mod duck;
 mod people;
 mod sqlite;
+mod users;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -13,7 +13,8 @@ async fn make() -> Stores {
         events: stores.logs.clone(),
         recordings: stores.logs,
         issues: stores.meta.clone(),
-        persons: stores.meta,
+        persons: stores.meta.clone(),
+        users: stores.meta,
         guard: Box::new(dir),
     }
 }

@@ -14,7 +14,7 @@ use tether_model::{
 use crate::{
     AttrFilter, AttrOp, Breakdown, ErrorKind, EventStore, ExceptionScope, IssueStatus, IssueStore, KeyScope,
     LogFilter, LogQuery, LogReader, LogWriter, MetadataStore, NewApiKey, PersonStore, ProjectSettings,
-    RecordingQuery, RecordingStore,
+    RecordingQuery, RecordingStore, UserStore,
 };
 
 /// Fresh, empty stores of one backend, plus whatever keeps them alive (a temp dir).
@@ -26,6 +26,7 @@ pub struct Stores {
     pub recordings: Arc<dyn RecordingStore>,
     pub issues: Arc<dyn IssueStore>,
     pub persons: Arc<dyn PersonStore>,
+    pub users: Arc<dyn UserStore>,
     pub guard: Box<dyn Any + Send>,
 }
 
@@ -49,7 +50,8 @@ macro_rules! conformance_suite {
             exceptions_aggregate_per_issue_and_session,
             issues_reopen_when_seen_again,
             recordings_fold_chunks_into_a_summary,
-            persons_merge_on_identify_and_keep_set_once);
+            persons_merge_on_identify_and_keep_set_once,
+            users_and_sessions_expire);
     };
     (@cases $make:path; $($case:ident),*) => {
         $(
@@ -591,4 +593,19 @@ pub async fn persons_merge_on_identify_and_keep_set_once(s: Stores) {
     let person = s.persons.person(p.id, "user@example.com").await.unwrap().unwrap();
     assert!(!person.properties.contains_key("browser"));
     assert!(s.persons.person(p.id, "nobody").await.unwrap().is_none());
+}
+
+pub async fn users_and_sessions_expire(s: Stores) {
+    assert_eq!(s.users.user_count().await.unwrap(), 0);
+    let admin = s.users.create_user("admin", "hash-1").await.unwrap();
+    assert_eq!(s.users.create_user("admin", "hash-2").await.unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(s.users.user_by_name("admin").await.unwrap(), Some((admin.clone(), "hash-1".to_owned())));
+    assert_eq!(s.users.user_by_name("nobody").await.unwrap(), None);
+    s.users.create_session("t1", admin.id, 2000).await.unwrap();
+    assert_eq!(s.users.session_user("t1", 1000).await.unwrap(), Some(admin.clone()));
+    assert_eq!(s.users.session_user("t1", 2000).await.unwrap(), None, "expired");
+    assert_eq!(s.users.session_user("nope", 1000).await.unwrap(), None);
+    s.users.delete_session("t1").await.unwrap();
+    assert_eq!(s.users.session_user("t1", 1000).await.unwrap(), None);
+    assert_eq!(s.users.user_count().await.unwrap(), 1);
 }

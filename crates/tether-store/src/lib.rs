@@ -10,6 +10,7 @@ mod error;
 mod logs;
 mod metadata;
 mod people;
+mod users;
 
 pub use capture::{
     BlobStore, EventStore, ExceptionScope, IssueStats, Recording, RecordingQuery, RecordingStore,
@@ -21,3 +22,4 @@ pub use logs::{
 };
 pub use metadata::{ApiKey, KeyScope, MetadataStore, NewApiKey, Project, ProjectSettings};
 pub use people::{Issue, IssueStatus, IssueStore, Person, PersonStore};
+pub use users::{User, UserStore};

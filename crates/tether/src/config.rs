@@ -107,7 +107,7 @@ pub(crate) struct Overrides {
 
 /// Environment variables that configure the server (others named `TETHER_*` are refused,
 /// so a typo is not silently ignored).
-const ENV_KEYS: [&str; 6] = [
+const ENV_KEYS: [&str; 7] = [
     "TETHER_CONFIG",
     "TETHER_HTTP_ADDR",
     "TETHER_GRPC_ADDR",
@@ -115,6 +115,7 @@ const ENV_KEYS: [&str; 6] = [
     // Read at first start only, by the bootstrap.
     "TETHER_PROJECT_TOKEN",
     "TETHER_API_KEY",
+    "TETHER_ADMIN_PASSWORD",
 ];
 
 /// Builds the configuration from its layers. `env` is passed in so tests stay hermetic.

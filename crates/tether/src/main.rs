@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tether_server::bootstrap::{FirstStart, first_start};
+use tether_server::bootstrap::{FirstStart, ensure_admin, first_start};
 use tether_server::{AppState, Limits, Listeners, Stores};
 use tether_store_embedded::EmbeddedStores;
 
@@ -69,6 +69,10 @@ async fn serve(config: config::Config, env: &HashMap<String, String>) -> anyhow:
     )
     .await
     .context("cannot create the default project")?;
+    let admin_password =
+        ensure_admin(stores.meta.as_ref(), env.get("TETHER_ADMIN_PASSWORD").map(String::as_str))
+            .await
+            .context("cannot create the admin user")?;
     let http = tokio::net::TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("cannot listen on {} (http_addr)", config.http_addr))?;
@@ -94,10 +98,14 @@ async fn serve(config: config::Config, env: &HashMap<String, String>) -> anyhow:
             recordings: stores.logs.clone(),
             issues: stores.meta.clone(),
             persons: stores.meta.clone(),
+            users: stores.meta.clone(),
         },
         limits,
     );
     print_banner(http_addr, grpc_addr, &config.data_dir, created.as_ref());
+    if let Some(password) = admin_password {
+        println!("UI login (shown only now): user admin, password {password}\n");
+    }
     tether_server::serve(state, writer, Listeners { http, grpc }, shutdown_signal()).await?;
     stores.logs.checkpoint().await.context("final checkpoint failed")?;
     tracing::info!("stopped; every acknowledged log is stored");

@@ -6,17 +6,23 @@ pub(crate) mod params;
 mod persons;
 mod projects;
 mod recordings;
+mod session;
 
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::{delete, get};
 use tether_model::ProjectId;
-use tether_store::{ApiKey, KeyScope, Project};
+use tether_store::Project;
+
+use crate::auth::Principal;
 
 use crate::{ApiError, AppState, auth};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/login", axum::routing::post(session::login))
+        .route("/api/logout", axum::routing::post(session::logout))
+        .route("/api/me", get(session::me))
         .route("/api/projects", get(projects::list).post(projects::create))
         .route("/api/projects/{project_id}/api_keys", axum::routing::post(projects::create_key))
         .route("/api/api_keys", get(projects::list_keys))
@@ -38,7 +44,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/projects/{project_id}/recordings/{session_id}/snapshots", get(recordings::snapshots))
         .route("/api/projects/{project_id}/sessions/{session_id}/logs", get(logs::session_logs))
         .route("/api/projects/{project_id}/persons/{distinct_id}", get(persons::one))
-        .fallback(|| async { ApiError::not_found("no such API endpoint") })
+        .route("/api/{*rest}", axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }))
 }
 
 /// Checks the caller's key and that it may read `project_id` (404 before 403, so a
@@ -48,23 +54,23 @@ pub(crate) async fn authorize_project(
     headers: &HeaderMap,
     project_id: ProjectId,
 ) -> Result<Project, ApiError> {
-    let key = auth::api_key(state.meta(), headers).await?;
+    let caller = auth::principal(state.meta(), state.users(), headers).await?;
     let project = state
         .meta()
         .project(project_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("project {project_id} not found")))?;
-    if !auth::may_read(&key, project_id) {
+    if !caller.may_read(project_id) {
         return Err(ApiError::forbidden(format!("this API key may not read project {project_id}")));
     }
     Ok(project)
 }
 
-/// Checks the caller's key may manage every project (only such keys create projects and keys).
-pub(crate) async fn authorize_admin(state: &AppState, headers: &HeaderMap) -> Result<ApiKey, ApiError> {
-    let key = auth::api_key(state.meta(), headers).await?;
-    if key.scope != KeyScope::AllProjects {
+/// Checks the caller may manage every project (a logged-in user or an all-projects key).
+pub(crate) async fn authorize_admin(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let caller = auth::principal(state.meta(), state.users(), headers).await?;
+    if !caller.is_admin() {
         return Err(ApiError::forbidden("only an all-projects API key may do this"));
     }
-    Ok(key)
+    Ok(caller)
 }

@@ -12,9 +12,9 @@ use super::{authorize_admin, authorize_project};
 use crate::{ApiError, AppState, auth};
 
 pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let key = auth::api_key(state.meta(), &headers).await?;
+    let caller = auth::principal(state.meta(), state.users(), &headers).await?;
     let projects: Vec<_> =
-        state.meta().projects().await?.into_iter().filter(|p| auth::may_read(&key, p.id)).collect();
+        state.meta().projects().await?.into_iter().filter(|p| caller.may_read(p.id)).collect();
     Ok(Json(json!({ "results": projects })))
 }
 

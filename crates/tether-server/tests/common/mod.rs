@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use serde_json::{Value, json};
-use tether_server::bootstrap::first_start;
+use tether_server::bootstrap::{ensure_admin, first_start};
 use tether_server::{AppState, Limits, Listeners, Stores};
 use tether_store_embedded::EmbeddedStores;
 use tokio::sync::oneshot;
@@ -15,6 +15,7 @@ pub struct TestServer {
     pub token: String,
     pub api_key: String,
     pub project_id: i64,
+    pub admin_password: String,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
@@ -38,6 +39,10 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let stores = EmbeddedStores::open(dir.path()).await.expect("open stores");
         let first = first_start(stores.meta.as_ref(), token, None).await.unwrap().expect("first start");
+        let admin_password = ensure_admin(stores.meta.as_ref(), Some("test-admin-password"))
+            .await
+            .unwrap()
+            .expect("admin created");
         let (state, writer) = AppState::new(server_stores(&stores), limits);
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -53,6 +58,7 @@ impl TestServer {
             token: first.project.token,
             api_key: first.api_key,
             project_id: first.project.id,
+            admin_password,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             _dir: dir,
@@ -92,6 +98,7 @@ pub fn server_stores(stores: &EmbeddedStores) -> Stores {
         recordings: stores.logs.clone(),
         issues: stores.meta.clone(),
         persons: stores.meta.clone(),
+        users: stores.meta.clone(),
     }
 }
 

@@ -1,0 +1,129 @@
+import { useEffect, useState } from 'react';
+import { api, formatTime, Issue } from '../api';
+import { Link, setQuery, useLocation } from '../router';
+
+type Frame = { filename?: string; function?: string; lineno?: number; colno?: number; in_app?: boolean };
+type Exception = { type: string; value: string; stacktrace?: { frames?: Frame[] } };
+type IssueDetail = Issue & {
+  latest_exception: Exception[] | null;
+  occurrences_list: { uuid: string; timestamp: string; session_id: string | null; distinct_id: string; url: string | null }[];
+};
+
+export function ErrorsPage() {
+  const url = useLocation();
+  const [issues, setIssues] = useState<Issue[] | null>(null);
+  const q = url.searchParams.toString();
+  useEffect(() => {
+    api<{ results: Issue[] }>(`error_tracking/issues?${q}`).then((r) => setIssues(r.results), () => setIssues([]));
+  }, [q]);
+  const status = url.searchParams.get('status') ?? '';
+  return (
+    <div className="list-page">
+      <h2>Errors</h2>
+      <div className="toolbar">
+        <select value={status} onChange={(e) => setQuery({ status: e.target.value || null })} aria-label="Status">
+          <option value="">All statuses</option>
+          <option value="active">Active</option>
+          <option value="resolved">Resolved</option>
+          <option value="suppressed">Suppressed</option>
+        </select>
+      </div>
+      {!issues && <div className="skeleton">Loading issues…</div>}
+      {issues?.length === 0 && <div className="empty"><h3>No issues</h3><p className="muted">Exceptions captured by posthog-js or a backend SDK appear here.</p></div>}
+      <table className="table">
+        <tbody>
+          {issues?.map((i) => (
+            <tr key={i.id}>
+              <td>
+                <Link to={`/errors/${i.id}`}>
+                  <strong>{i.name}</strong> <span className="muted">{i.description}</span>
+                </Link>
+              </td>
+              <td>{i.occurrences} occurrences</td>
+              <td>{i.sessions} sessions</td>
+              <td>{i.users} users</td>
+              <td className="muted">last {formatTime(i.last_seen)}</td>
+              <td><span className={`status status-${i.status}`}>{i.status}</span></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function IssuePage({ id }: { id: number }) {
+  const [issue, setIssue] = useState<IssueDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = () => api<IssueDetail>(`error_tracking/issues/${id}`).then(setIssue, (e) => setError(e.message));
+  useEffect(() => {
+    load();
+  }, [id]);
+  if (error) return <div className="error-banner">{error}</div>;
+  if (!issue) return <div className="skeleton">Loading issue…</div>;
+  return (
+    <div className="list-page">
+      <h2>
+        {issue.name}: <span className="muted">{issue.description}</span>
+      </h2>
+      <div className="toolbar">
+        <span>
+          {issue.occurrences} occurrences · {issue.sessions} sessions · {issue.users} users · first seen {formatTime(issue.first_seen)}
+        </span>
+        <select
+          value={issue.status}
+          aria-label="Change status"
+          onChange={async (e) => {
+            await api(`error_tracking/issues/${id}`, { method: 'PATCH', body: JSON.stringify({ status: e.target.value }) });
+            load();
+          }}
+        >
+          <option value="active">Active</option>
+          <option value="resolved">Resolved</option>
+          <option value="suppressed">Suppressed</option>
+        </select>
+      </div>
+      <h3>Stack trace</h3>
+      {(issue.latest_exception ?? []).map((ex, i) => (
+        <div key={i} className="exception">
+          <div><strong>{ex.type}</strong>: {ex.value}</div>
+          <ol className="frames">
+            {(ex.stacktrace?.frames ?? []).slice().reverse().map((f, j) => (
+              <li key={j} className={f.in_app ? 'in-app' : 'library'}>
+                <code>{f.function ?? '?'}</code> <span className="muted">{f.filename}:{f.lineno}:{f.colno}</span>
+              </li>
+            ))}
+          </ol>
+        </div>
+      ))}
+      <h3>Occurrences</h3>
+      <table className="table">
+        <tbody>
+          {issue.occurrences_list.map((o) => {
+            const at = Date.parse(o.timestamp);
+            return (
+              <tr key={o.uuid}>
+                <td>{formatTime(o.timestamp)}</td>
+                <td>{o.distinct_id && <Link to={`/persons/${encodeURIComponent(o.distinct_id)}`}>{o.distinct_id}</Link>}</td>
+                <td className="muted">{o.url}</td>
+                <td>
+                  {o.session_id && (
+                    <>
+                      <Link className="button" to={`/replay/${encodeURIComponent(o.session_id)}?t=${at - 5000}&mark=${at}`}>▶ Watch recording</Link>{' '}
+                      <Link
+                        className="button"
+                        to={`/logs?session_id=${encodeURIComponent(o.session_id)}&from=${new Date(at - 30 * 60000).toISOString()}&to=${new Date(at + 30 * 60000).toISOString()}`}
+                      >
+                        View logs
+                      </Link>
+                    </>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

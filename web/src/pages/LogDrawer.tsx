@@ -1,0 +1,185 @@
+import { useEffect, useState } from 'react';
+import { api, ApiError, formatTime, Issue, Log } from '../api';
+import { Link, setQuery, useLocation } from '../router';
+
+type Related = { status: 'ok' | 'no_session'; results: Issue[] };
+
+function AttributeTable({ title, attrs }: { title: string; attrs: Record<string, unknown> }) {
+  const entries = Object.entries(attrs);
+  if (entries.length === 0) return null;
+  return (
+    <section>
+      <h4>{title}</h4>
+      <table className="attrs">
+        <tbody>
+          {entries.map(([k, v]) => {
+            const text = typeof v === 'string' ? v : JSON.stringify(v);
+            return (
+              <tr key={k}>
+                <td className="key">{k}</td>
+                <td className="value">{text}</td>
+                <td className="actions">
+                  <button className="link-button" title="Copy value" onClick={() => navigator.clipboard?.writeText(text)}>
+                    copy
+                  </button>
+                  <button className="link-button" title="Filter by this value" onClick={() => setQuery({ attr: `${k}=${text}` })}>
+                    filter
+                  </button>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+export function RelatedErrors({ logId }: { logId: string }) {
+  const [related, setRelated] = useState<Related | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = () => {
+    setError(null);
+    api<Related>(`logs/${logId}/related_errors`).then(setRelated, (e: ApiError) => setError(e.message));
+  };
+  useEffect(load, [logId]);
+  if (error)
+    return (
+      <div className="error-banner">
+        Failed to load related errors. <button className="link-button" onClick={load}>Retry</button>
+      </div>
+    );
+  if (!related) return <div className="skeleton">Loading related errors…</div>;
+  if (related.status === 'no_session')
+    return (
+      <div className="empty" data-testid="no-session">
+        <h3>No session ID found</h3>
+        <p className="muted">
+          To see related errors, link your logs to session replay by including a session ID (the <code>sessionId</code> attribute).
+        </p>
+        <Link to="/guide">How to link logs to session replay</Link>
+      </div>
+    );
+  if (related.results.length === 0)
+    return (
+      <div className="empty">
+        <h3>No related errors</h3>
+        <p className="muted">No exceptions were found in this session within 6 hours of this log.</p>
+      </div>
+    );
+  const occurrences = related.results.reduce((n, i) => n + (i.occurrences_in_session ?? 0), 0);
+  return (
+    <div>
+      <p className="muted">
+        {related.results.length} issue{related.results.length === 1 ? '' : 's'} with {occurrences} occurrence{occurrences === 1 ? '' : 's'} in this session
+      </p>
+      {related.results.map((issue) => (
+        <Link key={issue.id} to={`/errors/${issue.id}`} className="issue-card">
+          <div className="issue-name">{issue.name}</div>
+          <div className="issue-desc">{issue.description}</div>
+          <div className="muted small">
+            {issue.occurrences_in_session} in this session · last seen {formatTime(issue.last_seen)} · {issue.status}
+          </div>
+        </Link>
+      ))}
+    </div>
+  );
+}
+
+export function LogDrawer({ id, onClose }: { id: string; onClose: () => void }) {
+  const url = useLocation();
+  const tab = url.searchParams.get('tab') ?? 'details';
+  const [log, setLog] = useState<Log | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [recording, setRecording] = useState<'yes' | 'no' | 'unknown'>('unknown');
+
+  useEffect(() => {
+    setLog(null);
+    api<Log>(`logs/${id}`).then(setLog, (e: ApiError) => setError(e.message));
+  }, [id]);
+  useEffect(() => {
+    setRecording('unknown');
+    if (log?.session_id) api(`recordings/${encodeURIComponent(log.session_id)}`).then(() => setRecording('yes'), () => setRecording('no'));
+  }, [log?.session_id]);
+
+  return (
+    <aside className="drawer" aria-label="Log details">
+      <div className="drawer-head">
+        <h3>Log details</h3>
+        <button className="link-button" onClick={onClose} aria-label="Close">
+          ✕
+        </button>
+      </div>
+      {error && <div className="error-banner">{error}</div>}
+      {!log && !error && <div className="skeleton">Loading…</div>}
+      {log && (
+        <>
+          <div className="drawer-summary">
+            <span className={`sev sev-${log.severity}`}>{log.severity}</span> <span className="muted">{formatTime(log.timestamp)}</span>{' '}
+            <span className="service">{log.service}</span>
+            <p className="message">{log.body}</p>
+            <div className="drawer-actions">
+              {log.session_id ? (
+                recording === 'no' ? (
+                  <span className="muted">No recording for this session</span>
+                ) : (
+                  <Link
+                    className="primary button"
+                    to={`/replay/${encodeURIComponent(log.session_id)}?t=${Math.max(Date.parse(log.timestamp) - 5000, 0)}&mark=${Date.parse(log.timestamp)}`}
+                  >
+                    ▶ View recording
+                  </Link>
+                )
+              ) : (
+                <span className="muted" title="No session ID associated with this log">No session ID on this log</span>
+              )}
+              {log.distinct_id && (
+                <Link className="button" to={`/persons/${encodeURIComponent(log.distinct_id)}`}>
+                  Person: {log.distinct_id}
+                </Link>
+              )}
+              {log.session_id && (
+                <Link className="button" to={`/logs?session_id=${encodeURIComponent(log.session_id)}&from=-7d`}>
+                  Session logs
+                </Link>
+              )}
+            </div>
+          </div>
+          <div className="tabs" role="tablist">
+            {[
+              ['details', 'Details'],
+              ['raw', 'Raw'],
+              ['related', 'Related errors'],
+            ].map(([key, label]) => (
+              <button key={key} role="tab" className={tab === key ? 'tab active' : 'tab'} onClick={() => setQuery({ tab: key === 'details' ? null : key })}>
+                {label}
+              </button>
+            ))}
+          </div>
+          {tab === 'details' && (
+            <div className="tab-body">
+              <table className="attrs">
+                <tbody>
+                  <tr><td className="key">time</td><td className="value">{log.timestamp}</td></tr>
+                  <tr><td className="key">session id</td><td className="value">{log.session_id ?? '—'}</td></tr>
+                  <tr><td className="key">distinct id</td><td className="value">{log.distinct_id ?? '—'}</td></tr>
+                  <tr><td className="key">trace id</td><td className="value">{log.trace_id || '—'}</td></tr>
+                  <tr><td className="key">span id</td><td className="value">{log.span_id || '—'}</td></tr>
+                </tbody>
+              </table>
+              <AttributeTable title="Log attributes" attrs={log.attributes} />
+              <AttributeTable title="Resource attributes" attrs={log.resource_attributes} />
+              {log.scope && <AttributeTable title={`Scope ${log.scope.name} ${log.scope.version}`} attrs={log.scope.attributes} />}
+            </div>
+          )}
+          {tab === 'raw' && <pre className="tab-body raw">{JSON.stringify(log, null, 2)}</pre>}
+          {tab === 'related' && (
+            <div className="tab-body">
+              <RelatedErrors logId={log.id} />
+            </div>
+          )}
+        </>
+      )}
+    </aside>
+  );
+}

@@ -1,0 +1,160 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { api, ApiError, formatTime, Log, LogPage } from '../api';
+import { navigate, setQuery, useLocation } from '../router';
+import { LogDrawer } from './LogDrawer';
+
+const PASSED_ON = ['q', 'severity', 'service', 'session_id', 'distinct_id', 'trace_id', 'from', 'to', 'attr'];
+const RANGES = [
+  ['-15m', 'Last 15 minutes'],
+  ['-1h', 'Last hour'],
+  ['-24h', 'Last 24 hours'],
+  ['-7d', 'Last 7 days'],
+  ['-30d', 'Last 30 days'],
+];
+const SEVERITIES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+interface Histogram {
+  buckets: { start: string; total: number; counts: Record<string, number> }[];
+}
+
+/** The API query for the page's URL: every filter is in the URL, so links reproduce views. */
+function apiQuery(url: URL): URLSearchParams {
+  const q = new URLSearchParams();
+  for (const key of PASSED_ON) for (const v of url.searchParams.getAll(key)) if (v) q.append(key, v);
+  if (!q.has('from')) q.set('from', '-1h');
+  return q;
+}
+
+export function LogsPage() {
+  const url = useLocation();
+  const query = apiQuery(url).toString();
+  const selected = url.pathname.startsWith('/logs/') ? decodeURIComponent(url.pathname.slice(6)) : null;
+  const [page, setPage] = useState<LogPage | null>(null);
+  const [hist, setHist] = useState<Histogram | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [cursorIndex, setCursorIndex] = useState(0);
+  const [search, setSearch] = useState(url.searchParams.get('q') ?? '');
+  const listRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    setPage(null);
+    setError(null);
+    api<LogPage>(`logs?${query}&limit=200`).then(setPage, (e: ApiError) => setError(e.message));
+    api<Histogram>(`logs/histogram?${query}`).then(setHist, () => setHist(null));
+  }, [query]);
+
+  const open = (log: Log) => navigate(`/logs/${log.id}${url.search}`);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!page || (e.target as HTMLElement).tagName === 'INPUT') return;
+      if (e.key === 'ArrowDown') setCursorIndex((i) => Math.min(i + 1, page.results.length - 1));
+      else if (e.key === 'ArrowUp') setCursorIndex((i) => Math.max(i - 1, 0));
+      else if (e.key === 'Enter' && page.results[cursorIndex]) open(page.results[cursorIndex]);
+      else if (e.key === 'Escape' && selected) navigate(`/logs${url.search}`);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  });
+
+  const loadMore = async () => {
+    if (!page?.next_cursor) return;
+    const more = await api<LogPage>(`logs?${query}&limit=200&cursor=${page.next_cursor}`);
+    setPage({ ...more, results: [...page.results, ...more.results] });
+  };
+  const total = useMemo(() => hist?.buckets.reduce((n, b) => n + b.total, 0) ?? 0, [hist]);
+  const max = useMemo(() => Math.max(1, ...(hist?.buckets.map((b) => b.total) ?? [1])), [hist]);
+  const severityFilter = url.searchParams.getAll('severity');
+
+  return (
+    <div className="logs-page">
+      <div className="toolbar">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            setQuery({ q: search });
+          }}
+          className="search"
+        >
+          <input placeholder="Search log messages…" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Search logs" />
+        </form>
+        <select value={url.searchParams.get('from') ?? '-1h'} onChange={(e) => setQuery({ from: e.target.value })} aria-label="Time range">
+          {RANGES.map(([v, label]) => (
+            <option key={v} value={v}>
+              {label}
+            </option>
+          ))}
+        </select>
+        <div className="severity-filter">
+          {SEVERITIES.map((s) => (
+            <button
+              key={s}
+              className={`chip sev-${s} ${severityFilter.includes(s) ? 'on' : ''}`}
+              onClick={() => {
+                const next = severityFilter.includes(s) ? severityFilter.filter((x) => x !== s) : [...severityFilter, s];
+                setQuery({ severity: next.join(',') || null });
+              }}
+            >
+              {s}
+            </button>
+          ))}
+        </div>
+      </div>
+      {[...url.searchParams.entries()].filter(([k]) => ['session_id', 'distinct_id', 'service', 'trace_id'].includes(k)).length > 0 && (
+        <div className="active-filters">
+          {[...url.searchParams.entries()]
+            .filter(([k]) => ['session_id', 'distinct_id', 'service', 'trace_id'].includes(k))
+            .map(([k, v]) => (
+              <button key={k} className="chip on" onClick={() => setQuery({ [k]: null })}>
+                {k} = {v} ✕
+              </button>
+            ))}
+        </div>
+      )}
+      <div className="histogram" aria-label="Log volume">
+        {hist?.buckets.map((b) => (
+          <div key={b.start} className="bar" title={`${formatTime(b.start)}: ${b.total} logs`}>
+            {SEVERITIES.slice()
+              .reverse()
+              .map((s) =>
+                b.counts[s] ? <div key={s} className={`seg sev-${s}`} style={{ height: `${(b.counts[s] / max) * 100}%` }} /> : null,
+              )}
+          </div>
+        ))}
+      </div>
+      <div className="strip">{hist ? `${total.toLocaleString()} logs` : ' '}</div>
+      <div className="log-list" ref={listRef} role="list">
+        {error && <div className="error-banner">Could not load logs: {error}</div>}
+        {!page && !error && <div className="skeleton">Loading logs…</div>}
+        {page && page.results.length === 0 && (
+          <div className="empty">
+            <h3>No logs match</h3>
+            <p className="muted">Widen the time range or clear filters. New here? See the guide to send logs with OpenTelemetry.</p>
+          </div>
+        )}
+        {page?.results.map((log, i) => (
+          <div
+            key={log.id}
+            role="listitem"
+            className={`log-row ${i === cursorIndex ? 'cursor' : ''} ${selected === log.id ? 'selected' : ''}`}
+            onClick={() => {
+              setCursorIndex(i);
+              open(log);
+            }}
+          >
+            <span className="time">{formatTime(log.timestamp)}</span>
+            <span className={`sev sev-${log.severity}`}>{log.severity}</span>
+            <span className="service">{log.service || '—'}</span>
+            <span className="badges">{log.session_id ? <span title="Has a session id">▶</span> : null}</span>
+            <span className="body">{log.body}</span>
+          </div>
+        ))}
+        {page?.has_more && (
+          <button className="load-more" onClick={loadMore}>
+            Load older logs
+          </button>
+        )}
+      </div>
+      {selected && <LogDrawer id={selected} onClose={() => navigate(`/logs${url.search}`)} />}
+    </div>
+  );
+}

@@ -1,0 +1,56 @@
+import { useEffect, useState } from 'react';
+import { api, formatDuration, formatTime, Recording } from '../api';
+import { Link } from '../router';
+
+type Person = {
+  distinct_ids: string[];
+  properties: Record<string, unknown>;
+  created_at: string | null;
+  counts: { sessions: number; logs_30d: number; errors: number };
+};
+
+export function PersonPage({ distinctId }: { distinctId: string }) {
+  const [person, setPerson] = useState<Person | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [recordings, setRecordings] = useState<Recording[]>([]);
+  useEffect(() => {
+    api<Person>(`persons/${encodeURIComponent(distinctId)}`).then(setPerson, (e) => setError(e.message));
+    api<{ results: Recording[] }>(`recordings?distinct_id=${encodeURIComponent(distinctId)}`).then((r) => setRecordings(r.results), () => {});
+  }, [distinctId]);
+  if (error) return <div className="empty"><h3>{error}</h3></div>;
+  if (!person) return <div className="skeleton">Loading person…</div>;
+  return (
+    <div className="list-page">
+      <h2>{distinctId}</h2>
+      <p className="muted">
+        {person.counts.sessions} sessions · {person.counts.logs_30d} logs (30 days) · {person.counts.errors} errors
+        {person.created_at && ` · first seen ${formatTime(person.created_at)}`}
+      </p>
+      <div className="toolbar">
+        <Link className="button" to={`/logs?distinct_id=${encodeURIComponent(distinctId)}&from=-30d`}>Recent logs</Link>
+      </div>
+      <h3>Properties</h3>
+      <table className="attrs">
+        <tbody>
+          {Object.entries(person.properties).map(([k, v]) => (
+            <tr key={k}><td className="key">{k}</td><td className="value">{typeof v === 'string' ? v : JSON.stringify(v)}</td></tr>
+          ))}
+        </tbody>
+      </table>
+      <h3>Distinct ids</h3>
+      <ul>{person.distinct_ids.map((d) => <li key={d}><code>{d}</code></li>)}</ul>
+      <h3>Recordings</h3>
+      <table className="table">
+        <tbody>
+          {recordings.map((r) => (
+            <tr key={r.session_id}>
+              <td><Link to={`/replay/${encodeURIComponent(r.session_id)}`}>{formatTime(r.start_time)}</Link></td>
+              <td>{formatDuration(r.duration_ms)}</td>
+              <td className="muted">{r.first_url}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

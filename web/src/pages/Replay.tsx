@@ -1,0 +1,184 @@
+import { useEffect, useRef, useState } from 'react';
+import { Replayer } from 'rrweb';
+import 'rrweb/dist/style.css';
+import { api, ApiError, formatDuration, formatTime, Log, Recording } from '../api';
+import { Link, setQuery, useLocation } from '../router';
+
+type Snapshots = { windows: { window_id: string; events: { timestamp: number; type: number }[] }[] };
+
+/** The replay: rrweb's Replayer (its iframe is sandboxed without scripts, so recorded pages
+ * never run code in Tether's origin), with the session's backend logs following playback. */
+export function ReplayPage({ sessionId }: { sessionId: string }) {
+  const url = useLocation();
+  const startAt = Number(url.searchParams.get('t') ?? 0);
+  const mark = Number(url.searchParams.get('mark') ?? 0);
+  const holder = useRef<HTMLDivElement>(null);
+  const replayer = useRef<Replayer | null>(null);
+  const [recording, setRecording] = useState<Recording | null>(null);
+  const [logs, setLogs] = useState<Log[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [now, setNow] = useState(0);
+  const [playing, setPlaying] = useState(false);
+  const [speed, setSpeed] = useState(1);
+
+  useEffect(() => {
+    api<Recording>(`recordings/${encodeURIComponent(sessionId)}`).then(setRecording, (e: ApiError) => setError(e.message));
+    api<{ results: Log[] }>(`sessions/${encodeURIComponent(sessionId)}/logs`).then((r) => setLogs(r.results), () => setLogs([]));
+    let disposed = false;
+    api<Snapshots>(`recordings/${encodeURIComponent(sessionId)}/snapshots`).then(
+      (snap) => {
+        if (disposed || !holder.current) return;
+        const window = snap.windows.slice().sort((a, b) => b.events.length - a.events.length)[0];
+        const events = window.events.slice().sort((a, b) => a.timestamp - b.timestamp);
+        const player = new Replayer(events as never, { root: holder.current, skipInactive: true, showWarning: false, mouseTail: false });
+        replayer.current = player;
+        const first = events[0].timestamp;
+        player.pause(Math.max(0, startAt ? startAt - first : 0));
+        setNow(startAt || first);
+      },
+      (e: ApiError) => setError(e.message),
+    );
+    return () => {
+      disposed = true;
+      replayer.current?.destroy();
+      replayer.current = null;
+    };
+  }, [sessionId]);
+
+  useEffect(() => {
+    const timer = setInterval(() => {
+      const p = replayer.current;
+      if (!p) return;
+      setNow(p.getMetaData().startTime + p.getCurrentTime());
+    }, 200);
+    return () => clearInterval(timer);
+  }, []);
+
+  const seek = (ms: number) => {
+    const p = replayer.current;
+    if (!p) return;
+    const offset = Math.max(0, ms - p.getMetaData().startTime);
+    if (playing) p.play(offset);
+    else p.pause(offset);
+    setNow(ms);
+    setQuery({ t: String(Math.round(ms)) });
+  };
+  const current = logs.filter((l) => Date.parse(l.timestamp) <= now).length - 1;
+  const start = recording?.start_ms ?? 0;
+  const duration = recording ? Math.max(recording.duration_ms, 1) : 1;
+
+  return (
+    <div className="replay-page">
+      <div className="replay-head">
+        <h2>Session replay</h2>
+        {recording && (
+          <div className="muted">
+            {recording.distinct_id && <Link to={`/persons/${encodeURIComponent(recording.distinct_id)}`}>{recording.distinct_id}</Link>} · started{' '}
+            {formatTime(recording.start_time)} · {formatDuration(recording.duration_ms)} · {recording.first_url}
+          </div>
+        )}
+      </div>
+      {error && <div className="error-banner">{error === 'No recording for this session' ? 'No recording for this session' : `Could not load the recording: ${error}`}</div>}
+      <div className="replay-body">
+        <div className="player-column">
+          <div className="player" ref={holder} data-testid="player" />
+          <div className="controls">
+            <button
+              className="primary"
+              onClick={() => {
+                const p = replayer.current;
+                if (!p) return;
+                if (playing) p.pause();
+                else p.play(p.getCurrentTime());
+                setPlaying(!playing);
+              }}
+            >
+              {playing ? 'Pause' : 'Play'}
+            </button>
+            <select
+              value={speed}
+              onChange={(e) => {
+                const s = Number(e.target.value);
+                setSpeed(s);
+                replayer.current?.setConfig({ speed: s });
+              }}
+              aria-label="Speed"
+            >
+              {[1, 2, 4, 8].map((s) => (
+                <option key={s} value={s}>
+                  {s}×
+                </option>
+              ))}
+            </select>
+            <span className="muted">{recording ? formatDuration(Math.max(0, now - start)) : ''}</span>
+          </div>
+          <div
+            className="timeline"
+            onClick={(e) => {
+              const r = (e.currentTarget as HTMLDivElement).getBoundingClientRect();
+              seek(start + ((e.clientX - r.left) / r.width) * duration);
+            }}
+          >
+            <div className="progress" style={{ width: `${Math.min(100, ((now - start) / duration) * 100)}%` }} />
+            {mark > 0 && <div className="marker log-mark" title="The log you came from" style={{ left: `${((mark - start) / duration) * 100}%` }} />}
+            {logs
+              .filter((l) => l.severity === 'error' || l.severity === 'fatal')
+              .map((l) => (
+                <div key={l.id} className="marker error-mark" title={l.body} style={{ left: `${((Date.parse(l.timestamp) - start) / duration) * 100}%` }} />
+              ))}
+          </div>
+        </div>
+        <aside className="side-panel">
+          <h4>Backend logs</h4>
+          {logs.length === 0 && <p className="muted">No backend logs carried this session's id.</p>}
+          {logs.map((l, i) => (
+            <div
+              key={l.id}
+              className={`panel-log ${i === current ? 'current' : ''} ${i > current ? 'future' : ''} sev-row-${l.severity}`}
+              onClick={() => seek(Date.parse(l.timestamp))}
+            >
+              <span className={`sev sev-${l.severity}`}>{l.severity}</span> <span className="muted small">{formatTime(l.timestamp)}</span>
+              <div>{l.body}</div>
+            </div>
+          ))}
+        </aside>
+      </div>
+    </div>
+  );
+}
+
+export function ReplaysPage() {
+  const url = useLocation();
+  const [list, setList] = useState<Recording[] | null>(null);
+  const q = url.searchParams.toString();
+  useEffect(() => {
+    api<{ results: Recording[] }>(`recordings?${q}`).then((r) => setList(r.results), () => setList([]));
+  }, [q]);
+  return (
+    <div className="list-page">
+      <h2>Replays</h2>
+      <div className="toolbar">
+        <label className="check">
+          <input type="checkbox" checked={url.searchParams.get('has_errors') === 'true'} onChange={(e) => setQuery({ has_errors: e.target.checked ? 'true' : null })} />
+          Only sessions with errors
+        </label>
+      </div>
+      {!list && <div className="skeleton">Loading recordings…</div>}
+      {list?.length === 0 && <div className="empty"><h3>No recordings yet</h3><p className="muted">Point posthog-js at this server to record sessions.</p></div>}
+      <table className="table">
+        <tbody>
+          {list?.map((r) => (
+            <tr key={r.session_id}>
+              <td><Link to={`/replay/${encodeURIComponent(r.session_id)}`}>{formatTime(r.start_time)}</Link></td>
+              <td>{r.distinct_id}</td>
+              <td>{formatDuration(r.duration_ms)}</td>
+              <td>{r.clicks} clicks</td>
+              <td>{r.exceptions > 0 ? <span className="sev sev-error">{r.exceptions} errors</span> : null}</td>
+              <td className="muted">{r.first_url}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
