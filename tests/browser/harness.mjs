@@ -13,6 +13,7 @@ const repo = join(here, '..', '..');
 
 export const TOKEN = 'phc_browsertests';
 export const API_KEY = 'phx_browsertests';
+export const ADMIN_PASSWORD = 'browser-tests-admin';
 
 /** Starts the release binary; resolves once it prints its HTTP address. */
 export async function startTether() {
@@ -20,7 +21,7 @@ export async function startTether() {
   const bin = process.env.TETHER_BIN ?? join(targetDir, 'release', 'tether');
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-browser-'));
   const child = spawn(bin, ['serve', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, TETHER_PROJECT_TOKEN: TOKEN, TETHER_API_KEY: API_KEY, RUST_LOG: 'warn' },
+    env: { ...process.env, TETHER_PROJECT_TOKEN: TOKEN, TETHER_API_KEY: API_KEY, TETHER_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise((resolve, reject) => {

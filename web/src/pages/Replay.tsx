@@ -28,10 +28,21 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
     api<Snapshots>(`recordings/${encodeURIComponent(sessionId)}/snapshots`).then(
       (snap) => {
         if (disposed || !holder.current) return;
-        const window = snap.windows.slice().sort((a, b) => b.events.length - a.events.length)[0];
-        const events = window.events.slice().sort((a, b) => a.timestamp - b.timestamp);
-        const player = new Replayer(events as never, { root: holder.current, skipInactive: true, showWarning: false, mouseTail: false });
+        const main = snap.windows.slice().sort((a, b) => b.events.length - a.events.length)[0];
+        const events = main.events.slice().sort((a, b) => a.timestamp - b.timestamp);
+        const root = holder.current;
+        const player = new Replayer(events as never, { root, skipInactive: true, showWarning: false, mouseTail: false });
         replayer.current = player;
+        // Scale the recorded viewport to fit the player box.
+        const fit = () => {
+          const w = Number(player.iframe.width) || 1;
+          const h = Number(player.iframe.height) || 1;
+          const scale = Math.min(root.clientWidth / w, root.clientHeight / h, 1);
+          player.wrapper.style.transform = `scale(${scale})`;
+        };
+        player.on('resize', fit);
+        window.addEventListener('resize', fit);
+        setTimeout(fit, 0);
         const first = events[0].timestamp;
         player.pause(Math.max(0, startAt ? startAt - first : 0));
         setNow(startAt || first);

@@ -1,0 +1,102 @@
+// What a person does in Tether's UI: log in, find a backend log, watch the recording at
+// that moment, see the session's errors, and open the person — on data captured by the
+// unmodified posthog-js in real Chromium.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ADMIN_PASSWORD, startTether, startApp, launchChromium, eventually, sendLog } from './harness.mjs';
+
+const artifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+test('from a log line to the recording, the related errors and the person', async (t) => {
+  const tether = await startTether();
+  t.after(tether.stop);
+  const app = await startApp(tether.base);
+  t.after(app.stop);
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+
+  // A visitor uses the shop: recorded, errors, calls the backend.
+  const shop = await browser.newPage();
+  await shop.goto(app.url);
+  await shop.waitForFunction(() => window.posthog?.__loaded);
+  await shop.waitForFunction(() => window.posthog.sessionRecordingStarted(), null, { timeout: 30_000 });
+  const sessionId = await shop.evaluate(() => window.posthog.get_session_id());
+  const distinctId = await shop.evaluate(() => window.posthog.get_distinct_id());
+  await shop.mouse.move(50, 50);
+  await shop.mouse.move(220, 140, { steps: 6 });
+  await shop.click('#card');
+  await shop.keyboard.type('4242', { delay: 20 });
+  await shop.click('#pay');
+  await eventually('the recording', async () => (await tether.api(`recordings/${sessionId}`)).status === 200);
+  const issue = await eventually('the issue', async () =>
+    (await tether.api('error_tracking/issues')).body.results.find((i) => i.description.includes('checkout exploded')),
+  );
+  await shop.close();
+
+  // The backend logged the failure with the session; another log has no session.
+  const now = Date.now();
+  const logId = await sendLog(tether.base, {
+    body: 'payment gateway timeout for order 1042',
+    timeMs: now,
+    attributes: { sessionId, posthogDistinctId: distinctId },
+    api: tether.api,
+  });
+  const loneId = await sendLog(tether.base, { body: 'nightly cleanup finished', timeMs: now, attributes: {}, api: tether.api });
+
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await page.goto(`${tether.base}/logs`);
+  await page.waitForURL(/\/login/);
+  await page.screenshot({ path: join(artifacts, 'login.png') });
+  await page.fill('input[type=password]', ADMIN_PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/logs/);
+  await page.waitForSelector('.log-row');
+
+  // Search: the URL carries it, and only matching rows remain.
+  await page.fill('input[aria-label="Search logs"]', 'gateway timeout');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/q=gateway/);
+  await eventually('the filtered list', async () => (await page.locator('.log-row').count()) === 1);
+  await page.screenshot({ path: join(artifacts, 'logs.png') });
+
+  // Open the log → Related errors lists the session's issue.
+  await page.click('.log-row');
+  await page.waitForURL(new RegExp(`/logs/${logId}`));
+  await page.click('role=tab[name="Related errors"]');
+  await page.waitForSelector(`.issue-card:has-text("checkout exploded")`);
+  await page.screenshot({ path: join(artifacts, 'log-related-errors.png') });
+
+  // The person is one click away.
+  await page.click(`a:has-text("Person: ${distinctId}")`);
+  await page.waitForURL(/\/persons\//);
+  await page.waitForSelector('text=sessions');
+  await page.screenshot({ path: join(artifacts, 'person.png') });
+  await page.goBack();
+
+  // View recording opens the replay at the log's time − 5 s, with the backend log listed.
+  await page.waitForSelector('text=View recording');
+  await page.click('text=View recording');
+  await page.waitForURL(/\/replay\//);
+  assert.equal(new URL(page.url()).searchParams.get('t'), String(Math.max(Date.parse(new Date(now).toISOString()) - 5000, 0)));
+  const frame = page.frameLocator('.player iframe');
+  await frame.locator('#pay').waitFor({ timeout: 15_000 });
+  await page.waitForSelector('.panel-log:has-text("payment gateway timeout")');
+  await page.screenshot({ path: join(artifacts, 'replay.png') });
+
+  // A log without a session id prompts to link logs to sessions.
+  await page.goto(`${tether.base}/logs/${loneId}?tab=related`);
+  await page.waitForSelector('text=No session ID found');
+  await page.screenshot({ path: join(artifacts, 'no-session.png') });
+
+  // The issue page offers the recording at the exception.
+  await page.goto(`${tether.base}/errors/${issue.id}`);
+  await page.waitForSelector('text=Watch recording');
+  await page.screenshot({ path: join(artifacts, 'issue.png') });
+  await page.click('text=Watch recording');
+  await page.waitForURL(/\/replay\//);
+  await page.frameLocator('.player iframe').locator('#card').waitFor({ timeout: 15_000 });
+});
