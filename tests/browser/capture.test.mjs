@@ -2,15 +2,10 @@
 // and stamps the app's own API calls; Tether links all of it to a backend log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTether, startApp, launchChromium, eventually, sendLog } from './harness.mjs';
+import { startStack, eventually, sendLog } from './harness.mjs';
 
 test('a recorded session, its error and a backend log are linked', async (t) => {
-  const tether = await startTether();
-  t.after(tether.stop);
-  const app = await startApp(tether.base);
-  t.after(app.stop);
-  const browser = await launchChromium();
-  t.after(() => browser.close());
+  const { tether, app, browser } = await startStack(t);
   const page = await browser.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));

@@ -142,3 +142,14 @@ export async function sendLog(tether, { body, timeMs, attributes, api }) {
   const found = await api(`logs?from=-30d&q=${encodeURIComponent(body)}`);
   return found.body.results[0].id;
 }
+
+/** Tether, the customer app and Chromium, each stopped when the test ends. */
+export async function startStack(t) {
+  const tether = await startTether();
+  t.after(tether.stop);
+  const app = await startApp(tether.base);
+  t.after(app.stop);
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  return { tether, app, browser };
+}

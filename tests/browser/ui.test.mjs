@@ -6,18 +6,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_PASSWORD, startTether, startApp, launchChromium, eventually, sendLog } from './harness.mjs';
+import { ADMIN_PASSWORD, startStack, eventually, sendLog } from './harness.mjs';
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 mkdirSync(artifacts, { recursive: true });
 
 test('from a log line to the recording, the related errors and the person', async (t) => {
-  const tether = await startTether();
-  t.after(tether.stop);
-  const app = await startApp(tether.base);
-  t.after(app.stop);
-  const browser = await launchChromium();
-  t.after(() => browser.close());
+  const { tether, app, browser } = await startStack(t);
 
   // A visitor uses the shop: recorded, errors, calls the backend.
   const shop = await browser.newPage();
