@@ -56,6 +56,8 @@ test('from a log line to the recording, the related errors and the person', asyn
   await page.keyboard.press('Enter');
   await page.waitForURL(/q=gateway/);
   await eventually('the filtered list', async () => (await page.locator('.log-row').count()) === 1);
+  await page.waitForSelector('[data-testid=impact]:has-text("1 logs · 1 sessions · 1 users")');
+  await page.waitForSelector('.log-row .warn-badge');
   await page.screenshot({ path: join(artifacts, 'logs.png') });
 
   // Open the log → Related errors lists the session's issue.

@@ -79,6 +79,14 @@ pub trait EventStore: Send + Sync {
     async fn exceptions(&self, scope: ExceptionScope, limit: usize) -> StoreResult<Vec<ExceptionRecord>>;
 }
 
+/// What the logs list marks on a row: whether its session was recorded and hit exceptions.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SessionFlags {
+    pub session_id: String,
+    pub has_recording: bool,
+    pub exceptions: u64,
+}
+
 /// Recording chunks and their per-session summaries.
 #[async_trait]
 pub trait RecordingStore: Send + Sync {
@@ -86,6 +94,12 @@ pub trait RecordingStore: Send + Sync {
     async fn append_chunk(&self, chunk: RecordingChunk) -> StoreResult<()>;
     async fn recordings(&self, query: RecordingQuery) -> StoreResult<Vec<Recording>>;
     async fn recording(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Option<Recording>>;
+    /// Flags of each of `session_ids` (unknown sessions get no recording and no exceptions).
+    async fn session_flags(
+        &self,
+        project_id: ProjectId,
+        session_ids: Vec<String>,
+    ) -> StoreResult<Vec<SessionFlags>>;
     /// The session's chunks as stored (window id, gzip JSON array), oldest first.
     async fn chunks(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Vec<(String, Vec<u8>)>>;
 }

@@ -295,6 +295,8 @@ pub async fn projects_never_see_each_others_logs(s: Stores) {
     assert_eq!(bodies(s.logs.as_ref(), filter.clone()).await, ["project one"]);
     let hist = s.logs.histogram(filter.clone(), 60 * SEC, Breakdown::Severity).await.unwrap();
     assert_eq!(hist.iter().map(|b| b.count).sum::<u64>(), 1);
+    let summary = s.logs.summary(all(1)).await.unwrap();
+    assert_eq!((summary.logs, summary.sessions, summary.users), (1, 1, 0));
     let tail = s.logs.tail(all(2), LogId(0), 10).await.unwrap();
     assert_eq!(tail.len(), 1);
     assert_eq!(tail[0].record.body, "project two");
@@ -555,6 +557,9 @@ pub async fn recordings_fold_chunks_into_a_summary(s: Stores) {
     assert_eq!(list(RecordingQuery { has_errors: Some(true), ..base.clone() }).await, 1);
     assert_eq!(s.recordings.recording(1, "sess-1").await.unwrap().unwrap().exceptions, 1);
     assert_eq!(list(RecordingQuery { project_id: 2, ..base }).await, 0);
+    let flags = s.recordings.session_flags(1, vec!["sess-1".into(), "never".into()]).await.unwrap();
+    let got: Vec<_> = flags.iter().map(|f| (f.session_id.as_str(), f.has_recording, f.exceptions)).collect();
+    assert_eq!(got, [("sess-1", true, 1), ("never", false, 0)]);
 }
 
 pub async fn persons_merge_on_identify_and_keep_set_once(s: Stores) {

@@ -14,11 +14,12 @@ mod users;
 
 pub use capture::{
     BlobStore, EventStore, ExceptionScope, IssueStats, Recording, RecordingQuery, RecordingStore,
+    SessionFlags,
 };
 pub use error::{ErrorKind, StoreError, StoreResult};
 pub use logs::{
     AttrFilter, AttrOp, AttributeFacet, Breakdown, CountedValue, Facets, HistogramBucket, LogFilter, LogPage,
-    LogQuery, LogReader, LogWriter, PageCursor, StoredLog,
+    LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoredLog,
 };
 pub use metadata::{ApiKey, KeyScope, MetadataStore, NewApiKey, Project, ProjectSettings};
 pub use people::{Issue, IssueStatus, IssueStore, Person, PersonStore};

@@ -128,6 +128,14 @@ pub struct Facets {
     pub attributes: Vec<AttributeFacet>,
 }
 
+/// How many logs match a filter, and how many distinct sessions and people they carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct LogSummary {
+    pub logs: u64,
+    pub sessions: u64,
+    pub users: u64,
+}
+
 /// Appends logs. Implementations commit a whole call in one durable transaction.
 #[async_trait]
 pub trait LogWriter: Send + Sync {
@@ -149,6 +157,8 @@ pub trait LogReader: Send + Sync {
     ) -> StoreResult<Vec<HistogramBucket>>;
     /// Services, severities, and up to `max_keys` attribute keys with their top values.
     async fn facets(&self, filter: LogFilter, max_keys: usize, max_values: usize) -> StoreResult<Facets>;
+    /// Counts of the logs matching `filter`, their distinct session ids and distinct ids.
+    async fn summary(&self, filter: LogFilter) -> StoreResult<LogSummary>;
     /// Logs that arrived after `after` (by id, oldest first), at most `limit`.
     async fn tail(&self, filter: LogFilter, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>>;
     /// The id of the last log stored so far: a tail cursor meaning "from now on".

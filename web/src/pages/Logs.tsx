@@ -31,6 +31,8 @@ export function LogsPage() {
   const selected = url.pathname.startsWith('/logs/') ? decodeURIComponent(url.pathname.slice(6)) : null;
   const [page, setPage] = useState<LogPage | null>(null);
   const [hist, setHist] = useState<Histogram | null>(null);
+  const [summary, setSummary] = useState<{ logs: number; sessions: number; users: number } | null>(null);
+  const [flags, setFlags] = useState<Record<string, { has_recording: boolean; exceptions: number }>>({});
   const [error, setError] = useState<string | null>(null);
   const [cursorIndex, setCursorIndex] = useState(0);
   const [search, setSearch] = useState(url.searchParams.get('q') ?? '');
@@ -41,7 +43,18 @@ export function LogsPage() {
     setError(null);
     api<LogPage>(`logs?${query}&limit=200`).then(setPage, (e: ApiError) => setError(e.message));
     api<Histogram>(`logs/histogram?${query}`).then(setHist, () => setHist(null));
+    api<{ logs: number; sessions: number; users: number }>(`logs/summary?${query}`).then(setSummary, () => setSummary(null));
   }, [query]);
+
+  // Marks on rows: ▶ when the session was recorded, ⚠ when it hit exceptions.
+  useEffect(() => {
+    const ids = [...new Set((page?.results ?? []).map((l) => l.session_id).filter((s): s is string => !!s))].filter((s) => !(s in flags));
+    if (ids.length === 0) return;
+    api<{ results: { session_id: string; has_recording: boolean; exceptions: number }[] }>(`sessions/flags?ids=${ids.slice(0, 500).map(encodeURIComponent).join(',')}`).then(
+      (r) => setFlags((f) => ({ ...f, ...Object.fromEntries(r.results.map((x) => [x.session_id, x])) })),
+      () => {},
+    );
+  }, [page]);
 
   const open = (log: Log) => navigate(`/logs/${log.id}${url.search}`);
   useEffect(() => {
@@ -61,7 +74,6 @@ export function LogsPage() {
     const more = await api<LogPage>(`logs?${query}&limit=200&cursor=${page.next_cursor}`);
     setPage({ ...more, results: [...page.results, ...more.results] });
   };
-  const total = useMemo(() => hist?.buckets.reduce((n, b) => n + b.total, 0) ?? 0, [hist]);
   const max = useMemo(() => Math.max(1, ...(hist?.buckets.map((b) => b.total) ?? [1])), [hist]);
   const severityFilter = url.searchParams.getAll('severity');
 
@@ -121,7 +133,9 @@ export function LogsPage() {
           </div>
         ))}
       </div>
-      <div className="strip">{hist ? `${total.toLocaleString()} logs` : ' '}</div>
+      <div className="strip" data-testid="impact">
+        {summary ? `${summary.logs.toLocaleString()} logs · ${summary.sessions.toLocaleString()} sessions · ${summary.users.toLocaleString()} users` : ' '}
+      </div>
       <div className="log-list" ref={listRef} role="list">
         {error && <div className="error-banner">Could not load logs: {error}</div>}
         {!page && !error && <div className="skeleton">Loading logs…</div>}
@@ -144,7 +158,12 @@ export function LogsPage() {
             <span className="time">{formatTime(log.timestamp)}</span>
             <span className={`sev sev-${log.severity}`}>{log.severity}</span>
             <span className="service">{log.service || '—'}</span>
-            <span className="badges">{log.session_id ? <span title="Has a session id">▶</span> : null}</span>
+            <span className="badges">
+              {log.session_id && flags[log.session_id]?.has_recording ? <span title="This session was recorded">▶</span> : null}
+              {log.session_id && flags[log.session_id]?.exceptions ? (
+                <span className="warn-badge" title={`${flags[log.session_id].exceptions} error occurrences in this session`}>⚠</span>
+              ) : null}
+            </span>
             <span className="body">{log.body}</span>
           </div>
         ))}

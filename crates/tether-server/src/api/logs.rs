@@ -205,3 +205,41 @@ pub(super) async fn session_logs(
     results.reverse();
     Ok(Json(json!({ "results": results, "truncated": page.next.is_some() })))
 }
+
+/// `logs/summary`: "N logs · N sessions · N users" for the same filters as the list.
+pub(super) async fn summary(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = params_for(&state, &headers, project_id, raw).await?;
+    Ok(Json(json!(state.logs().summary(p.filter).await?)))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FlagsQuery {
+    /// Comma-separated session ids.
+    ids: String,
+}
+
+/// `sessions/flags?ids=a,b`: which of a page's sessions were recorded and hit exceptions,
+/// for the ▶ and ⚠ marks on log rows.
+pub(super) async fn session_flags(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    query: Result<axum::extract::Query<FlagsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let axum::extract::Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let mut ids: Vec<String> =
+        q.ids.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    ids.sort();
+    ids.dedup();
+    if ids.len() > 500 {
+        return Err(ApiError::bad_request("invalid ids: at most 500 session ids"));
+    }
+    Ok(Json(json!({ "results": state.recordings().session_flags(project_id, ids).await? })))
+}

@@ -31,6 +31,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/projects/{project_id}/logs/histogram", get(logs::histogram))
         .route("/api/projects/{project_id}/logs/facets", get(logs::facets))
         .route("/api/projects/{project_id}/logs/tail", get(logs::tail))
+        .route("/api/projects/{project_id}/logs/summary", get(logs::summary))
+        .route("/api/projects/{project_id}/sessions/flags", get(logs::session_flags))
         .route("/api/projects/{project_id}/logs/{log_id}", get(logs::one))
         .route("/api/projects/{project_id}/logs/{log_id}/related_errors", get(errors::related))
         .route("/api/projects/{project_id}/settings", axum::routing::patch(projects::update_settings))

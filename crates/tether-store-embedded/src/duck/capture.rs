@@ -6,7 +6,8 @@ use duckdb::{Connection, params, params_from_iter};
 use sha2::{Digest, Sha256};
 use tether_model::{Event, ExceptionRecord, ProjectId, RecordingChunk};
 use tether_store::{
-    EventStore, ExceptionScope, IssueStats, Recording, RecordingQuery, RecordingStore, StoreResult,
+    EventStore, ExceptionScope, IssueStats, Recording, RecordingQuery, RecordingStore, SessionFlags,
+    StoreResult,
 };
 
 use super::query::Where;
@@ -351,6 +352,40 @@ impl RecordingStore for DuckAnalytics {
                 [Value::BigInt(project_id), Value::Text(session_id)],
             );
             Ok(query_recordings(conn, &w, "")?.pop())
+        })
+        .await
+    }
+
+    async fn session_flags(
+        &self,
+        project_id: ProjectId,
+        session_ids: Vec<String>,
+    ) -> StoreResult<Vec<SessionFlags>> {
+        if session_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(move |conn| {
+            let marks = vec!["?"; session_ids.len()].join(", ");
+            let sql = format!(
+                "SELECT s.id, \
+                 EXISTS (SELECT 1 FROM recordings r WHERE r.project_id = ? AND r.session_id = s.id), \
+                 (SELECT count(*) FROM exceptions e WHERE e.project_id = ? AND e.session_id = s.id) \
+                 FROM (SELECT unnest([{marks}]) AS id) s"
+            );
+            // Placeholders in text order: the two project ids, then the session ids.
+            let mut params = vec![Value::BigInt(project_id), Value::BigInt(project_id)];
+            params.extend(session_ids.iter().map(|id| Value::Text(id.clone())));
+            let mut stmt = conn.prepare(&sql).map_err(db_err("cannot prepare session flags"))?;
+            let rows = stmt
+                .query_map(params_from_iter(params.iter()), |r| {
+                    Ok(SessionFlags {
+                        session_id: r.get(0)?,
+                        has_recording: r.get(1)?,
+                        exceptions: r.get::<_, i64>(2)? as u64,
+                    })
+                })
+                .map_err(db_err("session flags query failed"))?;
+            rows.collect::<Result<_, _>>().map_err(db_err("cannot read session flags"))
         })
         .await
     }

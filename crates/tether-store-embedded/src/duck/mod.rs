@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use duckdb::{Config, Connection};
 use tether_model::{LogId, LogRecord, ProjectId};
 use tether_store::{
-    BlobStore, Breakdown, Facets, HistogramBucket, LogFilter, LogPage, LogQuery, LogReader, LogWriter,
-    StoreError, StoreResult, StoredLog,
+    BlobStore, Breakdown, Facets, HistogramBucket, LogFilter, LogPage, LogQuery, LogReader, LogSummary,
+    LogWriter, StoreError, StoreResult, StoredLog,
 };
 
 /// DuckDB-backed log store (both [`LogWriter`] and [`LogReader`]).
@@ -174,6 +174,10 @@ impl LogReader for DuckAnalytics {
 
     async fn facets(&self, filter: LogFilter, max_keys: usize, max_values: usize) -> StoreResult<Facets> {
         self.read(move |conn| read::facets(conn, &filter, max_keys, max_values)).await
+    }
+
+    async fn summary(&self, filter: LogFilter) -> StoreResult<LogSummary> {
+        self.read(move |conn| read::summary(conn, &filter)).await
     }
 
     async fn tail(&self, filter: LogFilter, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>> {

@@ -7,7 +7,7 @@ use duckdb::{Connection, Row, params, params_from_iter};
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
     AttributeFacet, Breakdown, CountedValue, Facets, HistogramBucket, LogFilter, LogPage, LogQuery,
-    PageCursor, StoreError, StoreResult, StoredLog,
+    LogSummary, PageCursor, StoreError, StoreResult, StoredLog,
 };
 
 use super::db_err;
@@ -245,6 +245,23 @@ fn rollup_counts(
         w.sql()
     );
     add_counts(conn, &sql, &w.params, counts)
+}
+
+pub(super) fn summary(conn: &Connection, filter: &LogFilter) -> StoreResult<LogSummary> {
+    let Some(w) = filter_where(conn, filter)? else { return Ok(LogSummary::default()) };
+    let sql = format!(
+        "SELECT count(*), count(DISTINCT session_id), count(DISTINCT distinct_id) FROM logs {}",
+        w.sql()
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare log summary"))?;
+    stmt.query_row(params_from_iter(w.params.iter()), |r| {
+        Ok(LogSummary {
+            logs: r.get::<_, i64>(0)? as u64,
+            sessions: r.get::<_, i64>(1)? as u64,
+            users: r.get::<_, i64>(2)? as u64,
+        })
+    })
+    .map_err(db_err("log summary failed"))
 }
 
 fn counted(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<Vec<CountedValue>> {
