@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -54,23 +54,34 @@ impl From<&StoredLog> for LogJson {
     }
 }
 
-async fn params_for(
-    state: &AppState,
-    headers: &HeaderMap,
-    project_id: ProjectId,
-    raw: Option<String>,
-) -> Result<LogParams, ApiError> {
-    authorize_project(state, headers, project_id).await?;
-    params::parse(raw.as_deref(), project_id, now_ns())
+/// The parsed and authorized parameters of a `logs…` request: checks the caller may read
+/// the project in the path, then parses the query string.
+pub(super) struct LogRequest(LogParams);
+
+impl axum::extract::FromRequestParts<AppState> for LogRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let Path(path): Path<Vec<(String, String)>> = Path::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("no such project"))?;
+        let project_id: ProjectId = path
+            .iter()
+            .find(|(k, _)| k == "project_id")
+            .and_then(|(_, v)| v.parse().ok())
+            .ok_or_else(|| ApiError::not_found("no such project"))?;
+        authorize_project(state, &parts.headers, project_id).await?;
+        params::parse(parts.uri.query(), project_id, now_ns()).map(LogRequest)
+    }
 }
 
 pub(super) async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(project_id): Path<ProjectId>,
-    RawQuery(raw): RawQuery,
+    LogRequest(p): LogRequest,
 ) -> Result<Json<Value>, ApiError> {
-    let p = params_for(&state, &headers, project_id, raw).await?;
     let page = state.logs().search(LogQuery { filter: p.filter, limit: p.limit, after: p.cursor }).await?;
     let results: Vec<LogJson> = page.logs.iter().map(LogJson::from).collect();
     Ok(Json(json!({
@@ -116,11 +127,8 @@ pub(super) async fn one(
 
 pub(super) async fn histogram(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(project_id): Path<ProjectId>,
-    RawQuery(raw): RawQuery,
+    LogRequest(p): LogRequest,
 ) -> Result<Json<Value>, ApiError> {
-    let p = params_for(&state, &headers, project_id, raw).await?;
     let width = bucket_width_ns(p.filter.from_ns, p.filter.to_ns);
     let (from, to) = (p.filter.from_ns, p.filter.to_ns);
     let rows = state.logs().histogram(p.filter, width, p.breakdown).await?;
@@ -149,11 +157,8 @@ pub(super) async fn histogram(
 
 pub(super) async fn facets(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(project_id): Path<ProjectId>,
-    RawQuery(raw): RawQuery,
+    LogRequest(p): LogRequest,
 ) -> Result<Json<Value>, ApiError> {
-    let p = params_for(&state, &headers, project_id, raw).await?;
     let facets = state.logs().facets(p.filter, 50, 10).await?;
     Ok(Json(json!(facets)))
 }
@@ -162,11 +167,8 @@ pub(super) async fn facets(
 /// with it, what arrived since (oldest first) and the cursor to ask with next.
 pub(super) async fn tail(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(project_id): Path<ProjectId>,
-    RawQuery(raw): RawQuery,
+    LogRequest(p): LogRequest,
 ) -> Result<Json<Value>, ApiError> {
-    let p = params_for(&state, &headers, project_id, raw).await?;
     let Some(after) = p.after else {
         let last = state.logs().last_id().await?;
         return Ok(Json(json!({ "results": [], "cursor": last.0.to_string() })));
@@ -209,11 +211,8 @@ pub(super) async fn session_logs(
 /// `logs/summary`: "N logs · N sessions · N users" for the same filters as the list.
 pub(super) async fn summary(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(project_id): Path<ProjectId>,
-    RawQuery(raw): RawQuery,
+    LogRequest(p): LogRequest,
 ) -> Result<Json<Value>, ApiError> {
-    let p = params_for(&state, &headers, project_id, raw).await?;
     Ok(Json(json!(state.logs().summary(p.filter).await?)))
 }
 
