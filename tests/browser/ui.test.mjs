@@ -89,6 +89,22 @@ test('from a log line to the recording, the related errors and the person', asyn
   await page.waitForSelector('text=No session ID found');
   await page.screenshot({ path: join(artifacts, 'no-session.png') });
 
+  // Live tail shows a log that arrives while watching.
+  await page.goto(`${tether.base}/logs?live=1`);
+  await page.waitForSelector('.log-row');
+  await new Promise((r) => setTimeout(r, 500));
+  await sendLog(tether.base, { body: 'arrived during live tail', timeMs: Date.now(), attributes: {}, api: tether.api });
+  await page.waitForSelector('.log-row:has-text("arrived during live tail")', { timeout: 15_000 });
+
+  // Settings: a personal API key is created, shown once, and works.
+  await page.goto(`${tether.base}/settings`);
+  await page.fill('input[aria-label="Key name"]', 'ui test key');
+  await page.click('button:has-text("Create key")');
+  const key = await page.locator('[data-testid=new-key]').textContent();
+  const withKey = await fetch(`${tether.base}/api/projects/1/logs`, { headers: { authorization: `Bearer ${key}` } });
+  assert.equal(withKey.status, 200);
+  await page.screenshot({ path: join(artifacts, 'settings.png') });
+
   // The issue page offers the recording at the exception.
   await page.goto(`${tether.base}/errors/${issue.id}`);
   await page.waitForSelector('text=Watch recording');

@@ -46,6 +46,31 @@ export function LogsPage() {
     api<{ logs: number; sessions: number; users: number }>(`logs/summary?${query}`).then(setSummary, () => setSummary(null));
   }, [query]);
 
+  // Live tail: new logs matching the filters are prepended as they arrive.
+  const live = url.searchParams.get('live') === '1';
+  useEffect(() => {
+    if (!live) return;
+    let cursor: string | null = null;
+    let stopped = false;
+    const tick = async () => {
+      try {
+        const r: { results: Log[]; cursor: string } = await api(`logs/tail?${query}${cursor ? `&after=${cursor}` : ''}`);
+        if (cursor && r.results.length > 0 && !stopped) {
+          setPage((p) => (p ? { ...p, results: [...r.results.slice().reverse(), ...p.results] } : p));
+        }
+        cursor = r.cursor;
+      } catch {
+        // A failed poll is retried on the next tick.
+      }
+      if (!stopped) timer = setTimeout(tick, 2000);
+    };
+    let timer = setTimeout(tick, 0);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [live, query]);
+
   // Marks on rows: ▶ when the session was recorded, ⚠ when it hit exceptions.
   useEffect(() => {
     const ids = [...new Set((page?.results ?? []).map((l) => l.session_id).filter((s): s is string => !!s))].filter((s) => !(s in flags));
@@ -96,6 +121,9 @@ export function LogsPage() {
             </option>
           ))}
         </select>
+        <button className={`chip ${live ? 'on live' : ''}`} onClick={() => setQuery({ live: live ? null : '1' })} title="Show new logs as they arrive">
+          {live ? '● Live' : 'Live tail'}
+        </button>
         <div className="severity-filter">
           {SEVERITIES.map((s) => (
             <button

@@ -1,4 +1,70 @@
+import { useEffect, useState } from 'react';
+import { api, ApiError } from '../api';
+
 type Project = { id: number; name: string; token: string };
+type Key = { id: number; name: string; project_id: number | null; prefix: string; created_at_ms: number };
+
+function ApiKeys({ project }: { project: Project }) {
+  const [keys, setKeys] = useState<Key[] | null>(null);
+  const [name, setName] = useState('');
+  const [secret, setSecret] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = () => api<{ results: Key[] }>('/api/api_keys').then((r) => setKeys(r.results), (e: ApiError) => setError(e.message));
+  useEffect(() => {
+    load();
+  }, []);
+  return (
+    <section>
+      <h3>Personal API keys</h3>
+      <p className="muted">Secret keys for reading the API (<code>Authorization: Bearer phx_…</code>). A new key is shown once.</p>
+      {error && <div className="error-banner">{error}</div>}
+      <form
+        className="toolbar"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const created = await api<{ secret: string }>(`/api/projects/${project.id}/api_keys`, {
+            method: 'POST',
+            body: JSON.stringify({ name: name || 'unnamed key' }),
+          });
+          setSecret(created.secret);
+          setName('');
+          load();
+        }}
+      >
+        <input placeholder="Key name, e.g. CI" value={name} onChange={(e) => setName(e.target.value)} aria-label="Key name" />
+        <button className="primary" type="submit">Create key</button>
+      </form>
+      {secret && (
+        <div className="notice">
+          New key (copy it now, it is not shown again): <code data-testid="new-key">{secret}</code>
+        </div>
+      )}
+      <table className="table">
+        <tbody>
+          {keys?.map((k) => (
+            <tr key={k.id}>
+              <td>{k.name}</td>
+              <td><code>{k.prefix}…</code></td>
+              <td className="muted">{k.project_id === null ? 'all projects' : `project ${k.project_id}`}</td>
+              <td className="muted">{new Date(k.created_at_ms).toLocaleDateString()}</td>
+              <td>
+                <button
+                  className="link-button"
+                  onClick={async () => {
+                    await api(`/api/api_keys/${k.id}`, { method: 'DELETE' });
+                    load();
+                  }}
+                >
+                  Revoke
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
 
 function snippets(project: Project) {
   const host = location.origin;
@@ -93,10 +159,7 @@ export function SettingsPage({ project }: { project: Project }) {
       <h3>Project token</h3>
       <p className="muted">Public and write-only: SDKs and OTLP exporters send data with it.</p>
       <pre className="token">{project.token}</pre>
-      <h3>Personal API keys</h3>
-      <p className="muted">
-        Create keys with <code>POST /api/projects/{project.id}/api_keys</code> and revoke them with <code>DELETE /api/api_keys/&lt;id&gt;</code>.
-      </p>
+      <ApiKeys project={project} />
       <GuidePage project={project} />
     </div>
   );
