@@ -83,6 +83,8 @@ test('from a log line to the recording, the related errors and the person', asyn
   await frame.locator('#pay').waitFor({ timeout: 15_000 });
   await page.waitForSelector('.panel-log:has-text("payment gateway timeout")');
   await page.screenshot({ path: join(artifacts, 'replay.png') });
+  await page.click('role=tab[name=/^Errors/]');
+  await page.waitForSelector('.panel-log:has-text("checkout exploded")');
 
   // A log without a session id prompts to link logs to sessions.
   await page.goto(`${tether.base}/logs/${loneId}?tab=related`);

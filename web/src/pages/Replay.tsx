@@ -4,7 +4,10 @@ import 'rrweb/dist/style.css';
 import { api, ApiError, formatDuration, formatTime, Log, Recording } from '../api';
 import { Link, setQuery, useLocation } from '../router';
 
-type Snapshots = { windows: { window_id: string; events: { timestamp: number; type: number }[] }[] };
+type RrwebEvent = { timestamp: number; type: number; data?: { plugin?: string; payload?: { level?: string; payload?: string[] } } };
+type Snapshots = { windows: { window_id: string; events: RrwebEvent[] }[] };
+type SessionEvent = { uuid: string; event: string; timestamp_ms: number; current_url: string | null; exception: { type?: string; value?: string } | null };
+type Tab = 'logs' | 'console' | 'errors' | 'events';
 
 /** The replay: rrweb's Replayer (its iframe is sandboxed without scripts, so recorded pages
  * never run code in Tether's origin), with the session's backend logs following playback. */
@@ -16,6 +19,9 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
   const replayer = useRef<Replayer | null>(null);
   const [recording, setRecording] = useState<Recording | null>(null);
   const [logs, setLogs] = useState<Log[]>([]);
+  const [events, setEvents] = useState<SessionEvent[]>([]);
+  const [consoleLines, setConsoleLines] = useState<{ timestamp: number; level: string; text: string }[]>([]);
+  const [tab, setTab] = useState<Tab>('logs');
   const [error, setError] = useState<string | null>(null);
   const [now, setNow] = useState(0);
   const [playing, setPlaying] = useState(false);
@@ -24,12 +30,18 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
   useEffect(() => {
     api<Recording>(`recordings/${encodeURIComponent(sessionId)}`).then(setRecording, (e: ApiError) => setError(e.message));
     api<{ results: Log[] }>(`sessions/${encodeURIComponent(sessionId)}/logs`).then((r) => setLogs(r.results), () => setLogs([]));
+    api<{ results: SessionEvent[] }>(`sessions/${encodeURIComponent(sessionId)}/events`).then((r) => setEvents(r.results), () => setEvents([]));
     let disposed = false;
     api<Snapshots>(`recordings/${encodeURIComponent(sessionId)}/snapshots`).then(
       (snap) => {
         if (disposed || !holder.current) return;
         const main = snap.windows.slice().sort((a, b) => b.events.length - a.events.length)[0];
         const events = main.events.slice().sort((a, b) => a.timestamp - b.timestamp);
+        setConsoleLines(
+          events
+            .filter((e) => e.type === 6 && e.data?.plugin === 'rrweb/console@1')
+            .map((e) => ({ timestamp: e.timestamp, level: e.data?.payload?.level ?? 'log', text: (e.data?.payload?.payload ?? []).join(' ') })),
+        );
         const root = holder.current;
         const player = new Replayer(events as never, { root, skipInactive: true, showWarning: false, mouseTail: false });
         replayer.current = player;
@@ -132,6 +144,11 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
           >
             <div className="progress" style={{ width: `${Math.min(100, ((now - start) / duration) * 100)}%` }} />
             {mark > 0 && <div className="marker log-mark" title="The log you came from" style={{ left: `${((mark - start) / duration) * 100}%` }} />}
+            {events
+              .filter((e) => e.event === '$exception')
+              .map((e) => (
+                <div key={e.uuid} className="marker exception-mark" title={e.exception?.value ?? 'exception'} style={{ left: `${((e.timestamp_ms - start) / duration) * 100}%` }} />
+              ))}
             {logs
               .filter((l) => l.severity === 'error' || l.severity === 'fatal')
               .map((l) => (
@@ -140,18 +157,63 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
           </div>
         </div>
         <aside className="side-panel">
-          <h4>Backend logs</h4>
-          {logs.length === 0 && <p className="muted">No backend logs carried this session's id.</p>}
-          {logs.map((l, i) => (
-            <div
-              key={l.id}
-              className={`panel-log ${i === current ? 'current' : ''} ${i > current ? 'future' : ''} sev-row-${l.severity}`}
-              onClick={() => seek(Date.parse(l.timestamp))}
-            >
-              <span className={`sev sev-${l.severity}`}>{l.severity}</span> <span className="muted small">{formatTime(l.timestamp)}</span>
-              <div>{l.body}</div>
-            </div>
-          ))}
+          <div className="tabs small-tabs" role="tablist">
+            {(
+              [
+                ['logs', `Backend logs (${logs.length})`],
+                ['console', `Console (${consoleLines.length})`],
+                ['errors', `Errors (${events.filter((e) => e.event === '$exception').length})`],
+                ['events', `Events (${events.length})`],
+              ] as [Tab, string][]
+            ).map(([key, label]) => (
+              <button key={key} role="tab" className={tab === key ? 'tab active' : 'tab'} onClick={() => setTab(key)}>
+                {label}
+              </button>
+            ))}
+          </div>
+          {tab === 'logs' && (
+            <>
+              {logs.length === 0 && <p className="muted">No backend logs carried this session's id.</p>}
+              {logs.map((l, i) => (
+                <div
+                  key={l.id}
+                  className={`panel-log ${i === current ? 'current' : ''} ${i > current ? 'future' : ''} sev-row-${l.severity}`}
+                  onClick={() => seek(Date.parse(l.timestamp))}
+                >
+                  <span className={`sev sev-${l.severity}`}>{l.severity}</span> <span className="muted small">{formatTime(l.timestamp)}</span>
+                  <div>{l.body}</div>
+                </div>
+              ))}
+            </>
+          )}
+          {tab === 'console' &&
+            (consoleLines.length === 0 ? (
+              <p className="muted">No console output was recorded.</p>
+            ) : (
+              consoleLines.map((c, i) => (
+                <div key={i} className={`panel-log ${c.timestamp > now ? 'future' : ''} ${c.level === 'error' ? 'sev-row-error' : ''}`} onClick={() => seek(c.timestamp)}>
+                  <span className="muted small">{c.level}</span> <code>{c.text}</code>
+                </div>
+              ))
+            ))}
+          {tab === 'errors' &&
+            (events.filter((e) => e.event === '$exception').length === 0 ? (
+              <p className="muted">No exceptions in this session.</p>
+            ) : (
+              events
+                .filter((e) => e.event === '$exception')
+                .map((e) => (
+                  <div key={e.uuid} className={`panel-log sev-row-error ${e.timestamp_ms > now ? 'future' : ''}`} onClick={() => seek(e.timestamp_ms)}>
+                    <strong>{e.exception?.type ?? 'Error'}</strong>: {e.exception?.value}
+                  </div>
+                ))
+            ))}
+          {tab === 'events' &&
+            events.map((e) => (
+              <div key={e.uuid} className={`panel-log ${e.timestamp_ms > now ? 'future' : ''}`} onClick={() => seek(e.timestamp_ms)}>
+                <code>{e.event}</code> <span className="muted small">{e.current_url}</span>
+              </div>
+            ))}
         </aside>
       </div>
     </div>

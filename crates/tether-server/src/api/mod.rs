@@ -45,6 +45,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/projects/{project_id}/recordings/{session_id}", get(recordings::one))
         .route("/api/projects/{project_id}/recordings/{session_id}/snapshots", get(recordings::snapshots))
         .route("/api/projects/{project_id}/sessions/{session_id}/logs", get(logs::session_logs))
+        .route("/api/projects/{project_id}/sessions/{session_id}/events", get(recordings::session_events))
         .route("/api/projects/{project_id}/persons/{distinct_id}", get(persons::one))
         .route("/api/{*rest}", axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }))
 }

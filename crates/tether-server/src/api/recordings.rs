@@ -163,3 +163,29 @@ pub(super) async fn snapshots(
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
+
+/// `sessions/{id}/events`: the session's captured events (oldest first, at most 1,000), for
+/// the replay's Events and Errors tabs.
+pub(super) async fn session_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((project_id, session_id)): Path<(ProjectId, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let events = state.events().session_events(project_id, &session_id, 1000).await?;
+    let results: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "uuid": e.uuid,
+                "event": e.event,
+                "timestamp_ms": e.timestamp_ms,
+                "timestamp": format_ns(e.timestamp_ms.saturating_mul(1_000_000)),
+                "distinct_id": e.distinct_id,
+                "current_url": e.current_url,
+                "exception": e.properties.get("$exception_list").and_then(|l| l.get(0)).cloned(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "results": results })))
+}
