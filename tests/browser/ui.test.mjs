@@ -59,6 +59,10 @@ test('from a log line to the recording, the related errors and the person', asyn
   await page.waitForSelector('[data-testid=impact]:has-text("1 logs · 1 sessions · 1 users")');
   await page.waitForSelector('.log-row .warn-badge');
   await page.screenshot({ path: join(artifacts, 'logs.png') });
+  // Service filter from facets: the log's service is offered and narrows the list.
+  await page.selectOption('select[aria-label=Service]', 'shop-api');
+  await page.waitForURL(/service=shop-api/);
+  await eventually('the service-filtered list', async () => (await page.locator('.log-row').count()) === 1);
 
   // Open the log → Related errors lists the session's issue.
   await page.click('.log-row');

@@ -14,7 +14,21 @@ const RANGES = [
 const SEVERITIES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 interface Histogram {
+  bucket_seconds: number;
   buckets: { start: string; total: number; counts: Record<string, number> }[];
+}
+
+interface Facets {
+  services: { value: string; count: number }[];
+  attributes: { key: string; count: number; values: { value: string; count: number }[] }[];
+}
+
+/** `2026-11-27T01:02` in local time, for datetime-local inputs. */
+function localInput(iso: string | null): string {
+  if (!iso || iso.startsWith('-') || iso === 'now') return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 }
 
 /** The API query for the page's URL: every filter is in the URL, so links reproduce views. */
@@ -32,6 +46,9 @@ export function LogsPage() {
   const [page, setPage] = useState<LogPage | null>(null);
   const [hist, setHist] = useState<Histogram | null>(null);
   const [summary, setSummary] = useState<{ logs: number; sessions: number; users: number } | null>(null);
+  const [facets, setFacets] = useState<Facets | null>(null);
+  const [attrInput, setAttrInput] = useState('');
+  const [drag, setDrag] = useState<{ from: number; to: number } | null>(null);
   const [flags, setFlags] = useState<Record<string, { has_recording: boolean; exceptions: number }>>({});
   const [error, setError] = useState<string | null>(null);
   const [cursorIndex, setCursorIndex] = useState(0);
@@ -44,6 +61,7 @@ export function LogsPage() {
     api<LogPage>(`logs?${query}&limit=200`).then(setPage, (e: ApiError) => setError(e.message));
     api<Histogram>(`logs/histogram?${query}`).then(setHist, () => setHist(null));
     api<{ logs: number; sessions: number; users: number }>(`logs/summary?${query}`).then(setSummary, () => setSummary(null));
+    api<Facets>(`logs/facets?${query}`).then(setFacets, () => setFacets(null));
   }, [query]);
 
   // Live tail: new logs matching the filters are prepended as they arrive.
@@ -114,13 +132,53 @@ export function LogsPage() {
         >
           <input placeholder="Search log messages…" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Search logs" />
         </form>
-        <select value={url.searchParams.get('from') ?? '-1h'} onChange={(e) => setQuery({ from: e.target.value })} aria-label="Time range">
+        <select
+          value={RANGES.some(([v]) => v === (url.searchParams.get('from') ?? '-1h')) ? (url.searchParams.get('from') ?? '-1h') : 'custom'}
+          onChange={(e) => e.target.value !== 'custom' && setQuery({ from: e.target.value, to: null })}
+          aria-label="Time range"
+        >
           {RANGES.map(([v, label]) => (
             <option key={v} value={v}>
               {label}
             </option>
           ))}
+          <option value="custom">Custom range</option>
         </select>
+        <input
+          type="datetime-local"
+          aria-label="From"
+          value={localInput(url.searchParams.get('from'))}
+          onChange={(e) => e.target.value && setQuery({ from: new Date(e.target.value).toISOString() })}
+        />
+        <input
+          type="datetime-local"
+          aria-label="To"
+          value={localInput(url.searchParams.get('to'))}
+          onChange={(e) => setQuery({ to: e.target.value ? new Date(e.target.value).toISOString() : null })}
+        />
+        <select value={url.searchParams.get('service') ?? ''} onChange={(e) => setQuery({ service: e.target.value || null })} aria-label="Service">
+          <option value="">All services</option>
+          {facets?.services.map((f) => (
+            <option key={f.value} value={f.value}>
+              {f.value || '(none)'} ({f.count})
+            </option>
+          ))}
+        </select>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (attrInput.trim()) setQuery({ attr: attrInput.trim() });
+            setAttrInput('');
+          }}
+        >
+          <input list="attr-suggestions" placeholder="attribute=value" value={attrInput} onChange={(e) => setAttrInput(e.target.value)} aria-label="Attribute filter" />
+          <datalist id="attr-suggestions">
+            {facets?.attributes.flatMap((a) => [
+              <option key={a.key} value={a.key} />,
+              ...a.values.map((v) => <option key={`${a.key}=${v.value}`} value={`${a.key}=${v.value}`} />),
+            ])}
+          </datalist>
+        </form>
         <button className={`chip ${live ? 'on live' : ''}`} onClick={() => setQuery({ live: live ? null : '1' })} title="Show new logs as they arrive">
           {live ? '● Live' : 'Live tail'}
         </button>
@@ -139,10 +197,10 @@ export function LogsPage() {
           ))}
         </div>
       </div>
-      {[...url.searchParams.entries()].filter(([k]) => ['session_id', 'distinct_id', 'service', 'trace_id'].includes(k)).length > 0 && (
+      {[...url.searchParams.entries()].filter(([k]) => ['session_id', 'distinct_id', 'service', 'trace_id', 'attr'].includes(k)).length > 0 && (
         <div className="active-filters">
           {[...url.searchParams.entries()]
-            .filter(([k]) => ['session_id', 'distinct_id', 'service', 'trace_id'].includes(k))
+            .filter(([k]) => ['session_id', 'distinct_id', 'service', 'trace_id', 'attr'].includes(k))
             .map(([k, v]) => (
               <button key={k} className="chip on" onClick={() => setQuery({ [k]: null })}>
                 {k} = {v} ✕
@@ -150,9 +208,23 @@ export function LogsPage() {
             ))}
         </div>
       )}
-      <div className="histogram" aria-label="Log volume">
-        {hist?.buckets.map((b) => (
-          <div key={b.start} className="bar" title={`${formatTime(b.start)}: ${b.total} logs`}>
+      <div className="histogram" aria-label="Log volume" onMouseLeave={() => setDrag(null)}>
+        {hist?.buckets.map((b, i) => (
+          <div
+            key={b.start}
+            className={`bar ${drag && i >= Math.min(drag.from, drag.to) && i <= Math.max(drag.from, drag.to) ? 'dragged' : ''}`}
+            title={`${formatTime(b.start)}: ${b.total} logs (drag to zoom)`}
+            onMouseDown={() => setDrag({ from: i, to: i })}
+            onMouseEnter={() => drag && setDrag({ ...drag, to: i })}
+            onMouseUp={() => {
+              if (!drag || !hist) return;
+              const [a, z] = [Math.min(drag.from, i), Math.max(drag.from, i)];
+              const from = new Date(Date.parse(hist.buckets[a].start));
+              const to = new Date(Date.parse(hist.buckets[z].start) + hist.bucket_seconds * 1000);
+              setDrag(null);
+              setQuery({ from: from.toISOString(), to: to.toISOString() }, false);
+            }}
+          >
             {SEVERITIES.slice()
               .reverse()
               .map((s) =>
