@@ -12,6 +12,9 @@ const RANGES = [
   ['-30d', 'Last 30 days'],
 ];
 const SEVERITIES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+/** Rows have a fixed height so only the visible ones need to be in the DOM. */
+const ROW_HEIGHT = 29;
+const OVERSCAN = 20;
 
 interface Histogram {
   bucket_seconds: number;
@@ -52,6 +55,7 @@ export function LogsPage() {
   const [flags, setFlags] = useState<Record<string, { has_recording: boolean; exceptions: number }>>({});
   const [error, setError] = useState<string | null>(null);
   const [cursorIndex, setCursorIndex] = useState(0);
+  const [scroll, setScroll] = useState({ top: 0, height: 800 });
   const [search, setSearch] = useState(url.searchParams.get('q') ?? '');
   const listRef = useRef<HTMLDivElement>(null);
 
@@ -103,8 +107,15 @@ export function LogsPage() {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!page || (e.target as HTMLElement).tagName === 'INPUT') return;
-      if (e.key === 'ArrowDown') setCursorIndex((i) => Math.min(i + 1, page.results.length - 1));
-      else if (e.key === 'ArrowUp') setCursorIndex((i) => Math.max(i - 1, 0));
+      const move = (i: number) => {
+        const el = listRef.current;
+        if (el && (i * ROW_HEIGHT < el.scrollTop || (i + 1) * ROW_HEIGHT > el.scrollTop + el.clientHeight)) {
+          el.scrollTop = Math.max(0, i * ROW_HEIGHT - el.clientHeight / 2);
+        }
+        return i;
+      };
+      if (e.key === 'ArrowDown') setCursorIndex((i) => move(Math.min(i + 1, page.results.length - 1)));
+      else if (e.key === 'ArrowUp') setCursorIndex((i) => move(Math.max(i - 1, 0)));
       else if (e.key === 'Enter' && page.results[cursorIndex]) open(page.results[cursorIndex]);
       else if (e.key === 'Escape' && selected) navigate(`/logs${url.search}`);
     };
@@ -236,7 +247,12 @@ export function LogsPage() {
       <div className="strip" data-testid="impact">
         {summary ? `${summary.logs.toLocaleString()} logs · ${summary.sessions.toLocaleString()} sessions · ${summary.users.toLocaleString()} users` : ' '}
       </div>
-      <div className="log-list" ref={listRef} role="list">
+      <div
+        className="log-list"
+        ref={listRef}
+        role="list"
+        onScroll={(e) => setScroll({ top: e.currentTarget.scrollTop, height: e.currentTarget.clientHeight })}
+      >
         {error && <div className="error-banner">Could not load logs: {error}</div>}
         {!page && !error && <div className="skeleton">Loading logs…</div>}
         {page && page.results.length === 0 && (
@@ -245,28 +261,42 @@ export function LogsPage() {
             <p className="muted">Widen the time range or clear filters. New here? See the guide to send logs with OpenTelemetry.</p>
           </div>
         )}
-        {page?.results.map((log, i) => (
-          <div
-            key={log.id}
-            role="listitem"
-            className={`log-row ${i === cursorIndex ? 'cursor' : ''} ${selected === log.id ? 'selected' : ''}`}
-            onClick={() => {
-              setCursorIndex(i);
-              open(log);
-            }}
-          >
-            <span className="time">{formatTime(log.timestamp)}</span>
-            <span className={`sev sev-${log.severity}`}>{log.severity}</span>
-            <span className="service">{log.service || '—'}</span>
-            <span className="badges">
-              {log.session_id && flags[log.session_id]?.has_recording ? <span title="This session was recorded">▶</span> : null}
-              {log.session_id && flags[log.session_id]?.exceptions ? (
-                <span className="warn-badge" title={`${flags[log.session_id].exceptions} error occurrences in this session`}>⚠</span>
-              ) : null}
-            </span>
-            <span className="body">{log.body}</span>
-          </div>
-        ))}
+        {page && (() => {
+          // Only the rows in view (plus some overscan) are rendered; spacers keep the scroll size.
+          const first = Math.max(0, Math.floor(scroll.top / ROW_HEIGHT) - OVERSCAN);
+          const last = Math.min(page.results.length, Math.ceil((scroll.top + scroll.height) / ROW_HEIGHT) + OVERSCAN);
+          return (
+            <>
+              <div style={{ height: first * ROW_HEIGHT }} />
+              {page.results.slice(first, last).map((log, k) => {
+                const i = first + k;
+                return (
+                  <div
+                    key={log.id}
+                    role="listitem"
+                    className={`log-row ${i === cursorIndex ? 'cursor' : ''} ${selected === log.id ? 'selected' : ''}`}
+                    onClick={() => {
+                      setCursorIndex(i);
+                      open(log);
+                    }}
+                  >
+                    <span className="time">{formatTime(log.timestamp)}</span>
+                    <span className={`sev sev-${log.severity}`}>{log.severity}</span>
+                    <span className="service">{log.service || '—'}</span>
+                    <span className="badges">
+                      {log.session_id && flags[log.session_id]?.has_recording ? <span title="This session was recorded">▶</span> : null}
+                      {log.session_id && flags[log.session_id]?.exceptions ? (
+                        <span className="warn-badge" title={`${flags[log.session_id].exceptions} error occurrences in this session`}>⚠</span>
+                      ) : null}
+                    </span>
+                    <span className="body">{log.body}</span>
+                  </div>
+                );
+              })}
+              <div style={{ height: (page.results.length - last) * ROW_HEIGHT }} />
+            </>
+          );
+        })()}
         {page?.has_more && (
           <button className="load-more" onClick={loadMore}>
             Load older logs
