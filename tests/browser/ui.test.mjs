@@ -40,6 +40,13 @@ test('from a log line to the recording, the related errors and the person', asyn
     attributes: { sessionId, posthogDistinctId: distinctId },
     api: tether.api,
   });
+  const rec = (await tether.api(`recordings/${sessionId}`)).body;
+  await sendLog(tether.base, {
+    body: 'cart validated during the visit',
+    timeMs: rec.start_ms + Math.max(1, Math.floor(rec.duration_ms / 2)),
+    attributes: { sessionId },
+    api: tether.api,
+  });
   const loneId = await sendLog(tether.base, { body: 'nightly cleanup finished', timeMs: now, attributes: {}, api: tether.api });
 
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -75,6 +82,7 @@ test('from a log line to the recording, the related errors and the person', asyn
   await page.click(`a:has-text("Person: ${distinctId}")`);
   await page.waitForURL(/\/persons\//);
   await page.waitForSelector('text=sessions');
+  await page.waitForSelector('a:has-text("checkout exploded")');
   await page.screenshot({ path: join(artifacts, 'person.png') });
   await page.goBack();
 
@@ -87,6 +95,12 @@ test('from a log line to the recording, the related errors and the person', asyn
   await frame.locator('#pay').waitFor({ timeout: 15_000 });
   await page.waitForSelector('.panel-log:has-text("payment gateway timeout")');
   await page.screenshot({ path: join(artifacts, 'replay.png') });
+  // Before playing from the start, the mid-visit log lies ahead; playing reaches it.
+  await page.goto(`${tether.base}/replay/${encodeURIComponent(sessionId)}?t=${rec.start_ms}`);
+  await page.frameLocator('.player iframe').locator('#pay').waitFor({ timeout: 15_000 });
+  await page.waitForSelector('.panel-log.future:has-text("cart validated during the visit")');
+  await page.click('button:has-text("Play")');
+  await page.waitForSelector('.panel-log.current:has-text("cart validated during the visit")', { timeout: 15_000 });
   await page.click('role=tab[name=/^Errors/]');
   await page.waitForSelector('.panel-log:has-text("checkout exploded")');
 
@@ -110,6 +124,11 @@ test('from a log line to the recording, the related errors and the person', asyn
   const withKey = await fetch(`${tether.base}/api/projects/1/logs`, { headers: { authorization: `Bearer ${key}` } });
   assert.equal(withKey.status, 200);
   await page.screenshot({ path: join(artifacts, 'settings.png') });
+
+  // The errors list shows a sparkline per issue.
+  await page.goto(`${tether.base}/errors`);
+  await page.waitForSelector('svg.sparkline rect');
+  await page.screenshot({ path: join(artifacts, 'errors.png') });
 
   // The issue page offers the recording at the exception.
   await page.goto(`${tether.base}/errors/${issue.id}`);

@@ -35,6 +35,8 @@ export interface Issue {
   sessions: number;
   users: number;
   occurrences_in_session?: number;
+  /** Occurrences per day over the last 14 days, oldest first. */
+  sparkline?: number[];
   last_seen_in_session?: string;
 }
 

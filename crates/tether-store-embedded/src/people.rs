@@ -126,8 +126,10 @@ async fn properties(tx: &mut Transaction<'_, Sqlite>, person: i64) -> StoreResul
 #[async_trait]
 impl PersonStore for SqliteMeta {
     async fn apply_person_update(&self, u: PersonUpdate) -> StoreResult<()> {
-        let _writer = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(internal("cannot begin person update"))?;
+        // IMMEDIATE: take the write lock up front. A deferred transaction that reads and then
+        // writes fails ("database is locked") when another connection wrote in between.
+        let mut tx =
+            self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(internal("cannot begin person update"))?;
         let p = u.project_id;
         let person = match person_of(&mut tx, p, &u.distinct_id).await? {
             Some(id) => id,

@@ -17,10 +17,6 @@ use tether_store::{
 /// Projects and API keys in a SQLite file.
 pub struct SqliteMeta {
     pub(crate) pool: SqlitePool,
-    /// Held by multi-statement write transactions. SQLite has one writer at a time, and a
-    /// deferred transaction that reads then writes fails with "database is locked" instead
-    /// of waiting when another writer got there first; queuing here makes them wait.
-    pub(crate) write_lock: tokio::sync::Mutex<()>,
 }
 
 pub(crate) fn internal(context: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
@@ -50,7 +46,7 @@ impl SqliteMeta {
             .run(&pool)
             .await
             .map_err(|e| StoreError::internal("metadata migration failed", e))?;
-        Ok(SqliteMeta { pool, write_lock: tokio::sync::Mutex::new(()) })
+        Ok(SqliteMeta { pool })
     }
 }
 

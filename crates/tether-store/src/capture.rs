@@ -75,6 +75,8 @@ pub trait EventStore: Send + Sync {
     ) -> StoreResult<Vec<Event>>;
     /// Per-issue counts of the exceptions in scope, most recently seen first.
     async fn issue_stats(&self, scope: ExceptionScope) -> StoreResult<Vec<IssueStats>>;
+    /// Exceptions per issue per day (`day` counts from `scope.from_ms`), for sparklines.
+    async fn issue_daily_counts(&self, scope: ExceptionScope) -> StoreResult<Vec<(i64, i64, u64)>>;
     /// The exceptions in scope, newest first, at most `limit`.
     async fn exceptions(&self, scope: ExceptionScope, limit: usize) -> StoreResult<Vec<ExceptionRecord>>;
 }

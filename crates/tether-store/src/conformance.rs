@@ -480,6 +480,12 @@ pub async fn exceptions_aggregate_per_issue_and_session(s: Stores) {
     let related = s.events.issue_stats(scope.clone()).await.unwrap();
     assert_eq!(related.len(), 1);
     assert_eq!((related[0].issue_id, related[0].occurrences), (10, 2));
+    let daily = s
+        .events
+        .issue_daily_counts(ExceptionScope { project_id: 1, from_ms: Some(t), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(daily, [(10, 0, 3), (11, 0, 1)]);
     let latest = s.events.exceptions(ExceptionScope { issue_id: Some(10), ..scope }, 1).await.unwrap();
     assert_eq!(latest[0].uuid, "e2");
     assert_eq!(latest[0].exception_list[0]["type"], "TypeError");

@@ -9,6 +9,17 @@ type IssueDetail = Issue & {
   occurrences_list: { uuid: string; timestamp: string; session_id: string | null; distinct_id: string; url: string | null }[];
 };
 
+export function Sparkline({ counts }: { counts: number[] }) {
+  const max = Math.max(1, ...counts);
+  return (
+    <svg className="sparkline" width={counts.length * 5} height={20} aria-label="Occurrences per day, last 14 days">
+      {counts.map((n, i) => (
+        <rect key={i} x={i * 5} y={20 - (n / max) * 20} width={4} height={Math.max((n / max) * 20, n > 0 ? 2 : 0.5)} />
+      ))}
+    </svg>
+  );
+}
+
 export function ErrorsPage() {
   const url = useLocation();
   const [issues, setIssues] = useState<Issue[] | null>(null);
@@ -39,6 +50,7 @@ export function ErrorsPage() {
                   <strong>{i.name}</strong> <span className="muted">{i.description}</span>
                 </Link>
               </td>
+              <td>{i.sparkline && <Sparkline counts={i.sparkline} />}</td>
               <td>{i.occurrences} occurrences</td>
               <td>{i.sessions} sessions</td>
               <td>{i.users} users</td>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, formatDuration, formatTime, Recording } from '../api';
+import { api, formatDuration, formatTime, Issue, Recording } from '../api';
 import { Link } from '../router';
 
 type Person = {
@@ -13,9 +13,11 @@ export function PersonPage({ distinctId }: { distinctId: string }) {
   const [person, setPerson] = useState<Person | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [recordings, setRecordings] = useState<Recording[]>([]);
+  const [issues, setIssues] = useState<Issue[]>([]);
   useEffect(() => {
     api<Person>(`persons/${encodeURIComponent(distinctId)}`).then(setPerson, (e) => setError(e.message));
     api<{ results: Recording[] }>(`recordings?distinct_id=${encodeURIComponent(distinctId)}`).then((r) => setRecordings(r.results), () => {});
+    api<{ results: Issue[] }>(`error_tracking/issues?distinct_id=${encodeURIComponent(distinctId)}`).then((r) => setIssues(r.results), () => {});
   }, [distinctId]);
   if (error) return <div className="empty"><h3>{error}</h3></div>;
   if (!person) return <div className="skeleton">Loading person…</div>;
@@ -39,6 +41,19 @@ export function PersonPage({ distinctId }: { distinctId: string }) {
       </table>
       <h3>Distinct ids</h3>
       <ul>{person.distinct_ids.map((d) => <li key={d}><code>{d}</code></li>)}</ul>
+      <h3>Errors</h3>
+      {issues.length === 0 && <p className="muted">No exceptions from this person.</p>}
+      <table className="table">
+        <tbody>
+          {issues.map((i) => (
+            <tr key={i.id}>
+              <td><Link to={`/errors/${i.id}`}><strong>{i.name}</strong> <span className="muted">{i.description}</span></Link></td>
+              <td>{i.occurrences} occurrences</td>
+              <td className="muted">last {formatTime(i.last_seen)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
       <h3>Recordings</h3>
       <table className="table">
         <tbody>

@@ -4,7 +4,11 @@ import 'rrweb/dist/style.css';
 import { api, ApiError, formatDuration, formatTime, Log, Recording } from '../api';
 import { Link, setQuery, useLocation } from '../router';
 
-type RrwebEvent = { timestamp: number; type: number; data?: { plugin?: string; payload?: { level?: string; payload?: string[] } } };
+type RrwebEvent = {
+  timestamp: number;
+  type: number;
+  data?: { plugin?: string; payload?: { level?: string; payload?: string[] }; source?: number; type?: number };
+};
 type Snapshots = { windows: { window_id: string; events: RrwebEvent[] }[] };
 type SessionEvent = { uuid: string; event: string; timestamp_ms: number; current_url: string | null; exception: { type?: string; value?: string } | null };
 type Tab = 'logs' | 'console' | 'errors' | 'events';
@@ -22,6 +26,8 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
   const [events, setEvents] = useState<SessionEvent[]>([]);
   const [consoleLines, setConsoleLines] = useState<{ timestamp: number; level: string; text: string }[]>([]);
   const [tab, setTab] = useState<Tab>('logs');
+  const [clicks, setClicks] = useState<number[]>([]);
+  const [skipInactive, setSkipInactive] = useState(true);
   const [error, setError] = useState<string | null>(null);
   const [now, setNow] = useState(0);
   const [playing, setPlaying] = useState(false);
@@ -37,6 +43,8 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
         if (disposed || !holder.current) return;
         const main = snap.windows.slice().sort((a, b) => b.events.length - a.events.length)[0];
         const events = main.events.slice().sort((a, b) => a.timestamp - b.timestamp);
+        // MouseInteraction (source 2) of type Click (2): markers on the timeline.
+        setClicks(events.filter((e) => e.type === 3 && e.data?.source === 2 && e.data?.type === 2).map((e) => e.timestamp));
         setConsoleLines(
           events
             .filter((e) => e.type === 6 && e.data?.plugin === 'rrweb/console@1')
@@ -133,7 +141,18 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
                 </option>
               ))}
             </select>
-            <span className="muted">{recording ? formatDuration(Math.max(0, now - start)) : ''}</span>
+            <label className="check small">
+              <input
+                type="checkbox"
+                checked={skipInactive}
+                onChange={(e) => {
+                  setSkipInactive(e.target.checked);
+                  replayer.current?.setConfig({ skipInactive: e.target.checked });
+                }}
+              />
+              Skip inactivity
+            </label>
+            <span className="muted" data-testid="elapsed">{recording ? formatDuration(Math.max(0, now - start)) : ''}</span>
           </div>
           <div
             className="timeline"
@@ -144,6 +163,9 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
           >
             <div className="progress" style={{ width: `${Math.min(100, ((now - start) / duration) * 100)}%` }} />
             {mark > 0 && <div className="marker log-mark" title="The log you came from" style={{ left: `${((mark - start) / duration) * 100}%` }} />}
+            {clicks.map((t, i) => (
+              <div key={`c${i}`} className="marker click-mark" title="Click" style={{ left: `${((t - start) / duration) * 100}%` }} />
+            ))}
             {events
               .filter((e) => e.event === '$exception')
               .map((e) => (

@@ -17,6 +17,8 @@ use crate::{ApiError, AppState};
 /// The window around a log in which its session's exceptions count as related.
 pub(crate) const RELATED_WINDOW_MS: i64 = 6 * 3600 * 1000;
 const MAX_RELATED: usize = 100;
+/// Days in an issue's occurrence sparkline.
+const SPARKLINE_DAYS: i64 = 14;
 
 fn ms_text(ms: i64) -> String {
     format_ns(ms.saturating_mul(1_000_000))
@@ -41,6 +43,8 @@ fn issue_json(issue: &Issue, stats: Option<&IssueStats>) -> Value {
 #[serde(deny_unknown_fields)]
 pub(super) struct IssueQuery {
     status: Option<String>,
+    /// Only issues this person (any of their distinct ids) hit.
+    distinct_id: Option<String>,
     q: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -74,14 +78,29 @@ pub(super) async fn list(
         })
         .transpose()?;
     let (from_ms, to_ms) = (parse_ms("from", query.from.as_deref())?, parse_ms("to", query.to.as_deref())?);
-    let scoped = from_ms.is_some() || to_ms.is_some();
-    let stats: HashMap<i64, IssueStats> = state
+    let distinct_ids = match &query.distinct_id {
+        Some(d) => super::recordings::person_ids(&state, project_id, d).await?,
+        None => Vec::new(),
+    };
+    let scoped = from_ms.is_some() || to_ms.is_some() || !distinct_ids.is_empty();
+    let scope = ExceptionScope { project_id, from_ms, to_ms, distinct_ids, ..Default::default() };
+    let stats: HashMap<i64, IssueStats> =
+        state.events().issue_stats(scope.clone()).await?.into_iter().map(|s| (s.issue_id, s)).collect();
+    // Occurrences per day over the last two weeks, oldest first, for each issue's sparkline.
+    let now_ms = super::params::now_ns() / 1_000_000;
+    let first_day = (now_ms / 86_400_000 - (SPARKLINE_DAYS - 1)) * 86_400_000;
+    let mut sparklines: HashMap<i64, Vec<u64>> = HashMap::new();
+    for (issue, day, n) in state
         .events()
-        .issue_stats(ExceptionScope { project_id, from_ms, to_ms, ..Default::default() })
+        .issue_daily_counts(ExceptionScope { from_ms: Some(first_day), to_ms: None, ..scope })
         .await?
-        .into_iter()
-        .map(|s| (s.issue_id, s))
-        .collect();
+    {
+        if let Some(slot) =
+            sparklines.entry(issue).or_insert_with(|| vec![0; SPARKLINE_DAYS as usize]).get_mut(day as usize)
+        {
+            *slot = n;
+        }
+    }
     let needle = query.q.as_deref().map(str::to_lowercase).filter(|q| !q.is_empty());
     let results: Vec<Value> = state
         .issues()
@@ -95,7 +114,12 @@ pub(super) async fn list(
                 .as_deref()
                 .is_none_or(|n| i.name.to_lowercase().contains(n) || i.description.to_lowercase().contains(n))
         })
-        .map(|i| issue_json(i, stats.get(&i.id)))
+        .map(|i| {
+            let mut v = issue_json(i, stats.get(&i.id));
+            v["sparkline"] =
+                json!(sparklines.get(&i.id).cloned().unwrap_or_else(|| vec![0; SPARKLINE_DAYS as usize]));
+            v
+        })
         .collect();
     Ok(Json(json!({ "results": results })))
 }

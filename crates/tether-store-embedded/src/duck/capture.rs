@@ -191,6 +191,26 @@ impl EventStore for DuckAnalytics {
         .await
     }
 
+    async fn issue_daily_counts(&self, scope: ExceptionScope) -> StoreResult<Vec<(i64, i64, u64)>> {
+        self.read(move |conn| {
+            let from = scope.from_ms.unwrap_or(0);
+            let w = exception_where(&scope);
+            let sql = format!(
+                "SELECT issue_id, (ts_ms - {from}) // 86400000 AS day, count(*) FROM exceptions {} \
+                 GROUP BY issue_id, day ORDER BY issue_id, day",
+                w.sql()
+            );
+            let mut stmt = conn.prepare(&sql).map_err(db_err("cannot prepare daily counts"))?;
+            let rows = stmt
+                .query_map(params_from_iter(w.params.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+                })
+                .map_err(db_err("daily counts query failed"))?;
+            rows.collect::<Result<_, _>>().map_err(db_err("cannot read daily counts"))
+        })
+        .await
+    }
+
     async fn exceptions(&self, scope: ExceptionScope, limit: usize) -> StoreResult<Vec<ExceptionRecord>> {
         self.read(move |conn| {
             let w = exception_where(&scope);
