@@ -125,6 +125,12 @@ test('from a log line to the recording, the related errors and the person', asyn
   assert.equal(withKey.status, 200);
   await page.screenshot({ path: join(artifacts, 'settings.png') });
 
+  // The recordings list filters by person and errors.
+  await page.goto(`${tether.base}/replay?distinct_id=${encodeURIComponent(distinctId)}&has_errors=true`);
+  await page.waitForSelector(`a[href="/replay/${sessionId}"]`);
+  await page.selectOption('select[aria-label="Minimum duration"]', '300');
+  await page.waitForSelector('text=No recordings match');
+
   // The errors list shows a sparkline per issue.
   await page.goto(`${tether.base}/errors`);
   await page.waitForSelector('svg.sparkline rect');

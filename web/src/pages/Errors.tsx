@@ -54,6 +54,7 @@ export function ErrorsPage() {
               <td>{i.occurrences} occurrences</td>
               <td>{i.sessions} sessions</td>
               <td>{i.users} users</td>
+              <td className="muted">first {formatTime(i.first_seen)}</td>
               <td className="muted">last {formatTime(i.last_seen)}</td>
               <td><span className={`status status-${i.status}`}>{i.status}</span></td>
             </tr>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, formatDuration, formatTime, Issue, Recording } from '../api';
+import { api, formatDuration, formatTime, Issue, Log, LogPage, Recording } from '../api';
 import { Link } from '../router';
 
 type Person = {
@@ -14,10 +14,13 @@ export function PersonPage({ distinctId }: { distinctId: string }) {
   const [error, setError] = useState<string | null>(null);
   const [recordings, setRecordings] = useState<Recording[]>([]);
   const [issues, setIssues] = useState<Issue[]>([]);
+  const [logs, setLogs] = useState<Log[]>([]);
+  const [allProps, setAllProps] = useState(false);
   useEffect(() => {
     api<Person>(`persons/${encodeURIComponent(distinctId)}`).then(setPerson, (e) => setError(e.message));
     api<{ results: Recording[] }>(`recordings?distinct_id=${encodeURIComponent(distinctId)}`).then((r) => setRecordings(r.results), () => {});
     api<{ results: Issue[] }>(`error_tracking/issues?distinct_id=${encodeURIComponent(distinctId)}`).then((r) => setIssues(r.results), () => {});
+    api<LogPage>(`logs?distinct_id=${encodeURIComponent(distinctId)}&from=-30d&limit=20`).then((r) => setLogs(r.results), () => {});
   }, [distinctId]);
   if (error) return <div className="empty"><h3>{error}</h3></div>;
   if (!person) return <div className="skeleton">Loading person…</div>;
@@ -31,16 +34,6 @@ export function PersonPage({ distinctId }: { distinctId: string }) {
       <div className="toolbar">
         <Link className="button" to={`/logs?distinct_id=${encodeURIComponent(distinctId)}&from=-30d`}>Recent logs</Link>
       </div>
-      <h3>Properties</h3>
-      <table className="attrs">
-        <tbody>
-          {Object.entries(person.properties).map(([k, v]) => (
-            <tr key={k}><td className="key">{k}</td><td className="value">{typeof v === 'string' ? v : JSON.stringify(v)}</td></tr>
-          ))}
-        </tbody>
-      </table>
-      <h3>Distinct ids</h3>
-      <ul>{person.distinct_ids.map((d) => <li key={d}><code>{d}</code></li>)}</ul>
       <h3>Errors</h3>
       {issues.length === 0 && <p className="muted">No exceptions from this person.</p>}
       <table className="table">
@@ -66,6 +59,33 @@ export function PersonPage({ distinctId }: { distinctId: string }) {
           ))}
         </tbody>
       </table>
+      <h3>Recent logs</h3>
+      {logs.length === 0 && <p className="muted">No logs carried this person's id in the last 30 days.</p>}
+      <table className="table">
+        <tbody>
+          {logs.map((l) => (
+            <tr key={l.id}>
+              <td className="time"><Link to={`/logs/${l.id}?distinct_id=${encodeURIComponent(distinctId)}&from=-30d`}>{formatTime(l.timestamp)}</Link></td>
+              <td><span className={`sev sev-${l.severity}`}>{l.severity}</span></td>
+              <td className="service">{l.service}</td>
+              <td>{l.body}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h3>Properties</h3>
+      <table className="attrs">
+        <tbody>
+          {Object.entries(person.properties)
+            .filter(([, v]) => allProps || (v !== null && v !== ''))
+            .map(([k, v]) => (
+              <tr key={k}><td className="key">{k}</td><td className="value">{typeof v === 'string' ? v : JSON.stringify(v)}</td></tr>
+            ))}
+        </tbody>
+      </table>
+      <button className="link-button" onClick={() => setAllProps(!allProps)}>{allProps ? 'Hide empty properties' : 'Show empty properties'}</button>
+      <h3>Distinct ids</h3>
+      <ul>{person.distinct_ids.map((d) => <li key={d}><code>{d}</code></li>)}</ul>
     </div>
   );
 }

@@ -95,6 +95,12 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
     setQuery({ t: String(Math.round(ms)) });
   };
   const current = logs.filter((l) => Date.parse(l.timestamp) <= now).length - 1;
+  // The panel scrolls with playback: the current log stays in view.
+  const panel = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (tab !== 'logs' || current < 0) return;
+    panel.current?.querySelectorAll('.panel-log')[current]?.scrollIntoView({ block: 'nearest' });
+  }, [current, tab]);
   const start = recording?.start_ms ?? 0;
   const duration = recording ? Math.max(recording.duration_ms, 1) : 1;
 
@@ -178,7 +184,7 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
               ))}
           </div>
         </div>
-        <aside className="side-panel">
+        <aside className="side-panel" ref={panel}>
           <div className="tabs small-tabs" role="tablist">
             {(
               [
@@ -245,27 +251,49 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
 export function ReplaysPage() {
   const url = useLocation();
   const [list, setList] = useState<Recording[] | null>(null);
+  const [person, setPerson] = useState(url.searchParams.get('distinct_id') ?? '');
   const q = url.searchParams.toString();
   useEffect(() => {
+    setList(null);
     api<{ results: Recording[] }>(`recordings?${q}`).then((r) => setList(r.results), () => setList([]));
   }, [q]);
   return (
     <div className="list-page">
       <h2>Replays</h2>
       <div className="toolbar">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            setQuery({ distinct_id: person.trim() || null });
+          }}
+        >
+          <input placeholder="Person (distinct id)" value={person} onChange={(e) => setPerson(e.target.value)} aria-label="Person" />
+        </form>
+        <select value={url.searchParams.get('from') ?? ''} onChange={(e) => setQuery({ from: e.target.value || null })} aria-label="Since">
+          <option value="">Any time</option>
+          <option value="-1h">Last hour</option>
+          <option value="-24h">Last 24 hours</option>
+          <option value="-7d">Last 7 days</option>
+        </select>
+        <select value={url.searchParams.get('min_duration') ?? ''} onChange={(e) => setQuery({ min_duration: e.target.value || null })} aria-label="Minimum duration">
+          <option value="">Any length</option>
+          <option value="10">≥ 10 s</option>
+          <option value="60">≥ 1 min</option>
+          <option value="300">≥ 5 min</option>
+        </select>
         <label className="check">
           <input type="checkbox" checked={url.searchParams.get('has_errors') === 'true'} onChange={(e) => setQuery({ has_errors: e.target.checked ? 'true' : null })} />
           Only sessions with errors
         </label>
       </div>
       {!list && <div className="skeleton">Loading recordings…</div>}
-      {list?.length === 0 && <div className="empty"><h3>No recordings yet</h3><p className="muted">Point posthog-js at this server to record sessions.</p></div>}
+      {list?.length === 0 && <div className="empty"><h3>No recordings match</h3><p className="muted">Point posthog-js at this server to record sessions, or widen the filters.</p></div>}
       <table className="table">
         <tbody>
           {list?.map((r) => (
             <tr key={r.session_id}>
               <td><Link to={`/replay/${encodeURIComponent(r.session_id)}`}>{formatTime(r.start_time)}</Link></td>
-              <td>{r.distinct_id}</td>
+              <td>{r.distinct_id && <Link to={`/persons/${encodeURIComponent(r.distinct_id)}`}>{r.distinct_id}</Link>}</td>
               <td>{formatDuration(r.duration_ms)}</td>
               <td>{r.clicks} clicks</td>
               <td>{r.exceptions > 0 ? <span className="sev sev-error">{r.exceptions} errors</span> : null}</td>
