@@ -129,30 +129,14 @@ async fn api_errors_are_json_with_the_right_status() {
     assert_eq!(get(logs_url(999), Some(s.api_key.clone())).await.unwrap().status(), 404);
 
     // A key scoped to a second project may read it but not the first one (403).
-    let created: Value = s
-        .client
-        .post(format!("{}/api/projects", s.base))
-        .bearer_auth(&s.api_key)
-        .json(&json!({ "name": "Shop" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let post = |path: String, body: Value| {
+        let req = s.client.post(format!("{}{path}", s.base)).bearer_auth(&s.api_key).json(&body);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let created = post("/api/projects".into(), json!({ "name": "Shop" })).await;
     let shop = created["id"].as_i64().unwrap();
     assert!(created["token"].as_str().unwrap().starts_with("phc_"));
-    let key: Value = s
-        .client
-        .post(format!("{}/api/projects/{shop}/api_keys", s.base))
-        .bearer_auth(&s.api_key)
-        .json(&json!({ "name": "shop reader" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let key = post(format!("/api/projects/{shop}/api_keys"), json!({ "name": "shop reader" })).await;
     let shop_key = key["secret"].as_str().unwrap().to_owned();
     assert_eq!(get(logs_url(shop), Some(shop_key.clone())).await.unwrap().status(), 200);
     let denied = get(logs_url(s.project_id), Some(shop_key.clone())).await.unwrap();
