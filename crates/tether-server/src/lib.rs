@@ -49,6 +49,27 @@ pub struct Stores {
     pub users: Arc<dyn UserStore>,
 }
 
+impl Stores {
+    /// All stores from one analytics store (logs, events, recordings) and one metadata store
+    /// (projects, keys, issues, persons, users), as the embedded backend provides them.
+    pub fn new<A, M>(analytics: Arc<A>, meta: Arc<M>) -> Stores
+    where
+        A: LogReader + LogWriter + EventStore + RecordingStore + 'static,
+        M: MetadataStore + IssueStore + PersonStore + UserStore + 'static,
+    {
+        Stores {
+            meta: meta.clone(),
+            logs: analytics.clone(),
+            log_writer: analytics.clone(),
+            events: analytics.clone(),
+            recordings: analytics,
+            issues: meta.clone(),
+            persons: meta.clone(),
+            users: meta,
+        }
+    }
+}
+
 /// Limits on what clients may send.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

@@ -89,19 +89,7 @@ async fn serve(config: config::Config, env: &HashMap<String, String>) -> anyhow:
         },
         ..Limits::default()
     };
-    let (state, writer) = AppState::new(
-        Stores {
-            meta: stores.meta.clone(),
-            logs: stores.logs.clone(),
-            log_writer: stores.logs.clone(),
-            events: stores.logs.clone(),
-            recordings: stores.logs.clone(),
-            issues: stores.meta.clone(),
-            persons: stores.meta.clone(),
-            users: stores.meta.clone(),
-        },
-        limits,
-    );
+    let (state, writer) = AppState::new(Stores::new(stores.logs.clone(), stores.meta.clone()), limits);
     print_banner(http_addr, grpc_addr, &config.data_dir, created.as_ref());
     if let Some(password) = admin_password {
         println!("UI login (shown only now): user admin, password {password}\n");

@@ -34,11 +34,13 @@ pub(crate) fn new_uuid() -> String {
 }
 
 /// Decodes a capture request of any supported encoding (body, or `?data=` for legacy GETs)
-/// and resolves the project its token names.
+/// and resolves the project its token names. `max_event_bytes` bounds each event's
+/// properties, checked off the reactor together with decoding.
 pub(crate) async fn decode_request(
     state: &AppState,
     request: Request,
     limit: usize,
+    max_event_bytes: usize,
 ) -> Result<(Project, Capture), ApiError> {
     let (parts, body) = request.into_parts();
     let Query(query) =
@@ -54,7 +56,16 @@ pub(crate) async fn decode_request(
     let capture = tokio::task::spawn_blocking(move || {
         let value =
             posthog::decode_capture_body(&bytes, content_type.as_deref(), compression.as_deref(), limit)?;
-        parse_capture(value, now_ms(), &mut new_uuid).map_err(ApiError::from)
+        let capture = parse_capture(value, now_ms(), &mut new_uuid)?;
+        for (i, e) in capture.events.iter().enumerate() {
+            if serde_json::to_vec(&e.properties).map_or(0, |v| v.len()) > max_event_bytes {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("event {i} exceeds the limit of {max_event_bytes} bytes"),
+                ));
+            }
+        }
+        Ok(capture)
     })
     .await
     .map_err(|_| ApiError::internal())??;
@@ -66,16 +77,7 @@ pub(super) async fn capture(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let (project, capture) = decode_request(&state, request, MAX_BATCH_BYTES).await?;
-    for (i, e) in capture.events.iter().enumerate() {
-        let size = Value::Object(e.properties.clone()).to_string().len();
-        if size > MAX_EVENT_BYTES {
-            return Err(ApiError::new(
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                format!("event {i} exceeds the limit of {MAX_EVENT_BYTES} bytes"),
-            ));
-        }
-    }
+    let (project, capture) = decode_request(&state, request, MAX_BATCH_BYTES, MAX_EVENT_BYTES).await?;
     store_events(&state, &project, capture.events).await?;
     // Exactly 200 with a body: posthog-js retries anything else, 204 included.
     Ok(Json(json!({ "status": 1 })))

@@ -14,7 +14,8 @@ pub(super) async fn capture(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let (project, capture) = decode_request(&state, request, MAX_RECORDING_BYTES).await?;
+    let (project, capture) =
+        decode_request(&state, request, MAX_RECORDING_BYTES, MAX_RECORDING_BYTES).await?;
     let chunks = snapshot_chunks(capture.events).map_err(ApiError::bad_request)?;
     for chunk in chunks {
         let project_id = project.id;

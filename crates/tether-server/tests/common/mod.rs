@@ -90,16 +90,7 @@ impl TestServer {
 
 /// Every server store backed by one set of embedded stores.
 pub fn server_stores(stores: &EmbeddedStores) -> Stores {
-    Stores {
-        meta: stores.meta.clone(),
-        logs: stores.logs.clone(),
-        log_writer: stores.logs.clone(),
-        events: stores.logs.clone(),
-        recordings: stores.logs.clone(),
-        issues: stores.meta.clone(),
-        persons: stores.meta.clone(),
-        users: stores.meta.clone(),
-    }
+    Stores::new(stores.logs.clone(), stores.meta.clone())
 }
 
 impl Drop for TestServer {
