@@ -11,7 +11,7 @@ use tether_model::ProjectId;
 use tether_store::{ExceptionScope, Issue, IssueStats, IssueStatus};
 
 use super::authorize_project;
-use super::params::format_ns;
+use super::params::{format_ns, parse_time_ms};
 use crate::{ApiError, AppState};
 
 /// The window around a log in which its session's exceptions count as related.
@@ -50,16 +50,6 @@ pub(super) struct IssueQuery {
     to: Option<String>,
 }
 
-fn parse_ms(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
-    value
-        .map(|v| {
-            super::params::parse_time(v, super::params::now_ns()).map(|ns| ns / 1_000_000).ok_or_else(|| {
-                ApiError::bad_request(format!("invalid {name}: expected RFC 3339 or relative time like -1h"))
-            })
-        })
-        .transpose()
-}
-
 pub(super) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -77,7 +67,8 @@ pub(super) async fn list(
             })
         })
         .transpose()?;
-    let (from_ms, to_ms) = (parse_ms("from", query.from.as_deref())?, parse_ms("to", query.to.as_deref())?);
+    let (from_ms, to_ms) =
+        (parse_time_ms("from", query.from.as_deref())?, parse_time_ms("to", query.to.as_deref())?);
     let distinct_ids = match &query.distinct_id {
         Some(d) => super::recordings::person_ids(&state, project_id, d).await?,
         None => Vec::new(),

@@ -123,6 +123,17 @@ pub(crate) fn parse_time(value: &str, now: i64) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos()).ok()
 }
 
+/// An optional time parameter as Unix milliseconds; a bad value is a 400 naming `name`.
+pub(crate) fn parse_time_ms(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    value
+        .map(|v| {
+            parse_time(v, now_ns()).map(|ns| ns / 1_000_000).ok_or_else(|| {
+                ApiError::bad_request(format!("invalid {name}: expected RFC 3339 or relative time like -1h"))
+            })
+        })
+        .transpose()
+}
+
 fn parse_attr(value: &str) -> Option<AttrFilter> {
     let filter = if let Some((key, v)) = value.split_once("!=") {
         AttrFilter { key: key.trim().to_owned(), op: AttrOp::NotEquals(v.trim().to_owned()) }

@@ -14,7 +14,7 @@ use tether_model::ProjectId;
 use tether_store::{Recording, RecordingQuery};
 
 use super::authorize_project;
-use super::params::{format_ns, now_ns, parse_time};
+use super::params::{format_ns, parse_time_ms};
 use crate::{ApiError, AppState};
 
 #[derive(serde::Deserialize)]
@@ -56,15 +56,6 @@ pub(super) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let time = |name: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
-        v.as_deref()
-            .map(|t| {
-                parse_time(t, now_ns())
-                    .map(|ns| ns / 1_000_000)
-                    .ok_or_else(|| ApiError::bad_request(format!("invalid {name}")))
-            })
-            .transpose()
-    };
     let distinct_ids = match &q.distinct_id {
         Some(d) => person_ids(&state, project_id, d).await?,
         None => Vec::new(),
@@ -78,8 +69,8 @@ pub(super) async fn list(
         .recordings(RecordingQuery {
             project_id,
             distinct_ids,
-            from_ms: time("from", &q.from)?,
-            to_ms: time("to", &q.to)?,
+            from_ms: parse_time_ms("from", q.from.as_deref())?,
+            to_ms: parse_time_ms("to", q.to.as_deref())?,
             min_duration_ms: q.min_duration.map(|s| s.saturating_mul(1000)),
             has_errors: q.has_errors,
             limit,
