@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_otlp::{LogExporter, Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
+use opentelemetry_sdk::logs::SdkLogger;
 
 use crate::StampProcessor;
 
 pub use opentelemetry_otlp::ExporterBuildError;
+pub use opentelemetry_sdk::logs::SdkLoggerProvider;
 
 /// Builds a logger provider that stamps each record ([`StampProcessor`]) and exports it in
 /// batches as OTLP/HTTP protobuf to `endpoint` (e.g. `http://127.0.0.1:8010/v1/logs`) with

@@ -2,6 +2,7 @@
 //! embedded stores into the server, binds the ports, and handles signals.
 
 mod config;
+mod demo;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,67 +38,131 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Run Tether with a sample web shop wired to it, to see the whole loop before wiring
+    /// your own app: click around the shop, then open its logs in Tether.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     let env: HashMap<String, String> = std::env::vars().collect();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     match cli.command {
         Command::Serve { config, http_addr, grpc_addr, data_dir } => {
+            init_tracing(None);
             let overrides = config::Overrides { config_file: config, http_addr, grpc_addr, data_dir };
             let config = config::load(&overrides, &env)?;
-            runtime.block_on(serve(config, &env))
+            runtime.block_on(async {
+                let server = Server::start(&config, &env, None).await?;
+                print_banner(&server);
+                server.run(shutdown_signal()).await
+            })
+        }
+        Command::Demo(args) => {
+            let overrides = config::Overrides {
+                config_file: None,
+                http_addr: args.http_addr,
+                grpc_addr: args.grpc_addr,
+                data_dir: Some(args.data_dir.clone()),
+            };
+            let config = config::load(&overrides, &env)?;
+            runtime.block_on(demo::run(&config, &env, &args))
         }
     }
 }
 
-async fn serve(config: config::Config, env: &HashMap<String, String>) -> anyhow::Result<()> {
-    let stores = EmbeddedStores::open(&config.data_dir)
-        .await
-        .with_context(|| format!("cannot open the data directory {}", config.data_dir.display()))?;
-    let created = first_start(
-        stores.meta.as_ref(),
-        env.get("TETHER_PROJECT_TOKEN").map(String::as_str),
-        env.get("TETHER_API_KEY").map(String::as_str),
-    )
-    .await
-    .context("cannot create the default project")?;
-    let admin_password =
-        ensure_admin(stores.meta.as_ref(), env.get("TETHER_ADMIN_PASSWORD").map(String::as_str))
+/// Server diagnostics go to stderr, filtered by `RUST_LOG` (default `info`). When `otel` is
+/// given (the demo), the shop's logs are also exported to Tether through it.
+fn init_tracing(otel: Option<&tether_stamp::otlp::SdkLoggerProvider>) {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let otel = otel.map(|provider| {
+        tether_stamp::otlp::tracing_layer(provider).with_filter(
+            tracing_subscriber::filter::Targets::new()
+                .with_target(tether_demo::SHOP_LOG_TARGET, tracing::Level::DEBUG),
+        )
+    });
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter))
+        .with(otel)
+        .init();
+}
+
+/// Tether with its stores open and its ports bound, not yet serving.
+pub(crate) struct Server {
+    stores: EmbeddedStores,
+    state: AppState,
+    writer: tether_server::WriterHandle,
+    listeners: Listeners,
+    pub(crate) http_addr: SocketAddr,
+    pub(crate) grpc_addr: SocketAddr,
+    pub(crate) data_dir: PathBuf,
+    /// Set on the first start of this data directory.
+    pub(crate) created: Option<FirstStart>,
+    /// Set when the admin user was created now.
+    pub(crate) admin_password: Option<String>,
+}
+
+impl Server {
+    /// Opens the stores (creating the default project and the admin user on first start,
+    /// with `default_password` unless `TETHER_ADMIN_PASSWORD` is set) and binds both ports.
+    pub(crate) async fn start(
+        config: &config::Config,
+        env: &HashMap<String, String>,
+        default_password: Option<&str>,
+    ) -> anyhow::Result<Server> {
+        let stores = EmbeddedStores::open(&config.data_dir)
             .await
-            .context("cannot create the admin user")?;
-    let http = tokio::net::TcpListener::bind(config.http_addr)
+            .with_context(|| format!("cannot open the data directory {}", config.data_dir.display()))?;
+        let created = first_start(
+            stores.meta.as_ref(),
+            env.get("TETHER_PROJECT_TOKEN").map(String::as_str),
+            env.get("TETHER_API_KEY").map(String::as_str),
+        )
         .await
-        .with_context(|| format!("cannot listen on {} (http_addr)", config.http_addr))?;
-    let grpc = tokio::net::TcpListener::bind(config.grpc_addr)
-        .await
-        .with_context(|| format!("cannot listen on {} (grpc_addr)", config.grpc_addr))?;
-    let http_addr = http.local_addr()?;
-    let grpc_addr = grpc.local_addr()?;
-    let limits = Limits {
-        max_body_bytes: usize::try_from(config.ingest.max_body.0).unwrap_or(usize::MAX),
-        batcher: tether_server::BatcherConfig {
-            queue_records: config.ingest.queue_records,
-            max_commit_records: config.ingest.max_commit_records,
-        },
-        ..Limits::default()
-    };
-    let (state, writer) = AppState::new(Stores::new(stores.logs.clone(), stores.meta.clone()), limits);
-    print_banner(http_addr, grpc_addr, &config.data_dir, created.as_ref());
-    if let Some(password) = admin_password {
-        println!("UI login (shown only now): user admin, password {password}\n");
+        .context("cannot create the default project")?;
+        let password = env.get("TETHER_ADMIN_PASSWORD").map(String::as_str).or(default_password);
+        let admin_password =
+            ensure_admin(stores.meta.as_ref(), password).await.context("cannot create the admin user")?;
+        let http = tokio::net::TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (http_addr)", config.http_addr))?;
+        let grpc = tokio::net::TcpListener::bind(config.grpc_addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (grpc_addr)", config.grpc_addr))?;
+        let limits = Limits {
+            max_body_bytes: usize::try_from(config.ingest.max_body.0).unwrap_or(usize::MAX),
+            batcher: tether_server::BatcherConfig {
+                queue_records: config.ingest.queue_records,
+                max_commit_records: config.ingest.max_commit_records,
+            },
+            ..Limits::default()
+        };
+        let (state, writer) = AppState::new(Stores::new(stores.logs.clone(), stores.meta.clone()), limits);
+        Ok(Server {
+            http_addr: http.local_addr()?,
+            grpc_addr: grpc.local_addr()?,
+            data_dir: config.data_dir.clone(),
+            stores,
+            state,
+            writer,
+            listeners: Listeners { http, grpc },
+            created,
+            admin_password,
+        })
     }
-    tether_server::serve(state, writer, Listeners { http, grpc }, shutdown_signal()).await?;
-    stores.logs.checkpoint().await.context("final checkpoint failed")?;
-    tracing::info!("stopped; every acknowledged log is stored");
-    Ok(())
+
+    pub(crate) fn stores(&self) -> &EmbeddedStores {
+        &self.stores
+    }
+
+    /// Serves until `shutdown` completes, then drains the writer and checkpoints.
+    pub(crate) async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tether_server::serve(self.state, self.writer, self.listeners, shutdown).await?;
+        self.stores.logs.checkpoint().await.context("final checkpoint failed")?;
+        tracing::info!("stopped; every acknowledged log is stored");
+        Ok(())
+    }
 }
 
 async fn shutdown_signal() {
@@ -122,17 +187,16 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests and flushing batches");
 }
 
-fn print_banner(
-    http: SocketAddr,
-    grpc: SocketAddr,
-    data_dir: &std::path::Path,
-    created: Option<&FirstStart>,
-) {
+fn print_banner(server: &Server) {
+    let (http, grpc) = (server.http_addr, server.grpc_addr);
     println!("\nTether is running");
     println!("  HTTP (UI, API, OTLP/HTTP): http://{http}");
     println!("  OTLP/gRPC:                 {grpc}");
-    println!("  Data directory:            {}", data_dir.display());
-    let Some(first) = created else {
+    println!("  Data directory:            {}", server.data_dir.display());
+    if let Some(password) = &server.admin_password {
+        println!("  UI login (shown only now): user admin, password {password}");
+    }
+    let Some(first) = &server.created else {
         println!("\nProject tokens and API keys were printed at first start.\n");
         return;
     };
