@@ -15,40 +15,54 @@ export const TOKEN = 'phc_browsertests';
 export const API_KEY = 'phx_browsertests';
 export const ADMIN_PASSWORD = 'browser-tests-admin';
 
-/** Starts the release binary; resolves once it prints its HTTP address. */
-export async function startTether() {
+/**
+ * Runs the release binary with `args` in a fresh data directory and resolves once its
+ * output has matched every pattern of `ready` (name → regex with one group), with those groups.
+ */
+export async function launchTether(args, ready) {
   const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
   const bin = process.env.TETHER_BIN ?? join(targetDir, 'release', 'tether');
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-browser-'));
-  const child = spawn(bin, ['serve', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dataDir], {
+  const child = spawn(bin, [...args, '--data-dir', dataDir], {
     env: { ...process.env, TETHER_PROJECT_TOKEN: TOKEN, TETHER_API_KEY: API_KEY, TETHER_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const base = await new Promise((resolve, reject) => {
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const found = await new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`tether did not start:\n${out}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`tether did not start:\n${out}`)), 60_000);
     child.stdout.on('data', (chunk) => {
       out += chunk;
-      const m = out.match(/HTTP \(UI, API, OTLP\/HTTP\): (http:\/\/\S+)/);
-      if (m) {
+      const matches = Object.fromEntries(Object.entries(ready).map(([k, re]) => [k, out.match(re)?.[1]]));
+      if (Object.values(matches).every(Boolean)) {
         clearTimeout(timer);
-        resolve(m[1]);
+        resolve({ ...matches, output: () => out });
       }
     });
-    child.on('exit', (code) => reject(new Error(`tether exited with ${code}:\n${out}`)));
+    exited.then(({ code }) => reject(new Error(`tether exited with ${code}:\n${out}`)));
   });
   const api = async (path, init = {}) => {
-    const resp = await fetch(`${base}/api/projects/1/${path}`, {
+    const resp = await fetch(`${found.base}/api/projects/1/${path}`, {
       ...init,
       headers: { authorization: `Bearer ${API_KEY}`, ...(init.headers ?? {}) },
     });
     return { status: resp.status, body: await resp.json() };
   };
-  const stop = () => {
+  /** Stops the process (SIGTERM) and resolves with how it exited. */
+  const stop = async () => {
     child.kill('SIGTERM');
+    const how = await exited;
     rmSync(dataDir, { recursive: true, force: true });
+    return how;
   };
-  return { base, api, stop };
+  return { ...found, api, stop };
+}
+
+/** `tether serve` on free ports. */
+export function startTether() {
+  return launchTether(['serve', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0'], {
+    base: /HTTP \(UI, API, OTLP\/HTTP\): (http:\/\/\S+)/,
+  });
 }
 
 /**

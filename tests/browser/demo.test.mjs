@@ -1,0 +1,85 @@
+// `tether demo` as a person would use it: open the printed shop URL in Chromium, shop, fail a
+// checkout; then Tether has the shop backend's log of that failure stamped with the page's
+// session (by the Rust stamping layer, not by hand), and its related errors list the page's
+// exception. The seeded logs are there too, and the demo stops cleanly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchTether, launchChromium, eventually } from './harness.mjs';
+
+// A desktop Chrome user agent, and no navigator.webdriver: posthog-js ignores bots, and the
+// demo page (unlike the test app) is not configured for automated browsers.
+const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+
+test('a failed checkout in the demo shop links the backend log to the session and its error', async (t) => {
+  const demo = await launchTether(
+    ['demo', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--shop-addr', '127.0.0.1:0', '--seed-logs', '30000'],
+    { base: /Tether:\s+(http:\/\/\S+)/, shop: /Shop:\s+(http:\/\/\S+)/ },
+  );
+  let stopped = false;
+  t.after(() => stopped || demo.stop());
+  assert.match(demo.output(), /Seeded 30000 logs/);
+  assert.match(demo.output(), /payment declined/, 'the instructions say which log to click');
+
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const context = await browser.newContext({ userAgent: USER_AGENT });
+  await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'webdriver', { get: () => false }));
+  const page = await context.newPage();
+
+  await page.goto(demo.shop);
+  await page.waitForFunction(() => window.posthog?.__loaded);
+  await page.waitForFunction(() => window.posthog.sessionRecordingStarted(), null, { timeout: 30_000 });
+  const sessionId = await page.evaluate(() => window.posthog.get_session_id());
+  const distinctId = await page.evaluate(() => window.posthog.get_distinct_id());
+  assert.match(distinctId, /@example\.com$/, 'the shop signs the shopper in');
+
+  await page.mouse.move(30, 30);
+  await page.mouse.move(300, 200, { steps: 6 });
+  await page.click('button[data-product="1"]');
+  await page.waitForSelector('text=Trail running shoes added');
+  await page.click('button[data-product="4"]');
+  await page.waitForSelector('text=Espresso machine is out of stock');
+  await page.click('#checkout');
+  await page.waitForSelector('text=Checkout failed: payment declined by the card processor');
+
+  // The backend's error log carries the page's session and person, stamped by the layer.
+  const log = await eventually('the backend log of the failed checkout', async () => {
+    const r = await demo.api(`logs?session_id=${sessionId}&q=${encodeURIComponent('payment declined')}`);
+    return r.body.results?.[0];
+  });
+  assert.equal(log.severity, 'error');
+  assert.equal(log.service, 'demo-shop');
+  assert.equal(log.distinct_id, distinctId);
+  assert.equal(log.attributes['session.id'], sessionId);
+  const sessionLogs = await demo.api(`logs?session_id=${sessionId}`);
+  const bodies = sessionLogs.body.results.map((l) => l.body);
+  for (const expected of ['GET /api/products 200', 'added to cart', 'out of stock', 'POST /api/checkout 502']) {
+    assert.ok(bodies.includes(expected), `${expected} in ${JSON.stringify(bodies)}`);
+  }
+
+  // Related errors of that log list the exception the page threw.
+  const related = await eventually('the page exception among the related errors', async () => {
+    const r = await demo.api(`logs/${log.id}/related_errors`);
+    return r.body.results?.find((i) => i.description.includes('Checkout failed')) && r.body;
+  });
+  assert.equal(related.status, 'ok');
+  // View recording has something to play, and the person is one click away.
+  const recording = await eventually('the recording', async () => {
+    const r = await demo.api(`recordings/${sessionId}`);
+    return r.status === 200 && r.body.has_full_snapshot && r.body;
+  });
+  assert.ok(recording.clicks >= 3, JSON.stringify(recording));
+  const person = await eventually('the shopper', async () => {
+    const r = await demo.api(`persons/${encodeURIComponent(distinctId)}`);
+    return r.status === 200 && r.body.properties?.name && r.body;
+  });
+  assert.equal(person.properties.email, distinctId);
+
+  // The seeded logs fill several services over the last days.
+  const payments = await demo.api('logs?from=-4d&service=payments&limit=5');
+  assert.equal(payments.body.results.length, 5);
+
+  const how = await demo.stop();
+  stopped = true;
+  assert.deepEqual(how, { code: 0, signal: null }, 'the demo stops cleanly on SIGTERM');
+});
