@@ -1,6 +1,7 @@
 //! Real Python SDKs against an in-process Tether: OpenTelemetry (OTLP/HTTP protobuf) logs
 //! with `sessionId` / `posthogDistinctId` come back filtered by those ids, and PostHog's
-//! Python SDK's `capture_exception` becomes an error-tracking issue.
+//! Python SDK's `capture_exception` becomes an error-tracking issue; the stamping recipe of
+//! examples/python (Flask and FastAPI) puts the caller's session and person on request logs.
 //! Needs the packages of tests/sdk/python/requirements.txt (scripts/test installs them into
 //! .venv; set TETHER_TEST_PYTHON to use another interpreter).
 
@@ -75,4 +76,61 @@ async fn python_posthog_sdk_exceptions_become_issues() {
     assert_eq!(detail["occurrences_list"][0]["distinct_id"], "py-user-2");
     let frames = detail["latest_exception"][0]["stacktrace"]["frames"].as_array().expect("python frames");
     assert!(frames.iter().any(|f| f["function"] == "charge_card"), "{frames:?}");
+}
+
+/// The logs of one `/checkout` call of the recipe app, found by the session it was stamped with.
+async fn checkout_logs(s: &TestServer, session: &str) -> Vec<serde_json::Value> {
+    let (status, page) = s.api(&format!("logs?session_id={session}")).await;
+    assert_eq!(status, 200);
+    page["results"].as_array().unwrap().clone()
+}
+
+/// examples/python with one framework: tracing headers, baggage and invalid ids.
+async fn python_recipe_stamps_request_logs(framework: &str, expected_bodies: &[&str]) {
+    let s = TestServer::start().await;
+    run_script("recipes.py", &[&s.base, &s.token, framework]).await;
+
+    let logs = checkout_logs(&s, &format!("{framework}-session-1")).await;
+    let mut bodies: Vec<&str> = logs.iter().map(|l| l["body"].as_str().unwrap()).collect();
+    bodies.sort_unstable();
+    assert_eq!(bodies, expected_bodies, "{logs:?}");
+    for log in &logs {
+        assert_eq!(log["distinct_id"], "ada@example.com");
+        assert_eq!(log["service"], format!("{framework}-shop"));
+        assert_eq!(log["attributes"]["session.id"], format!("{framework}-session-1"));
+        assert_eq!(log["attributes"]["posthogWindowId"], format!("{framework}-window-1"));
+    }
+    let declined = logs.iter().find(|l| l["body"] == "payment declined by the card processor").unwrap();
+    assert_eq!(declined["severity"], "error");
+    assert_eq!(declined["attributes"]["gateway"], "acme-pay");
+
+    let from_baggage = checkout_logs(&s, &format!("{framework}-baggage-1")).await;
+    assert_eq!(from_baggage.len(), expected_bodies.len());
+    assert!(from_baggage.iter().all(|l| l["distinct_id"] == "grace@example.com"));
+
+    // The request with an oversized session id and a placeholder person logged unlinked.
+    let (_, all) = s.api("logs?q=payment%20declined").await;
+    let all = all["results"].as_array().unwrap();
+    assert_eq!(all.len(), 3, "{all:?}");
+    let unlinked: Vec<_> = all.iter().filter(|l| l["session_id"].is_null()).collect();
+    assert_eq!(unlinked.len(), 1);
+    assert!(unlinked[0]["distinct_id"].is_null());
+}
+
+#[tokio::test]
+async fn python_flask_recipe_stamps_request_logs() {
+    python_recipe_stamps_request_logs(
+        "flask",
+        &["checkout started", "payment declined by the card processor"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn python_fastapi_recipe_stamps_request_logs() {
+    python_recipe_stamps_request_logs(
+        "fastapi",
+        &["checkout started", "fraud check slow", "payment declined by the card processor"],
+    )
+    .await;
 }
