@@ -78,43 +78,11 @@ async fn python_posthog_sdk_exceptions_become_issues() {
     assert!(frames.iter().any(|f| f["function"] == "charge_card"), "{frames:?}");
 }
 
-/// The logs of one `/checkout` call of the recipe app, found by the session it was stamped with.
-async fn checkout_logs(s: &TestServer, session: &str) -> Vec<serde_json::Value> {
-    let (status, page) = s.api(&format!("logs?session_id={session}")).await;
-    assert_eq!(status, 200);
-    page["results"].as_array().unwrap().clone()
-}
-
 /// examples/python with one framework: tracing headers, baggage and invalid ids.
 async fn python_recipe_stamps_request_logs(framework: &str, expected_bodies: &[&str]) {
     let s = TestServer::start().await;
     run_script("recipes.py", &[&s.base, &s.token, framework]).await;
-
-    let logs = checkout_logs(&s, &format!("{framework}-session-1")).await;
-    let mut bodies: Vec<&str> = logs.iter().map(|l| l["body"].as_str().unwrap()).collect();
-    bodies.sort_unstable();
-    assert_eq!(bodies, expected_bodies, "{logs:?}");
-    for log in &logs {
-        assert_eq!(log["distinct_id"], "ada@example.com");
-        assert_eq!(log["service"], format!("{framework}-shop"));
-        assert_eq!(log["attributes"]["session.id"], format!("{framework}-session-1"));
-        assert_eq!(log["attributes"]["posthogWindowId"], format!("{framework}-window-1"));
-    }
-    let declined = logs.iter().find(|l| l["body"] == "payment declined by the card processor").unwrap();
-    assert_eq!(declined["severity"], "error");
-    assert_eq!(declined["attributes"]["gateway"], "acme-pay");
-
-    let from_baggage = checkout_logs(&s, &format!("{framework}-baggage-1")).await;
-    assert_eq!(from_baggage.len(), expected_bodies.len());
-    assert!(from_baggage.iter().all(|l| l["distinct_id"] == "grace@example.com"));
-
-    // The request with an oversized session id and a placeholder person logged unlinked.
-    let (_, all) = s.api("logs?q=payment%20declined").await;
-    let all = all["results"].as_array().unwrap();
-    assert_eq!(all.len(), 3, "{all:?}");
-    let unlinked: Vec<_> = all.iter().filter(|l| l["session_id"].is_null()).collect();
-    assert_eq!(unlinked.len(), 1);
-    assert!(unlinked[0]["distinct_id"].is_null());
+    common::assert_recipe_stamped(&s, framework, expected_bodies).await;
 }
 
 #[tokio::test]

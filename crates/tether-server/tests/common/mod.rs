@@ -127,3 +127,41 @@ pub fn otlp_json(service: &str, time_ns: i64, logs: &[(&str, &[(&str, &str)])]) 
 pub fn now_ns() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64
 }
+
+/// What every stamping recipe (examples/python, examples/node) must have produced: its
+/// `/checkout` was called once with posthog-js's tracing headers (session `{app}-session-1`,
+/// window `{app}-window-1`, person ada@example.com), once with W3C baggage (session
+/// `{app}-baggage-1`, person grace@example.com) and once with invalid ids; each call wrote
+/// `expected_bodies` (sorted), one of them the error "payment declined by the card processor".
+pub async fn assert_recipe_stamped(s: &TestServer, app: &str, expected_bodies: &[&str]) {
+    let session_logs = |session: String| async move {
+        let (status, page) = s.api(&format!("logs?session_id={session}")).await;
+        assert_eq!(status, 200);
+        page["results"].as_array().unwrap().clone()
+    };
+    let logs = session_logs(format!("{app}-session-1")).await;
+    let mut bodies: Vec<&str> = logs.iter().map(|l| l["body"].as_str().unwrap()).collect();
+    bodies.sort_unstable();
+    assert_eq!(bodies, expected_bodies, "{logs:?}");
+    for log in &logs {
+        assert_eq!(log["distinct_id"], "ada@example.com");
+        assert_eq!(log["service"], format!("{app}-shop"));
+        assert_eq!(log["attributes"]["session.id"], format!("{app}-session-1"));
+        assert_eq!(log["attributes"]["posthogWindowId"], format!("{app}-window-1"));
+    }
+    let declined = logs.iter().find(|l| l["body"] == "payment declined by the card processor").unwrap();
+    assert_eq!(declined["severity"], "error");
+    assert_eq!(declined["attributes"]["gateway"], "acme-pay");
+
+    let from_baggage = session_logs(format!("{app}-baggage-1")).await;
+    assert_eq!(from_baggage.len(), expected_bodies.len());
+    assert!(from_baggage.iter().all(|l| l["distinct_id"] == "grace@example.com"), "{from_baggage:?}");
+
+    // The call with an oversized session id and a placeholder person logged, unlinked.
+    let (_, all) = s.api("logs?q=payment%20declined").await;
+    let all = all["results"].as_array().unwrap();
+    assert_eq!(all.len(), 3, "{all:?}");
+    let unlinked: Vec<_> = all.iter().filter(|l| l["session_id"].is_null()).collect();
+    assert_eq!(unlinked.len(), 1);
+    assert!(unlinked[0]["distinct_id"].is_null());
+}
