@@ -4,7 +4,12 @@
 // exception. The seeded logs are there too, and the demo stops cleanly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { launchTether, launchChromium, eventually } from './harness.mjs';
+
+const artifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 
 // A desktop Chrome user agent, and no navigator.webdriver: posthog-js ignores bots, and the
 // demo page (unlike the test app) is not configured for automated browsers.
@@ -14,11 +19,13 @@ test('a failed checkout in the demo shop links the backend log to the session an
   const demo = await launchTether(
     ['demo', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--shop-addr', '127.0.0.1:0', '--seed-logs', '30000'],
     { base: /Tether:\s+(http:\/\/\S+)/, shop: /Shop:\s+(http:\/\/\S+)/ },
+    {}, // the demo's own UI password, as printed
   );
   let stopped = false;
   t.after(() => stopped || demo.stop());
   assert.match(demo.output(), /Seeded 30000 logs/);
   assert.match(demo.output(), /payment declined/, 'the instructions say which log to click');
+  assert.match(demo.output(), /user admin, password demo/);
 
   const browser = await launchChromium();
   t.after(() => browser.close());
@@ -74,6 +81,30 @@ test('a failed checkout in the demo shop links the backend log to the session an
     return r.status === 200 && r.body.properties?.name && r.body;
   });
   assert.equal(person.properties.email, distinctId);
+
+  // The person follows the printed instructions in Tether's UI.
+  mkdirSync(artifacts, { recursive: true });
+  const ui = await context.newPage();
+  await ui.setViewportSize({ width: 1440, height: 900 });
+  await ui.goto(`${demo.base}/logs`);
+  await ui.waitForURL(/\/login/);
+  await ui.fill('input[type=password]', 'demo');
+  await ui.click('button[type=submit]');
+  await ui.waitForSelector('.log-row');
+  await ui.selectOption('select[aria-label=Service]', 'demo-shop');
+  await ui.fill('input[aria-label="Search logs"]', 'payment declined');
+  await ui.keyboard.press('Enter');
+  await eventually('only the shop\'s failed payment', async () => (await ui.locator('.log-row').count()) === 1);
+  await ui.click('.log-row');
+  await ui.waitForURL(new RegExp(`/logs/${log.id}`));
+  await ui.click('role=tab[name="Related errors"]');
+  await ui.waitForSelector('.issue-card:has-text("Checkout failed")');
+  await ui.screenshot({ path: join(artifacts, 'demo-related-errors.png') });
+  await ui.click('text=View recording');
+  await ui.waitForURL(/\/replay\//);
+  await ui.frameLocator('.player iframe').locator('#checkout').waitFor({ timeout: 15_000 });
+  await ui.waitForSelector('.panel-log:has-text("payment declined")');
+  await ui.screenshot({ path: join(artifacts, 'demo-replay.png') });
 
   // The seeded logs fill several services over the last days.
   const payments = await demo.api('logs?from=-4d&service=payments&limit=5');

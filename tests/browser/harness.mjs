@@ -18,13 +18,14 @@ export const ADMIN_PASSWORD = 'browser-tests-admin';
 /**
  * Runs the release binary with `args` in a fresh data directory and resolves once its
  * output has matched every pattern of `ready` (name → regex with one group), with those groups.
+ * `env` adds to the fixed project token and API key (by default the tests' admin password).
  */
-export async function launchTether(args, ready) {
+export async function launchTether(args, ready, env = { TETHER_ADMIN_PASSWORD: ADMIN_PASSWORD }) {
   const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
   const bin = process.env.TETHER_BIN ?? join(targetDir, 'release', 'tether');
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-browser-'));
   const child = spawn(bin, [...args, '--data-dir', dataDir], {
-    env: { ...process.env, TETHER_PROJECT_TOKEN: TOKEN, TETHER_API_KEY: API_KEY, TETHER_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: 'warn' },
+    env: { ...process.env, TETHER_PROJECT_TOKEN: TOKEN, TETHER_API_KEY: API_KEY, RUST_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -40,6 +41,7 @@ export async function launchTether(args, ready) {
       }
     });
     exited.then(({ code }) => reject(new Error(`tether exited with ${code}:\n${out}`)));
+    child.on('error', (e) => reject(new Error(`cannot run ${bin} (build it with cargo build --release): ${e.message}`)));
   });
   const api = async (path, init = {}) => {
     const resp = await fetch(`${found.base}/api/projects/1/${path}`, {
