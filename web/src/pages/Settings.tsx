@@ -80,31 +80,26 @@ posthog.init('${project.token}', {
 // Or send the session id yourself:
 fetch('/api/checkout', { headers: { 'X-POSTHOG-SESSION-ID': posthog.get_session_id() } })`,
     python: `# pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http
-import logging
-from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
-from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+# tether_stamp.py: examples/python in Tether's repository (copy it into your project)
+from tether_stamp import StampMiddleware, StampASGIMiddleware, setup_logging
 
-provider = LoggerProvider()
-provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter(
-    endpoint="${host}/v1/logs", headers={"Authorization": "Bearer ${project.token}"})))
-logging.getLogger().addHandler(LoggingHandler(logger_provider=provider))
+provider = setup_logging("${host}/v1/logs", "${project.token}", "api")
+app.wsgi_app = StampMiddleware(app.wsgi_app)   # Flask, Django (WSGI)
+# app.add_middleware(StampASGIMiddleware)      # FastAPI, Starlette (ASGI)
 
-# In a request handler:
-session_id = request.headers.get("X-POSTHOG-SESSION-ID")
-user_id = request.headers.get("X-POSTHOG-DISTINCT-ID")
-logging.error("payment failed", extra={"sessionId": session_id, "posthogDistinctId": user_id})`,
-    node: `// npm i @opentelemetry/sdk-logs @opentelemetry/exporter-logs-otlp-http @opentelemetry/api-logs
-import { LoggerProvider, BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+# Every log of the request now carries sessionId and posthogDistinctId:
+logging.getLogger("api").error("payment failed")`,
+    node: `// npm i @opentelemetry/api-logs @opentelemetry/sdk-logs @opentelemetry/exporter-logs-otlp-proto @opentelemetry/resources
+// tether-stamp.mjs: examples/node in Tether's repository (copy it into your project)
+import { logs } from '@opentelemetry/api-logs';
+import { setupLogging, stampMiddleware } from './tether-stamp.mjs';
 
-const provider = new LoggerProvider({ processors: [new BatchLogRecordProcessor(new OTLPLogExporter({
-  url: '${host}/v1/logs', headers: { Authorization: 'Bearer ${project.token}' } }))] });
-const logger = provider.getLogger('api');
+setupLogging({ endpoint: '${host}/v1/logs', token: '${project.token}', serviceName: 'api' });
+app.use(stampMiddleware()); // Express: before the routes
 
 app.post('/api/checkout', (req, res) => {
-  logger.emit({ severityText: 'ERROR', body: 'payment failed', attributes: {
-    sessionId: req.get('X-POSTHOG-SESSION-ID'), posthogDistinctId: req.get('X-POSTHOG-DISTINCT-ID') } });
+  // Carries sessionId and posthogDistinctId of the caller, via AsyncLocalStorage:
+  logs.getLogger('api').emit({ severityText: 'ERROR', body: 'payment failed' });
 });`,
     go: `// go get go.opentelemetry.io/contrib/bridges/otelslog go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp
 exporter, _ := otlploghttp.New(ctx,
@@ -116,8 +111,15 @@ logger := otelslog.NewLogger("api", otelslog.WithLoggerProvider(provider))
 logger.ErrorContext(ctx, "payment failed",
     "sessionId", r.Header.Get("X-POSTHOG-SESSION-ID"),
     "posthogDistinctId", r.Header.Get("X-POSTHOG-DISTINCT-ID"))`,
-    rust: `// opentelemetry-otlp (http) + opentelemetry-appender-tracing
-tracing::error!(sessionId = %session_id, posthogDistinctId = %user_id, "payment failed");`,
+    rust: `// Cargo.toml: tether-stamp (crates/tether-stamp in Tether's repository), tracing-subscriber
+let provider = tether_stamp::otlp::logger_provider("${host}/v1/logs", "${project.token}", "api")?;
+tracing_subscriber::registry().with(tether_stamp::otlp::tracing_layer(&provider)).init();
+let app = Router::new()
+    .route("/api/checkout", post(checkout))
+    .layer(tether_stamp::StampLayer::new());
+
+// In checkout: stamped with the caller's sessionId and posthogDistinctId.
+tracing::error!("payment failed");`,
   };
 }
 
@@ -142,6 +144,11 @@ export function GuidePage({ project }: { project: Project }) {
         Send the frontend's session id and the user's distinct id to your backend, then put them on each log record as the attributes{' '}
         <code>sessionId</code> and <code>posthogDistinctId</code>. Without <code>sessionId</code> a log is not linked to a replay or its errors;
         without <code>posthogDistinctId</code> it is not linked to a person. Either works alone.
+      </p>
+      <p>
+        posthog-js with <code>tracing_headers</code> sends both with every call to your API; a middleware in your backend reads them and
+        stamps every log of that request, so no log call has to mention them. The Python, Node and Rust recipes below do that; the Go
+        snippet sets them per log. Try it all first with <code>tether demo</code>.
       </p>
       <Snippet title="1. Frontend: posthog-js against Tether" code={s.frontend} />
       <Snippet title="2. Backend: Python" code={s.python} />
