@@ -3,12 +3,14 @@
 //! Each starts `tether serve` (the release binary next to this one) as a child process on a
 //! temporary data directory and drives it over HTTP like real clients:
 //! - `logs`: seeded OTLP/protobuf batches, then search, histogram and session-filter latency;
-//! - `capture`: posthog-js-shaped `/e/` and `/s/` traffic, then serving a 30-minute recording.
+//! - `capture`: posthog-js-shaped `/e/` and `/s/` traffic, then serving a 30-minute recording;
+//! - `stamp`: an app using `tether-stamp` logging into it, with and without the layer.
 
 mod capture;
 mod generate;
 mod logs;
 mod server;
+mod stamp;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +27,8 @@ enum Bench {
     Logs(logs::LogsArgs),
     /// PostHog capture (/e/, /s/) and recording playback.
     Capture(capture::CaptureArgs),
+    /// The cost of stamping request logs with the browser's session (`tether-stamp`).
+    Stamp(stamp::StampArgs),
 }
 
 #[tokio::main]
@@ -32,5 +36,6 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().bench {
         Bench::Logs(args) => logs::run(args).await,
         Bench::Capture(args) => capture::run(args).await,
+        Bench::Stamp(args) => stamp::run(args).await,
     }
 }
