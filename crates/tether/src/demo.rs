@@ -126,6 +126,12 @@ async fn seed(server: &Server, project_id: i64, args: &DemoArgs) -> anyhow::Resu
     })
     .await?;
     println!("Seeded {} logs in {:.1} s.", plan.count, started.elapsed().as_secs_f64());
+    if plan.recorded.is_empty() {
+        println!(
+            "(No recorded sessions yet, so the generated logs link to made-up sessions. Click around \
+             the shop, then restart with --seed-logs to also put generated logs inside your sessions.)"
+        );
+    }
     Ok(())
 }
 
