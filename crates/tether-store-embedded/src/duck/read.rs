@@ -11,7 +11,7 @@ use tether_store::{
 };
 
 use super::db_err;
-use super::query::{LOG_COLUMNS, Where, json_pointer};
+use super::query::{LOG_COLUMNS, Where};
 
 /// Attribute facets look at this many of the newest matching logs: enough to show what
 /// keys and values exist without parsing every JSON document of a wide time range.
@@ -304,28 +304,41 @@ pub(super) fn facets(
         v
     })
     .collect();
-    let sample = format!("(SELECT attributes FROM logs {wh} ORDER BY ts DESC LIMIT {FACET_SAMPLE})");
-    let keys = counted(
-        conn,
-        &format!(
-            "SELECT k, count(*) c FROM (SELECT unnest(json_keys(attributes)) AS k FROM {sample}) \
-             GROUP BY k ORDER BY c DESC, k LIMIT {max_keys}"
-        ),
-        &w.params,
-    )?;
-    let mut attributes = Vec::with_capacity(keys.len());
-    for key in keys {
-        let mut params = vec![Value::Text(json_pointer(&key.value))];
-        params.extend(w.params.iter().cloned());
-        let values = counted(
-            conn,
-            &format!(
-                "SELECT v, count(*) c FROM (SELECT json_extract_string(attributes, ?) AS v FROM {sample}) \
-                 WHERE v IS NOT NULL AND length(v) <= 200 GROUP BY v ORDER BY c DESC, v LIMIT {max_values}"
-            ),
-            &params,
-        )?;
-        attributes.push(AttributeFacet { key: key.value, count: key.count, values });
+    // One pass over a sample of the newest matching logs: every (key, value) pair, the top
+    // keys, and each top key's top values (a query per key re-read the sample each time).
+    let sql = format!(
+        "WITH sample AS MATERIALIZED (SELECT attributes FROM logs {wh} ORDER BY ts DESC LIMIT {FACET_SAMPLE}), \
+         pairs AS (SELECT k, json_extract_string(attributes, \
+                     '/' || replace(replace(k, '~', '~0'), '/', '~1')) AS v \
+                   FROM (SELECT attributes, unnest(json_keys(attributes)) AS k FROM sample)), \
+         top_keys AS (SELECT k, count(*) AS c FROM pairs GROUP BY k ORDER BY c DESC, k LIMIT {max_keys}), \
+         top_values AS (SELECT k, v, count(*) AS c, \
+                          row_number() OVER (PARTITION BY k ORDER BY count(*) DESC, v) AS rank \
+                        FROM pairs WHERE k IN (SELECT k FROM top_keys) AND v IS NOT NULL AND length(v) <= 200 \
+                        GROUP BY k, v) \
+         SELECT top_keys.k, top_keys.c, top_values.v, top_values.c FROM top_keys \
+         LEFT JOIN top_values ON top_values.k = top_keys.k AND top_values.rank <= {max_values} \
+         ORDER BY top_keys.c DESC, top_keys.k, top_values.c DESC, top_values.v"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare facet query"))?;
+    let rows = stmt
+        .query_map(params_from_iter(w.params.iter()), |r| {
+            let value = match r.get::<_, Option<String>>(2)? {
+                Some(value) => Some(CountedValue { value, count: r.get::<_, i64>(3)? as u64 }),
+                None => None,
+            };
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64, value))
+        })
+        .map_err(db_err("facet query failed"))?;
+    let mut attributes: Vec<AttributeFacet> = Vec::new();
+    for row in rows {
+        let (key, count, value) = row.map_err(db_err("cannot read facet row"))?;
+        if attributes.last().is_none_or(|a| a.key != key) {
+            attributes.push(AttributeFacet { key, count, values: Vec::new() });
+        }
+        if let (Some(value), Some(facet)) = (value, attributes.last_mut()) {
+            facet.values.push(value);
+        }
     }
     Ok(Facets { services, severities, attributes })
 }
