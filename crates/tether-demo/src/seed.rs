@@ -5,6 +5,8 @@
 use std::sync::Arc;
 
 use rand::Rng;
+use rand::distr::Distribution;
+use rand::distr::weighted::WeightedIndex;
 use rand::rngs::StdRng;
 use tether_model::{AttrValue, Attributes, LogRecord, ProjectId, Severity};
 use tether_store::{LogWriter, StoreResult};
@@ -84,12 +86,13 @@ fn no_attrs(_: &mut StdRng) -> Vec<(&'static str, AttrValue)> {
     Vec::new()
 }
 
-/// The services and what they log.
-fn services() -> Vec<(&'static str, Vec<Template>)> {
+/// The services, their share of all logs, and what they log.
+fn services() -> Vec<(&'static str, u32, Vec<Template>)> {
     use Severity::{Debug, Error, Info, Warn};
     vec![
         (
             "shop-api",
+            40,
             vec![
                 Template {
                     severity: Info,
@@ -125,6 +128,7 @@ fn services() -> Vec<(&'static str, Vec<Template>)> {
         ),
         (
             "payments",
+            15,
             vec![
                 Template {
                     severity: Info,
@@ -159,6 +163,7 @@ fn services() -> Vec<(&'static str, Vec<Template>)> {
         ),
         (
             "inventory",
+            20,
             vec![
                 Template {
                     severity: Info,
@@ -182,6 +187,7 @@ fn services() -> Vec<(&'static str, Vec<Template>)> {
         ),
         (
             "email-worker",
+            10,
             vec![
                 Template {
                     severity: Info,
@@ -205,6 +211,7 @@ fn services() -> Vec<(&'static str, Vec<Template>)> {
         ),
         (
             "auth",
+            15,
             vec![
                 Template {
                     severity: Info,
@@ -251,7 +258,8 @@ pub async fn seed_logs(
 
 struct Generator<'a> {
     plan: &'a SeedPlan,
-    services: Vec<(Arc<Attributes>, &'static str, Vec<Template>)>,
+    services: Vec<(Arc<Attributes>, &'static str, Vec<Template>, WeightedIndex<u32>)>,
+    service_share: WeightedIndex<u32>,
     /// Made-up sessions and people for the linked share of the other logs.
     people: Vec<(String, String)>,
     recorded_logs: u64,
@@ -259,23 +267,28 @@ struct Generator<'a> {
 
 impl<'a> Generator<'a> {
     fn new(plan: &'a SeedPlan) -> Self {
-        let services = services()
+        let services = services();
+        // The shares and weights are constants above, all positive: these cannot fail.
+        let service_share = WeightedIndex::new(services.iter().map(|(_, share, _)| *share)).expect("shares");
+        let services = services
             .into_iter()
-            .map(|(name, templates)| {
-                (Arc::new(Attributes(vec![("service.name".into(), s(name))])), name, templates)
+            .map(|(name, _, templates)| {
+                let resource = Arc::new(Attributes(vec![("service.name".into(), s(name))]));
+                let frequency = WeightedIndex::new(templates.iter().map(|t| t.weight)).expect("weights");
+                (resource, name, templates, frequency)
             })
             .collect();
         let people = (0..400)
             .map(|i| (format!("seed-session-{i:04}"), format!("customer-{:03}@example.com", i % 150)))
             .collect();
         let recorded_logs = (plan.recorded.len() as u64 * LOGS_PER_RECORDED_SESSION).min(plan.count / 4);
-        Self { plan, services, people, recorded_logs }
+        Self { plan, services, service_share, people, recorded_logs }
     }
 
     /// The `index`-th log: the first ones go into recorded sessions, the rest anywhere.
     fn record(&self, rng: &mut StdRng, index: u64) -> LogRecord {
-        let (resource, service, templates) = &self.services[rng.random_range(0..self.services.len())];
-        let template = weighted(rng, templates);
+        let (resource, service, templates, frequency) = &self.services[self.service_share.sample(rng)];
+        let template = &templates[frequency.sample(rng)];
         let (timestamp_ns, session) = if index < self.recorded_logs {
             let r = &self.plan.recorded[(index % self.plan.recorded.len() as u64) as usize];
             let at = rng.random_range(r.start_ms..=r.end_ms.max(r.start_ms));
@@ -328,18 +341,6 @@ impl<'a> Generator<'a> {
             }
         }
     }
-}
-
-fn weighted<'t>(rng: &mut StdRng, templates: &'t [Template]) -> &'t Template {
-    let total: u32 = templates.iter().map(|t| t.weight).sum();
-    let mut roll = rng.random_range(0..total);
-    for t in templates {
-        if roll < t.weight {
-            return t;
-        }
-        roll -= t.weight;
-    }
-    &templates[templates.len() - 1]
 }
 
 #[cfg(test)]
@@ -400,8 +401,13 @@ mod tests {
         for severity in [Severity::Debug, Severity::Info, Severity::Warn, Severity::Error] {
             assert!(logs.iter().any(|l| l.severity == severity), "{severity:?}");
         }
-        let services: std::collections::HashSet<&str> = logs.iter().map(|l| l.service.as_str()).collect();
-        assert_eq!(services.len(), 5);
+        let mut per_service = std::collections::HashMap::<&str, usize>::new();
+        for log in &logs {
+            *per_service.entry(log.service.as_str()).or_default() += 1;
+        }
+        assert_eq!(per_service.len(), 5);
+        let busiest = per_service.iter().max_by_key(|(_, n)| **n).unwrap();
+        assert_eq!(*busiest.0, "shop-api", "{per_service:?}");
         let day_span = logs.iter().map(|l| l.timestamp_ns).max().unwrap()
             - logs.iter().map(|l| l.timestamp_ns).min().unwrap();
         assert!(day_span > 2 * 86_400_000 * MS, "spread over the days");
