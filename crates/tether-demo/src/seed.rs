@@ -256,9 +256,18 @@ pub async fn seed_logs(
     Ok(())
 }
 
+/// A service as the generator uses it.
+struct Service {
+    name: &'static str,
+    resource: Arc<Attributes>,
+    templates: Vec<Template>,
+    /// Picks a template by its weight.
+    frequency: WeightedIndex<u32>,
+}
+
 struct Generator<'a> {
     plan: &'a SeedPlan,
-    services: Vec<(Arc<Attributes>, &'static str, Vec<Template>, WeightedIndex<u32>)>,
+    services: Vec<Service>,
     service_share: WeightedIndex<u32>,
     /// Made-up sessions and people for the linked share of the other logs.
     people: Vec<(String, String)>,
@@ -275,7 +284,7 @@ impl<'a> Generator<'a> {
             .map(|(name, _, templates)| {
                 let resource = Arc::new(Attributes(vec![("service.name".into(), s(name))]));
                 let frequency = WeightedIndex::new(templates.iter().map(|t| t.weight)).expect("weights");
-                (resource, name, templates, frequency)
+                Service { name, resource, templates, frequency }
             })
             .collect();
         let people = (0..400)
@@ -287,8 +296,8 @@ impl<'a> Generator<'a> {
 
     /// The `index`-th log: the first ones go into recorded sessions, the rest anywhere.
     fn record(&self, rng: &mut StdRng, index: u64) -> LogRecord {
-        let (resource, service, templates, frequency) = &self.services[self.service_share.sample(rng)];
-        let template = &templates[frequency.sample(rng)];
+        let service = &self.services[self.service_share.sample(rng)];
+        let template = &service.templates[service.frequency.sample(rng)];
         let (timestamp_ns, session) = if index < self.recorded_logs {
             let r = &self.plan.recorded[(index % self.plan.recorded.len() as u64) as usize];
             let at = rng.random_range(r.start_ms..=r.end_ms.max(r.start_ms));
@@ -313,7 +322,7 @@ impl<'a> Generator<'a> {
             severity_text: template.severity.as_str().to_uppercase(),
             // The lowest OTel number of the level: 1, 5, 9, 13, 17, 21.
             severity_number: i32::from(template.severity.code() - 1) * 4 + 1,
-            service: (*service).to_owned(),
+            service: service.name.to_owned(),
             body: (template.body)(rng),
             session_id,
             distinct_id,
@@ -321,10 +330,10 @@ impl<'a> Generator<'a> {
             span_id: format!("{:016x}", rng.random::<u64>()),
             trace_flags: 1,
             event_name: String::new(),
-            scope_name: (*service).to_owned(),
+            scope_name: service.name.to_owned(),
             scope_version: String::new(),
             attributes: Attributes(attributes),
-            resource_attributes: resource.clone(),
+            resource_attributes: service.resource.clone(),
             scope_attributes: Arc::default(),
         }
     }
