@@ -1,14 +1,17 @@
-//! Group commit: concurrent ingest requests hand their records to one writer task, which
-//! commits everything waiting in a single transaction and then answers each request.
+//! Group commit: concurrent ingest requests hand their items (log records, captured events)
+//! to one writer task per kind, which commits everything waiting in a single transaction and
+//! then answers each request. One durable sync serves many requests.
 //!
-//! Memory is bounded by a semaphore counting queued records: a request that does not fit
-//! is refused at once (the caller answers 503 / UNAVAILABLE) rather than queued.
+//! Memory is bounded by a semaphore counting queued items: a request that does not fit is
+//! refused at once (the caller answers 503 / UNAVAILABLE) rather than queued.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use tether_model::LogRecord;
-use tether_store::{LogWriter, StoreError};
+use futures::future::BoxFuture;
+use tether_model::{Event, LogRecord};
+use tether_store::{EventStore, LogWriter, StoreError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -25,18 +28,64 @@ pub(crate) enum SubmitError {
     Store(#[from] StoreError),
 }
 
-struct Job {
-    records: Vec<LogRecord>,
+impl From<SubmitError> for crate::ApiError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Overloaded => crate::ApiError::overloaded(),
+            SubmitError::Stopped => {
+                crate::ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "server is shutting down")
+            }
+            SubmitError::Store(e) => crate::ApiError::from(e),
+        }
+    }
+}
+
+/// Commits one group of items in one transaction.
+pub(crate) type CommitFn<T> = Arc<dyn Fn(Vec<T>) -> BoxFuture<'static, Result<(), StoreError>> + Send + Sync>;
+
+/// Log records into the log writer, with commit latency and counts in the metrics.
+pub(crate) fn commit_logs(writer: Arc<dyn LogWriter>, metrics: Arc<Metrics>) -> CommitFn<LogRecord> {
+    Arc::new(move |records: Vec<LogRecord>| {
+        let (writer, metrics) = (writer.clone(), metrics.clone());
+        Box::pin(async move {
+            let count = records.len() as u64;
+            let started = Instant::now();
+            let result = writer.append_logs(records).await;
+            metrics.observe_commit(started.elapsed());
+            match &result {
+                Ok(_) => metrics.records_ingested.fetch_add(count, Ordering::Relaxed),
+                Err(_) => metrics.batches_failed.fetch_add(1, Ordering::Relaxed),
+            };
+            result.map(drop)
+        })
+    })
+}
+
+/// Captured events into the event store, which drops SDK retries by uuid.
+pub(crate) fn commit_events(store: Arc<dyn EventStore>) -> CommitFn<Event> {
+    Arc::new(move |events: Vec<Event>| {
+        let store = store.clone();
+        Box::pin(async move { store.append_events(events).await.map(drop) })
+    })
+}
+
+struct Job<T> {
+    items: Vec<T>,
     permit: OwnedSemaphorePermit,
     done: oneshot::Sender<Result<(), String>>,
 }
 
-/// Handle to the writer task. Cloning shares the same queue.
-#[derive(Clone)]
-pub(crate) struct Batcher {
-    tx: mpsc::UnboundedSender<Job>,
+/// Handle to a writer task. Cloning shares the same queue.
+pub(crate) struct Batcher<T> {
+    tx: mpsc::UnboundedSender<Job<T>>,
     permits: Arc<Semaphore>,
     capacity: usize,
+}
+
+impl<T> Clone for Batcher<T> {
+    fn clone(&self) -> Self {
+        Batcher { tx: self.tx.clone(), permits: self.permits.clone(), capacity: self.capacity }
+    }
 }
 
 /// Tuning of the group commit.
@@ -48,31 +97,27 @@ pub struct BatcherConfig {
     pub max_commit_records: usize,
 }
 
-impl Batcher {
-    /// Starts the writer task. It ends after [`Batcher`] handles are all dropped and the
+impl<T: Send + 'static> Batcher<T> {
+    /// Starts the writer task. It ends after the [`Batcher`] handles are all dropped and the
     /// queue is drained; await the returned handle to know everything is committed.
-    pub(crate) fn start(
-        writer: Arc<dyn LogWriter>,
-        metrics: Arc<Metrics>,
-        config: BatcherConfig,
-    ) -> (Batcher, JoinHandle<()>) {
+    pub(crate) fn start(commit: CommitFn<T>, config: BatcherConfig) -> (Batcher<T>, JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let capacity = config.queue_records.max(1);
-        let handle = tokio::spawn(run(rx, writer, metrics, config.max_commit_records.max(1)));
+        let handle = tokio::spawn(run(rx, commit, config.max_commit_records.max(1)));
         (Batcher { tx, permits: Arc::new(Semaphore::new(capacity)), capacity }, handle)
     }
 
-    /// Queues records and waits until they are durably committed.
-    pub(crate) async fn submit(&self, records: Vec<LogRecord>) -> Result<(), SubmitError> {
-        if records.is_empty() {
+    /// Queues items and waits until they are durably committed.
+    pub(crate) async fn submit(&self, items: Vec<T>) -> Result<(), SubmitError> {
+        if items.is_empty() {
             return Ok(());
         }
         // A request larger than the whole queue takes the whole queue, never more.
-        let wanted = records.len().min(self.capacity) as u32;
+        let wanted = items.len().min(self.capacity) as u32;
         let permit =
             self.permits.clone().try_acquire_many_owned(wanted).map_err(|_| SubmitError::Overloaded)?;
         let (done, wait) = oneshot::channel();
-        self.tx.send(Job { records, permit, done }).map_err(|_| SubmitError::Stopped)?;
+        self.tx.send(Job { items, permit, done }).map_err(|_| SubmitError::Stopped)?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => {
@@ -82,50 +127,35 @@ impl Batcher {
         }
     }
 
-    /// Records currently waiting for the writer.
-    pub(crate) fn queued_records(&self) -> u64 {
+    /// Items currently waiting for the writer.
+    pub(crate) fn queued(&self) -> u64 {
         (self.capacity - self.permits.available_permits()) as u64
     }
 }
 
-async fn run(
-    mut rx: mpsc::UnboundedReceiver<Job>,
-    writer: Arc<dyn LogWriter>,
-    metrics: Arc<Metrics>,
-    max_records: usize,
-) {
+async fn run<T>(mut rx: mpsc::UnboundedReceiver<Job<T>>, commit: CommitFn<T>, max_items: usize) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
-        let mut total = jobs[0].records.len();
-        while total < max_records {
+        let mut total = jobs[0].items.len();
+        while total < max_items {
             match rx.try_recv() {
                 Ok(job) => {
-                    total += job.records.len();
+                    total += job.items.len();
                     jobs.push(job);
                 }
                 Err(_) => break,
             }
         }
-        let mut records = Vec::with_capacity(total);
+        let mut items = Vec::with_capacity(total);
         let mut waiters = Vec::with_capacity(jobs.len());
         for job in jobs {
-            records.extend(job.records);
+            items.extend(job.items);
             waiters.push((job.done, job.permit));
         }
-        let started = Instant::now();
-        let result = writer.append_logs(records).await;
-        metrics.observe_commit(started.elapsed());
-        let outcome = match result {
-            Ok(_) => {
-                metrics.records_ingested.fetch_add(total as u64, std::sync::atomic::Ordering::Relaxed);
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!(error = %e, records = total, "failed to commit batch");
-                metrics.batches_failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                Err(e.to_string())
-            }
-        };
+        let outcome = commit(items).await.map_err(|e| {
+            tracing::error!(error = %e, items = total, "failed to commit batch");
+            e.to_string()
+        });
         for (done, permit) in waiters {
             drop(permit);
             // The requester may have gone away; the data is committed regardless.

@@ -13,7 +13,6 @@ use prost::Message;
 use tether_ingest::otlp::{self, BodyFormat, ExportLogsServiceRequest};
 use tether_store::Project;
 
-use crate::batcher::SubmitError;
 use crate::{ApiError, AppState, auth};
 
 #[derive(serde::Deserialize)]
@@ -41,11 +40,7 @@ pub async fn ingest_logs(
     .map_err(|_| ApiError::internal())?;
     let metrics = state.metrics();
     metrics.records_rejected.fetch_add(normalized.rejected, Ordering::Relaxed);
-    state.batcher().submit(normalized.records).await.map_err(|e| match e {
-        SubmitError::Overloaded => ApiError::overloaded(),
-        SubmitError::Stopped => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "server is shutting down"),
-        SubmitError::Store(e) => ApiError::from(e),
-    })?;
+    state.batcher().submit(normalized.records).await?;
     let partial_success = (normalized.rejected > 0).then_some(ExportLogsPartialSuccess {
         rejected_log_records: normalized.rejected as i64,
         error_message: normalized.rejection_reason,

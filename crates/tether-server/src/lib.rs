@@ -24,6 +24,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tether_ingest::otlp::RecordLimits;
+use tether_model::{Event, LogRecord};
 use tether_store::{
     EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore, RecordingStore, UserStore,
 };
@@ -97,31 +98,40 @@ pub struct AppState {
 
 struct Inner {
     stores: Stores,
-    batcher: batcher::Batcher,
+    batcher: batcher::Batcher<LogRecord>,
+    events: batcher::Batcher<Event>,
     metrics: Arc<Metrics>,
     limits: Limits,
 }
 
-/// The writer task behind an [`AppState`]; await [`WriterHandle::finish`] after the
-/// servers stopped to know every acknowledged batch is committed.
-pub struct WriterHandle(JoinHandle<()>);
+/// The writer tasks behind an [`AppState`] (logs, captured events); await
+/// [`WriterHandle::finish`] after the servers stopped to know every acknowledged batch is
+/// committed.
+pub struct WriterHandle(Vec<JoinHandle<()>>);
 
 impl WriterHandle {
     pub async fn finish(self) {
-        if let Err(e) = self.0.await {
-            tracing::error!(error = %e, "writer task failed");
+        for task in self.0 {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "writer task failed");
+            }
         }
     }
 }
+
+/// Captured events wait at most this many at once for their group commit.
+const EVENT_QUEUE: BatcherConfig = BatcherConfig { queue_records: 100_000, max_commit_records: 20_000 };
 
 impl AppState {
     /// Builds the state and starts its writer task (needs a Tokio runtime).
     pub fn new(stores: Stores, limits: Limits) -> (AppState, WriterHandle) {
         let metrics = Arc::new(Metrics::default());
-        let (batcher, handle) =
-            batcher::Batcher::start(stores.log_writer.clone(), metrics.clone(), limits.batcher);
-        let state = AppState { inner: Arc::new(Inner { stores, batcher, metrics, limits }) };
-        (state, WriterHandle(handle))
+        let commit_logs = batcher::commit_logs(stores.log_writer.clone(), metrics.clone());
+        let (batcher, logs_task) = batcher::Batcher::start(commit_logs, limits.batcher);
+        let (events, events_task) =
+            batcher::Batcher::start(batcher::commit_events(stores.events.clone()), EVENT_QUEUE);
+        let state = AppState { inner: Arc::new(Inner { stores, batcher, events, metrics, limits }) };
+        (state, WriterHandle(vec![logs_task, events_task]))
     }
 
     pub(crate) fn meta(&self) -> &dyn MetadataStore {
@@ -145,8 +155,12 @@ impl AppState {
     pub(crate) fn users(&self) -> &dyn UserStore {
         self.inner.stores.users.as_ref()
     }
-    pub(crate) fn batcher(&self) -> &batcher::Batcher {
+    pub(crate) fn batcher(&self) -> &batcher::Batcher<LogRecord> {
         &self.inner.batcher
+    }
+    /// Group commit of captured events (the event store, batched across requests).
+    pub(crate) fn event_batcher(&self) -> &batcher::Batcher<Event> {
+        &self.inner.events
     }
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.inner.metrics
@@ -189,7 +203,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
-    let text = state.metrics().render(state.batcher().queued_records());
+    let text = state.metrics().render(state.batcher().queued());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 

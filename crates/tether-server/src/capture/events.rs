@@ -132,9 +132,8 @@ pub(crate) async fn store_events(
     if !exceptions.is_empty() {
         state.events().append_exceptions(exceptions).await?;
     }
-    if !stored.is_empty() {
-        state.events().append_events(stored).await?;
-    }
+    // Full queue → 503, which posthog-js retries later with the same uuids.
+    state.event_batcher().submit(stored).await?;
     Ok(())
 }
 

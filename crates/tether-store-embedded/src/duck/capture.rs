@@ -13,14 +13,33 @@ use tether_store::{
 use super::query::Where;
 use super::{DuckAnalytics, db_err};
 
-/// Uuids of `uuids` already stored in `table` for the project.
-fn existing(conn: &Connection, table: &str, project: ProjectId, uuids: &[&str]) -> StoreResult<Vec<String>> {
+/// How far from a batch's timestamps a duplicate is looked for. An SDK retry carries the
+/// same uuid and the same client timestamp (after clock-skew correction, the same to within
+/// network delays), so a day either side is generous; bounding the lookup by time lets
+/// DuckDB skip row groups by their min/max instead of scanning every uuid ever stored.
+const DUPLICATE_WINDOW_MS: i64 = 86_400_000;
+
+/// Uuids of `uuids` already stored in `table` for the project within the window around
+/// `from_ms..=to_ms`.
+fn existing(
+    conn: &Connection,
+    table: &str,
+    project: ProjectId,
+    (from_ms, to_ms): (i64, i64),
+    uuids: &[&str],
+) -> StoreResult<Vec<String>> {
     if uuids.is_empty() {
         return Ok(Vec::new());
     }
     let marks = vec!["?"; uuids.len()].join(", ");
-    let sql = format!("SELECT uuid FROM {table} WHERE project_id = ? AND uuid IN ({marks})");
-    let mut params = vec![Value::BigInt(project)];
+    let sql = format!(
+        "SELECT uuid FROM {table} WHERE project_id = ? AND ts_ms BETWEEN ? AND ? AND uuid IN ({marks})"
+    );
+    let mut params = vec![
+        Value::BigInt(project),
+        Value::BigInt(from_ms.saturating_sub(DUPLICATE_WINDOW_MS)),
+        Value::BigInt(to_ms.saturating_add(DUPLICATE_WINDOW_MS)),
+    ];
     params.extend(uuids.iter().map(|u| Value::Text((*u).to_owned())));
     let mut stmt = conn.prepare(&sql).map_err(db_err("cannot prepare uuid lookup"))?;
     let rows = stmt
@@ -29,28 +48,31 @@ fn existing(conn: &Connection, table: &str, project: ProjectId, uuids: &[&str]) 
     rows.collect::<Result<_, _>>().map_err(db_err("cannot read uuid"))
 }
 
-/// Keeps the first record of each (project, uuid) not already stored.
+/// Keeps the first record of each (project, uuid) not already stored; `key` gives a
+/// record's project, uuid and timestamp (ms).
 fn only_new<'a, T>(
     conn: &Connection,
     table: &str,
     items: &'a [T],
-    key: impl Fn(&T) -> (ProjectId, &str),
+    key: impl Fn(&T) -> (ProjectId, &str, i64),
 ) -> StoreResult<Vec<&'a T>> {
     let mut seen: std::collections::HashSet<(ProjectId, String)> = Default::default();
-    let mut by_project: std::collections::BTreeMap<ProjectId, Vec<&str>> = Default::default();
+    let mut by_project: std::collections::BTreeMap<ProjectId, ((i64, i64), Vec<&str>)> = Default::default();
     for item in items {
-        let (p, u) = key(item);
-        by_project.entry(p).or_default().push(u);
+        let (p, u, ts) = key(item);
+        let ((from, to), uuids) = by_project.entry(p).or_insert(((ts, ts), Vec::new()));
+        (*from, *to) = ((*from).min(ts), (*to).max(ts));
+        uuids.push(u);
     }
-    for (project, uuids) in by_project {
+    for (project, (span, uuids)) in by_project {
         for chunk in uuids.chunks(500) {
-            seen.extend(existing(conn, table, project, chunk)?.into_iter().map(|u| (project, u)));
+            seen.extend(existing(conn, table, project, span, chunk)?.into_iter().map(|u| (project, u)));
         }
     }
     Ok(items
         .iter()
         .filter(|item| {
-            let (p, u) = key(item);
+            let (p, u, _) = key(item);
             seen.insert((p, u.to_owned()))
         })
         .collect())
@@ -79,7 +101,8 @@ fn exception_where(scope: &ExceptionScope) -> Where {
 impl EventStore for DuckAnalytics {
     async fn append_events(&self, events: Vec<Event>) -> StoreResult<usize> {
         self.write(move |conn| {
-            let fresh = only_new(conn, "events", &events, |e| (e.project_id, e.uuid.as_str()))?;
+            let fresh =
+                only_new(conn, "events", &events, |e| (e.project_id, e.uuid.as_str(), e.timestamp_ms))?;
             let mut app = conn.appender("events").map_err(db_err("cannot append events"))?;
             for e in &fresh {
                 app.append_row(params![
@@ -103,7 +126,9 @@ impl EventStore for DuckAnalytics {
 
     async fn append_exceptions(&self, exceptions: Vec<ExceptionRecord>) -> StoreResult<usize> {
         self.write(move |conn| {
-            let fresh = only_new(conn, "exceptions", &exceptions, |e| (e.project_id, e.uuid.as_str()))?;
+            let fresh = only_new(conn, "exceptions", &exceptions, |e| {
+                (e.project_id, e.uuid.as_str(), e.timestamp_ms)
+            })?;
             let mut app = conn.appender("exceptions").map_err(db_err("cannot append exceptions"))?;
             for e in &fresh {
                 app.append_row(params![
