@@ -10,8 +10,8 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use tether_model::{Event, LogRecord};
-use tether_store::{EventStore, LogWriter, StoreError};
+use tether_model::{Event, LogRecord, RecordingChunk};
+use tether_store::{EventStore, LogWriter, RecordingStore, StoreError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -66,6 +66,15 @@ pub(crate) fn commit_events(store: Arc<dyn EventStore>) -> CommitFn<Event> {
     Arc::new(move |events: Vec<Event>| {
         let store = store.clone();
         Box::pin(async move { store.append_events(events).await.map(drop) })
+    })
+}
+
+/// Recording chunks into the recording store: their blobs written concurrently, their index
+/// rows and session summaries in one transaction.
+pub(crate) fn commit_chunks(store: Arc<dyn RecordingStore>) -> CommitFn<RecordingChunk> {
+    Arc::new(move |chunks: Vec<RecordingChunk>| {
+        let store = store.clone();
+        Box::pin(async move { store.append_chunks(chunks).await })
     })
 }
 

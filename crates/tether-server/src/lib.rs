@@ -24,7 +24,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tether_ingest::otlp::RecordLimits;
-use tether_model::{Event, LogRecord};
+use tether_model::{Event, LogRecord, RecordingChunk};
 use tether_store::{
     EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore, RecordingStore, UserStore,
 };
@@ -100,6 +100,7 @@ struct Inner {
     stores: Stores,
     batcher: batcher::Batcher<LogRecord>,
     events: batcher::Batcher<Event>,
+    chunks: batcher::Batcher<RecordingChunk>,
     metrics: Arc<Metrics>,
     limits: Limits,
 }
@@ -121,17 +122,21 @@ impl WriterHandle {
 
 /// Captured events wait at most this many at once for their group commit.
 const EVENT_QUEUE: BatcherConfig = BatcherConfig { queue_records: 100_000, max_commit_records: 20_000 };
+/// Recording chunks (each up to a request's 25 MB, typically tens of KB) waiting at once.
+const CHUNK_QUEUE: BatcherConfig = BatcherConfig { queue_records: 256, max_commit_records: 64 };
 
 impl AppState {
-    /// Builds the state and starts its writer task (needs a Tokio runtime).
+    /// Builds the state and starts its writer tasks (needs a Tokio runtime).
     pub fn new(stores: Stores, limits: Limits) -> (AppState, WriterHandle) {
         let metrics = Arc::new(Metrics::default());
         let commit_logs = batcher::commit_logs(stores.log_writer.clone(), metrics.clone());
         let (batcher, logs_task) = batcher::Batcher::start(commit_logs, limits.batcher);
         let (events, events_task) =
             batcher::Batcher::start(batcher::commit_events(stores.events.clone()), EVENT_QUEUE);
-        let state = AppState { inner: Arc::new(Inner { stores, batcher, events, metrics, limits }) };
-        (state, WriterHandle(vec![logs_task, events_task]))
+        let (chunks, chunks_task) =
+            batcher::Batcher::start(batcher::commit_chunks(stores.recordings.clone()), CHUNK_QUEUE);
+        let inner = Inner { stores, batcher, events, chunks, metrics, limits };
+        (AppState { inner: Arc::new(inner) }, WriterHandle(vec![logs_task, events_task, chunks_task]))
     }
 
     pub(crate) fn meta(&self) -> &dyn MetadataStore {
@@ -161,6 +166,10 @@ impl AppState {
     /// Group commit of captured events (the event store, batched across requests).
     pub(crate) fn event_batcher(&self) -> &batcher::Batcher<Event> {
         &self.inner.events
+    }
+    /// Group commit of recording chunks.
+    pub(crate) fn chunk_batcher(&self) -> &batcher::Batcher<RecordingChunk> {
+        &self.inner.chunks
     }
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.inner.metrics

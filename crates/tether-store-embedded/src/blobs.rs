@@ -5,9 +5,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use tether_store::{BlobStore, ErrorKind, StoreError, StoreResult};
+
+/// Suffix of temporary files, unique within the process.
+static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// A directory of blobs; keys are relative paths of safe characters.
 pub struct LocalBlobs {
@@ -42,17 +46,29 @@ fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> StoreError {
 impl BlobStore for LocalBlobs {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> StoreResult<()> {
         let path = self.path(key)?;
+        let root = self.root.clone();
         tokio::task::spawn_blocking(move || {
             let dir = path
                 .parent()
                 .ok_or_else(|| StoreError::new(ErrorKind::InvalidInput, "blob key has no parent"))?;
+            let new_dir = !dir.exists();
             std::fs::create_dir_all(dir).map_err(io("cannot create blob directory"))?;
-            let tmp = path.with_extension("tmp");
+            // Unique per write: two puts of one key (an SDK retry racing the original) must
+            // not share a temporary file.
+            let tmp = path.with_extension(format!("tmp{}", TMP_SEQ.fetch_add(1, Ordering::Relaxed)));
             let mut file = std::fs::File::create(&tmp).map_err(io("cannot create blob"))?;
             file.write_all(&bytes).map_err(io("cannot write blob"))?;
             file.sync_all().map_err(io("cannot sync blob"))?;
             std::fs::rename(&tmp, &path).map_err(io("cannot rename blob"))?;
-            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io("cannot sync blob directory"))
+            // The file's entry, and for a new directory each new entry up to the root.
+            let synced =
+                if new_dir { dir.ancestors().take_while(|d| d.starts_with(&root)).count() } else { 1 };
+            for d in dir.ancestors().take(synced) {
+                std::fs::File::open(d)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io("cannot sync blob directory"))?;
+            }
+            Ok(())
         })
         .await
         .map_err(|e| StoreError::internal("blob write task failed", e))?

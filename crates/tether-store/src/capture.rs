@@ -92,8 +92,14 @@ pub struct SessionFlags {
 /// Recording chunks and their per-session summaries.
 #[async_trait]
 pub trait RecordingStore: Send + Sync {
-    /// Stores a chunk durably and folds its stats into the session's summary.
-    async fn append_chunk(&self, chunk: RecordingChunk) -> StoreResult<()>;
+    /// Stores chunks durably (their bytes before their index rows) and folds their stats into
+    /// their sessions' summaries, in one transaction. A chunk already stored (an SDK retry
+    /// sends the same bytes) is skipped.
+    async fn append_chunks(&self, chunks: Vec<RecordingChunk>) -> StoreResult<()>;
+    /// [`RecordingStore::append_chunks`] of one chunk.
+    async fn append_chunk(&self, chunk: RecordingChunk) -> StoreResult<()> {
+        self.append_chunks(vec![chunk]).await
+    }
     async fn recordings(&self, query: RecordingQuery) -> StoreResult<Vec<Recording>>;
     async fn recording(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Option<Recording>>;
     /// Flags of each of `session_ids` (unknown sessions get no recording and no exceptions).

@@ -50,6 +50,7 @@ macro_rules! conformance_suite {
             exceptions_aggregate_per_issue_and_session,
             issues_reopen_when_seen_again,
             recordings_fold_chunks_into_a_summary,
+            recording_chunks_commit_together,
             persons_merge_on_identify_and_keep_set_once,
             users_and_sessions_expire);
     };
@@ -566,6 +567,25 @@ pub async fn recordings_fold_chunks_into_a_summary(s: Stores) {
     let flags = s.recordings.session_flags(1, vec!["sess-1".into(), "never".into()]).await.unwrap();
     let got: Vec<_> = flags.iter().map(|f| (f.session_id.as_str(), f.has_recording, f.exceptions)).collect();
     assert_eq!(got, [("sess-1", true, 1), ("never", false, 0)]);
+}
+
+/// Chunks of concurrent requests committed as one group: several sessions, and a retry of
+/// a chunk inside the same group counted once.
+pub async fn recording_chunks_commit_together(s: Stores) {
+    let mut other = chunk("w9", b"another visitor", 2000, 3000, 5);
+    other.session_id = "sess-2".into();
+    let group = vec![
+        chunk("w1", b"first", 1000, 4000, 1),
+        other,
+        chunk("w1", b"first", 1000, 4000, 1), // the SDK's retry, in the same group
+        chunk("w1", b"second", 5000, 9000, 2),
+    ];
+    s.recordings.append_chunks(group).await.unwrap();
+    let one = s.recordings.recording(1, "sess-1").await.unwrap().expect("sess-1");
+    assert_eq!((one.start_ms, one.end_ms, one.clicks), (1000, 9000, 3));
+    assert_eq!(s.recordings.chunks(1, "sess-1").await.unwrap().len(), 2);
+    let two = s.recordings.recording(1, "sess-2").await.unwrap().expect("sess-2");
+    assert_eq!((two.start_ms, two.clicks), (2000, 5));
 }
 
 pub async fn persons_merge_on_identify_and_keep_set_once(s: Stores) {

@@ -17,24 +17,28 @@ pub(super) async fn capture(
     let (project, capture) =
         decode_request(&state, request, MAX_RECORDING_BYTES, MAX_RECORDING_BYTES).await?;
     let chunks = snapshot_chunks(capture.events).map_err(ApiError::bad_request)?;
-    for chunk in chunks {
-        let project_id = project.id;
-        // Compressing a chunk is CPU work: off the async reactor.
-        let record = tokio::task::spawn_blocking(move || {
-            let (blob, size) = encode_chunk(&chunk.events);
-            RecordingChunk {
-                project_id,
-                session_id: chunk.session_id,
-                window_id: chunk.window_id,
-                distinct_id: chunk.distinct_id,
-                blob,
-                size,
-                stats: chunk.stats,
-            }
-        })
-        .await
-        .map_err(|_| ApiError::internal())?;
-        state.recordings().append_chunk(record).await?;
-    }
+    let project_id = project.id;
+    // Compressing chunks is CPU work: off the async reactor.
+    let records = tokio::task::spawn_blocking(move || {
+        chunks
+            .into_iter()
+            .map(|chunk| {
+                let (blob, size) = encode_chunk(&chunk.events);
+                RecordingChunk {
+                    project_id,
+                    session_id: chunk.session_id,
+                    window_id: chunk.window_id,
+                    distinct_id: chunk.distinct_id,
+                    blob,
+                    size,
+                    stats: chunk.stats,
+                }
+            })
+            .collect()
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    // With other requests' chunks in one commit; a full queue answers 503 (retried).
+    state.chunk_batcher().submit(records).await?;
     Ok(Json(json!({ "status": 1 })))
 }

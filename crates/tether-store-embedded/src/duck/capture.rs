@@ -31,7 +31,10 @@ fn existing(
     if uuids.is_empty() {
         return Ok(Vec::new());
     }
-    let marks = vec!["?"; uuids.len()].join(", ");
+    // The list is padded (repeating its first uuid) to a power of two, so a handful of
+    // statement texts cover every size and stay in the prepared-statement cache.
+    let padded = uuids.len().next_power_of_two();
+    let marks = vec!["?"; padded].join(", ");
     let sql = format!(
         "SELECT uuid FROM {table} WHERE project_id = ? AND ts_ms BETWEEN ? AND ? AND uuid IN ({marks})"
     );
@@ -41,7 +44,8 @@ fn existing(
         Value::BigInt(to_ms.saturating_add(DUPLICATE_WINDOW_MS)),
     ];
     params.extend(uuids.iter().map(|u| Value::Text((*u).to_owned())));
-    let mut stmt = conn.prepare(&sql).map_err(db_err("cannot prepare uuid lookup"))?;
+    params.resize(3 + padded, Value::Text(uuids[0].to_owned()));
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare uuid lookup"))?;
     let rows = stmt
         .query_map(params_from_iter(params.iter()), |r| r.get(0))
         .map_err(db_err("uuid lookup failed"))?;
@@ -95,6 +99,72 @@ fn exception_where(scope: &ExceptionScope) -> Where {
         w.push("ts_ms <= ?", [Value::BigInt(to)]);
     }
     w
+}
+
+/// Indexes one stored chunk and folds its stats into its session's summary, unless the
+/// same bytes were indexed before. A retried chunk has the same content, hence the same
+/// first timestamp: matching on it lets DuckDB skip row groups instead of scanning them all.
+fn index_chunk(conn: &Connection, chunk_id: &str, key: &str, chunk: &RecordingChunk) -> StoreResult<()> {
+    let s = &chunk.stats;
+    // Cached statements: parsing and planning cost more than running these.
+    let dup: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM recording_chunks \
+             WHERE project_id = ? AND first_ms = ? AND session_id = ? AND chunk_id = ?",
+        )
+        .and_then(|mut st| {
+            st.query_row(params![chunk.project_id, s.first_ms, chunk.session_id, chunk_id], |r| r.get(0))
+        })
+        .map_err(db_err("cannot check recording chunk"))?;
+    if dup > 0 {
+        return Ok(());
+    }
+    conn.prepare_cached("INSERT INTO recording_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .and_then(|mut st| {
+            st.execute(params![
+                chunk.project_id,
+                chunk.session_id,
+                chunk.window_id,
+                chunk_id,
+                s.first_ms,
+                s.last_ms,
+                key,
+                chunk.size as i64
+            ])
+        })
+        .map_err(db_err("cannot index recording chunk"))?;
+    conn.prepare_cached(
+        "INSERT INTO recordings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (project_id, session_id) DO UPDATE SET \
+         first_url = CASE WHEN excluded.start_ms < recordings.start_ms AND excluded.first_url IS NOT NULL \
+             THEN excluded.first_url ELSE coalesce(recordings.first_url, excluded.first_url) END, \
+         start_ms = least(recordings.start_ms, excluded.start_ms), \
+         end_ms = greatest(recordings.end_ms, excluded.end_ms), \
+         active_ms = recordings.active_ms + excluded.active_ms, \
+         clicks = recordings.clicks + excluded.clicks, \
+         keypresses = recordings.keypresses + excluded.keypresses, \
+         console_errors = recordings.console_errors + excluded.console_errors, \
+         size = recordings.size + excluded.size, \
+         has_full_snapshot = recordings.has_full_snapshot OR excluded.has_full_snapshot",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            chunk.project_id,
+            chunk.session_id,
+            chunk.distinct_id,
+            s.first_ms,
+            s.last_ms,
+            s.active_ms,
+            s.first_url,
+            s.clicks as i64,
+            s.keypresses as i64,
+            s.console_errors as i64,
+            chunk.size as i64,
+            s.has_full_snapshot,
+        ])
+    })
+    .map_err(db_err("cannot update recording summary"))?;
+    Ok(())
 }
 
 #[async_trait]
@@ -303,60 +373,29 @@ fn query_recordings(conn: &Connection, w: &Where, tail: &str) -> StoreResult<Vec
 
 #[async_trait]
 impl RecordingStore for DuckAnalytics {
-    async fn append_chunk(&self, chunk: RecordingChunk) -> StoreResult<()> {
-        let chunk_id = hex::encode(Sha256::digest(&chunk.blob));
-        let key = format!(
-            "recordings/{}/{}/{}/{chunk_id}.json.gz",
-            chunk.project_id, chunk.session_id, chunk.window_id
-        );
-        // The blob first: an index row never points at bytes that are not there.
-        self.inner.blobs.put(&key, chunk.blob.clone()).await?;
+    async fn append_chunks(&self, chunks: Vec<RecordingChunk>) -> StoreResult<()> {
+        let keyed: Vec<(String, String, RecordingChunk)> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let chunk_id = hex::encode(Sha256::digest(&chunk.blob));
+                let key = format!(
+                    "recordings/{}/{}/{}/{chunk_id}.json.gz",
+                    chunk.project_id, chunk.session_id, chunk.window_id
+                );
+                (chunk_id, key, chunk)
+            })
+            .collect();
+        // The blobs first (written and synced concurrently): an index row never points at
+        // bytes that are not there.
+        let blobs = self.inner.blobs.clone();
+        let mut seen = std::collections::HashSet::new();
+        let fresh = keyed.iter().filter(|(_, key, _)| seen.insert(key.as_str()));
+        futures::future::try_join_all(fresh.map(|(_, key, chunk)| blobs.put(key, chunk.blob.clone())))
+            .await?;
         self.write(move |conn| {
-            let dup: i64 = conn
-                .query_row(
-                    "SELECT count(*) FROM recording_chunks WHERE project_id = ? AND session_id = ? AND chunk_id = ?",
-                    params![chunk.project_id, chunk.session_id, chunk_id],
-                    |r| r.get(0),
-                )
-                .map_err(db_err("cannot check recording chunk"))?;
-            if dup > 0 {
-                return Ok(()); // An SDK retry of a chunk we already have.
+            for (chunk_id, key, chunk) in &keyed {
+                index_chunk(conn, chunk_id, key, chunk)?;
             }
-            let s = &chunk.stats;
-            conn.execute(
-                "INSERT INTO recording_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                params![chunk.project_id, chunk.session_id, chunk.window_id, chunk_id, s.first_ms, s.last_ms, key, chunk.size as i64],
-            )
-            .map_err(db_err("cannot index recording chunk"))?;
-            conn.execute(
-                "INSERT INTO recordings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (project_id, session_id) DO UPDATE SET \
-                 first_url = CASE WHEN excluded.start_ms < recordings.start_ms AND excluded.first_url IS NOT NULL \
-                     THEN excluded.first_url ELSE coalesce(recordings.first_url, excluded.first_url) END, \
-                 start_ms = least(recordings.start_ms, excluded.start_ms), \
-                 end_ms = greatest(recordings.end_ms, excluded.end_ms), \
-                 active_ms = recordings.active_ms + excluded.active_ms, \
-                 clicks = recordings.clicks + excluded.clicks, \
-                 keypresses = recordings.keypresses + excluded.keypresses, \
-                 console_errors = recordings.console_errors + excluded.console_errors, \
-                 size = recordings.size + excluded.size, \
-                 has_full_snapshot = recordings.has_full_snapshot OR excluded.has_full_snapshot",
-                params![
-                    chunk.project_id,
-                    chunk.session_id,
-                    chunk.distinct_id,
-                    s.first_ms,
-                    s.last_ms,
-                    s.active_ms,
-                    s.first_url,
-                    s.clicks as i64,
-                    s.keypresses as i64,
-                    s.console_errors as i64,
-                    chunk.size as i64,
-                    s.has_full_snapshot,
-                ],
-            )
-            .map_err(db_err("cannot update recording summary"))?;
             Ok(())
         })
         .await

@@ -36,6 +36,9 @@ pub(super) struct Writer {
 
 impl Writer {
     pub(super) fn new(conn: Connection) -> duckdb::Result<Writer> {
+        // Room for every statement of the write paths (uuid lookups come in ~10 sizes per
+        // table), so none is parsed and planned again per request.
+        conn.set_prepared_statement_cache_capacity(64);
         conn.execute_batch(
             "CREATE TEMP TABLE session_staging (project_id BIGINT, session_id VARCHAR, \
              first_ts BIGINT, last_ts BIGINT, logs BIGINT)",
