@@ -37,8 +37,8 @@ pub(crate) struct DemoArgs {
     /// sessions recorded in earlier demo runs), to try the logs page at volume.
     #[arg(long, default_value_t = 0)]
     pub seed_logs: u64,
-    /// Over how many days the seeded logs are spread.
-    #[arg(long, default_value_t = 3)]
+    /// Over how many days (1–365) the seeded logs are spread.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=365))]
     pub seed_days: u32,
 }
 
