@@ -10,8 +10,8 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use tether_model::{Event, LogRecord, RecordingChunk};
-use tether_store::{EventStore, LogWriter, RecordingStore, StoreError};
+use tether_model::{Event, LogRecord, PersonUpdate, RecordingChunk};
+use tether_store::{EventStore, LogWriter, PersonStore, RecordingStore, StoreError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -75,6 +75,14 @@ pub(crate) fn commit_chunks(store: Arc<dyn RecordingStore>) -> CommitFn<Recordin
     Arc::new(move |chunks: Vec<RecordingChunk>| {
         let store = store.clone();
         Box::pin(async move { store.append_chunks(chunks).await })
+    })
+}
+
+/// Person updates into the person store, in arrival order, one transaction per group.
+pub(crate) fn commit_persons(store: Arc<dyn PersonStore>) -> CommitFn<PersonUpdate> {
+    Arc::new(move |updates: Vec<PersonUpdate>| {
+        let store = store.clone();
+        Box::pin(async move { store.apply_person_updates(updates).await })
     })
 }
 

@@ -24,7 +24,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tether_ingest::otlp::RecordLimits;
-use tether_model::{Event, LogRecord, RecordingChunk};
+use tether_model::{Event, LogRecord, PersonUpdate, RecordingChunk};
 use tether_store::{
     EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore, RecordingStore, UserStore,
 };
@@ -101,6 +101,7 @@ struct Inner {
     batcher: batcher::Batcher<LogRecord>,
     events: batcher::Batcher<Event>,
     chunks: batcher::Batcher<RecordingChunk>,
+    persons: batcher::Batcher<PersonUpdate>,
     metrics: Arc<Metrics>,
     limits: Limits,
 }
@@ -124,6 +125,8 @@ impl WriterHandle {
 const EVENT_QUEUE: BatcherConfig = BatcherConfig { queue_records: 100_000, max_commit_records: 20_000 };
 /// Recording chunks (each up to a request's 25 MB, typically tens of KB) waiting at once.
 const CHUNK_QUEUE: BatcherConfig = BatcherConfig { queue_records: 256, max_commit_records: 64 };
+/// Person updates waiting at once for their group commit.
+const PERSON_QUEUE: BatcherConfig = BatcherConfig { queue_records: 50_000, max_commit_records: 5_000 };
 
 impl AppState {
     /// Builds the state and starts its writer tasks (needs a Tokio runtime).
@@ -135,8 +138,11 @@ impl AppState {
             batcher::Batcher::start(batcher::commit_events(stores.events.clone()), EVENT_QUEUE);
         let (chunks, chunks_task) =
             batcher::Batcher::start(batcher::commit_chunks(stores.recordings.clone()), CHUNK_QUEUE);
-        let inner = Inner { stores, batcher, events, chunks, metrics, limits };
-        (AppState { inner: Arc::new(inner) }, WriterHandle(vec![logs_task, events_task, chunks_task]))
+        let (persons, persons_task) =
+            batcher::Batcher::start(batcher::commit_persons(stores.persons.clone()), PERSON_QUEUE);
+        let inner = Inner { stores, batcher, events, chunks, persons, metrics, limits };
+        let tasks = vec![logs_task, events_task, chunks_task, persons_task];
+        (AppState { inner: Arc::new(inner) }, WriterHandle(tasks))
     }
 
     pub(crate) fn meta(&self) -> &dyn MetadataStore {
@@ -170,6 +176,10 @@ impl AppState {
     /// Group commit of recording chunks.
     pub(crate) fn chunk_batcher(&self) -> &batcher::Batcher<RecordingChunk> {
         &self.inner.chunks
+    }
+    /// Group commit of person updates.
+    pub(crate) fn person_batcher(&self) -> &batcher::Batcher<PersonUpdate> {
+        &self.inner.persons
     }
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.inner.metrics

@@ -123,82 +123,92 @@ async fn properties(tx: &mut Transaction<'_, Sqlite>, person: i64) -> StoreResul
     })
 }
 
-#[async_trait]
-impl PersonStore for SqliteMeta {
-    async fn apply_person_update(&self, u: PersonUpdate) -> StoreResult<()> {
-        // IMMEDIATE: take the write lock up front. A deferred transaction that reads and then
-        // writes fails ("database is locked") when another connection wrote in between.
-        let mut tx =
-            self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(internal("cannot begin person update"))?;
-        let p = u.project_id;
-        let person = match person_of(&mut tx, p, &u.distinct_id).await? {
-            Some(id) => id,
+/// One person update inside `tx`.
+async fn apply_in(tx: &mut Transaction<'_, Sqlite>, u: PersonUpdate) -> StoreResult<()> {
+    let p = u.project_id;
+    let person = match person_of(tx, p, &u.distinct_id).await? {
+        Some(id) => id,
+        None => {
+            let id: i64 =
+                sqlx::query("INSERT INTO persons (project_id, created_at_ms) VALUES (?, ?) RETURNING id")
+                    .bind(p)
+                    .bind(u.timestamp_ms.min(now_ms()))
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(internal("cannot create person"))?
+                    .get(0);
+            sqlx::query(
+                "INSERT INTO person_distinct_ids (project_id, distinct_id, person_id) VALUES (?, ?, ?)",
+            )
+            .bind(p)
+            .bind(&u.distinct_id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map_err(internal("cannot link distinct id"))?;
+            id
+        }
+    };
+    let mut props = properties(tx, person).await?;
+    for other in u.merge_from.iter().filter(|d| **d != u.distinct_id) {
+        match person_of(tx, p, other).await? {
+            Some(old) if old == person => {}
+            Some(old) => {
+                // The merged person's properties fill in what the kept person lacks.
+                for (k, v) in properties(tx, old).await? {
+                    props.entry(k).or_insert(v);
+                }
+                sqlx::query("UPDATE person_distinct_ids SET person_id = ? WHERE person_id = ?")
+                    .bind(person)
+                    .bind(old)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(internal("cannot merge persons"))?;
+                sqlx::query("DELETE FROM persons WHERE id = ?")
+                    .bind(old)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(internal("cannot merge persons"))?;
+            }
             None => {
-                let id: i64 =
-                    sqlx::query("INSERT INTO persons (project_id, created_at_ms) VALUES (?, ?) RETURNING id")
-                        .bind(p)
-                        .bind(u.timestamp_ms.min(now_ms()))
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(internal("cannot create person"))?
-                        .get(0);
                 sqlx::query(
                     "INSERT INTO person_distinct_ids (project_id, distinct_id, person_id) VALUES (?, ?, ?)",
                 )
                 .bind(p)
-                .bind(&u.distinct_id)
-                .bind(id)
-                .execute(&mut *tx)
+                .bind(other)
+                .bind(person)
+                .execute(&mut **tx)
                 .await
                 .map_err(internal("cannot link distinct id"))?;
-                id
-            }
-        };
-        let mut props = properties(&mut tx, person).await?;
-        for other in u.merge_from.iter().filter(|d| **d != u.distinct_id) {
-            match person_of(&mut tx, p, other).await? {
-                Some(old) if old == person => {}
-                Some(old) => {
-                    // The merged person's properties fill in what the kept person lacks.
-                    for (k, v) in properties(&mut tx, old).await? {
-                        props.entry(k).or_insert(v);
-                    }
-                    sqlx::query("UPDATE person_distinct_ids SET person_id = ? WHERE person_id = ?")
-                        .bind(person)
-                        .bind(old)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(internal("cannot merge persons"))?;
-                    sqlx::query("DELETE FROM persons WHERE id = ?")
-                        .bind(old)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(internal("cannot merge persons"))?;
-                }
-                None => {
-                    sqlx::query("INSERT INTO person_distinct_ids (project_id, distinct_id, person_id) VALUES (?, ?, ?)")
-                        .bind(p)
-                        .bind(other)
-                        .bind(person)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(internal("cannot link distinct id"))?;
-                }
             }
         }
-        for (k, v) in u.set_once {
-            props.entry(k).or_insert(v);
+    }
+    for (k, v) in u.set_once {
+        props.entry(k).or_insert(v);
+    }
+    props.extend(u.set);
+    for k in &u.unset {
+        props.remove(k);
+    }
+    sqlx::query("UPDATE persons SET properties = ? WHERE id = ?")
+        .bind(Value::Object(props).to_string())
+        .bind(person)
+        .execute(&mut **tx)
+        .await
+        .map_err(internal("cannot update person"))?;
+    Ok(())
+}
+
+#[async_trait]
+impl PersonStore for SqliteMeta {
+    async fn apply_person_updates(&self, updates: Vec<PersonUpdate>) -> StoreResult<()> {
+        // IMMEDIATE: take the write lock up front. A deferred transaction that reads and then
+        // writes fails ("database is locked") when another connection wrote in between.
+        let mut tx =
+            self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(internal("cannot begin person update"))?;
+        for update in updates {
+            apply_in(&mut tx, update).await?;
         }
-        props.extend(u.set);
-        for k in &u.unset {
-            props.remove(k);
-        }
-        sqlx::query("UPDATE persons SET properties = ? WHERE id = ?")
-            .bind(Value::Object(props).to_string())
-            .bind(person)
-            .execute(&mut *tx)
-            .await
-            .map_err(internal("cannot update person"))?;
         tx.commit().await.map_err(internal("cannot commit person update"))
     }
 

@@ -81,8 +81,13 @@ pub trait IssueStore: Send + Sync {
 /// Persons.
 #[async_trait]
 pub trait PersonStore: Send + Sync {
-    /// Creates or updates the person of `update.distinct_id`, merging in the persons of
-    /// `merge_from`, then applies `$set`, `$set_once` and `$unset`.
-    async fn apply_person_update(&self, update: PersonUpdate) -> StoreResult<()>;
+    /// Applies updates in order, in one transaction. Each creates or updates the person of
+    /// `update.distinct_id`, merges in the persons of `merge_from`, then applies `$set`,
+    /// `$set_once` and `$unset`.
+    async fn apply_person_updates(&self, updates: Vec<PersonUpdate>) -> StoreResult<()>;
+    /// [`PersonStore::apply_person_updates`] of one update.
+    async fn apply_person_update(&self, update: PersonUpdate) -> StoreResult<()> {
+        self.apply_person_updates(vec![update]).await
+    }
     async fn person(&self, project_id: ProjectId, distinct_id: &str) -> StoreResult<Option<Person>>;
 }

@@ -111,9 +111,7 @@ pub(crate) async fn store_events(
             exception_list: info.exception_list,
         });
     }
-    for update in person_updates(project, &events) {
-        state.persons().apply_person_update(update).await?;
-    }
+    state.person_batcher().submit(person_updates(project, &events)).await?;
     let stored: Vec<Event> = events
         .into_iter()
         .filter(|e| e.event != "$snapshot")
