@@ -68,9 +68,14 @@ const requestIds = new AsyncLocalStorage();
 /** The ids of the request being handled, if it carried any. */
 export const currentStamp = () => requestIds.getStore();
 
-/** Express (or Connect) middleware; add it before your routes. */
+/** Express / Connect / plain `http` middleware (`req, res, next`); add it before your routes. */
 export function stampMiddleware() {
-  return (req, _res, next) => requestIds.run(readStamp((name) => req.get(name)), next);
+  // Node lowercases header names and joins repeated ones (baggage) with ", ".
+  const header = (req) => (name) => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value.join(',') : value;
+  };
+  return (req, _res, next) => requestIds.run(readStamp(header(req)), next);
 }
 
 /** Adds the current request's ids to each log record (an attribute the log set itself wins). */
