@@ -222,7 +222,12 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
-    let text = state.metrics().render(state.batcher().queued());
+    let capture = [
+        ("events", state.event_batcher().queued()),
+        ("persons", state.person_batcher().queued()),
+        ("recording_chunks", state.chunk_batcher().queued()),
+    ];
+    let text = state.metrics().render(state.batcher().queued(), &capture);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 

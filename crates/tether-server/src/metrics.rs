@@ -10,6 +10,8 @@ pub const REQUESTS_REJECTED: &str = "tether_ingest_requests_rejected_total";
 pub const BATCH_COMMIT_SECONDS: &str = "tether_batch_commit_seconds";
 pub const BATCHES_FAILED: &str = "tether_batches_failed_total";
 pub const QUEUE_DEPTH: &str = "tether_ingest_queue_records";
+/// Captured items waiting for their group commit, by kind (events, persons, chunks).
+pub const CAPTURE_QUEUE_DEPTH: &str = "tether_capture_queue_items";
 
 /// Upper bounds (seconds) of the commit latency histogram buckets.
 const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
@@ -39,7 +41,8 @@ impl Metrics {
     }
 
     /// Renders every metric; `queue_depth` is read from the writer at scrape time.
-    pub fn render(&self, queue_depth: u64) -> String {
+    /// Prometheus text; `capture_queues` are (kind, items waiting) of the capture writers.
+    pub fn render(&self, queue_depth: u64, capture_queues: &[(&str, u64)]) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, v: &AtomicU64| {
             let _ = writeln!(
@@ -66,6 +69,11 @@ impl Metrics {
             out,
             "# HELP {QUEUE_DEPTH} Log records waiting for the writer.\n# TYPE {QUEUE_DEPTH} gauge\n{QUEUE_DEPTH} {queue_depth}"
         );
+        let name = CAPTURE_QUEUE_DEPTH;
+        let _ = writeln!(out, "# HELP {name} Captured items waiting for their writer.\n# TYPE {name} gauge");
+        for (kind, items) in capture_queues {
+            let _ = writeln!(out, "{name}{{kind=\"{kind}\"}} {items}");
+        }
         let name = BATCH_COMMIT_SECONDS;
         let _ = writeln!(out, "# HELP {name} Time to commit one group of batches.\n# TYPE {name} histogram");
         for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.commit_buckets) {

@@ -84,6 +84,7 @@ async fn full_queue_answers_503_with_retry_after_then_recovers() {
         text(app.oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap()).await;
     assert!(metrics.contains("tether_log_records_ingested_total 4"), "{metrics}");
     assert!(metrics.contains("tether_ingest_requests_rejected_total 1"), "{metrics}");
+    assert!(metrics.contains("tether_capture_queue_items{kind=\"events\"} 0"), "{metrics}");
     assert!(metrics.contains("tether_batch_commit_seconds_count 2"), "{metrics}");
     assert!(metrics.contains("tether_ingest_queue_records 0"), "{metrics}");
 }

@@ -64,7 +64,8 @@ pub(crate) async fn run(
     let shop_url = format!("http://{}", browser_addr(shop_listener.local_addr()?));
     let shop =
         shop::router(&ShopConfig { tether_url: tether_url.clone(), project_token: project.token.clone() });
-    print_instructions(&server, &shop_url, &tether_url);
+    let seeded_days = if args.seed_logs > 0 { args.seed_days } else { 0 };
+    print_instructions(&server, &shop_url, &tether_url, seeded_days);
 
     let (stop_shop, shop_stopped) = tokio::sync::oneshot::channel::<()>();
     let shop_task = tokio::spawn(async move {
@@ -144,7 +145,8 @@ fn browser_addr(bound: SocketAddr) -> SocketAddr {
     }
 }
 
-fn print_instructions(server: &Server, shop_url: &str, tether_url: &str) {
+/// `seeded_days` is 0 when no logs were generated this run.
+fn print_instructions(server: &Server, shop_url: &str, tether_url: &str, seeded_days: u32) {
     let login = match &server.admin_password {
         Some(password) => format!("user admin, password {password}"),
         None if std::env::var_os("TETHER_ADMIN_PASSWORD").is_some() => {
@@ -169,9 +171,16 @@ What to try
        - View recording plays your visit at that moment,
        - Related errors lists the exception your page threw,
        - the person is you (the shop signed you in as a random customer).
-  3. Errors and Replays show the same from the other side.
+  3. Errors and Replays show the same from the other side.{seeded}
 Ctrl-C stops the shop and Tether.
 ",
-        data = server.data_dir.display()
+        data = server.data_dir.display(),
+        seeded = if seeded_days > 0 {
+            format!(
+                "\n  4. The generated logs span the last {seeded_days} days: pick \"Last 7 days\" (or a custom range) in\n     Logs to search and chart them all."
+            )
+        } else {
+            String::new()
+        }
     );
 }
