@@ -106,6 +106,14 @@ test('a failed checkout in the demo shop links the backend log to the session an
   await ui.waitForSelector('.panel-log:has-text("payment declined")');
   await ui.screenshot({ path: join(artifacts, 'demo-replay.png') });
 
+  // The shop's background job logs outside any request: unlinked, and Tether says why.
+  const job = await eventually('a background job log', async () => {
+    const r = await demo.api(`logs?service=demo-shop&q=${encodeURIComponent('inventory sync finished')}`);
+    return r.body.results?.[0];
+  }, 40_000);
+  assert.equal(job.session_id, null);
+  assert.equal((await demo.api(`logs/${job.id}/related_errors`)).body.status, 'no_session');
+
   // The seeded logs fill several services over the last days.
   const payments = await demo.api('logs?from=-4d&service=payments&limit=5');
   assert.equal(payments.body.results.length, 5);

@@ -160,3 +160,27 @@ async fn checkout(Json(order): Json<Order>) -> Response {
     (StatusCode::BAD_GATEWAY, Json(json!({"error": "payment declined by the card processor"})))
         .into_response()
 }
+
+/// The shop's background worker: every `every`, a job that runs outside any request and so
+/// logs without a session or person (its logs show how unlinked logs look in Tether).
+/// Runs until the task is aborted.
+pub async fn background_jobs(every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.tick().await; // the first tick is immediate; start one period in
+    for run in 1_u64.. {
+        ticks.tick().await;
+        let (synced, slow) = {
+            let mut rng = rand::rng();
+            (rng.random_range(40..400_u32), rng.random_ratio(1, 4))
+        };
+        tracing::info!(job = "inventory-sync", run, items = synced, "inventory sync finished");
+        if slow {
+            tracing::warn!(
+                job = "payment-webhooks",
+                run,
+                retry_in_s = 30,
+                "payment webhook delivery failed, will retry"
+            );
+        }
+    }
+}

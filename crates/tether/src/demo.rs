@@ -75,9 +75,11 @@ pub(crate) async fn run(
             })
             .await
     });
+    let jobs = tokio::spawn(shop::background_jobs(Duration::from_secs(15)));
     // Stop order: the shop, then its last log batch into Tether, then Tether.
     let shutdown = async move {
         shutdown_signal().await;
+        jobs.abort();
         let _ = stop_shop.send(());
         match shop_task.await {
             Ok(Err(e)) => tracing::warn!(error = %e, "the shop stopped with an error"),
@@ -171,7 +173,8 @@ What to try
        - View recording plays your visit at that moment,
        - Related errors lists the exception your page threw,
        - the person is you (the shop signed you in as a random customer).
-  3. Errors and Replays show the same from the other side.{seeded}
+  3. Errors and Replays show the same from the other side. The shop's background job logs
+     every 15 s outside any request: its logs have no session, and Related errors says so.{seeded}
 Ctrl-C stops the shop and Tether.
 ",
         data = server.data_dir.display(),
