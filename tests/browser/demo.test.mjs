@@ -1,7 +1,8 @@
 // `tether demo` as a person would use it: open the printed shop URL in Chromium, shop, fail a
 // checkout; then Tether has the shop backend's log of that failure stamped with the page's
 // session (by the Rust stamping layer, not by hand), and its related errors list the page's
-// exception. The seeded logs are there too, and the demo stops cleanly.
+// exception. The background job's logs are unlinked, the seeded logs are there, and the demo
+// stops cleanly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
