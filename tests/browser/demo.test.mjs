@@ -19,7 +19,8 @@ const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, l
 test('a failed checkout in the demo shop links the backend log to the session and its error', async (t) => {
   const demo = await launchTether(
     ['demo', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--shop-addr', '127.0.0.1:0', '--seed-logs', '30000'],
-    { base: /Tether:\s+(http:\/\/\S+)/, shop: /Shop:\s+(http:\/\/\S+)/ },
+    // Ready once the whole of the instructions is out.
+    { base: /Tether:\s+(http:\/\/\S+)/, shop: /Shop:\s+(http:\/\/\S+)/, end: /(Ctrl-C stops the shop and Tether)/ },
     {}, // the demo's own UI password, as printed
   );
   let stopped = false;
