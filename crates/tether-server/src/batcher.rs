@@ -10,8 +10,8 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use tether_model::{Event, LogRecord, PersonUpdate, RecordingChunk};
-use tether_store::{EventStore, LogWriter, PersonStore, RecordingStore, StoreError};
+use tether_model::LogRecord;
+use tether_store::{LogWriter, StoreError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -61,28 +61,17 @@ pub(crate) fn commit_logs(writer: Arc<dyn LogWriter>, metrics: Arc<Metrics>) -> 
     })
 }
 
-/// Captured events into the event store, which drops SDK retries by uuid.
-pub(crate) fn commit_events(store: Arc<dyn EventStore>) -> CommitFn<Event> {
-    Arc::new(move |events: Vec<Event>| {
+/// Commits each group through one store method, e.g.
+/// `commit_to(recordings, |store, chunks| store.append_chunks(chunks))`: captured events
+/// (the store drops SDK retries by uuid), person updates (in arrival order) and recording
+/// chunks (blobs written concurrently, index rows in one transaction).
+pub(crate) fn commit_to<S: ?Sized + Send + Sync + 'static, T: Send + 'static>(
+    store: Arc<S>,
+    commit: for<'a> fn(&'a S, Vec<T>) -> BoxFuture<'a, Result<(), StoreError>>,
+) -> CommitFn<T> {
+    Arc::new(move |items: Vec<T>| {
         let store = store.clone();
-        Box::pin(async move { store.append_events(events).await.map(drop) })
-    })
-}
-
-/// Recording chunks into the recording store: their blobs written concurrently, their index
-/// rows and session summaries in one transaction.
-pub(crate) fn commit_chunks(store: Arc<dyn RecordingStore>) -> CommitFn<RecordingChunk> {
-    Arc::new(move |chunks: Vec<RecordingChunk>| {
-        let store = store.clone();
-        Box::pin(async move { store.append_chunks(chunks).await })
-    })
-}
-
-/// Person updates into the person store, in arrival order, one transaction per group.
-pub(crate) fn commit_persons(store: Arc<dyn PersonStore>) -> CommitFn<PersonUpdate> {
-    Arc::new(move |updates: Vec<PersonUpdate>| {
-        let store = store.clone();
-        Box::pin(async move { store.apply_person_updates(updates).await })
+        Box::pin(async move { commit(&store, items).await })
     })
 }
 

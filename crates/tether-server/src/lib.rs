@@ -134,12 +134,20 @@ impl AppState {
         let metrics = Arc::new(Metrics::default());
         let commit_logs = batcher::commit_logs(stores.log_writer.clone(), metrics.clone());
         let (batcher, logs_task) = batcher::Batcher::start(commit_logs, limits.batcher);
-        let (events, events_task) =
-            batcher::Batcher::start(batcher::commit_events(stores.events.clone()), EVENT_QUEUE);
-        let (chunks, chunks_task) =
-            batcher::Batcher::start(batcher::commit_chunks(stores.recordings.clone()), CHUNK_QUEUE);
-        let (persons, persons_task) =
-            batcher::Batcher::start(batcher::commit_persons(stores.persons.clone()), PERSON_QUEUE);
+        let (events, events_task) = batcher::Batcher::start(
+            batcher::commit_to(stores.events.clone(), |store, events| {
+                Box::pin(async move { store.append_events(events).await.map(drop) })
+            }),
+            EVENT_QUEUE,
+        );
+        let (chunks, chunks_task) = batcher::Batcher::start(
+            batcher::commit_to(stores.recordings.clone(), |store, chunks| store.append_chunks(chunks)),
+            CHUNK_QUEUE,
+        );
+        let (persons, persons_task) = batcher::Batcher::start(
+            batcher::commit_to(stores.persons.clone(), |store, updates| store.apply_person_updates(updates)),
+            PERSON_QUEUE,
+        );
         let inner = Inner { stores, batcher, events, chunks, persons, metrics, limits };
         let tasks = vec![logs_task, events_task, chunks_task, persons_task];
         (AppState { inner: Arc::new(inner) }, WriterHandle(tasks))
