@@ -4,25 +4,15 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::Path;
 
 use common::TestServer;
 
 #[tokio::test]
 async fn node_express_recipe_stamps_request_logs() {
     let s = TestServer::start().await;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/sdk/node/recipe.mjs");
-    let output = tokio::process::Command::new("node").arg(&script).args([&s.base, &s.token]).output();
-    let output = tokio::time::timeout(Duration::from_secs(60), output)
-        .await
-        .expect("node finished")
-        .expect("node runs");
-    assert!(
-        output.status.success(),
-        "recipe.mjs failed (did `npm ci` run in examples/node?):\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let hint = "did `npm ci` run in examples/node?";
+    common::run_sdk_script(Path::new("node"), "tests/sdk/node/recipe.mjs", &[&s.base, &s.token], hint).await;
     common::assert_recipe_stamped(
         &s,
         "express",

@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use common::TestServer;
 
@@ -22,17 +21,8 @@ fn python() -> PathBuf {
 
 /// Runs one of tests/sdk/python's scripts and fails the test with its stderr if it fails.
 async fn run_script(name: &str, args: &[&str]) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/sdk/python").join(name);
-    let output = tokio::process::Command::new(python()).arg(&script).args(args).output();
-    let output = tokio::time::timeout(Duration::from_secs(60), output)
-        .await
-        .expect("python finished")
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "{name} failed (are tests/sdk/python/requirements.txt installed?):\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let hint = "are tests/sdk/python/requirements.txt installed?";
+    common::run_sdk_script(&python(), &format!("tests/sdk/python/{name}"), args, hint).await;
 }
 
 #[tokio::test]

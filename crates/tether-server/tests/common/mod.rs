@@ -128,6 +128,22 @@ pub fn now_ns() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64
 }
 
+/// Runs `program script args…` (a script under tests/sdk, by path from the repository root)
+/// for up to 60 s and fails the test with its stderr and `hint` if it fails.
+pub async fn run_sdk_script(program: &std::path::Path, script: &str, args: &[&str], hint: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(script);
+    let output = tokio::process::Command::new(program).arg(&path).args(args).output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), output)
+        .await
+        .unwrap_or_else(|_| panic!("{script} did not finish within 60 s"))
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    assert!(
+        output.status.success(),
+        "{script} failed ({hint}):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// What every stamping recipe (examples/python, examples/node) must have produced: its
 /// `/checkout` was called once with posthog-js's tracing headers (session `{app}-session-1`,
 /// window `{app}-window-1`, person ada@example.com), once with W3C baggage (session
