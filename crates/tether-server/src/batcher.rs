@@ -61,13 +61,16 @@ pub(crate) fn commit_logs(writer: Arc<dyn LogWriter>, metrics: Arc<Metrics>) -> 
     })
 }
 
+/// A store method committing a group (as `async_trait` methods return it).
+pub(crate) type StoreMethod<S, T> = for<'a> fn(&'a S, Vec<T>) -> BoxFuture<'a, Result<(), StoreError>>;
+
 /// Commits each group through one store method, e.g.
 /// `commit_to(recordings, |store, chunks| store.append_chunks(chunks))`: captured events
 /// (the store drops SDK retries by uuid), person updates (in arrival order) and recording
 /// chunks (blobs written concurrently, index rows in one transaction).
 pub(crate) fn commit_to<S: ?Sized + Send + Sync + 'static, T: Send + 'static>(
     store: Arc<S>,
-    commit: for<'a> fn(&'a S, Vec<T>) -> BoxFuture<'a, Result<(), StoreError>>,
+    commit: StoreMethod<S, T>,
 ) -> CommitFn<T> {
     Arc::new(move |items: Vec<T>| {
         let store = store.clone();
