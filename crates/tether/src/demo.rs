@@ -65,7 +65,7 @@ pub(crate) async fn run(
     let shop =
         shop::router(&ShopConfig { tether_url: tether_url.clone(), project_token: project.token.clone() });
     let seeded_days = if args.seed_logs > 0 { args.seed_days } else { 0 };
-    print_instructions(&server, &shop_url, &tether_url, seeded_days);
+    print_instructions(&server, &shop_url, &tether_url, &login_hint(&server, env), seeded_days);
 
     let (stop_shop, shop_stopped) = tokio::sync::oneshot::channel::<()>();
     let shop_task = tokio::spawn(async move {
@@ -147,15 +147,19 @@ fn browser_addr(bound: SocketAddr) -> SocketAddr {
     }
 }
 
-/// `seeded_days` is 0 when no logs were generated this run.
-fn print_instructions(server: &Server, shop_url: &str, tether_url: &str, seeded_days: u32) {
-    let login = match &server.admin_password {
+/// How to log in to the UI, as far as this run knows.
+fn login_hint(server: &Server, env: &HashMap<String, String>) -> String {
+    match &server.admin_password {
         Some(password) => format!("user admin, password {password}"),
-        None if std::env::var_os("TETHER_ADMIN_PASSWORD").is_some() => {
+        None if env.contains_key("TETHER_ADMIN_PASSWORD") => {
             "user admin, password from TETHER_ADMIN_PASSWORD".to_owned()
         }
         None => format!("user admin, password {DEMO_PASSWORD} unless you changed it"),
-    };
+    }
+}
+
+/// `seeded_days` is 0 when no logs were generated this run.
+fn print_instructions(server: &Server, shop_url: &str, tether_url: &str, login: &str, seeded_days: u32) {
     println!(
         "
 Tether demo is running
