@@ -89,148 +89,69 @@ fn no_attrs(_: &mut StdRng) -> Vec<(&'static str, AttrValue)> {
 /// The services, their share of all logs, and what they log.
 fn services() -> Vec<(&'static str, u32, Vec<Template>)> {
     use Severity::{Debug, Error, Info, Warn};
+    let t = |severity, weight, body, attributes| Template { severity, weight, body, attributes };
     vec![
         (
             "shop-api",
             40,
             vec![
-                Template {
-                    severity: Info,
-                    weight: 60,
-                    body: |r| format!("GET {} 200", pick(r, &ROUTES)),
-                    attributes: http_attrs,
-                },
-                Template {
-                    severity: Debug,
-                    weight: 15,
-                    body: |r| format!("cache hit for catalog page {}", r.random_range(1..40)),
-                    attributes: no_attrs,
-                },
-                Template {
-                    severity: Warn,
-                    weight: 4,
-                    body: |r| format!("slow query on orders took {} ms", r.random_range(800..4000)),
-                    attributes: no_attrs,
-                },
-                Template {
-                    severity: Warn,
-                    weight: 3,
-                    body: |_| "POST /api/cart 409".into(),
-                    attributes: sku_attrs,
-                },
-                Template {
-                    severity: Error,
-                    weight: 1,
-                    body: |_| "POST /api/checkout 502".into(),
-                    attributes: order_attrs,
-                },
+                t(Info, 60, |r| format!("GET {} 200", pick(r, &ROUTES)), http_attrs),
+                t(Debug, 15, |r| format!("cache hit for catalog page {}", r.random_range(1..40)), no_attrs),
+                t(
+                    Warn,
+                    4,
+                    |r| format!("slow query on orders took {} ms", r.random_range(800..4000)),
+                    no_attrs,
+                ),
+                t(Warn, 3, |_| "POST /api/cart 409".into(), sku_attrs),
+                t(Error, 1, |_| "POST /api/checkout 502".into(), order_attrs),
             ],
         ),
         (
             "payments",
             15,
             vec![
-                Template {
-                    severity: Info,
-                    weight: 30,
-                    body: |r| format!("payment authorized in {} ms", r.random_range(80..900)),
-                    attributes: order_attrs,
-                },
-                Template {
-                    severity: Warn,
-                    weight: 3,
-                    body: |_| "3-D Secure challenge required".into(),
-                    attributes: order_attrs,
-                },
-                Template {
-                    severity: Error,
-                    weight: 2,
-                    body: |r| {
+                t(Info, 30, |r| format!("payment authorized in {} ms", r.random_range(80..900)), order_attrs),
+                t(Warn, 3, |_| "3-D Secure challenge required".into(), order_attrs),
+                t(
+                    Error,
+                    2,
+                    |r| {
                         format!(
                             "payment declined: card processor timed out after {} ms",
                             r.random_range(900..2400)
                         )
                     },
-                    attributes: order_attrs,
-                },
-                Template {
-                    severity: Error,
-                    weight: 1,
-                    body: |_| "refund failed: charge already disputed".into(),
-                    attributes: order_attrs,
-                },
+                    order_attrs,
+                ),
+                t(Error, 1, |_| "refund failed: charge already disputed".into(), order_attrs),
             ],
         ),
         (
             "inventory",
             20,
             vec![
-                Template {
-                    severity: Info,
-                    weight: 20,
-                    body: |r| format!("reserved {} units", r.random_range(1..5)),
-                    attributes: sku_attrs,
-                },
-                Template {
-                    severity: Warn,
-                    weight: 4,
-                    body: |_| "out of stock".into(),
-                    attributes: sku_attrs,
-                },
-                Template {
-                    severity: Debug,
-                    weight: 10,
-                    body: |r| format!("stock sync batch of {} items", r.random_range(50..500)),
-                    attributes: no_attrs,
-                },
+                t(Info, 20, |r| format!("reserved {} units", r.random_range(1..5)), sku_attrs),
+                t(Warn, 4, |_| "out of stock".into(), sku_attrs),
+                t(Debug, 10, |r| format!("stock sync batch of {} items", r.random_range(50..500)), no_attrs),
             ],
         ),
         (
             "email-worker",
             10,
             vec![
-                Template {
-                    severity: Info,
-                    weight: 10,
-                    body: |_| "order confirmation sent".into(),
-                    attributes: order_attrs,
-                },
-                Template {
-                    severity: Warn,
-                    weight: 1,
-                    body: |r| format!("SMTP retry {} of 5", r.random_range(1..5)),
-                    attributes: no_attrs,
-                },
-                Template {
-                    severity: Error,
-                    weight: 1,
-                    body: |_| "bounce: mailbox unavailable".into(),
-                    attributes: no_attrs,
-                },
+                t(Info, 10, |_| "order confirmation sent".into(), order_attrs),
+                t(Warn, 1, |r| format!("SMTP retry {} of 5", r.random_range(1..5)), no_attrs),
+                t(Error, 1, |_| "bounce: mailbox unavailable".into(), no_attrs),
             ],
         ),
         (
             "auth",
             15,
             vec![
-                Template {
-                    severity: Info,
-                    weight: 12,
-                    body: |_| "login succeeded".into(),
-                    attributes: no_attrs,
-                },
-                Template {
-                    severity: Warn,
-                    weight: 2,
-                    body: |_| "login failed: wrong password".into(),
-                    attributes: no_attrs,
-                },
-                Template {
-                    severity: Info,
-                    weight: 4,
-                    body: |_| "session refreshed".into(),
-                    attributes: no_attrs,
-                },
+                t(Info, 12, |_| "login succeeded".into(), no_attrs),
+                t(Warn, 2, |_| "login failed: wrong password".into(), no_attrs),
+                t(Info, 4, |_| "session refreshed".into(), no_attrs),
             ],
         ),
     ]
