@@ -14,5 +14,5 @@ mod severity;
 pub use attributes::{AttrValue, Attributes};
 pub use capture::{Event, ExceptionRecord, PersonUpdate, RecordingChunk, RecordingStats};
 pub use ids::{DistinctId, SessionId, resolve_distinct_id, resolve_session_id};
-pub use log::{LogId, LogRecord, ProjectId};
+pub use log::{LOG_ID_NODES, LogId, LogIdGen, LogRecord, ProjectId};
 pub use severity::Severity;

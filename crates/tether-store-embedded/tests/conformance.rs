@@ -1,22 +1,32 @@
-//! The storage conformance suite on the embedded backend (DuckDB + SQLite + local blobs).
+//! The log, event and recording index suites on DuckDB (metadata and blobs run theirs in
+//! `tether-store-sql` and `tether-store-blob`).
 
-use tether_store::conformance::Stores;
-use tether_store_embedded::EmbeddedStores;
+use std::sync::Arc;
 
-async fn make() -> Stores {
+use tether_store::conformance::{EventStores, LogStores, RecordingStores};
+use tether_store_embedded::DuckAnalytics;
+
+async fn open() -> (Arc<DuckAnalytics>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let stores = EmbeddedStores::open(dir.path()).await.expect("open embedded stores");
-    Stores {
-        writer: stores.logs.clone(),
-        logs: stores.logs.clone(),
-        meta: stores.meta.clone(),
-        events: stores.logs.clone(),
-        recordings: stores.logs,
-        issues: stores.meta.clone(),
-        persons: stores.meta.clone(),
-        users: stores.meta,
-        guard: Box::new(dir),
-    }
+    let duck = DuckAnalytics::open(&dir.path().join("analytics.duckdb")).await.expect("open DuckDB");
+    (Arc::new(duck), dir)
 }
 
-tether_store::conformance_suite!(make);
+async fn logs() -> LogStores {
+    let (duck, dir) = open().await;
+    LogStores { writer: duck.clone(), logs: duck, guard: Box::new(dir) }
+}
+
+async fn events() -> EventStores {
+    let (duck, dir) = open().await;
+    EventStores { events: duck, guard: Box::new(dir) }
+}
+
+async fn recordings() -> RecordingStores {
+    let (duck, dir) = open().await;
+    RecordingStores { index: duck, guard: Box::new(dir) }
+}
+
+tether_store::logs_suite!(logs);
+tether_store::events_suite!(events);
+tether_store::recordings_suite!(recordings);

@@ -1,7 +1,11 @@
-//! Storage of what posthog-js captures: events, exception occurrences, and recordings.
+//! Storage of what posthog-js captures: events, exception occurrences, and the index of
+//! session recordings (whose bytes live in a [`crate::BlobStore`]).
+//!
+//! Time ranges are half-open everywhere: a point is in range when `from <= t < to`, a span
+//! (a recording) when it overlaps the range (`start < to` and `end >= from`).
 
 use async_trait::async_trait;
-use tether_model::{Event, ExceptionRecord, ProjectId, RecordingChunk};
+use tether_model::{Event, ExceptionRecord, ProjectId, RecordingStats};
 
 use crate::StoreResult;
 
@@ -21,8 +25,15 @@ pub struct Recording {
     /// Bytes of rrweb JSON received.
     pub size: u64,
     pub has_full_snapshot: bool,
-    /// `$exception` events in this session.
-    pub exceptions: u64,
+}
+
+/// Which recordings count as "with errors": console errors recorded in the session, or an
+/// exception of one of `sessions_with_exceptions` (which the caller takes from the
+/// [`EventStore`]: the two may live in different databases).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ErrorFilter {
+    pub has_errors: bool,
+    pub sessions_with_exceptions: Vec<String>,
 }
 
 /// Filters of the recordings list. Newest first.
@@ -33,7 +44,7 @@ pub struct RecordingQuery {
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub min_duration_ms: Option<i64>,
-    pub has_errors: Option<bool>,
+    pub errors: Option<ErrorFilter>,
     pub limit: usize,
 }
 
@@ -48,7 +59,7 @@ pub struct IssueStats {
     pub last_ms: i64,
 }
 
-/// Which exceptions an aggregate covers.
+/// Which exceptions an aggregate covers (`[from_ms, to_ms)`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ExceptionScope {
     pub project_id: ProjectId,
@@ -59,13 +70,14 @@ pub struct ExceptionScope {
     pub to_ms: Option<i64>,
 }
 
-/// Events and exception occurrences.
+/// Events and exception occurrences. Reads never return two rows with the same
+/// (project, uuid): an SDK retry may be stored twice, but is seen once.
 #[async_trait]
 pub trait EventStore: Send + Sync {
-    /// Stores events whose (project, uuid) was not seen before; returns how many were new.
-    async fn append_events(&self, events: Vec<Event>) -> StoreResult<usize>;
-    /// Stores exception occurrences whose (project, uuid) was not seen before.
-    async fn append_exceptions(&self, exceptions: Vec<ExceptionRecord>) -> StoreResult<usize>;
+    /// Stores events; durable and visible when the call returns.
+    async fn append_events(&self, events: Vec<Event>) -> StoreResult<()>;
+    /// Stores exception occurrences; durable and visible when the call returns.
+    async fn append_exceptions(&self, exceptions: Vec<ExceptionRecord>) -> StoreResult<()>;
     /// A session's events, oldest first, at most `limit`.
     async fn session_events(
         &self,
@@ -79,43 +91,53 @@ pub trait EventStore: Send + Sync {
     async fn issue_daily_counts(&self, scope: ExceptionScope) -> StoreResult<Vec<(i64, i64, u64)>>;
     /// The exceptions in scope, newest first, at most `limit`.
     async fn exceptions(&self, scope: ExceptionScope, limit: usize) -> StoreResult<Vec<ExceptionRecord>>;
+    /// How many exceptions in scope each session has (sessions without any are left out);
+    /// `session_ids` narrows to those sessions when not empty.
+    async fn session_exception_counts(
+        &self,
+        scope: ExceptionScope,
+        session_ids: Vec<String>,
+    ) -> StoreResult<Vec<(String, u64)>>;
 }
 
-/// What the logs list marks on a row: whether its session was recorded and hit exceptions.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SessionFlags {
+/// One stored chunk's index entry: where its bytes are and what it adds to the summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkEntry {
+    pub project_id: ProjectId,
     pub session_id: String,
-    pub has_recording: bool,
-    pub exceptions: u64,
+    pub window_id: String,
+    pub distinct_id: String,
+    /// A hash of the chunk's bytes: an SDK retry of the same chunk has the same one.
+    pub chunk_id: String,
+    pub blob_key: String,
+    /// Uncompressed JSON size in bytes.
+    pub size: u64,
+    pub stats: RecordingStats,
 }
 
-/// Recording chunks and their per-session summaries.
+/// Where one chunk of a session is, for playback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkRef {
+    pub window_id: String,
+    pub blob_key: String,
+}
+
+/// The index of recordings: per-session summaries and where each chunk's bytes are.
 #[async_trait]
-pub trait RecordingStore: Send + Sync {
-    /// Stores chunks durably (their bytes before their index rows) and folds their stats into
-    /// their sessions' summaries, in one transaction. A chunk already stored (an SDK retry
-    /// sends the same bytes) is skipped.
-    async fn append_chunks(&self, chunks: Vec<RecordingChunk>) -> StoreResult<()>;
-    /// [`RecordingStore::append_chunks`] of one chunk.
-    async fn append_chunk(&self, chunk: RecordingChunk) -> StoreResult<()> {
-        self.append_chunks(vec![chunk]).await
-    }
+pub trait RecordingIndex: Send + Sync {
+    /// Indexes chunks and folds their stats into their sessions' summaries: all of them are
+    /// visible when the call returns Ok, none when it fails. A chunk whose
+    /// (project, session, chunk id) is already indexed adds nothing, in this call or a later one.
+    async fn index_chunks(&self, chunks: Vec<ChunkEntry>) -> StoreResult<()>;
     async fn recordings(&self, query: RecordingQuery) -> StoreResult<Vec<Recording>>;
     async fn recording(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Option<Recording>>;
-    /// Flags of each of `session_ids` (unknown sessions get no recording and no exceptions).
-    async fn session_flags(
+    /// Which of `session_ids` have a recording.
+    async fn recorded_sessions(
         &self,
         project_id: ProjectId,
         session_ids: Vec<String>,
-    ) -> StoreResult<Vec<SessionFlags>>;
-    /// The session's chunks as stored (window id, gzip JSON array), oldest first.
-    async fn chunks(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Vec<(String, Vec<u8>)>>;
-}
-
-/// Opaque blobs by key (recording chunks). Local directory by default; S3 later.
-#[async_trait]
-pub trait BlobStore: Send + Sync {
-    /// Stores `bytes` under `key` durably before returning.
-    async fn put(&self, key: &str, bytes: Vec<u8>) -> StoreResult<()>;
-    async fn get(&self, key: &str) -> StoreResult<Vec<u8>>;
+    ) -> StoreResult<Vec<String>>;
+    /// The session's chunks, grouped by window (windows in id order), each window's oldest
+    /// first.
+    async fn chunks(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Vec<ChunkRef>>;
 }

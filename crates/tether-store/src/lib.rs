@@ -2,19 +2,23 @@
 //! error type, and the conformance suite every backend runs.
 //!
 //! Owns: what the rest of Tether may ask of storage. Must not contain: SQL, files, or any
-//! backend detail — those live in `tether-store-embedded` (and later ClickHouse/Postgres).
+//! backend detail — those live in `tether-store-embedded` (DuckDB), `tether-store-sql`
+//! (SQLite or PostgreSQL) and `tether-store-blob` (object stores).
 
+mod blobs;
 mod capture;
 pub mod conformance;
 mod error;
 mod logs;
 mod metadata;
 mod people;
+mod recordings;
 mod users;
 
+pub use blobs::{BlobStore, valid_blob_key};
 pub use capture::{
-    BlobStore, EventStore, ExceptionScope, IssueStats, Recording, RecordingQuery, RecordingStore,
-    SessionFlags,
+    ChunkEntry, ChunkRef, ErrorFilter, EventStore, ExceptionScope, IssueStats, Recording, RecordingIndex,
+    RecordingQuery,
 };
 pub use error::{ErrorKind, StoreError, StoreResult};
 pub use logs::{
@@ -23,4 +27,5 @@ pub use logs::{
 };
 pub use metadata::{ApiKey, KeyScope, MetadataStore, NewApiKey, Project, ProjectSettings};
 pub use people::{Issue, IssueStatus, IssueStore, Person, PersonStore};
+pub use recordings::{Recordings, chunk_entry};
 pub use users::{User, UserStore};

@@ -136,14 +136,17 @@ pub struct LogSummary {
     pub users: u64,
 }
 
-/// Appends logs. Implementations commit a whole call in one durable transaction.
+/// Appends logs.
 #[async_trait]
 pub trait LogWriter: Send + Sync {
-    /// Stores the records atomically and durably; returns their ids in input order.
-    async fn append_logs(&self, records: Vec<LogRecord>) -> StoreResult<Vec<LogId>>;
+    /// Stores the logs under the ids they carry (minted by the caller, unique). When the call
+    /// returns Ok, every log is durable and visible to every reader; when it fails, none is
+    /// visible (the caller may retry the same logs with the same ids).
+    async fn append_logs(&self, logs: Vec<StoredLog>) -> StoreResult<()>;
 }
 
-/// Reads logs.
+/// Reads logs. Time ranges are half-open: a log is in `[from_ns, to_ns)` when
+/// `from_ns <= timestamp < to_ns`. Reads see every append that returned before they started.
 #[async_trait]
 pub trait LogReader: Send + Sync {
     async fn search(&self, query: LogQuery) -> StoreResult<LogPage>;
@@ -159,9 +162,9 @@ pub trait LogReader: Send + Sync {
     async fn facets(&self, filter: LogFilter, max_keys: usize, max_values: usize) -> StoreResult<Facets>;
     /// Counts of the logs matching `filter`, their distinct session ids and distinct ids.
     async fn summary(&self, filter: LogFilter) -> StoreResult<LogSummary>;
-    /// Logs that arrived after `after` (by id, oldest first), at most `limit`.
+    /// Matching logs whose id is greater than `after`, in id order, at most `limit`. Ids are
+    /// minted shortly before their commit, so a caller that re-reads an overlap behind its
+    /// newest id (and drops repeats by id) sees logs committed late by another process too.
     async fn tail(&self, filter: LogFilter, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>>;
-    /// The id of the last log stored so far: a tail cursor meaning "from now on".
-    async fn last_id(&self) -> StoreResult<LogId>;
     async fn ping(&self) -> StoreResult<()>;
 }

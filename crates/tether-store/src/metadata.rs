@@ -1,4 +1,5 @@
-//! Projects and personal API keys: the small, relational, transactional part of Tether.
+//! Projects and personal API keys: the small, relational part of Tether. Every write is
+//! atomic and visible to every process when the call returns.
 
 use async_trait::async_trait;
 use tether_model::ProjectId;
@@ -65,6 +66,15 @@ pub struct NewApiKey {
 pub trait MetadataStore: Send + Sync {
     /// Creates a project; a token already in use is `InvalidInput`.
     async fn create_project(&self, name: &str, token: &str) -> StoreResult<Project>;
+    /// The first start's project and key, created together (both or neither) unless a
+    /// first start already happened, in this process or any other sharing the store: then
+    /// `None`. Several processes starting at once create one project.
+    async fn create_first_project(
+        &self,
+        name: &str,
+        token: &str,
+        key: NewApiKey,
+    ) -> StoreResult<Option<(Project, ApiKey)>>;
     async fn projects(&self) -> StoreResult<Vec<Project>>;
     async fn project(&self, id: ProjectId) -> StoreResult<Option<Project>>;
     async fn project_by_token(&self, token: &str) -> StoreResult<Option<Project>>;
@@ -76,6 +86,9 @@ pub trait MetadataStore: Send + Sync {
     async fn revoke_api_key(&self, id: i64) -> StoreResult<()>;
     /// Replaces a project's settings; `NotFound` for an unknown project.
     async fn set_project_settings(&self, id: ProjectId, settings: ProjectSettings) -> StoreResult<Project>;
+    /// A number this store never handed out before, to any process: each Tether process
+    /// takes one at start as its node number, so the log ids it mints are its own.
+    async fn claim_node_number(&self) -> StoreResult<i64>;
     /// Checks the store answers (for health checks).
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -58,7 +58,8 @@ pub struct Person {
 #[async_trait]
 pub trait IssueStore: Send + Sync {
     /// The issue of a fingerprint, created if new; marks it seen at `seen_ms` and reopens it
-    /// when it was resolved.
+    /// when it was resolved. Two processes recording the same new fingerprint at once get
+    /// the same issue.
     async fn record_occurrence(
         &self,
         project_id: ProjectId,
@@ -81,9 +82,10 @@ pub trait IssueStore: Send + Sync {
 /// Persons.
 #[async_trait]
 pub trait PersonStore: Send + Sync {
-    /// Applies updates in order, in one transaction. Each creates or updates the person of
-    /// `update.distinct_id`, merges in the persons of `merge_from`, then applies `$set`,
-    /// `$set_once` and `$unset`.
+    /// Applies updates in order; all are visible when the call returns Ok, none when it
+    /// fails, and concurrent calls (from any process) behave as if one ran after the other.
+    /// Each creates or updates the person of `update.distinct_id`, merges in the persons of
+    /// `merge_from`, then applies `$set`, `$set_once` and `$unset`.
     async fn apply_person_updates(&self, updates: Vec<PersonUpdate>) -> StoreResult<()>;
     /// [`PersonStore::apply_person_updates`] of one update.
     async fn apply_person_update(&self, update: PersonUpdate) -> StoreResult<()> {

@@ -17,6 +17,9 @@ pub struct User {
 pub trait UserStore: Send + Sync {
     /// Creates a user; a taken username is `InvalidInput`.
     async fn create_user(&self, username: &str, password_hash: &str) -> StoreResult<User>;
+    /// Creates the user only if there is no user yet (in any process sharing the store);
+    /// `None` when there was one.
+    async fn create_first_user(&self, username: &str, password_hash: &str) -> StoreResult<Option<User>>;
     /// The user and their password hash.
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<(User, String)>>;
     async fn user_count(&self) -> StoreResult<u64>;

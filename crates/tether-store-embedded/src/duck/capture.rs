@@ -1,12 +1,13 @@
-//! Events, exception occurrences and recordings in DuckDB (recording bytes in blobs).
+//! Events, exception occurrences and the recording index in DuckDB. SDK retries are
+//! dropped at write time (by uuid, within a window around the batch), so reads never see a
+//! uuid twice. Recording bytes are not here: the index points at their blob keys.
 
 use async_trait::async_trait;
 use duckdb::types::Value;
 use duckdb::{Connection, params, params_from_iter};
-use sha2::{Digest, Sha256};
-use tether_model::{Event, ExceptionRecord, ProjectId, RecordingChunk};
+use tether_model::{Event, ExceptionRecord, ProjectId};
 use tether_store::{
-    EventStore, ExceptionScope, IssueStats, Recording, RecordingQuery, RecordingStore, SessionFlags,
+    ChunkEntry, ChunkRef, EventStore, ExceptionScope, IssueStats, Recording, RecordingIndex, RecordingQuery,
     StoreResult,
 };
 
@@ -96,7 +97,7 @@ fn exception_where(scope: &ExceptionScope) -> Where {
         w.push("ts_ms >= ?", [Value::BigInt(from)]);
     }
     if let Some(to) = scope.to_ms {
-        w.push("ts_ms <= ?", [Value::BigInt(to)]);
+        w.push("ts_ms < ?", [Value::BigInt(to)]);
     }
     w
 }
@@ -104,7 +105,7 @@ fn exception_where(scope: &ExceptionScope) -> Where {
 /// Indexes one stored chunk and folds its stats into its session's summary, unless the
 /// same bytes were indexed before. A retried chunk has the same content, hence the same
 /// first timestamp: matching on it lets DuckDB skip row groups instead of scanning them all.
-fn index_chunk(conn: &Connection, chunk_id: &str, key: &str, chunk: &RecordingChunk) -> StoreResult<()> {
+fn index_chunk(conn: &Connection, chunk: &ChunkEntry) -> StoreResult<()> {
     let s = &chunk.stats;
     // Cached statements: parsing and planning cost more than running these.
     let dup: i64 = conn
@@ -113,7 +114,9 @@ fn index_chunk(conn: &Connection, chunk_id: &str, key: &str, chunk: &RecordingCh
              WHERE project_id = ? AND first_ms = ? AND session_id = ? AND chunk_id = ?",
         )
         .and_then(|mut st| {
-            st.query_row(params![chunk.project_id, s.first_ms, chunk.session_id, chunk_id], |r| r.get(0))
+            st.query_row(params![chunk.project_id, s.first_ms, chunk.session_id, chunk.chunk_id], |r| {
+                r.get(0)
+            })
         })
         .map_err(db_err("cannot check recording chunk"))?;
     if dup > 0 {
@@ -125,10 +128,10 @@ fn index_chunk(conn: &Connection, chunk_id: &str, key: &str, chunk: &RecordingCh
                 chunk.project_id,
                 chunk.session_id,
                 chunk.window_id,
-                chunk_id,
+                chunk.chunk_id,
                 s.first_ms,
                 s.last_ms,
-                key,
+                chunk.blob_key,
                 chunk.size as i64
             ])
         })
@@ -169,7 +172,7 @@ fn index_chunk(conn: &Connection, chunk_id: &str, key: &str, chunk: &RecordingCh
 
 #[async_trait]
 impl EventStore for DuckAnalytics {
-    async fn append_events(&self, events: Vec<Event>) -> StoreResult<usize> {
+    async fn append_events(&self, events: Vec<Event>) -> StoreResult<()> {
         self.write(move |conn| {
             let fresh =
                 only_new(conn, "events", &events, |e| (e.project_id, e.uuid.as_str(), e.timestamp_ms))?;
@@ -188,13 +191,12 @@ impl EventStore for DuckAnalytics {
                 ])
                 .map_err(db_err("cannot append event"))?;
             }
-            app.flush().map_err(db_err("cannot flush events"))?;
-            Ok(fresh.len())
+            app.flush().map_err(db_err("cannot flush events"))
         })
         .await
     }
 
-    async fn append_exceptions(&self, exceptions: Vec<ExceptionRecord>) -> StoreResult<usize> {
+    async fn append_exceptions(&self, exceptions: Vec<ExceptionRecord>) -> StoreResult<()> {
         self.write(move |conn| {
             let fresh = only_new(conn, "exceptions", &exceptions, |e| {
                 (e.project_id, e.uuid.as_str(), e.timestamp_ms)
@@ -216,8 +218,7 @@ impl EventStore for DuckAnalytics {
                 ])
                 .map_err(db_err("cannot append exception"))?;
             }
-            app.flush().map_err(db_err("cannot flush exceptions"))?;
-            Ok(fresh.len())
+            app.flush().map_err(db_err("cannot flush exceptions"))
         })
         .await
     }
@@ -337,11 +338,29 @@ impl EventStore for DuckAnalytics {
         })
         .await
     }
+
+    async fn session_exception_counts(
+        &self,
+        scope: ExceptionScope,
+        session_ids: Vec<String>,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        self.read(move |conn| {
+            let mut w = exception_where(&scope);
+            w.push("session_id IS NOT NULL", []);
+            w.push_in("session_id", session_ids.iter().map(|id| Value::Text(id.clone())));
+            let sql = format!("SELECT session_id, count(*) FROM exceptions {} GROUP BY session_id", w.sql());
+            let mut stmt = conn.prepare(&sql).map_err(db_err("cannot prepare exception counts"))?;
+            let rows = stmt
+                .query_map(params_from_iter(w.params.iter()), |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+                .map_err(db_err("exception counts query failed"))?;
+            rows.collect::<Result<_, _>>().map_err(db_err("cannot read exception counts"))
+        })
+        .await
+    }
 }
 
 const RECORDING_COLUMNS: &str = "r.session_id, r.distinct_id, r.start_ms, r.end_ms, r.active_ms, r.first_url, \
-    r.clicks, r.keypresses, r.console_errors, r.size, r.has_full_snapshot, \
-    (SELECT count(*) FROM exceptions e WHERE e.project_id = r.project_id AND e.session_id = r.session_id)";
+    r.clicks, r.keypresses, r.console_errors, r.size, r.has_full_snapshot";
 
 fn row_to_recording(r: &duckdb::Row<'_>) -> duckdb::Result<Recording> {
     let (start, end): (i64, i64) = (r.get(2)?, r.get(3)?);
@@ -358,7 +377,6 @@ fn row_to_recording(r: &duckdb::Row<'_>) -> duckdb::Result<Recording> {
         console_errors: r.get::<_, i64>(8)? as u64,
         size: r.get::<_, i64>(9)? as u64,
         has_full_snapshot: r.get(10)?,
-        exceptions: r.get::<_, i64>(11)? as u64,
     })
 }
 
@@ -372,33 +390,9 @@ fn query_recordings(conn: &Connection, w: &Where, tail: &str) -> StoreResult<Vec
 }
 
 #[async_trait]
-impl RecordingStore for DuckAnalytics {
-    async fn append_chunks(&self, chunks: Vec<RecordingChunk>) -> StoreResult<()> {
-        let keyed: Vec<(String, String, RecordingChunk)> = chunks
-            .into_iter()
-            .map(|chunk| {
-                let chunk_id = hex::encode(Sha256::digest(&chunk.blob));
-                let key = format!(
-                    "recordings/{}/{}/{}/{chunk_id}.json.gz",
-                    chunk.project_id, chunk.session_id, chunk.window_id
-                );
-                (chunk_id, key, chunk)
-            })
-            .collect();
-        // The blobs first (written and synced concurrently): an index row never points at
-        // bytes that are not there.
-        let blobs = self.inner.blobs.clone();
-        let mut seen = std::collections::HashSet::new();
-        let fresh = keyed.iter().filter(|(_, key, _)| seen.insert(key.as_str()));
-        futures::future::try_join_all(fresh.map(|(_, key, chunk)| blobs.put(key, chunk.blob.clone())))
-            .await?;
-        self.write(move |conn| {
-            for (chunk_id, key, chunk) in &keyed {
-                index_chunk(conn, chunk_id, key, chunk)?;
-            }
-            Ok(())
-        })
-        .await
+impl RecordingIndex for DuckAnalytics {
+    async fn index_chunks(&self, chunks: Vec<ChunkEntry>) -> StoreResult<()> {
+        self.write(move |conn| chunks.iter().try_for_each(|chunk| index_chunk(conn, chunk))).await
     }
 
     async fn recordings(&self, query: RecordingQuery) -> StoreResult<Vec<Recording>> {
@@ -415,12 +409,19 @@ impl RecordingStore for DuckAnalytics {
             if let Some(min) = query.min_duration_ms {
                 w.push("r.end_ms - r.start_ms >= ?", [Value::BigInt(min)]);
             }
-            let errors = "(r.console_errors > 0 OR EXISTS (SELECT 1 FROM exceptions e WHERE e.project_id = r.project_id \
-                          AND e.session_id = r.session_id))";
-            match query.has_errors {
-                Some(true) => w.push(errors, []),
-                Some(false) => w.push(&format!("NOT {errors}"), []),
-                None => {}
+            if let Some(errors) = &query.errors {
+                let sessions: Vec<Value> =
+                    errors.sessions_with_exceptions.iter().map(|s| Value::Text(s.clone())).collect();
+                let with_errors = if sessions.is_empty() {
+                    "(r.console_errors > 0)".to_owned()
+                } else {
+                    format!(
+                        "(r.console_errors > 0 OR r.session_id IN ({}))",
+                        vec!["?"; sessions.len()].join(", ")
+                    )
+                };
+                let clause = if errors.has_errors { with_errors } else { format!("NOT {with_errors}") };
+                w.push(&clause, sessions);
             }
             query_recordings(conn, &w, &format!("ORDER BY r.start_ms DESC LIMIT {}", query.limit))
         })
@@ -440,60 +441,44 @@ impl RecordingStore for DuckAnalytics {
         .await
     }
 
-    async fn session_flags(
+    async fn recorded_sessions(
         &self,
         project_id: ProjectId,
         session_ids: Vec<String>,
-    ) -> StoreResult<Vec<SessionFlags>> {
+    ) -> StoreResult<Vec<String>> {
         if session_ids.is_empty() {
             return Ok(Vec::new());
         }
         self.read(move |conn| {
-            let marks = vec!["?"; session_ids.len()].join(", ");
-            let sql = format!(
-                "SELECT s.id, \
-                 EXISTS (SELECT 1 FROM recordings r WHERE r.project_id = ? AND r.session_id = s.id), \
-                 (SELECT count(*) FROM exceptions e WHERE e.project_id = ? AND e.session_id = s.id) \
-                 FROM (SELECT unnest([{marks}]) AS id) s"
-            );
-            // Placeholders in text order: the two project ids, then the session ids.
-            let mut params = vec![Value::BigInt(project_id), Value::BigInt(project_id)];
-            params.extend(session_ids.iter().map(|id| Value::Text(id.clone())));
-            let mut stmt = conn.prepare(&sql).map_err(db_err("cannot prepare session flags"))?;
+            let mut w = Where::default();
+            w.push("project_id = ?", [Value::BigInt(project_id)]);
+            w.push_in("session_id", session_ids.iter().map(|id| Value::Text(id.clone())));
+            let sql = format!("SELECT session_id FROM recordings {}", w.sql());
+            let mut stmt = conn.prepare(&sql).map_err(db_err("cannot prepare recorded sessions"))?;
             let rows = stmt
-                .query_map(params_from_iter(params.iter()), |r| {
-                    Ok(SessionFlags {
-                        session_id: r.get(0)?,
-                        has_recording: r.get(1)?,
-                        exceptions: r.get::<_, i64>(2)? as u64,
-                    })
-                })
-                .map_err(db_err("session flags query failed"))?;
-            rows.collect::<Result<_, _>>().map_err(db_err("cannot read session flags"))
+                .query_map(params_from_iter(w.params.iter()), |r| r.get(0))
+                .map_err(db_err("recorded sessions query failed"))?;
+            let found: std::collections::HashSet<String> =
+                rows.collect::<Result<_, _>>().map_err(db_err("cannot read recorded session"))?;
+            Ok(session_ids.into_iter().filter(|id| found.contains(id)).collect())
         })
         .await
     }
 
-    async fn chunks(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Vec<(String, Vec<u8>)>> {
+    async fn chunks(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Vec<ChunkRef>> {
         let session = session_id.to_owned();
-        let keys: Vec<(String, String)> = self
-            .read(move |conn| {
-                let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT window_id, blob_key FROM recording_chunks WHERE project_id = ? AND session_id = ? \
-                         ORDER BY first_ms",
-                    )
-                    .map_err(db_err("cannot prepare chunk list"))?;
-                let rows = stmt
-                    .query_map(params![project_id, session], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(db_err("chunk list failed"))?;
-                rows.collect::<Result<_, _>>().map_err(db_err("cannot read chunk row"))
-            })
-            .await?;
-        let mut out = Vec::with_capacity(keys.len());
-        for (window, key) in keys {
-            out.push((window, self.inner.blobs.get(&key).await?));
-        }
-        Ok(out)
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT window_id, blob_key FROM recording_chunks WHERE project_id = ? AND session_id = ? \
+                     ORDER BY window_id, first_ms",
+                )
+                .map_err(db_err("cannot prepare chunk list"))?;
+            let rows = stmt
+                .query_map(params![project_id, session], |r| Ok(ChunkRef { window_id: r.get(0)?, blob_key: r.get(1)? }))
+                .map_err(db_err("chunk list failed"))?;
+            rows.collect::<Result<_, _>>().map_err(db_err("cannot read chunk row"))
+        })
+        .await
     }
 }

@@ -9,15 +9,14 @@ mod schema;
 mod write;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use duckdb::{Config, Connection};
-use tether_model::{LogId, LogRecord, ProjectId};
+use tether_model::{LogId, ProjectId};
 use tether_store::{
-    BlobStore, Breakdown, Facets, HistogramBucket, LogFilter, LogPage, LogQuery, LogReader, LogSummary,
-    LogWriter, StoreError, StoreResult, StoredLog,
+    Breakdown, Facets, HistogramBucket, LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter,
+    StoreError, StoreResult, StoredLog,
 };
 
 /// DuckDB-backed log store (both [`LogWriter`] and [`LogReader`]).
@@ -32,10 +31,6 @@ struct Inner {
     /// Idle read connections; a read takes one or clones a new one from `origin`.
     readers: Mutex<Vec<Connection>>,
     origin: Mutex<Connection>,
-    /// The id of the last committed log, for live tail's "from now on".
-    last_committed: AtomicI64,
-    /// Where recording chunks' bytes go; the tables here index them.
-    blobs: Arc<dyn BlobStore>,
 }
 
 fn db_err(context: &'static str) -> impl FnOnce(duckdb::Error) -> StoreError {
@@ -44,7 +39,7 @@ fn db_err(context: &'static str) -> impl FnOnce(duckdb::Error) -> StoreError {
 
 impl DuckAnalytics {
     /// Opens (creating and migrating) the DuckDB file at `path`.
-    pub async fn open(path: &Path, blobs: Arc<dyn BlobStore>) -> StoreResult<DuckAnalytics> {
+    pub async fn open(path: &Path) -> StoreResult<DuckAnalytics> {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
             let config = Config::default()
@@ -60,15 +55,12 @@ impl DuckAnalytics {
             let conn = Connection::open_with_flags(&path, config).map_err(db_err("cannot open DuckDB"))?;
             schema::migrate(&conn).map_err(db_err("DuckDB migration failed"))?;
             let writer = write::Writer::new(conn.try_clone().map_err(db_err("cannot clone connection"))?)
-                .map_err(db_err("cannot read last log id"))?;
-            let last = writer.last_id();
+                .map_err(db_err("cannot prepare the writer"))?;
             Ok(DuckAnalytics {
                 inner: Arc::new(Inner {
                     writer: Mutex::new(writer),
                     readers: Mutex::new(Vec::new()),
                     origin: Mutex::new(conn),
-                    last_committed: AtomicI64::new(last),
-                    blobs,
                 }),
             })
         })
@@ -117,7 +109,9 @@ impl DuckAnalytics {
         .map_err(|e| StoreError::internal("DuckDB write task failed", e))?
     }
 
-    /// Writes everything to the main database file (a checkpoint), e.g. before exit.
+    /// Writes everything to the main database file (a checkpoint), e.g. before exit. A
+    /// crash without it loses nothing (the WAL is replayed at open); it only makes the next
+    /// open faster.
     pub async fn checkpoint(&self) -> StoreResult<()> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
@@ -143,16 +137,14 @@ impl DuckAnalytics {
 
 #[async_trait]
 impl LogWriter for DuckAnalytics {
-    async fn append_logs(&self, records: Vec<LogRecord>) -> StoreResult<Vec<LogId>> {
-        if records.is_empty() {
-            return Ok(Vec::new());
+    async fn append_logs(&self, logs: Vec<StoredLog>) -> StoreResult<()> {
+        if logs.is_empty() {
+            return Ok(());
         }
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let mut writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            let ids = writer.append(&records).map_err(db_err("cannot append logs"))?;
-            inner.last_committed.store(writer.last_id(), Ordering::Release);
-            Ok(ids)
+            writer.append(&logs).map_err(db_err("cannot append logs"))
         })
         .await
         .map_err(|e| StoreError::internal("DuckDB append task failed", e))?
@@ -188,10 +180,6 @@ impl LogReader for DuckAnalytics {
 
     async fn tail(&self, filter: LogFilter, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>> {
         self.read(move |conn| read::tail(conn, &filter, after, limit)).await
-    }
-
-    async fn last_id(&self) -> StoreResult<LogId> {
-        Ok(LogId(self.inner.last_committed.load(Ordering::Acquire)))
     }
 
     async fn ping(&self) -> StoreResult<()> {

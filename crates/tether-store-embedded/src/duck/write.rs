@@ -1,15 +1,16 @@
-//! The append path: one transaction per call, rows through DuckDB's appender, and the
-//! session index updated in the same transaction.
+//! The append path: one transaction per call (so a call is atomic), rows through DuckDB's
+//! appender under the ids the caller minted, and the session index updated in the same
+//! transaction.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use duckdb::{Connection, params};
 use tether_store::StoreResult;
 
 use super::db_err;
-use tether_model::{Attributes, LogId, LogRecord, ProjectId};
+use tether_model::{Attributes, LogRecord, ProjectId};
+use tether_store::StoredLog;
 
 /// The JSON of the last attribute set seen: records of one resource or scope share one
 /// `Arc`, so each set is serialized once per batch instead of once per record.
@@ -28,10 +29,9 @@ impl JsonMemo {
     }
 }
 
-/// Owns the write connection and the id sequence.
+/// Owns the write connection.
 pub(super) struct Writer {
     conn: Connection,
-    last_id: i64,
 }
 
 impl Writer {
@@ -43,45 +43,30 @@ impl Writer {
             "CREATE TEMP TABLE session_staging (project_id BIGINT, session_id VARCHAR, \
              first_ts BIGINT, last_ts BIGINT, logs BIGINT)",
         )?;
-        let last_id = conn.query_row("SELECT coalesce(max(id), 0) FROM logs", [], |r| r.get(0))?;
-        Ok(Writer { conn, last_id })
+        Ok(Writer { conn })
     }
 
-    pub(super) fn last_id(&self) -> i64 {
-        self.last_id
-    }
-
-    /// Ids are microseconds since the epoch × 1024 plus a sequence: unique, increasing
-    /// across restarts (the clock part) and within a burst (the sequence part).
-    fn next_ids(&self, n: usize) -> Vec<i64> {
-        let now_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
-        let start = (now_us.saturating_mul(1024)).max(self.last_id + 1);
-        (0..n as i64).map(|i| start + i).collect()
-    }
-
-    pub(super) fn append(&mut self, records: &[LogRecord]) -> duckdb::Result<Vec<LogId>> {
-        let ids = self.next_ids(records.len());
+    pub(super) fn append(&mut self, logs: &[StoredLog]) -> duckdb::Result<()> {
         self.conn.execute_batch("BEGIN TRANSACTION")?;
-        match self.append_in_transaction(records, &ids) {
-            Ok(()) => self.conn.execute_batch("COMMIT")?,
+        match self.append_in_transaction(logs) {
+            Ok(()) => self.conn.execute_batch("COMMIT"),
             Err(e) => {
                 // The rollback's own failure would hide the cause; the cause is what matters.
                 let _ = self.conn.execute_batch("ROLLBACK");
-                return Err(e);
+                Err(e)
             }
         }
-        self.last_id = *ids.last().unwrap_or(&self.last_id);
-        Ok(ids.into_iter().map(LogId).collect())
     }
 
-    fn append_in_transaction(&self, records: &[LogRecord], ids: &[i64]) -> duckdb::Result<()> {
+    fn append_in_transaction(&self, logs: &[StoredLog]) -> duckdb::Result<()> {
         let mut appender = self.conn.appender("logs")?;
         let mut resource_json = JsonMemo::default();
         let mut scope_json = JsonMemo::default();
-        for (r, id) in records.iter().zip(ids) {
+        for log in logs {
+            let r = &log.record;
             appender.append_row(params![
                 r.project_id,
-                id,
+                log.id.0,
                 r.timestamp_ns,
                 r.observed_timestamp_ns,
                 r.severity.code(),
@@ -104,12 +89,13 @@ impl Writer {
         }
         appender.flush()?;
         drop(appender);
-        self.update_minute_counts(records)?;
-        self.update_sessions(records)
+        let records: Vec<&LogRecord> = logs.iter().map(|l| &l.record).collect();
+        self.update_minute_counts(&records)?;
+        self.update_sessions(&records)
     }
 
     /// Appends this batch's per-minute counts (one row per minute, severity and service).
-    fn update_minute_counts(&self, records: &[LogRecord]) -> duckdb::Result<()> {
+    fn update_minute_counts(&self, records: &[&LogRecord]) -> duckdb::Result<()> {
         const MINUTE_NS: i64 = 60_000_000_000;
         let mut counts: HashMap<(ProjectId, i64, u8, &str), i64> = HashMap::new();
         for r in records {
@@ -126,7 +112,7 @@ impl Writer {
     /// Folds the batch's sessions into the session index with one set-based upsert: rows go
     /// through the appender into a connection-local staging table, then a single
     /// `INSERT … ON CONFLICT` merges them (row-at-a-time upserts are slow in DuckDB).
-    fn update_sessions(&self, records: &[LogRecord]) -> duckdb::Result<()> {
+    fn update_sessions(&self, records: &[&LogRecord]) -> duckdb::Result<()> {
         let mut spans: HashMap<(ProjectId, &str), (i64, i64, i64)> = HashMap::new();
         for r in records {
             if let Some(session) = r.session_id.as_deref() {

@@ -1,16 +1,16 @@
-//! UI users and login sessions in SQLite.
+//! UI users and login sessions.
 
 use async_trait::async_trait;
 use sqlx::Row;
 use tether_store::{ErrorKind, StoreError, StoreResult, User, UserStore};
 
-use crate::sqlite::{SqliteMeta, internal, now_ms};
+use crate::{SqlMeta, internal, now_ms};
 
 #[async_trait]
-impl UserStore for SqliteMeta {
+impl UserStore for SqlMeta {
     async fn create_user(&self, username: &str, password_hash: &str) -> StoreResult<User> {
         let row = sqlx::query(
-            "INSERT INTO users (username, password_hash, created_at_ms) VALUES (?, ?, ?) RETURNING id, username",
+            "INSERT INTO users (username, password_hash, created_at_ms) VALUES ($1, $2, $3) RETURNING id, username",
         )
         .bind(username)
         .bind(password_hash)
@@ -26,8 +26,26 @@ impl UserStore for SqliteMeta {
         Ok(User { id: row.get(0), username: row.get(1) })
     }
 
+    async fn create_first_user(&self, username: &str, password_hash: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "INSERT INTO users (username, password_hash, created_at_ms) \
+             SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM users) RETURNING id, username",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await;
+        match row {
+            Ok(row) => Ok(row.map(|r| User { id: r.get(0), username: r.get(1) })),
+            // Another process created the same first user between our check and insert.
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(None),
+            Err(e) => Err(internal("cannot create user")(e)),
+        }
+    }
+
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<(User, String)>> {
-        let row = sqlx::query("SELECT id, username, password_hash FROM users WHERE username = ?")
+        let row = sqlx::query("SELECT id, username, password_hash FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(&self.pool)
             .await
@@ -45,7 +63,7 @@ impl UserStore for SqliteMeta {
     }
 
     async fn create_session(&self, token_hash: &str, user_id: i64, expires_at_ms: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO user_sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO user_sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(user_id)
             .bind(now_ms())
@@ -59,7 +77,7 @@ impl UserStore for SqliteMeta {
     async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>> {
         let row = sqlx::query(
             "SELECT u.id, u.username FROM user_sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = ? AND s.expires_at_ms > ?",
+             WHERE s.token_hash = $1 AND s.expires_at_ms > $2",
         )
         .bind(token_hash)
         .bind(now)
@@ -70,7 +88,7 @@ impl UserStore for SqliteMeta {
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM user_sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM user_sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.pool)
             .await

@@ -1,17 +1,18 @@
-//! Issues and persons in SQLite.
+//! Issues and persons.
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 use tether_model::{PersonUpdate, ProjectId};
 use tether_store::{ErrorKind, Issue, IssueStatus, IssueStore, Person, PersonStore, StoreError, StoreResult};
 
-use crate::sqlite::{SqliteMeta, internal, now_ms};
+use crate::{SqlMeta, internal, now_ms};
 
 const ISSUE_COLUMNS: &str =
     "SELECT id, fingerprint, name, description, status, first_seen_ms, last_seen_ms FROM issues";
 
-fn issue(row: &sqlx::sqlite::SqliteRow) -> Issue {
+fn issue(row: &AnyRow) -> Issue {
     Issue {
         id: row.get("id"),
         fingerprint: row.get("fingerprint"),
@@ -24,7 +25,7 @@ fn issue(row: &sqlx::sqlite::SqliteRow) -> Issue {
 }
 
 #[async_trait]
-impl IssueStore for SqliteMeta {
+impl IssueStore for SqlMeta {
     async fn record_occurrence(
         &self,
         project_id: ProjectId,
@@ -35,11 +36,13 @@ impl IssueStore for SqliteMeta {
     ) -> StoreResult<i64> {
         let row = sqlx::query(
             "INSERT INTO issues (project_id, fingerprint, name, description, status, first_seen_ms, last_seen_ms) \
-             VALUES (?, ?, ?, ?, 'active', ?, ?) \
+             VALUES ($1, $2, $3, $4, 'active', $5, $6) \
              ON CONFLICT (project_id, fingerprint) DO UPDATE SET \
-               first_seen_ms = min(first_seen_ms, excluded.first_seen_ms), \
-               last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), \
-               status = CASE WHEN status = 'resolved' THEN 'active' ELSE status END \
+               first_seen_ms = CASE WHEN excluded.first_seen_ms < issues.first_seen_ms \
+                 THEN excluded.first_seen_ms ELSE issues.first_seen_ms END, \
+               last_seen_ms = CASE WHEN excluded.last_seen_ms > issues.last_seen_ms \
+                 THEN excluded.last_seen_ms ELSE issues.last_seen_ms END, \
+               status = CASE WHEN issues.status = 'resolved' THEN 'active' ELSE issues.status END \
              RETURNING id",
         )
         .bind(project_id)
@@ -55,7 +58,7 @@ impl IssueStore for SqliteMeta {
     }
 
     async fn issues(&self, project_id: ProjectId) -> StoreResult<Vec<Issue>> {
-        let rows = sqlx::query(&format!("{ISSUE_COLUMNS} WHERE project_id = ? ORDER BY last_seen_ms DESC"))
+        let rows = sqlx::query(&format!("{ISSUE_COLUMNS} WHERE project_id = $1 ORDER BY last_seen_ms DESC"))
             .bind(project_id)
             .fetch_all(&self.pool)
             .await
@@ -64,7 +67,7 @@ impl IssueStore for SqliteMeta {
     }
 
     async fn issue(&self, project_id: ProjectId, id: i64) -> StoreResult<Option<Issue>> {
-        let row = sqlx::query(&format!("{ISSUE_COLUMNS} WHERE project_id = ? AND id = ?"))
+        let row = sqlx::query(&format!("{ISSUE_COLUMNS} WHERE project_id = $1 AND id = $2"))
             .bind(project_id)
             .bind(id)
             .fetch_optional(&self.pool)
@@ -80,7 +83,7 @@ impl IssueStore for SqliteMeta {
         status: IssueStatus,
     ) -> StoreResult<Issue> {
         let row = sqlx::query(
-            "UPDATE issues SET status = ? WHERE project_id = ? AND id = ? \
+            "UPDATE issues SET status = $1 WHERE project_id = $2 AND id = $3 \
              RETURNING id, fingerprint, name, description, status, first_seen_ms, last_seen_ms",
         )
         .bind(status.as_str())
@@ -96,12 +99,12 @@ impl IssueStore for SqliteMeta {
 }
 
 async fn person_of(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     project: ProjectId,
     distinct_id: &str,
 ) -> StoreResult<Option<i64>> {
     let row =
-        sqlx::query("SELECT person_id FROM person_distinct_ids WHERE project_id = ? AND distinct_id = ?")
+        sqlx::query("SELECT person_id FROM person_distinct_ids WHERE project_id = $1 AND distinct_id = $2")
             .bind(project)
             .bind(distinct_id)
             .fetch_optional(&mut **tx)
@@ -110,8 +113,8 @@ async fn person_of(
     Ok(row.map(|r| r.get(0)))
 }
 
-async fn properties(tx: &mut Transaction<'_, Sqlite>, person: i64) -> StoreResult<Map<String, Value>> {
-    let text: String = sqlx::query("SELECT properties FROM persons WHERE id = ?")
+async fn properties(tx: &mut Transaction<'_, Any>, person: i64) -> StoreResult<Map<String, Value>> {
+    let text: String = sqlx::query("SELECT properties FROM persons WHERE id = $1")
         .bind(person)
         .fetch_one(&mut **tx)
         .await
@@ -124,13 +127,13 @@ async fn properties(tx: &mut Transaction<'_, Sqlite>, person: i64) -> StoreResul
 }
 
 /// One person update inside `tx`.
-async fn apply_in(tx: &mut Transaction<'_, Sqlite>, u: PersonUpdate) -> StoreResult<()> {
+async fn apply_in(tx: &mut Transaction<'_, Any>, u: PersonUpdate) -> StoreResult<()> {
     let p = u.project_id;
     let person = match person_of(tx, p, &u.distinct_id).await? {
         Some(id) => id,
         None => {
             let id: i64 =
-                sqlx::query("INSERT INTO persons (project_id, created_at_ms) VALUES (?, ?) RETURNING id")
+                sqlx::query("INSERT INTO persons (project_id, created_at_ms) VALUES ($1, $2) RETURNING id")
                     .bind(p)
                     .bind(u.timestamp_ms.min(now_ms()))
                     .fetch_one(&mut **tx)
@@ -138,7 +141,7 @@ async fn apply_in(tx: &mut Transaction<'_, Sqlite>, u: PersonUpdate) -> StoreRes
                     .map_err(internal("cannot create person"))?
                     .get(0);
             sqlx::query(
-                "INSERT INTO person_distinct_ids (project_id, distinct_id, person_id) VALUES (?, ?, ?)",
+                "INSERT INTO person_distinct_ids (project_id, distinct_id, person_id) VALUES ($1, $2, $3)",
             )
             .bind(p)
             .bind(&u.distinct_id)
@@ -158,13 +161,13 @@ async fn apply_in(tx: &mut Transaction<'_, Sqlite>, u: PersonUpdate) -> StoreRes
                 for (k, v) in properties(tx, old).await? {
                     props.entry(k).or_insert(v);
                 }
-                sqlx::query("UPDATE person_distinct_ids SET person_id = ? WHERE person_id = ?")
+                sqlx::query("UPDATE person_distinct_ids SET person_id = $1 WHERE person_id = $2")
                     .bind(person)
                     .bind(old)
                     .execute(&mut **tx)
                     .await
                     .map_err(internal("cannot merge persons"))?;
-                sqlx::query("DELETE FROM persons WHERE id = ?")
+                sqlx::query("DELETE FROM persons WHERE id = $1")
                     .bind(old)
                     .execute(&mut **tx)
                     .await
@@ -172,7 +175,7 @@ async fn apply_in(tx: &mut Transaction<'_, Sqlite>, u: PersonUpdate) -> StoreRes
             }
             None => {
                 sqlx::query(
-                    "INSERT INTO person_distinct_ids (project_id, distinct_id, person_id) VALUES (?, ?, ?)",
+                    "INSERT INTO person_distinct_ids (project_id, distinct_id, person_id) VALUES ($1, $2, $3)",
                 )
                 .bind(p)
                 .bind(other)
@@ -190,7 +193,7 @@ async fn apply_in(tx: &mut Transaction<'_, Sqlite>, u: PersonUpdate) -> StoreRes
     for k in &u.unset {
         props.remove(k);
     }
-    sqlx::query("UPDATE persons SET properties = ? WHERE id = ?")
+    sqlx::query("UPDATE persons SET properties = $1 WHERE id = $2")
         .bind(Value::Object(props).to_string())
         .bind(person)
         .execute(&mut **tx)
@@ -200,30 +203,34 @@ async fn apply_in(tx: &mut Transaction<'_, Sqlite>, u: PersonUpdate) -> StoreRes
 }
 
 #[async_trait]
-impl PersonStore for SqliteMeta {
+impl PersonStore for SqlMeta {
     async fn apply_person_updates(&self, updates: Vec<PersonUpdate>) -> StoreResult<()> {
-        // IMMEDIATE: take the write lock up front. A deferred transaction that reads and then
-        // writes fails ("database is locked") when another connection wrote in between.
-        let mut tx =
-            self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(internal("cannot begin person update"))?;
-        for update in updates {
-            apply_in(&mut tx, update).await?;
-        }
-        tx.commit().await.map_err(internal("cannot commit person update"))
+        self.retrying(|| async {
+            let mut tx = self
+                .pool
+                .begin_with(self.begin_read_write())
+                .await
+                .map_err(internal("cannot begin person update"))?;
+            for update in updates.iter().cloned() {
+                apply_in(&mut tx, update).await?;
+            }
+            tx.commit().await.map_err(internal("cannot commit person update"))
+        })
+        .await
     }
 
     async fn person(&self, project_id: ProjectId, distinct_id: &str) -> StoreResult<Option<Person>> {
         let mut tx = self.pool.begin().await.map_err(internal("cannot read person"))?;
         let Some(id) = person_of(&mut tx, project_id, distinct_id).await? else { return Ok(None) };
         let properties = properties(&mut tx, id).await?;
-        let created_at_ms: i64 = sqlx::query("SELECT created_at_ms FROM persons WHERE id = ?")
+        let created_at_ms: i64 = sqlx::query("SELECT created_at_ms FROM persons WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
             .await
             .map_err(internal("cannot read person"))?
             .get(0);
         let distinct_ids = sqlx::query(
-            "SELECT distinct_id FROM person_distinct_ids WHERE person_id = ? ORDER BY distinct_id",
+            "SELECT distinct_id FROM person_distinct_ids WHERE person_id = $1 ORDER BY distinct_id",
         )
         .bind(id)
         .fetch_all(&mut *tx)

@@ -1,0 +1,31 @@
+//! Bytes by key (recording chunks, later source maps), behind their own trait so they can
+//! live in an object store while their index lives in a database.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::StoreResult;
+
+/// Opaque blobs by key. Keys are `/`-separated paths of ASCII letters, digits, `-`, `_`
+/// and `.`; anything else is `InvalidInput`.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores `bytes` under `key`: durable when the call returns. Putting a key again
+    /// replaces it whole; a reader sees the old bytes or the new ones, never a mix.
+    async fn put(&self, key: &str, bytes: Bytes) -> StoreResult<()>;
+    /// The bytes of `key`; `NotFound` when none were put.
+    async fn get(&self, key: &str) -> StoreResult<Bytes>;
+    /// Checks the store answers (for health checks).
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Whether `key` is a key every blob store accepts.
+pub fn valid_blob_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.split('/').all(|part| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+}

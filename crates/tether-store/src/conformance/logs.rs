@@ -1,0 +1,346 @@
+//! The log suite: appends, pages, filters, aggregates and live tail.
+
+use std::sync::Arc;
+
+use tether_model::{AttrValue, Attributes, LogId, LogIdGen, LogRecord, ProjectId, Severity};
+
+use super::{LogStores, SEC, T0};
+use crate::{AttrFilter, AttrOp, Breakdown, LogFilter, LogQuery, LogReader, LogWriter, StoredLog};
+
+/// Stores records under fresh ids (as the server does), returning the ids.
+pub async fn append(writer: &dyn LogWriter, records: Vec<LogRecord>) -> Vec<LogId> {
+    static IDS: std::sync::OnceLock<LogIdGen> = std::sync::OnceLock::new();
+    let ids = IDS.get_or_init(|| LogIdGen::new(0)).mint(records.len());
+    let logs = ids.iter().zip(records).map(|(id, record)| StoredLog { id: *id, record }).collect();
+    writer.append_logs(logs).await.expect("append");
+    ids
+}
+
+/// A log with typical fields; tests change what they need.
+pub fn sample(project_id: ProjectId, timestamp_ns: i64, body: &str) -> LogRecord {
+    LogRecord {
+        project_id,
+        timestamp_ns,
+        observed_timestamp_ns: timestamp_ns + 1000,
+        severity: Severity::Info,
+        severity_text: "INFO".into(),
+        severity_number: 9,
+        service: "checkout".into(),
+        body: body.into(),
+        session_id: None,
+        distinct_id: None,
+        trace_id: String::new(),
+        span_id: String::new(),
+        trace_flags: 0,
+        event_name: String::new(),
+        scope_name: "app".into(),
+        scope_version: "1.0".into(),
+        attributes: Attributes::default(),
+        resource_attributes: Arc::new(Attributes(vec![(
+            "service.name".into(),
+            AttrValue::String("checkout".into()),
+        )])),
+        scope_attributes: Arc::default(),
+    }
+}
+
+fn all(project_id: ProjectId) -> LogFilter {
+    LogFilter::new(project_id, T0 - 1000 * SEC, T0 + 1000 * SEC)
+}
+
+async fn bodies(logs: &dyn LogReader, filter: LogFilter) -> Vec<String> {
+    let page = logs.search(LogQuery { filter, limit: 1000, after: None }).await.expect("search");
+    page.logs.into_iter().map(|l| l.record.body).collect()
+}
+
+pub async fn append_then_get_round_trips_every_field(s: LogStores) {
+    let mut log = sample(1, T0, "payment failed: card declined");
+    log.severity = Severity::Error;
+    log.severity_text = "ERROR".into();
+    log.severity_number = 17;
+    log.session_id = Some("0192f0a1-sess".into());
+    log.distinct_id = Some("user@example.com".into());
+    log.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736".into();
+    log.span_id = "00f067aa0ba902b7".into();
+    log.trace_flags = 1;
+    log.event_name = "payment.failed".into();
+    log.attributes = Attributes(vec![
+        ("sessionId".into(), AttrValue::String("0192f0a1-sess".into())),
+        ("amount".into(), AttrValue::Int(4200)),
+        ("ratio".into(), AttrValue::Double(0.5)),
+        ("retry".into(), AttrValue::Bool(false)),
+        ("tags".into(), AttrValue::Array(vec![AttrValue::String("a".into()), AttrValue::Int(2)])),
+        ("nested".into(), AttrValue::KvList(Attributes(vec![("k".into(), AttrValue::String("v".into()))]))),
+    ]);
+    log.scope_attributes = Arc::new(Attributes(vec![("lib".into(), AttrValue::String("otel".into()))]));
+    let ids = append(s.writer.as_ref(), vec![log.clone()]).await;
+    assert_eq!(ids.len(), 1);
+    let got = s.logs.get(1, ids[0]).await.expect("get").expect("stored log is found");
+    assert_eq!(got.id, ids[0]);
+    assert_eq!(got.record.attributes.to_json(), log.attributes.to_json());
+    assert_eq!(got.record.resource_attributes.to_json(), log.resource_attributes.to_json());
+    assert_eq!(got.record.scope_attributes.to_json(), log.scope_attributes.to_json());
+    let mut want = log.clone();
+    want.attributes = got.record.attributes.clone();
+    want.resource_attributes = got.record.resource_attributes.clone();
+    want.scope_attributes = got.record.scope_attributes.clone();
+    assert_eq!(got.record, want);
+    assert!(s.logs.get(2, ids[0]).await.expect("get").is_none(), "other project must not see it");
+    assert!(s.logs.get(1, LogId(ids[0].0 + 1)).await.expect("get").is_none());
+}
+
+pub async fn pages_are_newest_first_and_stable_while_logs_arrive(s: LogStores) {
+    // Three logs share a timestamp so the id must break ties.
+    let logs: Vec<_> = (0..10).map(|i| sample(1, T0 + (i / 3) * SEC, &format!("log {i}"))).collect();
+    append(s.writer.as_ref(), logs).await;
+    let filter = all(1);
+    let first = s.logs.search(LogQuery { filter: filter.clone(), limit: 4, after: None }).await.unwrap();
+    let names = |p: &crate::LogPage| p.logs.iter().map(|l| l.record.body.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&first), ["log 9", "log 8", "log 7", "log 6"]);
+    // New logs arrive, newer and older than the cursor, between page requests.
+    append(s.writer.as_ref(), vec![sample(1, T0 + 100 * SEC, "newer"), sample(1, T0 - 5 * SEC, "older")])
+        .await;
+    let second =
+        s.logs.search(LogQuery { filter: filter.clone(), limit: 4, after: first.next }).await.unwrap();
+    assert_eq!(names(&second), ["log 5", "log 4", "log 3", "log 2"]);
+    let third = s.logs.search(LogQuery { filter, limit: 4, after: second.next }).await.unwrap();
+    assert_eq!(names(&third), ["log 1", "log 0", "older"]);
+    assert_eq!(third.next, None, "a short page is the last one");
+}
+
+/// A named change to the default filter and the bodies it must select, newest first.
+type FilterCase = (&'static str, Box<dyn Fn(&mut LogFilter)>, Vec<&'static str>);
+
+pub async fn filters_select_the_right_logs(s: LogStores) {
+    let mut a = sample(1, T0, "Timeout talking to Stripe");
+    a.severity = Severity::Error;
+    a.session_id = Some("s1".into());
+    a.distinct_id = Some("alice".into());
+    a.trace_id = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into();
+    a.attributes = Attributes(vec![
+        ("http.route".into(), AttrValue::String("/pay".into())),
+        ("status".into(), AttrValue::Int(504)),
+    ]);
+    let mut b = sample(1, T0 + SEC, "user signed in (100% ok)");
+    b.service = "auth".into();
+    b.session_id = Some("s2".into());
+    b.distinct_id = Some("bob".into());
+    b.attributes = Attributes(vec![("http.route".into(), AttrValue::String("/login".into()))]);
+    let mut c = sample(1, T0 + 2 * SEC, "cache warm");
+    c.severity = Severity::Debug;
+    let outside = sample(1, T0 + 2000 * SEC, "timeout outside the range");
+    append(s.writer.as_ref(), vec![a, b, c, outside]).await;
+
+    let cases: Vec<FilterCase> = vec![
+        (
+            "no filter",
+            Box::new(|_| {}),
+            vec!["cache warm", "user signed in (100% ok)", "Timeout talking to Stripe"],
+        ),
+        (
+            "text is case-insensitive",
+            Box::new(|f| f.text = Some("TIMEOUT".into())),
+            vec!["Timeout talking to Stripe"],
+        ),
+        (
+            "text matches % literally",
+            Box::new(|f| f.text = Some("100%".into())),
+            vec!["user signed in (100% ok)"],
+        ),
+        ("text matches _ literally", Box::new(|f| f.text = Some("e_w".into())), vec![]),
+        (
+            "severity",
+            Box::new(|f| f.severities = vec![Severity::Error, Severity::Debug]),
+            vec!["cache warm", "Timeout talking to Stripe"],
+        ),
+        ("service", Box::new(|f| f.services = vec!["auth".into()]), vec!["user signed in (100% ok)"]),
+        ("session", Box::new(|f| f.session_id = Some("s1".into())), vec!["Timeout talking to Stripe"]),
+        ("distinct id", Box::new(|f| f.distinct_id = Some("bob".into())), vec!["user signed in (100% ok)"]),
+        (
+            "trace id",
+            Box::new(|f| f.trace_id = Some("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into())),
+            vec!["Timeout talking to Stripe"],
+        ),
+        (
+            "attr equals",
+            Box::new(|f| {
+                f.attributes =
+                    vec![AttrFilter { key: "http.route".into(), op: AttrOp::Equals("/login".into()) }]
+            }),
+            vec!["user signed in (100% ok)"],
+        ),
+        (
+            "attr equals int",
+            Box::new(|f| {
+                f.attributes = vec![AttrFilter { key: "status".into(), op: AttrOp::Equals("504".into()) }]
+            }),
+            vec!["Timeout talking to Stripe"],
+        ),
+        (
+            "attr not equals keeps logs without it",
+            Box::new(|f| {
+                f.attributes =
+                    vec![AttrFilter { key: "http.route".into(), op: AttrOp::NotEquals("/login".into()) }]
+            }),
+            vec!["cache warm", "Timeout talking to Stripe"],
+        ),
+        (
+            "attr exists",
+            Box::new(|f| f.attributes = vec![AttrFilter { key: "http.route".into(), op: AttrOp::Exists }]),
+            vec!["user signed in (100% ok)", "Timeout talking to Stripe"],
+        ),
+        (
+            "attr not exists",
+            Box::new(|f| f.attributes = vec![AttrFilter { key: "status".into(), op: AttrOp::NotExists }]),
+            vec!["cache warm", "user signed in (100% ok)"],
+        ),
+        (
+            "key with quote and dot",
+            Box::new(|f| f.attributes = vec![AttrFilter { key: "we\"ird.key/x".into(), op: AttrOp::Exists }]),
+            vec![],
+        ),
+        (
+            "time range end is exclusive",
+            Box::new(|f| {
+                f.from_ns = T0;
+                f.to_ns = T0 + SEC;
+            }),
+            vec!["Timeout talking to Stripe"],
+        ),
+        (
+            "filters combine",
+            Box::new(|f| {
+                f.services = vec!["checkout".into()];
+                f.severities = vec![Severity::Debug];
+            }),
+            vec!["cache warm"],
+        ),
+    ];
+    for (name, change, want) in cases {
+        let mut filter = all(1);
+        change(&mut filter);
+        assert_eq!(bodies(s.logs.as_ref(), filter).await, want, "case: {name}");
+    }
+}
+
+pub async fn projects_never_see_each_others_logs(s: LogStores) {
+    let mut other = sample(2, T0, "project two");
+    other.session_id = Some("shared".into());
+    let mut mine = sample(1, T0, "project one");
+    mine.session_id = Some("shared".into());
+    append(s.writer.as_ref(), vec![other, mine]).await;
+    let mut filter = all(1);
+    filter.session_id = Some("shared".into());
+    assert_eq!(bodies(s.logs.as_ref(), filter.clone()).await, ["project one"]);
+    let hist = s.logs.histogram(filter.clone(), 60 * SEC, Breakdown::Severity).await.unwrap();
+    assert_eq!(hist.iter().map(|b| b.count).sum::<u64>(), 1);
+    let summary = s.logs.summary(all(1)).await.unwrap();
+    assert_eq!((summary.logs, summary.sessions, summary.users), (1, 1, 0));
+    let tail = s.logs.tail(all(2), LogId(0), 10).await.unwrap();
+    assert_eq!(tail.len(), 1);
+    assert_eq!(tail[0].record.body, "project two");
+}
+
+pub async fn histogram_counts_per_bucket_and_breakdown(s: LogStores) {
+    let mut logs = Vec::new();
+    for i in 0..6 {
+        let mut l = sample(1, T0 + i * 20 * SEC, "x");
+        if i % 2 == 0 {
+            l.severity = Severity::Error;
+            l.service = "api".into();
+        }
+        logs.push(l);
+    }
+    append(s.writer.as_ref(), logs).await;
+    let mut hist = s.logs.histogram(all(1), 60 * SEC, Breakdown::Severity).await.unwrap();
+    hist.sort_by(|a, b| (a.start_ns, &a.key).cmp(&(b.start_ns, &b.key)));
+    let got: Vec<_> = hist.iter().map(|b| (b.start_ns - T0, b.key.as_str(), b.count)).collect();
+    assert_eq!(got, [(0, "error", 2), (0, "info", 1), (60 * SEC, "error", 1), (60 * SEC, "info", 2)]);
+    let by_service = s.logs.histogram(all(1), 3600 * SEC, Breakdown::Service).await.unwrap();
+    let mut got: Vec<_> = by_service.iter().map(|b| (b.key.as_str(), b.count)).collect();
+    got.sort();
+    assert_eq!(got, [("api", 3), ("checkout", 3)]);
+}
+
+pub async fn facets_count_services_severities_and_attributes(s: LogStores) {
+    let mut logs = Vec::new();
+    for i in 0..5 {
+        let mut l = sample(1, T0 + i * SEC, "x");
+        l.service = if i < 3 { "api".into() } else { "web".into() };
+        l.attributes = Attributes(vec![
+            ("route".into(), AttrValue::String(if i < 4 { "/a".into() } else { "/b".into() })),
+            ("code".into(), AttrValue::Int(200)),
+        ]);
+        logs.push(l);
+    }
+    append(s.writer.as_ref(), logs).await;
+    let facets = s.logs.facets(all(1), 10, 5).await.unwrap();
+    let services: Vec<_> = facets.services.iter().map(|v| (v.value.as_str(), v.count)).collect();
+    assert_eq!(services, [("api", 3), ("web", 2)]);
+    let severities: Vec<_> = facets.severities.iter().map(|v| (v.value.as_str(), v.count)).collect();
+    assert_eq!(severities, [("info", 5)]);
+    let route = facets.attributes.iter().find(|a| a.key == "route").expect("route facet");
+    assert_eq!(route.count, 5);
+    let values: Vec<_> = route.values.iter().map(|v| (v.value.as_str(), v.count)).collect();
+    assert_eq!(values, [("/a", 4), ("/b", 1)]);
+    let code = facets.attributes.iter().find(|a| a.key == "code").expect("code facet");
+    assert_eq!(code.values[0].value, "200");
+}
+
+pub async fn appended_logs_keep_the_ids_they_were_given(s: LogStores) {
+    let given = vec![LogId(5_000_000_001), LogId(5_000_000_002), LogId(4_000_000_003)];
+    let logs = given
+        .iter()
+        .zip(["a", "b", "c"])
+        .map(|(id, body)| StoredLog { id: *id, record: sample(1, T0, body) })
+        .collect();
+    s.writer.append_logs(logs).await.unwrap();
+    for (id, body) in given.iter().zip(["a", "b", "c"]) {
+        assert_eq!(s.logs.get(1, *id).await.unwrap().expect("stored").record.body, body);
+    }
+    s.writer.append_logs(Vec::new()).await.unwrap();
+    assert_eq!(bodies(s.logs.as_ref(), all(1)).await.len(), 3);
+}
+
+pub async fn tail_returns_what_arrived_after_the_cursor(s: LogStores) {
+    let before = append(s.writer.as_ref(), vec![sample(1, T0, "old")]).await[0];
+    let ids = append(s.writer.as_ref(), vec![sample(1, T0, "one"), sample(1, T0 - 50 * SEC, "two")]).await;
+    let got = s.logs.tail(all(1), before, 10).await.unwrap();
+    assert_eq!(got.iter().map(|l| l.record.body.as_str()).collect::<Vec<_>>(), ["one", "two"], "id order");
+    assert!(s.logs.tail(all(1), ids[1], 10).await.unwrap().is_empty());
+    let limited = s.logs.tail(all(1), before, 1).await.unwrap();
+    assert_eq!(limited.len(), 1);
+    assert_eq!(limited[0].id, ids[0]);
+    let mut errors = all(1);
+    errors.severities = vec![Severity::Error];
+    assert!(s.logs.tail(errors, before, 10).await.unwrap().is_empty(), "tail applies the filter");
+}
+
+/// Two processes appending at once, each with its own node number: every log is stored
+/// once, under its own id.
+pub async fn concurrent_writers_lose_nothing(s: LogStores) {
+    let (a, b) = (Arc::new(LogIdGen::new(1)), Arc::new(LogIdGen::new(2)));
+    let mut tasks = Vec::new();
+    for round in 0..8 {
+        let ids = if round % 2 == 0 { a.clone() } else { b.clone() };
+        let writer = s.writer.clone();
+        tasks.push(tokio::spawn(async move {
+            let records: Vec<_> =
+                (0..50).map(|i| sample(1, T0 + i * SEC, &format!("w{round} {i}"))).collect();
+            let logs =
+                ids.mint(records.len()).into_iter().zip(records).map(|(id, record)| StoredLog { id, record });
+            writer.append_logs(logs.collect()).await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut got = bodies(s.logs.as_ref(), all(1)).await;
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), 400);
+    let tail = s.logs.tail(all(1), LogId(0), 1000).await.unwrap();
+    let mut ids: Vec<_> = tail.iter().map(|l| l.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 400, "ids are unique and in order");
+}

@@ -1,0 +1,103 @@
+//! The metadata suite: projects, API keys, node numbers and issues.
+
+use super::MetaStores;
+use crate::{ErrorKind, IssueStatus, KeyScope, NewApiKey, ProjectSettings};
+
+pub async fn metadata_projects_and_tokens(s: MetaStores) {
+    assert!(s.meta.projects().await.unwrap().is_empty());
+    let p = s.meta.create_project("Default", "phc_one").await.unwrap();
+    let q = s.meta.create_project("Shop", "phc_two").await.unwrap();
+    assert_ne!(p.id, q.id);
+    let dup = s.meta.create_project("Dup", "phc_one").await.unwrap_err();
+    assert_eq!(dup.kind(), ErrorKind::InvalidInput);
+    assert_eq!(s.meta.project_by_token("phc_two").await.unwrap(), Some(q.clone()));
+    assert_eq!(s.meta.project_by_token("phc_nope").await.unwrap(), None);
+    assert_eq!(s.meta.project(p.id).await.unwrap(), Some(p.clone()));
+    assert_eq!(s.meta.projects().await.unwrap(), [p.clone(), q]);
+    assert_eq!(p.settings, ProjectSettings::default());
+    let off = ProjectSettings { session_recording: false, ..ProjectSettings::default() };
+    assert_eq!(s.meta.set_project_settings(p.id, off).await.unwrap().settings, off);
+    assert_eq!(s.meta.project(p.id).await.unwrap().unwrap().settings, off);
+    assert_eq!(s.meta.set_project_settings(999, off).await.unwrap_err().kind(), ErrorKind::NotFound);
+    s.meta.ping().await.unwrap();
+}
+
+pub async fn metadata_api_keys_by_hash_and_revocation(s: MetaStores) {
+    let p = s.meta.create_project("Default", "phc_x").await.unwrap();
+    let admin = s
+        .meta
+        .create_api_key(NewApiKey {
+            name: "admin".into(),
+            scope: KeyScope::AllProjects,
+            secret_hash: "h1".into(),
+            prefix: "phx_ab".into(),
+        })
+        .await
+        .unwrap();
+    let scoped = s
+        .meta
+        .create_api_key(NewApiKey {
+            name: "ci".into(),
+            scope: KeyScope::Project(p.id),
+            secret_hash: "h2".into(),
+            prefix: "phx_cd".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.meta.api_key_by_hash("h1").await.unwrap(), Some(admin.clone()));
+    assert_eq!(s.meta.api_key_by_hash("h2").await.unwrap().map(|k| k.scope), Some(KeyScope::Project(p.id)));
+    assert_eq!(s.meta.api_keys().await.unwrap().len(), 2);
+    s.meta.revoke_api_key(scoped.id).await.unwrap();
+    assert_eq!(s.meta.api_key_by_hash("h2").await.unwrap(), None);
+    assert_eq!(s.meta.api_keys().await.unwrap(), [admin]);
+    assert_eq!(s.meta.revoke_api_key(scoped.id).await.unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+pub async fn issues_reopen_when_seen_again(s: MetaStores) {
+    let p = s.meta.create_project("P", "phc_issues").await.unwrap();
+    let id = s.issues.record_occurrence(p.id, "fp1", "TypeError", "x is undefined", 1000).await.unwrap();
+    assert_eq!(s.issues.record_occurrence(p.id, "fp1", "TypeError", "x", 500).await.unwrap(), id);
+    let other = s.issues.record_occurrence(p.id, "fp2", "RangeError", "y", 2000).await.unwrap();
+    assert_ne!(id, other);
+    let issue = s.issues.issue(p.id, id).await.unwrap().unwrap();
+    assert_eq!((issue.first_seen_ms, issue.last_seen_ms, issue.status), (500, 1000, IssueStatus::Active));
+    assert_eq!(
+        s.issues.set_issue_status(p.id, id, IssueStatus::Resolved).await.unwrap().status,
+        IssueStatus::Resolved
+    );
+    s.issues.record_occurrence(p.id, "fp1", "TypeError", "x", 3000).await.unwrap();
+    assert_eq!(s.issues.issue(p.id, id).await.unwrap().unwrap().status, IssueStatus::Active, "reopened");
+    s.issues.set_issue_status(p.id, other, IssueStatus::Suppressed).await.unwrap();
+    s.issues.record_occurrence(p.id, "fp2", "RangeError", "y", 4000).await.unwrap();
+    assert_eq!(s.issues.issue(p.id, other).await.unwrap().unwrap().status, IssueStatus::Suppressed);
+    let list = s.issues.issues(p.id).await.unwrap();
+    assert_eq!(list.iter().map(|i| i.id).collect::<Vec<_>>(), [other, id]);
+    let missing = s.issues.set_issue_status(p.id, 9999, IssueStatus::Resolved).await.unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+}
+
+pub async fn node_numbers_are_never_reused(s: MetaStores) {
+    let claims = (0..8).map(|_| {
+        let meta = s.meta.clone();
+        async move { meta.claim_node_number().await.unwrap() }
+    });
+    let mut got = futures::future::join_all(claims).await;
+    got.push(s.meta.claim_node_number().await.unwrap());
+    let n = got.len();
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), n, "{got:?}");
+}
+
+pub async fn concurrent_occurrences_of_a_new_fingerprint_share_one_issue(s: MetaStores) {
+    let p = s.meta.create_project("P", "phc_race").await.unwrap();
+    let calls = (0..8).map(|i| {
+        let issues = s.issues.clone();
+        async move { issues.record_occurrence(p.id, "fp-race", "TypeError", "boom", 1000 + i).await.unwrap() }
+    });
+    let mut ids = futures::future::join_all(calls).await;
+    ids.dedup();
+    assert_eq!(ids.len(), 1);
+    let issue = s.issues.issue(p.id, ids[0]).await.unwrap().unwrap();
+    assert_eq!((issue.first_seen_ms, issue.last_seen_ms), (1000, 1007));
+}

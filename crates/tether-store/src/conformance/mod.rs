@@ -1,0 +1,162 @@
+//! The conformance suites: the behaviours every storage backend must show, one suite per
+//! capability, so each backend runs exactly the suites of what it implements. A backend
+//! runs a suite with its macro (e.g. [`crate::logs_suite!`]), handing in an async function
+//! that builds fresh, empty stores. Each case builds its own data; no case depends on
+//! another, and none relies on how a backend stores things (transactions, counts of rows
+//! written): only on what a caller can observe.
+
+pub mod blobs;
+pub mod events;
+pub mod logs;
+pub mod metadata;
+pub mod persons;
+pub mod recordings;
+pub mod users;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use crate::{
+    BlobStore, EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore, RecordingIndex,
+    UserStore,
+};
+
+/// Whatever keeps a backend's fresh stores alive (a temp dir, a scratch database).
+pub type Guard = Box<dyn Any + Send>;
+
+/// Fresh log stores.
+pub struct LogStores {
+    pub writer: Arc<dyn LogWriter>,
+    pub logs: Arc<dyn LogReader>,
+    pub guard: Guard,
+}
+
+/// A fresh event store.
+pub struct EventStores {
+    pub events: Arc<dyn EventStore>,
+    pub guard: Guard,
+}
+
+/// A fresh recording index.
+pub struct RecordingStores {
+    pub index: Arc<dyn RecordingIndex>,
+    pub guard: Guard,
+}
+
+/// A fresh, empty blob store.
+pub struct BlobStores {
+    pub blobs: Arc<dyn BlobStore>,
+    pub guard: Guard,
+}
+
+/// A fresh metadata database: projects and keys, issues, persons, users.
+pub struct MetaStores {
+    pub meta: Arc<dyn MetadataStore>,
+    pub issues: Arc<dyn IssueStore>,
+    pub persons: Arc<dyn PersonStore>,
+    pub users: Arc<dyn UserStore>,
+    pub guard: Guard,
+}
+
+/// Expands into one `#[tokio::test]` per case of a suite module, each calling
+/// `$make().await` for its own stores.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_cases {
+    ($make:path, $module:ident; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::conformance::$module::$case($make().await).await;
+            }
+        )*
+    };
+}
+
+/// The log suite, for a `$make` returning [`LogStores`].
+#[macro_export]
+macro_rules! logs_suite {
+    ($make:path) => {
+        $crate::conformance_cases!($make, logs;
+            append_then_get_round_trips_every_field,
+            appended_logs_keep_the_ids_they_were_given,
+            pages_are_newest_first_and_stable_while_logs_arrive,
+            filters_select_the_right_logs,
+            projects_never_see_each_others_logs,
+            histogram_counts_per_bucket_and_breakdown,
+            facets_count_services_severities_and_attributes,
+            tail_returns_what_arrived_after_the_cursor,
+            concurrent_writers_lose_nothing);
+    };
+}
+
+/// The event suite, for a `$make` returning [`EventStores`].
+#[macro_export]
+macro_rules! events_suite {
+    ($make:path) => {
+        $crate::conformance_cases!($make, events;
+            events_are_seen_once_per_uuid_and_project,
+            exceptions_aggregate_per_issue_and_session,
+            exception_ranges_are_half_open);
+    };
+}
+
+/// The recording index suite, for a `$make` returning [`RecordingStores`].
+#[macro_export]
+macro_rules! recordings_suite {
+    ($make:path) => {
+        $crate::conformance_cases!($make, recordings;
+            recordings_fold_chunks_into_a_summary,
+            recording_chunks_index_together,
+            recordings_filter_by_errors_from_the_caller,
+            recordings_overlap_the_time_range);
+    };
+}
+
+/// The blob suite, for a `$make` returning [`BlobStores`].
+#[macro_export]
+macro_rules! blobs_suite {
+    ($make:path) => {
+        $crate::conformance_cases!($make, blobs;
+            blobs_round_trip_and_replace_whole,
+            missing_blobs_are_not_found,
+            unsafe_keys_are_refused,
+            concurrent_puts_all_land);
+    };
+}
+
+/// The metadata suite (projects, keys, node numbers, issues), for a `$make` returning
+/// [`MetaStores`].
+#[macro_export]
+macro_rules! metadata_suite {
+    ($make:path) => {
+        $crate::conformance_cases!($make, metadata;
+            metadata_projects_and_tokens,
+            metadata_api_keys_by_hash_and_revocation,
+            node_numbers_are_never_reused,
+            issues_reopen_when_seen_again,
+            concurrent_occurrences_of_a_new_fingerprint_share_one_issue);
+    };
+}
+
+/// The persons suite, for a `$make` returning [`MetaStores`].
+#[macro_export]
+macro_rules! persons_suite {
+    ($make:path) => {
+        $crate::conformance_cases!($make, persons;
+            persons_merge_on_identify_and_keep_set_once,
+            concurrent_updates_of_a_new_person_make_one_person);
+    };
+}
+
+/// The users suite, for a `$make` returning [`MetaStores`].
+#[macro_export]
+macro_rules! users_suite {
+    ($make:path) => {
+        $crate::conformance_cases!($make, users; users_and_sessions_expire);
+    };
+}
+
+pub(crate) const SEC: i64 = 1_000_000_000;
+/// 2026-01-01T00:00:00Z; every case places its data relative to it.
+pub(crate) const T0: i64 = 1_767_225_600 * SEC;

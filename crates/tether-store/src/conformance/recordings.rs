@@ -1,0 +1,120 @@
+//! The recording index suite: summaries folded from chunks, chunk lists, list filters.
+
+use tether_model::{ProjectId, RecordingStats};
+
+use super::RecordingStores;
+use crate::{ChunkEntry, ErrorFilter, RecordingQuery};
+
+fn chunk(window: &str, chunk_id: &str, first: i64, last: i64, clicks: u64) -> ChunkEntry {
+    ChunkEntry {
+        project_id: 1,
+        session_id: "sess-1".into(),
+        window_id: window.into(),
+        distinct_id: "alice".into(),
+        chunk_id: chunk_id.into(),
+        blob_key: format!("recordings/1/sess-1/{window}/{chunk_id}.json.gz"),
+        size: 100,
+        stats: RecordingStats {
+            first_ms: first,
+            last_ms: last,
+            first_url: Some(format!("https://shop.example.com/{first}")),
+            clicks,
+            keypresses: 1,
+            console_errors: 0,
+            active_ms: 100,
+            has_full_snapshot: first == 1000,
+        },
+    }
+}
+
+fn keys(refs: &[crate::ChunkRef]) -> Vec<(&str, &str)> {
+    refs.iter().map(|r| (r.window_id.as_str(), r.blob_key.rsplit('/').next().unwrap_or(""))).collect()
+}
+
+async fn count(s: &RecordingStores, q: RecordingQuery) -> usize {
+    s.index.recordings(q).await.unwrap().len()
+}
+
+fn base(project_id: ProjectId) -> RecordingQuery {
+    RecordingQuery { project_id, limit: 10, ..Default::default() }
+}
+
+pub async fn recordings_fold_chunks_into_a_summary(s: RecordingStores) {
+    s.index.index_chunks(vec![chunk("w2", "c3", 6000, 7000, 0)]).await.unwrap();
+    s.index.index_chunks(vec![chunk("w1", "c2", 5000, 9000, 2)]).await.unwrap();
+    s.index.index_chunks(vec![chunk("w1", "c1", 1000, 4000, 1)]).await.unwrap();
+    s.index.index_chunks(vec![chunk("w1", "c1", 1000, 4000, 1)]).await.unwrap(); // SDK retry
+    let r = s.index.recording(1, "sess-1").await.unwrap().expect("recording");
+    assert_eq!((r.start_ms, r.end_ms, r.duration_ms), (1000, 9000, 8000));
+    assert_eq!((r.clicks, r.keypresses, r.active_ms, r.size), (3, 3, 300, 300));
+    assert_eq!(r.first_url.as_deref(), Some("https://shop.example.com/1000"));
+    assert!(r.has_full_snapshot);
+    let refs = s.index.chunks(1, "sess-1").await.unwrap();
+    assert_eq!(keys(&refs), [("w1", "c1.json.gz"), ("w1", "c2.json.gz"), ("w2", "c3.json.gz")]);
+    assert!(s.index.chunks(2, "sess-1").await.unwrap().is_empty(), "other project");
+    assert_eq!(count(&s, base(1)).await, 1);
+    assert_eq!(count(&s, RecordingQuery { distinct_ids: vec!["bob".into()], ..base(1) }).await, 0);
+    assert_eq!(count(&s, RecordingQuery { distinct_ids: vec!["alice".into()], ..base(1) }).await, 1);
+    assert_eq!(count(&s, RecordingQuery { min_duration_ms: Some(9000), ..base(1) }).await, 0);
+    assert_eq!(count(&s, base(2)).await, 0);
+    let recorded = s.index.recorded_sessions(1, vec!["sess-1".into(), "never".into()]).await.unwrap();
+    assert_eq!(recorded, ["sess-1"]);
+}
+
+/// Chunks of concurrent requests indexed as one group: several sessions, and a retry of a
+/// chunk inside the same group counted once.
+pub async fn recording_chunks_index_together(s: RecordingStores) {
+    let mut other = chunk("w9", "c9", 2000, 3000, 5);
+    other.session_id = "sess-2".into();
+    let group = vec![
+        chunk("w1", "c1", 1000, 4000, 1),
+        other,
+        chunk("w1", "c1", 1000, 4000, 1), // the SDK's retry, in the same group
+        chunk("w1", "c2", 5000, 9000, 2),
+    ];
+    s.index.index_chunks(group).await.unwrap();
+    let one = s.index.recording(1, "sess-1").await.unwrap().expect("sess-1");
+    assert_eq!((one.start_ms, one.end_ms, one.clicks), (1000, 9000, 3));
+    assert_eq!(s.index.chunks(1, "sess-1").await.unwrap().len(), 2);
+    let two = s.index.recording(1, "sess-2").await.unwrap().expect("sess-2");
+    assert_eq!((two.start_ms, two.clicks), (2000, 5));
+}
+
+pub async fn recordings_filter_by_errors_from_the_caller(s: RecordingStores) {
+    let mut noisy = chunk("w1", "n1", 1000, 2000, 0);
+    noisy.session_id = "console".into();
+    noisy.stats.console_errors = 2;
+    let mut calm = chunk("w1", "q1", 1000, 2000, 0);
+    calm.session_id = "calm".into();
+    s.index.index_chunks(vec![noisy, calm, chunk("w1", "c1", 1000, 2000, 0)]).await.unwrap();
+    let errors = |has_errors: bool, with: &[&str]| RecordingQuery {
+        errors: Some(ErrorFilter {
+            has_errors,
+            sessions_with_exceptions: with.iter().map(|s| (*s).to_owned()).collect(),
+        }),
+        ..base(1)
+    };
+    let sessions = |q: RecordingQuery| {
+        let index = s.index.clone();
+        async move {
+            let mut v: Vec<_> =
+                index.recordings(q).await.unwrap().into_iter().map(|r| r.session_id).collect();
+            v.sort();
+            v
+        }
+    };
+    assert_eq!(sessions(errors(true, &[])).await, ["console"]);
+    assert_eq!(sessions(errors(true, &["sess-1"])).await, ["console", "sess-1"]);
+    assert_eq!(sessions(errors(false, &["sess-1"])).await, ["calm"]);
+    assert_eq!(sessions(errors(false, &[])).await, ["calm", "sess-1"]);
+}
+
+pub async fn recordings_overlap_the_time_range(s: RecordingStores) {
+    s.index.index_chunks(vec![chunk("w1", "c1", 1000, 4000, 0)]).await.unwrap();
+    let range = |from: i64, to: i64| RecordingQuery { from_ms: Some(from), to_ms: Some(to), ..base(1) };
+    assert_eq!(count(&s, range(0, 1000)).await, 0, "to is exclusive");
+    assert_eq!(count(&s, range(0, 1001)).await, 1);
+    assert_eq!(count(&s, range(2000, 3000)).await, 1, "inside");
+    assert_eq!(count(&s, range(4000, 5000)).await, 1, "the end is inclusive of the span");
+    assert_eq!(count(&s, range(4001, 5000)).await, 0);
+}
