@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use tether_model::{PersonUpdate, ProjectId};
-use tether_store::{ErrorKind, Issue, IssueStatus, IssueStore, Person, PersonStore, StoreError, StoreResult};
+use tether_store::{
+    ErrorKind, Issue, IssueQuery, IssueStatus, IssueStore, Person, PersonStore, StoreError, StoreResult,
+};
 
 use crate::{SqlMeta, internal, now_ms};
 
@@ -57,12 +59,43 @@ impl IssueStore for SqlMeta {
         Ok(row.get(0))
     }
 
-    async fn issues(&self, project_id: ProjectId) -> StoreResult<Vec<Issue>> {
-        let rows = sqlx::query(&format!("{ISSUE_COLUMNS} WHERE project_id = $1 ORDER BY last_seen_ms DESC"))
-            .bind(project_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(internal("cannot list issues"))?;
+    async fn issues(&self, query: IssueQuery) -> StoreResult<Vec<Issue>> {
+        if query.ids.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
+        // Placeholders are numbered as the clauses are added; binds follow in that order.
+        let mut sql = format!("{ISSUE_COLUMNS} WHERE project_id = $1");
+        let mut n = 1;
+        let mut mark = || {
+            n += 1;
+            format!("${n}")
+        };
+        if query.status.is_some() {
+            sql += &format!(" AND status = {}", mark());
+        }
+        if query.text.is_some() {
+            let m = mark();
+            sql += &format!(
+                " AND (lower(name) LIKE {m} ESCAPE '\\' OR lower(description) LIKE {m} ESCAPE '\\')"
+            );
+        }
+        if let Some(ids) = &query.ids {
+            let marks: Vec<String> = ids.iter().map(|_| mark()).collect();
+            sql += &format!(" AND id IN ({})", marks.join(", "));
+        }
+        sql += &format!(" ORDER BY last_seen_ms DESC, id DESC LIMIT {}", query.limit);
+        let mut q = sqlx::query(&sql).bind(query.project_id);
+        if let Some(status) = query.status {
+            q = q.bind(status.as_str());
+        }
+        if let Some(text) = &query.text {
+            let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            q = q.bind(format!("%{escaped}%"));
+        }
+        for id in query.ids.iter().flatten() {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(internal("cannot list issues"))?;
         Ok(rows.iter().map(issue).collect())
     }
 

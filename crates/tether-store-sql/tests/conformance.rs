@@ -40,3 +40,16 @@ mod on_postgres {
     tether_store::persons_suite!(super::postgres);
     tether_store::users_suite!(super::postgres);
 }
+
+/// The read cache must keep every promise of the store it wraps.
+async fn cached_sqlite() -> MetaStores {
+    let plain = sqlite().await;
+    let cached = Arc::new(tether_store::CachedMeta::new(plain.meta.clone(), plain.users.clone()));
+    MetaStores { meta: cached.clone(), users: cached, ..plain }
+}
+
+mod cached_on_sqlite {
+    tether_store::metadata_suite!(super::cached_sqlite);
+    tether_store::persons_suite!(super::cached_sqlite);
+    tether_store::users_suite!(super::cached_sqlite);
+}

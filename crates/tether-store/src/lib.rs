@@ -6,6 +6,7 @@
 //! (SQLite or PostgreSQL) and `tether-store-blob` (object stores).
 
 mod blobs;
+mod cache;
 mod capture;
 pub mod conformance;
 mod error;
@@ -16,6 +17,7 @@ mod recordings;
 mod users;
 
 pub use blobs::{BlobStore, valid_blob_key};
+pub use cache::CachedMeta;
 pub use capture::{
     ChunkEntry, ChunkRef, ErrorFilter, EventStore, ExceptionScope, IssueStats, Recording, RecordingIndex,
     RecordingQuery,
@@ -26,6 +28,6 @@ pub use logs::{
     LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoredLog,
 };
 pub use metadata::{ApiKey, KeyScope, MetadataStore, NewApiKey, Project, ProjectSettings};
-pub use people::{Issue, IssueStatus, IssueStore, Person, PersonStore};
+pub use people::{Issue, IssueQuery, IssueStatus, IssueStore, Person, PersonStore};
 pub use recordings::{Recordings, chunk_entry};
 pub use users::{User, UserStore};

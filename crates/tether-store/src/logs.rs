@@ -42,7 +42,8 @@ pub struct LogFilter {
     pub services: Vec<String>,
     pub attributes: Vec<AttrFilter>,
     pub session_id: Option<String>,
-    pub distinct_id: Option<String>,
+    /// Any of these distinct ids (a person's several ids).
+    pub distinct_ids: Vec<String>,
     /// Lowercase hex.
     pub trace_id: Option<String>,
 }
@@ -59,7 +60,7 @@ impl LogFilter {
             services: Vec::new(),
             attributes: Vec::new(),
             session_id: None,
-            distinct_id: None,
+            distinct_ids: Vec::new(),
             trace_id: None,
         }
     }

@@ -45,6 +45,18 @@ pub struct Issue {
     pub last_seen_ms: i64,
 }
 
+/// Which issues to list. Empty or `None` fields mean "any".
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IssueQuery {
+    pub project_id: ProjectId,
+    pub status: Option<IssueStatus>,
+    /// Case-insensitive substring of the name or description.
+    pub text: Option<String>,
+    /// Only these issues (when given; an empty list selects none).
+    pub ids: Option<Vec<i64>>,
+    pub limit: usize,
+}
+
 /// A person: properties and every distinct id known to be them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Person {
@@ -68,7 +80,8 @@ pub trait IssueStore: Send + Sync {
         description: &str,
         seen_ms: i64,
     ) -> StoreResult<i64>;
-    async fn issues(&self, project_id: ProjectId) -> StoreResult<Vec<Issue>>;
+    /// The issues matching `query`, most recently seen first, at most `query.limit`.
+    async fn issues(&self, query: IssueQuery) -> StoreResult<Vec<Issue>>;
     async fn issue(&self, project_id: ProjectId, id: i64) -> StoreResult<Option<Issue>>;
     /// `NotFound` when the project has no such issue.
     async fn set_issue_status(

@@ -66,7 +66,9 @@ pub(crate) fn parse(raw: Option<&str>, project_id: ProjectId, now: i64) -> Resul
                 .attributes
                 .push(parse_attr(value).ok_or_else(|| bad("expected key=value, key!=value, key or !key"))?),
             "session_id" => p.filter.session_id = Some(value.to_owned()).filter(|v| !v.is_empty()),
-            "distinct_id" => p.filter.distinct_id = Some(value.to_owned()).filter(|v| !v.is_empty()),
+            "distinct_id" => {
+                p.filter.distinct_ids = Some(value.to_owned()).filter(|v| !v.is_empty()).into_iter().collect()
+            }
             "trace_id" => {
                 let hex = value.to_ascii_lowercase();
                 if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -58,11 +58,8 @@ impl Where {
         }
         w.push_in("severity", filter.severities.iter().map(|s| Value::UTinyInt(s.code())));
         w.push_in("service", filter.services.iter().map(|s| Value::Text(s.clone())));
-        for (column, value) in [
-            ("session_id", &filter.session_id),
-            ("distinct_id", &filter.distinct_id),
-            ("trace_id", &filter.trace_id),
-        ] {
+        w.push_in("distinct_id", filter.distinct_ids.iter().map(|s| Value::Text(s.clone())));
+        for (column, value) in [("session_id", &filter.session_id), ("trace_id", &filter.trace_id)] {
             if let Some(v) = value {
                 w.push(&format!("{column} = ?"), [Value::Text(v.clone())]);
             }

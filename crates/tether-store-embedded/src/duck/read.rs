@@ -143,7 +143,7 @@ pub(super) fn histogram(
     let rollup_ok = filter.text.is_none()
         && filter.attributes.is_empty()
         && filter.session_id.is_none()
-        && filter.distinct_id.is_none()
+        && filter.distinct_ids.is_empty()
         && filter.trace_id.is_none()
         && bucket_ns % MINUTE_NS == 0;
     let mut counts: std::collections::BTreeMap<(i64, String), i64> = Default::default();

@@ -155,7 +155,12 @@ pub async fn filters_select_the_right_logs(s: LogStores) {
         ),
         ("service", Box::new(|f| f.services = vec!["auth".into()]), vec!["user signed in (100% ok)"]),
         ("session", Box::new(|f| f.session_id = Some("s1".into())), vec!["Timeout talking to Stripe"]),
-        ("distinct id", Box::new(|f| f.distinct_id = Some("bob".into())), vec!["user signed in (100% ok)"]),
+        ("distinct id", Box::new(|f| f.distinct_ids = vec!["bob".into()]), vec!["user signed in (100% ok)"]),
+        (
+            "any of several distinct ids",
+            Box::new(|f| f.distinct_ids = vec!["bob".into(), "alice".into(), "carol".into()]),
+            vec!["user signed in (100% ok)", "Timeout talking to Stripe"],
+        ),
         (
             "trace id",
             Box::new(|f| f.trace_id = Some("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into())),

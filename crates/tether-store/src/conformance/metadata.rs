@@ -1,7 +1,7 @@
 //! The metadata suite: projects, API keys, node numbers and issues.
 
 use super::MetaStores;
-use crate::{ErrorKind, IssueStatus, KeyScope, NewApiKey, ProjectSettings};
+use crate::{ErrorKind, IssueQuery, IssueStatus, KeyScope, NewApiKey, ProjectSettings};
 
 pub async fn metadata_projects_and_tokens(s: MetaStores) {
     assert!(s.meta.projects().await.unwrap().is_empty());
@@ -70,8 +70,24 @@ pub async fn issues_reopen_when_seen_again(s: MetaStores) {
     s.issues.set_issue_status(p.id, other, IssueStatus::Suppressed).await.unwrap();
     s.issues.record_occurrence(p.id, "fp2", "RangeError", "y", 4000).await.unwrap();
     assert_eq!(s.issues.issue(p.id, other).await.unwrap().unwrap().status, IssueStatus::Suppressed);
-    let list = s.issues.issues(p.id).await.unwrap();
-    assert_eq!(list.iter().map(|i| i.id).collect::<Vec<_>>(), [other, id]);
+    let list = |q: IssueQuery| {
+        let issues = s.issues.clone();
+        async move { issues.issues(q).await.unwrap().iter().map(|i| i.id).collect::<Vec<_>>() }
+    };
+    let all = IssueQuery { project_id: p.id, limit: 100, ..Default::default() };
+    assert_eq!(list(all.clone()).await, [other, id], "most recently seen first");
+    assert_eq!(list(IssueQuery { limit: 1, ..all.clone() }).await, [other]);
+    assert_eq!(list(IssueQuery { status: Some(IssueStatus::Active), ..all.clone() }).await, [id]);
+    assert_eq!(
+        list(IssueQuery { text: Some("RANGE".into()), ..all.clone() }).await,
+        [other],
+        "name, any case"
+    );
+    assert_eq!(list(IssueQuery { text: Some("undefined".into()), ..all.clone() }).await, [id], "description");
+    assert!(list(IssueQuery { text: Some("x_is".into()), ..all.clone() }).await.is_empty(), "_ is literal");
+    assert_eq!(list(IssueQuery { ids: Some(vec![id, 9999]), ..all.clone() }).await, [id]);
+    assert!(list(IssueQuery { ids: Some(Vec::new()), ..all.clone() }).await.is_empty());
+    assert!(list(IssueQuery { project_id: p.id + 1, ..all }).await.is_empty(), "other project");
     let missing = s.issues.set_issue_status(p.id, 9999, IssueStatus::Resolved).await.unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::NotFound);
 }
@@ -100,4 +116,29 @@ pub async fn concurrent_occurrences_of_a_new_fingerprint_share_one_issue(s: Meta
     assert_eq!(ids.len(), 1);
     let issue = s.issues.issue(p.id, ids[0]).await.unwrap().unwrap();
     assert_eq!((issue.first_seen_ms, issue.last_seen_ms), (1000, 1007));
+}
+
+/// Two processes starting against one empty database at once: one default project, one
+/// admin user.
+pub async fn first_start_happens_once(s: MetaStores) {
+    let starts = (0..4).map(|i| {
+        let (meta, users) = (s.meta.clone(), s.users.clone());
+        async move {
+            let key = NewApiKey {
+                name: "admin".into(),
+                scope: KeyScope::AllProjects,
+                secret_hash: format!("hash-{i}"),
+                prefix: "phx_".into(),
+            };
+            let project = meta.create_first_project("Default", &format!("phc_start{i}"), key).await.unwrap();
+            let user = users.create_first_user("admin", &format!("pw-{i}")).await.unwrap();
+            (project.is_some(), user.is_some())
+        }
+    });
+    let outcomes = futures::future::join_all(starts).await;
+    assert_eq!(outcomes.iter().filter(|(p, _)| *p).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|(_, u)| *u).count(), 1, "{outcomes:?}");
+    assert_eq!(s.meta.projects().await.unwrap().len(), 1);
+    assert_eq!(s.meta.api_keys().await.unwrap().len(), 1);
+    assert_eq!(s.users.user_count().await.unwrap(), 1);
 }

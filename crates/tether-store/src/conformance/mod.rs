@@ -135,7 +135,8 @@ macro_rules! metadata_suite {
             metadata_api_keys_by_hash_and_revocation,
             node_numbers_are_never_reused,
             issues_reopen_when_seen_again,
-            concurrent_occurrences_of_a_new_fingerprint_share_one_issue);
+            concurrent_occurrences_of_a_new_fingerprint_share_one_issue,
+            first_start_happens_once);
     };
 }
 

@@ -1,0 +1,177 @@
+//! A read cache in front of the metadata and user stores. Ingest looks up the project of
+//! a token on every request and the API a key or login session on every call: free on
+//! SQLite, a network round trip each on PostgreSQL. Entries live a few seconds
+//! ([`TTL`]); changes made through this process drop the entries they affect at once,
+//! changes made by another process are seen when the entry expires. Everything else passes
+//! straight through. (`moka` is the well-kept concurrent cache of the field.)
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use moka::future::Cache;
+use tether_model::ProjectId;
+
+use crate::{
+    ApiKey, MetadataStore, NewApiKey, Project, ProjectSettings, StoreError, StoreResult, User, UserStore,
+};
+
+/// How long another process's change (a revoked key, new settings) may go unseen here.
+pub const TTL: Duration = Duration::from_secs(5);
+const CAPACITY: u64 = 10_000;
+
+fn cache<K, V>() -> Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    Cache::builder().max_capacity(CAPACITY).time_to_live(TTL).build()
+}
+
+/// Caches [`MetadataStore`]'s project and key lookups and [`UserStore`]'s session lookups.
+pub struct CachedMeta {
+    meta: Arc<dyn MetadataStore>,
+    users: Arc<dyn UserStore>,
+    by_token: Cache<String, Option<Project>>,
+    by_id: Cache<ProjectId, Option<Project>>,
+    keys: Cache<String, Option<ApiKey>>,
+    /// Session token hash → its user, for sessions valid at least [`TTL`] longer.
+    sessions: Cache<String, Option<User>>,
+}
+
+impl CachedMeta {
+    pub fn new(meta: Arc<dyn MetadataStore>, users: Arc<dyn UserStore>) -> CachedMeta {
+        CachedMeta { meta, users, by_token: cache(), by_id: cache(), keys: cache(), sessions: cache() }
+    }
+
+    async fn forget_project(&self, project: &Project) {
+        self.by_token.invalidate(&project.token).await;
+        self.by_id.invalidate(&project.id).await;
+    }
+}
+
+/// Runs `load` unless `key` is cached; errors are not cached.
+async fn cached<K, V, F>(cache: &Cache<K, V>, key: K, load: F) -> StoreResult<V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = StoreResult<V>>,
+{
+    cache.try_get_with(key, load).await.map_err(|e: Arc<StoreError>| (*e).clone())
+}
+
+#[async_trait]
+impl MetadataStore for CachedMeta {
+    async fn create_project(&self, name: &str, token: &str) -> StoreResult<Project> {
+        let project = self.meta.create_project(name, token).await?;
+        self.forget_project(&project).await;
+        Ok(project)
+    }
+
+    async fn create_first_project(
+        &self,
+        name: &str,
+        token: &str,
+        key: NewApiKey,
+    ) -> StoreResult<Option<(Project, ApiKey)>> {
+        let created = self.meta.create_first_project(name, token, key).await?;
+        self.by_token.invalidate_all();
+        self.by_id.invalidate_all();
+        self.keys.invalidate_all();
+        Ok(created)
+    }
+
+    async fn projects(&self) -> StoreResult<Vec<Project>> {
+        self.meta.projects().await
+    }
+
+    async fn project(&self, id: ProjectId) -> StoreResult<Option<Project>> {
+        cached(&self.by_id, id, self.meta.project(id)).await
+    }
+
+    async fn project_by_token(&self, token: &str) -> StoreResult<Option<Project>> {
+        cached(&self.by_token, token.to_owned(), self.meta.project_by_token(token)).await
+    }
+
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
+        let hash = key.secret_hash.clone();
+        let created = self.meta.create_api_key(key).await?;
+        self.keys.invalidate(&hash).await;
+        Ok(created)
+    }
+
+    async fn api_key_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiKey>> {
+        cached(&self.keys, secret_hash.to_owned(), self.meta.api_key_by_hash(secret_hash)).await
+    }
+
+    async fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        self.meta.api_keys().await
+    }
+
+    async fn revoke_api_key(&self, id: i64) -> StoreResult<()> {
+        self.meta.revoke_api_key(id).await?;
+        // Keys are cached by hash, which the id does not give: drop them all (rare).
+        self.keys.invalidate_all();
+        Ok(())
+    }
+
+    async fn set_project_settings(&self, id: ProjectId, settings: ProjectSettings) -> StoreResult<Project> {
+        let project = self.meta.set_project_settings(id, settings).await?;
+        self.forget_project(&project).await;
+        Ok(project)
+    }
+
+    async fn claim_node_number(&self) -> StoreResult<i64> {
+        self.meta.claim_node_number().await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.meta.ping().await
+    }
+}
+
+#[async_trait]
+impl UserStore for CachedMeta {
+    async fn create_user(&self, username: &str, password_hash: &str) -> StoreResult<User> {
+        self.users.create_user(username, password_hash).await
+    }
+
+    async fn create_first_user(&self, username: &str, password_hash: &str) -> StoreResult<Option<User>> {
+        self.users.create_first_user(username, password_hash).await
+    }
+
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+        self.users.user_by_name(username).await
+    }
+
+    async fn user_count(&self) -> StoreResult<u64> {
+        self.users.user_count().await
+    }
+
+    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at_ms: i64) -> StoreResult<()> {
+        self.users.create_session(token_hash, user_id, expires_at_ms).await?;
+        self.sessions.invalidate(token_hash).await;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<User>> {
+        // Only a session still valid a TTL from now is cached, so no cached entry outlives
+        // its session; one about to expire is looked up every time.
+        let until = now_ms.saturating_add(TTL.as_millis() as i64);
+        let cached_user =
+            cached(&self.sessions, token_hash.to_owned(), self.users.session_user(token_hash, until)).await?;
+        match cached_user {
+            Some(user) => Ok(Some(user)),
+            None => {
+                self.sessions.invalidate(token_hash).await;
+                self.users.session_user(token_hash, now_ms).await
+            }
+        }
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        self.users.delete_session(token_hash).await?;
+        self.sessions.invalidate(token_hash).await;
+        Ok(())
+    }
+}
