@@ -1,6 +1,6 @@
 // Shared pieces of the browser tests: a real `tether serve` process on free ports, a tiny
 // "customer app" (page + backend route) on another origin, and Debian's Chromium.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,25 @@ export const TOKEN = 'phc_browsertests';
 export const API_KEY = 'phx_browsertests';
 export const ADMIN_PASSWORD = 'browser-tests-admin';
 
+let databases = 0;
+
+/**
+ * With TETHER_BROWSER_STORAGE=postgres-s3 (scripts/test runs the capture and UI tests a
+ * second time so), each Tether gets a fresh PostgreSQL database for its metadata and its
+ * own prefix in the S3 bucket for recordings, from the services scripts/services.sh started.
+ */
+function storageEnv() {
+  if (process.env.TETHER_BROWSER_STORAGE !== 'postgres-s3') return {};
+  const admin = process.env.TETHER_TEST_POSTGRES_URL;
+  const bucket = process.env.TETHER_TEST_S3_URL;
+  if (!admin || !bucket) throw new Error('TETHER_BROWSER_STORAGE=postgres-s3 needs TETHER_TEST_POSTGRES_URL and TETHER_TEST_S3_URL (run scripts/test)');
+  const name = `browser_${process.pid}_${databases++}`;
+  execFileSync('psql', [admin, '-q', '-c', `CREATE DATABASE ${name}`]);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return { TETHER_POSTGRES_URL: url.toString(), TETHER_BLOB_URL: `${bucket.replace(/\/$/, '')}/${name}` };
+}
+
 /**
  * Runs the release binary with `args` in a fresh data directory and resolves once its
  * output has matched every pattern of `ready` (name → regex with one group), with those groups.
@@ -24,8 +43,11 @@ export async function launchTether(args, ready, env = { TETHER_ADMIN_PASSWORD: A
   const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
   const bin = process.env.TETHER_BIN ?? join(targetDir, 'release', 'tether');
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-browser-'));
+  const storage = storageEnv();
+  // The test runner's own TETHER_TEST_* variables are not Tether settings (it refuses unknown ones).
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TETHER_')));
   const child = spawn(bin, [...args, '--data-dir', dataDir], {
-    env: { ...process.env, TETHER_PROJECT_TOKEN: TOKEN, TETHER_API_KEY: API_KEY, RUST_LOG: 'warn', ...env },
+    env: { ...inherited, TETHER_PROJECT_TOKEN: TOKEN, TETHER_API_KEY: API_KEY, RUST_LOG: 'warn', ...storage, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -37,6 +59,10 @@ export async function launchTether(args, ready, env = { TETHER_ADMIN_PASSWORD: A
       const matches = Object.fromEntries(Object.entries(ready).map(([k, re]) => [k, out.match(re)?.[1]]));
       if (Object.values(matches).every(Boolean)) {
         clearTimeout(timer);
+        if (storage.TETHER_POSTGRES_URL && !(/Metadata: +PostgreSQL/.test(out) && /Recording bytes: +S3 bucket/.test(out))) {
+          reject(new Error(`tether does not say it runs on PostgreSQL and S3:\n${out}`));
+          return;
+        }
         resolve({ ...matches, output: () => out });
       }
     });

@@ -4,11 +4,14 @@
 //! temporary data directory and drives it over HTTP like real clients:
 //! - `logs`: seeded OTLP/protobuf batches, then search, histogram and session-filter latency;
 //! - `capture`: posthog-js-shaped `/e/` and `/s/` traffic, then serving a 30-minute recording;
-//! - `stamp`: an app using `tether-stamp` logging into it, with and without the layer.
+//! - `stamp`: an app using `tether-stamp` logging into it, with and without the layer;
+//! - `metadata`: request latency of ingest and the logs API with metadata on SQLite and on
+//!   PostgreSQL, with and without the metadata read cache.
 
 mod capture;
 mod generate;
 mod logs;
+mod metadata;
 mod server;
 mod stamp;
 
@@ -29,6 +32,8 @@ enum Bench {
     Capture(capture::CaptureArgs),
     /// The cost of stamping request logs with the browser's session (`tether-stamp`).
     Stamp(stamp::StampArgs),
+    /// Request latency with metadata on SQLite vs PostgreSQL, cache off and on.
+    Metadata(metadata::MetadataArgs),
 }
 
 #[tokio::main]
@@ -37,5 +42,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::Logs(args) => logs::run(args).await,
         Bench::Capture(args) => capture::run(args).await,
         Bench::Stamp(args) => stamp::run(args).await,
+        Bench::Metadata(args) => metadata::run(args).await,
     }
 }

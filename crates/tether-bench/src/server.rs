@@ -27,6 +27,11 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 pub(crate) fn start_server() -> anyhow::Result<Server> {
+    start_server_with(&[])
+}
+
+/// [`start_server`] with extra environment (e.g. `TETHER_POSTGRES_URL`).
+pub(crate) fn start_server_with(env: &[(String, String)]) -> anyhow::Result<Server> {
     let exe = std::env::current_exe()?.with_file_name("tether");
     if !exe.exists() {
         bail!("{} not found: run `cargo build --release` first", exe.display());
@@ -40,6 +45,7 @@ pub(crate) fn start_server() -> anyhow::Result<Server> {
         .env("TETHER_PROJECT_TOKEN", TOKEN)
         .env("TETHER_API_KEY", API_KEY)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stderr(Stdio::from(std::fs::File::create("/tmp/bench-server.log")?))
         .stdout(Stdio::null())
         .spawn()

@@ -9,7 +9,6 @@ use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 use rand::rngs::StdRng;
 use tether_model::{AttrValue, Attributes, LogRecord, ProjectId, Severity};
-use tether_store::{LogWriter, StoreResult};
 
 /// Records per write; the writer commits each call as one transaction.
 const CHUNK: usize = 20_000;
@@ -157,20 +156,24 @@ fn services() -> Vec<(&'static str, u32, Vec<Template>)> {
     ]
 }
 
-/// Writes `plan.count` generated logs through `writer`, in chunks; `progress` gets the
-/// number written so far after each chunk.
-pub async fn seed_logs(
-    writer: &dyn LogWriter,
+/// Hands `plan.count` generated logs to `write`, in chunks (the demo passes Tether's own
+/// ingest path); `progress` gets the number written so far after each chunk.
+pub async fn seed_logs<W, F, E>(
     plan: &SeedPlan,
     rng: &mut StdRng,
+    mut write: W,
     mut progress: impl FnMut(u64),
-) -> StoreResult<()> {
+) -> Result<(), E>
+where
+    W: FnMut(Vec<LogRecord>) -> F,
+    F: std::future::Future<Output = Result<(), E>>,
+{
     let generator = Generator::new(plan);
     let mut written = 0;
     while written < plan.count {
         let n = CHUNK.min(usize::try_from(plan.count - written).unwrap_or(CHUNK));
         let chunk: Vec<LogRecord> = (0..n).map(|i| generator.record(rng, written + i as u64)).collect();
-        writer.append_logs(chunk).await?;
+        write(chunk).await?;
         written += n as u64;
         progress(written);
     }
@@ -275,25 +278,9 @@ impl<'a> Generator<'a> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
-    use async_trait::async_trait;
     use rand::SeedableRng;
-    use tether_model::LogId;
 
     use super::*;
-
-    #[derive(Default)]
-    struct Collect(Mutex<Vec<LogRecord>>);
-
-    #[async_trait]
-    impl LogWriter for Collect {
-        async fn append_logs(&self, records: Vec<LogRecord>) -> StoreResult<Vec<LogId>> {
-            let mut all = self.0.lock().unwrap();
-            all.extend(records);
-            Ok((0..all.len() as i64).map(LogId).collect())
-        }
-    }
 
     #[tokio::test]
     async fn logs_spread_over_the_days_and_link_recorded_sessions() {
@@ -306,12 +293,15 @@ mod tests {
         };
         let plan =
             SeedPlan { project_id: 7, count: 45_000, now_ms, days: 3, recorded: vec![recorded.clone()] };
-        let writer = Collect::default();
+        let mut logs = Vec::new();
         let mut steps = Vec::new();
-        seed_logs(&writer, &plan, &mut StdRng::seed_from_u64(1), |n| steps.push(n)).await.unwrap();
+        let write = |chunk: Vec<LogRecord>| {
+            logs.extend(chunk);
+            std::future::ready(Ok::<(), ()>(()))
+        };
+        seed_logs(&plan, &mut StdRng::seed_from_u64(1), write, |n| steps.push(n)).await.unwrap();
         assert_eq!(steps, [20_000, 40_000, 45_000]);
 
-        let logs = writer.0.into_inner().unwrap();
         assert_eq!(logs.len(), 45_000);
         let start = (now_ms - 3 * 86_400_000) * MS;
         assert!(

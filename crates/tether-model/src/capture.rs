@@ -58,8 +58,9 @@ pub struct RecordingChunk {
     pub session_id: String,
     pub window_id: String,
     pub distinct_id: String,
-    /// The rrweb events as a gzip-compressed JSON array (still `cv`-compressed inside).
-    pub blob: Vec<u8>,
+    /// The rrweb events as a gzip-compressed JSON array (still `cv`-compressed inside);
+    /// `Bytes` so a group commit can keep a copy of a request cheaply.
+    pub blob: bytes::Bytes,
     /// Uncompressed JSON size in bytes.
     pub size: u64,
     pub stats: RecordingStats,

@@ -4,14 +4,19 @@
 //!
 //! Memory is bounded by a semaphore counting queued items: a request that does not fit is
 //! refused at once (the caller answers 503 / UNAVAILABLE) rather than queued.
+//!
+//! A failed commit keeps its error kind for every waiter (an unavailable store is a 503
+//! with `Retry-After`, not a 500), is logged once, and fails only the requests that
+//! caused it: a group that fails for any reason but unavailability is retried one
+//! request at a time, so one bad request does not sink the others in its group.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use tether_model::LogRecord;
-use tether_store::{LogWriter, StoreError};
+use tether_model::{LogIdGen, LogRecord};
+use tether_store::{ErrorKind, LogWriter, StoreError, StoredLog};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -35,7 +40,8 @@ impl From<SubmitError> for crate::ApiError {
             SubmitError::Stopped => {
                 crate::ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "server is shutting down")
             }
-            SubmitError::Store(e) => crate::ApiError::from(e),
+            // The writer task logged it, once for the whole group.
+            SubmitError::Store(e) => crate::ApiError::from_logged(&e),
         }
     }
 }
@@ -43,14 +49,22 @@ impl From<SubmitError> for crate::ApiError {
 /// Commits one group of items in one transaction.
 pub(crate) type CommitFn<T> = Arc<dyn Fn(Vec<T>) -> BoxFuture<'static, Result<(), StoreError>> + Send + Sync>;
 
-/// Log records into the log writer, with commit latency and counts in the metrics.
-pub(crate) fn commit_logs(writer: Arc<dyn LogWriter>, metrics: Arc<Metrics>) -> CommitFn<LogRecord> {
+/// Log records into the log writer under ids minted just before the commit (so an id is
+/// close to when its log became visible, which live tail relies on), with commit latency
+/// and counts in the metrics.
+pub(crate) fn commit_logs(
+    writer: Arc<dyn LogWriter>,
+    ids: Arc<LogIdGen>,
+    metrics: Arc<Metrics>,
+) -> CommitFn<LogRecord> {
     Arc::new(move |records: Vec<LogRecord>| {
-        let (writer, metrics) = (writer.clone(), metrics.clone());
+        let (writer, ids, metrics) = (writer.clone(), ids.clone(), metrics.clone());
         Box::pin(async move {
             let count = records.len() as u64;
             let started = Instant::now();
-            let result = writer.append_logs(records).await;
+            let logs =
+                ids.mint(records.len()).into_iter().zip(records).map(|(id, record)| StoredLog { id, record });
+            let result = writer.append_logs(logs.collect()).await;
             metrics.observe_commit(started.elapsed());
             match &result {
                 Ok(_) => metrics.records_ingested.fetch_add(count, Ordering::Relaxed),
@@ -65,9 +79,8 @@ pub(crate) fn commit_logs(writer: Arc<dyn LogWriter>, metrics: Arc<Metrics>) -> 
 pub(crate) type StoreMethod<S, T> = for<'a> fn(&'a S, Vec<T>) -> BoxFuture<'a, Result<(), StoreError>>;
 
 /// Commits each group through one store method, e.g.
-/// `commit_to(recordings, |store, chunks| store.append_chunks(chunks))`: captured events
-/// (the store drops SDK retries by uuid), person updates (in arrival order) and recording
-/// chunks (blobs written concurrently, index rows in one transaction).
+/// `commit_to(events, |store, events| store.append_events(events))`: captured events (the
+/// store drops SDK retries by uuid) and person updates (in arrival order).
 pub(crate) fn commit_to<S: ?Sized + Send + Sync + 'static, T: Send + 'static>(
     store: Arc<S>,
     commit: StoreMethod<S, T>,
@@ -81,7 +94,7 @@ pub(crate) fn commit_to<S: ?Sized + Send + Sync + 'static, T: Send + 'static>(
 struct Job<T> {
     items: Vec<T>,
     permit: OwnedSemaphorePermit,
-    done: oneshot::Sender<Result<(), String>>,
+    done: oneshot::Sender<Result<(), StoreError>>,
 }
 
 /// Handle to a writer task. Cloning shares the same queue.
@@ -106,7 +119,7 @@ pub struct BatcherConfig {
     pub max_commit_records: usize,
 }
 
-impl<T: Send + 'static> Batcher<T> {
+impl<T: Clone + Send + 'static> Batcher<T> {
     /// Starts the writer task. It ends after the [`Batcher`] handles are all dropped and the
     /// queue is drained; await the returned handle to know everything is committed.
     pub(crate) fn start(commit: CommitFn<T>, config: BatcherConfig) -> (Batcher<T>, JoinHandle<()>) {
@@ -128,10 +141,7 @@ impl<T: Send + 'static> Batcher<T> {
         let (done, wait) = oneshot::channel();
         self.tx.send(Job { items, permit, done }).map_err(|_| SubmitError::Stopped)?;
         match wait.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => {
-                Err(SubmitError::Store(StoreError::new(tether_store::ErrorKind::Internal, message)))
-            }
+            Ok(result) => result.map_err(SubmitError::Store),
             Err(_) => Err(SubmitError::Stopped),
         }
     }
@@ -142,7 +152,7 @@ impl<T: Send + 'static> Batcher<T> {
     }
 }
 
-async fn run<T>(mut rx: mpsc::UnboundedReceiver<Job<T>>, commit: CommitFn<T>, max_items: usize) {
+async fn run<T: Clone>(mut rx: mpsc::UnboundedReceiver<Job<T>>, commit: CommitFn<T>, max_items: usize) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         let mut total = jobs[0].items.len();
@@ -155,20 +165,57 @@ async fn run<T>(mut rx: mpsc::UnboundedReceiver<Job<T>>, commit: CommitFn<T>, ma
                 Err(_) => break,
             }
         }
-        let mut items = Vec::with_capacity(total);
-        let mut waiters = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            items.extend(job.items);
-            waiters.push((job.done, job.permit));
+        if jobs.len() == 1 {
+            let job = jobs.remove(0);
+            let outcome = commit(job.items).await;
+            if let Err(e) = &outcome {
+                tracing::error!(error = %e, items = total, "failed to commit batch");
+            }
+            finish(job.done, job.permit, outcome);
+            continue;
         }
-        let outcome = commit(items).await.map_err(|e| {
-            tracing::error!(error = %e, items = total, "failed to commit batch");
-            e.to_string()
-        });
-        for (done, permit) in waiters {
-            drop(permit);
-            // The requester may have gone away; the data is committed regardless.
-            let _ = done.send(outcome.clone());
+        // A copy of each request's items, kept in case the group fails and must be
+        // retried request by request.
+        let mut items = Vec::with_capacity(total);
+        let mut parts = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            items.extend(job.items.iter().cloned());
+            parts.push(job);
+        }
+        let outcome = commit(items).await;
+        match outcome {
+            Ok(()) => {
+                for job in parts {
+                    finish(job.done, job.permit, Ok(()));
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Unavailable => {
+                tracing::warn!(error = %e, items = total, "storage unavailable; batch refused");
+                for job in parts {
+                    finish(job.done, job.permit, Err(e.clone()));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, items = total, requests = parts.len(), "batch failed; retrying each request alone");
+                for job in parts {
+                    let outcome = commit(job.items).await;
+                    if let Err(e) = &outcome {
+                        tracing::error!(error = %e, "failed to commit a request's items");
+                    }
+                    finish(job.done, job.permit, outcome);
+                }
+            }
         }
     }
+}
+
+/// Answers one waiter and frees its queue room.
+fn finish(
+    done: oneshot::Sender<Result<(), StoreError>>,
+    permit: OwnedSemaphorePermit,
+    outcome: Result<(), StoreError>,
+) {
+    drop(permit);
+    // The requester may have gone away; the data is committed regardless.
+    let _ = done.send(outcome);
 }

@@ -11,8 +11,10 @@ pub struct FirstStart {
     pub api_key: String,
 }
 
-/// Creates the default project and an all-projects API key when there are no projects yet.
-/// `token` and `api_key` fix their values (for automation); otherwise they are random.
+/// Creates the default project and an all-projects API key on the first start of the
+/// stores. `token` and `api_key` fix their values (for automation); otherwise they are
+/// random. Several processes starting at once on one empty database create one project:
+/// the others get `None`, as on any later start.
 pub async fn first_start(
     meta: &dyn MetadataStore,
     token: Option<&str>,
@@ -23,19 +25,19 @@ pub async fn first_start(
     }
     let token = token.map_or_else(|| auth::generate_secret(auth::PROJECT_TOKEN_PREFIX), str::to_owned);
     let api_key = api_key.map_or_else(|| auth::generate_secret(auth::API_KEY_PREFIX), str::to_owned);
-    let project = meta.create_project("Default project", &token).await?;
-    meta.create_api_key(NewApiKey {
+    let key = NewApiKey {
         name: "admin".into(),
         scope: KeyScope::AllProjects,
         secret_hash: auth::hash_secret(&api_key),
         prefix: api_key.chars().take(8).collect(),
-    })
-    .await?;
-    Ok(Some(FirstStart { project, api_key }))
+    };
+    let created = meta.create_first_project("Default project", &token, key).await?;
+    Ok(created.map(|(project, _)| FirstStart { project, api_key }))
 }
 
-/// Creates the `admin` UI user when there are no users yet. Returns the password when one
-/// was made (given, or random), to be shown once; only its argon2 hash is stored.
+/// Creates the `admin` UI user when there are no users yet (once, however many processes
+/// start at once). Returns the password when one was made (given, or random), to be shown
+/// once; only its argon2 hash is stored.
 pub async fn ensure_admin(users: &dyn UserStore, password: Option<&str>) -> StoreResult<Option<String>> {
     if users.user_count().await? > 0 {
         return Ok(None);
@@ -48,6 +50,5 @@ pub async fn ensure_admin(users: &dyn UserStore, password: Option<&str>) -> Stor
             .await
             .map_err(|e| tether_store::StoreError::internal("password hashing failed", e))?
     };
-    users.create_user("admin", &hash).await?;
-    Ok(Some(password))
+    Ok(users.create_first_user("admin", &hash).await?.map(|_| password))
 }

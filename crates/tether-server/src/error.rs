@@ -35,6 +35,10 @@ impl ApiError {
     pub fn overloaded() -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "ingestion queue is full, retry shortly")
     }
+    /// A store cannot be reached right now (503 with `Retry-After`).
+    pub fn unavailable() -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage is unavailable, retry shortly")
+    }
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     }
@@ -65,17 +69,27 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
+impl ApiError {
+    /// The answer for a store error that was already logged (by the group commit, once
+    /// for all of its waiters).
+    pub(crate) fn from_logged(e: &StoreError) -> Self {
         match e.kind() {
             ErrorKind::InvalidInput => ApiError::bad_request(e.to_string()),
             ErrorKind::NotFound => ApiError::not_found(e.to_string()),
-            ErrorKind::Unavailable => ApiError::overloaded(),
-            ErrorKind::Internal => {
-                tracing::error!(error = %e, "storage error");
-                ApiError::internal()
-            }
+            ErrorKind::Unavailable => ApiError::unavailable(),
+            ErrorKind::Internal => ApiError::internal(),
         }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e.kind() {
+            ErrorKind::Unavailable => tracing::warn!(error = %e, "storage unavailable"),
+            ErrorKind::Internal => tracing::error!(error = %e, "storage error"),
+            ErrorKind::InvalidInput | ErrorKind::NotFound => {}
+        }
+        ApiError::from_logged(&e)
     }
 }
 

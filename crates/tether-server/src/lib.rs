@@ -24,9 +24,10 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tether_ingest::otlp::RecordLimits;
-use tether_model::{Event, LogRecord, PersonUpdate, RecordingChunk};
+use tether_model::{Event, LogIdGen, LogRecord, PersonUpdate, RecordingChunk};
 use tether_store::{
-    EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore, RecordingStore, UserStore,
+    BlobStore, CachedMeta, EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore,
+    RecordingIndex, Recordings, StoreResult, UserStore,
 };
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -37,25 +38,27 @@ pub use error::ApiError;
 pub use ingest::ingest_logs;
 use metrics::Metrics;
 
-/// The stores the server reads and writes, as trait objects so any backend fits.
+/// The stores the server reads and writes, as trait objects so any backend fits. What
+/// spans two stores (recordings = index + blobs, recordings with errors = index + events)
+/// is composed here, above them.
 #[derive(Clone)]
 pub struct Stores {
     pub meta: Arc<dyn MetadataStore>,
     pub logs: Arc<dyn LogReader>,
     pub log_writer: Arc<dyn LogWriter>,
     pub events: Arc<dyn EventStore>,
-    pub recordings: Arc<dyn RecordingStore>,
+    pub recordings: Recordings,
     pub issues: Arc<dyn IssueStore>,
     pub persons: Arc<dyn PersonStore>,
     pub users: Arc<dyn UserStore>,
 }
 
 impl Stores {
-    /// All stores from one analytics store (logs, events, recordings) and one metadata store
-    /// (projects, keys, issues, persons, users), as the embedded backend provides them.
-    pub fn new<A, M>(analytics: Arc<A>, meta: Arc<M>) -> Stores
+    /// All stores from one analytics store (logs, events, recording index), one metadata
+    /// store (projects, keys, issues, persons, users) and one blob store.
+    pub fn new<A, M>(analytics: Arc<A>, meta: Arc<M>, blobs: Arc<dyn BlobStore>) -> Stores
     where
-        A: LogReader + LogWriter + EventStore + RecordingStore + 'static,
+        A: LogReader + LogWriter + EventStore + RecordingIndex + 'static,
         M: MetadataStore + IssueStore + PersonStore + UserStore + 'static,
     {
         Stores {
@@ -63,11 +66,22 @@ impl Stores {
             logs: analytics.clone(),
             log_writer: analytics.clone(),
             events: analytics.clone(),
-            recordings: analytics,
+            recordings: Recordings { index: analytics, blobs },
             issues: meta.clone(),
             persons: meta.clone(),
             users: meta,
         }
+    }
+
+    /// The same stores with project, key and login lookups behind a read cache whose
+    /// entries live `ttl` ([`CachedMeta`]); a zero `ttl` leaves them uncached.
+    pub fn with_metadata_cache(mut self, ttl: std::time::Duration) -> Stores {
+        if !ttl.is_zero() {
+            let cached = Arc::new(CachedMeta::new(self.meta.clone(), self.users.clone(), ttl));
+            self.meta = cached.clone();
+            self.users = cached;
+        }
+        self
     }
 }
 
@@ -129,19 +143,23 @@ const CHUNK_QUEUE: BatcherConfig = BatcherConfig { queue_records: 256, max_commi
 const PERSON_QUEUE: BatcherConfig = BatcherConfig { queue_records: 50_000, max_commit_records: 5_000 };
 
 impl AppState {
-    /// Builds the state and starts its writer tasks (needs a Tokio runtime).
-    pub fn new(stores: Stores, limits: Limits) -> (AppState, WriterHandle) {
+    /// Builds the state and starts its writer tasks (needs a Tokio runtime). Takes a node
+    /// number from the metadata store first, so the log ids this process mints are its own.
+    pub async fn new(stores: Stores, limits: Limits) -> StoreResult<(AppState, WriterHandle)> {
+        let ids = Arc::new(LogIdGen::new(stores.meta.claim_node_number().await?));
         let metrics = Arc::new(Metrics::default());
-        let commit_logs = batcher::commit_logs(stores.log_writer.clone(), metrics.clone());
+        let commit_logs = batcher::commit_logs(stores.log_writer.clone(), ids, metrics.clone());
         let (batcher, logs_task) = batcher::Batcher::start(commit_logs, limits.batcher);
         let (events, events_task) = batcher::Batcher::start(
-            batcher::commit_to(stores.events.clone(), |store, events| {
-                Box::pin(async move { store.append_events(events).await.map(drop) })
-            }),
+            batcher::commit_to(stores.events.clone(), |store, events| store.append_events(events)),
             EVENT_QUEUE,
         );
+        let recordings = stores.recordings.clone();
         let (chunks, chunks_task) = batcher::Batcher::start(
-            batcher::commit_to(stores.recordings.clone(), |store, chunks| store.append_chunks(chunks)),
+            Arc::new(move |chunks| {
+                let recordings = recordings.clone();
+                Box::pin(async move { recordings.store_chunks(chunks).await })
+            }),
             CHUNK_QUEUE,
         );
         let (persons, persons_task) = batcher::Batcher::start(
@@ -150,7 +168,13 @@ impl AppState {
         );
         let inner = Inner { stores, batcher, events, chunks, persons, metrics, limits };
         let tasks = vec![logs_task, events_task, chunks_task, persons_task];
-        (AppState { inner: Arc::new(inner) }, WriterHandle(tasks))
+        Ok((AppState { inner: Arc::new(inner) }, WriterHandle(tasks)))
+    }
+
+    /// Stores log records through the same group commit as ingest (ids minted there, 503
+    /// when the queue is full): for tools that generate logs in process, like the demo's seed.
+    pub async fn append_logs(&self, records: Vec<LogRecord>) -> Result<(), ApiError> {
+        Ok(self.batcher().submit(records).await?)
     }
 
     pub(crate) fn meta(&self) -> &dyn MetadataStore {
@@ -162,8 +186,8 @@ impl AppState {
     pub(crate) fn events(&self) -> &dyn EventStore {
         self.inner.stores.events.as_ref()
     }
-    pub(crate) fn recordings(&self) -> &dyn RecordingStore {
-        self.inner.stores.recordings.as_ref()
+    pub(crate) fn recordings(&self) -> &Recordings {
+        &self.inner.stores.recordings
     }
     pub(crate) fn issues(&self) -> &dyn IssueStore {
         self.inner.stores.issues.as_ref()
@@ -216,7 +240,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let checks = tokio::try_join!(state.meta().ping(), state.logs().ping());
+    let checks = tokio::try_join!(state.meta().ping(), state.logs().ping(), state.recordings().blobs.ping());
     match checks {
         Ok(_) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))),
         Err(e) => {

@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use tether_model::{LogId, LogRecord};
+
 use tether_server::bootstrap::first_start;
 use tether_server::{AppState, BatcherConfig, Limits, Stores, router};
 
 mod common;
-use tether_store::{LogWriter, StoreResult};
+use tether_store::{LogWriter, StoreResult, StoredLog};
 use tether_store_embedded::EmbeddedStores;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
@@ -24,9 +24,9 @@ struct GatedWriter {
 
 #[async_trait]
 impl LogWriter for GatedWriter {
-    async fn append_logs(&self, records: Vec<LogRecord>) -> StoreResult<Vec<LogId>> {
+    async fn append_logs(&self, logs: Vec<StoredLog>) -> StoreResult<()> {
         self.gate.acquire().await.expect("gate open").forget();
-        self.inner.append_logs(records).await
+        self.inner.append_logs(logs).await
     }
 }
 
@@ -42,11 +42,11 @@ async fn fixture(queue_records: usize) -> Fixture {
     let stores = EmbeddedStores::open(dir.path()).await.unwrap();
     let first = first_start(stores.meta.as_ref(), Some("phc_routertest"), None).await.unwrap().unwrap();
     let gate = Arc::new(Semaphore::new(0));
-    let writer = Arc::new(GatedWriter { gate: gate.clone(), inner: stores.logs.clone() });
+    let writer = Arc::new(GatedWriter { gate: gate.clone(), inner: stores.analytics.clone() });
     let limits =
         Limits { batcher: BatcherConfig { queue_records, max_commit_records: 1000 }, ..Limits::default() };
     let (state, _writer) =
-        AppState::new(Stores { log_writer: writer, ..common::server_stores(&stores) }, limits);
+        AppState::new(Stores { log_writer: writer, ..common::server_stores(&stores) }, limits).await.unwrap();
     Fixture { state, token: first.project.token, gate, _dir: dir }
 }
 

@@ -44,7 +44,8 @@ mod on_postgres {
 /// The read cache must keep every promise of the store it wraps.
 async fn cached_sqlite() -> MetaStores {
     let plain = sqlite().await;
-    let cached = Arc::new(tether_store::CachedMeta::new(plain.meta.clone(), plain.users.clone()));
+    let ttl = tether_store::DEFAULT_METADATA_CACHE_TTL;
+    let cached = Arc::new(tether_store::CachedMeta::new(plain.meta.clone(), plain.users.clone(), ttl));
     MetaStores { meta: cached.clone(), users: cached, ..plain }
 }
 

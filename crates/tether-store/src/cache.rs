@@ -1,7 +1,7 @@
 //! A read cache in front of the metadata and user stores. Ingest looks up the project of
 //! a token on every request and the API a key or login session on every call: free on
 //! SQLite, a network round trip each on PostgreSQL. Entries live a few seconds
-//! ([`TTL`]); changes made through this process drop the entries they affect at once,
+//! ([`DEFAULT_TTL`] unless configured); changes made through this process drop the entries they affect at once,
 //! changes made by another process are seen when the entry expires. Everything else passes
 //! straight through. (`moka` is the well-kept concurrent cache of the field.)
 
@@ -16,16 +16,17 @@ use crate::{
     ApiKey, MetadataStore, NewApiKey, Project, ProjectSettings, StoreError, StoreResult, User, UserStore,
 };
 
-/// How long another process's change (a revoked key, new settings) may go unseen here.
-pub const TTL: Duration = Duration::from_secs(5);
+/// The default of how long another process's change (a revoked key, new settings) may go
+/// unseen here.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(5);
 const CAPACITY: u64 = 10_000;
 
-fn cache<K, V>() -> Cache<K, V>
+fn cache<K, V>(ttl: Duration) -> Cache<K, V>
 where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    Cache::builder().max_capacity(CAPACITY).time_to_live(TTL).build()
+    Cache::builder().max_capacity(CAPACITY).time_to_live(ttl).build()
 }
 
 /// Caches [`MetadataStore`]'s project and key lookups and [`UserStore`]'s session lookups.
@@ -35,13 +36,23 @@ pub struct CachedMeta {
     by_token: Cache<String, Option<Project>>,
     by_id: Cache<ProjectId, Option<Project>>,
     keys: Cache<String, Option<ApiKey>>,
-    /// Session token hash → its user, for sessions valid at least [`TTL`] longer.
+    /// Session token hash → its user, for sessions valid at least `ttl` longer.
     sessions: Cache<String, Option<User>>,
+    ttl: Duration,
 }
 
 impl CachedMeta {
-    pub fn new(meta: Arc<dyn MetadataStore>, users: Arc<dyn UserStore>) -> CachedMeta {
-        CachedMeta { meta, users, by_token: cache(), by_id: cache(), keys: cache(), sessions: cache() }
+    /// Entries live `ttl` (see [`DEFAULT_TTL`]).
+    pub fn new(meta: Arc<dyn MetadataStore>, users: Arc<dyn UserStore>, ttl: Duration) -> CachedMeta {
+        CachedMeta {
+            meta,
+            users,
+            by_token: cache(ttl),
+            by_id: cache(ttl),
+            keys: cache(ttl),
+            sessions: cache(ttl),
+            ttl,
+        }
     }
 
     async fn forget_project(&self, project: &Project) {
@@ -157,7 +168,7 @@ impl UserStore for CachedMeta {
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<User>> {
         // Only a session still valid a TTL from now is cached, so no cached entry outlives
         // its session; one about to expire is looked up every time.
-        let until = now_ms.saturating_add(TTL.as_millis() as i64);
+        let until = now_ms.saturating_add(self.ttl.as_millis() as i64);
         let cached_user =
             cached(&self.sessions, token_hash.to_owned(), self.users.session_user(token_hash, until)).await?;
         match cached_user {

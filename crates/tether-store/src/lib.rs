@@ -17,7 +17,7 @@ mod recordings;
 mod users;
 
 pub use blobs::{BlobStore, valid_blob_key};
-pub use cache::CachedMeta;
+pub use cache::{CachedMeta, DEFAULT_TTL as DEFAULT_METADATA_CACHE_TTL};
 pub use capture::{
     ChunkEntry, ChunkRef, ErrorFilter, EventStore, ExceptionScope, IssueStats, Recording, RecordingIndex,
     RecordingQuery,

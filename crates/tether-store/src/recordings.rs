@@ -53,7 +53,7 @@ impl Recordings {
         for chunk in chunks {
             let entry = chunk_entry(&chunk);
             if seen.insert(entry.blob_key.clone()) {
-                writes.push((entry.blob_key.clone(), Bytes::from(chunk.blob)));
+                writes.push((entry.blob_key.clone(), chunk.blob));
             }
             entries.push(entry);
         }

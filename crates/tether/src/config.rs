@@ -19,6 +19,34 @@ pub(crate) struct Config {
     /// Where the embedded stores keep their files.
     pub data_dir: PathBuf,
     pub ingest: IngestConfig,
+    pub storage: StorageConfig,
+}
+
+/// Which backend keeps what. Each unset URL means the embedded store in `data_dir`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct StorageConfig {
+    /// Metadata (projects, keys, users, issues, persons): `postgres://user:pass@host:port/db`.
+    pub postgres_url: Option<String>,
+    /// Recording bytes: `s3://bucket/prefix` (endpoint, region and credentials from the
+    /// standard `AWS_*` variables) or `file:///path`.
+    pub blob_url: Option<String>,
+    /// Logs, events, exceptions and the recording index on ClickHouse (not in this version).
+    pub clickhouse_url: Option<String>,
+    /// How long project, key and login lookups are cached (0 turns the cache off): the
+    /// longest another Tether process's change (a revoked key) may go unseen here.
+    pub metadata_cache_ttl_ms: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            postgres_url: None,
+            blob_url: None,
+            clickhouse_url: None,
+            metadata_cache_ttl_ms: tether_store::DEFAULT_METADATA_CACHE_TTL.as_millis() as u64,
+        }
+    }
 }
 
 /// Limits of the ingest path.
@@ -40,6 +68,7 @@ impl Default for Config {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 4317)),
             data_dir: PathBuf::from("./tether-data"),
             ingest: IngestConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }
@@ -107,11 +136,15 @@ pub(crate) struct Overrides {
 
 /// Environment variables that configure the server (others named `TETHER_*` are refused,
 /// so a typo is not silently ignored).
-const ENV_KEYS: [&str; 7] = [
+const ENV_KEYS: [&str; 11] = [
     "TETHER_CONFIG",
     "TETHER_HTTP_ADDR",
     "TETHER_GRPC_ADDR",
     "TETHER_DATA_DIR",
+    "TETHER_POSTGRES_URL",
+    "TETHER_BLOB_URL",
+    "TETHER_CLICKHOUSE_URL",
+    "TETHER_METADATA_CACHE_TTL_MS",
     // Read at first start only, by the bootstrap.
     "TETHER_PROJECT_TOKEN",
     "TETHER_API_KEY",
@@ -137,6 +170,20 @@ pub(crate) fn load(cli: &Overrides, env: &HashMap<String, String>) -> anyhow::Re
     if let Some(v) = env.get("TETHER_DATA_DIR") {
         config.data_dir = PathBuf::from(v);
     }
+    for (key, slot) in [
+        ("TETHER_POSTGRES_URL", &mut config.storage.postgres_url),
+        ("TETHER_BLOB_URL", &mut config.storage.blob_url),
+        ("TETHER_CLICKHOUSE_URL", &mut config.storage.clickhouse_url),
+    ] {
+        if let Some(v) = env.get(key) {
+            *slot = Some(v.clone()).filter(|v| !v.is_empty());
+        }
+    }
+    if let Some(v) = env.get("TETHER_METADATA_CACHE_TTL_MS") {
+        config.storage.metadata_cache_ttl_ms = v
+            .parse()
+            .with_context(|| format!("TETHER_METADATA_CACHE_TTL_MS: not a number of milliseconds: {v:?}"))?;
+    }
     config.http_addr = cli.http_addr.unwrap_or(config.http_addr);
     config.grpc_addr = cli.grpc_addr.unwrap_or(config.grpc_addr);
     config.data_dir = cli.data_dir.clone().unwrap_or(config.data_dir);
@@ -159,6 +206,21 @@ fn validate(config: &Config) -> anyhow::Result<()> {
     }
     if config.ingest.queue_records == 0 || config.ingest.max_commit_records == 0 {
         bail!("ingest.queue_records and ingest.max_commit_records must be positive");
+    }
+    if let Some(url) = &config.storage.postgres_url
+        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        bail!("storage.postgres_url must start with postgres:// (got {})", crate::storage::redact(url));
+    }
+    if let Some(url) = &config.storage.blob_url
+        && !(url.starts_with("s3://") || url.starts_with("file:///"))
+    {
+        bail!("storage.blob_url must be s3://bucket/prefix or file:///absolute/path (got {url})");
+    }
+    if config.storage.clickhouse_url.is_some() {
+        bail!(
+            "storage.clickhouse_url: this version of Tether has no ClickHouse backend yet; unset it to keep logs in the embedded store"
+        );
     }
     Ok(())
 }
@@ -188,6 +250,15 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/from/cli"));
         assert_eq!(config.ingest.max_body, ByteSize(2 << 20));
         assert_eq!(load(&Overrides::default(), &env(&[])).unwrap(), Config::default());
+        std::fs::write(
+            &file,
+            "[storage]\npostgres_url = \"postgres://a@h:5432/d\"\nblob_url = \"s3://b/p\"\n",
+        )
+        .unwrap();
+        let cli = Overrides { config_file: Some(file), ..Default::default() };
+        let storage = load(&cli, &env(&[("TETHER_BLOB_URL", "file:///srv/blobs")])).unwrap().storage;
+        assert_eq!(storage.postgres_url.as_deref(), Some("postgres://a@h:5432/d"));
+        assert_eq!(storage.blob_url.as_deref(), Some("file:///srv/blobs"), "env wins over the file");
     }
 
     #[test]
@@ -201,6 +272,10 @@ mod tests {
         let err = load(&Overrides::default(), &env(&[("TETHER_HTTP_ADR", "x")])).unwrap_err();
         assert!(err.to_string().contains("TETHER_HTTP_ADR"));
         assert!(load(&Overrides::default(), &env(&[("TETHER_HTTP_ADDR", "nope")])).is_err());
+        let err = load(&Overrides::default(), &env(&[("TETHER_POSTGRES_URL", "mysql://x")])).unwrap_err();
+        assert!(err.to_string().contains("postgres_url"), "{err}");
+        let err = load(&Overrides::default(), &env(&[("TETHER_BLOB_URL", "gs://b")])).unwrap_err();
+        assert!(err.to_string().contains("blob_url"), "{err}");
         assert_eq!(ByteSize::parse("16MiB"), Some(ByteSize(16 << 20)));
         assert_eq!(ByteSize::parse("12 parsecs"), None);
     }

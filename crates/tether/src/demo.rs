@@ -11,7 +11,7 @@ use anyhow::Context;
 use rand::SeedableRng;
 use tether_demo::seed::{SeedPlan, SeedSession, seed_logs};
 use tether_demo::shop::{self, ShopConfig};
-use tether_store::{MetadataStore, RecordingQuery, RecordingStore};
+use tether_store::{MetadataStore, RecordingIndex, RecordingQuery};
 
 use crate::{Server, config, init_tracing, shutdown_signal};
 
@@ -98,7 +98,8 @@ pub(crate) async fn run(
 async fn seed(server: &Server, project_id: i64, args: &DemoArgs) -> anyhow::Result<()> {
     let stores = server.stores();
     let recorded = stores
-        .logs
+        .recordings
+        .index
         .recordings(RecordingQuery { project_id, limit: 50, ..RecordingQuery::default() })
         .await?
         .into_iter()
@@ -121,7 +122,12 @@ async fn seed(server: &Server, project_id: i64, args: &DemoArgs) -> anyhow::Resu
     let step = (plan.count / 10).max(1);
     let mut next_report = step;
     let mut rng = rand::rngs::StdRng::from_os_rng();
-    seed_logs(stores.logs.as_ref(), &plan, &mut rng, |written| {
+    let state = server.state.clone();
+    let write = |chunk| {
+        let state = state.clone();
+        async move { state.append_logs(chunk).await }
+    };
+    seed_logs(&plan, &mut rng, write, |written| {
         if written >= next_report || written == plan.count {
             println!("  {written} of {}", plan.count);
             next_report = written + step;

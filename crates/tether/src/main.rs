@@ -3,6 +3,7 @@
 
 mod config;
 mod demo;
+mod storage;
 
 /// Ingest allocates and frees many small strings per record (decode, normalize, append);
 /// with mimalloc the logs benchmark ingests ~8% more records/s than with glibc malloc (99.9k → 107.6k).
@@ -17,7 +18,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tether_server::bootstrap::{FirstStart, ensure_admin, first_start};
 use tether_server::{AppState, Limits, Listeners, Stores};
-use tether_store_embedded::EmbeddedStores;
 
 #[derive(Parser)]
 #[command(name = "tether", version, about = "Backend logs linked to session replays and errors")]
@@ -28,7 +28,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server with embedded storage.
+    /// Run the server (embedded storage unless `[storage]` names other backends).
     Serve {
         /// TOML configuration file.
         #[arg(long)]
@@ -48,7 +48,18 @@ enum Command {
     Demo(demo::DemoArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, causes included: "cannot use PostgreSQL at … : connection refused".
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let env: HashMap<String, String> = std::env::vars().collect();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -95,8 +106,8 @@ fn init_tracing(otel: Option<&tether_stamp::otlp::SdkLoggerProvider>) {
 
 /// Tether with its stores open and its ports bound, not yet serving.
 pub(crate) struct Server {
-    stores: EmbeddedStores,
-    state: AppState,
+    storage: storage::Storage,
+    pub(crate) state: AppState,
     writer: tether_server::WriterHandle,
     listeners: Listeners,
     pub(crate) http_addr: SocketAddr,
@@ -116,9 +127,9 @@ impl Server {
         env: &HashMap<String, String>,
         default_password: Option<&str>,
     ) -> anyhow::Result<Server> {
-        let stores = EmbeddedStores::open(&config.data_dir)
-            .await
-            .with_context(|| format!("cannot open the data directory {}", config.data_dir.display()))?;
+        let env_pairs: Vec<(String, String)> = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let storage = storage::Storage::open(config, &env_pairs).await?;
+        let stores = &storage.stores;
         let created = first_start(
             stores.meta.as_ref(),
             env.get("TETHER_PROJECT_TOKEN").map(String::as_str),
@@ -128,7 +139,7 @@ impl Server {
         .context("cannot create the default project")?;
         let password = env.get("TETHER_ADMIN_PASSWORD").map(String::as_str).or(default_password);
         let admin_password =
-            ensure_admin(stores.meta.as_ref(), password).await.context("cannot create the admin user")?;
+            ensure_admin(stores.users.as_ref(), password).await.context("cannot create the admin user")?;
         let http = tokio::net::TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("cannot listen on {} (http_addr)", config.http_addr))?;
@@ -143,12 +154,13 @@ impl Server {
             },
             ..Limits::default()
         };
-        let (state, writer) = AppState::new(Stores::new(stores.logs.clone(), stores.meta.clone()), limits);
+        let (state, writer) =
+            AppState::new(stores.clone(), limits).await.context("cannot start the writers")?;
         Ok(Server {
             http_addr: http.local_addr()?,
             grpc_addr: grpc.local_addr()?,
             data_dir: config.data_dir.clone(),
-            stores,
+            storage,
             state,
             writer,
             listeners: Listeners { http, grpc },
@@ -157,14 +169,14 @@ impl Server {
         })
     }
 
-    pub(crate) fn stores(&self) -> &EmbeddedStores {
-        &self.stores
+    pub(crate) fn stores(&self) -> &Stores {
+        &self.storage.stores
     }
 
     /// Serves until `shutdown` completes, then drains the writer and checkpoints.
     pub(crate) async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tether_server::serve(self.state, self.writer, self.listeners, shutdown).await?;
-        self.stores.logs.checkpoint().await.context("final checkpoint failed")?;
+        self.storage.close().await?;
         tracing::info!("stopped; every acknowledged log is stored");
         Ok(())
     }
@@ -198,6 +210,9 @@ fn print_banner(server: &Server) {
     println!("  HTTP (UI, API, OTLP/HTTP): http://{http}");
     println!("  OTLP/gRPC:                 {grpc}");
     println!("  Data directory:            {}", server.data_dir.display());
+    for (what, place) in &server.storage.described {
+        println!("  {:<27}{place}", format!("{what}:"));
+    }
     if let Some(password) = &server.admin_password {
         println!("  UI login (shown only now): user admin, password {password}");
     }

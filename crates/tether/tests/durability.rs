@@ -29,7 +29,12 @@ fn free_addr() -> String {
 
 async fn start(data_dir: &std::path::Path) -> Tether {
     let http = free_addr();
-    let child = Command::new(env!("CARGO_BIN_EXE_tether"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tether"));
+    // The test runner's TETHER_TEST_* variables are not settings (Tether refuses unknown ones).
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("TETHER_")) {
+        command.env_remove(key);
+    }
+    let child = command
         .args(["serve", "--http-addr", &http, "--grpc-addr", &free_addr(), "--data-dir"])
         .arg(data_dir)
         .env("TETHER_PROJECT_TOKEN", TOKEN)

@@ -78,7 +78,14 @@ export function LogsPage() {
       try {
         const r: { results: Log[]; cursor: string } = await api(`logs/tail?${query}${cursor ? `&after=${cursor}` : ''}`);
         if (cursor && r.results.length > 0 && !stopped) {
-          setPage((p) => (p ? { ...p, results: [...r.results.slice().reverse(), ...p.results] } : p));
+          // A poll may repeat logs of the previous one (the server re-reads a short overlap
+          // so logs committed late by another Tether process are not missed): keep each id once.
+          setPage((p) => {
+            if (!p) return p;
+            const seen = new Set(p.results.map((l) => l.id));
+            const fresh = r.results.filter((l) => !seen.has(l.id)).reverse();
+            return fresh.length > 0 ? { ...p, results: [...fresh, ...p.results] } : p;
+          });
         }
         cursor = r.cursor;
       } catch {

@@ -17,6 +17,8 @@ use crate::{ApiError, AppState};
 /// The window around a log in which its session's exceptions count as related.
 pub(crate) const RELATED_WINDOW_MS: i64 = 6 * 3600 * 1000;
 const MAX_RELATED: usize = 100;
+/// Most issues one list shows.
+const MAX_ISSUES: usize = 1000;
 /// Days in an issue's occurrence sparkline.
 const SPARKLINE_DAYS: i64 = 14;
 
@@ -92,19 +94,18 @@ pub(super) async fn list(
             *slot = n;
         }
     }
-    let needle = query.q.as_deref().map(str::to_lowercase).filter(|q| !q.is_empty());
-    let results: Vec<Value> = state
+    let issues = state
         .issues()
-        .issues(project_id)
-        .await?
-        .iter()
-        .filter(|i| status.is_none_or(|s| i.status == s))
-        .filter(|i| !scoped || stats.contains_key(&i.id))
-        .filter(|i| {
-            needle
-                .as_deref()
-                .is_none_or(|n| i.name.to_lowercase().contains(n) || i.description.to_lowercase().contains(n))
+        .issues(tether_store::IssueQuery {
+            project_id,
+            status,
+            text: query.q.clone().filter(|q| !q.is_empty()),
+            ids: scoped.then(|| stats.keys().copied().collect()),
+            limit: MAX_ISSUES,
         })
+        .await?;
+    let results: Vec<Value> = issues
+        .iter()
         .map(|i| {
             let mut v = issue_json(i, stats.get(&i.id));
             v["sparkline"] =
@@ -185,14 +186,29 @@ pub(super) async fn related(
         to_ms: Some(at_ms + RELATED_WINDOW_MS),
         ..Default::default()
     };
-    let mut results = Vec::new();
-    for stats in state.events().issue_stats(scope).await?.into_iter().take(MAX_RELATED) {
-        if let Some(issue) = state.issues().issue(project_id, stats.issue_id).await? {
-            let mut v = issue_json(&issue, None);
-            v["occurrences_in_session"] = json!(stats.occurrences);
-            v["last_seen_in_session"] = json!(ms_text(stats.last_ms));
-            results.push(v);
-        }
-    }
+    let stats: Vec<IssueStats> =
+        state.events().issue_stats(scope).await?.into_iter().take(MAX_RELATED).collect();
+    // One lookup for every issue, then in the order of the stats (most recent first).
+    let issues: HashMap<i64, Issue> = state
+        .issues()
+        .issues(tether_store::IssueQuery {
+            project_id,
+            ids: Some(stats.iter().map(|s| s.issue_id).collect()),
+            limit: MAX_RELATED,
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    let results: Vec<Value> = stats
+        .iter()
+        .filter_map(|s| {
+            let mut v = issue_json(issues.get(&s.issue_id)?, None);
+            v["occurrences_in_session"] = json!(s.occurrences);
+            v["last_seen_in_session"] = json!(ms_text(s.last_ms));
+            Some(v)
+        })
+        .collect();
     Ok(Json(json!({ "status": "ok", "session_id": session_id, "results": results })))
 }

@@ -163,19 +163,28 @@ pub(super) async fn facets(
     Ok(Json(json!(facets)))
 }
 
+/// How long after its id was minted a log may still become visible: the commit that
+/// follows the minting takes milliseconds, seconds under load. Live tail re-reads this much
+/// behind "now", so a log committed late — by this process or another one writing to the
+/// same store — is still returned once it is visible.
+const TAIL_OVERLAP_US: i64 = 10_000_000;
+
 /// Live tail. Without `after` it returns no logs and the cursor meaning "from now on";
-/// with it, what arrived since (oldest first) and the cursor to ask with next.
+/// with it, what arrived since (oldest first) and the cursor to ask with next. The cursor
+/// never moves past `now − TAIL_OVERLAP_US`, so consecutive polls may return a log twice:
+/// clients drop repeats by id.
 pub(super) async fn tail(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
 ) -> Result<Json<Value>, ApiError> {
+    let horizon = LogId::at_micros(now_ns() / 1000 - TAIL_OVERLAP_US);
     let Some(after) = p.after else {
-        let last = state.logs().last_id().await?;
-        return Ok(Json(json!({ "results": [], "cursor": last.0.to_string() })));
+        return Ok(Json(json!({ "results": [], "cursor": horizon.0.to_string() })));
     };
     let limit = if p.limit == params::DEFAULT_LIMIT { MAX_LIMIT } else { p.limit };
     let logs = state.logs().tail(p.filter, after, limit).await?;
-    let cursor = logs.last().map_or(after, |l| l.id);
+    let newest = logs.last().map_or(after, |l| l.id);
+    let cursor = newest.min(horizon).max(after);
     let results: Vec<LogJson> = logs.iter().map(LogJson::from).collect();
     Ok(Json(json!({ "results": results, "cursor": cursor.0.to_string() })))
 }
@@ -192,7 +201,7 @@ pub(super) async fn session_logs(
     Path((project_id, session_id)): Path<(ProjectId, String)>,
 ) -> Result<Json<Value>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
-    let (from, to) = match state.recordings().recording(project_id, &session_id).await? {
+    let (from, to) = match state.recordings().index.recording(project_id, &session_id).await? {
         Some(r) => (
             r.start_ms.saturating_mul(1_000_000) - SESSION_LOG_MARGIN_NS,
             r.end_ms.saturating_mul(1_000_000) + SESSION_LOG_MARGIN_NS,
@@ -240,5 +249,22 @@ pub(super) async fn session_flags(
     if ids.len() > 500 {
         return Err(ApiError::bad_request("invalid ids: at most 500 session ids"));
     }
-    Ok(Json(json!({ "results": state.recordings().session_flags(project_id, ids).await? })))
+    // Recorded sessions come from the recording index, exception counts from the event
+    // store: two stores, composed here.
+    let recorded: std::collections::HashSet<String> =
+        state.recordings().index.recorded_sessions(project_id, ids.clone()).await?.into_iter().collect();
+    let scope = tether_store::ExceptionScope { project_id, ..Default::default() };
+    let exceptions: std::collections::HashMap<String, u64> =
+        state.events().session_exception_counts(scope, ids.clone()).await?.into_iter().collect();
+    let results: Vec<Value> = ids
+        .into_iter()
+        .map(|id| {
+            json!({
+                "has_recording": recorded.contains(&id),
+                "exceptions": exceptions.get(&id).copied().unwrap_or(0),
+                "session_id": id,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "results": results })))
 }

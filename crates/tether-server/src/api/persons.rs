@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use tether_model::ProjectId;
-use tether_store::{Breakdown, ExceptionScope, LogFilter, RecordingQuery};
+use tether_store::{ExceptionScope, LogFilter, RecordingQuery};
 
 use super::authorize_project;
 use super::params::{format_ns, now_ns};
@@ -24,6 +24,7 @@ pub(super) async fn one(
     let ids = person.as_ref().map_or_else(|| vec![distinct_id.clone()], |p| p.distinct_ids.clone());
     let sessions = state
         .recordings()
+        .index
         .recordings(RecordingQuery {
             project_id,
             distinct_ids: ids.clone(),
@@ -41,18 +42,9 @@ pub(super) async fn one(
         .sum();
     let now = now_ns();
     let day = 86_400 * 1_000_000_000;
-    let mut logs = 0;
-    for id in &ids {
-        let mut filter = LogFilter::new(project_id, now - LOG_COUNT_DAYS * day, now + day);
-        filter.distinct_id = Some(id.clone());
-        logs += state
-            .logs()
-            .histogram(filter, day, Breakdown::Severity)
-            .await?
-            .iter()
-            .map(|b| b.count)
-            .sum::<u64>();
-    }
+    let mut filter = LogFilter::new(project_id, now - LOG_COUNT_DAYS * day, now + day);
+    filter.distinct_ids = ids.clone();
+    let logs = state.logs().summary(filter).await?.logs;
     if person.is_none() && sessions == 0 && errors == 0 && logs == 0 {
         return Err(ApiError::not_found(format!("no person with distinct id {distinct_id}")));
     }

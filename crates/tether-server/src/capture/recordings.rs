@@ -29,7 +29,7 @@ pub(super) async fn capture(
                     session_id: chunk.session_id,
                     window_id: chunk.window_id,
                     distinct_id: chunk.distinct_id,
-                    blob,
+                    blob: blob.into(),
                     size,
                     stats: chunk.stats,
                 }

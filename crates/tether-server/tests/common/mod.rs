@@ -38,12 +38,13 @@ impl TestServer {
     async fn start_full(limits: Limits, token: Option<&str>) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let stores = EmbeddedStores::open(dir.path()).await.expect("open stores");
+        let stores = server_stores(&stores);
         let first = first_start(stores.meta.as_ref(), token, None).await.unwrap().expect("first start");
-        let admin_password = ensure_admin(stores.meta.as_ref(), Some("test-admin-password"))
+        let admin_password = ensure_admin(stores.users.as_ref(), Some("test-admin-password"))
             .await
             .unwrap()
             .expect("admin created");
-        let (state, writer) = AppState::new(server_stores(&stores), limits);
+        let (state, writer) = AppState::new(stores, limits).await.expect("start writers");
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", http.local_addr().unwrap());
@@ -90,7 +91,7 @@ impl TestServer {
 
 /// Every server store backed by one set of embedded stores.
 pub fn server_stores(stores: &EmbeddedStores) -> Stores {
-    Stores::new(stores.logs.clone(), stores.meta.clone())
+    Stores::new(stores.analytics.clone(), stores.meta.clone(), stores.blobs.clone())
 }
 
 impl Drop for TestServer {

@@ -1,0 +1,95 @@
+//! The storage factory: builds every store the server needs from `[storage]`, each
+//! backend chosen by its URL and the embedded one (in `data_dir`) where none is set.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tether_server::Stores;
+use tether_store::BlobStore;
+use tether_store_blob::ObjectBlobs;
+use tether_store_embedded::{DuckAnalytics, layout};
+use tether_store_sql::SqlMeta;
+
+use crate::config::Config;
+
+/// Metadata connections one Tether process keeps to PostgreSQL.
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// The open stores, what they are (for the banner), and what to do at shutdown.
+pub(crate) struct Storage {
+    pub stores: Stores,
+    /// (what, where) for each store, credentials left out.
+    pub described: Vec<(&'static str, String)>,
+    analytics: Arc<DuckAnalytics>,
+}
+
+/// `url` without its password, for messages and the banner.
+pub(crate) fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("…"));
+            }
+            u.to_string()
+        }
+        Err(_) => "(an invalid URL)".into(),
+    }
+}
+
+impl Storage {
+    /// Opens (creating and migrating) every store. A service that cannot be reached is an
+    /// error naming it and its setting.
+    pub(crate) async fn open(config: &Config, env: &[(String, String)]) -> anyhow::Result<Storage> {
+        let data_dir = &config.data_dir;
+        tether_store_embedded::create_dir(data_dir)
+            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        let mut described = Vec::new();
+
+        let duck_path: PathBuf = data_dir.join(layout::ANALYTICS);
+        let analytics = Arc::new(
+            DuckAnalytics::open(&duck_path)
+                .await
+                .with_context(|| format!("cannot open {}", duck_path.display()))?,
+        );
+        described.push(("Logs, events, recording index", format!("DuckDB {}", duck_path.display())));
+
+        let meta = match &config.storage.postgres_url {
+            Some(url) => {
+                let meta = SqlMeta::connect(url, POSTGRES_CONNECTIONS).await.with_context(|| {
+                    format!("cannot use PostgreSQL at {} (storage.postgres_url)", redact(url))
+                })?;
+                described.push(("Metadata", format!("PostgreSQL {}", redact(url))));
+                meta
+            }
+            None => {
+                let path = data_dir.join(layout::METADATA);
+                let meta = SqlMeta::open_sqlite(&path)
+                    .await
+                    .with_context(|| format!("cannot open {}", path.display()))?;
+                described.push(("Metadata", format!("SQLite {}", path.display())));
+                meta
+            }
+        };
+
+        let blobs = match &config.storage.blob_url {
+            Some(url) => ObjectBlobs::from_url(url, env).context("storage.blob_url")?,
+            None => tether_store_embedded::local_blobs(data_dir)?,
+        };
+        blobs
+            .ping()
+            .await
+            .with_context(|| format!("cannot reach the recording store ({})", blobs.describe()))?;
+        described.push(("Recording bytes", blobs.describe().to_owned()));
+
+        let ttl = std::time::Duration::from_millis(config.storage.metadata_cache_ttl_ms);
+        let stores = Stores::new(analytics.clone(), Arc::new(meta), Arc::new(blobs)).with_metadata_cache(ttl);
+        Ok(Storage { stores, described, analytics })
+    }
+
+    /// Called after the server stopped: writes DuckDB's log into its main file so the next
+    /// start need not replay it (durability does not depend on it).
+    pub(crate) async fn close(&self) -> anyhow::Result<()> {
+        self.analytics.checkpoint().await.context("final checkpoint failed")
+    }
+}

@@ -1,0 +1,236 @@
+//! `tether serve` on PostgreSQL (metadata) and S3 (recording bytes), the services
+//! scripts/test starts (`TETHER_TEST_POSTGRES_URL`, `TETHER_TEST_S3_URL` and `AWS_*`):
+//! several processes on one database, and the database going away and coming back.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+
+const TOKEN: &str = "phc_servicestest";
+const KEY: &str = "phx_servicestest";
+
+struct Tether {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Tether {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+fn required(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test, or set it"))
+}
+
+/// A fresh database on the test server and a fresh prefix in the test bucket.
+async fn fresh_storage(name: &str) -> (String, String) {
+    let unique = format!("{name}_{}", std::process::id());
+    let url =
+        tether_store_sql::create_database(&required("TETHER_TEST_POSTGRES_URL"), &unique).await.unwrap();
+    (url, format!("{}/{unique}", required("TETHER_TEST_S3_URL").trim_end_matches('/')))
+}
+
+fn spawn(postgres_url: &str, blob_url: &str) -> Tether {
+    let dir = tempfile::tempdir().unwrap();
+    let http = free_addr();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tether"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("TETHER_")) {
+        command.env_remove(key);
+    }
+    let child = command
+        .args(["serve", "--http-addr", &http, "--grpc-addr", &free_addr(), "--data-dir"])
+        .arg(dir.path())
+        .env("TETHER_PROJECT_TOKEN", TOKEN)
+        .env("TETHER_API_KEY", KEY)
+        .env("TETHER_POSTGRES_URL", postgres_url)
+        .env("TETHER_BLOB_URL", blob_url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("tether starts");
+    Tether { child, base: format!("http://{http}"), _dir: dir }
+}
+
+async fn healthy(tether: &Tether) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !reqwest::get(format!("{}/_health", tether.base)).await.is_ok_and(|r| r.status().is_success()) {
+        assert!(Instant::now() < deadline, "tether did not become healthy");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn api(tether: &Tether, path: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .get(format!("{}/api/{path}", tether.base))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn capture(tether: &Tether, events: Value) -> u16 {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/e/", tether.base))
+        .json(&json!({"api_key": TOKEN, "batch": events}))
+        .send()
+        .await
+        .unwrap();
+    resp.status().as_u16()
+}
+
+fn otlp(body: &str) -> Value {
+    json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"stringValue": body}}]}]}]})
+}
+
+async fn send_log(tether: &Tether, body: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/v1/logs", tether.base))
+        .bearer_auth(TOKEN)
+        .json(&otlp(body))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_processes_share_one_postgres_and_bucket() {
+    let (pg, s3) = fresh_storage("two_processes").await;
+    // Both start at once on the empty database: one first start between them.
+    let (a, b) = (spawn(&pg, &s3), spawn(&pg, &s3));
+    healthy(&a).await;
+    healthy(&b).await;
+    let (_, projects) = api(&b, "projects").await;
+    assert_eq!(projects["results"].as_array().unwrap().len(), 1, "{projects}");
+
+    // A person identified through A, and an exception captured through A, are seen by B.
+    let identify = json!([
+        {"event": "$identify", "distinct_id": "ada@example.com", "uuid": "0192f0a1-0000-7000-8000-000000000001",
+         "timestamp": "2026-01-01T00:00:00Z",
+         "properties": {"$anon_distinct_id": "anon-ada", "$set": {"plan": "pro"}, "$session_id": "s-1"}},
+        {"event": "$exception", "distinct_id": "ada@example.com", "uuid": "0192f0a1-0000-7000-8000-000000000002",
+         "timestamp": "2026-01-01T00:00:01Z",
+         "properties": {"$session_id": "s-1", "$exception_list": [{"type": "TypeError", "value": "shared issue",
+             "stacktrace": {"frames": [{"filename": "app.js", "function": "pay", "in_app": true}]}}]}}
+    ]);
+    assert_eq!(capture(&a, identify).await, 200);
+    let (status, person) = api(&b, "projects/1/persons/anon-ada").await;
+    assert_eq!(status, 200, "{person}");
+    assert_eq!(person["distinct_ids"], json!(["ada@example.com", "anon-ada"]));
+    assert_eq!(person["properties"]["plan"], "pro");
+    let (_, issues) = api(&b, "projects/1/error_tracking/issues").await;
+    let names: Vec<&str> =
+        issues["results"].as_array().unwrap().iter().filter_map(|i| i["description"].as_str()).collect();
+    assert_eq!(names, ["shared issue"], "{issues}");
+
+    // Each process mints log ids with its own node number: never the same id.
+    assert_eq!(send_log(&a, "from a").await.status(), 200);
+    assert_eq!(send_log(&b, "from b").await.status(), 200);
+    let id_of = |page: Value| page["results"][0]["id"].as_str().unwrap().parse::<i64>().unwrap();
+    let id_a = id_of(api(&a, "projects/1/logs?from=-1h").await.1);
+    let id_b = id_of(api(&b, "projects/1/logs?from=-1h").await.1);
+    assert_ne!(id_a % 1024, id_b % 1024, "node numbers differ: {id_a} {id_b}");
+}
+
+/// A TCP relay in front of PostgreSQL that the test can cut (dropping every connection
+/// and refusing new ones) and restore.
+struct Relay {
+    addr: String,
+    up: Arc<AtomicBool>,
+    generation: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Relay {
+    async fn start(target: String) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let up = Arc::new(AtomicBool::new(true));
+        let (generation, _) = tokio::sync::watch::channel(0u64);
+        let generation = Arc::new(generation);
+        let (flag, cut) = (up.clone(), generation.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !flag.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees its connection closed at once
+                }
+                let target = target.clone();
+                let mut cut = cut.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Relay { addr, up, generation }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn postgres_going_away_is_503_then_recovers_without_a_restart() {
+    let (pg, s3) = fresh_storage("outage").await;
+    let mut url = url::Url::parse(&pg).unwrap();
+    let relay = Relay::start(format!("{}:{}", url.host_str().unwrap(), url.port().unwrap())).await;
+    let (host, port) = relay.addr.split_once(':').unwrap();
+    url.set_host(Some(host)).unwrap();
+    url.set_port(Some(port.parse().unwrap())).unwrap();
+    let tether = spawn(url.as_str(), &s3);
+    healthy(&tether).await;
+    assert_eq!(send_log(&tether, "before").await.status(), 200);
+
+    relay.cut();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        // Cached project and key lookups keep working for a few seconds; then the
+        // metadata store is asked, and cannot answer.
+        let resp = send_log(&tether, "during").await;
+        let status = resp.status().as_u16();
+        assert_ne!(status, 500, "a missing database is not an internal error");
+        if status == 503 {
+            assert_eq!(resp.headers()["retry-after"], "1");
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["error"], "storage is unavailable, retry shortly");
+            break;
+        }
+        assert!(Instant::now() < deadline, "ingest never noticed the database is gone");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let health = reqwest::get(format!("{}/_health", tether.base)).await.unwrap();
+    assert_eq!(health.status(), 503);
+
+    relay.restore();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while send_log(&tether, "after").await.status() != 200 {
+        assert!(Instant::now() < deadline, "ingest did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, page) = api(&tether, "projects/1/logs?from=-1h").await;
+    assert_eq!(status, 200);
+    let bodies: Vec<&str> =
+        page["results"].as_array().unwrap().iter().filter_map(|l| l["body"].as_str()).collect();
+    assert!(bodies.contains(&"before") && bodies.contains(&"after"), "{bodies:?}");
+}
