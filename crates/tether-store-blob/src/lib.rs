@@ -55,7 +55,9 @@ impl ObjectBlobs {
                     .filter(|b| !b.is_empty())
                     .ok_or_else(|| invalid(format!("blob URL {url:?} names no bucket")))?;
                 let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
-                for (key, value) in env {
+                // Only `AWS_*`: object_store also knows bare names (`region`, `endpoint`)
+                // that unrelated variables of the environment could carry.
+                for (key, value) in env.iter().filter(|(k, _)| k.starts_with("AWS_")) {
                     if let Ok(config) = key.to_ascii_lowercase().parse() {
                         builder = builder.with_config(config, value);
                     }

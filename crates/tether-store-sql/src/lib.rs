@@ -34,14 +34,22 @@ pub struct SqlMeta {
     pub(crate) dialect: Dialect,
 }
 
-/// Maps a sqlx error to a store error: a database that cannot be reached is `Unavailable`
-/// (503 and retry), everything else `Internal`.
+/// Maps a sqlx error to a store error: a database that cannot be reached, is starting or
+/// shutting down (PostgreSQL's SQLSTATE classes 08 and 57) is `Unavailable` (503 and
+/// retry), everything else `Internal`.
 pub(crate) fn internal(context: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
-    move |e| match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-            StoreError::unavailable(context, e)
-        }
-        e => StoreError::internal(context, e),
+    move |e| {
+        let unreachable = match &e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Database(db) => {
+                db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57"))
+            }
+            _ => false,
+        };
+        if unreachable { StoreError::unavailable(context, e) } else { StoreError::internal(context, e) }
     }
 }
 

@@ -242,8 +242,11 @@ mod tests {
             "http_addr = \"127.0.0.1:1000\"\ngrpc_addr = \"127.0.0.1:1001\"\ndata_dir = \"/from/file\"\n[ingest]\nmax_body = \"2MiB\"\n",
         )
         .unwrap();
-        let cli =
-            Overrides { config_file: Some(file), data_dir: Some("/from/cli".into()), ..Default::default() };
+        let cli = Overrides {
+            config_file: Some(file.clone()),
+            data_dir: Some("/from/cli".into()),
+            ..Default::default()
+        };
         let config = load(&cli, &env(&[("TETHER_GRPC_ADDR", "127.0.0.1:2001"), ("PATH", "/bin")])).unwrap();
         assert_eq!(config.http_addr, "127.0.0.1:1000".parse().unwrap());
         assert_eq!(config.grpc_addr, "127.0.0.1:2001".parse().unwrap());

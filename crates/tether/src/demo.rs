@@ -11,7 +11,7 @@ use anyhow::Context;
 use rand::SeedableRng;
 use tether_demo::seed::{SeedPlan, SeedSession, seed_logs};
 use tether_demo::shop::{self, ShopConfig};
-use tether_store::{MetadataStore, RecordingIndex, RecordingQuery};
+use tether_store::RecordingQuery;
 
 use crate::{Server, config, init_tracing, shutdown_signal};
 
@@ -133,7 +133,8 @@ async fn seed(server: &Server, project_id: i64, args: &DemoArgs) -> anyhow::Resu
             next_report = written + step;
         }
     })
-    .await?;
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot seed logs: {}", e.message))?;
     println!("Seeded {} logs in {:.1} s.", plan.count, started.elapsed().as_secs_f64());
     if plan.recorded.is_empty() {
         println!(

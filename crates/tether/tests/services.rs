@@ -51,7 +51,7 @@ fn spawn(postgres_url: &str, blob_url: &str) -> Tether {
         command.env_remove(key);
     }
     let child = command
-        .args(["serve", "--http-addr", &http, "--grpc-addr", &free_addr(), "--data-dir"])
+        .args(["serve", "--http-addr", &http, "--grpc-addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .env("TETHER_PROJECT_TOKEN", TOKEN)
         .env("TETHER_API_KEY", KEY)

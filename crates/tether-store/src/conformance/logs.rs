@@ -293,7 +293,7 @@ pub async fn facets_count_services_severities_and_attributes(s: LogStores) {
 }
 
 pub async fn appended_logs_keep_the_ids_they_were_given(s: LogStores) {
-    let given = vec![LogId(5_000_000_001), LogId(5_000_000_002), LogId(4_000_000_003)];
+    let given = [LogId(5_000_000_001), LogId(5_000_000_002), LogId(4_000_000_003)];
     let logs = given
         .iter()
         .zip(["a", "b", "c"])
