@@ -2,53 +2,14 @@
 //! the real binary is started, sent logs, killed, restarted on the same data directory, and
 //! every acknowledged log is read back.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
 
-const TOKEN: &str = "phc_durabilitytest";
-const KEY: &str = "phx_durabilitytest";
-
-struct Tether {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Tether {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
+mod common;
+use common::{KEY, TOKEN, Tether};
 
 async fn start(data_dir: &std::path::Path) -> Tether {
-    let http = free_addr();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tether"));
-    // The test runner's TETHER_TEST_* variables are not settings (Tether refuses unknown ones).
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("TETHER_")) {
-        command.env_remove(key);
-    }
-    let child = command
-        .args(["serve", "--http-addr", &http, "--grpc-addr", &free_addr(), "--data-dir"])
-        .arg(data_dir)
-        .env("TETHER_PROJECT_TOKEN", TOKEN)
-        .env("TETHER_API_KEY", KEY)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("tether starts");
-    let tether = Tether { child, base: format!("http://{http}") };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !reqwest::get(format!("{}/_health", tether.base)).await.is_ok_and(|r| r.status().is_success()) {
-        assert!(Instant::now() < deadline, "tether did not become healthy");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let tether = common::spawn(data_dir, &[]);
+    common::healthy(&tether).await;
     tether
 }
 

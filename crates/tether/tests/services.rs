@@ -2,7 +2,6 @@
 //! scripts/test starts (`TETHER_TEST_POSTGRES_URL`, `TETHER_TEST_S3_URL` and `AWS_*`):
 //! several processes on one database, and the database going away and coming back.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -10,26 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 
-const TOKEN: &str = "phc_servicestest";
-const KEY: &str = "phx_servicestest";
-
-struct Tether {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Tether {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
+mod common;
+use common::{KEY, TOKEN, Tether, healthy};
 
 fn required(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test, or set it"))
@@ -43,33 +24,23 @@ async fn fresh_storage(name: &str) -> (String, String) {
     (url, format!("{}/{unique}", required("TETHER_TEST_S3_URL").trim_end_matches('/')))
 }
 
-fn spawn(postgres_url: &str, blob_url: &str) -> Tether {
-    let dir = tempfile::tempdir().unwrap();
-    let http = free_addr();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tether"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("TETHER_")) {
-        command.env_remove(key);
-    }
-    let child = command
-        .args(["serve", "--http-addr", &http, "--grpc-addr", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("TETHER_PROJECT_TOKEN", TOKEN)
-        .env("TETHER_API_KEY", KEY)
-        .env("TETHER_POSTGRES_URL", postgres_url)
-        .env("TETHER_BLOB_URL", blob_url)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("tether starts");
-    Tether { child, base: format!("http://{http}"), _dir: dir }
+/// Tether on PostgreSQL and S3, in a data directory of its own (for DuckDB).
+struct OnServices {
+    tether: Tether,
+    _dir: tempfile::TempDir,
 }
 
-async fn healthy(tether: &Tether) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !reqwest::get(format!("{}/_health", tether.base)).await.is_ok_and(|r| r.status().is_success()) {
-        assert!(Instant::now() < deadline, "tether did not become healthy");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+impl std::ops::Deref for OnServices {
+    type Target = Tether;
+    fn deref(&self) -> &Tether {
+        &self.tether
     }
+}
+
+fn spawn(postgres_url: &str, blob_url: &str) -> OnServices {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("TETHER_POSTGRES_URL", postgres_url), ("TETHER_BLOB_URL", blob_url)];
+    OnServices { tether: common::spawn(dir.path(), &env), _dir: dir }
 }
 
 async fn api(tether: &Tether, path: &str) -> (u16, Value) {
