@@ -2,7 +2,7 @@
 //! call its key. On SQLite that is a local file; on PostgreSQL a network round trip each,
 //! which the metadata read cache (`[storage] metadata_cache_ttl_ms`) removes. This times
 //! sequential small requests — one OTLP record, one page of logs — on both, with the cache
-//! off and on.
+//! off and on, and the SDK's remote config (a project lookup and nothing else).
 
 use std::time::Instant;
 
@@ -45,8 +45,8 @@ pub(crate) async fn run(args: MetadataArgs) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     println!("sequential requests, {} of each kind per configuration:", args.requests);
     println!(
-        "  {:<32} {:>22} {:>22}",
-        "metadata store, cache", "ingest p50 / p95 ms", "logs API p50 / p95 ms"
+        "  {:<24} {:>20} {:>20} {:>20}",
+        "metadata store, cache", "ingest p50/p95 ms", "logs API p50/p95 ms", "config p50/p95 ms"
     );
     let run_id = std::process::id();
     for (label, postgres, cache_ms) in [
@@ -83,7 +83,20 @@ pub(crate) async fn run(args: MetadataArgs) -> anyhow::Result<()> {
             Ok(())
         })
         .await?;
-        println!("  {label:<32} {:>10.2} / {:>8.2} {:>12.2} / {:>8.2}", ingest.0, ingest.1, read.0, read.1);
+        let config_url = format!("{}/array/{TOKEN}/config", server.base);
+        let config = time(args.requests, || async {
+            let resp = client.get(&config_url).send().await?;
+            if !resp.status().is_success() {
+                bail!("remote config answered {}", resp.status());
+            }
+            resp.bytes().await?;
+            Ok(())
+        })
+        .await?;
+        println!(
+            "  {label:<24} {:>11.2} / {:>6.2} {:>11.2} / {:>6.2} {:>11.2} / {:>6.2}",
+            ingest.0, ingest.1, read.0, read.1, config.0, config.1
+        );
     }
     Ok(())
 }

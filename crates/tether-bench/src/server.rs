@@ -39,7 +39,13 @@ pub(crate) fn start_server_with(env: &[(String, String)]) -> anyhow::Result<Serv
     let data_dir = tempfile::tempdir()?;
     let http = format!("127.0.0.1:{}", free_port()?);
     let grpc = format!("127.0.0.1:{}", free_port()?);
-    let child = Command::new(exe)
+    let mut command = Command::new(exe);
+    // Variables like TETHER_TEST_POSTGRES_URL are the benchmark's, not settings (Tether
+    // refuses unknown TETHER_* variables).
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("TETHER_")) {
+        command.env_remove(key);
+    }
+    let child = command
         .args(["serve", "--http-addr", &http, "--grpc-addr", &grpc, "--data-dir"])
         .arg(data_dir.path())
         .env("TETHER_PROJECT_TOKEN", TOKEN)
