@@ -6,9 +6,13 @@
 //! refused at once (the caller answers 503 / UNAVAILABLE) rather than queued.
 //!
 //! A failed commit keeps its error kind for every waiter (an unavailable store is a 503
-//! with `Retry-After`, not a 500), is logged once, and fails only the requests that
-//! caused it: a group that fails for any reason but unavailability is retried one
-//! request at a time, so one bad request does not sink the others in its group.
+//! with `Retry-After`, not a 500) and is logged once. Where one request's items can make a
+//! commit fail ([`OnFailure::RetryEachRequest`]: captured events, persons, recording
+//! chunks), a group that fails for any reason but unavailability is retried one request at
+//! a time, so one bad request does not sink the others in its group. Log records are
+//! validated before they are queued, so a failed log commit is the store's and fails the
+//! group ([`OnFailure::FailGroup`]), without keeping a copy of every record just in case
+//! (that copy cost a fifth of ingest throughput).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -91,6 +95,15 @@ pub(crate) fn commit_to<S: ?Sized + Send + Sync + 'static, T: Send + 'static>(
     })
 }
 
+/// What a failed group commit does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnFailure {
+    /// Every request of the group gets the error.
+    FailGroup,
+    /// Unless the store is unavailable, each request is committed again on its own.
+    RetryEachRequest,
+}
+
 struct Job<T> {
     items: Vec<T>,
     permit: OwnedSemaphorePermit,
@@ -122,10 +135,14 @@ pub struct BatcherConfig {
 impl<T: Clone + Send + 'static> Batcher<T> {
     /// Starts the writer task. It ends after the [`Batcher`] handles are all dropped and the
     /// queue is drained; await the returned handle to know everything is committed.
-    pub(crate) fn start(commit: CommitFn<T>, config: BatcherConfig) -> (Batcher<T>, JoinHandle<()>) {
+    pub(crate) fn start(
+        commit: CommitFn<T>,
+        config: BatcherConfig,
+        on_failure: OnFailure,
+    ) -> (Batcher<T>, JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let capacity = config.queue_records.max(1);
-        let handle = tokio::spawn(run(rx, commit, config.max_commit_records.max(1)));
+        let handle = tokio::spawn(run(rx, commit, config.max_commit_records.max(1), on_failure));
         (Batcher { tx, permits: Arc::new(Semaphore::new(capacity)), capacity }, handle)
     }
 
@@ -152,7 +169,12 @@ impl<T: Clone + Send + 'static> Batcher<T> {
     }
 }
 
-async fn run<T: Clone>(mut rx: mpsc::UnboundedReceiver<Job<T>>, commit: CommitFn<T>, max_items: usize) {
+async fn run<T: Clone>(
+    mut rx: mpsc::UnboundedReceiver<Job<T>>,
+    commit: CommitFn<T>,
+    max_items: usize,
+    on_failure: OnFailure,
+) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         let mut total = jobs[0].items.len();
@@ -165,13 +187,20 @@ async fn run<T: Clone>(mut rx: mpsc::UnboundedReceiver<Job<T>>, commit: CommitFn
                 Err(_) => break,
             }
         }
-        if jobs.len() == 1 {
-            let job = jobs.remove(0);
-            let outcome = commit(job.items).await;
+        if jobs.len() == 1 || on_failure == OnFailure::FailGroup {
+            let mut items = Vec::with_capacity(total);
+            let mut waiters = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                items.extend(job.items);
+                waiters.push((job.done, job.permit));
+            }
+            let outcome = commit(items).await;
             if let Err(e) = &outcome {
                 tracing::error!(error = %e, items = total, "failed to commit batch");
             }
-            finish(job.done, job.permit, outcome);
+            for (done, permit) in waiters {
+                finish(done, permit, outcome.clone());
+            }
             continue;
         }
         // A copy of each request's items, kept in case the group fails and must be
@@ -218,4 +247,62 @@ fn finish(
     drop(permit);
     // The requester may have gone away; the data is committed regardless.
     let _ = done.send(outcome);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Commits numbers; a group containing a negative one fails with `kind`.
+    fn failing_on_negatives(kind: ErrorKind, commits: Arc<std::sync::Mutex<Vec<Vec<i64>>>>) -> CommitFn<i64> {
+        Arc::new(move |items: Vec<i64>| {
+            let commits = commits.clone();
+            Box::pin(async move {
+                if items.iter().any(|n| *n < 0) {
+                    return Err(StoreError::new(kind, "negative number"));
+                }
+                commits.lock().unwrap().push(items);
+                Ok(())
+            })
+        })
+    }
+
+    const CONFIG: BatcherConfig = BatcherConfig { queue_records: 100, max_commit_records: 100 };
+
+    #[tokio::test]
+    async fn a_bad_request_fails_alone_and_keeps_its_error_kind() {
+        let commits = Arc::default();
+        let commit = failing_on_negatives(ErrorKind::InvalidInput, Arc::clone(&commits));
+        let (batcher, _task) = Batcher::start(commit, CONFIG, OnFailure::RetryEachRequest);
+        let (a, bad, b) =
+            tokio::join!(batcher.submit(vec![1, 2]), batcher.submit(vec![-1]), batcher.submit(vec![3]));
+        assert!(a.is_ok() && b.is_ok());
+        assert!(matches!(bad, Err(SubmitError::Store(e)) if e.kind() == ErrorKind::InvalidInput));
+        let mut stored: Vec<i64> = commits.lock().unwrap().concat();
+        stored.sort();
+        assert_eq!(stored, [1, 2, 3], "the good requests of the failed group are committed");
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_store_answers_every_waiter_unavailable() {
+        let commits = Arc::default();
+        let commit = failing_on_negatives(ErrorKind::Unavailable, Arc::clone(&commits));
+        let (batcher, _task) = Batcher::start(commit, CONFIG, OnFailure::RetryEachRequest);
+        let (a, b) = tokio::join!(batcher.submit(vec![1]), batcher.submit(vec![-1]));
+        for result in [a, b] {
+            let api = crate::ApiError::from(result.unwrap_err());
+            assert_eq!(api.status, axum::http::StatusCode::SERVICE_UNAVAILABLE, "not a 500");
+        }
+        assert!(commits.lock().unwrap().is_empty(), "no retry one by one while the store is down");
+    }
+
+    #[tokio::test]
+    async fn a_failed_log_group_fails_every_request_with_its_kind() {
+        let commits = Arc::default();
+        let commit = failing_on_negatives(ErrorKind::Internal, Arc::clone(&commits));
+        let (batcher, _task) = Batcher::start(commit, CONFIG, OnFailure::FailGroup);
+        let (a, b) = tokio::join!(batcher.submit(vec![1]), batcher.submit(vec![-1]));
+        assert!(matches!(a, Err(SubmitError::Store(e)) if e.kind() == ErrorKind::Internal));
+        assert!(b.is_err());
+    }
 }

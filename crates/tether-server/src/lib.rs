@@ -149,10 +149,12 @@ impl AppState {
         let ids = Arc::new(LogIdGen::new(stores.meta.claim_node_number().await?));
         let metrics = Arc::new(Metrics::default());
         let commit_logs = batcher::commit_logs(stores.log_writer.clone(), ids, metrics.clone());
-        let (batcher, logs_task) = batcher::Batcher::start(commit_logs, limits.batcher);
+        use batcher::OnFailure::{FailGroup, RetryEachRequest};
+        let (batcher, logs_task) = batcher::Batcher::start(commit_logs, limits.batcher, FailGroup);
         let (events, events_task) = batcher::Batcher::start(
             batcher::commit_to(stores.events.clone(), |store, events| store.append_events(events)),
             EVENT_QUEUE,
+            RetryEachRequest,
         );
         let recordings = stores.recordings.clone();
         let (chunks, chunks_task) = batcher::Batcher::start(
@@ -161,10 +163,12 @@ impl AppState {
                 Box::pin(async move { recordings.store_chunks(chunks).await })
             }),
             CHUNK_QUEUE,
+            RetryEachRequest,
         );
         let (persons, persons_task) = batcher::Batcher::start(
             batcher::commit_to(stores.persons.clone(), |store, updates| store.apply_person_updates(updates)),
             PERSON_QUEUE,
+            RetryEachRequest,
         );
         let inner = Inner { stores, batcher, events, chunks, persons, metrics, limits };
         let tasks = vec![logs_task, events_task, chunks_task, persons_task];
