@@ -29,7 +29,7 @@ pub(crate) fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) => {
             if u.password().is_some() {
-                let _ = u.set_password(Some("…"));
+                let _ = u.set_password(Some("redacted"));
             }
             u.to_string()
         }
