@@ -52,7 +52,7 @@ impl Storage {
                 .await
                 .with_context(|| format!("cannot open {}", duck_path.display()))?,
         );
-        described.push(("Logs, events, recording index", format!("DuckDB {}", duck_path.display())));
+        described.push(("Logs, events, replays", format!("DuckDB {}", duck_path.display())));
 
         let meta = match &config.storage.postgres_url {
             Some(url) => {
