@@ -1,7 +1,7 @@
 // Shared pieces of the browser tests: a real `tether serve` process on free ports, a tiny
 // "customer app" (page + backend route) on another origin, and Debian's Chromium.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -19,11 +19,12 @@ let databases = 0;
 
 /**
  * With TETHER_BROWSER_STORAGE=postgres-s3 (scripts/test runs the capture and UI tests a
- * second time so), each Tether gets a fresh PostgreSQL database for its metadata and its
- * own prefix in the S3 bucket for recordings, from the services scripts/services.sh started.
+ * second time so), each Tether gets a `[storage]` section in a config file naming a fresh
+ * PostgreSQL database for its metadata and its own prefix in the S3 bucket for recordings,
+ * from the services scripts/services.sh started. Returns the extra arguments, or none.
  */
-function storageEnv() {
-  if (process.env.TETHER_BROWSER_STORAGE !== 'postgres-s3') return {};
+function storageArgs(dataDir) {
+  if (process.env.TETHER_BROWSER_STORAGE !== 'postgres-s3') return [];
   const admin = process.env.TETHER_TEST_POSTGRES_URL;
   const bucket = process.env.TETHER_TEST_S3_URL;
   if (!admin || !bucket) throw new Error('TETHER_BROWSER_STORAGE=postgres-s3 needs TETHER_TEST_POSTGRES_URL and TETHER_TEST_S3_URL (run scripts/test)');
@@ -31,7 +32,9 @@ function storageEnv() {
   execFileSync('psql', [admin, '-q', '-c', `CREATE DATABASE ${name}`]);
   const url = new URL(admin);
   url.pathname = `/${name}`;
-  return { TETHER_POSTGRES_URL: url.toString(), TETHER_BLOB_URL: `${bucket.replace(/\/$/, '')}/${name}` };
+  const file = join(dataDir, 'tether.toml');
+  writeFileSync(file, `[storage]\npostgres_url = "${url}"\nblob_url = "${bucket.replace(/\/$/, '')}/${name}"\n`);
+  return ['--config', file];
 }
 
 /**
@@ -43,11 +46,11 @@ export async function launchTether(args, ready, env = { TETHER_ADMIN_PASSWORD: A
   const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
   const bin = process.env.TETHER_BIN ?? join(targetDir, 'release', 'tether');
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-browser-'));
-  const storage = storageEnv();
+  const storage = storageArgs(dataDir);
   // The test runner's own TETHER_TEST_* variables are not Tether settings (it refuses unknown ones).
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TETHER_')));
-  const child = spawn(bin, [...args, '--data-dir', dataDir], {
-    env: { ...inherited, TETHER_PROJECT_TOKEN: TOKEN, TETHER_API_KEY: API_KEY, RUST_LOG: 'warn', ...storage, ...env },
+  const child = spawn(bin, [...args, ...storage, '--data-dir', dataDir], {
+    env: { ...inherited, TETHER_PROJECT_TOKEN: TOKEN, TETHER_API_KEY: API_KEY, RUST_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -59,7 +62,7 @@ export async function launchTether(args, ready, env = { TETHER_ADMIN_PASSWORD: A
       const matches = Object.fromEntries(Object.entries(ready).map(([k, re]) => [k, out.match(re)?.[1]]));
       if (Object.values(matches).every(Boolean)) {
         clearTimeout(timer);
-        if (storage.TETHER_POSTGRES_URL && !(/Metadata: +PostgreSQL/.test(out) && /Recording bytes: +S3 bucket/.test(out))) {
+        if (storage.length > 0 && !(/Metadata: +PostgreSQL/.test(out) && /Recording bytes: +S3 bucket/.test(out))) {
           reject(new Error(`tether does not say it runs on PostgreSQL and S3:\n${out}`));
           return;
         }
