@@ -187,51 +187,38 @@ async fn run<T: Clone>(
                 Err(_) => break,
             }
         }
-        if jobs.len() == 1 || on_failure == OnFailure::FailGroup {
-            let mut items = Vec::with_capacity(total);
-            let mut waiters = Vec::with_capacity(jobs.len());
-            for job in jobs {
-                items.extend(job.items);
-                waiters.push((job.done, job.permit));
-            }
-            let outcome = commit(items).await;
-            if let Err(e) = &outcome {
-                tracing::error!(error = %e, items = total, "failed to commit batch");
-            }
-            for (done, permit) in waiters {
-                finish(done, permit, outcome.clone());
-            }
-            continue;
-        }
-        // A copy of each request's items, kept in case the group fails and must be
-        // retried request by request.
+        // Only a group of several requests that may be retried alone keeps a copy of their
+        // items; otherwise they are moved into the commit.
+        let retry_alone = on_failure == OnFailure::RetryEachRequest && jobs.len() > 1;
         let mut items = Vec::with_capacity(total);
-        let mut parts = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            items.extend(job.items.iter().cloned());
-            parts.push(job);
+        for job in &mut jobs {
+            if retry_alone {
+                items.extend(job.items.iter().cloned());
+            } else {
+                items.append(&mut job.items);
+            }
         }
-        let outcome = commit(items).await;
-        match outcome {
-            Ok(()) => {
-                for job in parts {
-                    finish(job.done, job.permit, Ok(()));
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::Unavailable => {
-                tracing::warn!(error = %e, items = total, "storage unavailable; batch refused");
-                for job in parts {
-                    finish(job.done, job.permit, Err(e.clone()));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, items = total, requests = parts.len(), "batch failed; retrying each request alone");
-                for job in parts {
+        match commit(items).await {
+            Err(e) if retry_alone && e.kind() != ErrorKind::Unavailable => {
+                tracing::warn!(error = %e, items = total, requests = jobs.len(), "batch failed; retrying each request alone");
+                for job in jobs {
                     let outcome = commit(job.items).await;
                     if let Err(e) = &outcome {
                         tracing::error!(error = %e, "failed to commit a request's items");
                     }
                     finish(job.done, job.permit, outcome);
+                }
+            }
+            outcome => {
+                match &outcome {
+                    Err(e) if e.kind() == ErrorKind::Unavailable => {
+                        tracing::warn!(error = %e, items = total, "storage unavailable; batch refused")
+                    }
+                    Err(e) => tracing::error!(error = %e, items = total, "failed to commit batch"),
+                    Ok(()) => {}
+                }
+                for job in jobs {
+                    finish(job.done, job.permit, outcome.clone());
                 }
             }
         }
