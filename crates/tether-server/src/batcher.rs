@@ -241,7 +241,7 @@ mod tests {
     use super::*;
 
     /// Commits numbers; a group containing a negative one fails with `kind`.
-    fn failing_on_negatives(kind: ErrorKind, commits: Arc<std::sync::Mutex<Vec<Vec<i64>>>>) -> CommitFn<i64> {
+    fn failing_on_negatives(kind: ErrorKind, commits: Commits) -> CommitFn<i64> {
         Arc::new(move |items: Vec<i64>| {
             let commits = commits.clone();
             Box::pin(async move {
@@ -256,11 +256,18 @@ mod tests {
 
     const CONFIG: BatcherConfig = BatcherConfig { queue_records: 100, max_commit_records: 100 };
 
+    type Commits = Arc<std::sync::Mutex<Vec<Vec<i64>>>>;
+
+    /// A batcher over [`failing_on_negatives`], and what it committed.
+    fn batcher(kind: ErrorKind, on_failure: OnFailure) -> (Batcher<i64>, Commits, JoinHandle<()>) {
+        let commits = Commits::default();
+        let (batcher, task) = Batcher::start(failing_on_negatives(kind, commits.clone()), CONFIG, on_failure);
+        (batcher, commits, task)
+    }
+
     #[tokio::test]
     async fn a_bad_request_fails_alone_and_keeps_its_error_kind() {
-        let commits = Arc::default();
-        let commit = failing_on_negatives(ErrorKind::InvalidInput, Arc::clone(&commits));
-        let (batcher, _task) = Batcher::start(commit, CONFIG, OnFailure::RetryEachRequest);
+        let (batcher, commits, _task) = batcher(ErrorKind::InvalidInput, OnFailure::RetryEachRequest);
         let (a, bad, b) =
             tokio::join!(batcher.submit(vec![1, 2]), batcher.submit(vec![-1]), batcher.submit(vec![3]));
         assert!(a.is_ok() && b.is_ok());
@@ -272,9 +279,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unavailable_store_answers_every_waiter_unavailable() {
-        let commits = Arc::default();
-        let commit = failing_on_negatives(ErrorKind::Unavailable, Arc::clone(&commits));
-        let (batcher, _task) = Batcher::start(commit, CONFIG, OnFailure::RetryEachRequest);
+        let (batcher, commits, _task) = batcher(ErrorKind::Unavailable, OnFailure::RetryEachRequest);
         let (a, b) = tokio::join!(batcher.submit(vec![1]), batcher.submit(vec![-1]));
         for result in [a, b] {
             let api = crate::ApiError::from(result.unwrap_err());
@@ -285,9 +290,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_log_group_fails_every_request_with_its_kind() {
-        let commits = Arc::default();
-        let commit = failing_on_negatives(ErrorKind::Internal, Arc::clone(&commits));
-        let (batcher, _task) = Batcher::start(commit, CONFIG, OnFailure::FailGroup);
+        let (batcher, _commits, _task) = batcher(ErrorKind::Internal, OnFailure::FailGroup);
         let (a, b) = tokio::join!(batcher.submit(vec![1]), batcher.submit(vec![-1]));
         assert!(matches!(a, Err(SubmitError::Store(e)) if e.kind() == ErrorKind::Internal));
         assert!(b.is_err());
