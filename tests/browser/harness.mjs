@@ -56,14 +56,21 @@ export async function launchTether(args, ready, env = { TETHER_ADMIN_PASSWORD: A
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const found = await new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`tether did not start:\n${out}`)), 60_000);
+    // A Tether that did not start as expected is stopped, so it cannot keep the test run alive.
+    const fail = (error) => {
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error(`tether did not start:\n${out}`)), 60_000);
     child.stdout.on('data', (chunk) => {
       out += chunk;
-      const matches = Object.fromEntries(Object.entries(ready).map(([k, re]) => [k, out.match(re)?.[1]]));
+      // With other backends, also wait for the banner's last backend line before checking it.
+      const wanted = storage.length > 0 ? { ...ready, blobs: /Recording bytes: +(.+)\n/ } : ready;
+      const matches = Object.fromEntries(Object.entries(wanted).map(([k, re]) => [k, out.match(re)?.[1]]));
       if (Object.values(matches).every(Boolean)) {
         clearTimeout(timer);
         if (storage.length > 0 && !(/Metadata: +PostgreSQL/.test(out) && /Recording bytes: +S3 bucket/.test(out))) {
-          reject(new Error(`tether does not say it runs on PostgreSQL and S3:\n${out}`));
+          fail(new Error(`tether does not say it runs on PostgreSQL and S3:\n${out}`));
           return;
         }
         resolve({ ...matches, output: () => out });
