@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    let npm_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("npm");
+    // Read at run time: one compiled build script serves every checkout sharing a target dir.
+    let npm_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR")).join("npm");
     println!("cargo:rerun-if-changed={}", npm_dir.join("package-lock.json").display());
     println!("cargo:rerun-if-changed={}", npm_dir.join("package.json").display());
     let dist = npm_dir.join("node_modules/posthog-js/dist");

@@ -57,7 +57,8 @@ impl Attributes {
 }
 
 impl AttrValue {
-    fn from_json(value: serde_json::Value) -> AttrValue {
+    /// A value from its JSON form (the inverse of serializing it; bytes become strings).
+    pub fn from_json(value: serde_json::Value) -> AttrValue {
         use serde_json::Value;
         match value {
             Value::Null => AttrValue::Empty,

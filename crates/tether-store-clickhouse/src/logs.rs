@@ -1,0 +1,380 @@
+//! Logs: one `INSERT` per group commit, and the logs API's queries.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
+use tether_store::{
+    AttrOp, AttributeFacet, Breakdown, CountedValue, ErrorKind, Facets, HistogramBucket, LogFilter, LogPage,
+    LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoreError, StoreResult, StoredLog,
+};
+
+use crate::sql::{self, Bound, Where};
+use crate::{ClickAnalytics, attrs};
+
+/// Attribute facets look at this many of the newest matching logs (as the embedded store
+/// does): enough to show what keys and values exist without reading a whole wide range.
+const FACET_SAMPLE: usize = 50_000;
+
+#[derive(clickhouse::Row, serde::Serialize, serde::Deserialize)]
+struct LogRow {
+    project_id: i64,
+    id: i64,
+    ts: i64,
+    observed_ts: i64,
+    severity: u8,
+    severity_text: String,
+    severity_number: i32,
+    service: String,
+    body: String,
+    session_id: String,
+    distinct_id: String,
+    trace_id: String,
+    span_id: String,
+    trace_flags: u32,
+    event_name: String,
+    scope_name: String,
+    scope_version: String,
+    attributes: Vec<(String, String)>,
+    attribute_types: Vec<(String, u8)>,
+    resource_attributes: String,
+    scope_attributes: String,
+}
+
+/// The columns of [`LogRow`], in its order.
+const LOG_COLUMNS: &str = "project_id, id, ts, observed_ts, severity, severity_text, severity_number, service, \
+    body, session_id, distinct_id, trace_id, span_id, trace_flags, event_name, scope_name, scope_version, \
+    attributes, attribute_types, resource_attributes, scope_attributes";
+
+impl LogRow {
+    fn new(log: StoredLog) -> LogRow {
+        let r = log.record;
+        let (attributes, attribute_types) = attrs::encode(&r.attributes);
+        LogRow {
+            project_id: r.project_id,
+            id: log.id.0,
+            ts: r.timestamp_ns,
+            observed_ts: r.observed_timestamp_ns,
+            severity: r.severity.code(),
+            severity_text: r.severity_text,
+            severity_number: r.severity_number,
+            service: r.service,
+            body: r.body,
+            session_id: r.session_id.unwrap_or_default(),
+            distinct_id: r.distinct_id.unwrap_or_default(),
+            trace_id: r.trace_id,
+            span_id: r.span_id,
+            trace_flags: r.trace_flags,
+            event_name: r.event_name,
+            scope_name: r.scope_name,
+            scope_version: r.scope_version,
+            attributes,
+            attribute_types,
+            resource_attributes: r.resource_attributes.to_json(),
+            scope_attributes: r.scope_attributes.to_json(),
+        }
+    }
+
+    fn into_log(self) -> StoredLog {
+        StoredLog {
+            id: LogId(self.id),
+            record: LogRecord {
+                project_id: self.project_id,
+                timestamp_ns: self.ts,
+                observed_timestamp_ns: self.observed_ts,
+                severity: Severity::from_code(self.severity).unwrap_or(Severity::Info),
+                severity_text: self.severity_text,
+                severity_number: self.severity_number,
+                service: self.service,
+                body: self.body,
+                session_id: Some(self.session_id).filter(|s| !s.is_empty()),
+                distinct_id: Some(self.distinct_id).filter(|s| !s.is_empty()),
+                trace_id: self.trace_id,
+                span_id: self.span_id,
+                trace_flags: self.trace_flags,
+                event_name: self.event_name,
+                scope_name: self.scope_name,
+                scope_version: self.scope_version,
+                attributes: attrs::decode(self.attributes, &self.attribute_types),
+                resource_attributes: Arc::new(Attributes::from_json(&self.resource_attributes)),
+                scope_attributes: Arc::new(Attributes::from_json(&self.scope_attributes)),
+            },
+        }
+    }
+}
+
+/// `text` as a LIKE pattern matching it anywhere, its wildcards escaped.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The predicates of a filter; `span` narrows the time range to where the session's logs
+/// are known to be.
+fn filter_where(filter: &LogFilter, span: Option<(i64, i64)>) -> Where {
+    let mut w = Where::default();
+    let (mut from, mut to) = (filter.from_ns, filter.to_ns);
+    if let Some((first, last)) = span {
+        from = from.max(first);
+        to = to.min(last.saturating_add(1));
+    }
+    w.push("project_id = ?", [Bound::Int(filter.project_id)]);
+    w.push("ts >= fromUnixTimestamp64Nano(?) AND ts < fromUnixTimestamp64Nano(?)", [from.into(), to.into()]);
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        // The same expression as the token and n-gram indexes, so both can skip granules:
+        // tokens the pattern holds whole, and every 3-gram of it.
+        w.push("lowerUTF8(body) LIKE ?", [Bound::Text(contains_pattern(&text.to_lowercase()))]);
+    }
+    w.push_in("severity", filter.severities.iter().map(|s| Bound::Int(s.code().into())));
+    w.push_in("service", filter.services.iter().map(|s| Bound::from(s.as_str())));
+    w.push_in("distinct_id", filter.distinct_ids.iter().map(|s| Bound::from(s.as_str())));
+    for (column, value) in [("session_id", &filter.session_id), ("trace_id", &filter.trace_id)] {
+        if let Some(v) = value {
+            w.push(&format!("{column} = ?"), [Bound::from(v.as_str())]);
+        }
+    }
+    for attr in &filter.attributes {
+        let key = Bound::from(attr.key.as_str());
+        match &attr.op {
+            AttrOp::Equals(v) => w.push(
+                "(mapContains(attributes, ?) AND attributes[?] = ?)",
+                [key.clone(), key, Bound::from(v.as_str())],
+            ),
+            AttrOp::NotEquals(v) => w.push(
+                "NOT (mapContains(attributes, ?) AND attributes[?] = ?)",
+                [key.clone(), key, Bound::from(v.as_str())],
+            ),
+            AttrOp::Exists => w.push("mapContains(attributes, ?)", [key]),
+            AttrOp::NotExists => w.push("NOT mapContains(attributes, ?)", [key]),
+        }
+    }
+    w
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct Span {
+    first: i64,
+    last: i64,
+    n: u64,
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct Counted {
+    value: String,
+    count: u64,
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct Bucket {
+    start: i64,
+    key: String,
+    count: u64,
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct Pair {
+    key: String,
+    value: String,
+    count: u64,
+    /// 0: a key and how many logs carry it; 1: one of its values.
+    rank: u8,
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct SummaryRow {
+    logs: u64,
+    sessions: u64,
+    users: u64,
+}
+
+impl ClickAnalytics {
+    /// The filter's predicates, or `None` when it names a session with no logs.
+    async fn log_where(&self, filter: &LogFilter) -> StoreResult<Option<Where>> {
+        let Some(session) = &filter.session_id else { return Ok(Some(filter_where(filter, None))) };
+        let spans: Vec<Span> = sql::fetch(sql::query(
+            &self.client,
+            "SELECT toUnixTimestamp64Nano(min(first_ts)) AS first, toUnixTimestamp64Nano(max(last_ts)) AS last, \
+             sum(logs) AS n FROM log_sessions WHERE project_id = ? AND session_id = ?",
+            &[Bound::Int(filter.project_id), Bound::from(session.as_str())],
+        ))
+        .await?;
+        Ok(match spans.first() {
+            Some(span) if span.n > 0 => Some(filter_where(filter, Some((span.first, span.last)))),
+            _ => None,
+        })
+    }
+
+    async fn logs(&self, sql: &str, w: &Where) -> StoreResult<Vec<StoredLog>> {
+        let rows: Vec<LogRow> = sql::fetch(sql::query(&self.client, sql, w.binds())).await?;
+        Ok(rows.into_iter().map(LogRow::into_log).collect())
+    }
+
+    async fn counted(&self, sql: &str, w: &Where) -> StoreResult<Vec<CountedValue>> {
+        let rows: Vec<Counted> = sql::fetch(sql::query(&self.client, sql, w.binds())).await?;
+        Ok(rows.into_iter().map(|r| CountedValue { value: r.value, count: r.count }).collect())
+    }
+}
+
+fn severity_name(code: &str) -> String {
+    code.parse::<u8>().ok().and_then(Severity::from_code).map_or_else(|| code.to_owned(), |s| s.as_str().to_owned())
+}
+
+#[async_trait]
+impl LogWriter for ClickAnalytics {
+    async fn append_logs(&self, logs: Vec<StoredLog>) -> StoreResult<()> {
+        let rows: Vec<LogRow> = logs.into_iter().map(LogRow::new).collect();
+        sql::insert(&self.client, "logs", &rows).await
+    }
+}
+
+#[async_trait]
+impl LogReader for ClickAnalytics {
+    async fn search(&self, query: LogQuery) -> StoreResult<LogPage> {
+        let Some(mut w) = self.log_where(&query.filter).await? else {
+            return Ok(LogPage { logs: Vec::new(), next: None });
+        };
+        if let Some(c) = query.after {
+            w.push(
+                "(ts < fromUnixTimestamp64Nano(?) OR (ts = fromUnixTimestamp64Nano(?) AND id < ?))",
+                [c.timestamp_ns.into(), c.timestamp_ns.into(), c.id.0.into()],
+            );
+        }
+        let sql = format!(
+            "SELECT {LOG_COLUMNS} FROM logs {} ORDER BY ts DESC, id DESC LIMIT {}",
+            w.sql(),
+            query.limit
+        );
+        let logs = self.logs(&sql, &w).await?;
+        let next = (logs.len() == query.limit)
+            .then(|| logs.last().map(|l| PageCursor { timestamp_ns: l.record.timestamp_ns, id: l.id }))
+            .flatten();
+        Ok(LogPage { logs, next })
+    }
+
+    async fn get(&self, project_id: ProjectId, id: LogId) -> StoreResult<Option<StoredLog>> {
+        let mut w = Where::default();
+        w.push("project_id = ? AND id = ?", [project_id.into(), id.0.into()]);
+        Ok(self.logs(&format!("SELECT {LOG_COLUMNS} FROM logs {} LIMIT 1", w.sql()), &w).await?.pop())
+    }
+
+    async fn histogram(
+        &self,
+        filter: LogFilter,
+        bucket_ns: i64,
+        breakdown: Breakdown,
+    ) -> StoreResult<Vec<HistogramBucket>> {
+        if bucket_ns <= 0 {
+            return Err(StoreError::new(ErrorKind::InvalidInput, "bucket width must be positive"));
+        }
+        let Some(w) = self.log_where(&filter).await? else { return Ok(Vec::new()) };
+        let key = match breakdown {
+            Breakdown::Severity => "toString(severity)",
+            Breakdown::Service => "toString(service)",
+        };
+        let sql = format!(
+            "SELECT intDiv(toUnixTimestamp64Nano(ts), {bucket_ns}) * {bucket_ns} AS start, {key} AS key, \
+             count() AS count FROM logs {} GROUP BY start, key ORDER BY start, key",
+            w.sql()
+        );
+        let rows: Vec<Bucket> = sql::fetch(sql::query(&self.client, &sql, w.binds())).await?;
+        let mut buckets: Vec<HistogramBucket> = rows
+            .into_iter()
+            .map(|b| HistogramBucket {
+                start_ns: b.start,
+                key: match breakdown {
+                    Breakdown::Severity => severity_name(&b.key),
+                    Breakdown::Service => b.key,
+                },
+                count: b.count,
+            })
+            .collect();
+        buckets.sort_by(|a, b| (a.start_ns, &a.key).cmp(&(b.start_ns, &b.key)));
+        Ok(buckets)
+    }
+
+    async fn facets(&self, filter: LogFilter, max_keys: usize, max_values: usize) -> StoreResult<Facets> {
+        let Some(w) = self.log_where(&filter).await? else { return Ok(Facets::default()) };
+        let wh = w.sql();
+        let services = self
+            .counted(
+                &format!(
+                    "SELECT toString(service) AS value, count() AS count FROM logs {wh} \
+                     GROUP BY value ORDER BY count DESC, value LIMIT 100"
+                ),
+                &w,
+            )
+            .await?;
+        let severities = self
+            .counted(
+                &format!(
+                    "SELECT toString(severity) AS value, count() AS count FROM logs {wh} \
+                     GROUP BY severity ORDER BY severity"
+                ),
+                &w,
+            )
+            .await?
+            .into_iter()
+            .map(|v| CountedValue { value: severity_name(&v.value), count: v.count })
+            .collect();
+        // One pass over a sample of the newest matching logs: each (key, value) pair, then
+        // the top keys and each one's top values. Values of type "empty" have no value.
+        let sample = format!(
+            "SELECT attributes, attribute_types FROM logs {wh} ORDER BY ts DESC LIMIT {FACET_SAMPLE}"
+        );
+        let sql = format!(
+            "WITH pairs AS (SELECT kv.1 AS key, kv.2 AS value, attribute_types[kv.1] != 6 AS has_value \
+                            FROM ({sample}) ARRAY JOIN CAST(attributes, 'Array(Tuple(String, String))') AS kv), \
+                  top_keys AS (SELECT key, count() AS n FROM pairs GROUP BY key ORDER BY n DESC, key LIMIT {max_keys}) \
+             SELECT key, value, count, rank FROM ( \
+                 SELECT key, '' AS value, n AS count, toUInt8(0) AS rank FROM top_keys \
+                 UNION ALL \
+                 SELECT * FROM (SELECT key, value, count() AS count, toUInt8(1) AS rank FROM pairs \
+                     WHERE key IN (SELECT key FROM top_keys) AND has_value AND length(value) <= 200 \
+                     GROUP BY key, value ORDER BY count DESC, value LIMIT {max_values} BY key)) \
+             ORDER BY rank, count DESC, key, value"
+        );
+        let rows: Vec<Pair> = sql::fetch(sql::query(&self.client, &sql, w.binds())).await?;
+        let mut attributes: Vec<AttributeFacet> = Vec::new();
+        for row in rows {
+            if row.rank == 0 {
+                attributes.push(AttributeFacet { key: row.key, count: row.count, values: Vec::new() });
+            } else if let Some(facet) = attributes.iter_mut().find(|a| a.key == row.key) {
+                facet.values.push(CountedValue { value: row.value, count: row.count });
+            }
+        }
+        Ok(Facets { services, severities, attributes })
+    }
+
+    async fn summary(&self, filter: LogFilter) -> StoreResult<LogSummary> {
+        let Some(w) = self.log_where(&filter).await? else { return Ok(LogSummary::default()) };
+        let sql = format!(
+            "SELECT count() AS logs, uniqExactIf(session_id, session_id != '') AS sessions, \
+             uniqExactIf(distinct_id, distinct_id != '') AS users FROM logs {}",
+            w.sql()
+        );
+        let rows: Vec<SummaryRow> = sql::fetch(sql::query(&self.client, &sql, w.binds())).await?;
+        Ok(rows.first().map_or_else(LogSummary::default, |r| LogSummary {
+            logs: r.logs,
+            sessions: r.sessions,
+            users: r.users,
+        }))
+    }
+
+    async fn tail(&self, filter: LogFilter, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>> {
+        let Some(mut w) = self.log_where(&filter).await? else { return Ok(Vec::new()) };
+        w.push("id > ?", [after.0.into()]);
+        self.logs(&format!("SELECT {LOG_COLUMNS} FROM logs {} ORDER BY id LIMIT {limit}", w.sql()), &w).await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        ClickAnalytics::ping(self).await
+    }
+}

@@ -1,0 +1,388 @@
+//! The ClickHouse schema, its versions, and how it is laid out on one server or a cluster.
+//!
+//! Every statement is idempotent (`IF NOT EXISTS`), so several Tether processes starting at
+//! once on one database all succeed; `tether_schema` records which versions were applied.
+//! On a cluster each table `t` is `t_local` (a `Replicated*` engine, one per shard and
+//! replica) behind a `Distributed` table `t`; product SQL names only `t` either way.
+
+use clickhouse::Client;
+use tether_store::StoreResult;
+
+use crate::options::ClickHouseOptions;
+use crate::sql;
+
+/// A table Tether creates.
+struct Table {
+    name: &'static str,
+    columns: &'static str,
+    /// The MergeTree family member, without the `Replicated` prefix or arguments.
+    engine: &'static str,
+    partition_by: Option<&'static str>,
+    order_by: &'static str,
+    /// A `DateTime` expression rows expire by when retention is configured.
+    ttl_on: Option<&'static str>,
+    /// How rows are spread over shards (the `Distributed` sharding key).
+    shard_by: &'static str,
+}
+
+/// A materialized view feeding `target` from every insert into `source`.
+struct View {
+    name: &'static str,
+    target: &'static str,
+    source: &'static str,
+    select: &'static str,
+}
+
+const LOGS: Table = Table {
+    name: "logs",
+    // Times are DateTime64(9) (Unix nanoseconds in RowBinary); ids increase with commit
+    // time, so a minmax index on them serves `get` and the live tail. Attributes are a Map of
+    // their text forms (what filters compare) plus the types of the non-string ones, so the
+    // UI still sees ints as ints. Resource and scope attributes repeat from row to row:
+    // LowCardinality JSON text stores each distinct set once per part.
+    columns: "
+        project_id          Int64,
+        id                  Int64 CODEC(Delta(8), ZSTD(1)),
+        ts                  DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+        observed_ts         DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+        severity            UInt8,
+        severity_text       LowCardinality(String),
+        severity_number     Int32,
+        service             LowCardinality(String),
+        body                String CODEC(ZSTD(1)),
+        session_id          String CODEC(ZSTD(1)),
+        distinct_id         String CODEC(ZSTD(1)),
+        trace_id            String CODEC(ZSTD(1)),
+        span_id             String CODEC(ZSTD(1)),
+        trace_flags         UInt32,
+        event_name          LowCardinality(String),
+        scope_name          LowCardinality(String),
+        scope_version       LowCardinality(String),
+        attributes          Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        attribute_types     Map(LowCardinality(String), UInt8) CODEC(ZSTD(1)),
+        resource_attributes LowCardinality(String) CODEC(ZSTD(1)),
+        scope_attributes    LowCardinality(String) CODEC(ZSTD(1)),
+        INDEX id_range id TYPE minmax GRANULARITY 1,
+        INDEX body_tokens lowerUTF8(body) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1,
+        INDEX body_ngrams lowerUTF8(body) TYPE ngrambf_v1(3, 65536, 3, 0) GRANULARITY 1,
+        INDEX session_ids session_id TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX distinct_ids distinct_id TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX trace_ids trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+        INDEX attribute_keys mapKeys(attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX attribute_values mapValues(attributes) TYPE bloom_filter(0.01) GRANULARITY 1",
+    engine: "MergeTree",
+    partition_by: Some("toDate(ts)"),
+    order_by: "(project_id, ts)",
+    ttl_on: Some("toDateTime(ts)"),
+    shard_by: "rand()",
+};
+
+/// Where each session's logs are in time: a session's logs are then read from that span
+/// (with the session bloom filter) instead of the whole range.
+const LOG_SESSIONS: Table = Table {
+    name: "log_sessions",
+    columns: "
+        project_id Int64,
+        session_id String,
+        first_ts   SimpleAggregateFunction(min, DateTime64(9)),
+        last_ts    SimpleAggregateFunction(max, DateTime64(9)),
+        logs       SimpleAggregateFunction(sum, UInt64)",
+    engine: "AggregatingMergeTree",
+    partition_by: None,
+    order_by: "(project_id, session_id)",
+    ttl_on: Some("toDateTime(last_ts)"),
+    shard_by: "cityHash64(project_id, session_id)",
+};
+
+const LOG_SESSIONS_VIEW: View = View {
+    name: "log_sessions_mv",
+    target: "log_sessions",
+    source: "logs",
+    select: "SELECT project_id, session_id, min(ts) AS first_ts, max(ts) AS last_ts, count() AS logs \
+             FROM {source} WHERE session_id != '' GROUP BY project_id, session_id",
+};
+
+/// Events and exceptions are `ReplacingMergeTree`s keyed by uuid, read with `FINAL`: an SDK
+/// retry stored twice is seen once. The session / issue comes first in the key (a retry has
+/// the same one), so those lookups read a prefix.
+const EVENTS: Table = Table {
+    name: "events",
+    columns: "
+        project_id  Int64,
+        uuid        String,
+        event       LowCardinality(String),
+        distinct_id String,
+        session_id  String,
+        window_id   Nullable(String),
+        ts          DateTime64(3) CODEC(Delta(8), ZSTD(1)),
+        current_url Nullable(String) CODEC(ZSTD(1)),
+        properties  String CODEC(ZSTD(1)),
+        INDEX ts_range ts TYPE minmax GRANULARITY 1",
+    engine: "ReplacingMergeTree",
+    partition_by: Some("toYYYYMM(ts)"),
+    order_by: "(project_id, session_id, uuid)",
+    ttl_on: Some("toDateTime(ts)"),
+    shard_by: "cityHash64(project_id, session_id)",
+};
+
+const EXCEPTIONS: Table = Table {
+    name: "exceptions",
+    columns: "
+        project_id     Int64,
+        uuid           String,
+        issue_id       Int64,
+        session_id     String,
+        window_id      Nullable(String),
+        distinct_id    String,
+        ts             DateTime64(3) CODEC(Delta(8), ZSTD(1)),
+        url            Nullable(String) CODEC(ZSTD(1)),
+        name           String,
+        message        String CODEC(ZSTD(1)),
+        exception_list String CODEC(ZSTD(1)),
+        INDEX ts_range ts TYPE minmax GRANULARITY 1,
+        INDEX session_ids session_id TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX distinct_ids distinct_id TYPE bloom_filter(0.01) GRANULARITY 1",
+    engine: "ReplacingMergeTree",
+    partition_by: Some("toYYYYMM(ts)"),
+    order_by: "(project_id, issue_id, uuid)",
+    ttl_on: Some("toDateTime(ts)"),
+    shard_by: "cityHash64(project_id, session_id)",
+};
+
+/// One row per stored recording chunk (a content hash drops SDK retries).
+const RECORDING_CHUNKS: Table = Table {
+    name: "recording_chunks",
+    columns: "
+        project_id        Int64,
+        session_id        String,
+        window_id         String,
+        chunk_id          String,
+        distinct_id       String,
+        first_ms          Int64,
+        last_ms           Int64,
+        blob_key          String CODEC(ZSTD(1)),
+        size              UInt64,
+        active_ms         Int64,
+        url               Nullable(String) CODEC(ZSTD(1)),
+        clicks            UInt64,
+        keypresses        UInt64,
+        console_errors    UInt64,
+        has_full_snapshot UInt8",
+    engine: "ReplacingMergeTree",
+    partition_by: None,
+    order_by: "(project_id, session_id, chunk_id)",
+    ttl_on: Some("toDateTime(intDiv(last_ms, 1000))"),
+    shard_by: "cityHash64(project_id, session_id)",
+};
+
+/// Session summaries, folded by the engine from chunk rows. `first_url` is the (time, URL)
+/// of the earliest chunk that has a URL; chunks without one carry (max Int64, '').
+const RECORDINGS: Table = Table {
+    name: "recordings",
+    columns: "
+        project_id        Int64,
+        session_id        String,
+        distinct_id       SimpleAggregateFunction(any, String),
+        start_ms          SimpleAggregateFunction(min, Int64),
+        end_ms            SimpleAggregateFunction(max, Int64),
+        active_ms         SimpleAggregateFunction(sum, Int64),
+        first_url         SimpleAggregateFunction(min, Tuple(Int64, String)),
+        clicks            SimpleAggregateFunction(sum, UInt64),
+        keypresses        SimpleAggregateFunction(sum, UInt64),
+        console_errors    SimpleAggregateFunction(sum, UInt64),
+        size              SimpleAggregateFunction(sum, UInt64),
+        has_full_snapshot SimpleAggregateFunction(max, UInt8)",
+    engine: "AggregatingMergeTree",
+    partition_by: None,
+    order_by: "(project_id, session_id)",
+    ttl_on: Some("toDateTime(intDiv(end_ms, 1000))"),
+    shard_by: "cityHash64(project_id, session_id)",
+};
+
+const RECORDINGS_VIEW: View = View {
+    name: "recordings_mv",
+    target: "recordings",
+    source: "recording_chunks",
+    select: "SELECT project_id, session_id, distinct_id, first_ms AS start_ms, last_ms AS end_ms, active_ms, \
+             if(url IS NULL, (9223372036854775807, ''), (first_ms, assumeNotNull(url))) AS first_url, \
+             clicks, keypresses, console_errors, size, has_full_snapshot FROM {source}",
+};
+
+const SCHEMA_TABLE: Table = Table {
+    name: "tether_schema",
+    columns: "version UInt32, applied_at DateTime DEFAULT now()",
+    engine: "ReplacingMergeTree",
+    partition_by: None,
+    order_by: "version",
+    ttl_on: None,
+    shard_by: "version",
+};
+
+/// The tables of each schema version, in the order they are created.
+const VERSIONS: &[(u32, &[&Table], &[&View])] = &[(
+    1,
+    &[&LOGS, &LOG_SESSIONS, &EVENTS, &EXCEPTIONS, &RECORDING_CHUNKS, &RECORDINGS],
+    &[&LOG_SESSIONS_VIEW, &RECORDINGS_VIEW],
+)];
+
+/// Tables that keep data by time, for retention.
+const WITH_RETENTION: &[&Table] = &[&LOGS, &LOG_SESSIONS, &EVENTS, &EXCEPTIONS, &RECORDING_CHUNKS, &RECORDINGS];
+
+pub(crate) fn create_database(options: &ClickHouseOptions) -> String {
+    format!("CREATE DATABASE IF NOT EXISTS {}{}", options.database, on_cluster(options))
+}
+
+fn on_cluster(options: &ClickHouseOptions) -> String {
+    options.cluster.as_deref().map(|c| format!(" ON CLUSTER {c}")).unwrap_or_default()
+}
+
+/// The statements creating `table` (two on a cluster: the replicated local table and the
+/// distributed one in front of it).
+fn create_table(table: &Table, options: &ClickHouseOptions) -> Vec<String> {
+    let db = &options.database;
+    let (local, engine) = match &options.cluster {
+        None => (table.name.to_owned(), format!("{}()", table.engine)),
+        Some(_) => (
+            format!("{}_local", table.name),
+            format!("Replicated{}('/clickhouse/tables/{{shard}}/{db}/{}_local', '{{replica}}')", table.engine, table.name),
+        ),
+    };
+    let partition = table.partition_by.map(|p| format!(" PARTITION BY {p}")).unwrap_or_default();
+    // Parts whose rows all expired are dropped whole instead of rewritten.
+    let settings = if table.ttl_on.is_some() { " SETTINGS ttl_only_drop_parts = 1" } else { "" };
+    let mut statements = vec![format!(
+        "CREATE TABLE IF NOT EXISTS {local}{} ({}\n) ENGINE = {engine}{partition} ORDER BY {}{settings}",
+        on_cluster(options),
+        table.columns,
+        table.order_by
+    )];
+    if let Some(cluster) = &options.cluster {
+        statements.push(format!(
+            "CREATE TABLE IF NOT EXISTS {} ON CLUSTER {cluster} AS {local} \
+             ENGINE = Distributed({cluster}, {db}, {local}, {})",
+            table.name, table.shard_by
+        ));
+    }
+    statements
+}
+
+/// A view reads and writes the local tables: each shard folds its own rows.
+fn create_view(view: &View, options: &ClickHouseOptions) -> String {
+    let local = |t: &str| if options.cluster.is_some() { format!("{t}_local") } else { t.to_owned() };
+    format!(
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS {}{} TO {} AS {}",
+        view.name,
+        on_cluster(options),
+        local(view.target),
+        view.select.replace("{source}", &local(view.source))
+    )
+}
+
+/// `ALTER … MODIFY TTL` for each table that keeps data by time.
+fn retention(options: &ClickHouseOptions) -> Vec<String> {
+    let Some(days) = options.retention_days else { return Vec::new() };
+    let suffix = if options.cluster.is_some() { "_local" } else { "" };
+    WITH_RETENTION
+        .iter()
+        .filter_map(|t| {
+            t.ttl_on.map(|on| {
+                format!("ALTER TABLE {}{suffix}{} MODIFY TTL {on} + INTERVAL {days} DAY", t.name, on_cluster(options))
+            })
+        })
+        .collect()
+}
+
+/// Every statement of the versions after `current`, with the version each belongs to.
+fn pending(current: u32, options: &ClickHouseOptions) -> Vec<(u32, Vec<String>)> {
+    VERSIONS
+        .iter()
+        .filter(|(v, _, _)| *v > current)
+        .map(|(v, tables, views)| {
+            let mut statements: Vec<String> = tables.iter().flat_map(|t| create_table(t, options)).collect();
+            statements.extend(views.iter().map(|view| create_view(view, options)));
+            (*v, statements)
+        })
+        .collect()
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct Version {
+    version: u32,
+}
+
+/// Brings the database to the newest schema, then applies the configured retention.
+pub(crate) async fn migrate(client: &Client, options: &ClickHouseOptions) -> StoreResult<()> {
+    for statement in create_table(&SCHEMA_TABLE, options) {
+        sql::run(client.query(&statement)).await?;
+    }
+    let applied: Vec<Version> =
+        sql::fetch(client.query("SELECT toUInt32(max(version)) AS version FROM tether_schema")).await?;
+    let current = applied.first().map_or(0, |v| v.version);
+    for (version, statements) in pending(current, options) {
+        for statement in statements {
+            sql::run(client.query(&statement)).await?;
+        }
+        sql::run(client.query("INSERT INTO tether_schema (version) VALUES (?)").bind(version)).await?;
+    }
+    for statement in retention(options) {
+        sql::run(client.query(&statement)).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(url: &str) -> ClickHouseOptions {
+        ClickHouseOptions::from_url(url).unwrap()
+    }
+
+    #[test]
+    fn one_server_gets_plain_merge_trees() {
+        let o = options("http://h:8123/?database=obs");
+        let all: Vec<String> = pending(0, &o).into_iter().flat_map(|(_, s)| s).collect();
+        assert_eq!(create_database(&o), "CREATE DATABASE IF NOT EXISTS obs");
+        let logs = &all[0];
+        assert!(logs.starts_with("CREATE TABLE IF NOT EXISTS logs ("), "{logs}");
+        assert!(logs.contains("ENGINE = MergeTree() PARTITION BY toDate(ts) ORDER BY (project_id, ts)"), "{logs}");
+        assert!(!all.iter().any(|s| s.contains("ON CLUSTER") || s.contains("Distributed")));
+        assert!(all.contains(&"CREATE MATERIALIZED VIEW IF NOT EXISTS recordings_mv TO recordings AS SELECT \
+             project_id, session_id, distinct_id, first_ms AS start_ms, last_ms AS end_ms, active_ms, \
+             if(url IS NULL, (9223372036854775807, ''), (first_ms, assumeNotNull(url))) AS first_url, \
+             clicks, keypresses, console_errors, size, has_full_snapshot FROM recording_chunks"
+            .to_owned()));
+        assert!(retention(&o).is_empty());
+        assert!(pending(1, &o).is_empty(), "nothing to do at the newest version");
+    }
+
+    #[test]
+    fn a_cluster_gets_replicated_local_tables_behind_distributed_ones() {
+        let o = options("http://h:8123/?database=obs&cluster=main&retention_days=30");
+        let all: Vec<String> = pending(0, &o).into_iter().flat_map(|(_, s)| s).collect();
+        assert_eq!(create_database(&o), "CREATE DATABASE IF NOT EXISTS obs ON CLUSTER main");
+        assert!(all[0].starts_with("CREATE TABLE IF NOT EXISTS logs_local ON CLUSTER main ("), "{}", all[0]);
+        assert!(
+            all[0].contains("ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/obs/logs_local', '{replica}')"),
+            "{}",
+            all[0]
+        );
+        assert_eq!(
+            all[1],
+            "CREATE TABLE IF NOT EXISTS logs ON CLUSTER main AS logs_local ENGINE = Distributed(main, obs, logs_local, rand())"
+        );
+        let events = all.iter().find(|s| s.contains("events_local ON CLUSTER")).unwrap();
+        assert!(events.contains("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/obs/events_local'"));
+        assert!(all.contains(
+            &"CREATE TABLE IF NOT EXISTS events ON CLUSTER main AS events_local \
+              ENGINE = Distributed(main, obs, events_local, cityHash64(project_id, session_id))"
+                .to_owned()
+        ));
+        let view = all.iter().find(|s| s.contains("log_sessions_mv")).unwrap();
+        assert!(view.starts_with("CREATE MATERIALIZED VIEW IF NOT EXISTS log_sessions_mv ON CLUSTER main TO log_sessions_local AS"));
+        assert!(view.contains("FROM logs_local WHERE"));
+        assert!(retention(&o).contains(&"ALTER TABLE logs_local ON CLUSTER main MODIFY TTL toDateTime(ts) + INTERVAL 30 DAY".to_owned()));
+        // 6 tables × (local + distributed) + 2 views.
+        assert_eq!(all.len(), 14);
+    }
+}
