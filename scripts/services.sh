@@ -5,22 +5,26 @@
 #   TETHER_TEST_POSTGRES_URL   a superuser URL (tests create one database per case)
 #   TETHER_TEST_S3_URL         s3://tether-test, with AWS_ENDPOINT_URL, AWS_REGION,
 #                              AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP
-# Set TETHER_TEST_POSTGRES_URL and/or TETHER_TEST_S3_URL (with the AWS_* variables) before
-# running scripts/test to use your own servers instead; then none is started here.
+# Set TETHER_TEST_POSTGRES_URL, TETHER_TEST_CLICKHOUSE_URL and/or TETHER_TEST_S3_URL (with the
+# AWS_* variables) before running scripts/test to use your own servers instead; then those
+# are not started here.
 # `stop_services` (called from scripts/test's exit trap) stops what was started.
 
 services_dir="$(mktemp -d)"
 pg_data=""
 moto_pid=""
+chdb_pid=""
 
 stop_services() {
     if [ -n "$pg_data" ]; then
         runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
     fi
-    if [ -n "$moto_pid" ]; then
-        kill "$moto_pid" 2>/dev/null || true
-        wait "$moto_pid" 2>/dev/null || true
-    fi
+    for pid in "$moto_pid" "$chdb_pid"; do
+        if [ -n "$pid" ]; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     rm -rf "$services_dir"
 }
 
@@ -58,5 +62,18 @@ start_s3() {
     export TETHER_TEST_S3_URL="s3://tether-test"
 }
 
+start_clickhouse() {
+    .venv/bin/python tests/clickhouse/chdb_http.py "$services_dir/chdb" "$services_dir/chdb.port" \
+        >"$services_dir/chdb.log" 2>&1 &
+    chdb_pid=$!
+    for _ in $(seq 1 300); do
+        [ -s "$services_dir/chdb.port" ] && break
+        kill -0 "$chdb_pid" 2>/dev/null || { cat "$services_dir/chdb.log"; return 1; }
+        sleep 0.1
+    done
+    export TETHER_TEST_CLICKHOUSE_URL="http://127.0.0.1:$(cat "$services_dir/chdb.port")/?compression=none"
+}
+
 [ -n "${TETHER_TEST_POSTGRES_URL:-}" ] || start_postgres
+[ -n "${TETHER_TEST_CLICKHOUSE_URL:-}" ] || start_clickhouse
 [ -n "${TETHER_TEST_S3_URL:-}" ] || start_s3

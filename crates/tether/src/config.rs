@@ -31,7 +31,7 @@ pub(crate) struct StorageConfig {
     /// Recording bytes: `s3://bucket/prefix` (endpoint, region and credentials from the
     /// standard `AWS_*` variables) or `file:///path`.
     pub blob_url: Option<String>,
-    /// Logs, events, exceptions and the recording index on ClickHouse (not in this version).
+    /// Logs, events, exceptions and the recording index on ClickHouse (its HTTP interface).
     pub clickhouse_url: Option<String>,
     /// How long project, key and login lookups are cached (0 turns the cache off): the
     /// longest another Tether process's change (a revoked key) may go unseen here.
@@ -217,10 +217,10 @@ fn validate(config: &Config) -> anyhow::Result<()> {
     {
         bail!("storage.blob_url must be s3://bucket/prefix or file:///absolute/path (got {url})");
     }
-    if config.storage.clickhouse_url.is_some() {
-        bail!(
-            "storage.clickhouse_url: this version of Tether has no ClickHouse backend yet; unset it to keep logs in the embedded store"
-        );
+    if let Some(url) = &config.storage.clickhouse_url
+        && let Err(e) = tether_store_clickhouse::ClickHouseOptions::from_url(url)
+    {
+        bail!("storage.clickhouse_url ({}): {e}", crate::storage::redact(url));
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use anyhow::Context;
 use tether_server::Stores;
 use tether_store::BlobStore;
 use tether_store_blob::ObjectBlobs;
+use tether_store_clickhouse::ClickAnalytics;
 use tether_store_embedded::{DuckAnalytics, layout};
 use tether_store_sql::SqlMeta;
 
@@ -21,7 +22,14 @@ pub(crate) struct Storage {
     pub stores: Stores,
     /// (what, where) for each store, credentials left out.
     pub described: Vec<(&'static str, String)>,
-    analytics: Arc<DuckAnalytics>,
+    /// The embedded analytics store, checkpointed at shutdown (none on ClickHouse).
+    duck: Option<Arc<DuckAnalytics>>,
+}
+
+/// Where logs, events and the recording index live.
+enum Analytics {
+    Duck(Arc<DuckAnalytics>),
+    ClickHouse(Arc<ClickAnalytics>),
 }
 
 /// `url` without its password, for messages and the banner.
@@ -46,13 +54,25 @@ impl Storage {
             .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         let mut described = Vec::new();
 
-        let duck_path: PathBuf = data_dir.join(layout::ANALYTICS);
-        let analytics = Arc::new(
-            DuckAnalytics::open(&duck_path)
-                .await
-                .with_context(|| format!("cannot open {}", duck_path.display()))?,
-        );
-        described.push(("Logs, events, replays", format!("DuckDB {}", duck_path.display())));
+        let (analytics, duck) = match &config.storage.clickhouse_url {
+            Some(url) => {
+                let ch = ClickAnalytics::connect(url).await.with_context(|| {
+                    format!("cannot use ClickHouse at {} (storage.clickhouse_url)", redact(url))
+                })?;
+                described.push(("Logs, events, replays", ch.describe().to_owned()));
+                (Analytics::ClickHouse(Arc::new(ch)), None)
+            }
+            None => {
+                let duck_path: PathBuf = data_dir.join(layout::ANALYTICS);
+                let duck = Arc::new(
+                    DuckAnalytics::open(&duck_path)
+                        .await
+                        .with_context(|| format!("cannot open {}", duck_path.display()))?,
+                );
+                described.push(("Logs, events, replays", format!("DuckDB {}", duck_path.display())));
+                (Analytics::Duck(duck.clone()), Some(duck))
+            }
+        };
 
         let meta = match &config.storage.postgres_url {
             Some(url) => {
@@ -83,13 +103,21 @@ impl Storage {
         described.push(("Recording bytes", blobs.describe().to_owned()));
 
         let ttl = std::time::Duration::from_millis(config.storage.metadata_cache_ttl_ms);
-        let stores = Stores::new(analytics.clone(), Arc::new(meta), Arc::new(blobs)).with_metadata_cache(ttl);
-        Ok(Storage { stores, described, analytics })
+        let (meta, blobs): (Arc<SqlMeta>, Arc<dyn BlobStore>) = (Arc::new(meta), Arc::new(blobs));
+        let stores = match analytics {
+            Analytics::Duck(duck) => Stores::new(duck, meta, blobs),
+            Analytics::ClickHouse(ch) => Stores::new(ch, meta, blobs),
+        }
+        .with_metadata_cache(ttl);
+        Ok(Storage { stores, described, duck })
     }
 
     /// Called after the server stopped: writes DuckDB's log into its main file so the next
-    /// start need not replay it (durability does not depend on it).
+    /// start need not replay it (durability does not depend on it). Nothing to do on ClickHouse.
     pub(crate) async fn close(&self) -> anyhow::Result<()> {
-        self.analytics.checkpoint().await.context("final checkpoint failed")
+        match &self.duck {
+            Some(duck) => duck.checkpoint().await.context("final checkpoint failed"),
+            None => Ok(()),
+        }
     }
 }

@@ -10,19 +10,7 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 
 mod common;
-use common::{KEY, TOKEN, Tether, healthy};
-
-fn required(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test, or set it"))
-}
-
-/// A fresh database on the test server and a fresh prefix in the test bucket.
-async fn fresh_storage(name: &str) -> (String, String) {
-    let unique = format!("{name}_{}", std::process::id());
-    let url =
-        tether_store_sql::create_database(&required("TETHER_TEST_POSTGRES_URL"), &unique).await.unwrap();
-    (url, format!("{}/{unique}", required("TETHER_TEST_S3_URL").trim_end_matches('/')))
-}
+use common::{Tether, api, capture, fresh_storage, healthy, send_log};
 
 /// Tether on PostgreSQL and S3, in a data directory of its own (for DuckDB).
 struct OnServices {
@@ -41,40 +29,6 @@ fn spawn(postgres_url: &str, blob_url: &str) -> OnServices {
     let dir = tempfile::tempdir().unwrap();
     let env = [("TETHER_POSTGRES_URL", postgres_url), ("TETHER_BLOB_URL", blob_url)];
     OnServices { tether: common::spawn(dir.path(), &env), _dir: dir }
-}
-
-async fn api(tether: &Tether, path: &str) -> (u16, Value) {
-    let resp = reqwest::Client::new()
-        .get(format!("{}/api/{path}", tether.base))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn capture(tether: &Tether, events: Value) -> u16 {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/e/", tether.base))
-        .json(&json!({"api_key": TOKEN, "batch": events}))
-        .send()
-        .await
-        .unwrap();
-    resp.status().as_u16()
-}
-
-fn otlp(body: &str) -> Value {
-    json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"stringValue": body}}]}]}]})
-}
-
-async fn send_log(tether: &Tether, body: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{}/v1/logs", tether.base))
-        .bearer_auth(TOKEN)
-        .json(&otlp(body))
-        .send()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

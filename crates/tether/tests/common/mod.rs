@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+
 pub const TOKEN: &str = "phc_binarytests";
 pub const KEY: &str = "phx_binarytests";
 
@@ -53,4 +55,64 @@ pub async fn healthy(tether: &Tether) {
         assert!(Instant::now() < deadline, "tether did not become healthy");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// An environment variable scripts/test sets for the service tests.
+pub fn required(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test, or set it"))
+}
+
+/// GET `/api/{path}` with the test key: (status, JSON body or null).
+pub async fn api(tether: &Tether, path: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .get(format!("{}/api/{path}", tether.base))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Posts a PostHog `/e/` batch with the test token; the status.
+pub async fn capture(tether: &Tether, events: Value) -> u16 {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/e/", tether.base))
+        .json(&json!({"api_key": TOKEN, "batch": events}))
+        .send()
+        .await
+        .unwrap();
+    resp.status().as_u16()
+}
+
+/// An OTLP/JSON request with one log of `body`.
+pub fn otlp(body: &str) -> Value {
+    json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"stringValue": body}}]}]}]})
+}
+
+/// Sends one log through OTLP/HTTP with the test token.
+pub async fn send_log(tether: &Tether, body: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/v1/logs", tether.base))
+        .bearer_auth(TOKEN)
+        .json(&otlp(body))
+        .send()
+        .await
+        .unwrap()
+}
+
+
+/// A fresh database on the test server and a fresh prefix in the test bucket.
+pub async fn fresh_storage(name: &str) -> (String, String) {
+    let unique = format!("{name}_{}", std::process::id());
+    let url =
+        tether_store_sql::create_database(&required("TETHER_TEST_POSTGRES_URL"), &unique).await.unwrap();
+    (url, format!("{}/{unique}", required("TETHER_TEST_S3_URL").trim_end_matches('/')))
+}
+
+
+/// A fresh database on the test ClickHouse (created by Tether at its first start).
+pub fn fresh_clickhouse(name: &str) -> String {
+    let mut url = url::Url::parse(&required("TETHER_TEST_CLICKHOUSE_URL")).unwrap();
+    url.query_pairs_mut().append_pair("database", &format!("{name}_{}", std::process::id()));
+    url.to_string()
 }
