@@ -18,23 +18,44 @@ export const ADMIN_PASSWORD = 'browser-tests-admin';
 let databases = 0;
 
 /**
- * With TETHER_BROWSER_STORAGE=postgres-s3 (scripts/test runs the capture and UI tests a
- * second time so), each Tether gets a `[storage]` section in a config file naming a fresh
- * PostgreSQL database for its metadata and its own prefix in the S3 bucket for recordings,
- * from the services scripts/services.sh started. Returns the extra arguments, or none.
+ * With TETHER_BROWSER_STORAGE=clickhouse-postgres-s3 (scripts/test runs the capture and UI
+ * tests a second time so), each Tether gets a `[storage]` section in a config file naming a
+ * fresh ClickHouse database for logs, events and the recording index, a fresh PostgreSQL
+ * database for its metadata and its own prefix in the S3 bucket for recording bytes, from
+ * the services scripts/services.sh started. (`postgres-s3` leaves out ClickHouse.) Returns
+ * the extra arguments, or none.
  */
 function storageArgs(dataDir) {
-  if (process.env.TETHER_BROWSER_STORAGE !== 'postgres-s3') return [];
+  const mode = process.env.TETHER_BROWSER_STORAGE;
+  if (!mode) return [];
+  if (mode !== 'postgres-s3' && mode !== 'clickhouse-postgres-s3') throw new Error(`unknown TETHER_BROWSER_STORAGE ${mode}`);
   const admin = process.env.TETHER_TEST_POSTGRES_URL;
   const bucket = process.env.TETHER_TEST_S3_URL;
-  if (!admin || !bucket) throw new Error('TETHER_BROWSER_STORAGE=postgres-s3 needs TETHER_TEST_POSTGRES_URL and TETHER_TEST_S3_URL (run scripts/test)');
+  const clickhouse = process.env.TETHER_TEST_CLICKHOUSE_URL;
+  if (!admin || !bucket || (mode.startsWith('clickhouse') && !clickhouse)) {
+    throw new Error(`TETHER_BROWSER_STORAGE=${mode} needs TETHER_TEST_POSTGRES_URL, TETHER_TEST_S3_URL and TETHER_TEST_CLICKHOUSE_URL (run scripts/test)`);
+  }
   const name = `browser_${process.pid}_${databases++}`;
   execFileSync('psql', [admin, '-q', '-c', `CREATE DATABASE ${name}`]);
   const url = new URL(admin);
   url.pathname = `/${name}`;
+  let toml = `[storage]\npostgres_url = "${url}"\nblob_url = "${bucket.replace(/\/$/, '')}/${name}"\n`;
+  if (mode.startsWith('clickhouse')) {
+    const ch = new URL(clickhouse);
+    ch.searchParams.set('database', name);
+    toml += `clickhouse_url = "${ch}"\n`;
+  }
   const file = join(dataDir, 'tether.toml');
-  writeFileSync(file, `[storage]\npostgres_url = "${url}"\nblob_url = "${bucket.replace(/\/$/, '')}/${name}"\n`);
+  writeFileSync(file, toml);
   return ['--config', file];
+}
+
+/** What the banner must say each backend is, for the storage mode of this run. */
+function expectedBackends() {
+  const mode = process.env.TETHER_BROWSER_STORAGE;
+  const wanted = [/Metadata: +PostgreSQL/, /Recording bytes: +S3 bucket/];
+  if (mode?.startsWith('clickhouse')) wanted.push(/Logs, events, replays: +ClickHouse/);
+  return wanted;
 }
 
 /**
@@ -69,8 +90,8 @@ export async function launchTether(args, ready, env = { TETHER_ADMIN_PASSWORD: A
       const matches = Object.fromEntries(Object.entries(wanted).map(([k, re]) => [k, out.match(re)?.[1]]));
       if (Object.values(matches).every(Boolean)) {
         clearTimeout(timer);
-        if (storage.length > 0 && !(/Metadata: +PostgreSQL/.test(out) && /Recording bytes: +S3 bucket/.test(out))) {
-          fail(new Error(`tether does not say it runs on PostgreSQL and S3:\n${out}`));
+        if (storage.length > 0 && !expectedBackends().every((re) => re.test(out))) {
+          fail(new Error(`tether does not say it runs on ${process.env.TETHER_BROWSER_STORAGE}:\n${out}`));
           return;
         }
         resolve({ ...matches, output: () => out });
