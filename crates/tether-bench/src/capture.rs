@@ -9,7 +9,8 @@ use std::time::Instant;
 use anyhow::bail;
 use serde_json::{Value, json};
 
-use crate::server::{API_KEY, TOKEN, peak_rss_mb, start_server, wait_healthy};
+use crate::backends::{Servers, StorageArgs};
+use crate::server::{API_KEY, TOKEN, peak_rss_mb, wait_healthy};
 
 /// Options of the capture benchmark.
 #[derive(clap::Args)]
@@ -26,6 +27,8 @@ pub(crate) struct CaptureArgs {
     /// Times the snapshot download is repeated.
     #[arg(long, default_value_t = 10)]
     repeat: usize,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 fn gzip(v: &Value) -> Vec<u8> {
@@ -93,10 +96,12 @@ fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Posts `requests` bodies made by `make` from `clients` concurrent clients; prints figures.
+/// Posts `requests` bodies made by `make` to `path` from `clients` concurrent clients, spread
+/// over the servers at `bases`; prints figures.
 async fn blast(
     name: &str,
-    url: String,
+    bases: &[String],
+    path: &str,
     args: &CaptureArgs,
     make: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
 ) -> anyhow::Result<()> {
@@ -105,9 +110,9 @@ async fn blast(
     let client = reqwest::Client::new();
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.clients {
-        let (next, bytes, client, url, make) =
-            (next.clone(), bytes.clone(), client.clone(), url.clone(), make.clone());
+    for i in 0..args.clients as usize {
+        let url = format!("{}{path}", bases[i % bases.len()]);
+        let (next, bytes, client, make) = (next.clone(), bytes.clone(), client.clone(), make.clone());
         let total = args.requests;
         tasks.push(tokio::spawn(async move {
             loop {
@@ -139,21 +144,27 @@ async fn blast(
 }
 
 pub(crate) async fn run(args: CaptureArgs) -> anyhow::Result<()> {
-    let server = start_server()?;
+    let servers = Servers::start(&args.storage, "capture").await?;
     let client = reqwest::Client::new();
-    wait_healthy(&client, &server).await?;
-    let base = server.base.clone();
+    for server in &servers.servers {
+        wait_healthy(&client, server).await?;
+    }
+    println!("{}", servers.describe());
+    let bases: Vec<String> = servers.servers.iter().map(|s| s.base.clone()).collect();
+    let base = bases[0].clone();
     let t0 = now_ms();
     blast(
         "/e/ (10 events per request)",
-        format!("{base}/e/"),
+        &bases,
+        "/e/",
         &args,
         Arc::new(move |n| gzip(&event_batch(n, t0))),
     )
     .await?;
     blast(
         "/s/ (2 s of rrweb activity per request)",
-        format!("{base}/s/"),
+        &bases,
+        "/s/",
         &args,
         Arc::new(move |n| {
             gzip(&snapshot_request(
@@ -164,7 +175,9 @@ pub(crate) async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         }),
     )
     .await?;
-    println!("server peak RSS: {:.0} MB", peak_rss_mb(server.child.id()));
+    for server in &servers.servers {
+        println!("server peak RSS: {:.0} MB", peak_rss_mb(server.child.id()));
+    }
 
     // A 30-minute recording: one /s/ request per 2 s of activity.
     let session = "0190dddd-0000-7000-8000-000000000000";

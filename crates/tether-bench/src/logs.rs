@@ -7,10 +7,9 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use prost::Message;
 
+use crate::backends::{Servers, StorageArgs};
 use crate::generate;
-use crate::server::{
-    API_KEY, TOKEN, cpu_seconds, dir_bytes, now_ns, peak_rss_mb, start_server, wait_healthy,
-};
+use crate::server::{API_KEY, TOKEN, cpu_seconds, dir_bytes, now_ns, peak_rss_mb, wait_healthy};
 use std::process::Command;
 
 /// Options of the logs benchmark.
@@ -34,13 +33,19 @@ pub(crate) struct LogsArgs {
     /// Seed of the data generator.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 /// Ingests `args.logs` records through OTLP/HTTP, then times queries over them.
 pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
-    let server = start_server()?;
+    let servers = Servers::start(&args.storage, "logs").await?;
     let client = reqwest::Client::new();
-    wait_healthy(&client, &server).await?;
+    for server in &servers.servers {
+        wait_healthy(&client, server).await?;
+    }
+    println!("{}", servers.describe());
+    let server = &servers.servers[0];
 
     let span_ns = args.hours * 3600 * 1_000_000_000;
     let start_ns = now_ns() - span_ns;
@@ -66,10 +71,10 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
     let retries = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut senders = Vec::new();
-    for _ in 0..args.clients {
+    for i in 0..args.clients {
         let (rx, client, bytes_sent, retries) =
             (rx.clone(), client.clone(), bytes_sent.clone(), retries.clone());
-        let url = format!("{}/v1/logs", server.base);
+        let url = format!("{}/v1/logs", servers.servers[i % servers.servers.len()].base);
         senders.push(tokio::spawn(async move {
             loop {
                 let Some(body) = rx.lock().await.recv().await else { return Ok::<_, anyhow::Error>(()) };
@@ -107,16 +112,26 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         mb / elapsed
     );
     println!("  503 retries: {}", retries.load(Ordering::Relaxed));
-    println!("  server peak RSS during ingest: {:.0} MB", peak_rss_mb(server.child.id()));
-    println!("  server CPU during ingest: {:.1} s of {elapsed:.1} s wall", cpu_seconds(server.child.id()));
-    let metrics = client.get(format!("{}/metrics", server.base)).send().await?.text().await?;
-    let metric = |name: &str| {
-        metrics.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0)
-    };
-    let commits = metric("tether_batch_commit_seconds_count");
+    for server in &servers.servers {
+        println!(
+            "  server peak RSS during ingest: {:.0} MB, CPU {:.1} s of {elapsed:.1} s wall",
+            peak_rss_mb(server.child.id()),
+            cpu_seconds(server.child.id())
+        );
+    }
+    let mut commits = 0.0;
+    let mut commit_seconds = 0.0;
+    for server in &servers.servers {
+        let metrics = client.get(format!("{}/metrics", server.base)).send().await?.text().await?;
+        let metric = |name: &str| {
+            metrics.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0)
+        };
+        commits += metric("tether_batch_commit_seconds_count");
+        commit_seconds += metric("tether_batch_commit_seconds_sum");
+    }
     println!(
         "  {commits:.0} group commits, {:.1} ms average, {:.0} records each",
-        metric("tether_batch_commit_seconds_sum") * 1000.0 / commits.max(1.0),
+        commit_seconds * 1000.0 / commits.max(1.0),
         args.logs as f64 / commits.max(1.0)
     );
 
@@ -152,13 +167,23 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         let (p50, p95, n) = query(path).await?;
         println!("  {name:<32} p50 {p50:7.1} ms   p95 {p95:7.1} ms   ({n} results)");
     }
-    println!("server peak RSS overall: {:.0} MB", peak_rss_mb(server.child.id()));
-    // A clean stop checkpoints DuckDB, so the size below is the compacted on-disk size.
-    let mut server = server;
-    Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status()?;
-    let status = server.child.wait()?;
-    println!("server stopped on SIGTERM: {status}");
-    let disk = dir_bytes(server.data_dir.path());
+    for server in &servers.servers {
+        println!("server peak RSS overall: {:.0} MB", peak_rss_mb(server.child.id()));
+    }
+    let disk = match servers.clickhouse_bytes(&["logs", "log_sessions"]).await? {
+        Some(bytes) => {
+            println!("ClickHouse parts of logs and log_sessions, merged (indexes included):");
+            bytes
+        }
+        None => {
+            // A clean stop checkpoints DuckDB, so the size below is the compacted on-disk size.
+            Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status()?;
+            let mut servers = servers;
+            let server = &mut servers.servers[0];
+            println!("server stopped on SIGTERM: {}", server.child.wait()?);
+            dir_bytes(server.data_dir.path())
+        }
+    };
     println!(
         "disk: {:.1} MB for {} logs = {:.1} bytes/log",
         disk as f64 / 1e6,

@@ -3,11 +3,14 @@
 //! Each starts `tether serve` (the release binary next to this one) as a child process on a
 //! temporary data directory and drives it over HTTP like real clients:
 //! - `logs`: seeded OTLP/protobuf batches, then search, histogram and session-filter latency;
+//!   on the embedded store, or with `--clickhouse` on ClickHouse + PostgreSQL, one or more
+//!   `--replicas` (as `capture`);
 //! - `capture`: posthog-js-shaped `/e/` and `/s/` traffic, then serving a 30-minute recording;
 //! - `stamp`: an app using `tether-stamp` logging into it, with and without the layer;
 //! - `metadata`: request latency of ingest and the logs API with metadata on SQLite and on
 //!   PostgreSQL, with and without the metadata read cache.
 
+mod backends;
 mod capture;
 mod generate;
 mod logs;
