@@ -15,7 +15,8 @@ fn run(dir: &Path, args: &[&str]) {
 
 fn main() {
     // Read at run time: one compiled build script serves every checkout sharing a target dir.
-    let web = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR")).join("../../web");
+    let web =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR")).join("../../web");
     for input in ["src", "index.html", "package.json", "package-lock.json", "vite.config.ts", "tsconfig.json"]
     {
         println!("cargo:rerun-if-changed={}", web.join(input).display());

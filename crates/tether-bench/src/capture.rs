@@ -153,14 +153,8 @@ pub(crate) async fn run(args: CaptureArgs) -> anyhow::Result<()> {
     let bases: Vec<String> = servers.servers.iter().map(|s| s.base.clone()).collect();
     let base = bases[0].clone();
     let t0 = now_ms();
-    blast(
-        "/e/ (10 events per request)",
-        &bases,
-        "/e/",
-        &args,
-        Arc::new(move |n| gzip(&event_batch(n, t0))),
-    )
-    .await?;
+    blast("/e/ (10 events per request)", &bases, "/e/", &args, Arc::new(move |n| gzip(&event_batch(n, t0))))
+        .await?;
     blast(
         "/s/ (2 s of rrweb activity per request)",
         &bases,

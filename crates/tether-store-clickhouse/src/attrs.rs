@@ -13,8 +13,11 @@ const BYTES: u8 = 4;
 const JSON: u8 = 5;
 const EMPTY: u8 = 6;
 
+/// A ClickHouse `Map` as its rows see it: (key, value) pairs in order.
+pub(crate) type MapOf<V> = Vec<(String, V)>;
+
 /// The two maps of `attributes` (a repeated key: the first value wins, as in JSON).
-pub(crate) fn encode(attributes: &Attributes) -> (Vec<(String, String)>, Vec<(String, u8)>) {
+pub(crate) fn encode(attributes: &Attributes) -> (MapOf<String>, MapOf<u8>) {
     let mut seen = std::collections::HashSet::with_capacity(attributes.len());
     let mut texts = Vec::with_capacity(attributes.len());
     let mut types = Vec::new();
@@ -44,7 +47,7 @@ fn json(value: &AttrValue) -> String {
 }
 
 /// The attributes back from their two maps.
-pub(crate) fn decode(texts: Vec<(String, String)>, types: &[(String, u8)]) -> Attributes {
+pub(crate) fn decode(texts: MapOf<String>, types: &[(String, u8)]) -> Attributes {
     let type_of = |key: &str| types.iter().find(|(k, _)| k == key).map(|(_, t)| *t);
     Attributes(
         texts

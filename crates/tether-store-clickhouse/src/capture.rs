@@ -183,7 +183,10 @@ impl ClickAnalytics {
     }
 
     /// The (session, chunk id) pairs of `chunks` already indexed.
-    async fn indexed_chunks(&self, chunks: &[ChunkEntry]) -> StoreResult<std::collections::HashSet<(i64, String, String)>> {
+    async fn indexed_chunks(
+        &self,
+        chunks: &[ChunkEntry],
+    ) -> StoreResult<std::collections::HashSet<(i64, String, String)>> {
         let mut found = std::collections::HashSet::new();
         let mut projects: Vec<i64> = chunks.iter().map(|c| c.project_id).collect();
         projects.sort_unstable();
@@ -342,8 +345,10 @@ impl EventStore for ClickAnalytics {
         let mut w = exception_where(&scope);
         w.push("session_id != ''", []);
         w.push_in("session_id", session_ids.into_iter().map(Bound::from));
-        let sql =
-            format!("SELECT session_id, count() AS count FROM exceptions FINAL {} GROUP BY session_id", w.sql());
+        let sql = format!(
+            "SELECT session_id, count() AS count FROM exceptions FINAL {} GROUP BY session_id",
+            w.sql()
+        );
         let rows: Vec<SessionCount> = self.exception_query(&sql, &w).await?;
         Ok(rows.into_iter().map(|r| (r.session_id, r.count)).collect())
     }
@@ -398,13 +403,20 @@ impl RecordingIndex for ClickAnalytics {
             let with_errors = if sessions.is_empty() {
                 "(console_error_count > 0)".to_owned()
             } else {
-                format!("(console_error_count > 0 OR session_id IN ({}))", vec!["?"; sessions.len()].join(", "))
+                format!(
+                    "(console_error_count > 0 OR session_id IN ({}))",
+                    vec!["?"; sessions.len()].join(", ")
+                )
             };
             let clause = if errors.has_errors { with_errors } else { format!("NOT {with_errors}") };
             having.push(&clause, sessions.iter().map(|s| Bound::from(s.as_str())));
         }
-        self.query_recordings(&w, &having, &format!("ORDER BY started DESC, session_id LIMIT {}", query.limit))
-            .await
+        self.query_recordings(
+            &w,
+            &having,
+            &format!("ORDER BY started DESC, session_id LIMIT {}", query.limit),
+        )
+        .await
     }
 
     async fn recording(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Option<Recording>> {

@@ -35,8 +35,8 @@ struct LogRow {
     event_name: String,
     scope_name: String,
     scope_version: String,
-    attributes: Vec<(String, String)>,
-    attribute_types: Vec<(String, u8)>,
+    attributes: attrs::MapOf<String>,
+    attribute_types: attrs::MapOf<u8>,
     resource_attributes: String,
     scope_attributes: String,
 }
@@ -224,7 +224,10 @@ impl ClickAnalytics {
 }
 
 fn severity_name(code: &str) -> String {
-    code.parse::<u8>().ok().and_then(Severity::from_code).map_or_else(|| code.to_owned(), |s| s.as_str().to_owned())
+    code.parse::<u8>()
+        .ok()
+        .and_then(Severity::from_code)
+        .map_or_else(|| code.to_owned(), |s| s.as_str().to_owned())
 }
 
 #[async_trait]

@@ -31,7 +31,11 @@ fn identifier(what: &str, value: &str) -> StoreResult<String> {
     let ok = !value.is_empty()
         && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !value.starts_with(|c: char| c.is_ascii_digit());
-    if ok { Ok(value.to_owned()) } else { Err(invalid(format!("{what} {value:?} must be letters, digits and _"))) }
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(invalid(format!("{what} {value:?} must be letters, digits and _")))
+    }
 }
 
 impl ClickHouseOptions {
@@ -46,7 +50,9 @@ impl ClickHouseOptions {
         }
         let host = url.host_str().ok_or_else(|| invalid("the ClickHouse URL has no host".into()))?;
         let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-        let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+        let decode = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned())
+        };
         let mut options = ClickHouseOptions {
             endpoint: format!("{}://{host}{port}{}", url.scheme(), url.path().trim_end_matches('/')),
             user: Some(url.username()).filter(|u| !u.is_empty()).and_then(decode),
@@ -64,7 +70,9 @@ impl ClickHouseOptions {
                     options.compress = match value.as_ref() {
                         "lz4" => true,
                         "none" => false,
-                        other => return Err(invalid(format!("compression must be lz4 or none, not {other:?}"))),
+                        other => {
+                            return Err(invalid(format!("compression must be lz4 or none, not {other:?}")));
+                        }
                     }
                 }
                 "retention_days" => {
@@ -85,11 +93,12 @@ impl ClickHouseOptions {
 
     /// A client for the server, using `database` when given.
     pub(crate) fn client(&self, database: Option<&str>) -> clickhouse::Client {
-        let mut client = clickhouse::Client::default().with_url(&self.endpoint).with_compression(if self.compress {
-            clickhouse::Compression::Lz4
-        } else {
-            clickhouse::Compression::None
-        });
+        let mut client =
+            clickhouse::Client::default().with_url(&self.endpoint).with_compression(if self.compress {
+                clickhouse::Compression::Lz4
+            } else {
+                clickhouse::Compression::None
+            });
         if let Some(user) = &self.user {
             client = client.with_user(user);
         }

@@ -226,7 +226,8 @@ const VERSIONS: &[(u32, &[&Table], &[&View])] = &[(
 )];
 
 /// Tables that keep data by time, for retention.
-const WITH_RETENTION: &[&Table] = &[&LOGS, &LOG_SESSIONS, &EVENTS, &EXCEPTIONS, &RECORDING_CHUNKS, &RECORDINGS];
+const WITH_RETENTION: &[&Table] =
+    &[&LOGS, &LOG_SESSIONS, &EVENTS, &EXCEPTIONS, &RECORDING_CHUNKS, &RECORDINGS];
 
 pub(crate) fn create_database(options: &ClickHouseOptions) -> String {
     format!("CREATE DATABASE IF NOT EXISTS {}{}", options.database, on_cluster(options))
@@ -244,7 +245,10 @@ fn create_table(table: &Table, options: &ClickHouseOptions) -> Vec<String> {
         None => (table.name.to_owned(), format!("{}()", table.engine)),
         Some(_) => (
             format!("{}_local", table.name),
-            format!("Replicated{}('/clickhouse/tables/{{shard}}/{db}/{}_local', '{{replica}}')", table.engine, table.name),
+            format!(
+                "Replicated{}('/clickhouse/tables/{{shard}}/{db}/{}_local', '{{replica}}')",
+                table.engine, table.name
+            ),
         ),
     };
     let partition = table.partition_by.map(|p| format!(" PARTITION BY {p}")).unwrap_or_default();
@@ -286,7 +290,11 @@ fn retention(options: &ClickHouseOptions) -> Vec<String> {
         .iter()
         .filter_map(|t| {
             t.ttl_on.map(|on| {
-                format!("ALTER TABLE {}{suffix}{} MODIFY TTL {on} + INTERVAL {days} DAY", t.name, on_cluster(options))
+                format!(
+                    "ALTER TABLE {}{suffix}{} MODIFY TTL {on} + INTERVAL {days} DAY",
+                    t.name,
+                    on_cluster(options)
+                )
             })
         })
         .collect()
@@ -345,13 +353,20 @@ mod tests {
         assert_eq!(create_database(&o), "CREATE DATABASE IF NOT EXISTS obs");
         let logs = &all[0];
         assert!(logs.starts_with("CREATE TABLE IF NOT EXISTS logs ("), "{logs}");
-        assert!(logs.contains("ENGINE = MergeTree() PARTITION BY toDate(ts) ORDER BY (project_id, ts)"), "{logs}");
+        assert!(
+            logs.contains("ENGINE = MergeTree() PARTITION BY toDate(ts) ORDER BY (project_id, ts)"),
+            "{logs}"
+        );
         assert!(!all.iter().any(|s| s.contains("ON CLUSTER") || s.contains("Distributed")));
-        assert!(all.contains(&"CREATE MATERIALIZED VIEW IF NOT EXISTS recordings_mv TO recordings AS SELECT \
+        assert!(
+            all.contains(
+                &"CREATE MATERIALIZED VIEW IF NOT EXISTS recordings_mv TO recordings AS SELECT \
              project_id, session_id, distinct_id, first_ms AS start_ms, last_ms AS end_ms, active_ms, \
              if(url IS NULL, (9223372036854775807, ''), (first_ms, assumeNotNull(url))) AS first_url, \
              clicks, keypresses, console_errors, size, has_full_snapshot FROM recording_chunks"
-            .to_owned()));
+                    .to_owned()
+            )
+        );
         assert!(retention(&o).is_empty());
         assert!(pending(1, &o).is_empty(), "nothing to do at the newest version");
     }
@@ -363,7 +378,9 @@ mod tests {
         assert_eq!(create_database(&o), "CREATE DATABASE IF NOT EXISTS obs ON CLUSTER main");
         assert!(all[0].starts_with("CREATE TABLE IF NOT EXISTS logs_local ON CLUSTER main ("), "{}", all[0]);
         assert!(
-            all[0].contains("ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/obs/logs_local', '{replica}')"),
+            all[0].contains(
+                "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/obs/logs_local', '{replica}')"
+            ),
             "{}",
             all[0]
         );
@@ -372,16 +389,24 @@ mod tests {
             "CREATE TABLE IF NOT EXISTS logs ON CLUSTER main AS logs_local ENGINE = Distributed(main, obs, logs_local, rand())"
         );
         let events = all.iter().find(|s| s.contains("events_local ON CLUSTER")).unwrap();
-        assert!(events.contains("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/obs/events_local'"));
-        assert!(all.contains(
-            &"CREATE TABLE IF NOT EXISTS events ON CLUSTER main AS events_local \
+        assert!(
+            events.contains("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/obs/events_local'")
+        );
+        assert!(
+            all.contains(
+                &"CREATE TABLE IF NOT EXISTS events ON CLUSTER main AS events_local \
               ENGINE = Distributed(main, obs, events_local, cityHash64(project_id, session_id))"
-                .to_owned()
-        ));
+                    .to_owned()
+            )
+        );
         let view = all.iter().find(|s| s.contains("log_sessions_mv")).unwrap();
-        assert!(view.starts_with("CREATE MATERIALIZED VIEW IF NOT EXISTS log_sessions_mv ON CLUSTER main TO log_sessions_local AS"));
+        assert!(view.starts_with(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS log_sessions_mv ON CLUSTER main TO log_sessions_local AS"
+        ));
         assert!(view.contains("FROM logs_local WHERE"));
-        assert!(retention(&o).contains(&"ALTER TABLE logs_local ON CLUSTER main MODIFY TTL toDateTime(ts) + INTERVAL 30 DAY".to_owned()));
+        assert!(retention(&o).contains(
+            &"ALTER TABLE logs_local ON CLUSTER main MODIFY TTL toDateTime(ts) + INTERVAL 30 DAY".to_owned()
+        ));
         // 6 tables × (local + distributed) + 2 views.
         assert_eq!(all.len(), 14);
     }

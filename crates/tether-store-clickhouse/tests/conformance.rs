@@ -11,8 +11,9 @@ use tether_store_clickhouse::ClickAnalytics;
 
 async fn open() -> Arc<ClickAnalytics> {
     static CASE: AtomicU64 = AtomicU64::new(0);
-    let server = std::env::var("TETHER_TEST_CLICKHOUSE_URL")
-        .expect("TETHER_TEST_CLICKHOUSE_URL is not set: run scripts/test, or set it to a ClickHouse HTTP URL");
+    let server = std::env::var("TETHER_TEST_CLICKHOUSE_URL").expect(
+        "TETHER_TEST_CLICKHOUSE_URL is not set: run scripts/test, or set it to a ClickHouse HTTP URL",
+    );
     let mut url = url::Url::parse(&server).expect("TETHER_TEST_CLICKHOUSE_URL is a URL");
     let name = format!("conformance_{}_{}", std::process::id(), CASE.fetch_add(1, Ordering::Relaxed));
     url.query_pairs_mut().append_pair("database", &name);

@@ -10,7 +10,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 mod common;
-use common::{TOKEN, Tether, api, capture, fresh_clickhouse, fresh_storage, healthy, send_log};
+use common::{
+    Relay, TOKEN, Tether, api, capture, fresh_clickhouse, fresh_storage, healthy, send_log,
+    survives_an_outage,
+};
 
 struct Replica {
     tether: Tether,
@@ -26,14 +29,18 @@ impl std::ops::Deref for Replica {
 
 fn spawn(postgres: &str, clickhouse: &str, blobs: &str) -> Replica {
     let dir = tempfile::tempdir().unwrap();
-    let env =
-        [("TETHER_POSTGRES_URL", postgres), ("TETHER_CLICKHOUSE_URL", clickhouse), ("TETHER_BLOB_URL", blobs)];
+    let env = [
+        ("TETHER_POSTGRES_URL", postgres),
+        ("TETHER_CLICKHOUSE_URL", clickhouse),
+        ("TETHER_BLOB_URL", blobs),
+    ];
     Replica { tether: common::spawn(dir.path(), &env), _dir: dir }
 }
 
 /// One OTLP request with `n` logs whose bodies are `{prefix}-{i}`.
 async fn send_batch(base: &str, prefix: &str, n: usize) -> reqwest::Result<reqwest::Response> {
-    let records: Vec<Value> = (0..n).map(|i| json!({"body": {"stringValue": format!("{prefix}-{i}")}})).collect();
+    let records: Vec<Value> =
+        (0..n).map(|i| json!({"body": {"stringValue": format!("{prefix}-{i}")}})).collect();
     reqwest::Client::new()
         .post(format!("{base}/v1/logs"))
         .bearer_auth(TOKEN)
@@ -48,7 +55,8 @@ async fn all_logs(tether: &Tether, query: &str) -> Vec<Value> {
     let mut logs = Vec::new();
     let mut cursor = String::new();
     loop {
-        let (status, page) = api(tether, &format!("projects/1/logs?from=-1h&limit=1000&{query}{cursor}")).await;
+        let (status, page) =
+            api(tether, &format!("projects/1/logs?from=-1h&limit=1000&{query}{cursor}")).await;
         assert_eq!(status, 200, "{page}");
         logs.extend(page["results"].as_array().unwrap().iter().cloned());
         match page["next_cursor"].as_str() {
@@ -143,4 +151,13 @@ async fn replicas_share_one_clickhouse_postgres_and_bucket() {
     }
     assert_eq!(send_log(&b, "after the kill").await.status(), 200);
     assert_eq!(all_logs(&b, "q=after%20the%20kill").await.len(), 1);
+}
+
+#[tokio::test]
+async fn clickhouse_going_away_is_503_then_recovers_without_a_restart() {
+    let (pg, s3) = fresh_storage("clickhouse_outage").await;
+    let (relay, ch) = Relay::in_front_of(&fresh_clickhouse("clickhouse_outage")).await;
+    let tether = spawn(&pg, &ch, &s3);
+    healthy(&tether).await;
+    survives_an_outage(&tether, &relay).await;
 }

@@ -2,15 +2,10 @@
 //! scripts/test starts (`TETHER_TEST_POSTGRES_URL`, `TETHER_TEST_S3_URL` and `AWS_*`):
 //! several processes on one database, and the database going away and coming back.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
 
 mod common;
-use common::{Tether, api, capture, fresh_storage, healthy, send_log};
+use common::{Relay, Tether, api, capture, fresh_storage, healthy, send_log, survives_an_outage};
 
 /// Tether on PostgreSQL and S3, in a data directory of its own (for DuckDB).
 struct OnServices {
@@ -70,92 +65,13 @@ async fn two_processes_share_one_postgres_and_bucket() {
     assert_ne!(id_a % 1024, id_b % 1024, "node numbers differ: {id_a} {id_b}");
 }
 
-/// A TCP relay in front of PostgreSQL that the test can cut (dropping every connection
-/// and refusing new ones) and restore.
-struct Relay {
-    addr: String,
-    up: Arc<AtomicBool>,
-    generation: Arc<tokio::sync::watch::Sender<u64>>,
-}
-
-impl Relay {
-    async fn start(target: String) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let up = Arc::new(AtomicBool::new(true));
-        let (generation, _) = tokio::sync::watch::channel(0u64);
-        let generation = Arc::new(generation);
-        let (flag, cut) = (up.clone(), generation.clone());
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                if !flag.load(Ordering::SeqCst) {
-                    continue; // dropped: the client sees its connection closed at once
-                }
-                let target = target.clone();
-                let mut cut = cut.subscribe();
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(&target).await else { return };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = cut.changed() => {}
-                    }
-                });
-            }
-        });
-        Relay { addr, up, generation }
-    }
-
-    fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        self.generation.send_modify(|g| *g += 1);
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
-
 #[tokio::test]
 async fn postgres_going_away_is_503_then_recovers_without_a_restart() {
     let (pg, s3) = fresh_storage("outage").await;
-    let mut url = url::Url::parse(&pg).unwrap();
-    let relay = Relay::start(format!("{}:{}", url.host_str().unwrap(), url.port().unwrap())).await;
-    let (host, port) = relay.addr.split_once(':').unwrap();
-    url.set_host(Some(host)).unwrap();
-    url.set_port(Some(port.parse().unwrap())).unwrap();
-    let tether = spawn(url.as_str(), &s3);
+    let (relay, url) = Relay::in_front_of(&pg).await;
+    let tether = spawn(&url, &s3);
     healthy(&tether).await;
-    assert_eq!(send_log(&tether, "before").await.status(), 200);
-
-    relay.cut();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        // Cached project and key lookups keep working for a few seconds; then the
-        // metadata store is asked, and cannot answer.
-        let resp = send_log(&tether, "during").await;
-        let status = resp.status().as_u16();
-        assert_ne!(status, 500, "a missing database is not an internal error");
-        if status == 503 {
-            assert_eq!(resp.headers()["retry-after"], "1");
-            let body: Value = resp.json().await.unwrap();
-            assert_eq!(body["error"], "storage is unavailable, retry shortly");
-            break;
-        }
-        assert!(Instant::now() < deadline, "ingest never noticed the database is gone");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let health = reqwest::get(format!("{}/_health", tether.base)).await.unwrap();
-    assert_eq!(health.status(), 503);
-
-    relay.restore();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while send_log(&tether, "after").await.status() != 200 {
-        assert!(Instant::now() < deadline, "ingest did not recover");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let (status, page) = api(&tether, "projects/1/logs?from=-1h").await;
-    assert_eq!(status, 200);
-    let bodies: Vec<&str> =
-        page["results"].as_array().unwrap().iter().filter_map(|l| l["body"].as_str()).collect();
-    assert!(bodies.contains(&"before") && bodies.contains(&"after"), "{bodies:?}");
+    // Cached project and key lookups keep working for a few seconds; then the metadata
+    // store is asked, and cannot answer.
+    survives_an_outage(&tether, &relay).await;
 }

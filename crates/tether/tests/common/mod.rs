@@ -5,7 +5,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
 
 pub const TOKEN: &str = "phc_binarytests";
 pub const KEY: &str = "phx_binarytests";
@@ -100,7 +104,6 @@ pub async fn send_log(tether: &Tether, body: &str) -> reqwest::Response {
         .unwrap()
 }
 
-
 /// A fresh database on the test server and a fresh prefix in the test bucket.
 pub async fn fresh_storage(name: &str) -> (String, String) {
     let unique = format!("{name}_{}", std::process::id());
@@ -109,10 +112,101 @@ pub async fn fresh_storage(name: &str) -> (String, String) {
     (url, format!("{}/{unique}", required("TETHER_TEST_S3_URL").trim_end_matches('/')))
 }
 
-
 /// A fresh database on the test ClickHouse (created by Tether at its first start).
 pub fn fresh_clickhouse(name: &str) -> String {
     let mut url = url::Url::parse(&required("TETHER_TEST_CLICKHOUSE_URL")).unwrap();
     url.query_pairs_mut().append_pair("database", &format!("{name}_{}", std::process::id()));
     url.to_string()
+}
+
+/// A TCP relay in front of a service (PostgreSQL, ClickHouse) that the test can cut (dropping every connection
+/// and refusing new ones) and restore.
+pub struct Relay {
+    pub addr: String,
+    up: Arc<AtomicBool>,
+    generation: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Relay {
+    pub async fn start(target: String) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let up = Arc::new(AtomicBool::new(true));
+        let (generation, _) = tokio::sync::watch::channel(0u64);
+        let generation = Arc::new(generation);
+        let (flag, cut) = (up.clone(), generation.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !flag.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees its connection closed at once
+                }
+                let target = target.clone();
+                let mut cut = cut.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Relay { addr, up, generation }
+    }
+
+    /// A relay to the host and port of `url`, and `url` pointing at the relay instead.
+    pub async fn in_front_of(url: &str) -> (Relay, String) {
+        let mut url = url::Url::parse(url).unwrap();
+        let relay = Relay::start(format!("{}:{}", url.host_str().unwrap(), url.port().unwrap())).await;
+        let (host, port) = relay.addr.split_once(':').unwrap();
+        url.set_host(Some(host)).unwrap();
+        url.set_port(Some(port.parse().unwrap())).unwrap();
+        (relay, url.to_string())
+    }
+
+    pub fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+/// With the service behind `relay` cut off, ingest answers 503 + Retry-After (never 500)
+/// and `/_health` 503; once it is back, ingest recovers without a restart and what was
+/// acknowledged before and after is readable.
+pub async fn survives_an_outage(tether: &Tether, relay: &Relay) {
+    assert_eq!(send_log(tether, "before").await.status(), 200);
+
+    relay.cut();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let resp = send_log(tether, "during").await;
+        let status = resp.status().as_u16();
+        assert_ne!(status, 500, "a missing service is not an internal error");
+        if status == 503 {
+            assert_eq!(resp.headers()["retry-after"], "1");
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["error"], "storage is unavailable, retry shortly");
+            break;
+        }
+        assert!(Instant::now() < deadline, "ingest never noticed the service is gone");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let health = reqwest::get(format!("{}/_health", tether.base)).await.unwrap();
+    assert_eq!(health.status(), 503);
+
+    relay.restore();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while send_log(tether, "after").await.status() != 200 {
+        assert!(Instant::now() < deadline, "ingest did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, page) = api(tether, "projects/1/logs?from=-1h").await;
+    assert_eq!(status, 200);
+    let bodies: Vec<&str> =
+        page["results"].as_array().unwrap().iter().filter_map(|l| l["body"].as_str()).collect();
+    assert!(bodies.contains(&"before") && bodies.contains(&"after"), "{bodies:?}");
 }
