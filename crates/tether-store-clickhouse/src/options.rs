@@ -1,5 +1,5 @@
 //! The settings of a ClickHouse store, all in its URL:
-//! `http://user:password@host:8123/?database=tether&compression=lz4&cluster=…&retention_days=30`.
+//! `http://user:password@host:8123/?database=tether&compression=lz4&cluster=…&retention_days=30&insert_quorum=2`.
 
 use tether_store::{ErrorKind, StoreError, StoreResult};
 
@@ -20,6 +20,17 @@ pub struct ClickHouseOptions {
     pub cluster: Option<String>,
     /// Rows older than this many days are dropped by a table `TTL` (whole daily parts).
     pub retention_days: Option<u32>,
+    /// On a cluster: how many replicas must have written an insert before it is
+    /// acknowledged (`insert_quorum`).
+    pub insert_quorum: Option<u32>,
+}
+
+fn positive(what: &str, value: &str) -> StoreResult<u32> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| invalid(format!("{what} must be a positive whole number, not {value:?}")))
 }
 
 fn invalid(message: String) -> StoreError {
@@ -61,6 +72,7 @@ impl ClickHouseOptions {
             compress: true,
             cluster: None,
             retention_days: None,
+            insert_quorum: None,
         };
         for (key, value) in url.query_pairs() {
             match key.as_ref() {
@@ -75,20 +87,34 @@ impl ClickHouseOptions {
                         }
                     }
                 }
-                "retention_days" => {
-                    let days = value.parse::<u32>().ok().filter(|d| *d > 0);
-                    options.retention_days = Some(days.ok_or_else(|| {
-                        invalid(format!("retention_days must be a whole number of days, not {value:?}"))
-                    })?);
-                }
+                "retention_days" => options.retention_days = Some(positive("retention_days", &value)?),
+                "insert_quorum" => options.insert_quorum = Some(positive("insert_quorum", &value)?),
                 other => {
                     return Err(invalid(format!(
-                        "unknown ClickHouse URL parameter {other:?} (known: database, compression, cluster, retention_days)"
+                        "unknown ClickHouse URL parameter {other:?} (known: database, compression, cluster, retention_days, insert_quorum)"
                     )));
                 }
             }
         }
+        if options.insert_quorum.is_some() && options.cluster.is_none() {
+            return Err(invalid("insert_quorum needs a cluster (one server has one replica)".into()));
+        }
         Ok(options)
+    }
+
+    /// Settings sent with every request. On a cluster, inserts into a `Distributed` table
+    /// wait until the shards wrote them (by default they are queued on the receiving server
+    /// and acknowledged before they are stored where they belong), and with a quorum until
+    /// that many replicas did.
+    pub(crate) fn settings(&self) -> Vec<(&'static str, String)> {
+        let mut settings = Vec::new();
+        if self.cluster.is_some() {
+            settings.push(("distributed_foreground_insert", "1".to_owned()));
+        }
+        if let Some(quorum) = self.insert_quorum {
+            settings.push(("insert_quorum", quorum.to_string()));
+        }
+        settings
     }
 
     /// A client for the server, using `database` when given.
@@ -108,6 +134,9 @@ impl ClickHouseOptions {
         if let Some(database) = database {
             client = client.with_database(database);
         }
+        for (name, value) in self.settings() {
+            client = client.with_setting(name, value);
+        }
         client
     }
 
@@ -125,7 +154,7 @@ mod tests {
     #[test]
     fn url_carries_credentials_database_and_layout() {
         let o = ClickHouseOptions::from_url(
-            "http://app:p%40ss@ch.internal:8123/?database=obs&compression=none&cluster=main&retention_days=14",
+            "http://app:p%40ss@ch.internal:8123/?database=obs&compression=none&cluster=main&retention_days=14&insert_quorum=2",
         )
         .unwrap();
         assert_eq!(o.endpoint, "http://ch.internal:8123");
@@ -135,11 +164,17 @@ mod tests {
         assert_eq!(o.cluster.as_deref(), Some("main"));
         assert_eq!(o.retention_days, Some(14));
         assert_eq!(o.describe(), "ClickHouse http://ch.internal:8123 database obs on cluster main");
+        assert_eq!(
+            o.settings(),
+            [("distributed_foreground_insert", "1".to_owned()), ("insert_quorum", "2".to_owned())],
+            "a cluster acknowledges inserts once the quorum of replicas has them"
+        );
     }
 
     #[test]
     fn defaults_are_database_tether_and_lz4() {
         let o = ClickHouseOptions::from_url("http://localhost:8123").unwrap();
+        assert!(o.settings().is_empty());
         assert_eq!((o.database.as_str(), o.compress, o.user, o.cluster), ("tether", true, None, None));
     }
 
@@ -149,7 +184,8 @@ mod tests {
             ("clickhouse://h:9000", "must be http:// or https://"),
             ("http://h/?database=a;drop", "letters, digits and _"),
             ("http://h/?compression=gzip", "compression must be lz4 or none"),
-            ("http://h/?retention_days=0", "whole number of days"),
+            ("http://h/?retention_days=0", "retention_days must be a positive whole number"),
+            ("http://h/?insert_quorum=2", "insert_quorum needs a cluster"),
             ("http://h/?user=x", "unknown ClickHouse URL parameter"),
         ] {
             let err = ClickHouseOptions::from_url(url).unwrap_err().to_string();
