@@ -399,17 +399,10 @@ impl RecordingIndex for ClickAnalytics {
             having.push("ended - started >= ?", [min.into()]);
         }
         if let Some(errors) = &query.errors {
-            let sessions = &errors.sessions_with_exceptions;
-            let with_errors = if sessions.is_empty() {
-                "(console_error_count > 0)".to_owned()
-            } else {
-                format!(
-                    "(console_error_count > 0 OR session_id IN ({}))",
-                    vec!["?"; sessions.len()].join(", ")
-                )
-            };
-            let clause = if errors.has_errors { with_errors } else { format!("NOT {with_errors}") };
-            having.push(&clause, sessions.iter().map(|s| Bound::from(s.as_str())));
+            let with_errors = "(console_error_count > 0 OR has(?, session_id))";
+            let clause =
+                if errors.has_errors { with_errors.to_owned() } else { format!("NOT {with_errors}") };
+            having.push(&clause, [Bound::Texts(errors.sessions_with_exceptions.clone())]);
         }
         self.query_recordings(
             &w,

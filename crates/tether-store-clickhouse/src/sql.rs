@@ -14,6 +14,8 @@ use crate::{QUERY_TIMEOUT, timed_out};
 pub(crate) enum Bound {
     Int(i64),
     Text(String),
+    /// An `Array(String)` literal.
+    Texts(Vec<String>),
 }
 
 impl From<i64> for Bound {
@@ -76,6 +78,7 @@ pub(crate) fn query<'a>(client: &Client, sql: &str, binds: impl IntoIterator<Ite
     binds.into_iter().fold(client.query(sql), |q, b| match b {
         Bound::Int(v) => q.bind(*v),
         Bound::Text(v) => q.bind(v.as_str()),
+        Bound::Texts(v) => q.bind(v.as_slice()),
     })
 }
 

@@ -11,30 +11,16 @@ use serde_json::{Value, json};
 
 mod common;
 use common::{
-    Relay, TOKEN, Tether, api, capture, fresh_clickhouse, fresh_storage, healthy, send_log,
-    survives_an_outage,
+    InTempDir, Relay, TOKEN, Tether, ada_identifies_and_throws, api, capture, fresh_clickhouse,
+    fresh_storage, healthy, sees_ada_and_her_issue, send_log, spawn_in_temp_dir, survives_an_outage,
 };
 
-struct Replica {
-    tether: Tether,
-    _dir: tempfile::TempDir,
-}
-
-impl std::ops::Deref for Replica {
-    type Target = Tether;
-    fn deref(&self) -> &Tether {
-        &self.tether
-    }
-}
-
-fn spawn(postgres: &str, clickhouse: &str, blobs: &str) -> Replica {
-    let dir = tempfile::tempdir().unwrap();
-    let env = [
+fn spawn(postgres: &str, clickhouse: &str, blobs: &str) -> InTempDir {
+    spawn_in_temp_dir(&[
         ("TETHER_POSTGRES_URL", postgres),
         ("TETHER_CLICKHOUSE_URL", clickhouse),
         ("TETHER_BLOB_URL", blobs),
-    ];
-    Replica { tether: common::spawn(dir.path(), &env), _dir: dir }
+    ])
 }
 
 /// One OTLP request with `n` logs whose bodies are `{prefix}-{i}`.
@@ -81,25 +67,13 @@ async fn replicas_share_one_clickhouse_postgres_and_bucket() {
 
     // A person merged and an exception captured through A are seen by B, with the
     // exception's occurrence counted (it is in ClickHouse, not in A's memory).
-    let identify = json!([
-        {"event": "$identify", "distinct_id": "ada@example.com", "uuid": "0192f0a1-0000-7000-8000-000000000001",
-         "timestamp": "2026-01-01T00:00:00Z",
-         "properties": {"$anon_distinct_id": "anon-ada", "$set": {"plan": "pro"}, "$session_id": "s-1"}},
-        {"event": "$exception", "distinct_id": "ada@example.com", "uuid": "0192f0a1-0000-7000-8000-000000000002",
-         "timestamp": "2026-01-01T00:00:01Z",
-         "properties": {"$session_id": "s-1", "$exception_list": [{"type": "TypeError", "value": "shared issue",
-             "stacktrace": {"frames": [{"filename": "app.js", "function": "pay", "in_app": true}]}}]}}
-    ]);
+    let identify = ada_identifies_and_throws();
     assert_eq!(capture(&a, identify.clone()).await, 200);
     assert_eq!(capture(&a, identify).await, 200, "an SDK retry");
-    let (status, person) = api(&b, "projects/1/persons/anon-ada").await;
-    assert_eq!(status, 200, "{person}");
-    assert_eq!(person["distinct_ids"], json!(["ada@example.com", "anon-ada"]));
-    assert_eq!(person["properties"]["plan"], "pro");
+    sees_ada_and_her_issue(&b).await;
     let (_, issues) = api(&b, "projects/1/error_tracking/issues?from=2025-12-31T00:00:00Z").await;
     let issue = &issues["results"][0];
-    assert_eq!(issue["description"], "shared issue", "{issues}");
-    assert_eq!(issue["occurrences"], 1, "the retry is seen once: {issues}");
+    assert_eq!(issue["occurrences"], 1, "the retry is seen once: {issue}");
 
     // Both replicas ingest at once; ids never collide and every log is there once.
     let mut sends = tokio::task::JoinSet::new();

@@ -2,28 +2,17 @@
 //! scripts/test starts (`TETHER_TEST_POSTGRES_URL`, `TETHER_TEST_S3_URL` and `AWS_*`):
 //! several processes on one database, and the database going away and coming back.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 mod common;
-use common::{Relay, Tether, api, capture, fresh_storage, healthy, send_log, survives_an_outage};
+use common::{
+    InTempDir, Relay, ada_identifies_and_throws, api, capture, fresh_storage, healthy,
+    sees_ada_and_her_issue, send_log, spawn_in_temp_dir, survives_an_outage,
+};
 
 /// Tether on PostgreSQL and S3, in a data directory of its own (for DuckDB).
-struct OnServices {
-    tether: Tether,
-    _dir: tempfile::TempDir,
-}
-
-impl std::ops::Deref for OnServices {
-    type Target = Tether;
-    fn deref(&self) -> &Tether {
-        &self.tether
-    }
-}
-
-fn spawn(postgres_url: &str, blob_url: &str) -> OnServices {
-    let dir = tempfile::tempdir().unwrap();
-    let env = [("TETHER_POSTGRES_URL", postgres_url), ("TETHER_BLOB_URL", blob_url)];
-    OnServices { tether: common::spawn(dir.path(), &env), _dir: dir }
+fn spawn(postgres_url: &str, blob_url: &str) -> InTempDir {
+    spawn_in_temp_dir(&[("TETHER_POSTGRES_URL", postgres_url), ("TETHER_BLOB_URL", blob_url)])
 }
 
 #[tokio::test]
@@ -37,24 +26,9 @@ async fn two_processes_share_one_postgres_and_bucket() {
     assert_eq!(projects["results"].as_array().unwrap().len(), 1, "{projects}");
 
     // A person identified through A, and an exception captured through A, are seen by B.
-    let identify = json!([
-        {"event": "$identify", "distinct_id": "ada@example.com", "uuid": "0192f0a1-0000-7000-8000-000000000001",
-         "timestamp": "2026-01-01T00:00:00Z",
-         "properties": {"$anon_distinct_id": "anon-ada", "$set": {"plan": "pro"}, "$session_id": "s-1"}},
-        {"event": "$exception", "distinct_id": "ada@example.com", "uuid": "0192f0a1-0000-7000-8000-000000000002",
-         "timestamp": "2026-01-01T00:00:01Z",
-         "properties": {"$session_id": "s-1", "$exception_list": [{"type": "TypeError", "value": "shared issue",
-             "stacktrace": {"frames": [{"filename": "app.js", "function": "pay", "in_app": true}]}}]}}
-    ]);
+    let identify = ada_identifies_and_throws();
     assert_eq!(capture(&a, identify).await, 200);
-    let (status, person) = api(&b, "projects/1/persons/anon-ada").await;
-    assert_eq!(status, 200, "{person}");
-    assert_eq!(person["distinct_ids"], json!(["ada@example.com", "anon-ada"]));
-    assert_eq!(person["properties"]["plan"], "pro");
-    let (_, issues) = api(&b, "projects/1/error_tracking/issues").await;
-    let names: Vec<&str> =
-        issues["results"].as_array().unwrap().iter().filter_map(|i| i["description"].as_str()).collect();
-    assert_eq!(names, ["shared issue"], "{issues}");
+    sees_ada_and_her_issue(&b).await;
 
     // Each process mints log ids with its own node number: never the same id.
     assert_eq!(send_log(&a, "from a").await.status(), 200);

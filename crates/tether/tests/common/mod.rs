@@ -52,6 +52,25 @@ pub fn spawn(data_dir: &Path, env: &[(&str, &str)]) -> Tether {
     Tether { child, base: format!("http://{http}") }
 }
 
+/// Tether in a temporary data directory of its own (removed when it is dropped).
+pub struct InTempDir {
+    pub tether: Tether,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for InTempDir {
+    type Target = Tether;
+    fn deref(&self) -> &Tether {
+        &self.tether
+    }
+}
+
+/// [`spawn`] on a fresh temporary data directory.
+pub fn spawn_in_temp_dir(env: &[(&str, &str)]) -> InTempDir {
+    let dir = tempfile::tempdir().unwrap();
+    InTempDir { tether: spawn(dir.path(), env), _dir: dir }
+}
+
 /// Waits until `/_health` answers 200.
 pub async fn healthy(tether: &Tether) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -209,4 +228,29 @@ pub async fn survives_an_outage(tether: &Tether, relay: &Relay) {
     let bodies: Vec<&str> =
         page["results"].as_array().unwrap().iter().filter_map(|l| l["body"].as_str()).collect();
     assert!(bodies.contains(&"before") && bodies.contains(&"after"), "{bodies:?}");
+}
+
+/// Ada identifies (merging her anonymous id, setting a property) and throws, in one batch.
+pub fn ada_identifies_and_throws() -> Value {
+    json!([
+        {"event": "$identify", "distinct_id": "ada@example.com", "uuid": "0192f0a1-0000-7000-8000-000000000001",
+         "timestamp": "2026-01-01T00:00:00Z",
+         "properties": {"$anon_distinct_id": "anon-ada", "$set": {"plan": "pro"}, "$session_id": "s-1"}},
+        {"event": "$exception", "distinct_id": "ada@example.com", "uuid": "0192f0a1-0000-7000-8000-000000000002",
+         "timestamp": "2026-01-01T00:00:01Z",
+         "properties": {"$session_id": "s-1", "$exception_list": [{"type": "TypeError", "value": "shared issue",
+             "stacktrace": {"frames": [{"filename": "app.js", "function": "pay", "in_app": true}]}}]}}
+    ])
+}
+
+/// `tether` serves Ada as one person and her error as the project's only issue.
+pub async fn sees_ada_and_her_issue(tether: &Tether) {
+    let (status, person) = api(tether, "projects/1/persons/anon-ada").await;
+    assert_eq!(status, 200, "{person}");
+    assert_eq!(person["distinct_ids"], json!(["ada@example.com", "anon-ada"]));
+    assert_eq!(person["properties"]["plan"], "pro");
+    let (_, issues) = api(tether, "projects/1/error_tracking/issues").await;
+    let names: Vec<&str> =
+        issues["results"].as_array().unwrap().iter().filter_map(|i| i["description"].as_str()).collect();
+    assert_eq!(names, ["shared issue"], "{issues}");
 }
