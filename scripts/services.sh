@@ -71,7 +71,7 @@ start_clickhouse() {
         kill -0 "$chdb_pid" 2>/dev/null || { cat "$services_dir/chdb.log"; return 1; }
         sleep 0.1
     done
-    export TETHER_TEST_CLICKHOUSE_URL="http://127.0.0.1:$(cat "$services_dir/chdb.port")/?compression=none"
+    export TETHER_TEST_CLICKHOUSE_URL="http://127.0.0.1:$(cat "$services_dir/chdb.port")/"
 }
 
 [ -n "${TETHER_TEST_POSTGRES_URL:-}" ] || start_postgres

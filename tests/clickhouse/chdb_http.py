@@ -12,8 +12,10 @@ databases. This front-end serves the part of the HTTP interface that Tether's cl
 - an `INSERT … FORMAT <fmt>` in the `query` parameter streams the body through chDB's insert
   API (data inline after `FORMAT RowBinary` would lose a leading whitespace byte);
 - errors answer 500 with `X-ClickHouse-Exception-Code` and ClickHouse's message as body;
-- compressed request bodies (`decompress=1`, the crate's LZ4 default) are refused: tests
-  configure `compression=none`.
+- request bodies in ClickHouse's compressed framing (`decompress=1`, the crate's LZ4
+  default) are decoded (LZ4 or uncompressed blocks; checksums are not verified, as the
+  real server does); responses are sent uncompressed (no `Content-Encoding`), which the
+  client accepts as a real server with `enable_http_compression=0` would send them.
 
 chDB runs one query at a time here (a lock around the session): simple, and the engine is
 not documented as safe for concurrent use of one session.
@@ -25,10 +27,12 @@ PORT_FILE once ready.
 import http.server
 import os
 import re
+import struct
 import sys
 import threading
 import urllib.parse
 
+import lz4.block
 from chdb import session
 
 # URL parameters that are not settings.
@@ -37,6 +41,24 @@ INSERT = re.compile(r"^\s*(INSERT\s+INTO\s+.+?)\s+FORMAT\s+(\w+)\s*$", re.IGNORE
 ERROR_CODE = re.compile(r"Code:\s*(\d+)")
 SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SETTING_VALUE = re.compile(r"^[A-Za-z0-9_.\-]*$")
+
+
+def decompress(body):
+    """Blocks of ClickHouse's compressed framing: a 16-byte checksum, a method byte (0x82 LZ4,
+    0x02 none), the block's size with its 9-byte header, the uncompressed size, the data."""
+    out, at = [], 0
+    while at < len(body):
+        method, size, raw_size = struct.unpack_from("<BII", body, at + 16)
+        data = body[at + 25:at + 16 + size]
+        if method == 0x82:
+            out.append(lz4.block.decompress(data, uncompressed_size=raw_size))
+        elif method == 0x02:
+            out.append(data)
+        else:
+            raise ValueError(f"Code: 271. DB::Exception: unknown compression method {method:#x}. "
+                             "(CANNOT_DECOMPRESS)")
+        at += 16 + size
+    return b"".join(out)
 
 
 class Engine:
@@ -48,11 +70,11 @@ class Engine:
         """Runs one request; returns the response bytes or raises chDB's error."""
         sql = params.get("query", "")
         settings = {k: v for k, v in params.items() if k not in NOT_SETTINGS}
-        if params.get("decompress") == "1" or params.get("compress") == "1":
-            raise ValueError("Code: 1. DB::Exception: this test front-end takes no compressed bodies; "
-                             "configure compression=none. (UNSUPPORTED_METHOD)")
-        settings.pop("decompress", None)
-        settings.pop("compress", None)
+        if settings.pop("decompress", None) == "1":
+            body = decompress(body)
+        if settings.pop("compress", None) == "1":
+            raise ValueError("Code: 1. DB::Exception: this test front-end sends no compressed responses. "
+                             "(UNSUPPORTED_METHOD)")
         for name, value in settings.items():
             if not SETTING_NAME.match(name) or not SETTING_VALUE.match(value):
                 raise ValueError(f"Code: 115. DB::Exception: unsupported setting {name!r}. (UNKNOWN_SETTING)")

@@ -72,7 +72,10 @@ const LOGS: Table = Table {
         INDEX attribute_values mapValues(attributes) TYPE bloom_filter(0.01) GRANULARITY 1",
     engine: "MergeTree",
     partition_by: Some("toDate(ts)"),
-    order_by: "(project_id, ts)",
+    // The id ends the key so pages (newest first by time, then id) are read in key order
+    // and stop after `limit` rows: with (project_id, ts) only, a common term's first page
+    // took 140 ms instead of 21 ms over 1M logs, sorting what it read.
+    order_by: "(project_id, ts, id)",
     ttl_on: Some("toDateTime(ts)"),
     shard_by: "rand()",
 };
@@ -354,7 +357,7 @@ mod tests {
         let logs = &all[0];
         assert!(logs.starts_with("CREATE TABLE IF NOT EXISTS logs ("), "{logs}");
         assert!(
-            logs.contains("ENGINE = MergeTree() PARTITION BY toDate(ts) ORDER BY (project_id, ts)"),
+            logs.contains("ENGINE = MergeTree() PARTITION BY toDate(ts) ORDER BY (project_id, ts, id)"),
             "{logs}"
         );
         assert!(!all.iter().any(|s| s.contains("ON CLUSTER") || s.contains("Distributed")));
