@@ -1,5 +1,6 @@
 //! Request body decompression with a hard output limit, checked while inflating so that a
-//! small gzip bomb never allocates more than the limit.
+//! small bomb never allocates more than the limit: gzip, deflate and zstd, the encodings
+//! the OpenTelemetry Collector and SDKs send.
 
 use std::io::Read;
 
@@ -7,27 +8,63 @@ use crate::DecodeError;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// Returns the body as plain bytes: gunzipped when it starts with the gzip magic bytes or
-/// `content_encoding` says gzip, otherwise as is. Fails when the result exceeds `limit`.
+/// Returns the body as plain bytes, decoded as `content_encoding` says (`gzip`, `deflate`,
+/// `zstd`, `identity`; a list is undone last first), or gunzipped when no encoding is
+/// declared and it starts with the gzip magic bytes (browsers' `sendBeacon` cannot set the
+/// header). Fails when the body or its decoded form exceeds `limit`, and with
+/// [`DecodeError::UnsupportedEncoding`] for any other encoding.
 pub fn decompress(body: &[u8], content_encoding: Option<&str>, limit: usize) -> Result<Vec<u8>, DecodeError> {
     if body.len() > limit {
         return Err(DecodeError::TooLarge { limit, decompressed: false });
     }
-    let declared_gzip = content_encoding
-        .map(|e| e.trim().eq_ignore_ascii_case("gzip") || e.trim().eq_ignore_ascii_case("x-gzip"))
-        .unwrap_or(false);
-    if !body.starts_with(&GZIP_MAGIC) {
-        if declared_gzip && !body.is_empty() {
-            return Err(DecodeError::Malformed(
-                "Content-Encoding is gzip but the body is not gzip data".into(),
-            ));
-        }
-        return Ok(body.to_vec());
+    let encodings: Vec<String> = content_encoding
+        .unwrap_or("")
+        .split(',')
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty() && e != "identity")
+        .collect();
+    if encodings.is_empty() {
+        return if body.starts_with(&GZIP_MAGIC) { decode(body, "gzip", limit) } else { Ok(body.to_vec()) };
     }
+    let mut plain = body.to_vec();
+    for encoding in encodings.iter().rev() {
+        plain = decode(&plain, encoding, limit)?;
+    }
+    Ok(plain)
+}
+
+/// Undoes one encoding, reading at most `limit + 1` bytes of output.
+fn decode(body: &[u8], encoding: &str, limit: usize) -> Result<Vec<u8>, DecodeError> {
+    let reader: Box<dyn Read + '_> = match encoding {
+        "gzip" | "x-gzip" => {
+            if !body.starts_with(&GZIP_MAGIC) {
+                return Err(DecodeError::Malformed(
+                    "Content-Encoding is gzip but the body is not gzip data".into(),
+                ));
+            }
+            // MultiGzDecoder: concatenated gzip members are valid gzip (e.g. streamed uploads).
+            Box::new(flate2::read::MultiGzDecoder::new(body))
+        }
+        // HTTP's "deflate" is zlib-wrapped (RFC 9110); some clients send raw deflate. A zlib
+        // header names the deflate method in its low 4 bits and its check bits make the
+        // first two bytes a multiple of 31.
+        "deflate"
+            if body.len() >= 2 && body[0] & 0x0f == 8 && u16::from_be_bytes([body[0], body[1]]) % 31 == 0 =>
+        {
+            Box::new(flate2::read::ZlibDecoder::new(body))
+        }
+        "deflate" => Box::new(flate2::read::DeflateDecoder::new(body)),
+        "zstd" => Box::new(
+            zstd::stream::read::Decoder::new(body)
+                .map_err(|e| DecodeError::Malformed(format!("invalid zstd body: {e}")))?,
+        ),
+        other => return Err(DecodeError::UnsupportedEncoding(other.to_owned())),
+    };
     let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
-    // MultiGzDecoder: concatenated gzip members are valid gzip (e.g. streamed uploads).
-    let mut decoder = flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1);
-    decoder.read_to_end(&mut out).map_err(|e| DecodeError::Malformed(format!("invalid gzip body: {e}")))?;
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| DecodeError::Malformed(format!("invalid {encoding} body: {e}")))?;
     if out.len() > limit {
         return Err(DecodeError::TooLarge { limit, decompressed: true });
     }
@@ -70,5 +107,43 @@ mod tests {
         truncated.truncate(truncated.len() - 6);
         assert!(matches!(decompress(&truncated, None, 100), Err(DecodeError::Malformed(_))));
         assert!(matches!(decompress(b"{}", Some("gzip"), 100), Err(DecodeError::Malformed(_))));
+        assert!(matches!(decompress(b"{}", Some("zstd"), 100), Err(DecodeError::Malformed(_))));
+    }
+
+    #[test]
+    fn deflate_and_zstd_are_decoded_with_the_same_limit() {
+        let data = b"hello hello hello hello".repeat(100);
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), Compression::default());
+        zlib.write_all(&data).unwrap();
+        let zlib = zlib.finish().unwrap();
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), Compression::default());
+        raw.write_all(&data).unwrap();
+        let raw = raw.finish().unwrap();
+        let zstd = zstd::encode_all(&data[..], 3).unwrap();
+        for (body, encoding) in
+            [(&zlib, "deflate"), (&raw, "deflate"), (&zstd, "zstd"), (&zstd, "ZSTD, identity")]
+        {
+            assert_eq!(decompress(body, Some(encoding), 10_000).unwrap(), data, "{encoding}");
+            assert!(
+                matches!(
+                    decompress(body, Some(encoding), 1000),
+                    Err(DecodeError::TooLarge { decompressed: true, .. })
+                ),
+                "{encoding} output is limited"
+            );
+        }
+        let bomb = zstd::encode_all(&vec![0u8; 10_000_000][..], 19).unwrap();
+        assert!(matches!(decompress(&bomb, Some("zstd"), 1_000_000), Err(DecodeError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn unknown_encodings_are_refused_not_parsed() {
+        let err = decompress(b"\x28\xb5", Some("br"), 100).unwrap_err();
+        assert!(matches!(&err, DecodeError::UnsupportedEncoding(e) if e == "br"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "unsupported Content-Encoding br (accepted: gzip, deflate, zstd, identity)"
+        );
+        assert_eq!(decompress(b"plain", Some("identity"), 100).unwrap(), b"plain");
     }
 }

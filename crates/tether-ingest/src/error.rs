@@ -9,4 +9,7 @@ pub enum DecodeError {
     /// The body, before or after decompression, exceeds the limit (answered 413).
     #[error("body exceeds the limit of {limit} bytes{}", if *.decompressed { " after decompression" } else { "" })]
     TooLarge { limit: usize, decompressed: bool },
+    /// A `Content-Encoding` Tether does not decode (answered 415).
+    #[error("unsupported Content-Encoding {0} (accepted: gzip, deflate, zstd, identity)")]
+    UnsupportedEncoding(String),
 }

@@ -46,7 +46,7 @@ impl ApiError {
     /// The gRPC status carrying the same meaning.
     pub fn to_grpc(&self) -> tonic::Status {
         let code = match self.status {
-            StatusCode::BAD_REQUEST => tonic::Code::InvalidArgument,
+            StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => tonic::Code::InvalidArgument,
             StatusCode::UNAUTHORIZED => tonic::Code::Unauthenticated,
             StatusCode::FORBIDDEN => tonic::Code::PermissionDenied,
             StatusCode::NOT_FOUND => tonic::Code::NotFound,
@@ -64,6 +64,11 @@ impl IntoResponse for ApiError {
             (self.status, axum::Json(serde_json::json!({ "error": self.message }))).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE || self.status == StatusCode::TOO_MANY_REQUESTS {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        // An oversize body may not have been read to its end: the connection cannot carry
+        // another request.
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }
@@ -98,6 +103,7 @@ impl From<DecodeError> for ApiError {
         let status = match e {
             DecodeError::Malformed(_) => StatusCode::BAD_REQUEST,
             DecodeError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            DecodeError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         };
         ApiError::new(status, e.to_string())
     }

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
 use prost::Message;
@@ -72,9 +72,7 @@ async fn otlp_http_inner(
 ) -> Result<Response, ApiError> {
     let project = auth::project_from_token(state.meta(), headers, query.token.as_deref()).await?;
     let limit = state.limits().max_body_bytes;
-    let raw = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("body exceeds the limit of {limit} bytes"))
-    })?;
+    let raw = crate::body::read_limited(body, limit).await?;
     let header_str = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
     let format = BodyFormat::from_content_type(header_str(header::CONTENT_TYPE));
     let encoding = header_str(header::CONTENT_ENCODING).map(str::to_owned);

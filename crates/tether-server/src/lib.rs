@@ -7,6 +7,7 @@
 mod api;
 pub mod auth;
 mod batcher;
+mod body;
 pub mod bootstrap;
 mod capture;
 mod error;

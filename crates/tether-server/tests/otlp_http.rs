@@ -119,6 +119,71 @@ async fn bad_input_gets_clear_4xx_and_stores_nothing() {
     assert_eq!(bodies(&page), ["after errors"]);
 }
 
+/// curl sends a 20 MB body whole (at a network's pace, so the server answers while it is
+/// still sending), then reads the answer: a 413 with its reason, not a connection reset.
+#[tokio::test]
+async fn an_oversize_body_gets_a_413_that_curl_can_read() {
+    let s = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.json");
+    std::fs::write(&file, vec![b'x'; 20 * 1024 * 1024]).unwrap();
+    let output = tokio::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--limit-rate",
+            "40M",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            "content-type: application/json",
+            "-H",
+        ])
+        .arg(format!("authorization: Bearer {}", s.token))
+        .arg("--data-binary")
+        .arg(format!("@{}", file.display()))
+        .arg(format!("{}/v1/logs", s.base))
+        .output()
+        .await
+        .expect("curl runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "curl failed: {}", String::from_utf8_lossy(&output.stderr));
+    let (body, status) = stdout.rsplit_once('\n').unwrap();
+    assert_eq!(status, "413", "{stdout}");
+    let v: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(v["error"], "body exceeds the limit of 16777216 bytes; send smaller batches");
+    assert_eq!(s.send_json(&otlp_json("api", now_ns(), &[("after", &[])])).await.0, 200);
+}
+
+/// The encodings the Collector and SDKs use are decoded (with the gzip limits); others are
+/// a 415, not parsed as if they were plain.
+#[tokio::test]
+async fn zstd_and_deflate_bodies_are_accepted_and_unknown_encodings_refused() {
+    let s = TestServer::start().await;
+    let post = |body: Vec<u8>, encoding: &'static str| {
+        s.client
+            .post(format!("{}/v1/logs", s.base))
+            .bearer_auth(&s.token)
+            .header("content-type", "application/json")
+            .header("content-encoding", encoding)
+            .body(body)
+            .send()
+    };
+    let json = |body: &str| otlp_json("api", now_ns(), &[(body, &[])]).to_string().into_bytes();
+    let zstd = zstd::encode_all(&json("from zstd")[..], 3).unwrap();
+    let mut deflate = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut deflate, &json("from deflate")).unwrap();
+    assert_eq!(post(zstd, "zstd").await.unwrap().status(), 200);
+    assert_eq!(post(deflate.finish().unwrap(), "deflate").await.unwrap().status(), 200);
+    let resp = post(json("from brotli"), "br").await.unwrap();
+    assert_eq!(resp.status(), 415);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"], "unsupported Content-Encoding br (accepted: gzip, deflate, zstd, identity)");
+    let (_, page) = s.api("logs").await;
+    let mut got = bodies(&page);
+    got.sort_unstable();
+    assert_eq!(got, ["from deflate", "from zstd"]);
+}
+
 #[tokio::test]
 async fn tokens_are_checked_with_reasons() {
     let s = TestServer::start().await;

@@ -19,10 +19,11 @@ fn python() -> PathBuf {
     if venv.exists() { venv } else { "python3".into() }
 }
 
-/// Runs one of tests/sdk/python's scripts and fails the test with its stderr if it fails.
-async fn run_script(name: &str, args: &[&str]) {
+/// Runs one of tests/sdk/python's scripts and fails the test with its stderr if it fails;
+/// its standard output.
+async fn run_script(name: &str, args: &[&str]) -> String {
     let hint = "are tests/sdk/python/requirements.txt installed?";
-    common::run_sdk_script(&python(), &format!("tests/sdk/python/{name}"), args, hint).await;
+    common::run_sdk_script(&python(), &format!("tests/sdk/python/{name}"), args, hint).await
 }
 
 #[tokio::test]
@@ -50,6 +51,22 @@ async fn python_otel_sdk_logs_resolve_session_and_person() {
     let (_, all) = s.api("logs?q=no%20session").await;
     assert_eq!(all["results"][0]["session_id"], serde_json::Value::Null);
     assert_eq!(all["results"][0]["severity"], "warn");
+}
+
+/// A batch over the 16 MB limit: the exporter reads the 413 (not a broken pipe, which it
+/// would retry) and drops the batch; the server keeps serving.
+#[tokio::test]
+async fn python_otel_exporter_reads_the_413_of_an_oversize_batch() {
+    let s = TestServer::start().await;
+    let endpoint = format!("{}/v1/logs", s.base);
+    let output = run_script("send_oversize.py", &[&endpoint, &s.token, "20"]).await;
+    assert!(output.contains("Failed to export logs batch code: 413"), "{output}");
+    let (status, page) = s.api("logs").await;
+    assert_eq!(
+        (status, page["results"].as_array().unwrap().len()),
+        (200, 0),
+        "nothing of the batch is stored"
+    );
 }
 
 #[tokio::test]

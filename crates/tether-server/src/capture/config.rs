@@ -9,7 +9,8 @@ use tether_store::ProjectSettings;
 
 use tether_ingest::posthog;
 
-use super::{MAX_EVENT_BYTES, project_for, read_body};
+use super::{MAX_EVENT_BYTES, project_for};
+use crate::body::read_limited;
 use crate::{ApiError, AppState};
 
 /// The remote config posthog-js reads at start. It turns on what Tether can use: session
@@ -94,7 +95,7 @@ pub(super) async fn flags(State(state): State<AppState>, request: Request) -> Js
     }
     let content_type =
         request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let Ok(bytes) = read_body(request.into_body(), MAX_EVENT_BYTES).await else { return Json(out) };
+    let Ok(bytes) = read_limited(request.into_body(), MAX_EVENT_BYTES).await else { return Json(out) };
     let body = posthog::decode_capture_body(&bytes, content_type.as_deref(), None, MAX_EVENT_BYTES)
         .unwrap_or(Value::Null);
     let token = ["token", "api_key"].iter().find_map(|k| body.get(*k).and_then(Value::as_str));

@@ -12,7 +12,8 @@ use tether_ingest::posthog::{self};
 use tether_model::{Event, ExceptionRecord, PersonUpdate};
 use tether_store::Project;
 
-use super::{MAX_BATCH_BYTES, MAX_EVENT_BYTES, header as header_str, project_for, read_body};
+use super::{MAX_BATCH_BYTES, MAX_EVENT_BYTES, header as header_str, project_for};
+use crate::body::read_limited;
 use crate::{ApiError, AppState};
 
 #[derive(serde::Deserialize)]
@@ -50,7 +51,10 @@ pub(crate) async fn decode_request(
         let form = format!("data={}", form_urlencoded::byte_serialize(data.as_bytes()).collect::<String>());
         (form.into_bytes().into(), Some("application/x-www-form-urlencoded".to_owned()))
     } else {
-        (read_body(body, limit).await?, header_str(&parts.headers, header::CONTENT_TYPE).map(str::to_owned))
+        (
+            read_limited(body, limit).await?,
+            header_str(&parts.headers, header::CONTENT_TYPE).map(str::to_owned),
+        )
     };
     let compression = query.compression;
     let capture = tokio::task::spawn_blocking(move || {

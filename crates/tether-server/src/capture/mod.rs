@@ -53,16 +53,6 @@ pub(crate) async fn project_for(state: &AppState, token: Option<&str>) -> Result
     state.meta().project_by_token(token).await?.ok_or_else(|| ApiError::unauthorized("Unknown project token"))
 }
 
-/// Reads a request body up to `limit` bytes (413 past it).
-pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            format!("body exceeds the limit of {limit} bytes"),
-        )
-    })
-}
-
 pub(crate) fn header(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }

@@ -131,7 +131,8 @@ pub fn now_ns() -> i64 {
 
 /// Runs `program script args…` (a script under tests/sdk, by path from the repository root)
 /// for up to 60 s and fails the test with its stderr and `hint` if it fails.
-pub async fn run_sdk_script(program: &std::path::Path, script: &str, args: &[&str], hint: &str) {
+/// Runs a test script of the repository with `program`; its standard output.
+pub async fn run_sdk_script(program: &std::path::Path, script: &str, args: &[&str], hint: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(script);
     let output = tokio::process::Command::new(program).arg(&path).args(args).output();
     let output = tokio::time::timeout(std::time::Duration::from_secs(60), output)
@@ -143,6 +144,7 @@ pub async fn run_sdk_script(program: &std::path::Path, script: &str, args: &[&st
         "{script} failed ({hint}):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// What every stamping recipe (examples/python, examples/node) must have produced: its
