@@ -49,7 +49,9 @@ fn decode(body: &[u8], encoding: &str, limit: usize) -> Result<Vec<u8>, DecodeEr
         // header names the deflate method in its low 4 bits and its check bits make the
         // first two bytes a multiple of 31.
         "deflate"
-            if body.len() >= 2 && body[0] & 0x0f == 8 && u16::from_be_bytes([body[0], body[1]]) % 31 == 0 =>
+            if body.len() >= 2
+                && body[0] & 0x0f == 8
+                && u16::from_be_bytes([body[0], body[1]]).is_multiple_of(31) =>
         {
             Box::new(flate2::read::ZlibDecoder::new(body))
         }
