@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchTether, launchChromium, eventually } from './harness.mjs';
+import { launchTether, launchChromium, eventually, watchCsp } from './harness.mjs';
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 
@@ -87,6 +87,7 @@ test('a failed checkout in the demo shop links the backend log to the session an
   // The person follows the printed instructions in Tether's UI.
   mkdirSync(artifacts, { recursive: true });
   const ui = await context.newPage();
+  const csp = watchCsp(ui);
   await ui.setViewportSize({ width: 1440, height: 900 });
   await ui.goto(`${demo.base}/logs`);
   await ui.waitForURL(/\/login/);
@@ -107,6 +108,7 @@ test('a failed checkout in the demo shop links the backend log to the session an
   await ui.frameLocator('.player iframe').locator('#checkout').waitFor({ timeout: 15_000 });
   await ui.waitForSelector('.panel-log:has-text("payment declined")');
   await ui.screenshot({ path: join(artifacts, 'demo-replay.png') });
+  csp.assertNone();
 
   // The shop's background job logs outside any request: unlinked, and Tether says why.
   const job = await eventually('a background job log', async () => {

@@ -226,3 +226,27 @@ export async function startStack(t) {
   t.after(() => browser.close());
   return { tether, app, browser };
 }
+
+/**
+ * Collects Content-Security-Policy violations on a page of Tether's UI — Chromium's console
+ * reports ("Refused to … because it violates the following Content Security Policy
+ * directive") from every frame, including the replay's, and the documents'
+ * `securitypolicyviolation` events — so a test fails on any of them.
+ */
+export function watchCsp(page) {
+  const violations = [];
+  page.on('console', (msg) => {
+    if (/Content Security Policy|CSP violation/.test(msg.text())) violations.push(msg.text());
+  });
+  page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`);
+    });
+  });
+  return {
+    violations,
+    assertNone() {
+      if (violations.length > 0) throw new Error(`CSP violations:\n${violations.join('\n')}`);
+    },
+  };
+}

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_PASSWORD, startStack, eventually, sendLog } from './harness.mjs';
+import { ADMIN_PASSWORD, startStack, eventually, sendLog, watchCsp } from './harness.mjs';
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 mkdirSync(artifacts, { recursive: true });
@@ -50,6 +50,11 @@ test('from a log line to the recording, the related errors and the person', asyn
   const loneId = await sendLog(tether.base, { body: 'nightly cleanup finished', timeMs: now, attributes: {}, api: tether.api });
 
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  // The UI and the replay player work under Tether's Content-Security-Policy.
+  const csp = watchCsp(page);
+  const headers = (await fetch(`${tether.base}/logs`)).headers;
+  assert.match(headers.get('content-security-policy'), /script-src 'self';/);
+  assert.equal(headers.get('x-frame-options'), 'DENY');
   await page.goto(`${tether.base}/logs`);
   await page.waitForURL(/\/login/);
   await page.screenshot({ path: join(artifacts, 'login.png') });
@@ -143,4 +148,5 @@ test('from a log line to the recording, the related errors and the person', asyn
   await page.click('text=Watch recording');
   await page.waitForURL(/\/replay\//);
   await page.frameLocator('.player iframe').locator('#card').waitFor({ timeout: 15_000 });
+  csp.assertNone();
 });

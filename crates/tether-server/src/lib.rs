@@ -14,6 +14,7 @@ mod error;
 mod grpc;
 mod ingest;
 pub mod metrics;
+mod security;
 mod ui;
 
 use std::future::Future;
@@ -119,6 +120,8 @@ struct Inner {
     persons: batcher::Batcher<PersonUpdate>,
     metrics: Arc<Metrics>,
     limits: Limits,
+    /// Served to browsers over HTTPS by a proxy that terminates TLS in front of Tether.
+    tls_proxy: std::sync::atomic::AtomicBool,
 }
 
 /// The writer tasks behind an [`AppState`] (logs, captured events); await
@@ -171,9 +174,20 @@ impl AppState {
             PERSON_QUEUE,
             RetryEachRequest,
         );
-        let inner = Inner { stores, batcher, events, chunks, persons, metrics, limits };
+        let tls_proxy = Default::default();
+        let inner = Inner { stores, batcher, events, chunks, persons, metrics, limits, tls_proxy };
         let tasks = vec![logs_task, events_task, chunks_task, persons_task];
         Ok((AppState { inner: Arc::new(inner) }, WriterHandle(tasks)))
+    }
+
+    /// Says Tether is reached over HTTPS through a TLS-terminating proxy: cookies get
+    /// `Secure` and browsers are told to keep to HTTPS (HSTS).
+    pub fn set_behind_tls_proxy(&self, on: bool) {
+        self.inner.tls_proxy.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn behind_tls_proxy(&self) -> bool {
+        self.inner.tls_proxy.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stores log records through the same group commit as ingest (ids minted there, 503
@@ -241,6 +255,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/assets/{*path}", get(ui::asset))
         .fallback(get(ui::index))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
         .with_state(state)
 }
 

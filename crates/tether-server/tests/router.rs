@@ -1,4 +1,4 @@
-//! The router without sockets (`oneshot`): health, metrics, and back-pressure.
+//! The router without sockets (`oneshot`): health, metrics, back-pressure and security headers.
 
 use std::sync::Arc;
 
@@ -112,4 +112,43 @@ async fn health_reports_storage_and_unknown_api_paths_are_json_404() {
     let missing = app.oneshot(Request::get("/api/nothing").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert!(text(missing).await.contains("\"error\""));
+}
+
+/// Every response carries the browser security headers; behind a TLS proxy the login
+/// cookie is `Secure` and HSTS is on.
+#[tokio::test]
+async fn responses_carry_security_headers_and_tls_proxies_get_secure_cookies() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = EmbeddedStores::open(dir.path()).await.unwrap();
+    first_start(stores.meta.as_ref(), None, None).await.unwrap().unwrap();
+    tether_server::bootstrap::ensure_admin(stores.meta.as_ref(), Some("router-test-password")).await.unwrap();
+    let (state, _writer) = AppState::new(common::server_stores(&stores), Limits::default()).await.unwrap();
+    let login = || {
+        Request::post("/api/login")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"username":"admin","password":"router-test-password"}"#))
+            .unwrap()
+    };
+    for behind_proxy in [false, true] {
+        state.set_behind_tls_proxy(behind_proxy);
+        let app = router(state.clone());
+        for uri in ["/", "/logs", "/api/me", "/_health", "/no/such/page"] {
+            let resp = app.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+            let h = resp.headers();
+            let csp = h["content-security-policy"].to_str().unwrap();
+            assert!(
+                csp.contains("script-src 'self';") && csp.ends_with("frame-ancestors 'none'"),
+                "{uri}: {csp}"
+            );
+            assert_eq!(h["x-frame-options"], "DENY", "{uri}");
+            assert_eq!(h["x-content-type-options"], "nosniff", "{uri}");
+            assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin", "{uri}");
+            assert_eq!(h.contains_key("strict-transport-security"), behind_proxy, "{uri}");
+        }
+        let resp = app.clone().oneshot(login()).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.contains("HttpOnly; SameSite=Lax"), "{cookie}");
+        assert_eq!(cookie.ends_with("; Secure"), behind_proxy, "{cookie}");
+    }
 }

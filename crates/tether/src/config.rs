@@ -18,6 +18,9 @@ pub(crate) struct Config {
     pub grpc_addr: SocketAddr,
     /// Where the embedded stores keep their files.
     pub data_dir: PathBuf,
+    /// Browsers reach Tether over HTTPS through a proxy that terminates TLS: the login
+    /// cookie gets `Secure` and responses carry HSTS.
+    pub behind_tls_proxy: bool,
     pub ingest: IngestConfig,
     pub storage: StorageConfig,
 }
@@ -67,6 +70,7 @@ impl Default for Config {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8010)),
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 4317)),
             data_dir: PathBuf::from("./tether-data"),
+            behind_tls_proxy: false,
             ingest: IngestConfig::default(),
             storage: StorageConfig::default(),
         }
@@ -136,8 +140,9 @@ pub(crate) struct Overrides {
 
 /// Environment variables that configure the server (others named `TETHER_*` are refused,
 /// so a typo is not silently ignored).
-const ENV_KEYS: [&str; 11] = [
+const ENV_KEYS: [&str; 12] = [
     "TETHER_CONFIG",
+    "TETHER_BEHIND_TLS_PROXY",
     "TETHER_HTTP_ADDR",
     "TETHER_GRPC_ADDR",
     "TETHER_DATA_DIR",
@@ -178,6 +183,13 @@ pub(crate) fn load(cli: &Overrides, env: &HashMap<String, String>) -> anyhow::Re
         if let Some(v) = env.get(key) {
             *slot = Some(v.clone()).filter(|v| !v.is_empty());
         }
+    }
+    if let Some(v) = env.get("TETHER_BEHIND_TLS_PROXY") {
+        config.behind_tls_proxy = match v.as_str() {
+            "1" | "true" => true,
+            "0" | "false" | "" => false,
+            other => bail!("TETHER_BEHIND_TLS_PROXY: expected true or false, not {other:?}"),
+        };
     }
     if let Some(v) = env.get("TETHER_METADATA_CACHE_TTL_MS") {
         config.storage.metadata_cache_ttl_ms = v

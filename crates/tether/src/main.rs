@@ -156,6 +156,7 @@ impl Server {
         };
         let (state, writer) =
             AppState::new(stores.clone(), limits).await.context("cannot start the writers")?;
+        state.set_behind_tls_proxy(config.behind_tls_proxy);
         Ok(Server {
             http_addr: http.local_addr()?,
             grpc_addr: grpc.local_addr()?,
