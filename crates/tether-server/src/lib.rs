@@ -87,6 +87,9 @@ impl Stores {
     }
 }
 
+/// Password checks (argon2) running at once.
+const PASSWORD_CHECKS: usize = 2;
+
 /// Limits on what clients may send.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -122,6 +125,10 @@ struct Inner {
     limits: Limits,
     /// Served to browsers over HTTPS by a proxy that terminates TLS in front of Tether.
     tls_proxy: std::sync::atomic::AtomicBool,
+    logins: api::throttle::LoginThrottle,
+    /// Password hashes checked at once: argon2 is made to be slow, and a flood of logins
+    /// must leave cores to ingest.
+    password_checks: tokio::sync::Semaphore,
 }
 
 /// The writer tasks behind an [`AppState`] (logs, captured events); await
@@ -174,8 +181,18 @@ impl AppState {
             PERSON_QUEUE,
             RetryEachRequest,
         );
-        let tls_proxy = Default::default();
-        let inner = Inner { stores, batcher, events, chunks, persons, metrics, limits, tls_proxy };
+        let inner = Inner {
+            stores,
+            batcher,
+            events,
+            chunks,
+            persons,
+            metrics,
+            limits,
+            tls_proxy: Default::default(),
+            logins: Default::default(),
+            password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
+        };
         let tasks = vec![logs_task, events_task, chunks_task, persons_task];
         Ok((AppState { inner: Arc::new(inner) }, WriterHandle(tasks)))
     }
@@ -188,6 +205,14 @@ impl AppState {
 
     pub(crate) fn behind_tls_proxy(&self) -> bool {
         self.inner.tls_proxy.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn logins(&self) -> &api::throttle::LoginThrottle {
+        &self.inner.logins
+    }
+
+    pub(crate) fn password_checks(&self) -> &tokio::sync::Semaphore {
+        &self.inner.password_checks
     }
 
     /// Stores log records through the same group commit as ingest (ids minted there, 503
@@ -301,8 +326,9 @@ pub async fn serve(
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let http =
-        axum::serve(listeners.http, router(state.clone())).with_graceful_shutdown(wait(stop_rx.clone()));
+    // With the peer address, so failed logins can be counted per client.
+    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let http = axum::serve(listeners.http, app).with_graceful_shutdown(wait(stop_rx.clone()));
     let grpc = tonic::transport::Server::builder()
         .add_service(grpc::logs_service(state.clone()))
         .serve_with_incoming_shutdown(

@@ -9,6 +9,8 @@ pub const RECORDS_REJECTED: &str = "tether_log_records_rejected_total";
 pub const REQUESTS_REJECTED: &str = "tether_ingest_requests_rejected_total";
 pub const BATCH_COMMIT_SECONDS: &str = "tether_batch_commit_seconds";
 pub const BATCHES_FAILED: &str = "tether_batches_failed_total";
+pub const LOGINS_FAILED: &str = "tether_logins_failed_total";
+pub const LOGINS_THROTTLED: &str = "tether_logins_throttled_total";
 pub const QUEUE_DEPTH: &str = "tether_ingest_queue_records";
 /// Captured items waiting for their group commit, by kind (events, persons, chunks).
 pub const CAPTURE_QUEUE_DEPTH: &str = "tether_capture_queue_items";
@@ -23,6 +25,8 @@ pub struct Metrics {
     pub records_rejected: AtomicU64,
     pub requests_rejected: AtomicU64,
     pub batches_failed: AtomicU64,
+    pub logins_failed: AtomicU64,
+    pub logins_throttled: AtomicU64,
     commit_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     commit_count: AtomicU64,
     commit_micros_sum: AtomicU64,
@@ -65,6 +69,18 @@ impl Metrics {
             &self.requests_rejected,
         );
         counter(&mut out, BATCHES_FAILED, "Group commits that failed.", &self.batches_failed);
+        counter(
+            &mut out,
+            LOGINS_FAILED,
+            "Logins refused for a wrong username or password.",
+            &self.logins_failed,
+        );
+        counter(
+            &mut out,
+            LOGINS_THROTTLED,
+            "Logins answered 429 after too many failures.",
+            &self.logins_throttled,
+        );
         let _ = writeln!(
             out,
             "# HELP {QUEUE_DEPTH} Log records waiting for the writer.\n# TYPE {QUEUE_DEPTH} gauge\n{QUEUE_DEPTH} {queue_depth}"

@@ -40,3 +40,48 @@ async fn admin_logs_in_reads_with_the_cookie_and_logs_out() {
     assert_eq!(out.status(), 204);
     assert_eq!(get("/api/me", Some(&session)).await.unwrap().status(), 401, "the session ended");
 }
+
+/// A scripted brute force: after five wrong passwords every attempt waits twice as long
+/// as the last (429 with Retry-After, the password not even checked), so in three seconds
+/// a guesser gets a handful of tries instead of hundreds; the failures are counted in
+/// /metrics, and the right password works again once the wait is over.
+#[tokio::test]
+async fn a_brute_force_of_the_login_is_throttled() {
+    let s = TestServer::start().await;
+    let client = reqwest::Client::new();
+    let login = |password: String| {
+        client
+            .post(format!("{}/api/login", s.base))
+            .json(&json!({"username": "admin", "password": password}))
+            .send()
+    };
+    let started = std::time::Instant::now();
+    let (mut checked, mut throttled) = (0, 0);
+    let mut retry_after = 0;
+    while started.elapsed() < std::time::Duration::from_secs(3) {
+        let resp = login(format!("guess-{checked}-{throttled}")).await.unwrap();
+        match resp.status().as_u16() {
+            401 => checked += 1,
+            429 => {
+                throttled += 1;
+                retry_after = resp.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap();
+                let v: Value = resp.json().await.unwrap();
+                assert!(
+                    v["error"].as_str().unwrap().starts_with("too many failed logins; try again in"),
+                    "{v}"
+                );
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!((5..=7).contains(&checked), "passwords checked in 3 s: {checked}");
+    assert!(throttled > 10, "attempts refused: {throttled}");
+    // The right password is refused too while the wait lasts …
+    assert_eq!(login(s.admin_password.clone()).await.unwrap().status(), 429);
+    let metrics = client.get(format!("{}/metrics", s.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(&format!("tether_logins_failed_total {checked}")), "{metrics}");
+    assert!(metrics.contains("tether_logins_throttled_total "), "{metrics}");
+    // … and accepted once it is over.
+    tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
+    assert_eq!(login(s.admin_password.clone()).await.unwrap().status(), 200);
+}

@@ -7,6 +7,7 @@ mod persons;
 mod projects;
 mod recordings;
 mod session;
+pub(crate) mod throttle;
 
 use axum::Router;
 use axum::http::HeaderMap;
