@@ -3,22 +3,16 @@
 mod common;
 
 use common::TestServer;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[tokio::test]
 async fn admin_logs_in_reads_with_the_cookie_and_logs_out() {
     let s = TestServer::start().await;
     let password = s.admin_password.clone();
     let client = reqwest::Client::new();
-    let login = |password: String| {
-        client
-            .post(format!("{}/api/login", s.base))
-            .json(&json!({"username": "admin", "password": password}))
-            .send()
-    };
-    let wrong = login("not it".into()).await.unwrap();
+    let wrong = s.login("not it").await;
     assert_eq!(wrong.status(), 401);
-    let ok = login(password).await.unwrap();
+    let ok = s.login(&password).await;
     assert_eq!(ok.status(), 200);
     let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
@@ -49,17 +43,11 @@ async fn admin_logs_in_reads_with_the_cookie_and_logs_out() {
 async fn a_brute_force_of_the_login_is_throttled() {
     let s = TestServer::start().await;
     let client = reqwest::Client::new();
-    let login = |password: String| {
-        client
-            .post(format!("{}/api/login", s.base))
-            .json(&json!({"username": "admin", "password": password}))
-            .send()
-    };
     let started = std::time::Instant::now();
     let (mut checked, mut throttled) = (0, 0);
     let mut retry_after = 0;
     while started.elapsed() < std::time::Duration::from_secs(3) {
-        let resp = login(format!("guess-{checked}-{throttled}")).await.unwrap();
+        let resp = s.login(&format!("guess-{checked}-{throttled}")).await;
         match resp.status().as_u16() {
             401 => checked += 1,
             429 => {
@@ -77,11 +65,11 @@ async fn a_brute_force_of_the_login_is_throttled() {
     assert!((5..=7).contains(&checked), "passwords checked in 3 s: {checked}");
     assert!(throttled > 10, "attempts refused: {throttled}");
     // The right password is refused too while the wait lasts …
-    assert_eq!(login(s.admin_password.clone()).await.unwrap().status(), 429);
+    assert_eq!(s.login(&s.admin_password).await.status(), 429);
     let metrics = client.get(format!("{}/metrics", s.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains(&format!("tether_logins_failed_total {checked}")), "{metrics}");
     assert!(metrics.contains("tether_logins_throttled_total "), "{metrics}");
     // … and accepted once it is over.
     tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
-    assert_eq!(login(s.admin_password.clone()).await.unwrap().status(), 200);
+    assert_eq!(s.login(&s.admin_password).await.status(), 200);
 }

@@ -62,6 +62,24 @@ impl UserStore for SqlMeta {
         Ok(n as u64)
     }
 
+    async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(internal("cannot begin password change"))?;
+        let user = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2 RETURNING id")
+            .bind(password_hash)
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(internal("cannot change password"))?;
+        let Some(user) = user else { return Ok(false) };
+        sqlx::query("DELETE FROM user_sessions WHERE user_id = $1")
+            .bind(user.get::<i64, _>(0))
+            .execute(&mut *tx)
+            .await
+            .map_err(internal("cannot end sessions"))?;
+        tx.commit().await.map_err(internal("cannot commit password change"))?;
+        Ok(true)
+    }
+
     async fn create_session(&self, token_hash: &str, user_id: i64, expires_at_ms: i64) -> StoreResult<()> {
         sqlx::query("INSERT INTO user_sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)

@@ -159,6 +159,13 @@ impl UserStore for CachedMeta {
         self.users.user_count().await
     }
 
+    async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
+        let changed = self.users.set_password(username, password_hash).await?;
+        // The user's sessions are gone: no cached one may still log them in here.
+        self.sessions.invalidate_all();
+        Ok(changed)
+    }
+
     async fn create_session(&self, token_hash: &str, user_id: i64, expires_at_ms: i64) -> StoreResult<()> {
         self.users.create_session(token_hash, user_id, expires_at_ms).await?;
         self.sessions.invalidate(token_hash).await;

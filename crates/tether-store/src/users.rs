@@ -23,6 +23,9 @@ pub trait UserStore: Send + Sync {
     /// The user and their password hash.
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<(User, String)>>;
     async fn user_count(&self) -> StoreResult<u64>;
+    /// Replaces the user's password hash and ends every session of theirs (in one step:
+    /// no session outlives the change); false when there is no such user.
+    async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
     async fn create_session(&self, token_hash: &str, user_id: i64, expires_at_ms: i64) -> StoreResult<()>;
     /// The user of a session that has not expired at `now_ms`.
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<User>>;

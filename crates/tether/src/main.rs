@@ -46,6 +46,24 @@ enum Command {
     /// Run Tether with a sample web shop wired to it, to see the whole loop before wiring
     /// your own app: click around the shop, then open its logs in Tether.
     Demo(demo::DemoArgs),
+    /// Operator tasks on the metadata store (works while Tether runs).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Set a UI user's password, read as one line from standard input
+    /// (`echo 'new password' | tether admin set-password admin`); ends the user's sessions.
+    SetPassword {
+        username: String,
+        /// The same configuration as `serve` (it names the metadata store).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory (for the embedded metadata store). Default ./tether-data.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -84,7 +102,36 @@ fn run() -> anyhow::Result<()> {
             let config = config::load(&overrides, &env)?;
             runtime.block_on(demo::run(&config, &env, &args))
         }
+        Command::Admin(AdminCommand::SetPassword { username, config, data_dir }) => {
+            let overrides =
+                config::Overrides { config_file: config, http_addr: None, grpc_addr: None, data_dir };
+            let config = config::load(&overrides, &env)?;
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the new password from standard input")?;
+            let password = line.trim_end_matches(['\n', '\r']);
+            runtime.block_on(set_password(&config, &username, password))
+        }
     }
+}
+
+/// `tether admin set-password`: a new password hash, and the user's sessions ended.
+async fn set_password(config: &config::Config, username: &str, password: &str) -> anyhow::Result<()> {
+    if password.len() < 8 {
+        anyhow::bail!("the new password must have at least 8 characters");
+    }
+    let sqlite = config.data_dir.join(tether_store_embedded::layout::METADATA);
+    if config.storage.postgres_url.is_none() && !sqlite.exists() {
+        anyhow::bail!("no Tether data in {} (pass --data-dir or --config)", config.data_dir.display());
+    }
+    let (meta, described) = storage::open_metadata(config).await?;
+    let hash = tether_server::auth::hash_password(password);
+    if !tether_store::UserStore::set_password(&meta, username, &hash).await? {
+        anyhow::bail!("no user named {username:?} in {described}");
+    }
+    println!("Password of {username} changed in {described}; their sessions are ended.");
+    Ok(())
 }
 
 /// Server diagnostics go to stderr, filtered by `RUST_LOG` (default `info`). When `otel` is

@@ -26,6 +26,26 @@ pub(crate) struct Storage {
     duck: Option<Arc<DuckAnalytics>>,
 }
 
+/// The metadata store `config` names (PostgreSQL, else SQLite in `data_dir`), and what it
+/// is for messages.
+pub(crate) async fn open_metadata(config: &Config) -> anyhow::Result<(SqlMeta, String)> {
+    match &config.storage.postgres_url {
+        Some(url) => {
+            let meta = SqlMeta::connect(url, POSTGRES_CONNECTIONS).await.with_context(|| {
+                format!("cannot use PostgreSQL at {} (storage.postgres_url)", redact(url))
+            })?;
+            Ok((meta, format!("PostgreSQL {}", redact(url))))
+        }
+        None => {
+            let path = config.data_dir.join(layout::METADATA);
+            let meta = SqlMeta::open_sqlite(&path)
+                .await
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            Ok((meta, format!("SQLite {}", path.display())))
+        }
+    }
+}
+
 /// Where logs, events and the recording index live.
 enum Analytics {
     Duck(Arc<DuckAnalytics>),
@@ -74,23 +94,8 @@ impl Storage {
             }
         };
 
-        let meta = match &config.storage.postgres_url {
-            Some(url) => {
-                let meta = SqlMeta::connect(url, POSTGRES_CONNECTIONS).await.with_context(|| {
-                    format!("cannot use PostgreSQL at {} (storage.postgres_url)", redact(url))
-                })?;
-                described.push(("Metadata", format!("PostgreSQL {}", redact(url))));
-                meta
-            }
-            None => {
-                let path = data_dir.join(layout::METADATA);
-                let meta = SqlMeta::open_sqlite(&path)
-                    .await
-                    .with_context(|| format!("cannot open {}", path.display()))?;
-                described.push(("Metadata", format!("SQLite {}", path.display())));
-                meta
-            }
-        };
+        let (meta, where_meta) = open_metadata(config).await?;
+        described.push(("Metadata", where_meta));
 
         let blobs = match &config.storage.blob_url {
             Some(url) => ObjectBlobs::from_url(url, env).context("storage.blob_url")?,

@@ -75,6 +75,16 @@ impl TestServer {
     }
 
     /// Posts an OTLP/JSON body to `/v1/logs` with the project token.
+    /// `POST /api/login` as the admin with `password`.
+    pub async fn login(&self, password: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/login", self.base))
+            .json(&json!({"username": "admin", "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn send_json(&self, body: &Value) -> (u16, Value) {
         let resp = self
             .client

@@ -154,7 +154,7 @@ macro_rules! persons_suite {
 #[macro_export]
 macro_rules! users_suite {
     ($make:path) => {
-        $crate::conformance_cases!($make, users; users_and_sessions_expire);
+        $crate::conformance_cases!($make, users; users_and_sessions_expire, a_new_password_ends_every_session);
     };
 }
 
