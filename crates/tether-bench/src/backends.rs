@@ -35,8 +35,18 @@ pub(crate) struct Servers {
 impl Servers {
     /// Starts `args.replicas` servers on the chosen stores.
     pub(crate) async fn start(args: &StorageArgs, name: &str) -> anyhow::Result<Servers> {
+        Self::start_with_config(args, name, None).await
+    }
+
+    /// [`Servers::start`] with a configuration file (`TETHER_CONFIG`) for the other settings.
+    pub(crate) async fn start_with_config(
+        args: &StorageArgs,
+        name: &str,
+        config: Option<&std::path::Path>,
+    ) -> anyhow::Result<Servers> {
         let unique = format!("bench_{name}_{}", std::process::id());
-        let mut env = Vec::new();
+        let mut env: Vec<(String, String)> =
+            config.map(|c| ("TETHER_CONFIG".to_owned(), c.display().to_string())).into_iter().collect();
         let mut clickhouse = None;
         if args.clickhouse {
             let Some(url) = &args.clickhouse_url else { bail!("--clickhouse needs --clickhouse-url") };

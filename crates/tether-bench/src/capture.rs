@@ -31,7 +31,7 @@ pub(crate) struct CaptureArgs {
     storage: StorageArgs,
 }
 
-fn gzip(v: &Value) -> Vec<u8> {
+pub(crate) fn gzip(v: &Value) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let _ = enc.write_all(v.to_string().as_bytes());
     enc.finish().unwrap_or_default()
@@ -64,7 +64,7 @@ fn event_batch(n: u64, now_ms: i64) -> Value {
 }
 
 /// One `/s/` request: two seconds of a person moving, clicking and the page changing.
-fn snapshot_request(session: &str, start_ms: i64, full: bool) -> Value {
+pub(crate) fn snapshot_request(session: &str, start_ms: i64, full: bool) -> Value {
     let mut data = Vec::new();
     if full {
         data.push(json!({"type": 4, "data": {"href": "https://shop.example.com/checkout", "width": 1440, "height": 900}, "timestamp": start_ms}));

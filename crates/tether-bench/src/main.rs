@@ -8,13 +8,17 @@
 //! - `capture`: posthog-js-shaped `/e/` and `/s/` traffic, then serving a 30-minute recording;
 //! - `stamp`: an app using `tether-stamp` logging into it, with and without the layer;
 //! - `metadata`: request latency of ingest and the logs API with metadata on SQLite and on
-//!   PostgreSQL, with and without the metadata read cache.
+//!   PostgreSQL, with and without the metadata read cache;
+//! - `overload`: many clients sending logs, events and recordings faster than storage
+//!   commits, for a bounded time: the share of 503s, peak memory, and that every
+//!   acknowledged record is stored.
 
 mod backends;
 mod capture;
 mod generate;
 mod logs;
 mod metadata;
+mod overload;
 mod server;
 mod stamp;
 
@@ -37,6 +41,8 @@ enum Bench {
     Stamp(stamp::StampArgs),
     /// Request latency with metadata on SQLite vs PostgreSQL, cache off and on.
     Metadata(metadata::MetadataArgs),
+    /// Many clients sending faster than storage commits: 503s, memory, nothing lost.
+    Overload(overload::OverloadArgs),
 }
 
 #[tokio::main]
@@ -46,5 +52,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::Capture(args) => capture::run(args).await,
         Bench::Stamp(args) => stamp::run(args).await,
         Bench::Metadata(args) => metadata::run(args).await,
+        Bench::Overload(args) => overload::run(args).await,
     }
 }

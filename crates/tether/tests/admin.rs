@@ -2,7 +2,7 @@
 //! works, the old one and the user's sessions stop working.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -20,7 +20,7 @@ async fn login(base: &str, password: &str) -> reqwest::Response {
 }
 
 fn set_password(data_dir: &std::path::Path, username: &str, password: &str) -> std::process::Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+    let mut child = common::tether_command()
         .args(["admin", "set-password", username, "--data-dir"])
         .arg(data_dir)
         .stdin(Stdio::piped())

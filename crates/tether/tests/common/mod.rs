@@ -31,15 +31,20 @@ fn free_addr() -> String {
     listener.local_addr().unwrap().to_string()
 }
 
-/// Starts `tether serve` on `data_dir` with the fixed token and key and `env` added.
-pub fn spawn(data_dir: &Path, env: &[(&str, &str)]) -> Tether {
-    let http = free_addr();
+/// The `tether` binary, without the test runner's `TETHER_TEST_*` variables (they are not
+/// settings, and Tether refuses unknown ones).
+pub fn tether_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tether"));
-    // The test runner's TETHER_TEST_* variables are not settings (Tether refuses unknown ones).
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("TETHER_")) {
         command.env_remove(key);
     }
-    let child = command
+    command
+}
+
+/// Starts `tether serve` on `data_dir` with the fixed token and key and `env` added.
+pub fn spawn(data_dir: &Path, env: &[(&str, &str)]) -> Tether {
+    let http = free_addr();
+    let child = tether_command()
         .args(["serve", "--http-addr", &http, "--grpc-addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env("TETHER_PROJECT_TOKEN", TOKEN)
