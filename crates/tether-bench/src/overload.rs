@@ -32,6 +32,9 @@ pub(crate) struct OverloadArgs {
     storage: StorageArgs,
 }
 
+/// Makes the body (and its content type) of a client's `seq`-th request.
+type MakeBody = Arc<dyn Fn(u64, u64) -> (Vec<u8>, &'static str) + Send + Sync>;
+
 /// Answers of one phase.
 #[derive(Default)]
 struct Tally {
@@ -45,7 +48,7 @@ async fn flood(
     base: &str,
     path: &str,
     args: &OverloadArgs,
-    make: Arc<dyn Fn(u64, u64) -> (Vec<u8>, &'static str) + Send + Sync>,
+    make: MakeBody,
 ) -> anyhow::Result<(Tally, Vec<(u64, u64)>, f64)> {
     let tally = Arc::new(Tally::default());
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
