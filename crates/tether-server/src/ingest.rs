@@ -31,6 +31,7 @@ pub async fn ingest_logs(
     project: &Project,
     request: ExportLogsServiceRequest,
 ) -> Result<ExportLogsServiceResponse, ApiError> {
+    state.check_disk()?;
     let limits = state.limits().record;
     let normalized = tokio::task::spawn_blocking({
         let project_id = project.id;

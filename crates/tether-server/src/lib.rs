@@ -10,6 +10,7 @@ mod batcher;
 mod body;
 pub mod bootstrap;
 mod capture;
+mod disk;
 mod error;
 mod grpc;
 mod ingest;
@@ -126,6 +127,8 @@ struct Inner {
     /// Served to browsers over HTTPS by a proxy that terminates TLS in front of Tether.
     tls_proxy: std::sync::atomic::AtomicBool,
     logins: api::throttle::LoginThrottle,
+    /// Set when stores keep their files in a local data directory.
+    disk: std::sync::OnceLock<disk::DiskGuard>,
     /// Password hashes checked at once: argon2 is made to be slow, and a flood of logins
     /// must leave cores to ingest.
     password_checks: tokio::sync::Semaphore,
@@ -191,6 +194,7 @@ impl AppState {
             limits,
             tls_proxy: Default::default(),
             logins: Default::default(),
+            disk: Default::default(),
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
         };
         let tasks = vec![logs_task, events_task, chunks_task, persons_task];
@@ -207,6 +211,20 @@ impl AppState {
         self.inner.tls_proxy.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Refuses writes (503 with the reason) while fewer than `min_free` bytes are free on
+    /// the filesystem of `data_dir`. Set once, at start.
+    pub fn guard_disk(&self, data_dir: std::path::PathBuf, min_free: u64) {
+        let _ = self.inner.disk.set(disk::DiskGuard { path: data_dir, min_free });
+    }
+
+    /// Ok while there is room to write.
+    pub(crate) fn check_disk(&self) -> Result<(), ApiError> {
+        match self.inner.disk.get().and_then(disk::DiskGuard::full) {
+            Some(reason) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason)),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn logins(&self) -> &api::throttle::LoginThrottle {
         &self.inner.logins
     }
@@ -218,6 +236,7 @@ impl AppState {
     /// Stores log records through the same group commit as ingest (ids minted there, 503
     /// when the queue is full): for tools that generate logs in process, like the demo's seed.
     pub async fn append_logs(&self, records: Vec<LogRecord>) -> Result<(), ApiError> {
+        self.check_disk()?;
         Ok(self.batcher().submit(records).await?)
     }
 
@@ -285,6 +304,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    if let Err(full) = state.check_disk() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "status": "unavailable", "error": full.message })),
+        );
+    }
     let checks = tokio::try_join!(state.meta().ping(), state.logs().ping(), state.recordings().blobs.ping());
     match checks {
         Ok(_) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))),

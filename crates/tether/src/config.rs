@@ -62,6 +62,9 @@ pub(crate) struct IngestConfig {
     pub queue_records: usize,
     /// Most records committed in one transaction.
     pub max_commit_records: usize,
+    /// Free space that must stay on the data directory's filesystem (when a store keeps its
+    /// files there): below it, writes answer 503 and `/_health` says why.
+    pub min_free_disk: ByteSize,
 }
 
 impl Default for Config {
@@ -84,6 +87,7 @@ impl Default for IngestConfig {
             max_body: ByteSize(defaults.max_body_bytes as u64),
             queue_records: defaults.batcher.queue_records,
             max_commit_records: defaults.batcher.max_commit_records,
+            min_free_disk: ByteSize(512 * 1024 * 1024),
         }
     }
 }

@@ -204,6 +204,9 @@ impl Server {
         let (state, writer) =
             AppState::new(stores.clone(), limits).await.context("cannot start the writers")?;
         state.set_behind_tls_proxy(config.behind_tls_proxy);
+        if storage.uses_data_dir {
+            state.guard_disk(config.data_dir.clone(), config.ingest.min_free_disk.0);
+        }
         Ok(Server {
             http_addr: http.local_addr()?,
             grpc_addr: grpc.local_addr()?,

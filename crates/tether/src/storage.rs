@@ -24,6 +24,8 @@ pub(crate) struct Storage {
     pub described: Vec<(&'static str, String)>,
     /// The embedded analytics store, checkpointed at shutdown (none on ClickHouse).
     duck: Option<Arc<DuckAnalytics>>,
+    /// Whether any store keeps its files in `data_dir`.
+    pub uses_data_dir: bool,
 }
 
 /// The metadata store `config` names (PostgreSQL, else SQLite in `data_dir`), and what it
@@ -114,7 +116,9 @@ impl Storage {
             Analytics::ClickHouse(ch) => Stores::new(ch, meta, blobs),
         }
         .with_metadata_cache(ttl);
-        Ok(Storage { stores, described, duck })
+        let uses_data_dir =
+            duck.is_some() || config.storage.postgres_url.is_none() || config.storage.blob_url.is_none();
+        Ok(Storage { stores, described, duck, uses_data_dir })
     }
 
     /// Called after the server stopped: writes DuckDB's log into its main file so the next

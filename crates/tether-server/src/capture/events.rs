@@ -94,6 +94,7 @@ pub(crate) async fn store_events(
     project: &Project,
     events: Vec<CapturedEvent>,
 ) -> Result<(), ApiError> {
+    state.check_disk()?;
     let mut exceptions = Vec::new();
     for e in events.iter().filter(|e| e.event == "$exception") {
         let Some(info) = exception_info(&e.properties) else { continue };

@@ -39,6 +39,7 @@ pub(super) async fn capture(
     .await
     .map_err(|_| ApiError::internal())?;
     // With other requests' chunks in one commit; a full queue answers 503 (retried).
+    state.check_disk()?;
     state.chunk_batcher().submit(records).await?;
     Ok(Json(json!({ "status": 1 })))
 }
