@@ -88,6 +88,15 @@ impl Stores {
     }
 }
 
+/// Entry points for the fuzz targets of `fuzz/`, not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a logs request's query string as the logs API does; whether it was accepted.
+    pub fn log_params(query: &str) -> bool {
+        crate::api::params::parse(Some(query), 1, 1_767_225_600_000_000_000).is_ok()
+    }
+}
+
 /// Password checks (argon2) running at once.
 const PASSWORD_CHECKS: usize = 2;
 
