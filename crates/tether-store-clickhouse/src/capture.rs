@@ -174,14 +174,6 @@ fn exception_where(scope: &ExceptionScope) -> Where {
 }
 
 impl ClickAnalytics {
-    async fn exception_query<T: clickhouse::RowOwned + clickhouse::RowRead>(
-        &self,
-        sql: &str,
-        w: &Where,
-    ) -> StoreResult<Vec<T>> {
-        sql::fetch(sql::query(&self.client, sql, w.binds())).await
-    }
-
     /// The (session, chunk id) pairs of `chunks` already indexed.
     async fn indexed_chunks(
         &self,
@@ -198,7 +190,7 @@ impl ClickAnalytics {
             w.push_in("session_id", mine.iter().map(|c| Bound::from(c.session_id.as_str())));
             w.push_in("chunk_id", mine.iter().map(|c| Bound::from(c.chunk_id.as_str())));
             let sql = format!("SELECT session_id, chunk_id FROM recording_chunks {}", w.sql());
-            let rows: Vec<ChunkKey> = sql::fetch(sql::query(&self.client, &sql, w.binds())).await?;
+            let rows: Vec<ChunkKey> = self.rows(&sql, &w).await?;
             found.extend(rows.into_iter().map(|r| (project, r.session_id, r.chunk_id)));
         }
         Ok(found)
@@ -272,7 +264,7 @@ impl EventStore for ClickAnalytics {
              FROM events FINAL {} ORDER BY ts, uuid LIMIT {limit}",
             w.sql()
         );
-        let rows: Vec<EventRow> = sql::fetch(sql::query(&self.client, &sql, w.binds())).await?;
+        let rows: Vec<EventRow> = self.rows(&sql, &w).await?;
         Ok(rows
             .into_iter()
             .map(|r| Event {
@@ -301,7 +293,7 @@ impl EventStore for ClickAnalytics {
              GROUP BY issue_id ORDER BY last_ms DESC, issue_id",
             w.sql()
         );
-        let rows: Vec<StatsRow> = self.exception_query(&sql, &w).await?;
+        let rows: Vec<StatsRow> = self.rows(&sql, &w).await?;
         Ok(rows
             .into_iter()
             .map(|r| IssueStats {
@@ -323,7 +315,7 @@ impl EventStore for ClickAnalytics {
              FROM exceptions FINAL {} GROUP BY issue_id, day ORDER BY issue_id, day",
             w.sql()
         );
-        let rows: Vec<DailyRow> = self.exception_query(&sql, &w).await?;
+        let rows: Vec<DailyRow> = self.rows(&sql, &w).await?;
         Ok(rows.into_iter().map(|r| (r.issue_id, r.day, r.count)).collect())
     }
 
@@ -333,7 +325,7 @@ impl EventStore for ClickAnalytics {
             "SELECT {EXCEPTION_COLUMNS} FROM exceptions FINAL {} ORDER BY ts DESC, uuid LIMIT {limit}",
             w.sql()
         );
-        let rows: Vec<ExceptionRow> = self.exception_query(&sql, &w).await?;
+        let rows: Vec<ExceptionRow> = self.rows(&sql, &w).await?;
         Ok(rows.into_iter().map(ExceptionRow::into_record).collect())
     }
 
@@ -349,7 +341,7 @@ impl EventStore for ClickAnalytics {
             "SELECT session_id, count() AS count FROM exceptions FINAL {} GROUP BY session_id",
             w.sql()
         );
-        let rows: Vec<SessionCount> = self.exception_query(&sql, &w).await?;
+        let rows: Vec<SessionCount> = self.rows(&sql, &w).await?;
         Ok(rows.into_iter().map(|r| (r.session_id, r.count)).collect())
     }
 }
@@ -430,7 +422,7 @@ impl RecordingIndex for ClickAnalytics {
         w.push("project_id = ?", [project_id.into()]);
         w.push_in("session_id", session_ids.iter().map(|s| Bound::from(s.as_str())));
         let sql = format!("SELECT DISTINCT session_id FROM recordings {}", w.sql());
-        let rows: Vec<SessionRow> = sql::fetch(sql::query(&self.client, &sql, w.binds())).await?;
+        let rows: Vec<SessionRow> = self.rows(&sql, &w).await?;
         let found: std::collections::HashSet<String> = rows.into_iter().map(|r| r.session_id).collect();
         Ok(session_ids.into_iter().filter(|id| found.contains(id)).collect())
     }
@@ -442,7 +434,7 @@ impl RecordingIndex for ClickAnalytics {
             "SELECT window_id, blob_key FROM recording_chunks FINAL {} ORDER BY window_id, first_ms, chunk_id",
             w.sql()
         );
-        let rows: Vec<ChunkRefRow> = sql::fetch(sql::query(&self.client, &sql, w.binds())).await?;
+        let rows: Vec<ChunkRefRow> = self.rows(&sql, &w).await?;
         Ok(rows.into_iter().map(|r| ChunkRef { window_id: r.window_id, blob_key: r.blob_key }).collect())
     }
 }

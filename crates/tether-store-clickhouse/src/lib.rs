@@ -47,6 +47,15 @@ impl ClickAnalytics {
         &self.described
     }
 
+    /// The rows of `sql` with the values of `w` bound.
+    async fn rows<T: clickhouse::RowOwned + clickhouse::RowRead>(
+        &self,
+        sql: &str,
+        w: &sql::Where,
+    ) -> StoreResult<Vec<T>> {
+        sql::fetch(sql::query(&self.client, sql, w.binds())).await
+    }
+
     /// Answers when the server does.
     pub async fn ping(&self) -> StoreResult<()> {
         sql::run(self.client.query("SELECT 1")).await

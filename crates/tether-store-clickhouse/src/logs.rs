@@ -121,11 +121,7 @@ fn contains_pattern(text: &str) -> String {
 /// are known to be.
 fn filter_where(filter: &LogFilter, span: Option<(i64, i64)>) -> Where {
     let mut w = Where::default();
-    let (mut from, mut to) = (filter.from_ns, filter.to_ns);
-    if let Some((first, last)) = span {
-        from = from.max(first);
-        to = to.min(last.saturating_add(1));
-    }
+    let (from, to) = filter.range_within(span);
     w.push("project_id = ?", [Bound::Int(filter.project_id)]);
     w.push("ts >= fromUnixTimestamp64Nano(?) AND ts < fromUnixTimestamp64Nano(?)", [from.into(), to.into()]);
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
@@ -213,12 +209,12 @@ impl ClickAnalytics {
     }
 
     async fn logs(&self, sql: &str, w: &Where) -> StoreResult<Vec<StoredLog>> {
-        let rows: Vec<LogRow> = sql::fetch(sql::query(&self.client, sql, w.binds())).await?;
+        let rows: Vec<LogRow> = self.rows(sql, w).await?;
         Ok(rows.into_iter().map(LogRow::into_log).collect())
     }
 
     async fn counted(&self, sql: &str, w: &Where) -> StoreResult<Vec<CountedValue>> {
-        let rows: Vec<Counted> = sql::fetch(sql::query(&self.client, sql, w.binds())).await?;
+        let rows: Vec<Counted> = self.rows(sql, w).await?;
         Ok(rows.into_iter().map(|r| CountedValue { value: r.value, count: r.count }).collect())
     }
 }
@@ -287,7 +283,7 @@ impl LogReader for ClickAnalytics {
              count() AS count FROM logs {} GROUP BY start, key ORDER BY start, key",
             w.sql()
         );
-        let rows: Vec<Bucket> = sql::fetch(sql::query(&self.client, &sql, w.binds())).await?;
+        let rows: Vec<Bucket> = self.rows(&sql, &w).await?;
         let mut buckets: Vec<HistogramBucket> = rows
             .into_iter()
             .map(|b| HistogramBucket {
@@ -344,7 +340,7 @@ impl LogReader for ClickAnalytics {
                      GROUP BY key, value ORDER BY count DESC, value LIMIT {max_values} BY key)) \
              ORDER BY rank, count DESC, key, value"
         );
-        let rows: Vec<Pair> = sql::fetch(sql::query(&self.client, &sql, w.binds())).await?;
+        let rows: Vec<Pair> = self.rows(&sql, &w).await?;
         let mut attributes: Vec<AttributeFacet> = Vec::new();
         for row in rows {
             if row.rank == 0 {
@@ -363,7 +359,7 @@ impl LogReader for ClickAnalytics {
              uniqExactIf(distinct_id, distinct_id != '') AS users FROM logs {}",
             w.sql()
         );
-        let rows: Vec<SummaryRow> = sql::fetch(sql::query(&self.client, &sql, w.binds())).await?;
+        let rows: Vec<SummaryRow> = self.rows(&sql, &w).await?;
         Ok(rows.first().map_or_else(LogSummary::default, |r| LogSummary {
             logs: r.logs,
             sessions: r.sessions,

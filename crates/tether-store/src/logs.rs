@@ -64,6 +64,15 @@ impl LogFilter {
             trace_id: None,
         }
     }
+
+    /// The filter's half-open time range, narrowed to `span` (the first and last timestamp
+    /// of every log that can match, e.g. a session's, from a backend's session index).
+    pub fn range_within(&self, span: Option<(i64, i64)>) -> (i64, i64) {
+        match span {
+            Some((first, last)) => (self.from_ns.max(first), self.to_ns.min(last.saturating_add(1))),
+            None => (self.from_ns, self.to_ns),
+        }
+    }
 }
 
 /// Position after the last log of a page in (timestamp desc, id desc) order. Logs that

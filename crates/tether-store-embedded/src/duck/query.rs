@@ -39,11 +39,7 @@ impl Where {
     /// session's logs are known to be.
     pub(super) fn from_filter(filter: &LogFilter, session_span: Option<(i64, i64)>) -> Where {
         let mut w = Where::default();
-        let (mut from, mut to) = (filter.from_ns, filter.to_ns);
-        if let Some((first, last)) = session_span {
-            from = from.max(first);
-            to = to.min(last.saturating_add(1));
-        }
+        let (from, to) = filter.range_within(session_span);
         w.push("project_id = ?", [Value::BigInt(filter.project_id)]);
         w.push("ts >= ? AND ts < ?", [Value::BigInt(from), Value::BigInt(to)]);
         if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
