@@ -159,11 +159,8 @@ pub async fn principal(
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Err(ApiError::unauthorized("Not logged in: log in, or send Authorization: Bearer phx_…"));
     };
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
     users
-        .session_user(&hash_secret(token), now_ms)
+        .session_user(&hash_secret(token), crate::clock::now_ms())
         .await?
         .map(Principal::User)
         .ok_or_else(|| ApiError::unauthorized("Session expired: log in again"))

@@ -2,7 +2,6 @@
 //! cannot drift apart in validation, normalization, or durability.
 
 use std::sync::atomic::Ordering;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -13,15 +12,12 @@ use prost::Message;
 use tether_ingest::otlp::{self, BodyFormat, ExportLogsServiceRequest};
 use tether_store::Project;
 
+use crate::clock::now_ns;
 use crate::{ApiError, AppState, auth};
 
 #[derive(serde::Deserialize)]
 pub(crate) struct TokenQuery {
     token: Option<String>,
-}
-
-fn now_ns() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// Normalizes and durably stores one request's logs for `project`. Returns what OTLP calls

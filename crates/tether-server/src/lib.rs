@@ -10,11 +10,13 @@ mod batcher;
 mod body;
 pub mod bootstrap;
 mod capture;
+mod clock;
 mod disk;
 mod error;
 mod grpc;
 mod ingest;
 pub mod metrics;
+pub mod retention;
 mod security;
 mod ui;
 
@@ -254,6 +256,9 @@ impl AppState {
     }
     pub(crate) fn logs(&self) -> &dyn LogReader {
         self.inner.stores.logs.as_ref()
+    }
+    pub(crate) fn log_writer(&self) -> &dyn LogWriter {
+        self.inner.stores.log_writer.as_ref()
     }
     pub(crate) fn events(&self) -> &dyn EventStore {
         self.inner.stores.events.as_ref()

@@ -11,6 +11,9 @@ pub const BATCH_COMMIT_SECONDS: &str = "tether_batch_commit_seconds";
 pub const BATCHES_FAILED: &str = "tether_batches_failed_total";
 pub const LOGINS_FAILED: &str = "tether_logins_failed_total";
 pub const LOGINS_THROTTLED: &str = "tether_logins_throttled_total";
+/// Rows deleted by retention, by kind (logs, events, recordings).
+pub const RETENTION_DELETED: &str = "tether_retention_deleted_total";
+pub const RETENTION_FAILED: &str = "tether_retention_runs_failed_total";
 pub const QUEUE_DEPTH: &str = "tether_ingest_queue_records";
 /// Captured items waiting for their group commit, by kind (events, persons, chunks).
 pub const CAPTURE_QUEUE_DEPTH: &str = "tether_capture_queue_items";
@@ -27,6 +30,9 @@ pub struct Metrics {
     pub batches_failed: AtomicU64,
     pub logins_failed: AtomicU64,
     pub logins_throttled: AtomicU64,
+    /// Logs, events (with exceptions) and recorded sessions deleted by retention.
+    pub retention_deleted: [AtomicU64; 3],
+    pub retention_failed: AtomicU64,
     commit_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     commit_count: AtomicU64,
     commit_micros_sum: AtomicU64,
@@ -81,6 +87,12 @@ impl Metrics {
             "Logins answered 429 after too many failures.",
             &self.logins_throttled,
         );
+        counter(&mut out, RETENTION_FAILED, "Retention runs that failed (retried next run).", &self.retention_failed);
+        let name = RETENTION_DELETED;
+        let _ = writeln!(out, "# HELP {name} Data deleted by retention.\n# TYPE {name} counter");
+        for (kind, n) in ["logs", "events", "recordings"].iter().zip(&self.retention_deleted) {
+            let _ = writeln!(out, "{name}{{kind=\"{kind}\"}} {}", n.load(Ordering::Relaxed));
+        }
         let _ = writeln!(
             out,
             "# HELP {QUEUE_DEPTH} Log records waiting for the writer.\n# TYPE {QUEUE_DEPTH} gauge\n{QUEUE_DEPTH} {queue_depth}"

@@ -11,6 +11,7 @@ use tether_server::bootstrap::first_start;
 use tether_server::{AppState, BatcherConfig, Limits, Stores, router};
 
 mod common;
+use tether_model::ProjectId;
 use tether_store::{LogWriter, StoreResult, StoredLog};
 use tether_store_embedded::EmbeddedStores;
 use tokio::sync::Semaphore;
@@ -27,6 +28,10 @@ impl LogWriter for GatedWriter {
     async fn append_logs(&self, logs: Vec<StoredLog>) -> StoreResult<()> {
         self.gate.acquire().await.expect("gate open").forget();
         self.inner.append_logs(logs).await
+    }
+
+    async fn delete_logs_before(&self, project_id: ProjectId, before_ns: i64) -> StoreResult<u64> {
+        self.inner.delete_logs_before(project_id, before_ns).await
     }
 }
 

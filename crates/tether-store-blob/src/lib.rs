@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
@@ -42,7 +43,9 @@ impl ObjectBlobs {
                     .map_err(|e| StoreError::internal(&format!("cannot create {}", dir.display()), e))?;
                 let local = LocalFileSystem::new_with_prefix(&dir)
                     .map_err(|e| StoreError::internal("cannot open blob folder", e))?
-                    .with_fsync(true);
+                    .with_fsync(true)
+                    // Retention deletes whole sessions: leave no empty folders behind.
+                    .with_automatic_cleanup(true);
                 Ok(ObjectBlobs {
                     store: Arc::new(local),
                     prefix: None,
@@ -124,6 +127,19 @@ impl BlobStore for ObjectBlobs {
         let path = self.path(key)?;
         let found = self.store.get(&path).await.map_err(|e| store_error("cannot read blob", key, e))?;
         found.bytes().await.map_err(|e| store_error("cannot read blob", key, e))
+    }
+
+    async fn delete_folder(&self, prefix: &str) -> StoreResult<u64> {
+        let folder = self.path(prefix)?;
+        // Listed and deleted as one stream: S3 deletes up to 1,000 keys per request.
+        let listed = self.store.list(Some(&folder)).map_ok(|meta| meta.location).boxed();
+        let deleted = self
+            .store
+            .delete_stream(listed)
+            .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+            .await
+            .map_err(|e| store_error("cannot delete blobs", prefix, e))?;
+        Ok(deleted)
     }
 
     async fn ping(&self) -> StoreResult<()> {

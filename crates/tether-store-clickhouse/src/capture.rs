@@ -344,6 +344,10 @@ impl EventStore for ClickAnalytics {
         let rows: Vec<SessionCount> = self.rows(&sql, &w).await?;
         Ok(rows.into_iter().map(|r| (r.session_id, r.count)).collect())
     }
+
+    async fn delete_events_before(&self, project_id: ProjectId, before_ms: i64) -> StoreResult<u64> {
+        self.delete_events(project_id, before_ms).await
+    }
 }
 
 #[async_trait]
@@ -436,5 +440,18 @@ impl RecordingIndex for ClickAnalytics {
         );
         let rows: Vec<ChunkRefRow> = self.rows(&sql, &w).await?;
         Ok(rows.into_iter().map(|r| ChunkRef { window_id: r.window_id, blob_key: r.blob_key }).collect())
+    }
+
+    async fn recordings_ended_before(
+        &self,
+        project_id: ProjectId,
+        before_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        self.ended_recordings(project_id, before_ms, limit).await
+    }
+
+    async fn forget_recordings(&self, project_id: ProjectId, session_ids: Vec<String>) -> StoreResult<()> {
+        self.forget(project_id, session_ids).await
     }
 }

@@ -9,6 +9,7 @@
 
 mod attrs;
 mod capture;
+mod expire;
 mod logs;
 mod options;
 mod schema;
@@ -24,6 +25,7 @@ use tether_store::{StoreError, StoreResult};
 #[derive(Clone)]
 pub struct ClickAnalytics {
     client: clickhouse::Client,
+    options: ClickHouseOptions,
     described: String,
 }
 
@@ -39,7 +41,7 @@ impl ClickAnalytics {
         sql::run(server.query(&schema::create_database(&options))).await?;
         let client = options.client(Some(&options.database));
         schema::migrate(&client, &options).await?;
-        Ok(ClickAnalytics { client, described: options.describe() })
+        Ok(ClickAnalytics { client, described: options.describe(), options })
     }
 
     /// The server and database, without credentials (for the banner and messages).

@@ -232,6 +232,10 @@ impl LogWriter for ClickAnalytics {
         let rows: Vec<LogRow> = logs.into_iter().map(LogRow::new).collect();
         sql::insert(&self.client, "logs", &rows).await
     }
+
+    async fn delete_logs_before(&self, project_id: ProjectId, before_ns: i64) -> StoreResult<u64> {
+        self.delete_logs(project_id, before_ns).await
+    }
 }
 
 #[async_trait]

@@ -240,6 +240,17 @@ fn on_cluster(options: &ClickHouseOptions) -> String {
     options.cluster.as_deref().map(|c| format!(" ON CLUSTER {c}")).unwrap_or_default()
 }
 
+/// The table that holds `table`'s rows: itself, or on a cluster its `_local` replicas.
+fn stored_in(table: &str, options: &ClickHouseOptions) -> String {
+    if options.cluster.is_some() { format!("{table}_local") } else { table.to_owned() }
+}
+
+/// A lightweight `DELETE` of `table`'s rows matching `where_sql` (on a cluster, from every
+/// shard's local replicas: a `Distributed` table takes no deletes).
+pub(crate) fn delete(options: &ClickHouseOptions, table: &str, where_sql: &str) -> String {
+    format!("DELETE FROM {}{} {where_sql}", stored_in(table, options), on_cluster(options))
+}
+
 /// The statements creating `table` (two on a cluster: the replicated local table and the
 /// distributed one in front of it).
 fn create_table(table: &Table, options: &ClickHouseOptions) -> Vec<String> {
@@ -275,27 +286,25 @@ fn create_table(table: &Table, options: &ClickHouseOptions) -> Vec<String> {
 
 /// A view reads and writes the local tables: each shard folds its own rows.
 fn create_view(view: &View, options: &ClickHouseOptions) -> String {
-    let local = |t: &str| if options.cluster.is_some() { format!("{t}_local") } else { t.to_owned() };
     format!(
         "CREATE MATERIALIZED VIEW IF NOT EXISTS {}{} TO {} AS {}",
         view.name,
         on_cluster(options),
-        local(view.target),
-        view.select.replace("{source}", &local(view.source))
+        stored_in(view.target, options),
+        view.select.replace("{source}", &stored_in(view.source, options))
     )
 }
 
 /// `ALTER … MODIFY TTL` for each table that keeps data by time.
 fn retention(options: &ClickHouseOptions) -> Vec<String> {
     let Some(days) = options.retention_days else { return Vec::new() };
-    let suffix = if options.cluster.is_some() { "_local" } else { "" };
     WITH_RETENTION
         .iter()
         .filter_map(|t| {
             t.ttl_on.map(|on| {
                 format!(
-                    "ALTER TABLE {}{suffix}{} MODIFY TTL {on} + INTERVAL {days} DAY",
-                    t.name,
+                    "ALTER TABLE {}{} MODIFY TTL {on} + INTERVAL {days} DAY",
+                    stored_in(t.name, options),
                     on_cluster(options)
                 )
             })
@@ -354,6 +363,7 @@ mod tests {
         let o = options("http://h:8123/?database=obs");
         let all: Vec<String> = pending(0, &o).into_iter().flat_map(|(_, s)| s).collect();
         assert_eq!(create_database(&o), "CREATE DATABASE IF NOT EXISTS obs");
+        assert_eq!(delete(&o, "logs", "WHERE x"), "DELETE FROM logs WHERE x");
         let logs = &all[0];
         assert!(logs.starts_with("CREATE TABLE IF NOT EXISTS logs ("), "{logs}");
         assert!(
@@ -379,6 +389,7 @@ mod tests {
         let o = options("http://h:8123/?database=obs&cluster=main&retention_days=30");
         let all: Vec<String> = pending(0, &o).into_iter().flat_map(|(_, s)| s).collect();
         assert_eq!(create_database(&o), "CREATE DATABASE IF NOT EXISTS obs ON CLUSTER main");
+        assert_eq!(delete(&o, "logs", "WHERE x"), "DELETE FROM logs_local ON CLUSTER main WHERE x");
         assert!(all[0].starts_with("CREATE TABLE IF NOT EXISTS logs_local ON CLUSTER main ("), "{}", all[0]);
         assert!(
             all[0].contains(

@@ -15,6 +15,9 @@ pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Bytes) -> StoreResult<()>;
     /// The bytes of `key`; `NotFound` when none were put.
     async fn get(&self, key: &str) -> StoreResult<Bytes>;
+    /// Deletes every blob under the folder `prefix` (keys starting with `prefix/`), returning
+    /// how many there were; none is `Ok(0)`. A blob put meanwhile may survive.
+    async fn delete_folder(&self, prefix: &str) -> StoreResult<u64>;
     /// Checks the store answers (for health checks).
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -98,6 +98,10 @@ pub trait EventStore: Send + Sync {
         scope: ExceptionScope,
         session_ids: Vec<String>,
     ) -> StoreResult<Vec<(String, u64)>>;
+    /// Deletes the project's events and exceptions from before `before_ms`, so no read
+    /// finds them once the call returns; returns how many there were. Other projects and
+    /// newer rows are untouched.
+    async fn delete_events_before(&self, project_id: ProjectId, before_ms: i64) -> StoreResult<u64>;
 }
 
 /// One stored chunk's index entry: where its bytes are and what it adds to the summary.
@@ -140,4 +144,14 @@ pub trait RecordingIndex: Send + Sync {
     /// The session's chunks, grouped by window (windows in id order), each window's oldest
     /// first.
     async fn chunks(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Vec<ChunkRef>>;
+    /// Up to `limit` sessions of the project whose recording ended before `before_ms`.
+    async fn recordings_ended_before(
+        &self,
+        project_id: ProjectId,
+        before_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<String>>;
+    /// Removes these sessions' summaries and chunk entries: once the call returns, no read
+    /// lists or plays them (a chunk indexed later starts a new summary).
+    async fn forget_recordings(&self, project_id: ProjectId, session_ids: Vec<String>) -> StoreResult<()>;
 }

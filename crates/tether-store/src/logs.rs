@@ -153,6 +153,12 @@ pub trait LogWriter: Send + Sync {
     /// returns Ok, every log is durable and visible to every reader; when it fails, none is
     /// visible (the caller may retry the same logs with the same ids).
     async fn append_logs(&self, logs: Vec<StoredLog>) -> StoreResult<()>;
+    /// Deletes the project's logs with a timestamp before `before_ns` and what was derived
+    /// from them (histogram counts, session spans), so no read finds them once the call
+    /// returns; returns how many logs there were to delete. Other projects' logs and newer
+    /// logs are untouched. Appends meanwhile may wait for a short step of the deletion, never
+    /// for all of it.
+    async fn delete_logs_before(&self, project_id: ProjectId, before_ns: i64) -> StoreResult<u64>;
 }
 
 /// Reads logs. Time ranges are half-open: a log is in `[from_ns, to_ns)` when

@@ -18,18 +18,49 @@ pub struct Project {
     pub settings: ProjectSettings,
 }
 
-/// What the PostHog SDKs of a project are told to capture (through remote config).
+/// A project's settings: what its PostHog SDKs are told to capture (through remote config)
+/// and how long its data is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProjectSettings {
     pub session_recording: bool,
     pub console_log_recording: bool,
     pub exception_autocapture: bool,
+    pub retention: Retention,
 }
 
 impl Default for ProjectSettings {
     fn default() -> Self {
-        ProjectSettings { session_recording: true, console_log_recording: true, exception_autocapture: true }
+        ProjectSettings {
+            session_recording: true,
+            console_log_recording: true,
+            exception_autocapture: true,
+            retention: Retention::default(),
+        }
+    }
+}
+
+/// Days a project keeps each kind of data; older data is deleted in the background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retention {
+    pub logs_days: u32,
+    /// Events and exception occurrences.
+    pub events_days: u32,
+    /// Session recordings (index and bytes), counted from a recording's last activity.
+    pub recordings_days: u32,
+}
+
+impl Retention {
+    /// The longest retention a setting may ask for (ten years).
+    pub const MAX_DAYS: u32 = 3650;
+}
+
+impl Default for Retention {
+    /// A month of logs and replays, a quarter of events and errors (what errors need to
+    /// show regressions).
+    fn default() -> Self {
+        Retention { logs_days: 30, events_days: 90, recordings_days: 30 }
     }
 }
 

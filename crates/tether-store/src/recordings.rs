@@ -23,6 +23,14 @@ pub struct Recordings {
     pub blobs: Arc<dyn BlobStore>,
 }
 
+/// Sessions whose recordings one step of [`Recordings::delete_ended_before`] removes.
+const EXPIRY_STEP: usize = 200;
+
+/// The blob folder holding every chunk of one session.
+fn session_folder(project_id: ProjectId, session_id: &str) -> String {
+    format!("recordings/{project_id}/{}", hex::encode(Sha256::digest(session_id.as_bytes())))
+}
+
 /// The content-addressed index entry of a chunk (its bytes go under `blob_key`).
 pub fn chunk_entry(chunk: &RecordingChunk) -> ChunkEntry {
     let chunk_id = hex::encode(Sha256::digest(&chunk.blob));
@@ -32,9 +40,8 @@ pub fn chunk_entry(chunk: &RecordingChunk) -> ChunkEntry {
         window_id: chunk.window_id.clone(),
         distinct_id: chunk.distinct_id.clone(),
         blob_key: format!(
-            "recordings/{}/{}/{}/{chunk_id}.json.gz",
-            chunk.project_id,
-            hex::encode(Sha256::digest(chunk.session_id.as_bytes())),
+            "{}/{}/{chunk_id}.json.gz",
+            session_folder(chunk.project_id, &chunk.session_id),
             hex::encode(Sha256::digest(chunk.window_id.as_bytes())),
         ),
         chunk_id,
@@ -84,5 +91,30 @@ impl Recordings {
                 async move { Ok((r.window_id, blobs.get(&r.blob_key).await?)) }
             })
             .buffered(CONCURRENCY))
+    }
+
+    /// Deletes the project's recordings that ended before `before_ms`, bytes and index,
+    /// returning how many sessions went. Bytes go first, then the index entries, a step of
+    /// sessions at a time: interrupted anywhere, the next call finds the rest (at worst a
+    /// session whose bytes are gone is still listed until then).
+    pub async fn delete_ended_before(&self, project_id: ProjectId, before_ms: i64) -> StoreResult<u64> {
+        let mut deleted = 0;
+        loop {
+            let sessions = self.index.recordings_ended_before(project_id, before_ms, EXPIRY_STEP).await?;
+            if sessions.is_empty() {
+                return Ok(deleted);
+            }
+            let folders: Vec<String> = sessions.iter().map(|s| session_folder(project_id, s)).collect();
+            futures::stream::iter(folders)
+                .map(|folder| {
+                    let blobs = self.blobs.clone();
+                    async move { blobs.delete_folder(&folder).await }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .try_collect::<Vec<u64>>()
+                .await?;
+            deleted += sessions.len() as u64;
+            self.index.forget_recordings(project_id, sessions).await?;
+        }
     }
 }

@@ -23,6 +23,22 @@ pub(crate) struct Config {
     pub behind_tls_proxy: bool,
     pub ingest: IngestConfig,
     pub storage: StorageConfig,
+    pub retention: RetentionConfig,
+}
+
+/// The background deletion of data older than each project's retention (set per project in
+/// Settings; see `tether_store::Retention` for the defaults).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RetentionConfig {
+    /// Seconds between runs (the first runs at start); 0 turns retention off.
+    pub interval_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig { interval_secs: 3600 }
+    }
 }
 
 /// Which backend keeps what. Each unset URL means the embedded store in `data_dir`.
@@ -76,6 +92,7 @@ impl Default for Config {
             behind_tls_proxy: false,
             ingest: IngestConfig::default(),
             storage: StorageConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -157,6 +158,8 @@ pub(crate) struct Server {
     pub(crate) state: AppState,
     writer: tether_server::WriterHandle,
     listeners: Listeners,
+    /// Seconds between retention runs; 0 means none.
+    retention_secs: u64,
     pub(crate) http_addr: SocketAddr,
     pub(crate) grpc_addr: SocketAddr,
     pub(crate) data_dir: PathBuf,
@@ -215,6 +218,7 @@ impl Server {
             state,
             writer,
             listeners: Listeners { http, grpc },
+            retention_secs: config.retention.interval_secs,
             created,
             admin_password,
         })
@@ -226,6 +230,16 @@ impl Server {
 
     /// Serves until `shutdown` completes, then drains the writer and checkpoints.
     pub(crate) async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        // Stopped with the servers: it holds the state, whose writers must drain at exit.
+        let retention = (self.retention_secs > 0).then(|| {
+            tether_server::retention::spawn(self.state.clone(), Duration::from_secs(self.retention_secs))
+        });
+        let shutdown = async move {
+            shutdown.await;
+            if let Some(task) = retention {
+                task.abort();
+            }
+        };
         tether_server::serve(self.state, self.writer, self.listeners, shutdown).await?;
         self.storage.close().await?;
         tracing::info!("stopped; every acknowledged log is stored");

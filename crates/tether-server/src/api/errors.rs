@@ -80,7 +80,7 @@ pub(super) async fn list(
     let stats: HashMap<i64, IssueStats> =
         state.events().issue_stats(scope.clone()).await?.into_iter().map(|s| (s.issue_id, s)).collect();
     // Occurrences per day over the last two weeks, oldest first, for each issue's sparkline.
-    let now_ms = super::params::now_ns() / 1_000_000;
+    let now_ms = crate::clock::now_ms();
     let first_day = (now_ms / 86_400_000 - (SPARKLINE_DAYS - 1)) * 86_400_000;
     let mut sparklines: HashMap<i64, Vec<u64>> = HashMap::new();
     for (issue, day, n) in state

@@ -11,7 +11,8 @@ use tether_model::{LogId, ProjectId};
 use tether_store::{Breakdown, LogQuery, StoredLog};
 
 use super::authorize_project;
-use super::params::{self, LogParams, MAX_LIMIT, bucket_width_ns, encode_cursor, format_ns, now_ns};
+use super::params::{self, LogParams, MAX_LIMIT, bucket_width_ns, encode_cursor, format_ns};
+use crate::clock::now_ns;
 use crate::{ApiError, AppState};
 
 /// A log as the list endpoints return it.

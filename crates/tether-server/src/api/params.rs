@@ -26,10 +26,6 @@ pub(crate) struct LogParams {
     pub breakdown: Breakdown,
 }
 
-pub(crate) fn now_ns() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp_nanos() as i64
-}
-
 /// Parses the query string of a logs request for `project_id`, relative to `now`.
 pub(crate) fn parse(raw: Option<&str>, project_id: ProjectId, now: i64) -> Result<LogParams, ApiError> {
     let mut p = LogParams {
@@ -129,7 +125,7 @@ pub(crate) fn parse_time(value: &str, now: i64) -> Option<i64> {
 pub(crate) fn parse_time_ms(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
     value
         .map(|v| {
-            parse_time(v, now_ns()).map(|ns| ns / 1_000_000).ok_or_else(|| {
+            parse_time(v, crate::clock::now_ns()).map(|ns| ns / 1_000_000).ok_or_else(|| {
                 ApiError::bad_request(format!("invalid {name}: expected RFC 3339 or relative time like -1h"))
             })
         })

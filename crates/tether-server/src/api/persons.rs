@@ -8,7 +8,8 @@ use tether_model::ProjectId;
 use tether_store::{ExceptionScope, LogFilter, RecordingQuery};
 
 use super::authorize_project;
-use super::params::{format_ns, now_ns};
+use super::params::format_ns;
+use crate::clock::now_ns;
 use crate::{ApiError, AppState};
 
 /// Logs are counted over this many recent days.

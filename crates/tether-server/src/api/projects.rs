@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tether_model::ProjectId;
-use tether_store::{ApiKey, KeyScope, NewApiKey};
+use tether_store::{ApiKey, KeyScope, NewApiKey, ProjectSettings, Retention};
 
 use super::{authorize_admin, authorize_project};
 use crate::{ApiError, AppState, auth};
@@ -112,15 +112,52 @@ pub(super) async fn revoke_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `PATCH /api/projects/{id}/settings`: what the project's SDKs are told to capture.
+/// `PATCH /api/projects/{id}/settings`: what the project's SDKs are told to capture and
+/// how long its data is kept. Fields left out keep their values (`{"retention":
+/// {"logs_days": 7}}` changes only that).
 pub(super) async fn update_settings(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
-    body: Result<Json<tether_store::ProjectSettings>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
-    let Json(settings) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let project = state.meta().project(project_id).await?.ok_or_else(|| ApiError::not_found("no such project"))?;
+    let Value::Object(mut merged) = json!(project.settings) else {
+        return Err(ApiError::internal());
+    };
+    merge(&mut merged, patch)?;
+    let settings: ProjectSettings =
+        serde_json::from_value(Value::Object(merged)).map_err(|e| ApiError::bad_request(format!("invalid settings: {e}")))?;
+    let r = settings.retention;
+    for (name, days) in [("logs_days", r.logs_days), ("events_days", r.events_days), ("recordings_days", r.recordings_days)] {
+        if !(1..=Retention::MAX_DAYS).contains(&days) {
+            return Err(ApiError::bad_request(format!(
+                "invalid retention.{name}: expected 1 to {} days",
+                Retention::MAX_DAYS
+            )));
+        }
+    }
     let project = state.meta().set_project_settings(project_id, settings).await?;
     Ok(Json(json!(project)))
+}
+
+/// Applies a JSON merge patch's objects onto `target` (RFC 7386 without deletes: settings
+/// always have every field).
+fn merge(target: &mut serde_json::Map<String, Value>, patch: Value) -> Result<(), ApiError> {
+    let Value::Object(fields) = patch else {
+        return Err(ApiError::bad_request("invalid settings: expected a JSON object"));
+    };
+    for (key, value) in fields {
+        if let Some(Value::Object(slot)) = target.get_mut(&key)
+            && value.is_object()
+        {
+            merge(slot, value)?;
+            continue;
+        }
+        // An unknown key is kept too, so that deserializing names it in the error.
+        target.insert(key, value);
+    }
+    Ok(())
 }

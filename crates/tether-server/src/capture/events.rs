@@ -1,6 +1,5 @@
 //! `/e/`, `/i/v0/e/`, `/batch/` and friends: events, exceptions into issues, and persons.
 
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::extract::{Query, Request, State};
@@ -14,6 +13,7 @@ use tether_store::Project;
 
 use super::{MAX_BATCH_BYTES, MAX_EVENT_BYTES, header as header_str, project_for};
 use crate::body::read_limited;
+use crate::clock::now_ms;
 use crate::{ApiError, AppState};
 
 #[derive(serde::Deserialize)]
@@ -21,10 +21,6 @@ struct CaptureQuery {
     compression: Option<String>,
     /// Legacy GET capture: the payload in the query string.
     data: Option<String>,
-}
-
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// A random UUIDv4 for events the sender did not name.

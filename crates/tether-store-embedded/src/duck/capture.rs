@@ -12,7 +12,7 @@ use tether_store::{
 };
 
 use super::query::Where;
-use super::{DuckAnalytics, db_err};
+use super::{DuckAnalytics, db_err, expire};
 
 /// How far from a batch's timestamps a duplicate is looked for. An SDK retry carries the
 /// same uuid and the same client timestamp (after clock-skew correction, the same to within
@@ -357,6 +357,10 @@ impl EventStore for DuckAnalytics {
         })
         .await
     }
+
+    async fn delete_events_before(&self, project_id: ProjectId, before_ms: i64) -> StoreResult<u64> {
+        expire::events(self, project_id, before_ms).await
+    }
 }
 
 const RECORDING_COLUMNS: &str = "r.session_id, r.distinct_id, r.start_ms, r.end_ms, r.active_ms, r.first_url, \
@@ -480,5 +484,18 @@ impl RecordingIndex for DuckAnalytics {
             rows.collect::<Result<_, _>>().map_err(db_err("cannot read chunk row"))
         })
         .await
+    }
+
+    async fn recordings_ended_before(
+        &self,
+        project_id: ProjectId,
+        before_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        expire::ended_recordings(self, project_id, before_ms, limit).await
+    }
+
+    async fn forget_recordings(&self, project_id: ProjectId, session_ids: Vec<String>) -> StoreResult<()> {
+        expire::forget_recordings(self, project_id, session_ids).await
     }
 }

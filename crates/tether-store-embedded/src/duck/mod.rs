@@ -3,6 +3,7 @@
 //! cloned connections. All DuckDB calls run on blocking threads, off the async reactor.
 
 mod capture;
+mod expire;
 mod query;
 mod read;
 mod schema;
@@ -148,6 +149,10 @@ impl LogWriter for DuckAnalytics {
         })
         .await
         .map_err(|e| StoreError::internal("DuckDB append task failed", e))?
+    }
+
+    async fn delete_logs_before(&self, project_id: ProjectId, before_ns: i64) -> StoreResult<u64> {
+        expire::logs(self, project_id, before_ns).await
     }
 }
 

@@ -44,3 +44,22 @@ pub async fn concurrent_puts_all_land(s: BlobStores) {
         assert_eq!(s.blobs.get(&format!("c/{i}")).await.unwrap(), format!("chunk {i}").into_bytes());
     }
 }
+
+pub async fn deleting_a_folder_removes_only_its_blobs(s: BlobStores) {
+    for key in ["r/1/s1/w1/a", "r/1/s1/w2/b", "r/1/s1/c", "r/1/s10/a", "r/1/s2/a", "r/2/s1/a"] {
+        s.blobs.put(key, Bytes::from(key.to_owned())).await.unwrap();
+    }
+    assert_eq!(s.blobs.delete_folder("r/1/s1").await.unwrap(), 3);
+    for gone in ["r/1/s1/w1/a", "r/1/s1/w2/b", "r/1/s1/c"] {
+        assert_eq!(s.blobs.get(gone).await.unwrap_err().kind(), ErrorKind::NotFound, "{gone}");
+    }
+    // A folder is a whole path segment: `s10` is not inside `s1`.
+    for kept in ["r/1/s10/a", "r/1/s2/a", "r/2/s1/a"] {
+        assert_eq!(s.blobs.get(kept).await.unwrap(), kept.as_bytes(), "{kept}");
+    }
+    assert_eq!(s.blobs.delete_folder("r/1/s1").await.unwrap(), 0);
+    assert_eq!(s.blobs.delete_folder("never/written").await.unwrap(), 0);
+    assert_eq!(s.blobs.delete_folder("../up").await.unwrap_err().kind(), ErrorKind::InvalidInput);
+    s.blobs.put("r/1/s1/again", Bytes::from_static(b"x")).await.unwrap();
+    assert_eq!(s.blobs.get("r/1/s1/again").await.unwrap(), &b"x"[..]);
+}

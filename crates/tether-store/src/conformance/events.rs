@@ -134,3 +134,33 @@ pub async fn exception_ranges_are_half_open(s: EventStores) {
     );
     assert_eq!(s.events.issue_stats(scope).await.unwrap()[0].occurrences, 1);
 }
+
+pub async fn deleting_old_events_leaves_newer_ones_and_other_projects(s: EventStores) {
+    let at = |mut e: Event, ms: i64| {
+        e.timestamp_ms = ms;
+        e
+    };
+    let t = T0 / 1_000_000;
+    s.events
+        .append_events(vec![at(event(1, "old", "s1"), t - 1), at(event(1, "new", "s1"), t), at(event(2, "p2", "s1"), t - 1)])
+        .await
+        .unwrap();
+    let mut other = exception("p2-old", 10, "s1", "alice", t - 1);
+    other.project_id = 2;
+    s.events
+        .append_exceptions(vec![exception("e-old", 10, "s1", "alice", t - 1), exception("e-new", 10, "s1", "bob", t), other])
+        .await
+        .unwrap();
+
+    assert_eq!(s.events.delete_events_before(1, t).await.unwrap(), 2, "one event, one exception");
+    let uuids = |events: Vec<Event>| events.into_iter().map(|e| e.uuid).collect::<Vec<_>>();
+    assert_eq!(uuids(s.events.session_events(1, "s1", 10).await.unwrap()), ["new"]);
+    assert_eq!(uuids(s.events.session_events(2, "s1", 10).await.unwrap()), ["p2"]);
+    let scope = |project_id| ExceptionScope { project_id, ..Default::default() };
+    let left: Vec<_> = s.events.exceptions(scope(1), 10).await.unwrap().into_iter().map(|e| e.uuid).collect();
+    assert_eq!(left, ["e-new"]);
+    let stats = s.events.issue_stats(scope(1)).await.unwrap();
+    assert_eq!((stats[0].occurrences, stats[0].users, stats[0].first_ms), (1, 1, t));
+    assert_eq!(s.events.exceptions(scope(2), 10).await.unwrap().len(), 1);
+    assert_eq!(s.events.delete_events_before(1, t).await.unwrap(), 0);
+}

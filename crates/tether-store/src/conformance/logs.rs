@@ -349,3 +349,37 @@ pub async fn concurrent_writers_lose_nothing(s: LogStores) {
     ids.dedup();
     assert_eq!(ids.len(), 400, "ids are unique and in order");
 }
+
+pub async fn deleting_old_logs_leaves_newer_ones_and_other_projects(s: LogStores) {
+    let log = |project, at: i64, body: &str, session: &str| {
+        let mut l = sample(project, T0 + at * SEC, body);
+        l.session_id = Some(session.into());
+        l
+    };
+    let old = append(
+        s.writer.as_ref(),
+        vec![log(1, -500, "old", "s-old"), log(1, -100, "old mixed", "s-mixed"), log(2, -500, "other", "s-old")],
+    )
+    .await;
+    append(s.writer.as_ref(), vec![log(1, 0, "new", "s-new"), log(1, 10, "new mixed", "s-mixed")]).await;
+
+    assert_eq!(s.writer.delete_logs_before(1, T0).await.unwrap(), 2);
+    assert_eq!(bodies(s.logs.as_ref(), all(1)).await, ["new mixed", "new"]);
+    assert_eq!(s.logs.get(1, old[0]).await.unwrap(), None);
+    let hist = s.logs.histogram(all(1), 60 * SEC, Breakdown::Severity).await.unwrap();
+    assert_eq!(hist.iter().map(|b| b.count).sum::<u64>(), 2, "{hist:?}");
+    let facets = s.logs.facets(all(1), 10, 5).await.unwrap();
+    assert_eq!(facets.services.iter().map(|v| v.count).sum::<u64>(), 2);
+    let summary = s.logs.summary(all(1)).await.unwrap();
+    assert_eq!((summary.logs, summary.sessions), (2, 2));
+    let session = |id: &str| LogFilter { session_id: Some(id.into()), ..all(1) };
+    assert!(bodies(s.logs.as_ref(), session("s-old")).await.is_empty());
+    assert_eq!(bodies(s.logs.as_ref(), session("s-mixed")).await, ["new mixed"]);
+    assert_eq!(bodies(s.logs.as_ref(), all(2)).await, ["other"]);
+    assert_eq!(bodies(s.logs.as_ref(), LogFilter { session_id: Some("s-old".into()), ..all(2) }).await, ["other"]);
+
+    assert_eq!(s.writer.delete_logs_before(1, T0).await.unwrap(), 0);
+    // The session index keeps working for logs that arrive after the deletion.
+    append(s.writer.as_ref(), vec![log(1, -50, "late", "s-old")]).await;
+    assert_eq!(bodies(s.logs.as_ref(), session("s-old")).await, ["late"]);
+}

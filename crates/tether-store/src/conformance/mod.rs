@@ -86,7 +86,8 @@ macro_rules! logs_suite {
             histogram_counts_per_bucket_and_breakdown,
             facets_count_services_severities_and_attributes,
             tail_returns_what_arrived_after_the_cursor,
-            concurrent_writers_lose_nothing);
+            concurrent_writers_lose_nothing,
+            deleting_old_logs_leaves_newer_ones_and_other_projects);
     };
 }
 
@@ -97,7 +98,8 @@ macro_rules! events_suite {
         $crate::conformance_cases!($make, events;
             events_are_seen_once_per_uuid_and_project,
             exceptions_aggregate_per_issue_and_session,
-            exception_ranges_are_half_open);
+            exception_ranges_are_half_open,
+            deleting_old_events_leaves_newer_ones_and_other_projects);
     };
 }
 
@@ -109,7 +111,8 @@ macro_rules! recordings_suite {
             recordings_fold_chunks_into_a_summary,
             recording_chunks_index_together,
             recordings_filter_by_errors_from_the_caller,
-            recordings_overlap_the_time_range);
+            recordings_overlap_the_time_range,
+            ended_recordings_are_found_and_forgotten);
     };
 }
 
@@ -121,7 +124,8 @@ macro_rules! blobs_suite {
             blobs_round_trip_and_replace_whole,
             missing_blobs_are_not_found,
             unsafe_keys_are_refused,
-            concurrent_puts_all_land);
+            concurrent_puts_all_land,
+            deleting_a_folder_removes_only_its_blobs);
     };
 }
 

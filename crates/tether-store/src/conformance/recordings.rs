@@ -118,3 +118,40 @@ pub async fn recordings_overlap_the_time_range(s: RecordingStores) {
     assert_eq!(count(&s, range(4000, 5000)).await, 1, "the end is inclusive of the span");
     assert_eq!(count(&s, range(4001, 5000)).await, 0);
 }
+
+pub async fn ended_recordings_are_found_and_forgotten(s: RecordingStores) {
+    let of = |project_id, session: &str, first, last| ChunkEntry {
+        project_id,
+        session_id: session.into(),
+        chunk_id: format!("{session}-{first}"),
+        ..chunk("w1", "c", first, last, 0)
+    };
+    s.index
+        .index_chunks(vec![
+            of(1, "ended", 1000, 2000),
+            of(1, "ended-too", 1500, 2999),
+            of(1, "ongoing", 1000, 2000),
+            of(1, "ongoing", 2500, 3000),
+            of(2, "ended", 1000, 2000),
+        ])
+        .await
+        .unwrap();
+    let mut ended = s.index.recordings_ended_before(1, 3000, 10).await.unwrap();
+    ended.sort();
+    assert_eq!(ended, ["ended", "ended-too"]);
+    assert_eq!(s.index.recordings_ended_before(1, 3000, 1).await.unwrap().len(), 1, "limit");
+
+    s.index.forget_recordings(1, ended).await.unwrap();
+    assert_eq!(s.index.recording(1, "ended").await.unwrap(), None);
+    assert!(s.index.chunks(1, "ended").await.unwrap().is_empty());
+    assert!(s.index.recordings_ended_before(1, 3000, 10).await.unwrap().is_empty());
+    let listed: Vec<_> = s.index.recordings(base(1)).await.unwrap().into_iter().map(|r| r.session_id).collect();
+    assert_eq!(listed, ["ongoing"]);
+    assert_eq!(s.index.chunks(1, "ongoing").await.unwrap().len(), 2);
+    assert!(s.index.recording(2, "ended").await.unwrap().is_some(), "other project");
+
+    // A chunk of a forgotten session that arrives later starts a new summary.
+    s.index.index_chunks(vec![of(1, "ended", 5000, 6000)]).await.unwrap();
+    let again = s.index.recording(1, "ended").await.unwrap().expect("recording");
+    assert_eq!((again.start_ms, again.end_ms, again.size), (5000, 6000, 100));
+}

@@ -1,0 +1,93 @@
+//! Per-project retention in ClickHouse, with lightweight `DELETE`s: rows disappear from
+//! reads when the statement returns (it waits for the row mask to be written) and their
+//! space is reclaimed by background merges. Partitions are daily for all projects at once,
+//! so one project's old days cannot be dropped whole without the others'; the
+//! database-wide `retention_days` URL option drops whole daily parts by TTL instead.
+//!
+//! Derived tables are fixed alongside: `log_sessions` rows are partial aggregates, and a
+//! row whose newest log is old describes only deleted logs, so deleting those rows keeps
+//! every remaining session span a superset of where its logs are.
+
+use tether_model::ProjectId;
+use tether_store::StoreResult;
+
+use crate::sql::{self, Bound, Where};
+use crate::{ClickAnalytics, schema};
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct Count {
+    n: u64,
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct Session {
+    session_id: String,
+}
+
+fn project(project_id: ProjectId) -> Where {
+    let mut w = Where::default();
+    w.push("project_id = ?", [Bound::Int(project_id)]);
+    w
+}
+
+impl ClickAnalytics {
+    /// How many rows of `table` match (as reads see them: `FINAL` for tables that fold SDK
+    /// retries), then deletes them; a retry deletes what is left.
+    async fn delete_counted(&self, table: &str, w: &Where) -> StoreResult<u64> {
+        let read = if ["events", "exceptions"].contains(&table) { " FINAL" } else { "" };
+        let sql = format!("SELECT count() AS n FROM {table}{read} {}", w.sql());
+        let counted: Vec<Count> = self.rows(&sql, w).await?;
+        let n = counted.first().map_or(0, |c| c.n);
+        if n > 0 {
+            self.delete_where(table, w).await?;
+        }
+        Ok(n)
+    }
+
+    async fn delete_where(&self, table: &str, w: &Where) -> StoreResult<()> {
+        let statement = schema::delete(&self.options, table, &w.sql());
+        sql::run(sql::query(&self.client, &statement, w.binds())).await
+    }
+
+    pub(crate) async fn delete_logs(&self, project_id: ProjectId, before_ns: i64) -> StoreResult<u64> {
+        let mut w = project(project_id);
+        w.push("ts < fromUnixTimestamp64Nano(?)", [Bound::Int(before_ns)]);
+        let n = self.delete_counted("logs", &w).await?;
+        let mut sessions = project(project_id);
+        sessions.push("last_ts < fromUnixTimestamp64Nano(?)", [Bound::Int(before_ns)]);
+        self.delete_counted("log_sessions", &sessions).await?;
+        Ok(n)
+    }
+
+    pub(crate) async fn delete_events(&self, project_id: ProjectId, before_ms: i64) -> StoreResult<u64> {
+        let mut w = project(project_id);
+        w.push("ts < fromUnixTimestamp64Milli(?)", [Bound::Int(before_ms)]);
+        Ok(self.delete_counted("events", &w).await? + self.delete_counted("exceptions", &w).await?)
+    }
+
+    pub(crate) async fn ended_recordings(
+        &self,
+        project_id: ProjectId,
+        before_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        let w = project(project_id);
+        let sql = format!(
+            "SELECT session_id FROM recordings {} GROUP BY session_id HAVING max(end_ms) < ? LIMIT {limit}",
+            w.sql()
+        );
+        let rows: Vec<Session> =
+            sql::fetch(sql::query(&self.client, &sql, w.binds().iter().chain([&Bound::Int(before_ms)]))).await?;
+        Ok(rows.into_iter().map(|r| r.session_id).collect())
+    }
+
+    pub(crate) async fn forget(&self, project_id: ProjectId, session_ids: Vec<String>) -> StoreResult<()> {
+        if session_ids.is_empty() {
+            return Ok(());
+        }
+        let mut w = project(project_id);
+        w.push("session_id IN ?", [Bound::Texts(session_ids)]);
+        self.delete_where("recording_chunks", &w).await?;
+        self.delete_where("recordings", &w).await
+    }
+}
