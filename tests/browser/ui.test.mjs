@@ -128,7 +128,17 @@ test('from a log line to the recording, the related errors and the person', asyn
   const key = await page.locator('[data-testid=new-key]').textContent();
   const withKey = await fetch(`${tether.base}/api/projects/1/logs`, { headers: { authorization: `Bearer ${key}` } });
   assert.equal(withKey.status, 200);
-  await page.screenshot({ path: join(artifacts, 'settings.png') });
+  // Settings: retention is shown with its defaults and saved per project.
+  const logsDays = page.locator('input[aria-label="Logs retention in days"]');
+  assert.equal(await logsDays.inputValue(), '30');
+  await logsDays.fill('7');
+  await page.click('button:has-text("Save settings")');
+  await page.waitForSelector('[role=status]:has-text("Saved.")');
+  const projects = await page.evaluate(async () => (await fetch('/api/projects')).json());
+  assert.deepEqual(projects.results[0].settings.retention, { logs_days: 7, events_days: 90, recordings_days: 30 });
+  await page.reload();
+  assert.equal(await page.locator('input[aria-label="Logs retention in days"]').inputValue(), '7');
+  await page.screenshot({ path: join(artifacts, 'settings.png'), fullPage: true });
 
   // The recordings list filters by person and errors.
   await page.goto(`${tether.base}/replay?distinct_id=${encodeURIComponent(distinctId)}&has_errors=true`);

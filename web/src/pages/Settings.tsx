@@ -2,6 +2,106 @@ import { useEffect, useState } from 'react';
 import { api, ApiError } from '../api';
 
 type Project = { id: number; name: string; token: string };
+type Retention = { logs_days: number; events_days: number; recordings_days: number };
+type ProjectSettings = {
+  session_recording: boolean;
+  console_log_recording: boolean;
+  exception_autocapture: boolean;
+  retention: Retention;
+};
+
+const CAPTURE: [keyof ProjectSettings, string][] = [
+  ['session_recording', 'Record sessions (replays)'],
+  ['console_log_recording', 'Record browser console logs in replays'],
+  ['exception_autocapture', 'Capture uncaught exceptions'],
+];
+
+const KEEP: [keyof Retention, string][] = [
+  ['logs_days', 'Logs'],
+  ['events_days', 'Events and errors'],
+  ['recordings_days', 'Session replays'],
+];
+
+/** What the project's SDKs capture (through remote config) and how long its data is kept. */
+function CaptureAndRetention({ project }: { project: Project }) {
+  const [saved, setSaved] = useState<ProjectSettings | null>(null);
+  const [draft, setDraft] = useState<ProjectSettings | null>(null);
+  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
+  useEffect(() => {
+    const controller = new AbortController();
+    api<{ results: (Project & { settings: ProjectSettings })[] }>('/api/projects', { signal: controller.signal }).then(
+      (r) => {
+        const mine = r.results.find((p) => p.id === project.id);
+        if (mine) {
+          setSaved(mine.settings);
+          setDraft(mine.settings);
+        }
+      },
+      (e: ApiError) => e.name !== 'AbortError' && setMessage({ error: true, text: e.message }),
+    );
+    return () => controller.abort();
+  }, [project.id]);
+  if (!draft || !saved) return message ? <div className="error-banner">{message.text}</div> : null;
+  const changed = JSON.stringify(draft) !== JSON.stringify(saved);
+  return (
+    <section>
+      <h3>Capture and retention</h3>
+      <form
+        className="settings-form"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          try {
+            const updated = await api<{ settings: ProjectSettings }>(`/api/projects/${project.id}/settings`, {
+              method: 'PATCH',
+              body: JSON.stringify(draft),
+            });
+            setSaved(updated.settings);
+            setDraft(updated.settings);
+            setMessage({ error: false, text: 'Saved.' });
+          } catch (err) {
+            setMessage({ error: true, text: (err as ApiError).message });
+          }
+        }}
+      >
+        <fieldset>
+          <legend>The SDKs of this project</legend>
+          {CAPTURE.map(([key, label]) => (
+            <label key={key} className="check">
+              <input
+                type="checkbox"
+                checked={draft[key] as boolean}
+                onChange={(e) => setDraft({ ...draft, [key]: e.target.checked })}
+              />
+              {label}
+            </label>
+          ))}
+        </fieldset>
+        <fieldset>
+          <legend>Keep data for (days)</legend>
+          <p className="muted">Older data is deleted in the background, about once an hour. 1 to 3650 days.</p>
+          {KEEP.map(([key, label]) => (
+            <label key={key} className="days">
+              <span>{label}</span>
+              <input
+                type="number"
+                min={1}
+                max={3650}
+                required
+                aria-label={`${label} retention in days`}
+                value={draft.retention[key]}
+                onChange={(e) => setDraft({ ...draft, retention: { ...draft.retention, [key]: e.target.valueAsNumber } })}
+              />
+            </label>
+          ))}
+        </fieldset>
+        <div className="toolbar">
+          <button className="primary" type="submit" disabled={!changed}>Save settings</button>
+          {message && <span className={message.error ? 'error-text' : 'muted'} role="status">{message.text}</span>}
+        </div>
+      </form>
+    </section>
+  );
+}
 type Key = { id: number; name: string; project_id: number | null; prefix: string; created_at_ms: number };
 
 function ApiKeys({ project }: { project: Project }) {
@@ -166,6 +266,7 @@ export function SettingsPage({ project }: { project: Project }) {
       <h3>Project token</h3>
       <p className="muted">Public and write-only: SDKs and OTLP exporters send data with it.</p>
       <pre className="token">{project.token}</pre>
+      <CaptureAndRetention project={project} />
       <ApiKeys project={project} />
       <GuidePage project={project} />
     </div>
