@@ -87,7 +87,12 @@ impl Metrics {
             "Logins answered 429 after too many failures.",
             &self.logins_throttled,
         );
-        counter(&mut out, RETENTION_FAILED, "Retention runs that failed (retried next run).", &self.retention_failed);
+        counter(
+            &mut out,
+            RETENTION_FAILED,
+            "Retention runs that failed (retried next run).",
+            &self.retention_failed,
+        );
         let name = RETENTION_DELETED;
         let _ = writeln!(out, "# HELP {name} Data deleted by retention.\n# TYPE {name} counter");
         for (kind, n) in ["logs", "events", "recordings"].iter().zip(&self.retention_deleted) {

@@ -34,7 +34,12 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
             let now_ms = crate::clock::now_ms();
             match run_once(&state, now_ms).await {
                 Ok(d) if d == Deleted::default() => tracing::debug!("retention: nothing to delete"),
-                Ok(d) => tracing::info!(logs = d.logs, events = d.events, recordings = d.recordings, "retention run"),
+                Ok(d) => tracing::info!(
+                    logs = d.logs,
+                    events = d.events,
+                    recordings = d.recordings,
+                    "retention run"
+                ),
                 Err(e) => {
                     state.metrics().retention_failed.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(error = %e, "retention run failed; retrying at the next run");
@@ -64,8 +69,14 @@ async fn expire_project(state: &AppState, project: &Project, now_ms: i64) -> Sto
     let keep = project.settings.retention;
     let cutoff_ms = |days: u32| now_ms - i64::from(days) * DAY_MS;
     Ok(Deleted {
-        logs: state.log_writer().delete_logs_before(project.id, cutoff_ms(keep.logs_days) * 1_000_000).await?,
+        logs: state
+            .log_writer()
+            .delete_logs_before(project.id, cutoff_ms(keep.logs_days) * 1_000_000)
+            .await?,
         events: state.events().delete_events_before(project.id, cutoff_ms(keep.events_days)).await?,
-        recordings: state.recordings().delete_ended_before(project.id, cutoff_ms(keep.recordings_days)).await?,
+        recordings: state
+            .recordings()
+            .delete_ended_before(project.id, cutoff_ms(keep.recordings_days))
+            .await?,
     })
 }

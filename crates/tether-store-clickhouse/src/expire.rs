@@ -77,7 +77,8 @@ impl ClickAnalytics {
             w.sql()
         );
         let rows: Vec<Session> =
-            sql::fetch(sql::query(&self.client, &sql, w.binds().iter().chain([&Bound::Int(before_ms)]))).await?;
+            sql::fetch(sql::query(&self.client, &sql, w.binds().iter().chain([&Bound::Int(before_ms)])))
+                .await?;
         Ok(rows.into_iter().map(|r| r.session_id).collect())
     }
 

@@ -46,19 +46,22 @@ async fn send_logs(tether: &Tether, logs: &[(&str, i64)]) {
 /// A short recording of `session` whose events happen at `ms`.
 async fn record(tether: &Tether, session: &str, ms: i64) {
     let snapshot = json!([{"event": "$snapshot", "properties": {
-        "$session_id": session, "$window_id": "w1", "distinct_id": "ada", "token": TOKEN,
-        "$snapshot_data": [
-            {"type": 4, "data": {"href": "https://shop.example.com/", "width": 1024, "height": 768}, "timestamp": ms},
-            {"type": 2, "data": {"node": {"type": 0, "childNodes": [], "id": 1}, "initialOffset": {"left": 0, "top": 0}}, "timestamp": ms + 5},
-            {"type": 3, "data": {"source": 2, "type": 2, "id": 1, "x": 5, "y": 5}, "timestamp": ms + 900}
-        ]}}]);
-    let resp = reqwest::Client::new().post(format!("{}/s/", tether.base)).json(&snapshot).send().await.unwrap();
+    "$session_id": session, "$window_id": "w1", "distinct_id": "ada", "token": TOKEN,
+    "$snapshot_data": [
+        {"type": 4, "data": {"href": "https://shop.example.com/", "width": 1024, "height": 768}, "timestamp": ms},
+        {"type": 2, "data": {"node": {"type": 0, "childNodes": [], "id": 1}, "initialOffset": {"left": 0, "top": 0}}, "timestamp": ms + 5},
+        {"type": 3, "data": {"source": 2, "type": 2, "id": 1, "x": 5, "y": 5}, "timestamp": ms + 900}
+    ]}}]);
+    let resp =
+        reqwest::Client::new().post(format!("{}/s/", tether.base)).json(&snapshot).send().await.unwrap();
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
 }
 
 fn event(uuid: &str, event: &str, session: &str, ms: i64) -> Value {
     let properties = match event {
-        "$exception" => json!({"$session_id": session, "$exception_list": [{"type": "Error", "value": format!("boom {uuid}")}]}),
+        "$exception" => {
+            json!({"$session_id": session, "$exception_list": [{"type": "Error", "value": format!("boom {uuid}")}]})
+        }
         _ => json!({"$session_id": session}),
     };
     json!({"event": event, "distinct_id": "ada", "uuid": uuid, "properties": properties,
@@ -72,20 +75,22 @@ async fn log_bodies(tether: &Tether) -> Vec<String> {
     page["results"].as_array().unwrap().iter().map(|l| l["body"].as_str().unwrap().to_owned()).collect()
 }
 
+/// `field` of every result of `GET /api/{path}`, sorted.
+async fn sorted_field(tether: &Tether, path: &str, field: &str) -> Vec<String> {
+    let (_, list) = api(tether, path).await;
+    let results = list["results"].as_array().cloned().unwrap_or_default();
+    let mut values: Vec<String> =
+        results.iter().map(|r| r[field].as_str().unwrap_or("").to_owned()).collect();
+    values.sort();
+    values
+}
+
 async fn uuids(tether: &Tether, session: &str) -> Vec<String> {
-    let (_, events) = api(tether, &format!("projects/1/sessions/{session}/events")).await;
-    let mut uuids: Vec<String> =
-        events["results"].as_array().unwrap().iter().map(|e| e["uuid"].as_str().unwrap().to_owned()).collect();
-    uuids.sort();
-    uuids
+    sorted_field(tether, &format!("projects/1/sessions/{session}/events"), "uuid").await
 }
 
 async fn recorded(tether: &Tether) -> Vec<String> {
-    let (_, list) = api(tether, "projects/1/recordings?from=2020-01-01T00:00:00Z").await;
-    let mut sessions: Vec<String> =
-        list["results"].as_array().unwrap().iter().map(|r| r["session_id"].as_str().unwrap().to_owned()).collect();
-    sessions.sort();
-    sessions
+    sorted_field(tether, "projects/1/recordings?from=2020-01-01T00:00:00Z", "session_id").await
 }
 
 /// Polls `check` until it holds, for at most 30 s.
@@ -130,7 +135,9 @@ async fn old_data_goes_and_new_data_stays(tether: &Tether) {
     record(tether, "s-old", old).await;
     record(tether, "s-new", now - 2000).await;
     eventually("everything is stored", || async {
-        log_bodies(tether).await.len() == 2 && recorded(tether).await.len() == 2 && uuids(tether, "s-old").await.len() == 2
+        log_bodies(tether).await.len() == 2
+            && recorded(tether).await.len() == 2
+            && uuids(tether, "s-old").await.len() == 2
     })
     .await;
 
@@ -152,14 +159,19 @@ async fn old_data_goes_and_new_data_stays(tether: &Tether) {
         assert!(Instant::now() < deadline, "old logs and recordings were not deleted");
     }
     let bodies = log_bodies(tether).await;
-    assert_eq!(bodies.iter().filter(|b| *b == "during retention").count(), sent, "every log sent meanwhile is kept");
+    assert_eq!(
+        bodies.iter().filter(|b| *b == "during retention").count(),
+        sent,
+        "every log sent meanwhile is kept"
+    );
     assert!(bodies.contains(&"new log".to_owned()));
     assert_eq!(recorded(tether).await, ["s-new"]);
     let (status, _) = api(tether, "projects/1/recordings/s-old").await;
     assert_eq!(status, 404, "the deleted recording is gone");
     assert_eq!(uuids(tether, "s-old").await.len(), 2, "40-day-old events are inside 90 days");
 
-    let issues = || async { api(tether, "projects/1/error_tracking/issues?from=2020-01-01T00:00:00Z").await.1 };
+    let issues =
+        || async { api(tether, "projects/1/error_tracking/issues?from=2020-01-01T00:00:00Z").await.1 };
     assert_eq!(issues().await["results"].as_array().map(Vec::len), Some(1), "the old error is an issue");
     let (status, _) = settings(tether, json!({"retention": {"events_days": 30}})).await;
     assert_eq!(status, 200);
@@ -169,7 +181,9 @@ async fn old_data_goes_and_new_data_stays(tether: &Tether) {
 
     let metrics = reqwest::get(format!("{}/metrics", tether.base)).await.unwrap().text().await.unwrap();
     for kind in ["logs", "events", "recordings"] {
-        let line = metrics.lines().find(|l| l.starts_with(&format!("tether_retention_deleted_total{{kind=\"{kind}\"}}")));
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("tether_retention_deleted_total{{kind=\"{kind}\"}}")));
         let n: u64 = line.and_then(|l| l.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
         assert!(n >= 1, "{kind}: {line:?}");
     }
@@ -207,7 +221,10 @@ async fn retention_settings_out_of_range_are_refused_with_the_reason() {
     healthy(&tether).await;
     for (patch, reason) in [
         (json!({"retention": {"logs_days": 0}}), "invalid retention.logs_days: expected 1 to 3650 days"),
-        (json!({"retention": {"recordings_days": 4000}}), "invalid retention.recordings_days: expected 1 to 3650 days"),
+        (
+            json!({"retention": {"recordings_days": 4000}}),
+            "invalid retention.recordings_days: expected 1 to 3650 days",
+        ),
         (json!({"retention": {"logs_days": "a week"}}), "invalid settings"),
         (json!({"retention": {"forever": true}}), "unknown field `forever`"),
         (json!(["not", "an", "object"]), "expected a JSON object"),
@@ -217,5 +234,8 @@ async fn retention_settings_out_of_range_are_refused_with_the_reason() {
         assert!(body["error"].as_str().unwrap_or("").contains(reason), "{patch}: {body}");
     }
     let (_, projects) = api(&tether, "projects").await;
-    assert_eq!(projects["results"][0]["settings"]["retention"], json!({"logs_days": 30, "events_days": 90, "recordings_days": 30}));
+    assert_eq!(
+        projects["results"][0]["settings"]["retention"],
+        json!({"logs_days": 30, "events_days": 90, "recordings_days": 30})
+    );
 }

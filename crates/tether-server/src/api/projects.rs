@@ -123,15 +123,18 @@ pub(super) async fn update_settings(
 ) -> Result<Json<Value>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let project = state.meta().project(project_id).await?.ok_or_else(|| ApiError::not_found("no such project"))?;
+    let project =
+        state.meta().project(project_id).await?.ok_or_else(|| ApiError::not_found("no such project"))?;
     let Value::Object(mut merged) = json!(project.settings) else {
         return Err(ApiError::internal());
     };
     merge(&mut merged, patch)?;
-    let settings: ProjectSettings =
-        serde_json::from_value(Value::Object(merged)).map_err(|e| ApiError::bad_request(format!("invalid settings: {e}")))?;
+    let settings: ProjectSettings = serde_json::from_value(Value::Object(merged))
+        .map_err(|e| ApiError::bad_request(format!("invalid settings: {e}")))?;
     let r = settings.retention;
-    for (name, days) in [("logs_days", r.logs_days), ("events_days", r.events_days), ("recordings_days", r.recordings_days)] {
+    for (name, days) in
+        [("logs_days", r.logs_days), ("events_days", r.events_days), ("recordings_days", r.recordings_days)]
+    {
         if !(1..=Retention::MAX_DAYS).contains(&days) {
             return Err(ApiError::bad_request(format!(
                 "invalid retention.{name}: expected 1 to {} days",

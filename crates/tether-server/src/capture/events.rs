@@ -1,6 +1,5 @@
 //! `/e/`, `/i/v0/e/`, `/batch/` and friends: events, exceptions into issues, and persons.
 
-
 use axum::Json;
 use axum::extract::{Query, Request, State};
 use axum::http::{Method, header};

@@ -82,7 +82,8 @@ pub(super) async fn events(db: &DuckAnalytics, project_id: ProjectId, before_ms:
         let mut deleted = 0;
         for table in ["events", "exceptions"] {
             let sql = format!("DELETE FROM {table} WHERE project_id = ? AND ts_ms < ?");
-            deleted += conn.execute(&sql, params![project_id, before_ms]).map_err(db_err("cannot delete events"))?;
+            deleted +=
+                conn.execute(&sql, params![project_id, before_ms]).map_err(db_err("cannot delete events"))?;
         }
         Ok(deleted as u64)
     })

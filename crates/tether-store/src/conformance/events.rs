@@ -142,13 +142,21 @@ pub async fn deleting_old_events_leaves_newer_ones_and_other_projects(s: EventSt
     };
     let t = T0 / 1_000_000;
     s.events
-        .append_events(vec![at(event(1, "old", "s1"), t - 1), at(event(1, "new", "s1"), t), at(event(2, "p2", "s1"), t - 1)])
+        .append_events(vec![
+            at(event(1, "old", "s1"), t - 1),
+            at(event(1, "new", "s1"), t),
+            at(event(2, "p2", "s1"), t - 1),
+        ])
         .await
         .unwrap();
     let mut other = exception("p2-old", 10, "s1", "alice", t - 1);
     other.project_id = 2;
     s.events
-        .append_exceptions(vec![exception("e-old", 10, "s1", "alice", t - 1), exception("e-new", 10, "s1", "bob", t), other])
+        .append_exceptions(vec![
+            exception("e-old", 10, "s1", "alice", t - 1),
+            exception("e-new", 10, "s1", "bob", t),
+            other,
+        ])
         .await
         .unwrap();
 

@@ -358,7 +358,11 @@ pub async fn deleting_old_logs_leaves_newer_ones_and_other_projects(s: LogStores
     };
     let old = append(
         s.writer.as_ref(),
-        vec![log(1, -500, "old", "s-old"), log(1, -100, "old mixed", "s-mixed"), log(2, -500, "other", "s-old")],
+        vec![
+            log(1, -500, "old", "s-old"),
+            log(1, -100, "old mixed", "s-mixed"),
+            log(2, -500, "other", "s-old"),
+        ],
     )
     .await;
     append(s.writer.as_ref(), vec![log(1, 0, "new", "s-new"), log(1, 10, "new mixed", "s-mixed")]).await;
@@ -376,7 +380,10 @@ pub async fn deleting_old_logs_leaves_newer_ones_and_other_projects(s: LogStores
     assert!(bodies(s.logs.as_ref(), session("s-old")).await.is_empty());
     assert_eq!(bodies(s.logs.as_ref(), session("s-mixed")).await, ["new mixed"]);
     assert_eq!(bodies(s.logs.as_ref(), all(2)).await, ["other"]);
-    assert_eq!(bodies(s.logs.as_ref(), LogFilter { session_id: Some("s-old".into()), ..all(2) }).await, ["other"]);
+    assert_eq!(
+        bodies(s.logs.as_ref(), LogFilter { session_id: Some("s-old".into()), ..all(2) }).await,
+        ["other"]
+    );
 
     assert_eq!(s.writer.delete_logs_before(1, T0).await.unwrap(), 0);
     // The session index keeps working for logs that arrive after the deletion.

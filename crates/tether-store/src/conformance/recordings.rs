@@ -145,7 +145,8 @@ pub async fn ended_recordings_are_found_and_forgotten(s: RecordingStores) {
     assert_eq!(s.index.recording(1, "ended").await.unwrap(), None);
     assert!(s.index.chunks(1, "ended").await.unwrap().is_empty());
     assert!(s.index.recordings_ended_before(1, 3000, 10).await.unwrap().is_empty());
-    let listed: Vec<_> = s.index.recordings(base(1)).await.unwrap().into_iter().map(|r| r.session_id).collect();
+    let listed: Vec<_> =
+        s.index.recordings(base(1)).await.unwrap().into_iter().map(|r| r.session_id).collect();
     assert_eq!(listed, ["ongoing"]);
     assert_eq!(s.index.chunks(1, "ongoing").await.unwrap().len(), 2);
     assert!(s.index.recording(2, "ended").await.unwrap().is_some(), "other project");

@@ -235,14 +235,20 @@ pub async fn survives_an_outage(tether: &Tether, relay: &Relay) {
     assert!(bodies.contains(&"before") && bodies.contains(&"after"), "{bodies:?}");
 }
 
-/// Ada identifies (merging her anonymous id, setting a property) and throws, in one batch.
+/// Ada identifies (merging her anonymous id, setting a property) and throws, in one batch,
+/// a minute ago (well inside any retention).
 pub fn ada_identifies_and_throws() -> Value {
+    let at = |seconds: i64| {
+        let t = time::OffsetDateTime::now_utc().replace_millisecond(0).unwrap()
+            - time::Duration::seconds(60 - seconds);
+        t.format(&time::format_description::well_known::Rfc3339).unwrap()
+    };
     json!([
         {"event": "$identify", "distinct_id": "ada@example.com", "uuid": "0192f0a1-0000-7000-8000-000000000001",
-         "timestamp": "2026-01-01T00:00:00Z",
+         "timestamp": at(0),
          "properties": {"$anon_distinct_id": "anon-ada", "$set": {"plan": "pro"}, "$session_id": "s-1"}},
         {"event": "$exception", "distinct_id": "ada@example.com", "uuid": "0192f0a1-0000-7000-8000-000000000002",
-         "timestamp": "2026-01-01T00:00:01Z",
+         "timestamp": at(1),
          "properties": {"$session_id": "s-1", "$exception_list": [{"type": "TypeError", "value": "shared issue",
              "stacktrace": {"frames": [{"filename": "app.js", "function": "pay", "in_app": true}]}}]}}
     ])
