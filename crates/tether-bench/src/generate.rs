@@ -39,14 +39,24 @@ pub(crate) struct Generator {
     produced: u64,
     start_ns: i64,
     step_ns: i64,
+    /// The record whose request id is kept as the needle (a token that occurs once).
+    needle_at: u64,
+    needle: Option<String>,
 }
 
 impl Generator {
     /// Logs are spread evenly from `start_ns` with `step_ns` between consecutive records.
-    pub(crate) fn new(seed: u64, start_ns: i64, step_ns: i64) -> Generator {
+    /// The request id of record number `needle_at` is kept: see [`Generator::needle`].
+    pub(crate) fn new(seed: u64, start_ns: i64, step_ns: i64, needle_at: u64) -> Generator {
         let mut rng = StdRng::seed_from_u64(seed);
         let sessions = (0..2000).map(|_| new_session(&mut rng)).collect();
-        Generator { rng, sessions, produced: 0, start_ns, step_ns }
+        Generator { rng, sessions, produced: 0, start_ns, step_ns, needle_at, needle: None }
+    }
+
+    /// The request id of the chosen record once it was produced: 16 random hex digits,
+    /// in one body and one attribute of the whole data set.
+    pub(crate) fn needle(&self) -> Option<&str> {
+        self.needle.as_deref()
     }
 
     /// A session id known to have logs (for the session-filter query).
@@ -96,6 +106,9 @@ impl Generator {
         let status: i64 = if number >= 17 { 500 + rng.random_range(0..4) } else { 200 };
         let ms: f64 = f64::from(rng.random_range(1..3000u32)) / 10.0;
         let request_id = format!("{:016x}", rng.random::<u64>());
+        if self.produced == self.needle_at {
+            self.needle = Some(request_id.clone());
+        }
         let user = format!("user{}@example.com", rng.random_range(0..50_000));
         let body = match number {
             17 | 21 => format!(

@@ -49,7 +49,8 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
 
     let span_ns = args.hours * 3600 * 1_000_000_000;
     let start_ns = now_ns() - span_ns;
-    let mut generator = generate::Generator::new(args.seed, start_ns, span_ns / args.logs.max(1) as i64);
+    let mut generator =
+        generate::Generator::new(args.seed, start_ns, span_ns / args.logs.max(1) as i64, args.logs / 2);
     let session = generator.some_session();
     let batches = args.logs.div_ceil(args.batch as u64);
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(args.clients * 2);
@@ -65,6 +66,7 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
                 break;
             }
         }
+        generator.needle().unwrap_or_default().to_owned()
     });
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let bytes_sent = Arc::new(AtomicU64::new(0));
@@ -103,7 +105,7 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         s.await??;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    producer.join().map_err(|_| anyhow::anyhow!("generator thread panicked"))?;
+    let needle = producer.join().map_err(|_| anyhow::anyhow!("generator thread panicked"))?;
     let mb = bytes_sent.load(Ordering::Relaxed) as f64 / 1e6;
     println!("ingest: {} records in {elapsed:.1} s", args.logs);
     println!(
@@ -149,20 +151,39 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
                 }
                 let v: serde_json::Value = resp.json().await?;
                 times.push(t.elapsed().as_secs_f64() * 1000.0);
-                results =
-                    v["results"].as_array().map_or(v["buckets"].as_array().map_or(0, Vec::len), Vec::len);
+                // Logs of a page, buckets of a histogram, attribute keys of facets, or the
+                // log count of a summary.
+                results = ["results", "buckets", "attributes"]
+                    .iter()
+                    .find_map(|k| v[k].as_array().map(Vec::len))
+                    .unwrap_or_else(|| v["logs"].as_u64().unwrap_or(0) as usize);
             }
             times.sort_by(f64::total_cmp);
             Ok::<_, anyhow::Error>((times[times.len() / 2], times[times.len() * 95 / 100], results))
         }
     };
     let range = format!("from=-{}h", args.hours + 1);
-    println!("queries over {} logs ({} runs each):", args.logs, args.repeat);
+    let common = "q=timeout%20waiting";
+    println!(
+        "queries over {} logs ({} runs each); the needle is request id {needle}:",
+        args.logs, args.repeat
+    );
     for (name, path) in [
-        ("substring search, common term", format!("logs?{range}&q=timeout%20waiting&limit=100")),
+        ("needle (a token once in the data)", format!("logs?{range}&q={needle}&limit=100")),
+        (
+            "12-character substring of it",
+            format!("logs?{range}&q={}&limit=100", &needle[2..14.min(needle.len())]),
+        ),
+        ("substring search, common term", format!("logs?{range}&{common}&limit=100")),
         ("substring search, rare term", format!("logs?{range}&q=cart:4242:items&limit=100")),
+        ("attribute filter", format!("logs?{range}&attr=http.route%3D/api/checkout&limit=100")),
         ("histogram by severity", format!("logs/histogram?{range}")),
+        ("histogram of a search", format!("logs/histogram?{range}&{common}")),
         ("session filter", format!("logs?{range}&session_id={session}&limit=100")),
+        ("facets", format!("logs/facets?{range}")),
+        ("facets of a search", format!("logs/facets?{range}&{common}")),
+        ("summary of a search", format!("logs/summary?{range}&{common}")),
+        ("summary of the needle", format!("logs/summary?{range}&q={needle}")),
     ] {
         let (p50, p95, n) = query(path).await?;
         println!("  {name:<32} p50 {p50:7.1} ms   p95 {p95:7.1} ms   ({n} results)");

@@ -7,11 +7,12 @@
 //! not contain: HTTP, decoding, or policy (auth decisions are the server's).
 
 mod duck;
+mod text_index;
 
 use std::path::Path;
 use std::sync::Arc;
 
-pub use duck::DuckAnalytics;
+pub use duck::{DEFAULT_MEMORY_LIMIT as DEFAULT_DUCKDB_MEMORY, DuckAnalytics};
 use tether_store::{StoreError, StoreResult};
 use tether_store_blob::ObjectBlobs;
 use tether_store_sql::SqlMeta;

@@ -55,6 +55,9 @@ pub(crate) struct StorageConfig {
     /// How long project, key and login lookups are cached (0 turns the cache off): the
     /// longest another Tether process's change (a revoked key) may go unseen here.
     pub metadata_cache_ttl_ms: u64,
+    /// The most memory the embedded DuckDB takes (cache, sorts, checkpoints) before it
+    /// spills to disk; raise it for faster wide queries on a larger machine.
+    pub duckdb_memory: ByteSize,
 }
 
 impl Default for StorageConfig {
@@ -64,6 +67,7 @@ impl Default for StorageConfig {
             blob_url: None,
             clickhouse_url: None,
             metadata_cache_ttl_ms: tether_store::DEFAULT_METADATA_CACHE_TTL.as_millis() as u64,
+            duckdb_memory: ByteSize(tether_store_embedded::DEFAULT_DUCKDB_MEMORY),
         }
     }
 }
@@ -236,6 +240,9 @@ fn validate(config: &Config) -> anyhow::Result<()> {
     }
     if config.ingest.max_body.0 < 1024 {
         bail!("ingest.max_body must be at least 1KiB");
+    }
+    if config.storage.duckdb_memory.0 < 64 * 1024 * 1024 {
+        bail!("storage.duckdb_memory must be at least 64MiB");
     }
     if config.ingest.queue_records == 0 || config.ingest.max_commit_records == 0 {
         bail!("ingest.queue_records and ingest.max_commit_records must be positive");

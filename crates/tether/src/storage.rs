@@ -87,7 +87,7 @@ impl Storage {
             None => {
                 let duck_path: PathBuf = data_dir.join(layout::ANALYTICS);
                 let duck = Arc::new(
-                    DuckAnalytics::open(&duck_path)
+                    DuckAnalytics::open_with_memory(&duck_path, config.storage.duckdb_memory.0)
                         .await
                         .with_context(|| format!("cannot open {}", duck_path.display()))?,
                 );

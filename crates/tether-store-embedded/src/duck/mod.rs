@@ -7,9 +7,10 @@ mod expire;
 mod query;
 mod read;
 mod schema;
+mod text;
 mod write;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -19,6 +20,11 @@ use tether_store::{
     Breakdown, Facets, HistogramBucket, LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter,
     StoreError, StoreResult, StoredLog,
 };
+
+use crate::text_index::{BlockSpan, TextIndex};
+
+/// DuckDB's memory limit unless configured: what keeps the whole server under ~512 MB.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// DuckDB-backed log store (both [`LogWriter`] and [`LogReader`]).
 #[derive(Clone)]
@@ -32,6 +38,9 @@ struct Inner {
     /// Idle read connections; a read takes one or clones a new one from `origin`.
     readers: Mutex<Vec<Connection>>,
     origin: Mutex<Connection>,
+    /// Which blocks of logs may contain a text (`crate::text_index`). Taken after `writer`
+    /// when both are held.
+    text: Mutex<TextIndex>,
 }
 
 fn db_err(context: &'static str) -> impl FnOnce(duckdb::Error) -> StoreError {
@@ -39,13 +48,20 @@ fn db_err(context: &'static str) -> impl FnOnce(duckdb::Error) -> StoreError {
 }
 
 impl DuckAnalytics {
-    /// Opens (creating and migrating) the DuckDB file at `path`.
+    /// [`DuckAnalytics::open_with_memory`] with [`DEFAULT_MEMORY_LIMIT`].
     pub async fn open(path: &Path) -> StoreResult<DuckAnalytics> {
+        DuckAnalytics::open_with_memory(path, DEFAULT_MEMORY_LIMIT).await
+    }
+
+    /// Opens (creating and migrating) the DuckDB file at `path`, and its text index in the
+    /// folder beside it (`<file>.text-index`), brought up to date with the logs. DuckDB
+    /// keeps at most `memory_limit` bytes (its cache of table blocks, sorts, checkpoints)
+    /// and spills to disk past it instead of growing.
+    pub async fn open_with_memory(path: &Path, memory_limit: u64) -> StoreResult<DuckAnalytics> {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
             let config = Config::default()
-                // Bounded memory: DuckDB spills to disk past this instead of growing.
-                .max_memory("4GB")
+                .max_memory(&format!("{}MiB", (memory_limit / (1024 * 1024)).max(64)))
                 // Checkpoints compress new row groups (FSST, dictionaries). At the default 16 MB
                 // of WAL they ran every ~2 s under load and recompressed half-filled row groups:
                 // 256 MB took the logs benchmark from 62.8k to 99.9k records/s and 220 to 182
@@ -55,6 +71,11 @@ impl DuckAnalytics {
                 .map_err(db_err("invalid DuckDB config"))?;
             let conn = Connection::open_with_flags(&path, config).map_err(db_err("cannot open DuckDB"))?;
             schema::migrate(&conn).map_err(db_err("DuckDB migration failed"))?;
+            let mut index_dir = PathBuf::from(path.as_os_str());
+            index_dir.as_mut_os_string().push(".text-index");
+            let mut text = TextIndex::open(&index_dir)
+                .map_err(|e| StoreError::internal("cannot open the text index", e))?;
+            text::catch_up(&conn, &mut text)?;
             let writer = write::Writer::new(conn.try_clone().map_err(db_err("cannot clone connection"))?)
                 .map_err(db_err("cannot prepare the writer"))?;
             Ok(DuckAnalytics {
@@ -62,6 +83,7 @@ impl DuckAnalytics {
                     writer: Mutex::new(writer),
                     readers: Mutex::new(Vec::new()),
                     origin: Mutex::new(conn),
+                    text: Mutex::new(text),
                 }),
             })
         })
@@ -93,6 +115,29 @@ impl DuckAnalytics {
         })
         .await
         .map_err(|e| StoreError::internal("DuckDB read task failed", e))?
+    }
+
+    /// Runs `f` with a read connection, the filter, and the blocks of logs the text index
+    /// says can match its text (`None`: no text, or one the index cannot narrow).
+    async fn read_filtered<T, F>(&self, filter: LogFilter, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &LogFilter, Option<&[BlockSpan]>) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        self.read(move |conn| {
+            let blocks = match filter.text.as_deref().filter(|t| !t.is_empty()) {
+                None => None,
+                Some(text) => inner
+                    .text
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .candidates(filter.project_id, filter.from_ns, filter.to_ns, text)
+                    .map_err(|e| StoreError::internal("cannot read the text index", e))?,
+            };
+            f(conn, &filter, blocks.as_deref())
+        })
+        .await
     }
 
     /// Runs `f` in a transaction on the write connection, on a blocking thread.
@@ -145,21 +190,44 @@ impl LogWriter for DuckAnalytics {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let mut writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            writer.append(&logs).map_err(db_err("cannot append logs"))
+            let mut text = inner.text.lock().unwrap_or_else(PoisonError::into_inner);
+            // Indexed before the commit: a reader never finds a stored log the index lacks.
+            for log in &logs {
+                text.add(log.record.project_id, log.id.0, log.record.timestamp_ns, &log.record.body);
+            }
+            writer.append(&logs).map_err(db_err("cannot append logs"))?;
+            if let Err(e) = text.seal_full() {
+                // The segment stays in memory and is written at the next append.
+                tracing::warn!(error = %e, "cannot write a text index segment");
+            }
+            Ok(())
         })
         .await
         .map_err(|e| StoreError::internal("DuckDB append task failed", e))?
     }
 
     async fn delete_logs_before(&self, project_id: ProjectId, before_ns: i64) -> StoreResult<u64> {
-        expire::logs(self, project_id, before_ns).await
+        let deleted = expire::logs(self, project_id, before_ns).await?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut text = inner.text.lock().unwrap_or_else(PoisonError::into_inner);
+            text.forget_before(project_id, before_ns)
+        })
+        .await
+        .map_err(|e| StoreError::internal("text index task failed", e))?
+        .map_err(|e| StoreError::internal("cannot drop text index segments", e))?;
+        Ok(deleted)
     }
 }
 
 #[async_trait]
 impl LogReader for DuckAnalytics {
     async fn search(&self, query: LogQuery) -> StoreResult<LogPage> {
-        self.read(move |conn| read::search(conn, &query)).await
+        let LogQuery { filter, limit, after } = query;
+        self.read_filtered(filter, move |conn, filter, blocks| {
+            read::search(conn, filter, limit, after, blocks)
+        })
+        .await
     }
 
     async fn get(&self, project_id: ProjectId, id: LogId) -> StoreResult<Option<StoredLog>> {
@@ -172,19 +240,26 @@ impl LogReader for DuckAnalytics {
         bucket_ns: i64,
         breakdown: Breakdown,
     ) -> StoreResult<Vec<HistogramBucket>> {
-        self.read(move |conn| read::histogram(conn, &filter, bucket_ns, breakdown)).await
+        self.read_filtered(filter, move |conn, filter, blocks| {
+            read::histogram(conn, filter, blocks, bucket_ns, breakdown)
+        })
+        .await
     }
 
     async fn facets(&self, filter: LogFilter, max_keys: usize, max_values: usize) -> StoreResult<Facets> {
-        self.read(move |conn| read::facets(conn, &filter, max_keys, max_values)).await
+        self.read_filtered(filter, move |conn, filter, blocks| {
+            read::facets(conn, filter, blocks, max_keys, max_values)
+        })
+        .await
     }
 
     async fn summary(&self, filter: LogFilter) -> StoreResult<LogSummary> {
-        self.read(move |conn| read::summary(conn, &filter)).await
+        self.read_filtered(filter, read::summary).await
     }
 
     async fn tail(&self, filter: LogFilter, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>> {
-        self.read(move |conn| read::tail(conn, &filter, after, limit)).await
+        self.read_filtered(filter, move |conn, filter, blocks| read::tail(conn, filter, blocks, after, limit))
+            .await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -9,11 +9,13 @@ pub(super) const LOG_COLUMNS: &str = "id, project_id, ts, observed_ts, severity,
     severity_number, service, body, session_id, distinct_id, trace_id, span_id, trace_flags, \
     event_name, scope_name, scope_version, attributes, resource_attributes, scope_attributes";
 
-/// A WHERE clause under construction.
+/// A WHERE clause under construction, and optionally the id ranges of `logs` it reads.
 #[derive(Default, Clone)]
 pub(super) struct Where {
     clauses: Vec<String>,
     pub(super) params: Vec<Value>,
+    /// Inclusive id ranges to read instead of the whole table (from the text index).
+    ranges: Vec<(i64, i64)>,
 }
 
 impl Where {
@@ -33,6 +35,29 @@ impl Where {
     /// `WHERE a AND b …` (always at least the project and time range).
     pub(super) fn sql(&self) -> String {
         format!("WHERE {}", self.clauses.join(" AND "))
+    }
+
+    /// Makes [`Where::source_sql`] read only these id ranges.
+    pub(super) fn read_ranges(&mut self, ranges: Vec<(i64, i64)>) {
+        self.ranges = ranges;
+    }
+
+    /// `FROM logs WHERE …`, with [`Where::source_params`]. With ranges, `logs` is a
+    /// `UNION ALL` of one scan per range: DuckDB pushes a single id range into a scan (and
+    /// skips row groups by it) but evaluates an `OR` of ranges on every row.
+    pub(super) fn source_sql(&self) -> String {
+        if self.ranges.is_empty() {
+            return format!("FROM logs {}", self.sql());
+        }
+        let scans =
+            vec!["SELECT * FROM logs WHERE id BETWEEN ? AND ?"; self.ranges.len()].join(" UNION ALL ");
+        format!("FROM ({scans}) AS logs {}", self.sql())
+    }
+
+    /// The values of [`Where::source_sql`]'s placeholders, in order.
+    pub(super) fn source_params(&self) -> Vec<Value> {
+        let ranges = self.ranges.iter().flat_map(|&(a, b)| [Value::BigInt(a), Value::BigInt(b)]);
+        ranges.chain(self.params.iter().cloned()).collect()
     }
 
     /// The predicates of a filter; `session_span` narrows the time range to where the

@@ -6,12 +6,17 @@ use duckdb::types::Value;
 use duckdb::{Connection, Row, params, params_from_iter};
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
-    AttributeFacet, Breakdown, CountedValue, Facets, HistogramBucket, LogFilter, LogPage, LogQuery,
-    LogSummary, PageCursor, StoreError, StoreResult, StoredLog,
+    AttributeFacet, Breakdown, CountedValue, Facets, HistogramBucket, LogFilter, LogPage, LogSummary,
+    PageCursor, StoreError, StoreResult, StoredLog,
 };
 
 use super::db_err;
 use super::query::{LOG_COLUMNS, Where};
+use crate::text_index::BlockSpan;
+
+/// A search narrowed by the text index to at most this many blocks reads them one by one
+/// (a few milliseconds each); with more, one scan of the range is cheaper.
+const MAX_BLOCK_READS: usize = 48;
 
 /// Attribute facets look at this many of the newest matching logs: enough to show what
 /// keys and values exist without parsing every JSON document of a wide time range.
@@ -47,8 +52,27 @@ pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
     })
 }
 
-/// The filter's WHERE clause, or `None` when the filter names a session with no logs.
-fn filter_where(conn: &Connection, filter: &LogFilter) -> StoreResult<Option<Where>> {
+/// The filter's WHERE clause, or `None` when nothing can match: the filter names a session
+/// with no logs, or the text index found no block that can hold its text. Candidate
+/// blocks bound the ids to scan (from the first block's first id to the last one's last).
+fn filter_where(
+    conn: &Connection,
+    filter: &LogFilter,
+    blocks: Option<&[BlockSpan]>,
+) -> StoreResult<Option<Where>> {
+    if let Some(blocks) = blocks {
+        let (Some(first), Some(last)) =
+            (blocks.iter().map(|b| b.first_id).min(), blocks.iter().map(|b| b.last_id).max())
+        else {
+            return Ok(None);
+        };
+        let Some(mut w) = filter_where(conn, filter, None)? else { return Ok(None) };
+        w.push("id >= ? AND id <= ?", [Value::BigInt(first), Value::BigInt(last)]);
+        if blocks.len() <= MAX_BLOCK_READS {
+            w.read_ranges(blocks.iter().map(|b| (b.first_id, b.last_id)).collect());
+        }
+        return Ok(Some(w));
+    }
     let span = match &filter.session_id {
         None => None,
         Some(session) => {
@@ -77,38 +101,88 @@ fn query_logs(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<Vec
     rows.collect::<Result<Vec<_>, _>>().map_err(db_err("cannot read log row"))
 }
 
+/// A page of logs, newest first: from the text index's candidate blocks when there are
+/// few, otherwise by time slices.
+pub(super) fn search(
+    conn: &Connection,
+    filter: &LogFilter,
+    limit: usize,
+    after: Option<PageCursor>,
+    blocks: Option<&[BlockSpan]>,
+) -> StoreResult<LogPage> {
+    let Some(mut base) = filter_where(conn, filter, blocks)? else {
+        return Ok(LogPage { logs: Vec::new(), next: None });
+    };
+    if let Some(cursor) = after {
+        base.after(cursor);
+    }
+    let logs = match blocks {
+        Some(blocks) if blocks.len() <= MAX_BLOCK_READS => search_blocks(conn, &base, limit, blocks)?,
+        _ => search_slices(conn, &base, filter, limit, after)?,
+    };
+    let next = (logs.len() == limit)
+        .then(|| logs.last().map(|l| PageCursor { timestamp_ns: l.record.timestamp_ns, id: l.id }))
+        .flatten();
+    Ok(LogPage { logs, next })
+}
+
 /// Newest first, in time slices that grow ×4 from 1/64 of the range: a page is usually
 /// filled from recent data, and DuckDB skips row groups outside a slice by their min/max
 /// timestamps, so a common search over a wide range reads a small part of the table.
-pub(super) fn search(conn: &Connection, query: &LogQuery) -> StoreResult<LogPage> {
-    let Some(mut base) = filter_where(conn, &query.filter)? else {
-        return Ok(LogPage { logs: Vec::new(), next: None });
-    };
-    let mut upper = query.filter.to_ns;
-    if let Some(cursor) = query.after {
-        base.after(cursor);
+fn search_slices(
+    conn: &Connection,
+    base: &Where,
+    filter: &LogFilter,
+    limit: usize,
+    after: Option<PageCursor>,
+) -> StoreResult<Vec<StoredLog>> {
+    let mut upper = filter.to_ns;
+    if let Some(cursor) = after {
         upper = upper.min(cursor.timestamp_ns.saturating_add(1));
     }
-    let lower = query.filter.from_ns;
+    let lower = filter.from_ns;
     let mut width = ((upper - lower) / 64).max(60_000_000_000);
-    let mut logs = Vec::with_capacity(query.limit);
-    while upper > lower && logs.len() < query.limit {
+    let mut logs = Vec::with_capacity(limit);
+    while upper > lower && logs.len() < limit {
         let slice_start = upper.saturating_sub(width).max(lower);
         let mut w = base.clone();
         w.push("ts >= ? AND ts < ?", [Value::BigInt(slice_start), Value::BigInt(upper)]);
         let sql = format!(
             "SELECT {LOG_COLUMNS} FROM logs {} ORDER BY ts DESC, id DESC LIMIT {}",
             w.sql(),
-            query.limit - logs.len()
+            limit - logs.len()
         );
         logs.extend(query_logs(conn, &sql, &w.params)?);
         upper = slice_start;
         width = width.saturating_mul(4);
     }
-    let next = (logs.len() == query.limit)
-        .then(|| logs.last().map(|l| PageCursor { timestamp_ns: l.record.timestamp_ns, id: l.id }))
-        .flatten();
-    Ok(LogPage { logs, next })
+    Ok(logs)
+}
+
+/// Newest first from candidate blocks (sorted by their newest log, newest first): each
+/// block's id range is one cheap scan; blocks stop being read once the page is full and
+/// the next block's newest log is older than the page's oldest.
+fn search_blocks(
+    conn: &Connection,
+    base: &Where,
+    limit: usize,
+    blocks: &[BlockSpan],
+) -> StoreResult<Vec<StoredLog>> {
+    let key = |l: &StoredLog| std::cmp::Reverse((l.record.timestamp_ns, l.id));
+    let mut logs: Vec<StoredLog> = Vec::with_capacity(limit);
+    for block in blocks {
+        if logs.len() == limit && logs.last().is_some_and(|l| block.max_ts < l.record.timestamp_ns) {
+            break;
+        }
+        let mut w = base.clone();
+        w.push("id >= ? AND id <= ?", [Value::BigInt(block.first_id), Value::BigInt(block.last_id)]);
+        let sql =
+            format!("SELECT {LOG_COLUMNS} FROM logs {} ORDER BY ts DESC, id DESC LIMIT {limit}", w.sql());
+        logs.extend(query_logs(conn, &sql, &w.params)?);
+        logs.sort_by_key(key);
+        logs.truncate(limit);
+    }
+    Ok(logs)
 }
 
 pub(super) fn get(conn: &Connection, project_id: ProjectId, id: LogId) -> StoreResult<Option<StoredLog>> {
@@ -119,10 +193,11 @@ pub(super) fn get(conn: &Connection, project_id: ProjectId, id: LogId) -> StoreR
 pub(super) fn tail(
     conn: &Connection,
     filter: &LogFilter,
+    blocks: Option<&[BlockSpan]>,
     after: LogId,
     limit: usize,
 ) -> StoreResult<Vec<StoredLog>> {
-    let Some(mut w) = filter_where(conn, filter)? else { return Ok(Vec::new()) };
+    let Some(mut w) = filter_where(conn, filter, blocks)? else { return Ok(Vec::new()) };
     w.push("id > ?", [Value::BigInt(after.0)]);
     let sql = format!("SELECT {LOG_COLUMNS} FROM logs {} ORDER BY id LIMIT {limit}", w.sql());
     query_logs(conn, &sql, &w.params)
@@ -134,6 +209,7 @@ pub(super) fn tail(
 pub(super) fn histogram(
     conn: &Connection,
     filter: &LogFilter,
+    blocks: Option<&[BlockSpan]>,
     bucket_ns: i64,
     breakdown: Breakdown,
 ) -> StoreResult<Vec<HistogramBucket>> {
@@ -155,11 +231,11 @@ pub(super) fn histogram(
         for (from, to) in [(filter.from_ns, whole_from), (end_minute, filter.to_ns)] {
             if from < to {
                 let edge = LogFilter { from_ns: from, to_ns: to, ..filter.clone() };
-                scan_counts(conn, &edge, bucket_ns, breakdown, &mut counts)?;
+                scan_counts(conn, &edge, blocks, bucket_ns, breakdown, &mut counts)?;
             }
         }
     } else {
-        scan_counts(conn, filter, bucket_ns, breakdown, &mut counts)?;
+        scan_counts(conn, filter, blocks, bucket_ns, breakdown, &mut counts)?;
     }
     Ok(counts
         .into_iter()
@@ -211,17 +287,18 @@ fn add_counts(
 fn scan_counts(
     conn: &Connection,
     filter: &LogFilter,
+    blocks: Option<&[BlockSpan]>,
     bucket_ns: i64,
     breakdown: Breakdown,
     counts: &mut std::collections::BTreeMap<(i64, String), i64>,
 ) -> StoreResult<()> {
-    let Some(w) = filter_where(conn, filter)? else { return Ok(()) };
+    let Some(w) = filter_where(conn, filter, blocks)? else { return Ok(()) };
     let key = breakdown_column(breakdown);
     let sql = format!(
-        "SELECT (ts // {bucket_ns}) * {bucket_ns} AS bucket, {key} AS k, count(*) FROM logs {} GROUP BY bucket, k",
-        w.sql()
+        "SELECT (ts // {bucket_ns}) * {bucket_ns} AS bucket, {key} AS k, count(*) {} GROUP BY bucket, k",
+        w.source_sql()
     );
-    add_counts(conn, &sql, &w.params, counts)
+    add_counts(conn, &sql, &w.source_params(), counts)
 }
 
 fn rollup_counts(
@@ -247,14 +324,16 @@ fn rollup_counts(
     add_counts(conn, &sql, &w.params, counts)
 }
 
-pub(super) fn summary(conn: &Connection, filter: &LogFilter) -> StoreResult<LogSummary> {
-    let Some(w) = filter_where(conn, filter)? else { return Ok(LogSummary::default()) };
-    let sql = format!(
-        "SELECT count(*), count(DISTINCT session_id), count(DISTINCT distinct_id) FROM logs {}",
-        w.sql()
-    );
+pub(super) fn summary(
+    conn: &Connection,
+    filter: &LogFilter,
+    blocks: Option<&[BlockSpan]>,
+) -> StoreResult<LogSummary> {
+    let Some(w) = filter_where(conn, filter, blocks)? else { return Ok(LogSummary::default()) };
+    let sql =
+        format!("SELECT count(*), count(DISTINCT session_id), count(DISTINCT distinct_id) {}", w.source_sql());
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare log summary"))?;
-    stmt.query_row(params_from_iter(w.params.iter()), |r| {
+    stmt.query_row(params_from_iter(w.source_params().iter()), |r| {
         Ok(LogSummary {
             logs: r.get::<_, i64>(0)? as u64,
             sessions: r.get::<_, i64>(1)? as u64,
@@ -277,24 +356,21 @@ fn counted(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<Vec<Co
 pub(super) fn facets(
     conn: &Connection,
     filter: &LogFilter,
+    blocks: Option<&[BlockSpan]>,
     max_keys: usize,
     max_values: usize,
 ) -> StoreResult<Facets> {
-    let Some(w) = filter_where(conn, filter)? else { return Ok(Facets::default()) };
-    let wh = w.sql();
+    let Some(w) = filter_where(conn, filter, blocks)? else { return Ok(Facets::default()) };
+    let (from, params) = (w.source_sql(), w.source_params());
     let services = counted(
         conn,
-        &format!(
-            "SELECT service, count(*) c FROM logs {wh} GROUP BY service ORDER BY c DESC, service LIMIT 100"
-        ),
-        &w.params,
+        &format!("SELECT service, count(*) c {from} GROUP BY service ORDER BY c DESC, service LIMIT 100"),
+        &params,
     )?;
     let severities = counted(
         conn,
-        &format!(
-            "SELECT CAST(severity AS VARCHAR), count(*) c FROM logs {wh} GROUP BY severity ORDER BY severity"
-        ),
-        &w.params,
+        &format!("SELECT CAST(severity AS VARCHAR), count(*) c {from} GROUP BY severity ORDER BY severity"),
+        &params,
     )?
     .into_iter()
     .map(|mut v| {
@@ -307,7 +383,7 @@ pub(super) fn facets(
     // One pass over a sample of the newest matching logs: every (key, value) pair, the top
     // keys, and each top key's top values (a query per key re-read the sample each time).
     let sql = format!(
-        "WITH sample AS MATERIALIZED (SELECT attributes FROM logs {wh} ORDER BY ts DESC LIMIT {FACET_SAMPLE}), \
+        "WITH sample AS MATERIALIZED (SELECT attributes {from} ORDER BY ts DESC LIMIT {FACET_SAMPLE}), \
          pairs AS (SELECT k, json_extract_string(attributes, \
                      '/' || replace(replace(k, '~', '~0'), '/', '~1')) AS v \
                    FROM (SELECT attributes, unnest(json_keys(attributes)) AS k FROM sample)), \
@@ -322,7 +398,7 @@ pub(super) fn facets(
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare facet query"))?;
     let rows = stmt
-        .query_map(params_from_iter(w.params.iter()), |r| {
+        .query_map(params_from_iter(params.iter()), |r| {
             let value = match r.get::<_, Option<String>>(2)? {
                 Some(value) => Some(CountedValue { value, count: r.get::<_, i64>(3)? as u64 }),
                 None => None,

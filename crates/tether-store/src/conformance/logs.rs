@@ -390,3 +390,41 @@ pub async fn deleting_old_logs_leaves_newer_ones_and_other_projects(s: LogStores
     append(s.writer.as_ref(), vec![log(1, -50, "late", "s-old")]).await;
     assert_eq!(bodies(s.logs.as_ref(), session("s-old")).await, ["late"]);
 }
+
+/// Enough logs that a backend's text index (if it has one) holds several blocks: every
+/// token and every part of one is found, exactly where it is, by every read.
+pub async fn text_search_finds_every_match_among_many_logs(s: LogStores) {
+    // splitmix64: ids that look random (no two share a run of digits by construction).
+    let token = |i: i64| {
+        let mut x = (i as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        format!("{:016x}", x ^ (x >> 31))
+    };
+    let logs: Vec<LogRecord> = (0..6000)
+        .map(|i| sample(1, T0 + i * 1_000_000, &format!("GET /api/orders/{i} ok (request_id={})", token(i))))
+        .collect();
+    for chunk in logs.chunks(1000) {
+        append(s.writer.as_ref(), chunk.to_vec()).await;
+    }
+    for i in [0, 1, 2047, 2048, 4095, 4100, 5999] {
+        let id = token(i);
+        for text in [id.clone(), id[3..15].to_uppercase(), format!("orders/{i} ok")] {
+            let filter = LogFilter { text: Some(text.clone()), ..all(1) };
+            let found = bodies(s.logs.as_ref(), filter.clone()).await;
+            assert_eq!(found.len(), 1, "{text:?}: {found:?}");
+            assert!(found[0].contains(&id), "{text:?}: {found:?}");
+            assert_eq!(s.logs.summary(filter.clone()).await.unwrap().logs, 1, "{text:?}");
+            let hist = s.logs.histogram(filter, 60 * SEC, Breakdown::Severity).await.unwrap();
+            assert_eq!(hist.iter().map(|b| b.count).sum::<u64>(), 1, "{text:?}");
+        }
+    }
+    let every = LogFilter { text: Some("REQUEST_ID=".into()), ..all(1) };
+    assert_eq!(s.logs.summary(every.clone()).await.unwrap().logs, 6000);
+    let page = s.logs.search(LogQuery { filter: every, limit: 100, after: None }).await.unwrap();
+    let newest: Vec<_> = page.logs.iter().map(|l| l.record.timestamp_ns - T0).take(2).collect();
+    assert_eq!(newest, [5999 * 1_000_000, 5998 * 1_000_000]);
+    assert!(
+        bodies(s.logs.as_ref(), LogFilter { text: Some("no such text".into()), ..all(1) }).await.is_empty()
+    );
+}

@@ -87,7 +87,8 @@ macro_rules! logs_suite {
             facets_count_services_severities_and_attributes,
             tail_returns_what_arrived_after_the_cursor,
             concurrent_writers_lose_nothing,
-            deleting_old_logs_leaves_newer_ones_and_other_projects);
+            deleting_old_logs_leaves_newer_ones_and_other_projects,
+            text_search_finds_every_match_among_many_logs);
     };
 }
 

@@ -1,0 +1,419 @@
+//! The text index of the embedded log store: which blocks of logs can contain a substring.
+//!
+//! Logs of a project are cut, in append order, into blocks of [`BLOCK_LOGS`]; each block
+//! has a Bloom filter of the 5-byte n-grams of its lowercased bodies (one hash per gram,
+//! [`BLOCK_BITS`] bits). A substring query of at least 5 bytes needs every one of its
+//! grams in a block, so it reads only the blocks whose filter has them all and DuckDB
+//! confirms each candidate by scanning just that block's id range. Grams, not words, so
+//! that any substring (half an id, `art:424`) narrows like a whole token does. 5-byte
+//! grams because ids are hex: a block of 2,048 logs holds about a third of all 65,536 hex
+//! 4-grams, so a 12-digit part of an id still matched ~1% of blocks on the benchmark (too
+//! many to read one by one at 10 M logs), against ~2.5% of the million 5-grams.
+//!
+//! Blocks are grouped in segments of [`SEGMENT_BLOCKS`]. A full segment is written once to
+//! a file, bit-sliced (for each filter bit, one `u64` holding it for all 64 blocks), so a
+//! query reads one word per gram per segment instead of whole filters. The open segment
+//! lives in memory. Everything here is derived from the logs: at open, the store feeds
+//! back whatever logs the files do not cover (after a crash, the open segment), and a
+//! missing or damaged file is rebuilt the same way.
+//!
+//! Hand-written rather than a library: tantivy indexes words, so a substring inside a token
+//! (half an id) would need a scan of its whole term dictionary, and the Bloom filter crates
+//! keep one filter per set, not the bit-sliced layout that makes a query read a few words.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use tether_model::ProjectId;
+
+/// Logs per block: the unit DuckDB re-scans to confirm a candidate.
+pub(crate) const BLOCK_LOGS: u32 = 2048;
+/// Filter bits per block (a power of two). 2,048 logs with ~17 new grams each (ids,
+/// numbers, emails) set about a quarter of them.
+pub(crate) const BLOCK_BITS: usize = 1 << 17;
+const BLOCK_WORDS: usize = BLOCK_BITS / 64;
+/// Blocks per segment file: one bit of each word per block.
+pub(crate) const SEGMENT_BLOCKS: usize = 64;
+/// Queries shorter than a gram cannot be narrowed.
+pub(crate) const GRAM: usize = 5;
+/// Names the file format, gram size included: files of another format are rebuilt.
+const MAGIC: &[u8; 8] = b"TTXIDX05";
+
+/// Where a block's logs are: DuckDB scans `first_id..=last_id` to confirm a match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BlockSpan {
+    pub first_id: i64,
+    pub last_id: i64,
+    pub min_ts: i64,
+    pub max_ts: i64,
+}
+
+impl BlockSpan {
+    fn overlaps(&self, from_ts: i64, to_ts: i64) -> bool {
+        self.min_ts < to_ts && self.max_ts >= from_ts
+    }
+}
+
+struct OpenBlock {
+    span: BlockSpan,
+    logs: u32,
+    bits: Box<[u64]>,
+}
+
+impl OpenBlock {
+    fn new(id: i64, ts: i64) -> OpenBlock {
+        OpenBlock {
+            span: BlockSpan { first_id: id, last_id: id, min_ts: ts, max_ts: ts },
+            logs: 0,
+            bits: vec![0u64; BLOCK_WORDS].into_boxed_slice(),
+        }
+    }
+
+    fn has(&self, bit: usize) -> bool {
+        self.bits[bit / 64] & (1 << (bit % 64)) != 0
+    }
+}
+
+/// A written segment: its blocks' spans in memory, its words in the file.
+struct Segment {
+    path: PathBuf,
+    spans: Vec<BlockSpan>,
+    words_at: u64,
+}
+
+#[derive(Default)]
+struct ProjectIndex {
+    segments: Vec<Segment>,
+    open: Vec<OpenBlock>,
+}
+
+impl ProjectIndex {
+    fn last_id(&self) -> Option<i64> {
+        let open = self.open.last().map(|b| b.span.last_id);
+        open.or_else(|| self.segments.last().and_then(|s| s.spans.last()).map(|s| s.last_id))
+    }
+}
+
+/// The index of every project's logs in one folder.
+pub(crate) struct TextIndex {
+    dir: PathBuf,
+    projects: HashMap<ProjectId, ProjectIndex>,
+}
+
+/// Calls `f` with the filter bit of every 5-byte gram of `text`, ASCII letters folded to
+/// lowercase. Only ASCII is folded: a query with other letters is not narrowed (see
+/// [`TextIndex::candidates`]), so Unicode case rules never decide what is found. A gram is
+/// the low 40 bits of a `u64`; Fibonacci hashing (multiply, keep the top bits) spreads grams over the filter
+/// and, unlike std's hasher, never changes between builds, which the files rely on.
+fn for_each_gram(text: &str, mut f: impl FnMut(usize)) {
+    const SHIFT: u32 = 64 - BLOCK_BITS.trailing_zeros();
+    const MASK: u64 = (1 << (8 * GRAM)) - 1;
+    let mut gram: u64 = 0;
+    for (i, b) in text.bytes().enumerate() {
+        gram = ((gram << 8) | u64::from(b.to_ascii_lowercase())) & MASK;
+        if i + 1 >= GRAM {
+            f((gram.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> SHIFT) as usize);
+        }
+    }
+}
+
+impl TextIndex {
+    /// Opens the folder (created if missing), reading every segment's spans. Files that
+    /// cannot be read are removed: their logs come back through [`TextIndex::last_ids`].
+    pub(crate) fn open(dir: &Path) -> std::io::Result<TextIndex> {
+        std::fs::create_dir_all(dir)?;
+        let mut projects: HashMap<ProjectId, ProjectIndex> = HashMap::new();
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_none_or(|e| e != "seg") {
+                // A write that did not reach its rename.
+                std::fs::remove_file(&path)?;
+                continue;
+            }
+            match read_segment(&path) {
+                Ok((project, segment)) => projects.entry(project).or_default().segments.push(segment),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "text index: dropping an unreadable file");
+                    std::fs::remove_file(&path)?;
+                }
+            }
+        }
+        for project in projects.values_mut() {
+            project.segments.sort_by_key(|s| s.spans[0].first_id);
+        }
+        Ok(TextIndex { dir: dir.to_owned(), projects })
+    }
+
+    /// The last log id indexed per project: the store feeds back every log after it.
+    pub(crate) fn last_id(&self, project_id: ProjectId) -> Option<i64> {
+        self.projects.get(&project_id).and_then(ProjectIndex::last_id)
+    }
+
+    /// Adds a log (in id order per project). Call before the log is committed, so a
+    /// reader never sees a stored log the index does not know; a log whose commit then
+    /// fails only costs a false candidate.
+    pub(crate) fn add(&mut self, project_id: ProjectId, id: i64, ts: i64, body: &str) {
+        let project = self.projects.entry(project_id).or_default();
+        if project.open.last().is_none_or(|b| b.logs >= BLOCK_LOGS) {
+            project.open.push(OpenBlock::new(id, ts));
+        }
+        let Some(block) = project.open.last_mut() else { return };
+        block.logs += 1;
+        block.span.last_id = block.span.last_id.max(id);
+        block.span.min_ts = block.span.min_ts.min(ts);
+        block.span.max_ts = block.span.max_ts.max(ts);
+        for_each_gram(body, |bit| block.bits[bit / 64] |= 1 << (bit % 64));
+    }
+
+    /// Writes every full segment to its file (after the logs it covers are committed).
+    pub(crate) fn seal_full(&mut self) -> std::io::Result<()> {
+        for (project_id, project) in &mut self.projects {
+            // The last block may still fill: a segment is sealed once a block after it began.
+            while project.open.len() > SEGMENT_BLOCKS {
+                let blocks: Vec<OpenBlock> = project.open.drain(..SEGMENT_BLOCKS).collect();
+                project.segments.push(write_segment(&self.dir, *project_id, &blocks)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The blocks of the project overlapping `[from_ts, to_ts)` that may contain `text`
+    /// (case-insensitively), newest first by their latest log; `None` when the index
+    /// cannot narrow this text (shorter than a gram, or letters beyond ASCII).
+    pub(crate) fn candidates(
+        &self,
+        project_id: ProjectId,
+        from_ts: i64,
+        to_ts: i64,
+        text: &str,
+    ) -> std::io::Result<Option<Vec<BlockSpan>>> {
+        if text.len() < GRAM || text.chars().any(|c| !c.is_ascii() && c.is_alphabetic()) {
+            return Ok(None);
+        }
+        let mut bits = Vec::new();
+        for_each_gram(text, |bit| bits.push(bit));
+        bits.sort_unstable();
+        bits.dedup();
+        let Some(project) = self.projects.get(&project_id) else { return Ok(Some(Vec::new())) };
+        let mut found = Vec::new();
+        let mut word = [0u8; 8];
+        for segment in &project.segments {
+            let mut live: u64 = segment
+                .spans
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.overlaps(from_ts, to_ts))
+                .fold(0, |m, (i, _)| m | 1 << i);
+            if live != 0 {
+                let file = File::open(&segment.path)?;
+                for &bit in &bits {
+                    file.read_exact_at(&mut word, segment.words_at + bit as u64 * 8)?;
+                    live &= u64::from_le_bytes(word);
+                    if live == 0 {
+                        break;
+                    }
+                }
+            }
+            found.extend((0..segment.spans.len()).filter(|i| live & (1 << i) != 0).map(|i| segment.spans[i]));
+        }
+        for block in &project.open {
+            if block.span.overlaps(from_ts, to_ts) && bits.iter().all(|&b| block.has(b)) {
+                found.push(block.span);
+            }
+        }
+        found.sort_by_key(|s| std::cmp::Reverse(s.max_ts));
+        Ok(Some(found))
+    }
+
+    /// Drops the segments (and open blocks) whose logs are all older than `before_ts`.
+    pub(crate) fn forget_before(&mut self, project_id: ProjectId, before_ts: i64) -> std::io::Result<()> {
+        let Some(project) = self.projects.get_mut(&project_id) else { return Ok(()) };
+        let (old, kept): (Vec<Segment>, Vec<Segment>) = std::mem::take(&mut project.segments)
+            .into_iter()
+            .partition(|s| s.spans.iter().all(|b| b.max_ts < before_ts));
+        project.segments = kept;
+        for segment in old {
+            std::fs::remove_file(&segment.path)?;
+        }
+        // The newest open block stays, even if old: it is where the next log goes.
+        let newest = project.open.pop();
+        project.open.retain(|b| b.span.max_ts >= before_ts);
+        project.open.extend(newest);
+        Ok(())
+    }
+}
+
+/// Writes blocks as one bit-sliced segment file (temp file, synced, renamed).
+fn write_segment(dir: &Path, project_id: ProjectId, blocks: &[OpenBlock]) -> std::io::Result<Segment> {
+    let mut header = Vec::with_capacity(32 + blocks.len() * 32);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&project_id.to_le_bytes());
+    header.extend_from_slice(&(blocks.len() as u64).to_le_bytes());
+    for b in blocks {
+        for v in [b.span.first_id, b.span.last_id, b.span.min_ts, b.span.max_ts] {
+            header.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    let mut words = vec![0u64; BLOCK_BITS];
+    for (i, block) in blocks.iter().enumerate() {
+        for (w, &bits) in block.bits.iter().enumerate() {
+            let mut rest = bits;
+            while rest != 0 {
+                let b = rest.trailing_zeros() as usize;
+                words[w * 64 + b] |= 1 << i;
+                rest &= rest - 1;
+            }
+        }
+    }
+    let mut body = header.clone();
+    body.reserve(BLOCK_BITS * 8);
+    for w in &words {
+        body.extend_from_slice(&w.to_le_bytes());
+    }
+    let path = dir.join(format!("{project_id}-{:020}.seg", blocks[0].span.first_id));
+    let tmp = path.with_extension("tmp");
+    let mut file = File::create(&tmp)?;
+    file.write_all(&body)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    let spans = blocks.iter().map(|b| b.span).collect();
+    Ok(Segment { path, spans, words_at: header.len() as u64 })
+}
+
+/// A segment file's project and spans (its words stay in the file).
+fn read_segment(path: &Path) -> std::io::Result<(ProjectId, Segment)> {
+    let invalid = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_owned());
+    let file = File::open(path)?;
+    let mut head = [0u8; 24];
+    file.read_exact_at(&mut head, 0)?;
+    if &head[..8] != MAGIC {
+        return Err(invalid("not a text index segment"));
+    }
+    let int = |bytes: &[u8]| i64::from_le_bytes(bytes.try_into().unwrap_or_default());
+    let project_id = int(&head[8..16]);
+    let n = int(&head[16..24]) as usize;
+    if n == 0 || n > SEGMENT_BLOCKS {
+        return Err(invalid("bad block count"));
+    }
+    let mut spans_bytes = vec![0u8; n * 32];
+    file.read_exact_at(&mut spans_bytes, 24)?;
+    let spans: Vec<BlockSpan> = spans_bytes
+        .chunks_exact(32)
+        .map(|c| BlockSpan {
+            first_id: int(&c[..8]),
+            last_id: int(&c[8..16]),
+            min_ts: int(&c[16..24]),
+            max_ts: int(&c[24..32]),
+        })
+        .collect();
+    let words_at = 24 + n as u64 * 32;
+    if file.metadata()?.len() != words_at + BLOCK_BITS as u64 * 8 {
+        return Err(invalid("truncated"));
+    }
+    Ok((project_id, Segment { path: path.to_owned(), spans, words_at }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000_000_000;
+
+    /// A request id that looks random, as real ones do.
+    fn rid(i: i64) -> String {
+        format!("{:016x}", (i as u64).wrapping_mul(0x2545_F491_4F6C_DD1D).rotate_left(17))
+    }
+
+    fn body(i: i64) -> String {
+        format!("GET /api/cart completed in {i}ms for User{i}@Example.com (request_id={})", rid(i))
+    }
+
+    fn fill(index: &mut TextIndex, project: ProjectId, ids: std::ops::Range<i64>) {
+        for i in ids {
+            index.add(project, i, i * MIN, &body(i));
+        }
+    }
+
+    fn ids_of(blocks: &[BlockSpan]) -> Vec<(i64, i64)> {
+        blocks.iter().map(|b| (b.first_id, b.last_id)).collect()
+    }
+
+    #[test]
+    fn a_substring_narrows_to_the_blocks_holding_it_sealed_or_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = TextIndex::open(dir.path()).unwrap();
+        let logs = i64::from(BLOCK_LOGS) * (SEGMENT_BLOCKS as i64 + 3);
+        fill(&mut index, 1, 0..logs);
+        index.seal_full().unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "one full segment written");
+        let block = i64::from(BLOCK_LOGS);
+        for i in [5, block * 10 + 7, logs - 1] {
+            let needle = rid(i);
+            let found = index.candidates(1, i64::MIN, i64::MAX, &needle).unwrap().unwrap();
+            let start = i / block * block;
+            assert!(ids_of(&found).contains(&(start, start + block - 1)), "{i}: {found:?}");
+            assert!(found.len() <= 2, "a 16-digit id picks about one block: {found:?}");
+            // Case-insensitively, and for part of a token.
+            let part = index.candidates(1, i64::MIN, i64::MAX, &format!("USER{i}@EXAMPLE")).unwrap().unwrap();
+            assert!(ids_of(&part).contains(&(start, start + block - 1)), "{i}: {part:?}");
+        }
+        let none = index.candidates(1, i64::MIN, i64::MAX, "no such text anywhere").unwrap().unwrap();
+        assert!(none.is_empty(), "{none:?}");
+        let elsewhere = index.candidates(2, i64::MIN, i64::MAX, "completed").unwrap().unwrap();
+        assert!(elsewhere.is_empty(), "another project has no blocks");
+        // Time ranges prune blocks: only the first block holds minutes 0..10.
+        let early = index.candidates(1, 0, 10 * MIN, "completed").unwrap().unwrap();
+        assert_eq!(ids_of(&early), [(0, block - 1)]);
+        // Too short, or letters whose case the index does not fold: not narrowed.
+        assert_eq!(index.candidates(1, i64::MIN, i64::MAX, "cart").unwrap(), None);
+        assert_eq!(index.candidates(1, i64::MIN, i64::MAX, "Ärger").unwrap(), None);
+    }
+
+    #[test]
+    fn reopening_keeps_the_segments_and_says_what_to_feed_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = i64::from(BLOCK_LOGS) * (SEGMENT_BLOCKS as i64 + 1) + 10;
+        {
+            let mut index = TextIndex::open(dir.path()).unwrap();
+            fill(&mut index, 1, 0..logs);
+            index.seal_full().unwrap();
+            assert_eq!(index.last_id(1), Some(logs - 1));
+        }
+        // What was only in memory is gone: the store feeds back every log after last_id.
+        let mut index = TextIndex::open(dir.path()).unwrap();
+        let sealed_last = i64::from(BLOCK_LOGS) * SEGMENT_BLOCKS as i64 - 1;
+        assert_eq!(index.last_id(1), Some(sealed_last));
+        assert_eq!(index.last_id(7), None);
+        let needle = rid(100);
+        assert_eq!(index.candidates(1, i64::MIN, i64::MAX, &needle).unwrap().unwrap().len(), 1);
+        fill(&mut index, 1, sealed_last + 1..logs);
+        let last = rid(logs - 1);
+        assert_eq!(index.candidates(1, i64::MIN, i64::MAX, &last).unwrap().unwrap().len(), 1);
+
+        // A damaged file is dropped at open; its logs are fed back from the store.
+        let file = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
+        std::fs::write(&file, b"TTXIDX05 garbage").unwrap();
+        let index = TextIndex::open(dir.path()).unwrap();
+        assert_eq!(index.last_id(1), None);
+        assert!(!file.exists());
+    }
+
+    #[test]
+    fn forgetting_old_logs_removes_whole_segments_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = TextIndex::open(dir.path()).unwrap();
+        let segment = i64::from(BLOCK_LOGS) * SEGMENT_BLOCKS as i64;
+        fill(&mut index, 1, 0..segment * 2 + 5);
+        index.seal_full().unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        // Cut in the middle of the second segment: the first goes, the second stays.
+        index.forget_before(1, (segment + 100) * MIN).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let kept = index.candidates(1, i64::MIN, i64::MAX, "completed").unwrap().unwrap();
+        assert!(kept.iter().all(|b| b.first_id >= segment), "{kept:?}");
+        assert!(kept.iter().any(|b| b.first_id == segment), "{kept:?}");
+    }
+}
