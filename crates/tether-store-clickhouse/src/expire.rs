@@ -31,11 +31,11 @@ fn project(project_id: ProjectId) -> Where {
 }
 
 impl ClickAnalytics {
-    /// How many rows of `table` match (as reads see them: `FINAL` for tables that fold SDK
-    /// retries), then deletes them; a retry deletes what is left.
-    async fn delete_counted(&self, table: &str, w: &Where) -> StoreResult<u64> {
-        let read = if ["events", "exceptions"].contains(&table) { " FINAL" } else { "" };
-        let sql = format!("SELECT count() AS n FROM {table}{read} {}", w.sql());
+    /// How many rows of `table` match as reads see them (`seen_as`: the table, or the table
+    /// `FINAL` where SDK retries are folded at read time), then deletes them; a retry
+    /// deletes what is left.
+    async fn delete_counted(&self, table: &str, seen_as: &str, w: &Where) -> StoreResult<u64> {
+        let sql = format!("SELECT count() AS n FROM {seen_as} {}", w.sql());
         let counted: Vec<Count> = self.rows(&sql, w).await?;
         let n = counted.first().map_or(0, |c| c.n);
         if n > 0 {
@@ -52,17 +52,18 @@ impl ClickAnalytics {
     pub(crate) async fn delete_logs(&self, project_id: ProjectId, before_ns: i64) -> StoreResult<u64> {
         let mut w = project(project_id);
         w.push("ts < fromUnixTimestamp64Nano(?)", [Bound::Int(before_ns)]);
-        let n = self.delete_counted("logs", &w).await?;
+        let n = self.delete_counted("logs", "logs", &w).await?;
         let mut sessions = project(project_id);
         sessions.push("last_ts < fromUnixTimestamp64Nano(?)", [Bound::Int(before_ns)]);
-        self.delete_counted("log_sessions", &sessions).await?;
+        self.delete_counted("log_sessions", "log_sessions", &sessions).await?;
         Ok(n)
     }
 
     pub(crate) async fn delete_events(&self, project_id: ProjectId, before_ms: i64) -> StoreResult<u64> {
         let mut w = project(project_id);
         w.push("ts < fromUnixTimestamp64Milli(?)", [Bound::Int(before_ms)]);
-        Ok(self.delete_counted("events", &w).await? + self.delete_counted("exceptions", &w).await?)
+        Ok(self.delete_counted("events", "events FINAL", &w).await?
+            + self.delete_counted("exceptions", "exceptions FINAL", &w).await?)
     }
 
     pub(crate) async fn ended_recordings(

@@ -26,6 +26,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tether_model::ProjectId;
 
@@ -86,7 +87,7 @@ struct Segment {
 
 #[derive(Default)]
 struct ProjectIndex {
-    segments: Vec<Segment>,
+    segments: Vec<Arc<Segment>>,
     open: Vec<OpenBlock>,
 }
 
@@ -134,7 +135,9 @@ impl TextIndex {
                 continue;
             }
             match read_segment(&path) {
-                Ok((project, segment)) => projects.entry(project).or_default().segments.push(segment),
+                Ok((project, segment)) => {
+                    projects.entry(project).or_default().segments.push(Arc::new(segment))
+                }
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "text index: dropping an unreadable file");
                     std::fs::remove_file(&path)?;
@@ -174,7 +177,7 @@ impl TextIndex {
             // The last block may still fill: a segment is sealed once a block after it began.
             while project.open.len() > SEGMENT_BLOCKS {
                 let blocks: Vec<OpenBlock> = project.open.drain(..SEGMENT_BLOCKS).collect();
-                project.segments.push(write_segment(&self.dir, *project_id, &blocks)?);
+                project.segments.push(Arc::new(write_segment(&self.dir, *project_id, &blocks)?));
             }
         }
         Ok(())
@@ -183,32 +186,62 @@ impl TextIndex {
     /// The blocks of the project overlapping `[from_ts, to_ts)` that may contain `text`
     /// (case-insensitively), newest first by their latest log; `None` when the index
     /// cannot narrow this text (shorter than a gram, or letters beyond ASCII).
-    pub(crate) fn candidates(
+    /// Probes the open blocks at once; the written segments are probed by
+    /// [`Lookup::candidates`], which reads their files and needs no lock on the index.
+    pub(crate) fn lookup(
         &self,
         project_id: ProjectId,
         from_ts: i64,
         to_ts: i64,
         text: &str,
-    ) -> std::io::Result<Option<Vec<BlockSpan>>> {
+    ) -> Option<Lookup> {
         if text.len() < GRAM || text.chars().any(|c| !c.is_ascii() && c.is_alphabetic()) {
-            return Ok(None);
+            return None;
         }
         let mut bits = Vec::new();
         for_each_gram(text, |bit| bits.push(bit));
         bits.sort_unstable();
         bits.dedup();
-        let Some(project) = self.projects.get(&project_id) else { return Ok(Some(Vec::new())) };
-        let mut found = Vec::new();
+        let mut lookup = Lookup { bits, from_ts, to_ts, segments: Vec::new(), found: Vec::new() };
+        let Some(project) = self.projects.get(&project_id) else { return Some(lookup) };
+        lookup.segments = project.segments.clone();
+        for block in &project.open {
+            if block.span.overlaps(from_ts, to_ts) && lookup.bits.iter().all(|&b| block.has(b)) {
+                lookup.found.push(block.span);
+            }
+        }
+        Some(lookup)
+    }
+}
+
+/// A text lookup begun under the index's lock, finished without it.
+pub(crate) struct Lookup {
+    bits: Vec<usize>,
+    from_ts: i64,
+    to_ts: i64,
+    segments: Vec<Arc<Segment>>,
+    found: Vec<BlockSpan>,
+}
+
+impl Lookup {
+    /// The blocks that may contain the text, newest first by their latest log. A segment
+    /// whose file retention removed meanwhile has no candidates (its logs are going).
+    pub(crate) fn candidates(self) -> std::io::Result<Vec<BlockSpan>> {
+        let Lookup { bits, from_ts, to_ts, segments, mut found } = self;
         let mut word = [0u8; 8];
-        for segment in &project.segments {
+        for segment in &segments {
             let mut live: u64 = segment
                 .spans
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| s.overlaps(from_ts, to_ts))
                 .fold(0, |m, (i, _)| m | 1 << i);
+            let file = match File::open(&segment.path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                file => file,
+            };
             if live != 0 {
-                let file = File::open(&segment.path)?;
+                let file = file?;
                 for &bit in &bits {
                     file.read_exact_at(&mut word, segment.words_at + bit as u64 * 8)?;
                     live &= u64::from_le_bytes(word);
@@ -219,19 +252,16 @@ impl TextIndex {
             }
             found.extend((0..segment.spans.len()).filter(|i| live & (1 << i) != 0).map(|i| segment.spans[i]));
         }
-        for block in &project.open {
-            if block.span.overlaps(from_ts, to_ts) && bits.iter().all(|&b| block.has(b)) {
-                found.push(block.span);
-            }
-        }
         found.sort_by_key(|s| std::cmp::Reverse(s.max_ts));
-        Ok(Some(found))
+        Ok(found)
     }
+}
 
+impl TextIndex {
     /// Drops the segments (and open blocks) whose logs are all older than `before_ts`.
     pub(crate) fn forget_before(&mut self, project_id: ProjectId, before_ts: i64) -> std::io::Result<()> {
         let Some(project) = self.projects.get_mut(&project_id) else { return Ok(()) };
-        let (old, kept): (Vec<Segment>, Vec<Segment>) = std::mem::take(&mut project.segments)
+        let (old, kept): (Vec<Arc<Segment>>, Vec<Arc<Segment>>) = std::mem::take(&mut project.segments)
             .into_iter()
             .partition(|s| s.spans.iter().all(|b| b.max_ts < before_ts));
         project.segments = kept;
@@ -321,6 +351,19 @@ mod tests {
     use super::*;
 
     const MIN: i64 = 60_000_000_000;
+
+    impl TextIndex {
+        /// Both steps of a lookup at once.
+        fn candidates(
+            &self,
+            p: ProjectId,
+            from: i64,
+            to: i64,
+            text: &str,
+        ) -> std::io::Result<Option<Vec<BlockSpan>>> {
+            self.lookup(p, from, to, text).map(Lookup::candidates).transpose()
+        }
+    }
 
     /// A request id that looks random, as real ones do.
     fn rid(i: i64) -> String {

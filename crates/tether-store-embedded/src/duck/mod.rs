@@ -126,15 +126,16 @@ impl DuckAnalytics {
     {
         let inner = self.inner.clone();
         self.read(move |conn| {
-            let blocks = match filter.text.as_deref().filter(|t| !t.is_empty()) {
-                None => None,
-                Some(text) => inner
-                    .text
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .candidates(filter.project_id, filter.from_ns, filter.to_ns, text)
-                    .map_err(|e| StoreError::internal("cannot read the text index", e))?,
-            };
+            // The lock covers the in-memory part only: segment files are read after it, so
+            // appends never wait for a query's I/O.
+            let lookup = filter.text.as_deref().filter(|t| !t.is_empty()).and_then(|text| {
+                let index = inner.text.lock().unwrap_or_else(PoisonError::into_inner);
+                index.lookup(filter.project_id, filter.from_ns, filter.to_ns, text)
+            });
+            let blocks = lookup
+                .map(crate::text_index::Lookup::candidates)
+                .transpose()
+                .map_err(|e| StoreError::internal("cannot read the text index", e))?;
             f(conn, &filter, blocks.as_deref())
         })
         .await
