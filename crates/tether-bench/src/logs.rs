@@ -33,6 +33,10 @@ pub(crate) struct LogsArgs {
     /// Seed of the data generator.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Keep the embedded server's data folder after the run (its path is printed), to
+    /// inspect the stores, e.g. DuckDB's `pragma_storage_info('logs')`.
+    #[arg(long)]
+    keep_data: bool,
     #[command(flatten)]
     storage: StorageArgs,
 }
@@ -202,7 +206,12 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
             let mut servers = servers;
             let server = &mut servers.servers[0];
             println!("server stopped on SIGTERM: {}", server.child.wait()?);
-            dir_bytes(server.data_dir.path())
+            let bytes = dir_bytes(server.data_dir.path());
+            if args.keep_data {
+                println!("data kept in {}", server.data_dir.path().display());
+                server.data_dir.disable_cleanup(true);
+            }
+            bytes
         }
     };
     println!(

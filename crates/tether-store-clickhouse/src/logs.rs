@@ -353,7 +353,7 @@ impl LogReader for ClickAnalytics {
                 facet.values.push(CountedValue { value: row.value, count: row.count });
             }
         }
-        Ok(Facets { services, severities, attributes })
+        Ok(Facets { services, severities, attributes, sampled: false })
     }
 
     async fn summary(&self, filter: LogFilter) -> StoreResult<LogSummary> {
@@ -368,6 +368,7 @@ impl LogReader for ClickAnalytics {
             logs: r.logs,
             sessions: r.sessions,
             users: r.users,
+            approximate: false,
         }))
     }
 

@@ -136,6 +136,9 @@ pub struct Facets {
     pub services: Vec<CountedValue>,
     pub severities: Vec<CountedValue>,
     pub attributes: Vec<AttributeFacet>,
+    /// The service and severity counts are of a sample of the newest matching logs, not of
+    /// all of them (attribute counts may always be).
+    pub sampled: bool,
 }
 
 /// How many logs match a filter, and how many distinct sessions and people they carry.
@@ -144,6 +147,9 @@ pub struct LogSummary {
     pub logs: u64,
     pub sessions: u64,
     pub users: u64,
+    /// The counts are estimated from a sample (a backend may do so for a search matching
+    /// too many logs to count quickly); exact when false.
+    pub approximate: bool,
 }
 
 /// Appends logs.

@@ -23,7 +23,23 @@ interface Histogram {
 
 interface Facets {
   services: { value: string; count: number }[];
+  /** Service counts are of the newest matching logs only. */
+  sampled: boolean;
   attributes: { key: string; count: number; values: { value: string; count: number }[] }[];
+}
+
+/** Counts of a search; `approximate` when the server estimated them from a sample. */
+interface Summary {
+  logs: number;
+  sessions: number;
+  users: number;
+  approximate: boolean;
+}
+
+/** "N logs · N sessions · N users", each marked ≈ when estimated. */
+function summaryText(s: Summary): string {
+  const n = (v: number) => `${s.approximate ? '≈' : ''}${v.toLocaleString()}`;
+  return `${n(s.logs)} logs · ${n(s.sessions)} sessions · ${n(s.users)} users`;
 }
 
 /** `2026-11-27T01:02` in local time, for datetime-local inputs. */
@@ -48,7 +64,7 @@ export function LogsPage() {
   const selected = url.pathname.startsWith('/logs/') ? decodeURIComponent(url.pathname.slice(6)) : null;
   const [page, setPage] = useState<LogPage | null>(null);
   const [hist, setHist] = useState<Histogram | null>(null);
-  const [summary, setSummary] = useState<{ logs: number; sessions: number; users: number } | null>(null);
+  const [summary, setSummary] = useState<Summary | null>(null);
   const [facets, setFacets] = useState<Facets | null>(null);
   const [attrInput, setAttrInput] = useState('');
   const [drag, setDrag] = useState<{ from: number; to: number } | null>(null);
@@ -64,7 +80,7 @@ export function LogsPage() {
     setError(null);
     api<LogPage>(`logs?${query}&limit=200`).then(setPage, (e: ApiError) => setError(e.message));
     api<Histogram>(`logs/histogram?${query}`).then(setHist, () => setHist(null));
-    api<{ logs: number; sessions: number; users: number }>(`logs/summary?${query}`).then(setSummary, () => setSummary(null));
+    api<Summary>(`logs/summary?${query}`).then(setSummary, () => setSummary(null));
     api<Facets>(`logs/facets?${query}`).then(setFacets, () => setFacets(null));
   }, [query]);
 
@@ -178,7 +194,7 @@ export function LogsPage() {
           <option value="">All services</option>
           {facets?.services.map((f) => (
             <option key={f.value} value={f.value}>
-              {f.value || '(none)'} ({f.count})
+              {f.value || '(none)'} ({facets.sampled ? `${f.count} of the newest matches` : f.count})
             </option>
           ))}
         </select>
@@ -252,7 +268,7 @@ export function LogsPage() {
         ))}
       </div>
       <div className="strip" data-testid="impact">
-        {summary ? `${summary.logs.toLocaleString()} logs · ${summary.sessions.toLocaleString()} sessions · ${summary.users.toLocaleString()} users` : ' '}
+        {summary ? summaryText(summary) : ' '}
       </div>
       <div
         className="log-list"

@@ -3,6 +3,7 @@
 //! cloned connections. All DuckDB calls run on blocking threads, off the async reactor.
 
 mod capture;
+mod columns;
 mod expire;
 mod query;
 mod read;
@@ -196,7 +197,7 @@ impl LogWriter for DuckAnalytics {
             for log in &logs {
                 text.add(log.record.project_id, log.id.0, log.record.timestamp_ns, &log.record.body);
             }
-            writer.append(&logs).map_err(db_err("cannot append logs"))?;
+            writer.append(&logs)?;
             if let Err(e) = text.seal_full() {
                 // The segment stays in memory and is written at the next append.
                 tracing::warn!(error = %e, "cannot write a text index segment");

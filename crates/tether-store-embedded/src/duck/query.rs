@@ -5,9 +5,11 @@ use duckdb::types::Value;
 use tether_store::{AttrOp, LogFilter, PageCursor};
 
 /// The columns every log query selects, in the order [`super::read::row_to_log`] reads them.
-pub(super) const LOG_COLUMNS: &str = "id, project_id, ts, observed_ts, severity, severity_text, \
-    severity_number, service, body, session_id, distinct_id, trace_id, span_id, trace_flags, \
-    event_name, scope_name, scope_version, attributes, resource_attributes, scope_attributes";
+pub(super) const LOG_COLUMNS: &str = "id, project_id, ts, observed_delta, severity, severity_text, \
+    severity_number, service, body, session_id, distinct_id, trace_id_high, trace_id_low, span_id, \
+    trace_flags, \
+    event_name, scope_name, scope_version, map_keys(attributes), map_values(attributes), \
+    attribute_types, resource_attributes, scope_attributes";
 
 /// A WHERE clause under construction, and optionally the id ranges of `logs` it reads.
 #[derive(Default, Clone)]
@@ -80,23 +82,28 @@ impl Where {
         w.push_in("severity", filter.severities.iter().map(|s| Value::UTinyInt(s.code())));
         w.push_in("service", filter.services.iter().map(|s| Value::Text(s.clone())));
         w.push_in("distinct_id", filter.distinct_ids.iter().map(|s| Value::Text(s.clone())));
-        for (column, value) in [("session_id", &filter.session_id), ("trace_id", &filter.trace_id)] {
-            if let Some(v) = value {
-                w.push(&format!("{column} = ?"), [Value::Text(v.clone())]);
+        if let Some(session) = &filter.session_id {
+            w.push("session_id = ?", [Value::Text(session.clone())]);
+        }
+        if let Some(trace) = &filter.trace_id {
+            // Hex in any case; text that is no trace id matches nothing.
+            match u128::from_str_radix(trace, 16) {
+                Ok(id) if trace.len() == 32 => w.push(
+                    "trace_id_high = ? AND trace_id_low = ?",
+                    [Value::UBigInt((id >> 64) as u64), Value::UBigInt(id as u64)],
+                ),
+                _ => w.push("false", []),
             }
         }
         for attr in &filter.attributes {
-            let path = Value::Text(json_pointer(&attr.key));
+            let key = Value::Text(attr.key.clone());
             match &attr.op {
-                AttrOp::Equals(v) => {
-                    w.push("json_extract_string(attributes, ?) = ?", [path, Value::Text(v.clone())])
+                AttrOp::Equals(v) => w.push("attributes[?] = ?", [key, Value::Text(v.clone())]),
+                AttrOp::NotEquals(v) => {
+                    w.push("attributes[?] IS DISTINCT FROM ?", [key, Value::Text(v.clone())])
                 }
-                AttrOp::NotEquals(v) => w.push(
-                    "json_extract_string(attributes, ?) IS DISTINCT FROM ?",
-                    [path, Value::Text(v.clone())],
-                ),
-                AttrOp::Exists => w.push("json_extract(attributes, ?) IS NOT NULL", [path]),
-                AttrOp::NotExists => w.push("json_extract(attributes, ?) IS NULL", [path]),
+                AttrOp::Exists => w.push("map_contains(attributes, ?)", [key]),
+                AttrOp::NotExists => w.push("NOT map_contains(attributes, ?)", [key]),
             }
         }
         w
@@ -113,10 +120,4 @@ impl Where {
             ],
         );
     }
-}
-
-/// A JSON Pointer (RFC 6901) to a top-level key: unlike a JSONPath it needs no quoting
-/// for keys with dots or quotes, only `~` and `/` escaped.
-pub(super) fn json_pointer(key: &str) -> String {
-    format!("/{}", key.replace('~', "~0").replace('/', "~1"))
 }

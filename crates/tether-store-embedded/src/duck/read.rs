@@ -10,6 +10,7 @@ use tether_store::{
     PageCursor, StoreError, StoreResult, StoredLog,
 };
 
+use super::columns::{attributes_from_columns, span_id_from_column, trace_id_from_columns};
 use super::db_err;
 use super::query::{LOG_COLUMNS, Where};
 use crate::text_index::BlockSpan;
@@ -23,6 +24,10 @@ const MAX_BLOCK_READS: usize = 256;
 /// scans (every branch runs: they cannot stop early like a page).
 const MAX_UNION_BLOCKS: usize = 128;
 
+/// A summary of a search with more candidate blocks than twice this reads this many of
+/// them, spread evenly, and estimates (~130 k logs: ~40 ms on the benchmark machine).
+const SUMMARY_SAMPLE_BLOCKS: usize = 64;
+
 /// Attribute facets look at this many of the newest matching logs: enough to show what
 /// keys and values exist without parsing every JSON document of a wide time range. (50,000
 /// took ~300 ms of JSON parsing per call on the benchmark; counts are of the sample.)
@@ -32,12 +37,13 @@ pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
     let severity_code: u8 = row.get(4)?;
     let json =
         |i: usize| -> duckdb::Result<Attributes> { Ok(Attributes::from_json(&row.get::<_, String>(i)?)) };
+    let timestamp_ns: i64 = row.get(2)?;
     Ok(StoredLog {
         id: LogId(row.get(0)?),
         record: LogRecord {
             project_id: row.get(1)?,
-            timestamp_ns: row.get(2)?,
-            observed_timestamp_ns: row.get(3)?,
+            timestamp_ns,
+            observed_timestamp_ns: timestamp_ns.wrapping_add(row.get(3)?),
             severity: Severity::from_code(severity_code).unwrap_or(Severity::Info),
             severity_text: row.get(5)?,
             severity_number: row.get(6)?,
@@ -45,15 +51,15 @@ pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
             body: row.get(8)?,
             session_id: row.get(9)?,
             distinct_id: row.get(10)?,
-            trace_id: row.get(11)?,
-            span_id: row.get(12)?,
-            trace_flags: row.get(13)?,
-            event_name: row.get(14)?,
-            scope_name: row.get(15)?,
-            scope_version: row.get(16)?,
-            attributes: json(17)?,
-            resource_attributes: Arc::new(json(18)?),
-            scope_attributes: Arc::new(json(19)?),
+            trace_id: trace_id_from_columns(row.get(11)?, row.get(12)?),
+            span_id: span_id_from_column(row.get(13)?),
+            trace_flags: row.get(14)?,
+            event_name: row.get(15)?,
+            scope_name: row.get(16)?,
+            scope_version: row.get(17)?,
+            attributes: attributes_from_columns(row.get(18)?, row.get(19)?, &row.get::<_, String>(20)?),
+            resource_attributes: Arc::new(json(21)?),
+            scope_attributes: Arc::new(json(22)?),
         },
     })
 }
@@ -222,12 +228,7 @@ pub(super) fn histogram(
     if bucket_ns <= 0 {
         return Err(StoreError::new(tether_store::ErrorKind::InvalidInput, "bucket width must be positive"));
     }
-    let rollup_ok = filter.text.is_none()
-        && filter.attributes.is_empty()
-        && filter.session_id.is_none()
-        && filter.distinct_ids.is_empty()
-        && filter.trace_id.is_none()
-        && bucket_ns % MINUTE_NS == 0;
+    let rollup_ok = rollup_answers(filter) && bucket_ns % MINUTE_NS == 0;
     let mut counts: std::collections::BTreeMap<(i64, String), i64> = Default::default();
     let (first_minute, end_minute) =
         (filter.from_ns.div_euclid(MINUTE_NS) * MINUTE_NS, filter.to_ns.div_euclid(MINUTE_NS) * MINUTE_NS);
@@ -254,6 +255,16 @@ pub(super) fn histogram(
 }
 
 const MINUTE_NS: i64 = 60_000_000_000;
+
+/// Whether the per-minute counts (by project, time, severity and service) can answer the
+/// filter: it restricts nothing else.
+fn rollup_answers(filter: &LogFilter) -> bool {
+    filter.text.is_none()
+        && filter.attributes.is_empty()
+        && filter.session_id.is_none()
+        && filter.distinct_ids.is_empty()
+        && filter.trace_id.is_none()
+}
 
 fn breakdown_key(breakdown: Breakdown, key: String) -> String {
     match breakdown {
@@ -330,25 +341,56 @@ fn rollup_counts(
     add_counts(conn, &sql, &w.params, counts)
 }
 
+/// The summary: exact when the text index narrows a search to at most
+/// [`SUMMARY_SAMPLE_BLOCKS`] × 2 blocks (or there is no search), otherwise estimated from
+/// that many candidate blocks spread evenly over the candidates (a search for a common
+/// term would otherwise read every log in range: ~1 s per 10 M logs).
 pub(super) fn summary(
     conn: &Connection,
     filter: &LogFilter,
     blocks: Option<&[BlockSpan]>,
 ) -> StoreResult<LogSummary> {
+    let sample = blocks.filter(|b| b.len() > SUMMARY_SAMPLE_BLOCKS * 2).map(|blocks| {
+        let step = blocks.len() as f64 / SUMMARY_SAMPLE_BLOCKS as f64;
+        let picked: Vec<BlockSpan> =
+            (0..SUMMARY_SAMPLE_BLOCKS).map(|i| blocks[(i as f64 * step) as usize]).collect();
+        (picked, SUMMARY_SAMPLE_BLOCKS as f64 / blocks.len() as f64)
+    });
+    let (blocks, fraction) = match &sample {
+        Some((picked, fraction)) => (Some(picked.as_slice()), *fraction),
+        None => (blocks, 1.0),
+    };
     let Some(w) = filter_where(conn, filter, blocks)? else { return Ok(LogSummary::default()) };
+    // Per column: rows, distinct values, and values seen once (for the estimate below).
     let sql = format!(
-        "SELECT count(*), count(DISTINCT session_id), count(DISTINCT distinct_id) {}",
+        "WITH m AS MATERIALIZED (SELECT session_id, distinct_id {}), \
+         s AS (SELECT session_id, count(*) AS n FROM m WHERE session_id IS NOT NULL GROUP BY 1), \
+         u AS (SELECT distinct_id, count(*) AS n FROM m WHERE distinct_id IS NOT NULL GROUP BY 1) \
+         SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM s), (SELECT count(*) FILTER (n = 1) FROM s), \
+                (SELECT count(*) FROM u), (SELECT count(*) FILTER (n = 1) FROM u)",
         w.source_sql()
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare log summary"))?;
-    stmt.query_row(params_from_iter(w.source_params().iter()), |r| {
-        Ok(LogSummary {
-            logs: r.get::<_, i64>(0)? as u64,
-            sessions: r.get::<_, i64>(1)? as u64,
-            users: r.get::<_, i64>(2)? as u64,
+    let counts: [i64; 5] = stmt
+        .query_row(params_from_iter(w.source_params().iter()), |r| {
+            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
         })
+        .map_err(db_err("log summary failed"))?;
+    let [logs, sessions, single_sessions, users, single_users] = counts.map(|c| c as f64);
+    if sample.is_none() {
+        return Ok(LogSummary { logs: logs as u64, sessions: sessions as u64, users: users as u64, approximate: false });
+    }
+    // Logs scale with the sampled fraction q. Distinct values do not: the GEE estimator
+    // (Charikar et al., 2000) scales only the values seen once, by 1/√q, which bounds its
+    // error ratio by 1/√q whatever the distribution.
+    let logs = (logs / fraction).round();
+    let distinct = |seen: f64, once: f64| (once / fraction.sqrt() + (seen - once)).round().min(logs) as u64;
+    Ok(LogSummary {
+        logs: logs as u64,
+        sessions: distinct(sessions, single_sessions),
+        users: distinct(users, single_users),
+        approximate: true,
     })
-    .map_err(db_err("log summary failed"))
 }
 
 /// Logs per value of `breakdown` over the whole filter: the histogram with one bucket, so
@@ -391,6 +433,9 @@ fn newest_slice_start(conn: &Connection, w: &Where, filter: &LogFilter, n: i64) 
     Ok(start)
 }
 
+/// Facets. Services and severities are exact from the per-minute counts when those can
+/// answer the filter; otherwise (a search, an attribute filter …) they are counted, like
+/// the attributes always are, over a sample: the newest [`FACET_SAMPLE`] matching logs.
 pub(super) fn facets(
     conn: &Connection,
     filter: &LogFilter,
@@ -399,49 +444,69 @@ pub(super) fn facets(
     max_values: usize,
 ) -> StoreResult<Facets> {
     let Some(mut w) = filter_where(conn, filter, blocks)? else { return Ok(Facets::default()) };
-    let mut services = totals(conn, filter, blocks, Breakdown::Service)?;
-    services.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    services.truncate(100);
-    let mut severities = totals(conn, filter, blocks, Breakdown::Severity)?;
-    severities.sort_by_key(|v| Severity::parse_name(&v.value).map(Severity::code));
     let sample_from = newest_slice_start(conn, &w, filter, FACET_SAMPLE)?;
     w.push("ts >= ?", [Value::BigInt(sample_from)]);
     let (from, params) = (w.source_sql(), w.source_params());
-    // One pass over a sample of the newest matching logs: every (key, value) pair, the top
-    // keys, and each top key's top values (a query per key re-read the sample each time).
+    // One pass over the sample: every (kind, key, value) — kind 0 attributes, 1 the service,
+    // 2 the severity — then the top keys and each top key's top values (a query per key
+    // re-read the sample each time).
     let sql = format!(
-        "WITH sample AS MATERIALIZED (SELECT attributes {from} ORDER BY ts DESC LIMIT {FACET_SAMPLE}), \
-         pairs AS (SELECT k, json_extract_string(attributes, \
-                     '/' || replace(replace(k, '~', '~0'), '/', '~1')) AS v \
-                   FROM (SELECT attributes, unnest(json_keys(attributes)) AS k FROM sample)), \
-         top_keys AS (SELECT k, count(*) AS c FROM pairs GROUP BY k ORDER BY c DESC, k LIMIT {max_keys}), \
-         top_values AS (SELECT k, v, count(*) AS c, \
-                          row_number() OVER (PARTITION BY k ORDER BY count(*) DESC, v) AS rank \
-                        FROM pairs WHERE k IN (SELECT k FROM top_keys) AND v IS NOT NULL AND length(v) <= 200 \
-                        GROUP BY k, v) \
-         SELECT top_keys.k, top_keys.c, top_values.v, top_values.c FROM top_keys \
-         LEFT JOIN top_values ON top_values.k = top_keys.k AND top_values.rank <= {max_values} \
-         ORDER BY top_keys.c DESC, top_keys.k, top_values.c DESC, top_values.v"
+        "WITH sample AS MATERIALIZED (SELECT attributes, service, severity {from} \
+                                      ORDER BY ts DESC LIMIT {FACET_SAMPLE}), \
+         pairs AS (SELECT 0 AS kind, unnest(map_keys(attributes)) AS k, unnest(map_values(attributes)) AS v \
+                   FROM sample \
+                   UNION ALL SELECT 1, '', service FROM sample \
+                   UNION ALL SELECT 2, '', CAST(severity AS VARCHAR) FROM sample), \
+         top_keys AS (SELECT kind, k, c FROM (SELECT kind, k, count(*) AS c, \
+                        row_number() OVER (PARTITION BY kind ORDER BY count(*) DESC, k) AS rank \
+                      FROM pairs GROUP BY kind, k) WHERE kind > 0 OR rank <= {max_keys}), \
+         top_values AS (SELECT kind, k, v, count(*) AS c, \
+                          row_number() OVER (PARTITION BY kind, k ORDER BY count(*) DESC, v) AS rank \
+                        FROM pairs WHERE (kind, k) IN (SELECT (kind, k) FROM top_keys) \
+                          AND v IS NOT NULL AND length(v) <= 200 GROUP BY kind, k, v) \
+         SELECT top_keys.kind, top_keys.k, top_keys.c, top_values.v, top_values.c FROM top_keys \
+         LEFT JOIN top_values ON top_values.kind = top_keys.kind AND top_values.k = top_keys.k \
+           AND top_values.rank <= CASE WHEN top_keys.kind = 0 THEN {max_values} ELSE 100 END \
+         ORDER BY top_keys.kind, top_keys.c DESC, top_keys.k, top_values.c DESC, top_values.v"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare facet query"))?;
     let rows = stmt
         .query_map(params_from_iter(params.iter()), |r| {
-            let value = match r.get::<_, Option<String>>(2)? {
-                Some(value) => Some(CountedValue { value, count: r.get::<_, i64>(3)? as u64 }),
+            let value = match r.get::<_, Option<String>>(3)? {
+                Some(value) => Some(CountedValue { value, count: r.get::<_, i64>(4)? as u64 }),
                 None => None,
             };
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64, value))
+            Ok((r.get::<_, i32>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)? as u64, value))
         })
         .map_err(db_err("facet query failed"))?;
-    let mut attributes: Vec<AttributeFacet> = Vec::new();
+    let mut facets = Facets::default();
     for row in rows {
-        let (key, count, value) = row.map_err(db_err("cannot read facet row"))?;
-        if attributes.last().is_none_or(|a| a.key != key) {
-            attributes.push(AttributeFacet { key, count, values: Vec::new() });
-        }
-        if let (Some(value), Some(facet)) = (value, attributes.last_mut()) {
-            facet.values.push(value);
+        let (kind, key, count, value) = row.map_err(db_err("cannot read facet row"))?;
+        match (kind, value) {
+            (0, value) => {
+                if facets.attributes.last().is_none_or(|a| a.key != key) {
+                    facets.attributes.push(AttributeFacet { key, count, values: Vec::new() });
+                }
+                if let (Some(value), Some(facet)) = (value, facets.attributes.last_mut()) {
+                    facet.values.push(value);
+                }
+            }
+            (1, Some(value)) => facets.services.push(value),
+            (_, Some(CountedValue { value, count })) => facets
+                .severities
+                .push(CountedValue { value: breakdown_key(Breakdown::Severity, value), count }),
+            _ => {}
         }
     }
-    Ok(Facets { services, severities, attributes })
+    if rollup_answers(filter) {
+        facets.services = totals(conn, filter, blocks, Breakdown::Service)?;
+        facets.severities = totals(conn, filter, blocks, Breakdown::Severity)?;
+    } else {
+        // The sample holds every match unless it is full.
+        facets.sampled = facets.services.iter().map(|s| s.count).sum::<u64>() >= FACET_SAMPLE as u64;
+    }
+    facets.services.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    facets.services.truncate(100);
+    facets.severities.sort_by_key(|v| Severity::parse_name(&v.value).map(Severity::code));
+    Ok(facets)
 }

@@ -64,14 +64,20 @@ const MIGRATIONS: &[(i32, &str)] = &[
     ",
     ),
     (3, include_str!("capture_tables.sql")),
+    (4, include_str!("compact_logs.sql")),
 ];
 
 /// Applies the migrations this database has not seen yet.
 pub(super) fn migrate(conn: &Connection) -> duckdb::Result<()> {
+    migrate_to(conn, i32::MAX)
+}
+
+/// Applies the unseen migrations up to version `last`.
+fn migrate_to(conn: &Connection, last: i32) -> duckdb::Result<()> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")?;
     let current: i32 =
         conn.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current && *v <= last) {
         conn.execute_batch("BEGIN TRANSACTION")?;
         let applied = conn
             .execute_batch(sql)
@@ -85,4 +91,41 @@ pub(super) fn migrate(conn: &Connection) -> duckdb::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A log written in the JSON-text layout (versions 1 to 3) reads back unchanged from
+    /// the compact layout of version 4, value types included.
+    #[test]
+    fn compact_layout_migration_keeps_every_field() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate_to(&conn, 3).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO logs VALUES (1, 42, 1000, 1500, 9, 'INFO', 9, 'api', 'GET /cart', 's1', 'u1',
+               '4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', 1, 'ev', 'scope', '1.0',
+               '{"http.route":"/cart","status":200,"ms":1.5,"ok":true,"tags":["a",1],"a/b~c":null}',
+               '{"service.name":"api"}', '{}'),
+               (1, 43, 2000, 2000, 9, 'INFO', 9, 'api', 'no ids', NULL, NULL, '', '', 0, '', '', '',
+               '{}', '{}', '{}')"#,
+        )
+        .unwrap();
+        migrate(&conn).unwrap();
+        let sql = format!("SELECT {} FROM logs ORDER BY id", super::super::query::LOG_COLUMNS);
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let logs: Vec<_> =
+            stmt.query_map([], super::super::read::row_to_log).unwrap().map(Result::unwrap).collect();
+        let (a, b) = (&logs[0].record, &logs[1].record);
+        assert_eq!((logs[0].id.0, a.timestamp_ns, a.observed_timestamp_ns), (42, 1000, 1500));
+        assert_eq!((a.trace_id.as_str(), a.span_id.as_str()), ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"));
+        assert_eq!(
+            a.attributes.to_json(),
+            r#"{"http.route":"/cart","status":200,"ms":1.5,"ok":true,"tags":["a",1],"a/b~c":null}"#
+        );
+        assert_eq!(a.resource_attributes.to_json(), r#"{"service.name":"api"}"#);
+        assert_eq!((b.trace_id.as_str(), b.span_id.as_str(), b.attributes.len()), ("", "", 0));
+        assert_eq!(b.observed_timestamp_ns, 2000);
+    }
 }

@@ -3,31 +3,14 @@
 //! transaction.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use duckdb::{Connection, params};
 use tether_store::StoreResult;
 
+use super::columns::logs_batch;
 use super::db_err;
-use tether_model::{Attributes, LogRecord, ProjectId};
+use tether_model::{LogRecord, ProjectId};
 use tether_store::StoredLog;
-
-/// The JSON of the last attribute set seen: records of one resource or scope share one
-/// `Arc`, so each set is serialized once per batch instead of once per record.
-#[derive(Default)]
-struct JsonMemo {
-    last: Option<(Arc<Attributes>, String)>,
-}
-
-impl JsonMemo {
-    fn get(&mut self, attrs: &Arc<Attributes>) -> &str {
-        let fresh = !matches!(&self.last, Some((prev, _)) if Arc::ptr_eq(prev, attrs));
-        if fresh {
-            self.last = Some((attrs.clone(), attrs.to_json()));
-        }
-        self.last.as_ref().map_or("{}", |(_, json)| json.as_str())
-    }
-}
 
 /// Owns the write connection.
 pub(super) struct Writer {
@@ -46,10 +29,10 @@ impl Writer {
         Ok(Writer { conn })
     }
 
-    pub(super) fn append(&mut self, logs: &[StoredLog]) -> duckdb::Result<()> {
-        self.conn.execute_batch("BEGIN TRANSACTION")?;
+    pub(super) fn append(&mut self, logs: &[StoredLog]) -> StoreResult<()> {
+        self.conn.execute_batch("BEGIN TRANSACTION").map_err(db_err("cannot begin transaction"))?;
         match self.append_in_transaction(logs) {
-            Ok(()) => self.conn.execute_batch("COMMIT"),
+            Ok(()) => self.conn.execute_batch("COMMIT").map_err(db_err("cannot commit logs")),
             Err(e) => {
                 // The rollback's own failure would hide the cause; the cause is what matters.
                 let _ = self.conn.execute_batch("ROLLBACK");
@@ -58,40 +41,14 @@ impl Writer {
         }
     }
 
-    fn append_in_transaction(&self, logs: &[StoredLog]) -> duckdb::Result<()> {
-        let mut appender = self.conn.appender("logs")?;
-        let mut resource_json = JsonMemo::default();
-        let mut scope_json = JsonMemo::default();
-        for log in logs {
-            let r = &log.record;
-            appender.append_row(params![
-                r.project_id,
-                log.id.0,
-                r.timestamp_ns,
-                r.observed_timestamp_ns,
-                r.severity.code(),
-                r.severity_text,
-                r.severity_number,
-                r.service,
-                r.body,
-                r.session_id,
-                r.distinct_id,
-                r.trace_id,
-                r.span_id,
-                r.trace_flags,
-                r.event_name,
-                r.scope_name,
-                r.scope_version,
-                r.attributes.to_json(),
-                resource_json.get(&r.resource_attributes),
-                scope_json.get(&r.scope_attributes),
-            ])?;
-        }
-        appender.flush()?;
+    fn append_in_transaction(&self, logs: &[StoredLog]) -> StoreResult<()> {
+        let mut appender = self.conn.appender("logs").map_err(db_err("cannot append logs"))?;
+        appender.append_record_batch(logs_batch(logs)?).map_err(db_err("cannot append logs"))?;
+        appender.flush().map_err(db_err("cannot append logs"))?;
         drop(appender);
         let records: Vec<&LogRecord> = logs.iter().map(|l| &l.record).collect();
-        self.update_minute_counts(&records)?;
-        self.update_sessions(&records)
+        self.update_minute_counts(&records).map_err(db_err("cannot update the minute counts"))?;
+        self.update_sessions(&records).map_err(db_err("cannot update the session index"))
     }
 
     /// Appends this batch's per-minute counts (one row per minute, severity and service).
