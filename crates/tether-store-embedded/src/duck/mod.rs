@@ -25,7 +25,7 @@ use tether_store::{
 use crate::text_index::{BlockSpan, TextIndex};
 
 /// DuckDB's memory limit unless configured: what keeps the whole server under ~512 MB.
-pub const DEFAULT_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
+pub const DEFAULT_MEMORY_LIMIT: u64 = 192 * 1024 * 1024;
 
 /// DuckDB-backed log store (both [`LogWriter`] and [`LogReader`]).
 #[derive(Clone)]
