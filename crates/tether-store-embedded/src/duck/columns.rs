@@ -30,8 +30,23 @@ impl JsonMemo {
     }
 }
 
+/// The rows of `logs` as Arrow batches, built in two halves on two threads when there are
+/// many (building costs ~3 µs per log, a sixth of a commit at 4,000 logs).
+pub(super) fn logs_batches(logs: &[StoredLog]) -> StoreResult<Vec<RecordBatch>> {
+    if logs.len() < 1000 {
+        return Ok(vec![logs_batch(logs)?]);
+    }
+    let (first, second) = logs.split_at(logs.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| logs_batch(second));
+        let first = logs_batch(first)?;
+        let second = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        Ok(vec![first, second])
+    })
+}
+
 /// The rows of `logs` as one Arrow batch, columns in the table's order.
-pub(super) fn logs_batch(logs: &[StoredLog]) -> StoreResult<RecordBatch> {
+fn logs_batch(logs: &[StoredLog]) -> StoreResult<RecordBatch> {
     let n = logs.len();
     let text = || StringBuilder::with_capacity(n, n * 16);
     let (mut project, mut id, mut ts, mut observed) =
@@ -105,21 +120,28 @@ pub(super) fn logs_batch(logs: &[StoredLog]) -> StoreResult<RecordBatch> {
 /// twice keeps its first value (a MAP cannot repeat keys; the JSON form did the same). Each
 /// value is stored as the text a filter compares against: strings as they are, numbers and
 /// booleans as JSON writes them, arrays and key/value lists as JSON, empty values as NULL.
+/// Scalars are formatted into one reused buffer: this runs for every attribute of every log.
 fn append_attributes(map: &mut MapBuilder<StringBuilder, StringBuilder>, attrs: &Attributes) -> String {
-    let mut seen = std::collections::HashSet::with_capacity(attrs.len());
+    use std::fmt::Write;
     let mut types = String::with_capacity(attrs.len());
-    for (key, value) in &attrs.0 {
-        if !seen.insert(key.as_str()) {
+    let mut number = String::new();
+    let mut doubles = ryu::Buffer::new();
+    for (i, (key, value)) in attrs.0.iter().enumerate() {
+        if attrs.0[..i].iter().any(|(earlier, _)| earlier == key) {
             continue;
         }
-        let (letter, text) = match value {
-            AttrValue::String(s) | AttrValue::Bytes(s) => ('s', Some(s.clone())),
-            AttrValue::Int(i) => ('i', Some(i.to_string())),
-            AttrValue::Double(d) if d.is_finite() => ('d', serde_json::to_string(d).ok()),
+        let (letter, text): (char, Option<std::borrow::Cow<'_, str>>) = match value {
+            AttrValue::String(s) | AttrValue::Bytes(s) => ('s', Some(s.as_str().into())),
+            AttrValue::Int(v) => {
+                number.clear();
+                let _ = write!(number, "{v}");
+                ('i', Some(number.as_str().into()))
+            }
+            AttrValue::Double(d) if d.is_finite() => ('d', Some(doubles.format_finite(*d).into())),
             AttrValue::Double(_) | AttrValue::Empty => ('e', None),
-            AttrValue::Bool(b) => ('b', Some(b.to_string())),
-            AttrValue::Array(_) => ('a', serde_json::to_string(value).ok()),
-            AttrValue::KvList(kv) => ('k', Some(kv.to_json())),
+            AttrValue::Bool(b) => ('b', Some(if *b { "true" } else { "false" }.into())),
+            AttrValue::Array(_) => ('a', serde_json::to_string(value).ok().map(Into::into)),
+            AttrValue::KvList(kv) => ('k', Some(kv.to_json().into())),
         };
         types.push(letter);
         map.keys().append_value(key);

@@ -191,13 +191,15 @@ impl LogWriter for DuckAnalytics {
         }
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
+            // Before the lock: the previous commit's sync need not wait for this.
+            let batches = columns::logs_batches(&logs)?;
             let mut writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
             let mut text = inner.text.lock().unwrap_or_else(PoisonError::into_inner);
             // Indexed before the commit: a reader never finds a stored log the index lacks.
             for log in &logs {
                 text.add(log.record.project_id, log.id.0, log.record.timestamp_ns, &log.record.body);
             }
-            writer.append(&logs)?;
+            writer.append(&logs, batches)?;
             if let Err(e) = text.seal_full() {
                 // The segment stays in memory and is written at the next append.
                 tracing::warn!(error = %e, "cannot write a text index segment");

@@ -17,9 +17,10 @@ use crate::text_index::BlockSpan;
 
 /// A search narrowed by the text index to at most this many blocks reads them one by one
 /// (a few milliseconds each, and it stops once the page is full); with more, one scan of
-/// the range. At 50 M logs a rare term (60 matches) fell back to the scan with a limit of
-/// 48 and took minutes under the 256 MiB memory limit.
-const MAX_BLOCK_READS: usize = 256;
+/// the range. At 50 M logs a rare term (60 matches, ~260 candidates: its rare grams share
+/// Bloom bits with others in ~1% of blocks) fell back to the scan with a limit of 256 and
+/// took 56 s under the 192 MiB memory limit; 1,024 block reads cost a few seconds at most.
+const MAX_BLOCK_READS: usize = 1024;
 /// Aggregates over at most this many candidate blocks read them as a `UNION ALL` of range
 /// scans (every branch runs: they cannot stop early like a page).
 const MAX_UNION_BLOCKS: usize = 128;

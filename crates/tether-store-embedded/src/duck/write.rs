@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use duckdb::{Connection, params};
 use tether_store::StoreResult;
 
-use super::columns::logs_batch;
+use duckdb::arrow::array::RecordBatch;
 use super::db_err;
 use tether_model::{LogRecord, ProjectId};
 use tether_store::StoredLog;
@@ -29,9 +29,11 @@ impl Writer {
         Ok(Writer { conn })
     }
 
-    pub(super) fn append(&mut self, logs: &[StoredLog]) -> StoreResult<()> {
+    /// Appends `logs`, whose rows `batches` hold (from [`super::columns::logs_batches`],
+    /// built before the writer lock is taken).
+    pub(super) fn append(&mut self, logs: &[StoredLog], batches: Vec<RecordBatch>) -> StoreResult<()> {
         self.conn.execute_batch("BEGIN TRANSACTION").map_err(db_err("cannot begin transaction"))?;
-        match self.append_in_transaction(logs) {
+        match self.append_in_transaction(logs, batches) {
             Ok(()) => self.conn.execute_batch("COMMIT").map_err(db_err("cannot commit logs")),
             Err(e) => {
                 // The rollback's own failure would hide the cause; the cause is what matters.
@@ -41,9 +43,11 @@ impl Writer {
         }
     }
 
-    fn append_in_transaction(&self, logs: &[StoredLog]) -> StoreResult<()> {
+    fn append_in_transaction(&self, logs: &[StoredLog], batches: Vec<RecordBatch>) -> StoreResult<()> {
         let mut appender = self.conn.appender("logs").map_err(db_err("cannot append logs"))?;
-        appender.append_record_batch(logs_batch(logs)?).map_err(db_err("cannot append logs"))?;
+        for batch in batches {
+            appender.append_record_batch(batch).map_err(db_err("cannot append logs"))?;
+        }
         appender.flush().map_err(db_err("cannot append logs"))?;
         drop(appender);
         let records: Vec<&LogRecord> = logs.iter().map(|l| &l.record).collect();
