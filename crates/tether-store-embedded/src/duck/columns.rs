@@ -49,8 +49,12 @@ pub(super) fn logs_batches(logs: &[StoredLog]) -> StoreResult<Vec<RecordBatch>> 
 fn logs_batch(logs: &[StoredLog]) -> StoreResult<RecordBatch> {
     let n = logs.len();
     let text = || StringBuilder::with_capacity(n, n * 16);
-    let (mut project, mut id, mut ts, mut observed) =
-        (Int64Builder::with_capacity(n), Int64Builder::with_capacity(n), Int64Builder::with_capacity(n), Int64Builder::with_capacity(n));
+    let (mut project, mut id, mut ts, mut observed) = (
+        Int64Builder::with_capacity(n),
+        Int64Builder::with_capacity(n),
+        Int64Builder::with_capacity(n),
+        Int64Builder::with_capacity(n),
+    );
     let (mut severity, mut severity_text, mut severity_number, mut service) =
         (UInt8Builder::with_capacity(n), text(), Int32Builder::with_capacity(n), text());
     let (mut body, mut session, mut distinct) = (StringBuilder::with_capacity(n, n * 200), text(), text());
@@ -169,7 +173,9 @@ pub(super) fn attributes_from_columns(keys: Value, values: Value, types: &str) -
                     'i' => text.parse().map_or(AttrValue::String(text), AttrValue::Int),
                     'd' => text.parse().map_or(AttrValue::String(text), AttrValue::Double),
                     'b' => AttrValue::Bool(text == "true"),
-                    'a' | 'k' => serde_json::from_str(&text).map_or(AttrValue::String(text), AttrValue::from_json),
+                    'a' | 'k' => {
+                        serde_json::from_str(&text).map_or(AttrValue::String(text), AttrValue::from_json)
+                    }
                     'e' => AttrValue::Empty,
                     _ => AttrValue::String(text),
                 };

@@ -392,7 +392,12 @@ pub(super) fn summary(
         .map_err(db_err("log summary failed"))?;
     let [logs, sessions, single_sessions, users, single_users] = counts.map(|c| c as f64);
     if sample.is_none() {
-        return Ok(LogSummary { logs: logs as u64, sessions: sessions as u64, users: users as u64, approximate: false });
+        return Ok(LogSummary {
+            logs: logs as u64,
+            sessions: sessions as u64,
+            users: users as u64,
+            approximate: false,
+        });
     }
     // Logs scale with the sampled fraction q. Distinct values do not: the GEE estimator
     // (Charikar et al., 2000) scales only the values seen once, by 1/√q, which bounds its

@@ -119,7 +119,10 @@ mod tests {
             stmt.query_map([], super::super::read::row_to_log).unwrap().map(Result::unwrap).collect();
         let (a, b) = (&logs[0].record, &logs[1].record);
         assert_eq!((logs[0].id.0, a.timestamp_ns, a.observed_timestamp_ns), (42, 1000, 1500));
-        assert_eq!((a.trace_id.as_str(), a.span_id.as_str()), ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"));
+        assert_eq!(
+            (a.trace_id.as_str(), a.span_id.as_str()),
+            ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
+        );
         assert_eq!(
             a.attributes.to_json(),
             r#"{"http.route":"/cart","status":200,"ms":1.5,"ok":true,"tags":["a",1],"a/b~c":null}"#

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use duckdb::{Connection, params};
 use tether_store::StoreResult;
 
-use duckdb::arrow::array::RecordBatch;
 use super::db_err;
+use duckdb::arrow::array::RecordBatch;
 use tether_model::{LogRecord, ProjectId};
 use tether_store::StoredLog;
 

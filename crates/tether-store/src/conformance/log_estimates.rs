@@ -13,7 +13,8 @@ async fn many_logs(s: &LogStores) {
     let records: Vec<LogRecord> = (0..300_000i64)
         .map(|i| {
             if i % 20 == 0 {
-                let mut log = sample(1, T0 + i * 1_000_000, &format!("GET /pay failed: timeout waiting ({i})"));
+                let mut log =
+                    sample(1, T0 + i * 1_000_000, &format!("GET /pay failed: timeout waiting ({i})"));
                 log.session_id = Some(format!("s{}", (i / 20) % 500));
                 log.distinct_id = Some(format!("u{}", (i / 20) % 50));
                 log.service = if i % 40 == 0 { "payments" } else { "checkout" }.into();
