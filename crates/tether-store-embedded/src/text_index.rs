@@ -53,6 +53,18 @@ pub(crate) struct BlockSpan {
 }
 
 impl BlockSpan {
+    /// The span of all of `spans` (from the lowest first id to the highest last id);
+    /// `None` for none.
+    pub(crate) fn covering(spans: &[BlockSpan]) -> Option<BlockSpan> {
+        let (first, rest) = spans.split_first()?;
+        Some(rest.iter().fold(*first, |a, b| BlockSpan {
+            first_id: a.first_id.min(b.first_id),
+            last_id: a.last_id.max(b.last_id),
+            min_ts: a.min_ts.min(b.min_ts),
+            max_ts: a.max_ts.max(b.max_ts),
+        }))
+    }
+
     fn overlaps(&self, from_ts: i64, to_ts: i64) -> bool {
         self.min_ts < to_ts && self.max_ts >= from_ts
     }

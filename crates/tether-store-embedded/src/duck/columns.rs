@@ -81,9 +81,9 @@ fn logs_batch(logs: &[StoredLog]) -> StoreResult<RecordBatch> {
         body.append_value(&r.body);
         session.append_option(r.session_id.as_deref());
         distinct.append_option(r.distinct_id.as_deref());
-        let trace = hex_id(&r.trace_id, 32, "trace_id")?;
-        trace_high.append_option(trace.map(|t| (t >> 64) as u64));
-        trace_low.append_option(trace.map(|t| t as u64));
+        let trace = hex_id(&r.trace_id, 32, "trace_id")?.map(halves);
+        trace_high.append_option(trace.map(|t| t.0));
+        trace_low.append_option(trace.map(|t| t.1));
         span.append_option(hex_id(&r.span_id, 16, "span_id")?.map(|s| s as u64));
         flags.append_value(r.trace_flags);
         event.append_value(&r.event_name);
@@ -199,6 +199,16 @@ fn hex_id(hex: &str, digits: usize, name: &str) -> StoreResult<Option<u128>> {
     }
 }
 
+/// A trace id (hex digits in any case) as its two column halves; `None` when the text is
+/// not a trace id.
+pub(super) fn trace_id_to_columns(hex: &str) -> Option<(u64, u64)> {
+    hex_id(hex, 32, "trace_id").ok().flatten().map(halves)
+}
+
+fn halves(id: u128) -> (u64, u64) {
+    ((id >> 64) as u64, id as u64)
+}
+
 /// A trace id from its two column halves, as 32 lowercase hex digits ("" for none).
 pub(super) fn trace_id_from_columns(high: Option<u64>, low: Option<u64>) -> String {
     match (high, low) {
@@ -219,8 +229,8 @@ mod tests {
     #[test]
     fn ids_round_trip_and_bad_ids_are_refused() {
         let trace = "00f92f3577b34da6a3ce929d0e0e4736";
-        let t = hex_id(trace, 32, "trace_id").unwrap().unwrap();
-        assert_eq!(trace_id_from_columns(Some((t >> 64) as u64), Some(t as u64)), trace);
+        let (high, low) = trace_id_to_columns(trace).unwrap();
+        assert_eq!(trace_id_from_columns(Some(high), Some(low)), trace);
         let span = hex_id("00f067aa0ba902b7", 16, "span_id").unwrap().map(|s| s as u64);
         assert_eq!(span_id_from_column(span), "00f067aa0ba902b7");
         assert_eq!(hex_id("", 32, "trace_id").unwrap(), None);

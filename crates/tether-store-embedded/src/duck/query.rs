@@ -4,11 +4,12 @@
 use duckdb::types::Value;
 use tether_store::{AttrOp, LogFilter, PageCursor};
 
+use super::columns::trace_id_to_columns;
+
 /// The columns every log query selects, in the order [`super::read::row_to_log`] reads them.
 pub(super) const LOG_COLUMNS: &str = "id, project_id, ts, observed_delta, severity, severity_text, \
     severity_number, service, body, session_id, distinct_id, trace_id_high, trace_id_low, span_id, \
-    trace_flags, \
-    event_name, scope_name, scope_version, map_keys(attributes), map_values(attributes), \
+    trace_flags, event_name, scope_name, scope_version, map_keys(attributes), map_values(attributes), \
     attribute_types, resource_attributes, scope_attributes";
 
 /// A WHERE clause under construction, and optionally the id ranges of `logs` it reads.
@@ -87,12 +88,12 @@ impl Where {
         }
         if let Some(trace) = &filter.trace_id {
             // Hex in any case; text that is no trace id matches nothing.
-            match u128::from_str_radix(trace, 16) {
-                Ok(id) if trace.len() == 32 => w.push(
+            match trace_id_to_columns(trace) {
+                Some((high, low)) => w.push(
                     "trace_id_high = ? AND trace_id_low = ?",
-                    [Value::UBigInt((id >> 64) as u64), Value::UBigInt(id as u64)],
+                    [Value::UBigInt(high), Value::UBigInt(low)],
                 ),
-                _ => w.push("false", []),
+                None => w.push("false", []),
             }
         }
         for attr in &filter.attributes {

@@ -79,13 +79,9 @@ fn filter_where(
     blocks: Option<&[BlockSpan]>,
 ) -> StoreResult<Option<Where>> {
     if let Some(blocks) = blocks {
-        let (Some(first), Some(last)) =
-            (blocks.iter().map(|b| b.first_id).min(), blocks.iter().map(|b| b.last_id).max())
-        else {
-            return Ok(None);
-        };
+        let Some(cover) = BlockSpan::covering(blocks) else { return Ok(None) };
         let Some(mut w) = filter_where(conn, filter, None)? else { return Ok(None) };
-        w.push("id >= ? AND id <= ?", [Value::BigInt(first), Value::BigInt(last)]);
+        w.push("id >= ? AND id <= ?", [Value::BigInt(cover.first_id), Value::BigInt(cover.last_id)]);
         if blocks.len() <= MAX_UNION_BLOCKS {
             w.read_ranges(blocks.iter().map(|b| (b.first_id, b.last_id)).collect());
         }
@@ -358,15 +354,7 @@ pub(super) fn summary(
     let sample = blocks.filter(|b| b.len() > SAMPLE_RUNS * RUN_BLOCKS * 2).map(|blocks| {
         // Each run is read as one id range; blocks between its candidates hold no match.
         let runs: Vec<BlockSpan> = (0..SAMPLE_RUNS)
-            .map(|i| {
-                let run = &blocks[i * blocks.len() / SAMPLE_RUNS..][..RUN_BLOCKS];
-                BlockSpan {
-                    first_id: run.iter().map(|b| b.first_id).min().unwrap_or(0),
-                    last_id: run.iter().map(|b| b.last_id).max().unwrap_or(0),
-                    min_ts: run.iter().map(|b| b.min_ts).min().unwrap_or(0),
-                    max_ts: run.iter().map(|b| b.max_ts).max().unwrap_or(0),
-                }
-            })
+            .filter_map(|i| BlockSpan::covering(&blocks[i * blocks.len() / SAMPLE_RUNS..][..RUN_BLOCKS]))
             .collect();
         (runs, (SAMPLE_RUNS * RUN_BLOCKS) as f64 / blocks.len() as f64)
     });
