@@ -124,20 +124,23 @@ export function startTether() {
   });
 }
 
+const CHECKOUT = `<h1>Checkout</h1>
+  <label>Card <input id="card" autocomplete="off"></label>
+  <button id="pay">Pay</button>
+  <p id="status"></p>`;
+
 /**
  * Serves the customer app at http://localhost:PORT: a page using the unmodified posthog-js
  * (npm, pinned) against Tether, and a backend route that remembers the headers it got.
+ * `body` replaces the page's checkout form (the Pay button calls the backend and throws).
  */
-export async function startApp(tetherBase) {
+export async function startApp(tetherBase, { body = CHECKOUT } = {}) {
   const arrayJs = readFileSync(join(here, 'node_modules', 'posthog-js', 'dist', 'array.js'));
   const received = [];
   const page = `<!doctype html>
 <html><head><title>Shop</title><script src="/posthog/array.js"></script></head>
 <body>
-  <h1>Checkout</h1>
-  <label>Card <input id="card" autocomplete="off"></label>
-  <button id="pay">Pay</button>
-  <p id="status"></p>
+  ${body}
   <script>
     posthog.init(${JSON.stringify(TOKEN)}, {
       api_host: ${JSON.stringify(tetherBase)},
@@ -147,7 +150,7 @@ export async function startApp(tetherBase) {
       // say to set this in end-to-end tests.
       opt_out_useragent_filter: true,
     });
-    document.getElementById('pay').addEventListener('click', async () => {
+    document.getElementById('pay')?.addEventListener('click', async () => {
       const resp = await fetch('/api/checkout', { method: 'POST', body: JSON.stringify({ card: document.getElementById('card').value }) });
       document.getElementById('status').textContent = 'backend said ' + resp.status;
       setTimeout(() => { throw new Error('checkout exploded: card declined'); }, 0);

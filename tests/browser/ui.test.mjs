@@ -132,10 +132,17 @@ test('from a log line to the recording, the related errors and the person', asyn
   const logsDays = page.locator('input[aria-label="Logs retention in days"]');
   assert.equal(await logsDays.inputValue(), '30');
   await logsDays.fill('7');
+  // Privacy: a selector the browser cannot parse is named and cannot be saved.
+  const maskText = page.locator('input[aria-label="Mask the text of"]');
+  await maskText.fill('.secret[');
+  await page.waitForSelector('text=not a CSS selector: .secret[');
+  assert.ok(await page.locator('button:has-text("Save settings")').isDisabled());
+  await maskText.fill('.secret, [data-private]');
   await page.click('button:has-text("Save settings")');
   await page.waitForSelector('[role=status]:has-text("Saved.")');
   const projects = await page.evaluate(async () => (await fetch('/api/projects')).json());
   assert.deepEqual(projects.results[0].settings.retention, { logs_days: 7, events_days: 90, recordings_days: 30 });
+  assert.equal(projects.results[0].settings.privacy.mask_text_selector, '.secret, [data-private]');
   await page.reload();
   assert.equal(await page.locator('input[aria-label="Logs retention in days"]').inputValue(), '7');
   await page.screenshot({ path: join(artifacts, 'settings.png'), fullPage: true });

@@ -95,6 +95,59 @@ async fn remote_config_turns_on_recording_and_exceptions() {
 }
 
 #[tokio::test]
+async fn privacy_settings_reach_the_sdk_as_masking_and_bad_selectors_are_refused() {
+    let s = TestServer::start_with_token(TOKEN).await;
+    let config = || async {
+        let c: Value = s
+            .client
+            .get(format!("{}/array/{TOKEN}/config", s.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        c["sessionRecording"]["masking"].clone()
+    };
+    assert_eq!(
+        config().await,
+        json!({"maskAllInputs": true, "maskTextSelector": null, "blockSelector": null})
+    );
+    let patch = |body: Value| {
+        s.client
+            .patch(format!("{}/api/projects/{}/settings", s.base, s.project_id))
+            .bearer_auth(&s.api_key)
+            .json(&body)
+            .send()
+    };
+    let ok = patch(json!({"privacy": {"mask_text_selector": ".secret", "block_selector": "#card"}}))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        config().await,
+        json!({"maskAllInputs": true, "maskTextSelector": ".secret", "blockSelector": "#card"})
+    );
+    let off = patch(json!({"privacy": {"mask_all_inputs": false}})).await.unwrap();
+    assert_eq!(off.status(), 200);
+    assert_eq!(config().await["maskAllInputs"], false);
+    assert_eq!(config().await["blockSelector"], "#card", "a patch keeps the other fields");
+
+    for (body, reason) in [
+        (json!({"privacy": {"block_selector": "a".repeat(1001)}}), "longer than 1000 characters"),
+        (json!({"privacy": {"mask_text_selector": ".a\n.b"}}), "control character"),
+        (json!({"privacy": {"mask_all_inputs": "yes"}}), "invalid settings"),
+        (json!({"privacy": {"mask_everything": true}}), "mask_everything"),
+    ] {
+        let resp = patch(body).await.unwrap();
+        assert_eq!(resp.status(), 400);
+        let text = resp.text().await.unwrap();
+        assert!(text.contains(reason), "{text}");
+    }
+    assert_eq!(config().await["blockSelector"], "#card", "a refused patch changes nothing");
+}
+
+#[tokio::test]
 async fn captured_sdk_traffic_becomes_issues_recordings_and_people() {
     let s = TestServer::start_with_token(TOKEN).await;
     send_fixtures(&s).await;

@@ -27,7 +27,9 @@ pub use logs::{
     AttrFilter, AttrOp, AttributeFacet, Breakdown, CountedValue, Facets, HistogramBucket, LogFilter, LogPage,
     LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoredLog,
 };
-pub use metadata::{ApiKey, KeyScope, MetadataStore, NewApiKey, Project, ProjectSettings, Retention};
+pub use metadata::{
+    ApiKey, KeyScope, MetadataStore, NewApiKey, Privacy, Project, ProjectSettings, Retention,
+};
 pub use people::{Issue, IssueQuery, IssueStatus, IssueStore, Person, PersonStore};
 pub use recordings::{Recordings, chunk_entry};
 pub use users::{User, UserStore};

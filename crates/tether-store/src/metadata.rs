@@ -20,13 +20,40 @@ pub struct Project {
 
 /// A project's settings: what its PostHog SDKs are told to capture (through remote config)
 /// and how long its data is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProjectSettings {
     pub session_recording: bool,
     pub console_log_recording: bool,
     pub exception_autocapture: bool,
+    pub privacy: Privacy,
     pub retention: Retention,
+}
+
+/// What session replays leave out of a page, delivered to posthog-js as
+/// `sessionRecording.masking` in remote config (an app's own `posthog.init` options win).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Privacy {
+    /// What is typed into inputs is recorded as asterisks (posthog-js's own default).
+    pub mask_all_inputs: bool,
+    /// A CSS selector: the text of matching elements (and their children) is masked. Empty
+    /// for none.
+    pub mask_text_selector: String,
+    /// A CSS selector: matching elements are not recorded at all (the replay shows an empty
+    /// box of their size). Empty for none.
+    pub block_selector: String,
+}
+
+impl Privacy {
+    /// The longest selector a setting may hold.
+    pub const MAX_SELECTOR_LEN: usize = 1000;
+}
+
+impl Default for Privacy {
+    fn default() -> Self {
+        Privacy { mask_all_inputs: true, mask_text_selector: String::new(), block_selector: String::new() }
+    }
 }
 
 impl Default for ProjectSettings {
@@ -35,6 +62,7 @@ impl Default for ProjectSettings {
             session_recording: true,
             console_log_recording: true,
             exception_autocapture: true,
+            privacy: Privacy::default(),
             retention: Retention::default(),
         }
     }

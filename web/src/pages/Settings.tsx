@@ -3,10 +3,12 @@ import { api, ApiError } from '../api';
 
 type Project = { id: number; name: string; token: string };
 type Retention = { logs_days: number; events_days: number; recordings_days: number };
+type Privacy = { mask_all_inputs: boolean; mask_text_selector: string; block_selector: string };
 type ProjectSettings = {
   session_recording: boolean;
   console_log_recording: boolean;
   exception_autocapture: boolean;
+  privacy: Privacy;
   retention: Retention;
 };
 
@@ -21,6 +23,62 @@ const KEEP: [keyof Retention, string][] = [
   ['events_days', 'Events and errors'],
   ['recordings_days', 'Session replays'],
 ];
+
+const SELECTORS: [keyof Privacy, string, string][] = [
+  ['mask_text_selector', 'Mask the text of', '.private, [data-mask]'],
+  ['block_selector', 'Do not record', '#payment-form, .chat-widget'],
+];
+
+/**
+ * Why the browser's own CSS parser refuses `selector`, or null when it parses (or is empty).
+ * rrweb treats a selector that does not parse as matching nothing, so a typo would silently
+ * mask nothing: the server does not parse CSS, this check is what catches it.
+ */
+function selectorError(selector: string): string | null {
+  if (!selector.trim()) return null;
+  try {
+    document.createDocumentFragment().querySelector(selector);
+    return null;
+  } catch {
+    return `not a CSS selector: ${selector}`;
+  }
+}
+
+/** Masking and blocking in replays, delivered to posthog-js with its remote config. */
+function PrivacyFields({ privacy, onChange }: { privacy: Privacy; onChange: (p: Privacy) => void }) {
+  return (
+    <fieldset>
+      <legend>Privacy in replays</legend>
+      <p className="muted">
+        Applied by the browser before anything is sent. Options given to <code>posthog.init</code> in the app take precedence.
+      </p>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={privacy.mask_all_inputs}
+          onChange={(e) => onChange({ ...privacy, mask_all_inputs: e.target.checked })}
+        />
+        Mask everything typed into inputs
+      </label>
+      {SELECTORS.map(([key, label, example]) => {
+        const error = selectorError(privacy[key] as string);
+        return (
+          <label key={key} className="selector">
+            <span>{label} (CSS selector)</span>
+            <input
+              aria-label={label}
+              placeholder={example}
+              value={privacy[key] as string}
+              aria-invalid={error !== null}
+              onChange={(e) => onChange({ ...privacy, [key]: e.target.value })}
+            />
+            {error && <span className="error-text">{error}</span>}
+          </label>
+        );
+      })}
+    </fieldset>
+  );
+}
 
 /** What the project's SDKs capture (through remote config) and how long its data is kept. */
 function CaptureAndRetention({ project }: { project: Project }) {
@@ -43,9 +101,10 @@ function CaptureAndRetention({ project }: { project: Project }) {
   }, [project.id]);
   if (!draft || !saved) return message ? <div className="error-banner">{message.text}</div> : null;
   const changed = JSON.stringify(draft) !== JSON.stringify(saved);
+  const invalid = SELECTORS.some(([key]) => selectorError(draft.privacy[key] as string) !== null);
   return (
     <section>
-      <h3>Capture and retention</h3>
+      <h3>Capture, privacy and retention</h3>
       <form
         className="settings-form"
         onSubmit={async (e) => {
@@ -76,6 +135,7 @@ function CaptureAndRetention({ project }: { project: Project }) {
             </label>
           ))}
         </fieldset>
+        <PrivacyFields privacy={draft.privacy} onChange={(privacy) => setDraft({ ...draft, privacy })} />
         <fieldset>
           <legend>Keep data for (days)</legend>
           <p className="muted">Older data is deleted in the background, about once an hour. 1 to 3650 days.</p>
@@ -95,7 +155,7 @@ function CaptureAndRetention({ project }: { project: Project }) {
           ))}
         </fieldset>
         <div className="toolbar">
-          <button className="primary" type="submit" disabled={!changed}>Save settings</button>
+          <button className="primary" type="submit" disabled={!changed || invalid}>Save settings</button>
           {message && <span className={message.error ? 'error-text' : 'muted'} role="status">{message.text}</span>}
         </div>
       </form>

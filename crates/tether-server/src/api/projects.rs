@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tether_model::ProjectId;
-use tether_store::{ApiKey, KeyScope, NewApiKey, ProjectSettings, Retention};
+use tether_store::{ApiKey, KeyScope, NewApiKey, Privacy, ProjectSettings, Retention};
 
 use super::{authorize_admin, authorize_project};
 use crate::{ApiError, AppState, auth};
@@ -142,8 +142,32 @@ pub(super) async fn update_settings(
             )));
         }
     }
+    for (name, selector) in [
+        ("mask_text_selector", &settings.privacy.mask_text_selector),
+        ("block_selector", &settings.privacy.block_selector),
+    ] {
+        check_selector(name, selector)?;
+    }
     let project = state.meta().set_project_settings(project_id, settings).await?;
     Ok(Json(json!(project)))
+}
+
+/// A selector is handed to every recorded browser as it is, so it is kept short and free of
+/// control characters. Its CSS syntax is the browser's to judge: a parser here would refuse
+/// selectors that newer browsers accept. rrweb treats a selector that does not parse as
+/// matching nothing (masking nothing), so the UI checks each one with the browser's own
+/// parser before saving.
+fn check_selector(name: &str, selector: &str) -> Result<(), ApiError> {
+    if selector.len() > Privacy::MAX_SELECTOR_LEN {
+        return Err(ApiError::bad_request(format!(
+            "invalid privacy.{name}: longer than {} characters",
+            Privacy::MAX_SELECTOR_LEN
+        )));
+    }
+    if selector.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!("invalid privacy.{name}: contains a control character")));
+    }
+    Ok(())
 }
 
 /// Applies a JSON merge patch's objects onto `target` (RFC 7386 without deletes: settings

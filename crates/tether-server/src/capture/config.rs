@@ -5,7 +5,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tether_store::ProjectSettings;
+use tether_store::{Privacy, ProjectSettings};
 
 use tether_ingest::posthog;
 
@@ -30,7 +30,8 @@ fn config_json(token: &str, settings: ProjectSettings) -> Value {
             "urlBlocklist": [],
             "eventTriggers": [],
             "scriptConfig": null,
-            "recordCanvas": false
+            "recordCanvas": false,
+            "masking": masking(&settings.privacy)
         })
     } else {
         json!(false)
@@ -48,6 +49,17 @@ fn config_json(token: &str, settings: ProjectSettings) -> Value {
         "elementsChainAsString": true,
         "sessionRecording": recording,
         "siteApps": []
+    })
+}
+
+/// The project's privacy settings in the shape posthog-js reads (`sessionRecording.masking`):
+/// an empty selector is left out rather than sent as one that matches nothing.
+fn masking(privacy: &Privacy) -> Value {
+    let selector = |s: &str| if s.is_empty() { Value::Null } else { Value::from(s) };
+    json!({
+        "maskAllInputs": privacy.mask_all_inputs,
+        "maskTextSelector": selector(&privacy.mask_text_selector),
+        "blockSelector": selector(&privacy.block_selector),
     })
 }
 

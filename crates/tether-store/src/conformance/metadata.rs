@@ -1,7 +1,7 @@
 //! The metadata suite: projects, API keys, node numbers and issues.
 
 use super::MetaStores;
-use crate::{ErrorKind, IssueQuery, IssueStatus, KeyScope, NewApiKey, ProjectSettings, Retention};
+use crate::{ErrorKind, IssueQuery, IssueStatus, KeyScope, NewApiKey, Privacy, ProjectSettings, Retention};
 
 pub async fn metadata_projects_and_tokens(s: MetaStores) {
     assert!(s.meta.projects().await.unwrap().is_empty());
@@ -16,8 +16,13 @@ pub async fn metadata_projects_and_tokens(s: MetaStores) {
     assert_eq!(s.meta.projects().await.unwrap(), [p.clone(), q]);
     assert_eq!(p.settings, ProjectSettings::default());
     let retention = Retention { logs_days: 7, events_days: 365, recordings_days: 14 };
-    let off = ProjectSettings { session_recording: false, retention, ..ProjectSettings::default() };
-    assert_eq!(s.meta.set_project_settings(p.id, off).await.unwrap().settings, off);
+    let privacy = Privacy {
+        mask_all_inputs: false,
+        mask_text_selector: ".secret, [data-private]".into(),
+        block_selector: "#card-form".into(),
+    };
+    let off = ProjectSettings { session_recording: false, retention, privacy, ..ProjectSettings::default() };
+    assert_eq!(s.meta.set_project_settings(p.id, off.clone()).await.unwrap().settings, off);
     assert_eq!(s.meta.project(p.id).await.unwrap().unwrap().settings, off);
     assert_eq!(s.meta.set_project_settings(999, off).await.unwrap_err().kind(), ErrorKind::NotFound);
     s.meta.ping().await.unwrap();
