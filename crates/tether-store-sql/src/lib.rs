@@ -8,6 +8,7 @@
 //! Owns: the metadata SQL and its migrations. Must not contain: HTTP, decoding, or policy.
 
 mod people;
+mod symbols;
 mod users;
 
 use std::path::Path;

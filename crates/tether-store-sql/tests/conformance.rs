@@ -11,7 +11,14 @@ use tether_store_sql::SqlMeta;
 
 fn stores(meta: SqlMeta, guard: Box<dyn std::any::Any + Send>) -> MetaStores {
     let meta = Arc::new(meta);
-    MetaStores { meta: meta.clone(), issues: meta.clone(), persons: meta.clone(), users: meta, guard }
+    MetaStores {
+        meta: meta.clone(),
+        issues: meta.clone(),
+        persons: meta.clone(),
+        users: meta.clone(),
+        symbols: meta,
+        guard,
+    }
 }
 
 async fn sqlite() -> MetaStores {
@@ -33,12 +40,14 @@ mod on_sqlite {
     tether_store::metadata_suite!(super::sqlite);
     tether_store::persons_suite!(super::sqlite);
     tether_store::users_suite!(super::sqlite);
+    tether_store::symbols_suite!(super::sqlite);
 }
 
 mod on_postgres {
     tether_store::metadata_suite!(super::postgres);
     tether_store::persons_suite!(super::postgres);
     tether_store::users_suite!(super::postgres);
+    tether_store::symbols_suite!(super::postgres);
 }
 
 /// The read cache must keep every promise of the store it wraps.

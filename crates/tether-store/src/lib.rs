@@ -14,6 +14,7 @@ mod logs;
 mod metadata;
 mod people;
 mod recordings;
+mod symbols;
 mod users;
 
 pub use blobs::{BlobStore, valid_blob_key};
@@ -32,4 +33,5 @@ pub use metadata::{
 };
 pub use people::{Issue, IssueQuery, IssueStatus, IssueStore, Person, PersonStore};
 pub use recordings::{Recordings, chunk_entry};
+pub use symbols::{NewRelease, NewSymbolSet, Release, SymbolSet, SymbolStore};
 pub use users::{User, UserStore};

@@ -12,6 +12,7 @@ pub mod logs;
 pub mod metadata;
 pub mod persons;
 pub mod recordings;
+pub mod symbols;
 pub mod users;
 
 use std::any::Any;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 
 use crate::{
     BlobStore, EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore, RecordingIndex,
-    UserStore,
+    SymbolStore, UserStore,
 };
 
 /// Whatever keeps a backend's fresh stores alive (a temp dir, a scratch database).
@@ -50,12 +51,13 @@ pub struct BlobStores {
     pub guard: Guard,
 }
 
-/// A fresh metadata database: projects and keys, issues, persons, users.
+/// A fresh metadata database: projects and keys, issues, persons, users, symbol sets.
 pub struct MetaStores {
     pub meta: Arc<dyn MetadataStore>,
     pub issues: Arc<dyn IssueStore>,
     pub persons: Arc<dyn PersonStore>,
     pub users: Arc<dyn UserStore>,
+    pub symbols: Arc<dyn SymbolStore>,
     pub guard: Guard,
 }
 
@@ -155,6 +157,16 @@ macro_rules! persons_suite {
         $crate::conformance_cases!($make, persons;
             persons_merge_on_identify_and_keep_set_once,
             concurrent_updates_of_a_new_person_make_one_person);
+    };
+}
+
+/// The symbols suite (releases, source map uploads), for a `$make` returning [`MetaStores`].
+#[macro_export]
+macro_rules! symbols_suite {
+    ($make:path) => {
+        $crate::conformance_cases!($make, symbols;
+            releases_are_found_by_hash_once_per_project,
+            symbol_sets_are_replaced_per_chunk_and_finish_once);
     };
 }
 
