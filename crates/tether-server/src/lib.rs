@@ -18,6 +18,7 @@ mod ingest;
 pub mod metrics;
 pub mod retention;
 mod security;
+mod symbols;
 mod ui;
 
 use std::future::Future;
@@ -32,7 +33,7 @@ use tether_ingest::otlp::RecordLimits;
 use tether_model::{Event, LogIdGen, LogRecord, PersonUpdate, RecordingChunk};
 use tether_store::{
     BlobStore, CachedMeta, EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore,
-    RecordingIndex, Recordings, StoreResult, UserStore,
+    RecordingIndex, Recordings, StoreResult, SymbolStore, UserStore,
 };
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -56,6 +57,7 @@ pub struct Stores {
     pub issues: Arc<dyn IssueStore>,
     pub persons: Arc<dyn PersonStore>,
     pub users: Arc<dyn UserStore>,
+    pub symbols: Arc<dyn SymbolStore>,
 }
 
 impl Stores {
@@ -64,7 +66,7 @@ impl Stores {
     pub fn new<A, M>(analytics: Arc<A>, meta: Arc<M>, blobs: Arc<dyn BlobStore>) -> Stores
     where
         A: LogReader + LogWriter + EventStore + RecordingIndex + 'static,
-        M: MetadataStore + IssueStore + PersonStore + UserStore + 'static,
+        M: MetadataStore + IssueStore + PersonStore + UserStore + SymbolStore + 'static,
     {
         Stores {
             meta: meta.clone(),
@@ -74,7 +76,8 @@ impl Stores {
             recordings: Recordings { index: analytics, blobs },
             issues: meta.clone(),
             persons: meta.clone(),
-            users: meta,
+            users: meta.clone(),
+            symbols: meta,
         }
     }
 
@@ -143,6 +146,7 @@ struct Inner {
     /// Password hashes checked at once: argon2 is made to be slow, and a flood of logins
     /// must leave cores to ingest.
     password_checks: tokio::sync::Semaphore,
+    symbolicator: symbols::Symbolicator,
 }
 
 /// The writer tasks behind an [`AppState`] (logs, captured events); await
@@ -207,6 +211,7 @@ impl AppState {
             logins: Default::default(),
             disk: Default::default(),
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
+            symbolicator: Default::default(),
         };
         let tasks = vec![logs_task, events_task, chunks_task, persons_task];
         Ok((AppState { inner: Arc::new(inner) }, WriterHandle(tasks)))
@@ -265,6 +270,12 @@ impl AppState {
     }
     pub(crate) fn recordings(&self) -> &Recordings {
         &self.inner.stores.recordings
+    }
+    pub(crate) fn symbols(&self) -> &dyn SymbolStore {
+        self.inner.stores.symbols.as_ref()
+    }
+    pub(crate) fn symbolicator(&self) -> &symbols::Symbolicator {
+        &self.inner.symbolicator
     }
     pub(crate) fn issues(&self) -> &dyn IssueStore {
         self.inner.stores.issues.as_ref()

@@ -131,7 +131,10 @@ pub(super) async fn one(
     let stats = state.events().issue_stats(scope.clone()).await?.pop();
     let occurrences = state.events().exceptions(scope, 100).await?;
     let mut out = issue_json(&issue, stats.as_ref());
-    out["latest_exception"] = occurrences.first().map_or(Value::Null, |e| e.exception_list.clone());
+    out["latest_exception"] = match occurrences.first() {
+        Some(e) => state.symbolicate(project_id, &e.exception_list).await,
+        None => Value::Null,
+    };
     out["occurrences_list"] = occurrences
         .iter()
         .map(|e| {

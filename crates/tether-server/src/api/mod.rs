@@ -7,6 +7,7 @@ mod persons;
 mod projects;
 mod recordings;
 mod session;
+mod symbols;
 pub(crate) mod throttle;
 
 use axum::Router;
@@ -16,6 +17,7 @@ use tether_model::ProjectId;
 use tether_store::Project;
 
 use crate::auth::Principal;
+pub(crate) use symbols::MAX_SYMBOL_SET_DECODED;
 
 use crate::{ApiError, AppState, auth};
 
@@ -48,6 +50,30 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/projects/{project_id}/sessions/{session_id}/logs", get(logs::session_logs))
         .route("/api/projects/{project_id}/sessions/{session_id}/events", get(recordings::session_events))
         .route("/api/projects/{project_id}/persons/{distinct_id}", get(persons::one))
+        .route(
+            "/api/projects/{project_id}/error_tracking/releases",
+            axum::routing::post(symbols::create_release),
+        )
+        .route(
+            "/api/projects/{project_id}/error_tracking/releases/hash/{hash_id}",
+            get(symbols::release_by_hash),
+        )
+        .route(
+            "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_check_upload",
+            axum::routing::post(symbols::bulk_check),
+        )
+        .route(
+            "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_start_upload",
+            axum::routing::post(symbols::bulk_start),
+        )
+        .route(
+            "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_finish_upload",
+            axum::routing::post(symbols::bulk_finish),
+        )
+        .route(
+            "/api/projects/{project_id}/error_tracking/symbol_sets/{set_id}/upload",
+            axum::routing::put(symbols::upload),
+        )
         .route("/api/{*rest}", axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }))
 }
 

@@ -221,19 +221,22 @@ pub(super) async fn session_events(
 ) -> Result<Json<Value>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let events = state.events().session_events(project_id, &session_id, 1000).await?;
-    let results: Vec<Value> = events
-        .iter()
-        .map(|e| {
-            json!({
-                "uuid": e.uuid,
-                "event": e.event,
-                "timestamp_ms": e.timestamp_ms,
-                "timestamp": format_ns(e.timestamp_ms.saturating_mul(1_000_000)),
-                "distinct_id": e.distinct_id,
-                "current_url": e.current_url,
-                "exception": e.properties.get("$exception_list").and_then(|l| l.get(0)).cloned(),
-            })
-        })
-        .collect();
+    let mut results = Vec::with_capacity(events.len());
+    for e in &events {
+        // The first exception, with its frames resolved where a source map is known.
+        let exception = match e.properties.get("$exception_list") {
+            Some(list) => state.symbolicate(project_id, list).await.get(0).cloned(),
+            None => None,
+        };
+        results.push(json!({
+            "uuid": e.uuid,
+            "event": e.event,
+            "timestamp_ms": e.timestamp_ms,
+            "timestamp": format_ns(e.timestamp_ms.saturating_mul(1_000_000)),
+            "distinct_id": e.distinct_id,
+            "current_url": e.current_url,
+            "exception": exception,
+        }));
+    }
     Ok(Json(json!({ "results": results })))
 }

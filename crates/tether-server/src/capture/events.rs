@@ -92,7 +92,18 @@ pub(crate) async fn store_events(
     state.check_disk()?;
     let mut exceptions = Vec::new();
     for e in events.iter().filter(|e| e.event == "$exception") {
-        let Some(info) = exception_info(&e.properties) else { continue };
+        // Grouped by the frames as written where a source map is known, so a rebuild (new
+        // minified names and positions) does not open a new issue; stored as sent.
+        let resolved = match e.properties.get("$exception_list") {
+            Some(list) => {
+                let mut properties = e.properties.clone();
+                properties.insert("$exception_list".into(), state.symbolicate(project.id, list).await);
+                properties
+            }
+            None => continue,
+        };
+        let Some(mut info) = exception_info(&resolved) else { continue };
+        info.exception_list = e.properties["$exception_list"].clone();
         let issue_id = state
             .issues()
             .record_occurrence(project.id, &info.fingerprint, &info.name, &info.message, e.timestamp_ms)

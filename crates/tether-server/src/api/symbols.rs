@@ -1,0 +1,325 @@
+//! What `posthog-cli sourcemap inject` and `sourcemap upload` call, unmodified
+//! (`../shared/reference/posthog-cli-sourcemaps.md` has every request): releases, and the
+//! check / start / PUT / finish steps of a symbol set upload. Authorized by a personal API
+//! key like the rest of `/api`, except the PUT of the bytes, which the CLI sends without
+//! one: it is authorized by the one-time secret in the URL that the start step handed out
+//! (only its SHA-256 is stored), valid for [`UPLOAD_WINDOW_MS`].
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tether_model::ProjectId;
+use tether_store::{ErrorKind, NewRelease, NewSymbolSet, Release};
+
+use super::authorize_project;
+use crate::body::read_limited;
+use crate::symbols::{Resolver, blob_folder, blob_key};
+use crate::{ApiError, AppState};
+
+/// Largest uploaded symbol set (compressed, as sent).
+pub(crate) const MAX_SYMBOL_SET_BYTES: usize = 64 * 1024 * 1024;
+/// Largest symbol set once decompressed (minified source plus map).
+pub(crate) const MAX_SYMBOL_SET_DECODED: usize = 256 * 1024 * 1024;
+/// How long an upload URL works after the start step.
+const UPLOAD_WINDOW_MS: i64 = 60 * 60 * 1000;
+/// Most symbol sets one request may name (the CLI sends batches of 50).
+const MAX_SETS_PER_REQUEST: usize = 500;
+const MAX_FIELD_CHARS: usize = 512;
+
+/// An error in PostHog's shape (`type`, `code`, `detail`, `attr`), which the CLI shows and
+/// matches codes in, plus Tether's own `error`.
+fn cli_error(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
+    let detail = detail.into();
+    let kind = if status.is_client_error() { "validation_error" } else { "server_error" };
+    (status, Json(json!({ "type": kind, "code": code, "detail": detail, "attr": null, "error": detail })))
+        .into_response()
+}
+
+fn release_json(r: &Release) -> Value {
+    json!({
+        "id": r.id,
+        "hash_id": r.hash_id,
+        "version": r.version,
+        "project": r.name,
+        "metadata": serde_json::from_str::<Value>(&r.metadata).unwrap_or(Value::Null),
+        "created_at_ms": r.created_at_ms,
+    })
+}
+
+/// A text field the CLI sends: present, not empty, not huge, no control characters.
+fn field<'a>(name: &str, value: &'a str) -> Result<&'a str, ApiError> {
+    if value.is_empty() || value.len() > MAX_FIELD_CHARS || value.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "invalid {name}: expected 1 to {MAX_FIELD_CHARS} characters without control characters"
+        )));
+    }
+    Ok(value)
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    body.map(|Json(v)| v).map_err(|e| ApiError::bad_request(e.body_text()))
+}
+
+pub(super) async fn release_by_hash(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((project_id, hash_id)): Path<(ProjectId, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let release = state.symbols().release_by_hash(project_id, &hash_id).await?;
+    release.map(|r| Json(release_json(&r))).ok_or_else(|| ApiError::not_found("no release with this hash_id"))
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewReleaseBody {
+    hash_id: String,
+    version: String,
+    project: String,
+    #[serde(default)]
+    metadata: Option<Value>,
+}
+
+pub(super) async fn create_release(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    body: Result<Json<NewReleaseBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let body = json_body(body)?;
+    let metadata = match body.metadata {
+        None | Some(Value::Null) => "{}".to_owned(),
+        Some(m @ Value::Object(_)) if m.to_string().len() <= 16 * 1024 => m.to_string(),
+        Some(_) => {
+            return Err(ApiError::bad_request("invalid metadata: expected a JSON object up to 16 KiB"));
+        }
+    };
+    let release = NewRelease {
+        hash_id: field("hash_id", &body.hash_id)?.to_owned(),
+        name: field("project", &body.project)?.to_owned(),
+        version: field("version", &body.version)?.to_owned(),
+        metadata,
+    };
+    match state.symbols().create_release(project_id, release).await {
+        Ok(r) => Ok((StatusCode::CREATED, Json(release_json(&r))).into_response()),
+        Err(e) if e.kind() == ErrorKind::InvalidInput => Ok(cli_error(
+            StatusCode::BAD_REQUEST,
+            "release_hash_in_use",
+            "a release with this hash_id exists",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct SetEntry {
+    chunk_id: String,
+    release_id: Option<String>,
+    content_hash: String,
+    content_length: u64,
+}
+
+#[derive(Deserialize)]
+pub(super) struct CheckBody {
+    symbol_sets: Vec<SetEntry>,
+    #[serde(default)]
+    force: bool,
+}
+
+fn check_entries(entries: &[SetEntry]) -> Result<(), ApiError> {
+    if entries.len() > MAX_SETS_PER_REQUEST {
+        return Err(ApiError::bad_request(format!("at most {MAX_SETS_PER_REQUEST} symbol sets per request")));
+    }
+    for e in entries {
+        field("chunk_id", &e.chunk_id)?;
+        field("content_hash", &e.content_hash)?;
+        if e.content_length as usize > MAX_SYMBOL_SET_BYTES {
+            return Err(ApiError::bad_request(format!(
+                "symbol set {} is {} bytes, more than the limit of {MAX_SYMBOL_SET_BYTES}",
+                e.chunk_id, e.content_length
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Which chunks need their bytes sent: all when forced, else those whose finished set has
+/// another content hash (or that have none).
+pub(super) async fn bulk_check(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    body: Result<Json<CheckBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let body = json_body(body)?;
+    check_entries(&body.symbol_sets)?;
+    let chunks: Vec<String> = body.symbol_sets.iter().map(|e| e.chunk_id.clone()).collect();
+    let current = state.symbols().symbol_sets_of_chunks(project_id, &chunks).await?;
+    let needed: Vec<&str> = body
+        .symbol_sets
+        .iter()
+        .filter(|e| {
+            body.force
+                || !current.iter().any(|s| {
+                    s.chunk_id == e.chunk_id && s.content_hash == e.content_hash && s.finished_at_ms.is_some()
+                })
+        })
+        .map(|e| e.chunk_id.as_str())
+        .collect();
+    Ok(Json(json!({ "chunk_ids_to_upload": needed })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct StartBody {
+    symbol_sets: Vec<SetEntry>,
+}
+
+/// Starts an upload per chunk and answers where to PUT its bytes.
+pub(super) async fn bulk_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    body: Result<Json<StartBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    state.check_disk()?;
+    let body = json_body(body)?;
+    check_entries(&body.symbol_sets)?;
+    for release_id in body.symbol_sets.iter().filter_map(|e| e.release_id.as_deref()) {
+        if state.symbols().release(project_id, release_id).await?.is_none() {
+            return Ok(cli_error(
+                StatusCode::BAD_REQUEST,
+                "release_id_mismatch",
+                format!("release {release_id} is not a release of project {project_id}"),
+            ));
+        }
+    }
+    let base = public_base(&state, &headers);
+    let mut id_map = serde_json::Map::new();
+    for entry in body.symbol_sets {
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        let secret = hex::encode(secret);
+        let chunks = [entry.chunk_id.clone()];
+        let replaced = state.symbols().symbol_sets_of_chunks(project_id, &chunks).await?;
+        let set = state
+            .symbols()
+            .start_symbol_set(
+                project_id,
+                NewSymbolSet {
+                    chunk_id: entry.chunk_id,
+                    release_id: entry.release_id,
+                    content_hash: entry.content_hash,
+                    content_length: entry.content_length,
+                    upload_secret_hash: hex::encode(Sha256::digest(secret.as_bytes())),
+                },
+            )
+            .await?;
+        // The bytes of the set this one replaces are no longer named by anything.
+        for old in replaced {
+            if let Err(e) = state.recordings().blobs.delete_folder(&blob_folder(project_id, &old.id)).await {
+                tracing::warn!(error = %e, set_id = old.id, "cannot delete a replaced symbol set");
+            }
+        }
+        let url = format!(
+            "{base}/api/projects/{project_id}/error_tracking/symbol_sets/{}/upload?secret={secret}",
+            set.id
+        );
+        id_map.insert(
+            set.chunk_id.clone(),
+            json!({
+                "symbol_set_id": set.id,
+                "presigned_put_url": url,
+                "presigned_url": { "url": url, "fields": {} },
+            }),
+        );
+    }
+    Ok(Json(json!({ "id_map": id_map })).into_response())
+}
+
+/// The origin the CLI reached Tether at, for the upload URLs it is handed.
+fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = if state.behind_tls_proxy() { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UploadQuery {
+    secret: String,
+}
+
+/// `PUT …/symbol_sets/{id}/upload?secret=…`: the bytes, checked to be a readable symbol
+/// set of the declared length, stored, and the set marked complete (it resolves frames from
+/// now on; the CLI's finish step then only confirms it).
+pub(super) async fn upload(
+    State(state): State<AppState>,
+    Path((project_id, set_id)): Path<(ProjectId, String)>,
+    query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let set = state.symbols().symbol_set(project_id, &set_id).await?;
+    let secret_hash = hex::encode(Sha256::digest(query.secret.as_bytes()));
+    let set = set
+        .filter(|s| s.upload_secret_hash == secret_hash)
+        .ok_or_else(|| ApiError::forbidden("this upload URL is not valid"))?;
+    if crate::clock::now_ms() - set.created_at_ms > UPLOAD_WINDOW_MS {
+        return Err(ApiError::forbidden("this upload URL has expired; run the upload again"));
+    }
+    state.check_disk()?;
+    let bytes = read_limited(body, MAX_SYMBOL_SET_BYTES).await?;
+    if bytes.len() as u64 != set.content_length {
+        return Err(ApiError::bad_request(format!(
+            "expected {} bytes as declared, got {}",
+            set.content_length,
+            bytes.len()
+        )));
+    }
+    let checked = bytes.clone();
+    tokio::task::spawn_blocking(move || Resolver::from_upload(&checked, MAX_SYMBOL_SET_DECODED).map(drop))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(ApiError::bad_request)?;
+    state.recordings().blobs.put(&blob_key(project_id, &set.id), bytes).await?;
+    if !state.symbols().finish_symbol_set(project_id, &set.id, crate::clock::now_ms()).await? {
+        return Err(ApiError::new(StatusCode::CONFLICT, "this symbol set was replaced by a newer upload"));
+    }
+    Ok(StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub(super) struct FinishBody {
+    content_hashes: std::collections::BTreeMap<String, String>,
+}
+
+/// Confirms uploads are complete; a set whose bytes were never PUT is refused, by name.
+pub(super) async fn bulk_finish(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    body: Result<Json<FinishBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    let body = json_body(body)?;
+    if body.content_hashes.len() > MAX_SETS_PER_REQUEST {
+        return Err(ApiError::bad_request(format!("at most {MAX_SETS_PER_REQUEST} symbol sets per request")));
+    }
+    for set_id in body.content_hashes.keys() {
+        let set = state.symbols().symbol_set(project_id, set_id).await?;
+        if !set.is_some_and(|s| s.finished_at_ms.is_some()) {
+            return Err(ApiError::bad_request(format!("symbol set {set_id} was not uploaded")));
+        }
+    }
+    Ok(Json(json!({ "finished": body.content_hashes.len() })))
+}
