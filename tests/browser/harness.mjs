@@ -132,9 +132,10 @@ const CHECKOUT = `<h1>Checkout</h1>
 /**
  * Serves the customer app at http://localhost:PORT: a page using the unmodified posthog-js
  * (npm, pinned) against Tether, and a backend route that remembers the headers it got.
- * `body` replaces the page's checkout form (the Pay button calls the backend and throws).
+ * `body` replaces the page's checkout form (the Pay button calls the backend and throws);
+ * `files` maps more paths to what they serve (scripts of the page, read on each request).
  */
-export async function startApp(tetherBase, { body = CHECKOUT } = {}) {
+export async function startApp(tetherBase, { body = CHECKOUT, files = {} } = {}) {
   const arrayJs = readFileSync(join(here, 'node_modules', 'posthog-js', 'dist', 'array.js'));
   const received = [];
   const page = `<!doctype html>
@@ -162,6 +163,8 @@ export async function startApp(tetherBase, { body = CHECKOUT } = {}) {
       res.writeHead(200, { 'content-type': 'text/html' }).end(page);
     } else if (req.url === '/posthog/array.js') {
       res.writeHead(200, { 'content-type': 'application/javascript' }).end(arrayJs);
+    } else if (files[req.url]) {
+      res.writeHead(200, { 'content-type': 'application/javascript' }).end(readFileSync(files[req.url]));
     } else if (req.url === '/api/checkout') {
       received.push(req.headers);
       res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":"payment gateway timeout"}');

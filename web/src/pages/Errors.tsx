@@ -1,9 +1,8 @@
 import { useEffect, useState } from 'react';
 import { api, formatTime, Issue } from '../api';
 import { Link, setQuery, useLocation } from '../router';
+import { Exception, StackTrace } from './StackTrace';
 
-type Frame = { filename?: string; function?: string; lineno?: number; colno?: number; in_app?: boolean };
-type Exception = { type: string; value: string; stacktrace?: { frames?: Frame[] } };
 type IssueDetail = Issue & {
   latest_exception: Exception[] | null;
   occurrences_list: { uuid: string; timestamp: string; session_id: string | null; distinct_id: string; url: string | null }[];
@@ -97,18 +96,7 @@ export function IssuePage({ id }: { id: number }) {
         </select>
       </div>
       <h3>Stack trace</h3>
-      {(issue.latest_exception ?? []).map((ex, i) => (
-        <div key={i} className="exception">
-          <div><strong>{ex.type}</strong>: {ex.value}</div>
-          <ol className="frames">
-            {(ex.stacktrace?.frames ?? []).slice().reverse().map((f, j) => (
-              <li key={j} className={f.in_app ? 'in-app' : 'library'}>
-                <code>{f.function ?? '?'}</code> <span className="muted">{f.filename}:{f.lineno}:{f.colno}</span>
-              </li>
-            ))}
-          </ol>
-        </div>
-      ))}
+      <StackTrace exceptions={issue.latest_exception ?? []} />
       <h3>Occurrences</h3>
       <table className="table">
         <tbody>

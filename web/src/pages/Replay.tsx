@@ -3,6 +3,7 @@ import { Replayer } from 'rrweb';
 import 'rrweb/dist/style.css';
 import { api, ApiError, formatDuration, formatTime, Log, Recording } from '../api';
 import { Link, setQuery, useLocation } from '../router';
+import { Exception, StackTrace } from './StackTrace';
 
 type RrwebEvent = {
   timestamp: number;
@@ -10,7 +11,7 @@ type RrwebEvent = {
   data?: { plugin?: string; payload?: { level?: string; payload?: string[] }; source?: number; type?: number };
 };
 type Snapshots = { windows: { window_id: string; events: RrwebEvent[] }[] };
-type SessionEvent = { uuid: string; event: string; timestamp_ms: number; current_url: string | null; exception: { type?: string; value?: string } | null };
+type SessionEvent = { uuid: string; event: string; timestamp_ms: number; current_url: string | null; exception: Exception | null };
 type Tab = 'logs' | 'console' | 'errors' | 'events';
 
 /** The replay: rrweb's Replayer (its iframe is sandboxed without scripts, so recorded pages
@@ -232,7 +233,7 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
                 .filter((e) => e.event === '$exception')
                 .map((e) => (
                   <div key={e.uuid} className={`panel-log sev-row-error ${e.timestamp_ms > now ? 'future' : ''}`} onClick={() => seek(e.timestamp_ms)}>
-                    <strong>{e.exception?.type ?? 'Error'}</strong>: {e.exception?.value}
+                    {e.exception ? <StackTrace exceptions={[e.exception]} /> : <strong>Error</strong>}
                   </div>
                 ))
             ))}
