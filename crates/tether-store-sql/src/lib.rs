@@ -7,6 +7,7 @@
 //!
 //! Owns: the metadata SQL and its migrations. Must not contain: HTTP, decoding, or policy.
 
+mod alerts;
 mod people;
 mod symbols;
 mod users;

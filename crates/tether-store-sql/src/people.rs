@@ -11,8 +11,7 @@ use tether_store::{
 
 use crate::{SqlMeta, internal, now_ms};
 
-const ISSUE_COLUMNS: &str =
-    "SELECT id, fingerprint, name, description, status, first_seen_ms, last_seen_ms FROM issues";
+const ISSUE_COLUMNS: &str = "SELECT id, fingerprint, name, description, status, first_seen_ms, last_seen_ms, reopened_at_ms FROM issues";
 
 fn issue(row: &AnyRow) -> Issue {
     Issue {
@@ -23,6 +22,7 @@ fn issue(row: &AnyRow) -> Issue {
         status: IssueStatus::parse(row.get("status")).unwrap_or(IssueStatus::Active),
         first_seen_ms: row.get("first_seen_ms"),
         last_seen_ms: row.get("last_seen_ms"),
+        reopened_at_ms: row.get("reopened_at_ms"),
     }
 }
 
@@ -44,6 +44,8 @@ impl IssueStore for SqlMeta {
                  THEN excluded.first_seen_ms ELSE issues.first_seen_ms END, \
                last_seen_ms = CASE WHEN excluded.last_seen_ms > issues.last_seen_ms \
                  THEN excluded.last_seen_ms ELSE issues.last_seen_ms END, \
+               reopened_at_ms = CASE WHEN issues.status = 'resolved' THEN excluded.last_seen_ms \
+                 ELSE issues.reopened_at_ms END, \
                status = CASE WHEN issues.status = 'resolved' THEN 'active' ELSE issues.status END \
              RETURNING id",
         )
@@ -117,7 +119,7 @@ impl IssueStore for SqlMeta {
     ) -> StoreResult<Issue> {
         let row = sqlx::query(
             "UPDATE issues SET status = $1 WHERE project_id = $2 AND id = $3 \
-             RETURNING id, fingerprint, name, description, status, first_seen_ms, last_seen_ms",
+             RETURNING id, fingerprint, name, description, status, first_seen_ms, last_seen_ms, reopened_at_ms",
         )
         .bind(status.as_str())
         .bind(project_id)

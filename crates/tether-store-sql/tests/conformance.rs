@@ -16,7 +16,8 @@ fn stores(meta: SqlMeta, guard: Box<dyn std::any::Any + Send>) -> MetaStores {
         issues: meta.clone(),
         persons: meta.clone(),
         users: meta.clone(),
-        symbols: meta,
+        symbols: meta.clone(),
+        alerts: meta,
         guard,
     }
 }
@@ -41,6 +42,7 @@ mod on_sqlite {
     tether_store::persons_suite!(super::sqlite);
     tether_store::users_suite!(super::sqlite);
     tether_store::symbols_suite!(super::sqlite);
+    tether_store::alerts_suite!(super::sqlite);
 }
 
 mod on_postgres {
@@ -48,6 +50,7 @@ mod on_postgres {
     tether_store::persons_suite!(super::postgres);
     tether_store::users_suite!(super::postgres);
     tether_store::symbols_suite!(super::postgres);
+    tether_store::alerts_suite!(super::postgres);
 }
 
 /// The read cache must keep every promise of the store it wraps.

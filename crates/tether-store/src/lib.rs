@@ -5,6 +5,7 @@
 //! backend detail — those live in `tether-store-embedded` (DuckDB), `tether-store-sql`
 //! (SQLite or PostgreSQL) and `tether-store-blob` (object stores).
 
+mod alerts;
 mod blobs;
 mod cache;
 mod capture;
@@ -17,6 +18,9 @@ mod recordings;
 mod symbols;
 mod users;
 
+pub use alerts::{
+    Alert, AlertEvent, AlertEventKind, AlertRule, AlertSpec, AlertStore, Delivery, NewAlertEvent,
+};
 pub use blobs::{BlobStore, valid_blob_key};
 pub use cache::{CachedMeta, DEFAULT_TTL as DEFAULT_METADATA_CACHE_TTL};
 pub use capture::{

@@ -43,6 +43,9 @@ pub struct Issue {
     pub status: IssueStatus,
     pub first_seen_ms: i64,
     pub last_seen_ms: i64,
+    /// When an occurrence last reopened the issue after it was resolved (the occurrence's
+    /// time); `None` when it never regressed.
+    pub reopened_at_ms: Option<i64>,
 }
 
 /// Which issues to list. Empty or `None` fields mean "any".

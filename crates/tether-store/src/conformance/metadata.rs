@@ -72,7 +72,9 @@ pub async fn issues_reopen_when_seen_again(s: MetaStores) {
         IssueStatus::Resolved
     );
     s.issues.record_occurrence(p.id, "fp1", "TypeError", "x", 3000).await.unwrap();
-    assert_eq!(s.issues.issue(p.id, id).await.unwrap().unwrap().status, IssueStatus::Active, "reopened");
+    let reopened = s.issues.issue(p.id, id).await.unwrap().unwrap();
+    assert_eq!((reopened.status, reopened.reopened_at_ms), (IssueStatus::Active, Some(3000)), "reopened");
+    assert_eq!(s.issues.issue(p.id, other).await.unwrap().unwrap().reopened_at_ms, None);
     s.issues.set_issue_status(p.id, other, IssueStatus::Suppressed).await.unwrap();
     s.issues.record_occurrence(p.id, "fp2", "RangeError", "y", 4000).await.unwrap();
     assert_eq!(s.issues.issue(p.id, other).await.unwrap().unwrap().status, IssueStatus::Suppressed);

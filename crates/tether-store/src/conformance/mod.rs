@@ -5,6 +5,7 @@
 //! another, and none relies on how a backend stores things (transactions, counts of rows
 //! written): only on what a caller can observe.
 
+pub mod alerts;
 pub mod blobs;
 pub mod events;
 pub mod log_estimates;
@@ -19,8 +20,8 @@ use std::any::Any;
 use std::sync::Arc;
 
 use crate::{
-    BlobStore, EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore, RecordingIndex,
-    SymbolStore, UserStore,
+    AlertStore, BlobStore, EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore,
+    RecordingIndex, SymbolStore, UserStore,
 };
 
 /// Whatever keeps a backend's fresh stores alive (a temp dir, a scratch database).
@@ -51,13 +52,14 @@ pub struct BlobStores {
     pub guard: Guard,
 }
 
-/// A fresh metadata database: projects and keys, issues, persons, users, symbol sets.
+/// A fresh metadata database: projects and keys, issues, persons, users, symbol sets, alerts.
 pub struct MetaStores {
     pub meta: Arc<dyn MetadataStore>,
     pub issues: Arc<dyn IssueStore>,
     pub persons: Arc<dyn PersonStore>,
     pub users: Arc<dyn UserStore>,
     pub symbols: Arc<dyn SymbolStore>,
+    pub alerts: Arc<dyn AlertStore>,
     pub guard: Guard,
 }
 
@@ -167,6 +169,16 @@ macro_rules! symbols_suite {
         $crate::conformance_cases!($make, symbols;
             releases_are_found_by_hash_once_per_project,
             symbol_sets_are_replaced_per_chunk_and_finish_once);
+    };
+}
+
+/// The alerts suite, for a `$make` returning [`MetaStores`].
+#[macro_export]
+macro_rules! alerts_suite {
+    ($make:path) => {
+        $crate::conformance_cases!($make, alerts;
+            alerts_belong_to_their_project_and_keep_their_rule,
+            an_alert_fires_once_per_breach_and_records_deliveries);
     };
 }
 
