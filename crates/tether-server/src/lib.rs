@@ -4,6 +4,7 @@
 //! Owns: transports, auth decisions, and error-to-status mapping. Must not contain: SQL or
 //! protocol decoding (those are `tether-store-*` and `tether-ingest`).
 
+pub mod alerts;
 mod api;
 pub mod auth;
 mod batcher;
@@ -32,8 +33,8 @@ use axum::routing::{get, post};
 use tether_ingest::otlp::RecordLimits;
 use tether_model::{Event, LogIdGen, LogRecord, PersonUpdate, RecordingChunk};
 use tether_store::{
-    BlobStore, CachedMeta, EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore,
-    RecordingIndex, Recordings, StoreResult, SymbolStore, UserStore,
+    AlertStore, BlobStore, CachedMeta, EventStore, IssueStore, LogReader, LogWriter, MetadataStore,
+    PersonStore, RecordingIndex, Recordings, StoreResult, SymbolStore, UserStore,
 };
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -58,6 +59,7 @@ pub struct Stores {
     pub persons: Arc<dyn PersonStore>,
     pub users: Arc<dyn UserStore>,
     pub symbols: Arc<dyn SymbolStore>,
+    pub alerts: Arc<dyn AlertStore>,
 }
 
 impl Stores {
@@ -66,7 +68,7 @@ impl Stores {
     pub fn new<A, M>(analytics: Arc<A>, meta: Arc<M>, blobs: Arc<dyn BlobStore>) -> Stores
     where
         A: LogReader + LogWriter + EventStore + RecordingIndex + 'static,
-        M: MetadataStore + IssueStore + PersonStore + UserStore + SymbolStore + 'static,
+        M: MetadataStore + IssueStore + PersonStore + UserStore + SymbolStore + AlertStore + 'static,
     {
         Stores {
             meta: meta.clone(),
@@ -77,7 +79,8 @@ impl Stores {
             issues: meta.clone(),
             persons: meta.clone(),
             users: meta.clone(),
-            symbols: meta,
+            symbols: meta.clone(),
+            alerts: meta,
         }
     }
 
@@ -273,6 +276,9 @@ impl AppState {
     }
     pub(crate) fn symbols(&self) -> &dyn SymbolStore {
         self.inner.stores.symbols.as_ref()
+    }
+    pub(crate) fn alerts(&self) -> &dyn AlertStore {
+        self.inner.stores.alerts.as_ref()
     }
     pub(crate) fn symbolicator(&self) -> &symbols::Symbolicator {
         &self.inner.symbolicator

@@ -24,6 +24,27 @@ pub(crate) struct Config {
     pub ingest: IngestConfig,
     pub storage: StorageConfig,
     pub retention: RetentionConfig,
+    pub alerts: AlertsConfig,
+}
+
+/// The background evaluation of each project's alerts (set in the UI's Alerts page).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct AlertsConfig {
+    /// Seconds between evaluations; 0 turns alerts off.
+    pub interval_secs: u64,
+    /// Seconds one webhook call may take before it counts as failed (and is retried).
+    pub webhook_timeout_secs: u64,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        let defaults = tether_server::alerts::AlertConfig::default();
+        AlertsConfig {
+            interval_secs: defaults.interval.as_secs(),
+            webhook_timeout_secs: defaults.timeout.as_secs(),
+        }
+    }
 }
 
 /// The background deletion of data older than each project's retention (set per project in
@@ -97,6 +118,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             storage: StorageConfig::default(),
             retention: RetentionConfig::default(),
+            alerts: AlertsConfig::default(),
         }
     }
 }

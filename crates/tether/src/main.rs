@@ -160,6 +160,7 @@ pub(crate) struct Server {
     listeners: Listeners,
     /// Seconds between retention runs; 0 means none.
     retention_secs: u64,
+    alerts: config::AlertsConfig,
     pub(crate) http_addr: SocketAddr,
     pub(crate) grpc_addr: SocketAddr,
     pub(crate) data_dir: PathBuf,
@@ -219,6 +220,7 @@ impl Server {
             writer,
             listeners: Listeners { http, grpc },
             retention_secs: config.retention.interval_secs,
+            alerts: config.alerts.clone(),
             created,
             admin_password,
         })
@@ -234,9 +236,17 @@ impl Server {
         let retention = (self.retention_secs > 0).then(|| {
             tether_server::retention::spawn(self.state.clone(), Duration::from_secs(self.retention_secs))
         });
+        let alerts = (self.alerts.interval_secs > 0).then(|| {
+            let config = tether_server::alerts::AlertConfig {
+                interval: Duration::from_secs(self.alerts.interval_secs),
+                timeout: Duration::from_secs(self.alerts.webhook_timeout_secs.max(1)),
+                ..Default::default()
+            };
+            tether_server::alerts::spawn(self.state.clone(), config)
+        });
         let shutdown = async move {
             shutdown.await;
-            if let Some(task) = retention {
+            for task in retention.into_iter().chain(alerts.into_iter().flatten()) {
                 task.abort();
             }
         };

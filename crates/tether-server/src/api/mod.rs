@@ -1,5 +1,6 @@
 //! The JSON read API under `/api`, authorized by personal API keys.
 
+mod alerts;
 mod errors;
 mod logs;
 pub(crate) mod params;
@@ -74,6 +75,12 @@ pub(crate) fn router() -> Router<AppState> {
             "/api/projects/{project_id}/error_tracking/symbol_sets/{set_id}/upload",
             axum::routing::put(symbols::upload),
         )
+        .route("/api/projects/{project_id}/alerts", get(alerts::list).post(alerts::create))
+        .route(
+            "/api/projects/{project_id}/alerts/{alert_id}",
+            axum::routing::put(alerts::update).delete(alerts::delete),
+        )
+        .route("/api/projects/{project_id}/alerts/{alert_id}/history", get(alerts::history))
         .route("/api/{*rest}", axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }))
 }
 
@@ -94,6 +101,13 @@ pub(crate) async fn authorize_project(
         return Err(ApiError::forbidden(format!("this API key may not read project {project_id}")));
     }
     Ok(project)
+}
+
+/// The origin a caller reached Tether at (its `Host`), for links and URLs handed back to it.
+pub(crate) fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = if state.behind_tls_proxy() { "https" } else { "http" };
+    format!("{scheme}://{host}")
 }
 
 /// Checks the caller may manage every project (a logged-in user or an all-projects key).

@@ -8,7 +8,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 use serde::Deserialize;
@@ -203,7 +203,7 @@ pub(super) async fn bulk_start(
             ));
         }
     }
-    let base = public_base(&state, &headers);
+    let base = super::public_base(&state, &headers);
     let mut id_map = serde_json::Map::new();
     for entry in body.symbol_sets {
         let mut secret = [0u8; 32];
@@ -244,13 +244,6 @@ pub(super) async fn bulk_start(
         );
     }
     Ok(Json(json!({ "id_map": id_map })).into_response())
-}
-
-/// The origin the CLI reached Tether at, for the upload URLs it is handed.
-fn public_base(state: &AppState, headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = if state.behind_tls_proxy() { "https" } else { "http" };
-    format!("{scheme}://{host}")
 }
 
 #[derive(Deserialize)]

@@ -27,15 +27,24 @@ impl TestServer {
     }
 
     pub async fn start_with(limits: Limits) -> TestServer {
-        Self::start_full(limits, None).await
+        Self::start_full(limits, None, None).await
     }
 
     /// A server whose default project has this token (fixtures name theirs).
     pub async fn start_with_token(token: &str) -> TestServer {
-        Self::start_full(Limits::default(), Some(token)).await
+        Self::start_full(Limits::default(), Some(token), None).await
     }
 
-    async fn start_full(limits: Limits, token: Option<&str>) -> TestServer {
+    /// A server that evaluates alerts and delivers their webhooks as `alerts` says.
+    pub async fn start_with_alerts(alerts: tether_server::alerts::AlertConfig) -> TestServer {
+        Self::start_full(Limits::default(), None, Some(alerts)).await
+    }
+
+    async fn start_full(
+        limits: Limits,
+        token: Option<&str>,
+        alerts: Option<tether_server::alerts::AlertConfig>,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let stores = EmbeddedStores::open(dir.path()).await.expect("open stores");
         let stores = server_stores(&stores);
@@ -45,6 +54,9 @@ impl TestServer {
             .unwrap()
             .expect("admin created");
         let (state, writer) = AppState::new(stores, limits).await.expect("start writers");
+        if let Some(config) = alerts {
+            tether_server::alerts::spawn(state.clone(), config);
+        }
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", http.local_addr().unwrap());
