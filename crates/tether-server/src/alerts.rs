@@ -143,11 +143,12 @@ async fn evaluate_threshold(
     }
     let status = if breached { "firing" } else { "resolved" };
     // The saved search over the window, re-encoded (a query may be saved unescaped).
-    let mut link = form_urlencoded::Serializer::new(String::new());
-    link.extend_pairs(form_urlencoded::parse(query.as_bytes()));
-    link.append_pair("from", &params::format_ns(from_ns));
-    link.append_pair("to", &params::format_ns(now_ns));
-    let link = format!("{}/logs?{}", alert.link_base, link.finish());
+    let search = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form_urlencoded::parse(query.as_bytes()))
+        .append_pair("from", &params::format_ns(from_ns))
+        .append_pair("to", &params::format_ns(now_ns))
+        .finish();
+    let link = format!("{}/logs?{search}", alert.link_base);
     let payload = json!({
         "alert": { "id": alert.id, "name": alert.name, "kind": "log_threshold" },
         "project_id": alert.project_id,
