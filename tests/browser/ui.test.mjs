@@ -147,6 +147,20 @@ test('from a log line to the recording, the related errors and the person', asyn
   assert.equal(await page.locator('input[aria-label="Logs retention in days"]').inputValue(), '7');
   await page.screenshot({ path: join(artifacts, 'settings.png'), fullPage: true });
 
+  // Alerts: "Alert on this search" carries the logs search into a new alert.
+  await page.goto(`${tether.base}/logs?q=gateway%20timeout&severity=error&from=-1h`);
+  await page.click('text=Alert on this search');
+  await page.waitForURL(/\/alerts\?query=/);
+  assert.equal(await page.locator('input[aria-label="Alert query"]').inputValue(), 'q=gateway+timeout&severity=error');
+  await page.fill('input[aria-label="Alert name"]', 'Gateway timeouts');
+  await page.fill('input[aria-label="Webhook URL"]', 'http://127.0.0.1:9/hook');
+  await page.click('button:has-text("Create alert")');
+  await page.waitForSelector('tr:has-text("Gateway timeouts") :text("more than 20 logs in 5 min")');
+  await page.waitForSelector('tr:has-text("Gateway timeouts") .status:text("ok")');
+  const alerts = await page.evaluate(async () => (await fetch('/api/projects/1/alerts')).json());
+  assert.deepEqual(alerts.results[0].rule, { kind: 'log_threshold', query: 'q=gateway+timeout&severity=error', threshold: 20, window_secs: 300 });
+  await page.screenshot({ path: join(artifacts, 'alerts.png') });
+
   // The recordings list filters by person and errors.
   await page.goto(`${tether.base}/replay?distinct_id=${encodeURIComponent(distinctId)}&has_errors=true`);
   await page.waitForSelector(`a[href="/replay/${sessionId}"]`);

@@ -6,6 +6,7 @@ import { LogsPage } from './pages/Logs';
 import { ReplayPage, ReplaysPage } from './pages/Replay';
 import { ErrorsPage, IssuePage } from './pages/Errors';
 import { PersonPage } from './pages/Person';
+import { AlertsPage } from './pages/Alerts';
 import { GuidePage, SettingsPage } from './pages/Settings';
 
 type Me = { user?: { username: string } };
@@ -37,6 +38,7 @@ export function App() {
   else if (path === '/errors') page = <ErrorsPage />;
   else if (path.startsWith('/errors/')) page = <IssuePage id={Number(path.slice(8))} />;
   else if (path.startsWith('/persons/')) page = <PersonPage distinctId={decodeURIComponent(path.slice(9))} />;
+  else if (path === '/alerts') page = <AlertsPage />;
   else if (path === '/settings') page = <SettingsPage project={project} />;
   else if (path === '/guide') page = <GuidePage project={project} />;
   else page = <div className="empty"><h2>Page not found</h2><Link to="/logs">Go to logs</Link></div>;
@@ -45,6 +47,7 @@ export function App() {
     ['logs', 'Logs'],
     ['replay', 'Replays'],
     ['errors', 'Errors'],
+    ['alerts', 'Alerts'],
     ['settings', 'Settings'],
     ['guide', 'Link logs to replays'],
   ];

@@ -1,7 +1,13 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError, formatTime, Log, LogPage } from '../api';
-import { navigate, setQuery, useLocation } from '../router';
+import { Link, navigate, setQuery, useLocation } from '../router';
 import { LogDrawer } from './LogDrawer';
+
+/** The filters of the logs page's URL without its time range, as an alert's saved search. */
+function alertQuery(params: URLSearchParams): string {
+  const keep = ['q', 'severity', 'service', 'attr', 'session_id', 'distinct_id', 'trace_id'];
+  return new URLSearchParams([...params.entries()].filter(([k]) => keep.includes(k))).toString();
+}
 
 const PASSED_ON = ['q', 'severity', 'service', 'session_id', 'distinct_id', 'trace_id', 'from', 'to', 'attr'];
 const RANGES = [
@@ -216,6 +222,9 @@ export function LogsPage() {
         <button className={`chip ${live ? 'on live' : ''}`} onClick={() => setQuery({ live: live ? null : '1' })} title="Show new logs as they arrive">
           {live ? '● Live' : 'Live tail'}
         </button>
+        <Link className="chip" to={`/alerts?query=${encodeURIComponent(alertQuery(url.searchParams))}`} title="Be notified when this search matches too many logs">
+          Alert on this search
+        </Link>
         <div className="severity-filter">
           {SEVERITIES.map((s) => (
             <button
