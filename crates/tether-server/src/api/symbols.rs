@@ -310,7 +310,7 @@ pub(super) async fn bulk_finish(
     }
     for set_id in body.content_hashes.keys() {
         let set = state.symbols().symbol_set(project_id, set_id).await?;
-        if !set.is_some_and(|s| s.finished_at_ms.is_some()) {
+        if set.is_none_or(|s| s.finished_at_ms.is_none()) {
             return Err(ApiError::bad_request(format!("symbol set {set_id} was not uploaded")));
         }
     }
