@@ -159,7 +159,8 @@ export async function startApp(tetherBase, { body = CHECKOUT, files = {} } = {})
   </script>
 </body></html>`;
   const server = http.createServer((req, res) => {
-    if (req.url === '/') {
+    // The page also answers with a query string (tests tell tabs apart by it).
+    if (req.url === '/' || req.url.startsWith('/?')) {
       res.writeHead(200, { 'content-type': 'text/html' }).end(page);
     } else if (req.url === '/posthog/array.js') {
       res.writeHead(200, { 'content-type': 'application/javascript' }).end(arrayJs);

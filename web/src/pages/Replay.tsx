@@ -4,11 +4,12 @@ import 'rrweb/dist/style.css';
 import { api, ApiError, formatDuration, formatTime, Log, Recording } from '../api';
 import { Link, setQuery, useLocation } from '../router';
 import { Exception, StackTrace } from './StackTrace';
+import { nextSwitch, Switch, windowAt, windowSwitches } from './windows';
 
 type RrwebEvent = {
   timestamp: number;
   type: number;
-  data?: { plugin?: string; payload?: { level?: string; payload?: string[] }; source?: number; type?: number };
+  data?: { plugin?: string; payload?: { level?: string; payload?: string[] }; source?: number; type?: number; href?: string };
 };
 type Snapshots = { windows: { window_id: string; events: RrwebEvent[] }[] };
 type SessionEvent = { uuid: string; event: string; timestamp_ms: number; current_url: string | null; exception: Exception | null };
@@ -21,7 +22,12 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
   const startAt = Number(url.searchParams.get('t') ?? 0);
   const mark = Number(url.searchParams.get('mark') ?? 0);
   const holder = useRef<HTMLDivElement>(null);
-  const replayer = useRef<Replayer | null>(null);
+  const players = useRef(new Map<string, { player: Replayer; root: HTMLDivElement; href: string }>());
+  const switches = useRef<Switch[]>([]);
+  const activeRef = useRef<string | null>(null);
+  const playingRef = useRef(false);
+  const [windowIds, setWindowIds] = useState<string[]>([]);
+  const [active, setActive] = useState<string | null>(null);
   const [recording, setRecording] = useState<Recording | null>(null);
   const [logs, setLogs] = useState<Log[]>([]);
   const [events, setEvents] = useState<SessionEvent[]>([]);
@@ -42,56 +48,101 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
     api<Snapshots>(`recordings/${encodeURIComponent(sessionId)}/snapshots`).then(
       (snap) => {
         if (disposed || !holder.current) return;
-        const main = snap.windows.slice().sort((a, b) => b.events.length - a.events.length)[0];
-        const events = main.events.slice().sort((a, b) => a.timestamp - b.timestamp);
-        // MouseInteraction (source 2) of type Click (2): markers on the timeline.
-        setClicks(events.filter((e) => e.type === 3 && e.data?.source === 2 && e.data?.type === 2).map((e) => e.timestamp));
+        const windows = snap.windows.map((w) => ({ ...w, events: w.events.slice().sort((a, b) => a.timestamp - b.timestamp) }));
+        switches.current = windowSwitches(windows);
+        const playable = windows.filter((w) => switches.current.some((sw) => sw.windowId === w.window_id));
+        const all = playable.flatMap((w) => w.events).sort((a, b) => a.timestamp - b.timestamp);
+        // MouseInteraction (source 2) of type Click (2), in any tab: markers on the timeline.
+        setClicks(all.filter((e) => e.type === 3 && e.data?.source === 2 && e.data?.type === 2).map((e) => e.timestamp));
         setConsoleLines(
-          events
+          all
             .filter((e) => e.type === 6 && e.data?.plugin === 'rrweb/console@1')
             .map((e) => ({ timestamp: e.timestamp, level: e.data?.payload?.level ?? 'log', text: (e.data?.payload?.payload ?? []).join(' ') })),
         );
-        const root = holder.current;
-        const player = new Replayer(events as never, { root, skipInactive: true, showWarning: false, mouseTail: false });
-        replayer.current = player;
-        // Scale the recorded viewport to fit the player box.
-        const fit = () => {
-          const w = Number(player.iframe.width) || 1;
-          const h = Number(player.iframe.height) || 1;
-          const scale = Math.min(root.clientWidth / w, root.clientHeight / h, 1);
-          player.wrapper.style.transform = `scale(${scale})`;
-        };
-        player.on('resize', fit);
-        window.addEventListener('resize', fit);
-        setTimeout(fit, 0);
-        const first = events[0].timestamp;
-        player.pause(Math.max(0, startAt ? startAt - first : 0));
-        setNow(startAt || first);
+        // One rrweb Replayer per tab, each in its own box; only the tab on screen plays.
+        for (const w of playable) {
+          const root = document.createElement('div');
+          root.className = 'window-root';
+          root.dataset.windowId = w.window_id;
+          holder.current.appendChild(root);
+          const player = new Replayer(w.events as never, { root, skipInactive: playable.length === 1, showWarning: false, mouseTail: false });
+          const fit = () => {
+            const box = holder.current;
+            if (!box) return;
+            const scale = Math.min(box.clientWidth / (Number(player.iframe.width) || 1), box.clientHeight / (Number(player.iframe.height) || 1), 1);
+            player.wrapper.style.transform = `scale(${scale})`;
+          };
+          player.on('resize', fit);
+          window.addEventListener('resize', fit);
+          setTimeout(fit, 0);
+          players.current.set(w.window_id, { player, root, href: w.events.find((e) => e.type === 4)?.data?.href ?? '' });
+        }
+        setWindowIds(playable.map((w) => w.window_id));
+        const first = all[0]?.timestamp ?? 0;
+        const at = startAt || first;
+        const w = windowAt(switches.current, at);
+        if (w) show(w, at, false);
+        setNow(at);
       },
       (e: ApiError) => setError(e.message),
     );
     return () => {
       disposed = true;
-      replayer.current?.destroy();
-      replayer.current = null;
+      for (const { player, root } of players.current.values()) {
+        player.destroy();
+        root.remove();
+      }
+      players.current.clear();
+      activeRef.current = null;
     };
   }, [sessionId]);
 
+  /** Puts `windowId` on screen at session time `at`, playing or paused; every other tab pauses. */
+  const show = (windowId: string, at: number, play: boolean) => {
+    for (const [id, { player, root }] of players.current) {
+      if (id === windowId) continue;
+      player.pause();
+      root.style.display = 'none';
+    }
+    const target = players.current.get(windowId);
+    if (!target) return;
+    target.root.style.display = '';
+    const offset = Math.max(0, at - target.player.getMetaData().startTime);
+    if (play) target.player.play(offset);
+    else target.player.pause(offset);
+    activeRef.current = windowId;
+    setActive(windowId);
+  };
+  const onScreen = () => (activeRef.current ? players.current.get(activeRef.current)?.player : undefined);
+
   useEffect(() => {
     const timer = setInterval(() => {
-      const p = replayer.current;
+      const p = onScreen();
       if (!p) return;
-      setNow(p.getMetaData().startTime + p.getCurrentTime());
+      const meta = p.getMetaData();
+      const t = meta.startTime + p.getCurrentTime();
+      setNow(t);
+      if (!playingRef.current) return;
+      // The person went to another tab: follow them there. A tab whose recording ended hands
+      // over to the next one that comes on screen (or playback stops).
+      const w = windowAt(switches.current, t);
+      if (w && w !== activeRef.current) show(w, t, true);
+      else if (t >= meta.endTime) {
+        const next = nextSwitch(switches.current, t);
+        if (next) show(next.windowId, next.at, true);
+        else setPlaying(false);
+      }
     }, 200);
     return () => clearInterval(timer);
   }, []);
+  useEffect(() => {
+    playingRef.current = playing;
+  }, [playing]);
 
   const seek = (ms: number) => {
-    const p = replayer.current;
-    if (!p) return;
-    const offset = Math.max(0, ms - p.getMetaData().startTime);
-    if (playing) p.play(offset);
-    else p.pause(offset);
+    const w = windowAt(switches.current, ms);
+    if (!w) return;
+    show(w, ms, playing);
     setNow(ms);
     setQuery({ t: String(Math.round(ms)) });
   };
@@ -119,13 +170,30 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
       {error && <div className="error-banner">{error === 'No recording for this session' ? 'No recording for this session' : `Could not load the recording: ${error}`}</div>}
       <div className="replay-body">
         <div className="player-column">
+          {windowIds.length > 1 && (
+            <div className="window-tabs" data-testid="tab-indicator">
+              <span className="muted small">{windowIds.length} tabs · on screen:</span>
+              {windowIds.map((id, i) => (
+                <button
+                  key={id}
+                  className={`chip ${id === active ? 'on' : ''}`}
+                  aria-pressed={id === active}
+                  title={players.current.get(id)?.href}
+                  onClick={() => show(id, now, playing)}
+                >
+                  Tab {i + 1}
+                </button>
+              ))}
+            </div>
+          )}
           <div className="player" ref={holder} data-testid="player" />
           <div className="controls">
             <button
               className="primary"
               onClick={() => {
-                const p = replayer.current;
+                const p = onScreen();
                 if (!p) return;
+                playingRef.current = !playing;
                 if (playing) p.pause();
                 else p.play(p.getCurrentTime());
                 setPlaying(!playing);
@@ -138,7 +206,7 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
               onChange={(e) => {
                 const s = Number(e.target.value);
                 setSpeed(s);
-                replayer.current?.setConfig({ speed: s });
+                for (const { player } of players.current.values()) player.setConfig({ speed: s });
               }}
               aria-label="Speed"
             >
@@ -148,13 +216,15 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
                 </option>
               ))}
             </select>
-            <label className="check small">
+            {/* rrweb skips one tab's idle time, which is when the person is in another tab: off for several tabs. */}
+            <label className="check small" title={windowIds.length > 1 ? 'Not with several tabs: a tab is idle while the person is in another' : undefined}>
               <input
                 type="checkbox"
-                checked={skipInactive}
+                checked={skipInactive && windowIds.length <= 1}
+                disabled={windowIds.length > 1}
                 onChange={(e) => {
                   setSkipInactive(e.target.checked);
-                  replayer.current?.setConfig({ skipInactive: e.target.checked });
+                  onScreen()?.setConfig({ skipInactive: e.target.checked });
                 }}
               />
               Skip inactivity
