@@ -44,7 +44,7 @@ impl IssueStore for SqlMeta {
                  THEN excluded.first_seen_ms ELSE issues.first_seen_ms END, \
                last_seen_ms = CASE WHEN excluded.last_seen_ms > issues.last_seen_ms \
                  THEN excluded.last_seen_ms ELSE issues.last_seen_ms END, \
-               reopened_at_ms = CASE WHEN issues.status = 'resolved' THEN excluded.last_seen_ms \
+               reopened_at_ms = CASE WHEN issues.status = 'resolved' THEN $7 \
                  ELSE issues.reopened_at_ms END, \
                status = CASE WHEN issues.status = 'resolved' THEN 'active' ELSE issues.status END \
              RETURNING id",
@@ -55,6 +55,7 @@ impl IssueStore for SqlMeta {
         .bind(description)
         .bind(seen_ms)
         .bind(seen_ms)
+        .bind(now_ms())
         .fetch_one(&self.pool)
         .await
         .map_err(internal("cannot record issue occurrence"))?;

@@ -43,8 +43,9 @@ pub struct Issue {
     pub status: IssueStatus,
     pub first_seen_ms: i64,
     pub last_seen_ms: i64,
-    /// When an occurrence last reopened the issue after it was resolved (the occurrence's
-    /// time); `None` when it never regressed.
+    /// When an occurrence last reopened the issue after it was resolved, by the store's
+    /// clock at that moment (not the occurrence's own time, which may be late or skewed:
+    /// alerts compare it with when they last looked); `None` when it never regressed.
     pub reopened_at_ms: Option<i64>,
 }
 
