@@ -223,11 +223,11 @@ export async function sendLog(tether, { body, timeMs, attributes, api }) {
   return found.body.results[0].id;
 }
 
-/** Tether, the customer app and Chromium, each stopped when the test ends. */
-export async function startStack(t) {
+/** Tether, the customer app (`appOptions` as for startApp) and Chromium, each stopped when the test ends. */
+export async function startStack(t, appOptions = {}) {
   const tether = await startTether();
   t.after(tether.stop);
-  const app = await startApp(tether.base);
+  const app = await startApp(tether.base, appOptions);
   t.after(app.stop);
   const browser = await launchChromium();
   t.after(() => browser.close());
@@ -256,4 +256,12 @@ export function watchCsp(page) {
       if (violations.length > 0) throw new Error(`CSP violations:\n${violations.join('\n')}`);
     },
   };
+}
+
+/** Logs `page` in to Tether's UI as the tests' admin. */
+export async function logIn(page, tetherBase) {
+  await page.goto(`${tetherBase}/login`);
+  await page.fill('input[type=password]', ADMIN_PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/logs/);
 }

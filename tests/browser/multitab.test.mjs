@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_PASSWORD, startTether, startApp, launchChromium, eventually } from './harness.mjs';
+import { startStack, logIn, eventually } from './harness.mjs';
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 mkdirSync(artifacts, { recursive: true });
@@ -34,12 +34,7 @@ async function useTab(page, text) {
 const firstInput = (w) => w.events.find((e) => e.type === 3 && e.data?.source === 5)?.timestamp;
 
 test('a two-tab session plays both tabs, following the person between them', async (t) => {
-  const tether = await startTether();
-  t.after(tether.stop);
-  const app = await startApp(tether.base, { body: PAGE });
-  t.after(app.stop);
-  const browser = await launchChromium();
-  t.after(() => browser.close());
+  const { tether, app, browser } = await startStack(t, { body: PAGE });
 
   const context = await browser.newContext();
   const one = await openTab(context, app.url, 'one');
@@ -65,10 +60,7 @@ test('a two-tab session plays both tabs, following the person between them', asy
   await context.close();
 
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  await page.goto(`${tether.base}/login`);
-  await page.fill('input[type=password]', ADMIN_PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForURL(/\/logs/);
+  await logIn(page, tether.base);
   const onScreen = () => page.frameLocator('.window-root:visible iframe').locator('#where');
 
   // At the moment the person types in tab two, tab two is on screen.

@@ -4,7 +4,7 @@
 // does arrive, so the absence later is the settings' doing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTether, startApp, launchChromium, eventually } from './harness.mjs';
+import { startStack, eventually } from './harness.mjs';
 
 const PAGE = `<h1>Public heading</h1>
   <label>Note <input id="note" autocomplete="off"></label>
@@ -39,12 +39,7 @@ async function recordTyping(browser, app, tether, text) {
 }
 
 test('masking and blocking set in the project are applied by posthog-js before anything is stored', async (t) => {
-  const tether = await startTether();
-  t.after(tether.stop);
-  const app = await startApp(tether.base, { body: PAGE });
-  t.after(app.stop);
-  const browser = await launchChromium();
-  t.after(() => browser.close());
+  const { tether, app, browser } = await startStack(t, { body: PAGE });
 
   const off = await tether.api('settings', {
     method: 'PATCH',

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { ADMIN_PASSWORD, API_KEY, startTether, startApp, launchChromium, eventually } from './harness.mjs';
+import { API_KEY, startTether, startApp, launchChromium, eventually, logIn } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, 'artifacts');
@@ -86,10 +86,7 @@ test('frames of a minified bundle read as written, with maps uploaded by posthog
 
   // The issue page shows the function and source as written; "Show raw" the minified frame.
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  await page.goto(`${tether.base}/login`);
-  await page.fill('input[type=password]', ADMIN_PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForURL(/\/logs/);
+  await logIn(page, tether.base);
   await page.goto(`${tether.base}/errors/${issue.id}`);
   await page.waitForSelector('.frames code:text-is("explodeCheckout")');
   await page.waitForSelector('.source-context .context-line:has-text("throw new Error")');
