@@ -204,13 +204,15 @@ pub(super) async fn bulk_start(
         }
     }
     let base = super::public_base(&state, &headers);
+    let chunks: Vec<String> = body.symbol_sets.iter().map(|e| e.chunk_id.clone()).collect();
+    let current = state.symbols().symbol_sets_of_chunks(project_id, &chunks).await?;
     let mut id_map = serde_json::Map::new();
     for entry in body.symbol_sets {
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
         let secret = hex::encode(secret);
-        let chunks = [entry.chunk_id.clone()];
-        let replaced = state.symbols().symbol_sets_of_chunks(project_id, &chunks).await?;
+        let replaced: Vec<&str> =
+            current.iter().filter(|s| s.chunk_id == entry.chunk_id).map(|s| s.id.as_str()).collect();
         let set = state
             .symbols()
             .start_symbol_set(
@@ -226,8 +228,8 @@ pub(super) async fn bulk_start(
             .await?;
         // The bytes of the set this one replaces are no longer named by anything.
         for old in replaced {
-            if let Err(e) = state.recordings().blobs.delete_folder(&blob_folder(project_id, &old.id)).await {
-                tracing::warn!(error = %e, set_id = old.id, "cannot delete a replaced symbol set");
+            if let Err(e) = state.recordings().blobs.delete_folder(&blob_folder(project_id, old)).await {
+                tracing::warn!(error = %e, set_id = old, "cannot delete a replaced symbol set");
             }
         }
         let url = format!(
