@@ -1,14 +1,15 @@
 //! Who is calling: project tokens (`phc_…`, public, write-only, sent by SDKs) for ingest,
-//! personal API keys (`phx_…`, secret, hashed at rest) for reading.
+//! UI login sessions and personal API keys (`phx_…`, secret, hashed at rest, each a user's)
+//! for the API, with the caller's role.
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use tether_model::ProjectId;
-use tether_store::{ApiKey, KeyScope, MetadataStore, Project, User, UserStore};
+use tether_store::{ApiKey, KeyScope, MetadataStore, Project, Role, User};
 
-use crate::ApiError;
+use crate::{ApiError, AppState};
 
 pub const PROJECT_TOKEN_PREFIX: &str = "phc_";
 pub const API_KEY_PREFIX: &str = "phx_";
@@ -93,47 +94,116 @@ pub async fn project_from_token(
     meta.project_by_token(&token).await?.ok_or_else(|| ApiError::unauthorized("Unknown project token"))
 }
 
-/// The personal API key of a read request.
-async fn api_key(meta: &dyn MetadataStore, headers: &HeaderMap) -> Result<ApiKey, ApiError> {
+/// The personal API key of a request, with its owner (`None` for the operator key). A key
+/// whose owner was removed is revoked with them, so it is not found.
+async fn api_key(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let secret = bearer(headers).ok_or_else(|| {
         ApiError::unauthorized("Missing personal API key: send Authorization: Bearer phx_…")
     })?;
     if !secret.starts_with(API_KEY_PREFIX) {
         return Err(ApiError::unauthorized("Invalid personal API key: expected a key starting with phx_"));
     }
-    meta.api_key_by_hash(&hash_secret(&secret))
+    let key = state
+        .meta()
+        .api_key_by_hash(&hash_secret(&secret))
         .await?
-        .ok_or_else(|| ApiError::unauthorized("Invalid personal API key"))
+        .ok_or_else(|| ApiError::unauthorized("Invalid personal API key"))?;
+    let owner = match key.user_id {
+        None => None,
+        Some(id) => Some(
+            state.users().user(id).await?.ok_or_else(|| ApiError::unauthorized("Invalid personal API key"))?,
+        ),
+    };
+    state.key_uses().seen(state, key.id).await;
+    Ok(Principal::Key { key, owner })
+}
+
+/// Records API key use at most once a minute per key and process, so that reading with a
+/// key does not write to the metadata store on every request.
+#[derive(Default)]
+pub struct KeyUses {
+    recent: std::sync::Mutex<std::collections::HashMap<i64, i64>>,
+}
+
+impl KeyUses {
+    const EVERY_MS: i64 = 60_000;
+
+    async fn seen(&self, state: &AppState, key_id: i64) {
+        let now = crate::clock::now_ms();
+        {
+            let Ok(mut recent) = self.recent.lock() else { return };
+            if recent.get(&key_id).is_some_and(|&at| now - at < Self::EVERY_MS) {
+                return;
+            }
+            recent.retain(|_, at| now - *at < Self::EVERY_MS);
+            recent.insert(key_id, now);
+        }
+        if let Err(e) = state.meta().touch_api_key(key_id, now).await {
+            // Losing a last-used time is not worth failing the read it came with.
+            tracing::warn!(key_id, error = %e, "cannot record API key use");
+        }
+    }
 }
 
 /// The cookie that carries a UI login session.
 pub const SESSION_COOKIE: &str = "tether_session";
 
-/// Who is reading: a logged-in UI user (every project) or a personal API key.
+/// Who is calling: a logged-in UI user or a personal API key.
 #[derive(Debug, Clone)]
 pub enum Principal {
     User(User),
-    Key(ApiKey),
+    /// A key acts with its owner's role, within its scope; the operator key (no owner) as
+    /// an admin.
+    Key { key: ApiKey, owner: Option<User> },
 }
 
 impl Principal {
-    /// Whether this caller may read a project.
+    pub fn role(&self) -> Role {
+        match self {
+            Principal::User(user) | Principal::Key { owner: Some(user), .. } => user.role,
+            Principal::Key { owner: None, .. } => Role::Admin,
+        }
+    }
+
+    /// The person behind the call (none for the operator key).
+    pub fn user(&self) -> Option<&User> {
+        match self {
+            Principal::User(user) | Principal::Key { owner: Some(user), .. } => Some(user),
+            Principal::Key { owner: None, .. } => None,
+        }
+    }
+
+    /// Whether this caller may see a project (every user sees every project; a key its scope).
     pub fn may_read(&self, project_id: ProjectId) -> bool {
         match self {
             Principal::User(_) => true,
-            Principal::Key(key) => match key.scope {
+            Principal::Key { key, .. } => match key.scope {
                 KeyScope::AllProjects => true,
                 KeyScope::Project(id) => id == project_id,
             },
         }
     }
 
-    /// Whether this caller may create projects and manage keys.
-    pub fn is_admin(&self) -> bool {
+    /// Whether this caller acts on the whole instance (a user, or an all-projects key):
+    /// what is not one project's (people, new projects) needs it.
+    pub fn instance_wide(&self) -> bool {
         match self {
             Principal::User(_) => true,
-            Principal::Key(key) => key.scope == KeyScope::AllProjects,
+            Principal::Key { key, .. } => key.scope == KeyScope::AllProjects,
         }
+    }
+
+    /// `Forbidden` unless the caller's role is at least `needed`.
+    pub fn require(&self, needed: Role, doing: &str) -> Result<(), ApiError> {
+        let role = self.role();
+        if role < needed {
+            return Err(ApiError::forbidden(format!(
+                "{doing} needs the {} role; you are a {}",
+                needed.as_str(),
+                role.as_str()
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -147,19 +217,16 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
-/// The caller of a read request: a bearer API key if one is sent, else the login cookie.
-pub async fn principal(
-    meta: &dyn MetadataStore,
-    users: &dyn UserStore,
-    headers: &HeaderMap,
-) -> Result<Principal, ApiError> {
+/// The caller of an API request: a bearer API key if one is sent, else the login cookie.
+pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     if bearer(headers).is_some() {
-        return api_key(meta, headers).await.map(Principal::Key);
+        return api_key(state, headers).await;
     }
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Err(ApiError::unauthorized("Not logged in: log in, or send Authorization: Bearer phx_…"));
     };
-    users
+    state
+        .users()
         .session_user(&hash_secret(token), crate::clock::now_ms())
         .await?
         .map(Principal::User)

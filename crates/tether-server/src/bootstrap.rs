@@ -28,6 +28,8 @@ pub async fn first_start(
     let key = NewApiKey {
         name: "admin".into(),
         scope: KeyScope::AllProjects,
+        // The operator's key: no user's, acting as an admin (for automation and first steps).
+        user_id: None,
         secret_hash: auth::hash_secret(&api_key),
         prefix: api_key.chars().take(8).collect(),
     };

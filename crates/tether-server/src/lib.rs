@@ -149,6 +149,7 @@ struct Inner {
     /// Password hashes checked at once: argon2 is made to be slow, and a flood of logins
     /// must leave cores to ingest.
     password_checks: tokio::sync::Semaphore,
+    key_uses: auth::KeyUses,
     symbolicator: symbols::Symbolicator,
 }
 
@@ -214,6 +215,7 @@ impl AppState {
             logins: Default::default(),
             disk: Default::default(),
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
+            key_uses: Default::default(),
             symbolicator: Default::default(),
         };
         let tasks = vec![logs_task, events_task, chunks_task, persons_task];
@@ -242,6 +244,10 @@ impl AppState {
             Some(reason) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason)),
             None => Ok(()),
         }
+    }
+
+    pub(crate) fn key_uses(&self) -> &auth::KeyUses {
+        &self.inner.key_uses
     }
 
     pub(crate) fn logins(&self) -> &api::throttle::LoginThrottle {

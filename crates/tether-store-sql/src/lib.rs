@@ -172,14 +172,18 @@ fn api_key(row: &AnyRow) -> ApiKey {
         id: row.get("id"),
         name: row.get("name"),
         scope: project_id.map_or(KeyScope::AllProjects, KeyScope::Project),
+        user_id: row.get("user_id"),
         prefix: row.get("prefix"),
         created_at_ms: row.get("created_at_ms"),
+        last_used_at_ms: row.get("last_used_at_ms"),
     }
 }
 
 const PROJECT_COLUMNS: &str = "SELECT id, name, token, created_at_ms, settings FROM projects";
 const PROJECT_RETURNING: &str = "RETURNING id, name, token, created_at_ms, settings";
-const KEY_COLUMNS: &str = "SELECT id, name, project_id, prefix, created_at_ms FROM api_keys";
+const KEY_RETURNING: &str = "RETURNING id, name, project_id, user_id, prefix, created_at_ms, last_used_at_ms";
+const KEY_COLUMNS: &str =
+    "SELECT id, name, project_id, user_id, prefix, created_at_ms, last_used_at_ms FROM api_keys";
 
 fn unique_as(message: &'static str, context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |e| match &e {
@@ -218,12 +222,13 @@ async fn insert_key<'e, E: Executor<'e, Database = sqlx::Any>>(
         KeyScope::AllProjects => None,
         KeyScope::Project(id) => Some(id),
     };
-    let row = sqlx::query(
-        "INSERT INTO api_keys (name, project_id, secret_hash, prefix, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id, name, project_id, prefix, created_at_ms",
-    )
+    let row = sqlx::query(&format!(
+        "INSERT INTO api_keys (name, project_id, user_id, secret_hash, prefix, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6) {KEY_RETURNING}"
+    ))
     .bind(&key.name)
     .bind(project_id)
+    .bind(key.user_id)
     .bind(&key.secret_hash)
     .bind(&key.prefix)
     .bind(now_ms())
@@ -291,6 +296,18 @@ impl MetadataStore for SqlMeta {
         Ok(row.as_ref().map(project))
     }
 
+    async fn rename_project(&self, id: ProjectId, name: &str) -> StoreResult<Project> {
+        let row = sqlx::query(&format!("UPDATE projects SET name = $1 WHERE id = $2 {PROJECT_RETURNING}"))
+            .bind(name)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(internal("cannot rename project"))?;
+        row.as_ref()
+            .map(project)
+            .ok_or_else(|| StoreError::new(ErrorKind::NotFound, format!("project {id} not found")))
+    }
+
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
         insert_key(&self.pool, &key).await
     }
@@ -310,6 +327,16 @@ impl MetadataStore for SqlMeta {
             .await
             .map_err(internal("cannot list API keys"))?;
         Ok(rows.iter().map(api_key).collect())
+    }
+
+    async fn touch_api_key(&self, id: i64, at_ms: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at_ms = $1 WHERE id = $2")
+            .bind(at_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(internal("cannot record API key use"))?;
+        Ok(())
     }
 
     async fn revoke_api_key(&self, id: i64) -> StoreResult<()> {

@@ -13,7 +13,8 @@ use moka::future::Cache;
 use tether_model::ProjectId;
 
 use crate::{
-    ApiKey, MetadataStore, NewApiKey, Project, ProjectSettings, StoreError, StoreResult, User, UserStore,
+    ApiKey, Invite, LoginSession, MetadataStore, NewApiKey, Project, ProjectSettings, Role, StoreError,
+    StoreResult, User, UserStore,
 };
 
 /// The default of how long another process's change (a revoked key, new settings) may go
@@ -29,7 +30,9 @@ where
     Cache::builder().max_capacity(CAPACITY).time_to_live(ttl).build()
 }
 
-/// Caches [`MetadataStore`]'s project and key lookups and [`UserStore`]'s session lookups.
+/// Caches [`MetadataStore`]'s project and key lookups and [`UserStore`]'s session and user
+/// lookups. A change made through this cache is seen here at once; one made by another
+/// process within the TTL.
 pub struct CachedMeta {
     meta: Arc<dyn MetadataStore>,
     users: Arc<dyn UserStore>,
@@ -38,6 +41,8 @@ pub struct CachedMeta {
     keys: Cache<String, Option<ApiKey>>,
     /// Session token hash → its user, for sessions valid at least `ttl` longer.
     sessions: Cache<String, Option<User>>,
+    /// User id → the user (the owner of an API key).
+    users_by_id: Cache<i64, Option<User>>,
     ttl: Duration,
 }
 
@@ -51,8 +56,16 @@ impl CachedMeta {
             by_id: cache(ttl),
             keys: cache(ttl),
             sessions: cache(ttl),
+            users_by_id: cache(ttl),
             ttl,
         }
+    }
+
+    /// A user's role changed or they were removed: their cached sessions (which carry the
+    /// user) and entry go.
+    async fn forget_user(&self, id: i64) {
+        self.sessions.invalidate_all();
+        self.users_by_id.invalidate(&id).await;
     }
 
     async fn forget_project(&self, project: &Project) {
@@ -104,6 +117,12 @@ impl MetadataStore for CachedMeta {
         cached(&self.by_token, token.to_owned(), self.meta.project_by_token(token)).await
     }
 
+    async fn rename_project(&self, id: ProjectId, name: &str) -> StoreResult<Project> {
+        let project = self.meta.rename_project(id, name).await?;
+        self.forget_project(&project).await;
+        Ok(project)
+    }
+
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
         let hash = key.secret_hash.clone();
         let created = self.meta.create_api_key(key).await?;
@@ -117,6 +136,10 @@ impl MetadataStore for CachedMeta {
 
     async fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
         self.meta.api_keys().await
+    }
+
+    async fn touch_api_key(&self, id: i64, at_ms: i64) -> StoreResult<()> {
+        self.meta.touch_api_key(id, at_ms).await
     }
 
     async fn revoke_api_key(&self, id: i64) -> StoreResult<()> {
@@ -143,8 +166,8 @@ impl MetadataStore for CachedMeta {
 
 #[async_trait]
 impl UserStore for CachedMeta {
-    async fn create_user(&self, username: &str, password_hash: &str) -> StoreResult<User> {
-        self.users.create_user(username, password_hash).await
+    async fn create_user(&self, username: &str, password_hash: &str, role: Role) -> StoreResult<User> {
+        self.users.create_user(username, password_hash, role).await
     }
 
     async fn create_first_user(&self, username: &str, password_hash: &str) -> StoreResult<Option<User>> {
@@ -155,8 +178,30 @@ impl UserStore for CachedMeta {
         self.users.user_by_name(username).await
     }
 
+    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+        cached(&self.users_by_id, id, self.users.user(id)).await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        self.users.users().await
+    }
+
     async fn user_count(&self) -> StoreResult<u64> {
         self.users.user_count().await
+    }
+
+    async fn set_role(&self, id: i64, role: Role) -> StoreResult<User> {
+        let user = self.users.set_role(id, role).await?;
+        self.forget_user(id).await;
+        Ok(user)
+    }
+
+    async fn delete_user(&self, id: i64) -> StoreResult<()> {
+        self.users.delete_user(id).await?;
+        self.forget_user(id).await;
+        // Their keys are revoked too.
+        self.keys.invalidate_all();
+        Ok(())
     }
 
     async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
@@ -166,8 +211,14 @@ impl UserStore for CachedMeta {
         Ok(changed)
     }
 
-    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at_ms: i64) -> StoreResult<()> {
-        self.users.create_session(token_hash, user_id, expires_at_ms).await?;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        user_agent: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        self.users.create_session(token_hash, user_id, user_agent, expires_at_ms).await?;
         self.sessions.invalidate(token_hash).await;
         Ok(())
     }
@@ -187,9 +238,52 @@ impl UserStore for CachedMeta {
         }
     }
 
+    async fn sessions(&self, user_id: i64, now_ms: i64) -> StoreResult<Vec<LoginSession>> {
+        self.users.sessions(user_id, now_ms).await
+    }
+
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         self.users.delete_session(token_hash).await?;
         self.sessions.invalidate(token_hash).await;
         Ok(())
+    }
+
+    async fn delete_session_by_id(&self, user_id: i64, id: &str) -> StoreResult<()> {
+        self.users.delete_session_by_id(user_id, id).await?;
+        // Sessions are cached by token hash, which the short id does not give.
+        self.sessions.invalidate_all();
+        Ok(())
+    }
+
+    async fn create_invite(
+        &self,
+        token_hash: &str,
+        role: Role,
+        created_by: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<Invite> {
+        self.users.create_invite(token_hash, role, created_by, expires_at_ms).await
+    }
+
+    async fn invites(&self, now_ms: i64) -> StoreResult<Vec<Invite>> {
+        self.users.invites(now_ms).await
+    }
+
+    async fn invite_by_hash(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Invite>> {
+        self.users.invite_by_hash(token_hash, now_ms).await
+    }
+
+    async fn accept_invite(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+        username: &str,
+        password_hash: &str,
+    ) -> StoreResult<User> {
+        self.users.accept_invite(token_hash, now_ms, username, password_hash).await
+    }
+
+    async fn revoke_invite(&self, id: i64) -> StoreResult<()> {
+        self.users.revoke_invite(id).await
     }
 }

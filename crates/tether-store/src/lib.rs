@@ -38,4 +38,4 @@ pub use metadata::{
 pub use people::{Issue, IssueQuery, IssueStatus, IssueStore, Person, PersonStore};
 pub use recordings::{Recordings, chunk_entry};
 pub use symbols::{NewRelease, NewSymbolSet, Release, SymbolSet, SymbolStore};
-pub use users::{User, UserStore};
+pub use users::{Invite, LoginSession, Role, User, UserStore};

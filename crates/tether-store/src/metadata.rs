@@ -106,9 +106,14 @@ pub struct ApiKey {
     pub id: i64,
     pub name: String,
     pub scope: KeyScope,
+    /// The user it belongs to (its rights are theirs, within `scope`); `None` for the
+    /// operator key made at first start, which acts as an admin.
+    pub user_id: Option<i64>,
     /// The first characters of the key, to recognize it in lists.
     pub prefix: String,
     pub created_at_ms: i64,
+    /// When it was last used, to the minute (see [`MetadataStore::touch_api_key`]).
+    pub last_used_at_ms: Option<i64>,
 }
 
 /// A key to insert: the caller generates the secret and passes only its hash.
@@ -116,6 +121,7 @@ pub struct ApiKey {
 pub struct NewApiKey {
     pub name: String,
     pub scope: KeyScope,
+    pub user_id: Option<i64>,
     pub secret_hash: String,
     pub prefix: String,
 }
@@ -137,10 +143,16 @@ pub trait MetadataStore: Send + Sync {
     async fn projects(&self) -> StoreResult<Vec<Project>>;
     async fn project(&self, id: ProjectId) -> StoreResult<Option<Project>>;
     async fn project_by_token(&self, token: &str) -> StoreResult<Option<Project>>;
+    /// Renames a project; `NotFound` for an unknown project.
+    async fn rename_project(&self, id: ProjectId, name: &str) -> StoreResult<Project>;
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey>;
     /// The live (not revoked) key with this secret hash.
     async fn api_key_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiKey>>;
+    /// Every live key, oldest first.
     async fn api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+    /// Records that a key was used at `at_ms` (callers write this at most once a minute
+    /// per key, so reads do not turn into writes).
+    async fn touch_api_key(&self, id: i64, at_ms: i64) -> StoreResult<()>;
     /// Revokes a key; `NotFound` when no live key has this id.
     async fn revoke_api_key(&self, id: i64) -> StoreResult<()>;
     /// Replaces a project's settings; `NotFound` for an unknown project.

@@ -1,33 +1,128 @@
-//! UI accounts and their login sessions.
+//! UI accounts, their roles, login sessions, and invitations.
 
 use async_trait::async_trait;
 
 use crate::StoreResult;
 
-/// A person who logs in to the UI. Users may read and manage every project.
+/// What a person may do. Roles are instance-wide: every user reads every project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads everything, changes nothing but their own password, sessions and keys.
+    Viewer,
+    /// A viewer who also triages issues and uploads source maps.
+    Member,
+    /// Manages people, projects, settings, alerts and every key.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Member => "member",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role stored as `name`; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Role> {
+        [Role::Viewer, Role::Member, Role::Admin].into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+/// A person who logs in to the UI.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct User {
     pub id: i64,
     pub username: String,
+    pub role: Role,
+    pub created_at_ms: i64,
 }
 
-/// Accounts and sessions. Passwords and session tokens are stored only as hashes, made by
-/// the caller.
+/// A login session as its owner sees it in a list. `id` is a prefix of the token's hash:
+/// enough to name the session, nothing to log in with.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LoginSession {
+    pub id: String,
+    pub user_agent: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// A pending invitation: whoever holds its link may create one account with `role` until
+/// it expires or is used.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Invite {
+    pub id: i64,
+    pub role: Role,
+    /// The user who invited.
+    pub created_by: i64,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// Accounts, sessions and invitations. Passwords and secret tokens are stored only as
+/// hashes, made by the caller.
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Creates a user; a taken username is `InvalidInput`.
-    async fn create_user(&self, username: &str, password_hash: &str) -> StoreResult<User>;
-    /// Creates the user only if there is no user yet (in any process sharing the store);
+    async fn create_user(&self, username: &str, password_hash: &str, role: Role) -> StoreResult<User>;
+    /// Creates an admin only if there is no user yet (in any process sharing the store);
     /// `None` when there was one.
     async fn create_first_user(&self, username: &str, password_hash: &str) -> StoreResult<Option<User>>;
     /// The user and their password hash.
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<(User, String)>>;
+    async fn user(&self, id: i64) -> StoreResult<Option<User>>;
+    /// Every user, oldest first.
+    async fn users(&self) -> StoreResult<Vec<User>>;
     async fn user_count(&self) -> StoreResult<u64>;
+    /// Changes a user's role. `NotFound` for an unknown user; `InvalidInput` when it would
+    /// leave no admin (checked in the same step as the change, so two admins demoting each
+    /// other at once cannot both succeed).
+    async fn set_role(&self, id: i64, role: Role) -> StoreResult<User>;
+    /// Removes a user: their sessions end and their API keys are revoked in the same step.
+    /// `NotFound` for an unknown user; `InvalidInput` for the last admin.
+    async fn delete_user(&self, id: i64) -> StoreResult<()>;
     /// Replaces the user's password hash and ends every session of theirs (in one step:
     /// no session outlives the change); false when there is no such user.
     async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
-    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at_ms: i64) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        user_agent: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
     /// The user of a session that has not expired at `now_ms`.
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<User>>;
+    /// The user's sessions that have not expired at `now_ms`, newest first.
+    async fn sessions(&self, user_id: i64, now_ms: i64) -> StoreResult<Vec<LoginSession>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Ends the user's session named by a [`LoginSession::id`]; `NotFound` when the user
+    /// has no such session.
+    async fn delete_session_by_id(&self, user_id: i64, id: &str) -> StoreResult<()>;
+    async fn create_invite(
+        &self,
+        token_hash: &str,
+        role: Role,
+        created_by: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<Invite>;
+    /// Invitations neither used, revoked nor expired at `now_ms`, newest first.
+    async fn invites(&self, now_ms: i64) -> StoreResult<Vec<Invite>>;
+    /// The usable invitation with this token hash.
+    async fn invite_by_hash(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Invite>>;
+    /// Uses an invitation: creates its user and consumes it, both or neither. `NotFound`
+    /// when it is unknown, used, revoked or expired (two people racing for one link: one
+    /// wins); `InvalidInput` for a taken username (the invitation stays usable).
+    async fn accept_invite(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+        username: &str,
+        password_hash: &str,
+    ) -> StoreResult<User>;
+    /// `NotFound` when no usable invitation has this id.
+    async fn revoke_invite(&self, id: i64) -> StoreResult<()>;
 }

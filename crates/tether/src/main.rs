@@ -52,18 +52,37 @@ enum Command {
     Admin(AdminCommand),
 }
 
+/// Where the metadata store is (for `tether admin …`).
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// The same configuration as `serve` (it names the metadata store).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory (for the embedded metadata store). Default ./tether-data.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum AdminCommand {
+    /// Create a UI user, the password read as one line from standard input
+    /// (`echo 'their password' | tether admin create-user grace --role member`): the first
+    /// admin of an instance (also before its first start, which then makes no `admin`
+    /// user of its own), or a person while no admin is at hand to invite them.
+    CreateUser {
+        username: String,
+        /// admin, member or viewer.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Set a UI user's password, read as one line from standard input
     /// (`echo 'new password' | tether admin set-password admin`); ends the user's sessions.
     SetPassword {
         username: String,
-        /// The same configuration as `serve` (it names the metadata store).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Data directory (for the embedded metadata store). Default ./tether-data.
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -103,35 +122,70 @@ fn run() -> anyhow::Result<()> {
             let config = config::load(&overrides, &env)?;
             runtime.block_on(demo::run(&config, &env, &args))
         }
-        Command::Admin(AdminCommand::SetPassword { username, config, data_dir }) => {
-            let overrides =
-                config::Overrides { config_file: config, http_addr: None, grpc_addr: None, data_dir };
-            let config = config::load(&overrides, &env)?;
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .context("cannot read the new password from standard input")?;
-            let password = line.trim_end_matches(['\n', '\r']);
-            runtime.block_on(set_password(&config, &username, password))
+        Command::Admin(AdminCommand::SetPassword { username, store }) => {
+            let (config, password) = admin_input(store, &env)?;
+            runtime.block_on(set_password(&config, &username, &password))
+        }
+        Command::Admin(AdminCommand::CreateUser { username, role, store }) => {
+            let role = tether_store::Role::parse(&role)
+                .with_context(|| format!("invalid role {role:?}: expected admin, member or viewer"))?;
+            let (config, password) = admin_input(store, &env)?;
+            runtime.block_on(create_user(&config, &username, role, &password))
         }
     }
 }
 
-/// `tether admin set-password`: a new password hash, and the user's sessions ended.
-async fn set_password(config: &config::Config, username: &str, password: &str) -> anyhow::Result<()> {
-    if password.len() < 8 {
-        anyhow::bail!("the new password must have at least 8 characters");
+/// The configuration of a `tether admin` command and the password it reads from standard
+/// input (one line, at least 8 characters).
+fn admin_input(store: StoreArgs, env: &HashMap<String, String>) -> anyhow::Result<(config::Config, String)> {
+    let overrides =
+        config::Overrides { config_file: store.config, http_addr: None, grpc_addr: None, data_dir: store.data_dir };
+    let config = config::load(&overrides, env)?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.chars().count() < 8 {
+        anyhow::bail!("the password must have at least 8 characters");
     }
+    Ok((config, password))
+}
+
+/// The metadata store of an existing instance (never a new, empty one by mistake).
+async fn existing_metadata(config: &config::Config) -> anyhow::Result<(tether_store_sql::SqlMeta, String)> {
     let sqlite = config.data_dir.join(tether_store_embedded::layout::METADATA);
     if config.storage.postgres_url.is_none() && !sqlite.exists() {
         anyhow::bail!("no Tether data in {} (pass --data-dir or --config)", config.data_dir.display());
     }
-    let (meta, described) = storage::open_metadata(config).await?;
+    storage::open_metadata(config).await
+}
+
+/// `tether admin set-password`: a new password hash, and the user's sessions ended.
+async fn set_password(config: &config::Config, username: &str, password: &str) -> anyhow::Result<()> {
+    let (meta, described) = existing_metadata(config).await?;
     let hash = tether_server::auth::hash_password(password);
     if !tether_store::UserStore::set_password(&meta, username, &hash).await? {
         anyhow::bail!("no user named {username:?} in {described}");
     }
     println!("Password of {username} changed in {described}; their sessions are ended.");
+    Ok(())
+}
+
+/// `tether admin create-user`: a user with a role and a password.
+async fn create_user(
+    config: &config::Config,
+    username: &str,
+    role: tether_store::Role,
+    password: &str,
+) -> anyhow::Result<()> {
+    // Before the first start too: then that start makes no `admin` of its own.
+    if config.storage.postgres_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    }
+    let (meta, described) = storage::open_metadata(config).await?;
+    let hash = tether_server::auth::hash_password(password);
+    let user = tether_store::UserStore::create_user(&meta, username, &hash, role).await?;
+    println!("User {} ({}) created in {described}.", user.username, role.as_str());
     Ok(())
 }
 

@@ -6,9 +6,9 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tether_model::ProjectId;
-use tether_store::{AlertRule, AlertSpec};
+use tether_store::{AlertRule, AlertSpec, Role};
 
-use super::authorize_project;
+use super::{authorize_project, authorize_project_as};
 use crate::alerts::check_query;
 use crate::{ApiError, AppState};
 
@@ -84,7 +84,7 @@ pub(super) async fn create(
     Path(project_id): Path<ProjectId>,
     body: Result<Json<AlertBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize_project(&state, &headers, project_id).await?;
+    authorize_project_as(&state, &headers, project_id, Role::Admin, "managing alerts").await?;
     let spec = spec(&state, &headers, body_of(body)?)?;
     let alert = state.alerts().create_alert(project_id, spec, crate::clock::now_ms()).await?;
     Ok((StatusCode::CREATED, Json(json!(alert))))
@@ -96,7 +96,7 @@ pub(super) async fn update(
     Path((project_id, alert_id)): Path<(ProjectId, i64)>,
     body: Result<Json<AlertBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize_project(&state, &headers, project_id).await?;
+    authorize_project_as(&state, &headers, project_id, Role::Admin, "managing alerts").await?;
     let spec = spec(&state, &headers, body_of(body)?)?;
     let alert = state.alerts().update_alert(project_id, alert_id, spec).await?;
     alert.map(|a| Json(json!(a))).ok_or_else(|| ApiError::not_found(format!("alert {alert_id} not found")))
@@ -107,7 +107,7 @@ pub(super) async fn delete(
     headers: HeaderMap,
     Path((project_id, alert_id)): Path<(ProjectId, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    authorize_project(&state, &headers, project_id).await?;
+    authorize_project_as(&state, &headers, project_id, Role::Admin, "managing alerts").await?;
     if !state.alerts().delete_alert(project_id, alert_id).await? {
         return Err(ApiError::not_found(format!("alert {alert_id} not found")));
     }

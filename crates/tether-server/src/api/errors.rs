@@ -8,9 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use tether_model::ProjectId;
-use tether_store::{ExceptionScope, Issue, IssueStats, IssueStatus};
+use tether_store::{ExceptionScope, Issue, IssueStats, IssueStatus, Role};
 
-use super::authorize_project;
+use super::{authorize_project, authorize_project_as};
 use super::params::{format_ns, parse_time_ms};
 use crate::{ApiError, AppState};
 
@@ -163,7 +163,7 @@ pub(super) async fn update(
     Path((project_id, issue_id)): Path<(ProjectId, i64)>,
     body: Result<Json<StatusChange>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize_project(&state, &headers, project_id).await?;
+    authorize_project_as(&state, &headers, project_id, Role::Member, "changing an issue's status").await?;
     let Json(change) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let issue = state.issues().set_issue_status(project_id, issue_id, change.status).await?;
     Ok(Json(issue_json(&issue, None)))

@@ -1,4 +1,5 @@
-//! The JSON read API under `/api`, authorized by personal API keys.
+//! The JSON API under `/api`, authorized by a login session or a personal API key, each
+//! with its user's role (see `auth::Principal`).
 
 mod alerts;
 mod errors;
@@ -9,13 +10,14 @@ mod projects;
 mod recordings;
 mod session;
 mod symbols;
+mod users;
 pub(crate) mod throttle;
 
 use axum::Router;
 use axum::http::HeaderMap;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, patch, post, put};
 use tether_model::ProjectId;
-use tether_store::Project;
+use tether_store::{Project, Role};
 
 use crate::auth::Principal;
 pub(crate) use symbols::MAX_SYMBOL_SET_DECODED;
@@ -24,12 +26,22 @@ use crate::{ApiError, AppState, auth};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/login", axum::routing::post(session::login))
-        .route("/api/logout", axum::routing::post(session::logout))
+        .route("/api/login", post(session::login))
+        .route("/api/logout", post(session::logout))
         .route("/api/me", get(session::me))
+        .route("/api/me/password", post(session::change_password))
+        .route("/api/me/sessions", get(session::sessions))
+        .route("/api/me/sessions/{session_id}", delete(session::end_session))
+        .route("/api/users", get(users::list))
+        .route("/api/users/{user_id}", patch(users::update).delete(users::remove))
+        .route("/api/invites", get(users::invites).post(users::invite))
+        .route("/api/invites/{invite_id}", delete(users::revoke_invite))
+        .route("/api/invite/{token}", get(users::show))
+        .route("/api/invite/{token}/accept", post(users::accept))
         .route("/api/projects", get(projects::list).post(projects::create))
-        .route("/api/projects/{project_id}/api_keys", axum::routing::post(projects::create_key))
-        .route("/api/api_keys", get(projects::list_keys))
+        .route("/api/projects/{project_id}", patch(projects::rename))
+        .route("/api/projects/{project_id}/api_keys", post(projects::create_key))
+        .route("/api/api_keys", get(projects::list_keys).post(projects::create_own_key))
         .route("/api/api_keys/{key_id}", delete(projects::revoke_key))
         .route("/api/projects/{project_id}/logs", get(logs::list))
         .route("/api/projects/{project_id}/logs/histogram", get(logs::histogram))
@@ -39,7 +51,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/projects/{project_id}/sessions/flags", get(logs::session_flags))
         .route("/api/projects/{project_id}/logs/{log_id}", get(logs::one))
         .route("/api/projects/{project_id}/logs/{log_id}/related_errors", get(errors::related))
-        .route("/api/projects/{project_id}/settings", axum::routing::patch(projects::update_settings))
+        .route("/api/projects/{project_id}/settings", patch(projects::update_settings))
         .route("/api/projects/{project_id}/error_tracking/issues", get(errors::list))
         .route(
             "/api/projects/{project_id}/error_tracking/issues/{issue_id}",
@@ -53,7 +65,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/projects/{project_id}/persons/{distinct_id}", get(persons::one))
         .route(
             "/api/projects/{project_id}/error_tracking/releases",
-            axum::routing::post(symbols::create_release),
+            post(symbols::create_release),
         )
         .route(
             "/api/projects/{project_id}/error_tracking/releases/hash/{hash_id}",
@@ -61,37 +73,49 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route(
             "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_check_upload",
-            axum::routing::post(symbols::bulk_check),
+            post(symbols::bulk_check),
         )
         .route(
             "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_start_upload",
-            axum::routing::post(symbols::bulk_start),
+            post(symbols::bulk_start),
         )
         .route(
             "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_finish_upload",
-            axum::routing::post(symbols::bulk_finish),
+            post(symbols::bulk_finish),
         )
         .route(
             "/api/projects/{project_id}/error_tracking/symbol_sets/{set_id}/upload",
-            axum::routing::put(symbols::upload),
+            put(symbols::upload),
         )
         .route("/api/projects/{project_id}/alerts", get(alerts::list).post(alerts::create))
         .route(
             "/api/projects/{project_id}/alerts/{alert_id}",
-            axum::routing::put(alerts::update).delete(alerts::delete),
+            put(alerts::update).delete(alerts::delete),
         )
         .route("/api/projects/{project_id}/alerts/{alert_id}/history", get(alerts::history))
         .route("/api/{*rest}", axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }))
 }
 
-/// Checks the caller's key and that it may read `project_id` (404 before 403, so a
-/// project-scoped key learns nothing it could not already guess).
+/// Checks the caller may read `project_id` (404 before 403, so a project-scoped key
+/// learns nothing it could not already guess).
 pub(crate) async fn authorize_project(
     state: &AppState,
     headers: &HeaderMap,
     project_id: ProjectId,
 ) -> Result<Project, ApiError> {
-    let caller = auth::principal(state.meta(), state.users(), headers).await?;
+    authorize_project_as(state, headers, project_id, Role::Viewer, "reading").await.map(|(p, _)| p)
+}
+
+/// Checks the caller may see `project_id` and has at least the role `needed` for `doing`
+/// (said in the 403: "changing an issue's status needs the member role; you are a viewer").
+pub(crate) async fn authorize_project_as(
+    state: &AppState,
+    headers: &HeaderMap,
+    project_id: ProjectId,
+    needed: Role,
+    doing: &str,
+) -> Result<(Project, Principal), ApiError> {
+    let caller = auth::principal(state, headers).await?;
     let project = state
         .meta()
         .project(project_id)
@@ -100,7 +124,8 @@ pub(crate) async fn authorize_project(
     if !caller.may_read(project_id) {
         return Err(ApiError::forbidden(format!("this API key may not read project {project_id}")));
     }
-    Ok(project)
+    caller.require(needed, doing)?;
+    Ok((project, caller))
 }
 
 /// The origin a caller reached Tether at (its `Host`), for links and URLs handed back to it.
@@ -110,11 +135,18 @@ pub(crate) fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-/// Checks the caller may manage every project (a logged-in user or an all-projects key).
-pub(crate) async fn authorize_admin(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let caller = auth::principal(state.meta(), state.users(), headers).await?;
-    if !caller.is_admin() {
-        return Err(ApiError::forbidden("only an all-projects API key may do this"));
+/// Checks the caller acts on the whole instance (a user or an all-projects key) with at
+/// least the role `needed` for `doing`.
+pub(crate) async fn authorize_instance(
+    state: &AppState,
+    headers: &HeaderMap,
+    needed: Role,
+    doing: &str,
+) -> Result<Principal, ApiError> {
+    let caller = auth::principal(state, headers).await?;
+    if !caller.instance_wide() {
+        return Err(ApiError::forbidden(format!("{doing} needs an all-projects API key, not a project's")));
     }
+    caller.require(needed, doing)?;
     Ok(caller)
 }

@@ -6,13 +6,14 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tether_model::ProjectId;
-use tether_store::{ApiKey, KeyScope, NewApiKey, Privacy, ProjectSettings, Retention};
+use tether_store::{ApiKey, KeyScope, NewApiKey, Privacy, ProjectSettings, Retention, Role, User};
 
-use super::{authorize_admin, authorize_project};
+use super::{authorize_instance, authorize_project_as};
+use crate::auth::Principal;
 use crate::{ApiError, AppState, auth};
 
 pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let caller = auth::principal(state.meta(), state.users(), &headers).await?;
+    let caller = auth::principal(&state, &headers).await?;
     let projects: Vec<_> =
         state.meta().projects().await?.into_iter().filter(|p| caller.may_read(p.id)).collect();
     Ok(Json(json!({ "results": projects })))
@@ -29,15 +30,32 @@ pub(super) async fn create(
     headers: HeaderMap,
     body: Result<Json<NewProject>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize_admin(&state, &headers).await?;
+    authorize_instance(&state, &headers, Role::Admin, "creating a project").await?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let name = body.name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::bad_request("invalid name: expected 1 to 200 characters"));
-    }
     let token = auth::generate_secret(auth::PROJECT_TOKEN_PREFIX);
-    let project = state.meta().create_project(name, &token).await?;
+    let project = state.meta().create_project(project_name(&body.name)?, &token).await?;
     Ok((StatusCode::CREATED, Json(json!(project))))
+}
+
+fn project_name(name: &str) -> Result<&str, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("invalid name: expected 1 to 200 characters, no control characters"));
+    }
+    Ok(name)
+}
+
+/// `PATCH /api/projects/{id}`: renames a project (its token, data and links stay).
+pub(super) async fn rename(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    body: Result<Json<NewProject>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    authorize_project_as(&state, &headers, project_id, Role::Admin, "renaming a project").await?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let project = state.meta().rename_project(project_id, project_name(&body.name)?).await?;
+    Ok(Json(json!(project)))
 }
 
 #[derive(Serialize)]
@@ -46,12 +64,16 @@ struct KeyJson {
     name: String,
     /// `null` for keys that may read every project.
     project_id: Option<ProjectId>,
+    /// Whose key it is (`null`: the operator key made at first start).
+    user_id: Option<i64>,
+    username: Option<String>,
     prefix: String,
     created_at_ms: i64,
+    last_used_at_ms: Option<i64>,
 }
 
-impl From<ApiKey> for KeyJson {
-    fn from(k: ApiKey) -> Self {
+impl KeyJson {
+    fn new(k: ApiKey, users: &[User]) -> Self {
         KeyJson {
             id: k.id,
             name: k.name,
@@ -59,8 +81,11 @@ impl From<ApiKey> for KeyJson {
                 KeyScope::AllProjects => None,
                 KeyScope::Project(id) => Some(id),
             },
+            user_id: k.user_id,
+            username: k.user_id.and_then(|id| users.iter().find(|u| u.id == id)).map(|u| u.username.clone()),
             prefix: k.prefix,
             created_at_ms: k.created_at_ms,
+            last_used_at_ms: k.last_used_at_ms,
         }
     }
 }
@@ -69,45 +94,106 @@ impl From<ApiKey> for KeyJson {
 #[serde(deny_unknown_fields)]
 pub(super) struct NewKey {
     name: String,
+    /// Only for `POST /api/api_keys`: the one project the key may read; absent or `null`
+    /// for all of them.
+    #[serde(default)]
+    project_id: Option<ProjectId>,
 }
 
-/// Creates a key that may read one project. The secret is in this response only.
+/// `POST /api/api_keys`: a key of the caller's own, acting with their role, for one
+/// project or all. The secret is in this response only.
+pub(super) async fn create_own_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<NewKey>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (caller, scope) = match body.project_id {
+        None => (authorize_instance(&state, &headers, Role::Viewer, "an all-projects key").await?, KeyScope::AllProjects),
+        Some(id) => {
+            (authorize_project_as(&state, &headers, id, Role::Viewer, "a key").await?.1, KeyScope::Project(id))
+        }
+    };
+    issue_key(&state, &caller, &body.name, scope).await
+}
+
+/// `POST /api/projects/{id}/api_keys`: a key of the caller's own that may read one project.
 pub(super) async fn create_key(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
     body: Result<Json<NewKey>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize_project(&state, &headers, project_id).await?;
+    let (_, caller) = authorize_project_as(&state, &headers, project_id, Role::Viewer, "a key").await?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if body.project_id.is_some_and(|id| id != project_id) {
+        return Err(ApiError::bad_request("invalid project_id: this path names the key's project"));
+    }
+    issue_key(&state, &caller, &body.name, KeyScope::Project(project_id)).await
+}
+
+async fn issue_key(
+    state: &AppState,
+    caller: &Principal,
+    name: &str,
+    scope: KeyScope,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::bad_request("invalid name: expected 1 to 200 characters"));
+    }
     let secret = auth::generate_secret(auth::API_KEY_PREFIX);
+    let owner = caller.user().cloned();
     let key = state
         .meta()
         .create_api_key(NewApiKey {
-            name: body.name.trim().to_owned(),
-            scope: KeyScope::Project(project_id),
+            name: name.to_owned(),
+            scope,
+            user_id: owner.as_ref().map(|u| u.id),
             secret_hash: auth::hash_secret(&secret),
             prefix: secret[..8].to_owned(),
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "key": KeyJson::from(key), "secret": secret }))))
+    let key = KeyJson::new(key, owner.as_slice());
+    Ok((StatusCode::CREATED, Json(json!({ "key": key, "secret": secret }))))
 }
 
+/// `GET /api/api_keys`: the caller's own keys; an admin sees everyone's.
 pub(super) async fn list_keys(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    authorize_admin(&state, &headers).await?;
-    let keys: Vec<KeyJson> = state.meta().api_keys().await?.into_iter().map(KeyJson::from).collect();
+    let caller = auth::principal(&state, &headers).await?;
+    let users = state.users().users().await?;
+    let everyone = caller.role() == Role::Admin && caller.instance_wide();
+    let own = caller.user().map(|u| u.id);
+    let keys: Vec<KeyJson> = state
+        .meta()
+        .api_keys()
+        .await?
+        .into_iter()
+        .filter(|k| everyone || (own.is_some() && k.user_id == own))
+        .map(|k| KeyJson::new(k, &users))
+        .collect();
     Ok(Json(json!({ "results": keys })))
 }
 
+/// `DELETE /api/api_keys/{id}`: revokes one of the caller's keys, or any key for an admin.
 pub(super) async fn revoke_key(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(key_id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    authorize_admin(&state, &headers).await?;
+    let caller = auth::principal(&state, &headers).await?;
+    let keys = state.meta().api_keys().await?;
+    let key = keys.iter().find(|k| k.id == key_id).ok_or_else(|| ApiError::not_found("API key not found"))?;
+    let own = caller.user().is_some_and(|u| key.user_id == Some(u.id));
+    if !own {
+        if !caller.instance_wide() {
+            return Err(ApiError::forbidden("revoking another's key needs an all-projects API key"));
+        }
+        caller.require(Role::Admin, "revoking another's key")?;
+    }
     state.meta().revoke_api_key(key_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -121,7 +207,7 @@ pub(super) async fn update_settings(
     Path(project_id): Path<ProjectId>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize_project(&state, &headers, project_id).await?;
+    authorize_project_as(&state, &headers, project_id, Role::Admin, "changing project settings").await?;
     let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let project =
         state.meta().project(project_id).await?.ok_or_else(|| ApiError::not_found("no such project"))?;

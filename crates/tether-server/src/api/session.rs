@@ -4,17 +4,21 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{Value, json};
+
+use tether_store::User;
 
 use crate::auth::{self, Principal, SESSION_COOKIE};
 use crate::{ApiError, AppState};
 
 /// How long a login lasts.
 const SESSION_DAYS: i64 = 14;
+/// The shortest password a person may choose (the operator CLI applies the same).
+pub(crate) const MIN_PASSWORD_CHARS: usize = 8;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,12 +79,7 @@ pub(super) async fn login(
         Some((user, hash)) => (Some(user), hash),
         None => (None, auth::DUMMY_PASSWORD_HASH.to_owned()),
     };
-    let ok = {
-        let _permit = state.password_checks().acquire().await.map_err(|_| ApiError::internal())?;
-        tokio::task::spawn_blocking(move || auth::verify_password(&login.password, &hash))
-            .await
-            .map_err(|_| ApiError::internal())?
-    };
+    let ok = verify_password(&state, login.password, hash).await?;
     let Some(user) = user.filter(|_| ok) else {
         state.logins().failed(&keys).await;
         state.metrics().logins_failed.fetch_add(1, Ordering::Relaxed);
@@ -88,15 +87,52 @@ pub(super) async fn login(
         return Err(ApiError::unauthorized("Wrong username or password"));
     };
     state.logins().forget(&keys[0]).await;
+    start_session(&state, &headers, user, json!({})).await
+}
+
+/// Logs `user` in: a new session and its cookie, in a response carrying `body` with the
+/// user added.
+pub(super) async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: User,
+    mut body: Value,
+) -> Result<Response, ApiError> {
     let token = auth::generate_secret("tss_");
     let max_age = SESSION_DAYS * 86_400;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    state.users().create_session(&auth::hash_secret(&token), user.id, now_ms + max_age * 1000).await?;
-    let mut response = Json(json!({ "user": user })).into_response();
+    let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let agent: String = agent.chars().take(300).collect();
+    let expires = crate::clock::now_ms() + max_age * 1000;
+    state.users().create_session(&auth::hash_secret(&token), user.id, &agent, expires).await?;
+    body["user"] = json!(user);
+    let mut response = Json(body).into_response();
     response.headers_mut().insert(header::SET_COOKIE, session_cookie(&token, max_age));
     Ok(response)
+}
+
+/// Runs argon2 work off the async threads, a few at once (argon2 is slow on purpose: a
+/// flood of logins must not stall everything else).
+async fn argon2<T: Send + 'static>(state: &AppState, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    let _permit = state.password_checks().acquire().await.map_err(|_| ApiError::internal())?;
+    tokio::task::spawn_blocking(work).await.map_err(|_| ApiError::internal())
+}
+
+pub(super) async fn hash_password(state: &AppState, password: String) -> Result<String, ApiError> {
+    argon2(state, move || auth::hash_password(&password)).await
+}
+
+async fn verify_password(state: &AppState, password: String, hash: String) -> Result<bool, ApiError> {
+    argon2(state, move || auth::verify_password(&password, &hash)).await
+}
+
+/// The rule for new passwords, with the reason when one breaks it.
+pub(super) fn check_new_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > 1024 {
+        return Err(ApiError::bad_request(format!(
+            "invalid password: expected {MIN_PASSWORD_CHARS} to 1024 characters"
+        )));
+    }
+    Ok(())
 }
 
 pub(super) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -109,8 +145,73 @@ pub(super) async fn logout(State(state): State<AppState>, headers: HeaderMap) ->
 }
 
 pub(super) async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    match auth::principal(state.meta(), state.users(), &headers).await? {
+    match auth::principal(&state, &headers).await? {
         Principal::User(user) => Ok(Json(json!({ "user": user }))),
-        Principal::Key(key) => Ok(Json(json!({ "api_key": { "id": key.id, "name": key.name } }))),
+        Principal::Key { key, owner } => {
+            Ok(Json(json!({ "api_key": { "id": key.id, "name": key.name }, "user": owner })))
+        }
     }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/me/password`: the logged-in user changes their password (the current one
+/// checked). Every session of theirs ends; this one goes on with a new cookie.
+pub(super) async fn change_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<PasswordChange>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let user = logged_in(&state, &headers).await?;
+    let Json(change) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    check_new_password(&change.new_password)?;
+    let (_, hash) = state.users().user_by_name(&user.username).await?.ok_or_else(ApiError::internal)?;
+    if !verify_password(&state, change.current_password, hash).await? {
+        return Err(ApiError::bad_request("the current password is wrong"));
+    }
+    let hash = hash_password(&state, change.new_password).await?;
+    state.users().set_password(&user.username, &hash).await?;
+    start_session(&state, &headers, user, json!({})).await
+}
+
+/// The user of a cookie session: what only a person may do (their password, their
+/// sessions) is not done with an API key.
+async fn logged_in(state: &AppState, headers: &HeaderMap) -> Result<User, ApiError> {
+    match auth::principal(state, headers).await? {
+        Principal::User(user) => Ok(user),
+        Principal::Key { .. } => Err(ApiError::forbidden("log in to the UI for this: API keys may not")),
+    }
+}
+
+/// `GET /api/me/sessions`: the caller's login sessions, the current one marked.
+pub(super) async fn sessions(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let user = logged_in(&state, &headers).await?;
+    let current = auth::cookie(&headers, SESSION_COOKIE).map(auth::hash_secret).unwrap_or_default();
+    let sessions = state.users().sessions(user.id, crate::clock::now_ms()).await?;
+    let results: Vec<Value> = sessions
+        .into_iter()
+        .map(|s| {
+            let this = current.starts_with(&s.id);
+            let mut v = json!(s);
+            v["current"] = json!(this);
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "results": results })))
+}
+
+/// `DELETE /api/me/sessions/{id}`: ends one of the caller's sessions (a lost laptop).
+pub(super) async fn end_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let user = logged_in(&state, &headers).await?;
+    state.users().delete_session_by_id(user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -15,9 +15,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tether_model::ProjectId;
-use tether_store::{ErrorKind, NewRelease, NewSymbolSet, Release};
+use tether_store::{ErrorKind, NewRelease, NewSymbolSet, Release, Role};
 
-use super::authorize_project;
+use super::{authorize_project, authorize_project_as};
 use crate::body::read_limited;
 use crate::symbols::{Resolver, blob_folder, blob_key};
 use crate::{ApiError, AppState};
@@ -93,7 +93,7 @@ pub(super) async fn create_release(
     Path(project_id): Path<ProjectId>,
     body: Result<Json<NewReleaseBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    authorize_project(&state, &headers, project_id).await?;
+    authorize_project_as(&state, &headers, project_id, Role::Member, "uploading source maps").await?;
     let body = json_body(body)?;
     let metadata = match body.metadata {
         None | Some(Value::Null) => "{}".to_owned(),
@@ -159,7 +159,7 @@ pub(super) async fn bulk_check(
     Path(project_id): Path<ProjectId>,
     body: Result<Json<CheckBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize_project(&state, &headers, project_id).await?;
+    authorize_project_as(&state, &headers, project_id, Role::Member, "uploading source maps").await?;
     let body = json_body(body)?;
     check_entries(&body.symbol_sets)?;
     let chunks: Vec<String> = body.symbol_sets.iter().map(|e| e.chunk_id.clone()).collect();
@@ -190,7 +190,7 @@ pub(super) async fn bulk_start(
     Path(project_id): Path<ProjectId>,
     body: Result<Json<StartBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    authorize_project(&state, &headers, project_id).await?;
+    authorize_project_as(&state, &headers, project_id, Role::Member, "uploading source maps").await?;
     state.check_disk()?;
     let body = json_body(body)?;
     check_entries(&body.symbol_sets)?;
@@ -305,7 +305,7 @@ pub(super) async fn bulk_finish(
     Path(project_id): Path<ProjectId>,
     body: Result<Json<FinishBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize_project(&state, &headers, project_id).await?;
+    authorize_project_as(&state, &headers, project_id, Role::Member, "uploading source maps").await?;
     let body = json_body(body)?;
     if body.content_hashes.len() > MAX_SETS_PER_REQUEST {
         return Err(ApiError::bad_request(format!("at most {MAX_SETS_PER_REQUEST} symbol sets per request")));

@@ -25,6 +25,10 @@ pub async fn metadata_projects_and_tokens(s: MetaStores) {
     assert_eq!(s.meta.set_project_settings(p.id, off.clone()).await.unwrap().settings, off);
     assert_eq!(s.meta.project(p.id).await.unwrap().unwrap().settings, off);
     assert_eq!(s.meta.set_project_settings(999, off).await.unwrap_err().kind(), ErrorKind::NotFound);
+    let renamed = s.meta.rename_project(p.id, "Production").await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.token.as_str()), ("Production", p.token.as_str()));
+    assert_eq!(s.meta.project_by_token(&p.token).await.unwrap().unwrap().name, "Production");
+    assert_eq!(s.meta.rename_project(999, "x").await.unwrap_err().kind(), ErrorKind::NotFound);
     s.meta.ping().await.unwrap();
 }
 
@@ -35,6 +39,7 @@ pub async fn metadata_api_keys_by_hash_and_revocation(s: MetaStores) {
         .create_api_key(NewApiKey {
             name: "admin".into(),
             scope: KeyScope::AllProjects,
+            user_id: None,
             secret_hash: "h1".into(),
             prefix: "phx_ab".into(),
         })
@@ -45,13 +50,18 @@ pub async fn metadata_api_keys_by_hash_and_revocation(s: MetaStores) {
         .create_api_key(NewApiKey {
             name: "ci".into(),
             scope: KeyScope::Project(p.id),
+            user_id: Some(7),
             secret_hash: "h2".into(),
             prefix: "phx_cd".into(),
         })
         .await
         .unwrap();
     assert_eq!(s.meta.api_key_by_hash("h1").await.unwrap(), Some(admin.clone()));
-    assert_eq!(s.meta.api_key_by_hash("h2").await.unwrap().map(|k| k.scope), Some(KeyScope::Project(p.id)));
+    let found = s.meta.api_key_by_hash("h2").await.unwrap().unwrap();
+    assert_eq!((found.scope, found.user_id, found.last_used_at_ms), (KeyScope::Project(p.id), Some(7), None));
+    s.meta.touch_api_key(scoped.id, 5_000).await.unwrap();
+    let listed = s.meta.api_keys().await.unwrap();
+    assert_eq!(listed.iter().find(|k| k.id == scoped.id).unwrap().last_used_at_ms, Some(5_000));
     assert_eq!(s.meta.api_keys().await.unwrap().len(), 2);
     s.meta.revoke_api_key(scoped.id).await.unwrap();
     assert_eq!(s.meta.api_key_by_hash("h2").await.unwrap(), None);
@@ -141,6 +151,7 @@ pub async fn first_start_happens_once(s: MetaStores) {
             let key = NewApiKey {
                 name: "admin".into(),
                 scope: KeyScope::AllProjects,
+                user_id: None,
                 secret_hash: format!("hash-{i}"),
                 prefix: "phx_".into(),
             };

@@ -186,7 +186,14 @@ macro_rules! alerts_suite {
 #[macro_export]
 macro_rules! users_suite {
     ($make:path) => {
-        $crate::conformance_cases!($make, users; users_and_sessions_expire, a_new_password_ends_every_session);
+        $crate::conformance_cases!($make, users; 
+            users_and_sessions_expire,
+            a_new_password_ends_every_session,
+            roles_change_and_one_admin_always_remains,
+            concurrent_demotions_leave_an_admin,
+            removing_a_user_ends_their_sessions_and_keys,
+            sessions_are_listed_and_ended_one_by_one,
+            invitations_are_used_once_and_expire);
     };
 }
 
