@@ -91,6 +91,7 @@ test('a failed checkout in the demo shop links the backend log to the session an
   await ui.setViewportSize({ width: 1440, height: 900 });
   await ui.goto(`${demo.base}/logs`);
   await ui.waitForURL(/\/login/);
+  await ui.fill('input[autocomplete=username]', 'admin');
   await ui.fill('input[type=password]', 'demo');
   await ui.click('button[type=submit]');
   await ui.waitForSelector('.log-row');

@@ -259,9 +259,10 @@ export function watchCsp(page) {
 }
 
 /** Logs `page` in to Tether's UI as the tests' admin. */
-export async function logIn(page, tetherBase) {
+export async function logIn(page, tetherBase, username = 'admin', password = ADMIN_PASSWORD) {
   await page.goto(`${tetherBase}/login`);
-  await page.fill('input[type=password]', ADMIN_PASSWORD);
+  await page.fill('input[autocomplete=username]', username);
+  await page.fill('input[type=password]', password);
   await page.click('button[type=submit]');
   await page.waitForURL(/\/logs/);
 }

@@ -58,6 +58,7 @@ test('from a log line to the recording, the related errors and the person', asyn
   await page.goto(`${tether.base}/logs`);
   await page.waitForURL(/\/login/);
   await page.screenshot({ path: join(artifacts, 'login.png') });
+  await page.fill('input[autocomplete=username]', 'admin');
   await page.fill('input[type=password]', ADMIN_PASSWORD);
   await page.click('button[type=submit]');
   await page.waitForURL(/\/logs/);

@@ -1,3 +1,6 @@
+import { useEffect, useState } from 'react';
+import { splitProject } from './router';
+
 // Typed access to Tether's JSON API. The session cookie authenticates; a 401 sends the
 // person to the login page.
 
@@ -64,15 +67,43 @@ export class ApiError extends Error {
   }
 }
 
-export let projectId = 1;
+export type Role = 'admin' | 'member' | 'viewer';
+
+export interface User {
+  id: number;
+  username: string;
+  role: Role;
+  created_at_ms: number;
+}
+
+export interface Project {
+  id: number;
+  name: string;
+  token: string;
+  created_at_ms: number;
+}
+
+/** Whether `role` is at least `needed` (viewer < member < admin), as the server checks. */
+export function atLeast(role: Role | undefined, needed: Role): boolean {
+  const rank = { viewer: 0, member: 1, admin: 2 };
+  return role !== undefined && rank[role] >= rank[needed];
+}
+
+/** `path` of the API: as is when it starts with `/api/`, else a path of the project on
+ * screen (the one in the page's URL, so a request always names the project being viewed). */
+function apiUrl(path: string): string {
+  if (path.startsWith('/api/')) return path;
+  const { projectId } = splitProject(location.pathname);
+  return `/api/projects/${projectId}/${path}`;
+}
 
 export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const resp = await fetch(path.startsWith('/api/') ? path : `/api/projects/${projectId}/${path}`, {
+  const resp = await fetch(apiUrl(path), {
     credentials: 'same-origin',
     ...init,
     headers: { 'content-type': 'application/json', ...(init.headers ?? {}) },
   });
-  if (resp.status === 401 && !location.pathname.startsWith('/login')) {
+  if (resp.status === 401 && !location.pathname.startsWith('/login') && !location.pathname.startsWith('/invite/')) {
     location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
   }
   const text = await resp.text();
@@ -81,11 +112,37 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   return body as T;
 }
 
-export async function loadProject(): Promise<{ id: number; name: string; token: string }> {
-  const projects = await api<{ results: { id: number; name: string; token: string }[] }>('/api/projects');
-  const first = projects.results[0];
-  projectId = first.id;
-  return first;
+/**
+ * Loads `path` (see `api`) whenever it changes, cancelling the request for the previous
+ * one (AbortController), so a fast change of filters never shows an older answer over a
+ * newer one. `null` loads nothing. `reload()` fetches the same path again.
+ */
+export function useApi<T>(path: string | null): { data: T | null; error: string | null; reload: () => void } {
+  const [state, setState] = useState<{ data: T | null; error: string | null }>({ data: null, error: null });
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    setState({ data: null, error: null });
+    if (path === null) return;
+    const controller = new AbortController();
+    api<T>(path, { signal: controller.signal }).then(
+      (data) => setState({ data, error: null }),
+      (e: Error) => {
+        if (!controller.signal.aborted) setState({ data: null, error: e.message });
+      },
+    );
+    return () => controller.abort();
+  }, [path, generation]);
+  return { ...state, reload: () => setGeneration((g) => g + 1) };
+}
+
+/** "3 min ago", "in 2 h", "5 d ago": how long from now, for lists (the exact time goes in a tooltip). */
+export function relativeTime(ms: number, now = Date.now()): string {
+  const s = Math.round((ms - now) / 1000);
+  const a = Math.abs(s);
+  const [n, unit] =
+    a < 45 ? [a, 's'] : a < 2700 ? [Math.round(a / 60), 'min'] : a < 79200 ? [Math.round(a / 3600), 'h'] : a < 86400 * 45 ? [Math.round(a / 86400), 'd'] : [Math.round(a / (86400 * 30)), 'mo'];
+  if (a < 10) return 'just now';
+  return s < 0 ? `${n} ${unit} ago` : `in ${n} ${unit}`;
 }
 
 export function formatTime(iso: string): string {

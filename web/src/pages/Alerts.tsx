@@ -1,6 +1,7 @@
 import { Fragment, useEffect, useState } from 'react';
 import { api, ApiError, formatTime } from '../api';
 import { Link, setQuery, useLocation } from '../router';
+import { useCan } from '../session';
 
 type Rule =
   | { kind: 'log_threshold'; query: string; threshold: number; window_secs: number }
@@ -138,6 +139,7 @@ function History({ alert }: { alert: Alert }) {
 
 /** Saved alerts of the project, their state and firing history, and a form for a new one. */
 export function AlertsPage() {
+  const admin = useCan('admin');
   const [alerts, setAlerts] = useState<Alert[] | null>(null);
   const [open, setOpen] = useState<number | null>(null);
   const load = () => api<{ results: Alert[] }>('alerts').then((r) => setAlerts(r.results), () => setAlerts([]));
@@ -195,7 +197,7 @@ export function AlertsPage() {
           ))}
         </tbody>
       </table>
-      <AlertForm onCreated={load} />
+      {admin ? <AlertForm onCreated={load} /> : <p className="muted">Only admins create and change alerts.</p>}
     </div>
   );
 }

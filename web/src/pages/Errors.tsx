@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, formatTime, Issue } from '../api';
 import { Link, setQuery, useLocation } from '../router';
+import { useCan } from '../session';
 import { Exception, StackTrace } from './StackTrace';
 
 type IssueDetail = Issue & {
@@ -67,6 +68,7 @@ export function ErrorsPage() {
 export function IssuePage({ id }: { id: number }) {
   const [issue, setIssue] = useState<IssueDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const canTriage = useCan('member');
   const load = () => api<IssueDetail>(`error_tracking/issues/${id}`).then(setIssue, (e) => setError(e.message));
   useEffect(() => {
     load();
@@ -85,6 +87,8 @@ export function IssuePage({ id }: { id: number }) {
         <select
           value={issue.status}
           aria-label="Change status"
+          disabled={!canTriage}
+          title={canTriage ? undefined : 'Viewers cannot change the status'}
           onChange={async (e) => {
             await api(`error_tracking/issues/${id}`, { method: 'PATCH', body: JSON.stringify({ status: e.target.value }) });
             load();

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 
 export function LoginPage() {
-  const [username, setUsername] = useState('admin');
+  const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -31,17 +31,17 @@ export function LoginPage() {
         <p className="muted">Backend logs, linked to what your users saw.</p>
         <label>
           User name
-          <input value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="username" />
+          <input value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="username" autoFocus />
         </label>
         <label>
           Password
-          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" autoFocus />
+          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" />
         </label>
         {error && <div className="error-banner">{error}</div>}
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Logging in…' : 'Log in'}
         </button>
-        <p className="muted small">The admin password is printed once when Tether first starts (or set TETHER_ADMIN_PASSWORD).</p>
+        <p className="muted small">The first user is <code>admin</code>; its password is printed once when Tether first starts (or set TETHER_ADMIN_PASSWORD). Others join through an admin's invitation link.</p>
       </form>
     </div>
   );

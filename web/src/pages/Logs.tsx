@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError, formatTime, Log, LogPage } from '../api';
-import { Link, navigate, setQuery, useLocation } from '../router';
+import { Link, navigate, setQuery, splitProject, useLocation } from '../router';
 import { LogDrawer } from './LogDrawer';
 
 /** The filters of the logs page's URL without its time range, as an alert's saved search. */
@@ -67,7 +67,8 @@ function apiQuery(url: URL): URLSearchParams {
 export function LogsPage() {
   const url = useLocation();
   const query = apiQuery(url).toString();
-  const selected = url.pathname.startsWith('/logs/') ? decodeURIComponent(url.pathname.slice(6)) : null;
+  const { page: pagePath } = splitProject(url.pathname);
+  const selected = pagePath.startsWith('/logs/') ? decodeURIComponent(pagePath.slice(6)) : null;
   const [page, setPage] = useState<LogPage | null>(null);
   const [hist, setHist] = useState<Histogram | null>(null);
   const [summary, setSummary] = useState<Summary | null>(null);

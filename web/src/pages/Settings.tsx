@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
-import { api, ApiError } from '../api';
-
-type Project = { id: number; name: string; token: string };
+import { api, ApiError, Project } from '../api';
+import { Link } from '../router';
+import { useCan, useSession } from '../session';
 type Retention = { logs_days: number; events_days: number; recordings_days: number };
 type Privacy = { mask_all_inputs: boolean; mask_text_selector: string; block_selector: string };
 type ProjectSettings = {
@@ -80,8 +80,38 @@ function PrivacyFields({ privacy, onChange }: { privacy: Privacy; onChange: (p: 
   );
 }
 
+/** Renames the project (admins): its token, data and links stay. */
+function ProjectName({ project }: { project: Project }) {
+  const { reloadProjects } = useSession();
+  const admin = useCan('admin');
+  const [name, setName] = useState(project.name);
+  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
+  return (
+    <form
+      className="toolbar"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        try {
+          await api(`/api/projects/${project.id}`, { method: 'PATCH', body: JSON.stringify({ name }) });
+          await reloadProjects();
+          setMessage({ error: false, text: 'Renamed.' });
+        } catch (err) {
+          setMessage({ error: true, text: (err as ApiError).message });
+        }
+      }}
+    >
+      <label>
+        Project name <input aria-label="Project name" value={name} onChange={(e) => setName(e.target.value)} disabled={!admin} />
+      </label>
+      {admin && <button type="submit" disabled={name.trim() === project.name}>Rename</button>}
+      {message && <span className={message.error ? 'error-text' : 'muted'} role="status">{message.text}</span>}
+    </form>
+  );
+}
+
 /** What the project's SDKs capture (through remote config) and how long its data is kept. */
 function CaptureAndRetention({ project }: { project: Project }) {
+  const admin = useCan('admin');
   const [saved, setSaved] = useState<ProjectSettings | null>(null);
   const [draft, setDraft] = useState<ProjectSettings | null>(null);
   const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
@@ -155,77 +185,14 @@ function CaptureAndRetention({ project }: { project: Project }) {
           ))}
         </fieldset>
         <div className="toolbar">
-          <button className="primary" type="submit" disabled={!changed || invalid}>Save settings</button>
+          <button className="primary" type="submit" disabled={!admin || !changed || invalid}>Save settings</button>
+          {!admin && <span className="muted">Only admins change settings.</span>}
           {message && <span className={message.error ? 'error-text' : 'muted'} role="status">{message.text}</span>}
         </div>
       </form>
     </section>
   );
 }
-type Key = { id: number; name: string; project_id: number | null; prefix: string; created_at_ms: number };
-
-function ApiKeys({ project }: { project: Project }) {
-  const [keys, setKeys] = useState<Key[] | null>(null);
-  const [name, setName] = useState('');
-  const [secret, setSecret] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const load = () => api<{ results: Key[] }>('/api/api_keys').then((r) => setKeys(r.results), (e: ApiError) => setError(e.message));
-  useEffect(() => {
-    load();
-  }, []);
-  return (
-    <section>
-      <h3>Personal API keys</h3>
-      <p className="muted">Secret keys for reading the API (<code>Authorization: Bearer phx_…</code>). A new key is shown once.</p>
-      {error && <div className="error-banner">{error}</div>}
-      <form
-        className="toolbar"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          const created = await api<{ secret: string }>(`/api/projects/${project.id}/api_keys`, {
-            method: 'POST',
-            body: JSON.stringify({ name: name || 'unnamed key' }),
-          });
-          setSecret(created.secret);
-          setName('');
-          load();
-        }}
-      >
-        <input placeholder="Key name, e.g. CI" value={name} onChange={(e) => setName(e.target.value)} aria-label="Key name" />
-        <button className="primary" type="submit">Create key</button>
-      </form>
-      {secret && (
-        <div className="notice">
-          New key (copy it now, it is not shown again): <code data-testid="new-key">{secret}</code>
-        </div>
-      )}
-      <table className="table">
-        <tbody>
-          {keys?.map((k) => (
-            <tr key={k.id}>
-              <td>{k.name}</td>
-              <td><code>{k.prefix}…</code></td>
-              <td className="muted">{k.project_id === null ? 'all projects' : `project ${k.project_id}`}</td>
-              <td className="muted">{new Date(k.created_at_ms).toLocaleDateString()}</td>
-              <td>
-                <button
-                  className="link-button"
-                  onClick={async () => {
-                    await api(`/api/api_keys/${k.id}`, { method: 'DELETE' });
-                    load();
-                  }}
-                >
-                  Revoke
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </section>
-  );
-}
-
 function snippets(project: Project) {
   const host = location.origin;
   return {
@@ -322,12 +289,15 @@ export function GuidePage({ project }: { project: Project }) {
 export function SettingsPage({ project }: { project: Project }) {
   return (
     <div className="list-page">
-      <h2>Settings</h2>
+      <h2>Settings of {project.name}</h2>
+      <ProjectName project={project} />
       <h3>Project token</h3>
       <p className="muted">Public and write-only: SDKs and OTLP exporters send data with it.</p>
       <pre className="token">{project.token}</pre>
       <CaptureAndRetention project={project} />
-      <ApiKeys project={project} />
+      <p className="muted">
+        Personal API keys (for the API and posthog-cli) are in <Link to="/account">your account</Link>.
+      </p>
       <GuidePage project={project} />
     </div>
   );

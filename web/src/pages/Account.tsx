@@ -1,0 +1,190 @@
+// Your account: password, where you are logged in, and your personal API keys (they act
+// with your role; removing you revokes them).
+import { useState } from 'react';
+import { api, ApiError, useApi } from '../api';
+import { useSession } from '../session';
+import { Ago } from '../time';
+
+export function AccountPage() {
+  const { user } = useSession();
+  return (
+    <div className="list-page">
+      <h2>Your account</h2>
+      <p className="muted">
+        Logged in as <strong>{user.username}</strong>, role <strong>{user.role}</strong>.
+      </p>
+      <PasswordForm />
+      <Sessions />
+      <ApiKeys />
+    </div>
+  );
+}
+
+function PasswordForm() {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
+  return (
+    <section>
+      <h3>Change password</h3>
+      <form
+        className="toolbar"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          try {
+            await api('/api/me/password', { method: 'POST', body: JSON.stringify({ current_password: current, new_password: next }) });
+            setCurrent('');
+            setNext('');
+            setMessage({ error: false, text: 'Password changed. Your other sessions were logged out.' });
+          } catch (err) {
+            setMessage({ error: true, text: (err as ApiError).message });
+          }
+        }}
+      >
+        <input type="password" aria-label="Current password" placeholder="Current password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} required />
+        <input type="password" aria-label="New password" placeholder="New password (8+ characters)" autoComplete="new-password" minLength={8} value={next} onChange={(e) => setNext(e.target.value)} required />
+        <button className="primary" type="submit">Change password</button>
+        {message && <span className={message.error ? 'error-text' : 'muted'} role="status">{message.text}</span>}
+      </form>
+    </section>
+  );
+}
+
+type LoginSession = { id: string; user_agent: string; created_at_ms: number; expires_at_ms: number; current: boolean };
+
+function Sessions() {
+  const sessions = useApi<{ results: LoginSession[] }>('/api/me/sessions');
+  return (
+    <section>
+      <h3>Where you are logged in</h3>
+      <table className="table" aria-label="Sessions">
+        <thead>
+          <tr>
+            <th>Browser</th>
+            <th>Logged in</th>
+            <th>Expires</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {sessions.data?.results.map((s) => (
+            <tr key={s.id}>
+              <td>{s.user_agent || 'unknown browser'} {s.current && <span className="role-badge">this browser</span>}</td>
+              <td className="muted"><Ago ms={s.created_at_ms} /></td>
+              <td className="muted"><Ago ms={s.expires_at_ms} /></td>
+              <td>
+                {!s.current && (
+                  <button
+                    className="link-button"
+                    onClick={async () => {
+                      await api(`/api/me/sessions/${s.id}`, { method: 'DELETE' });
+                      sessions.reload();
+                    }}
+                  >
+                    Log out there
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+type Key = {
+  id: number;
+  name: string;
+  project_id: number | null;
+  username: string | null;
+  prefix: string;
+  created_at_ms: number;
+  last_used_at_ms: number | null;
+};
+
+function ApiKeys() {
+  const { projects, user } = useSession();
+  const keys = useApi<{ results: Key[] }>('/api/api_keys');
+  const [name, setName] = useState('');
+  const [scope, setScope] = useState('');
+  const [secret, setSecret] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const projectName = (id: number | null) => (id === null ? 'all projects' : projects.find((p) => p.id === id)?.name ?? `project ${id}`);
+  return (
+    <section>
+      <h3>Personal API keys</h3>
+      <p className="muted">
+        Secret keys for the API and posthog-cli (<code>Authorization: Bearer phx_…</code>), acting with your role. A new key is shown once.
+        {user.role === 'admin' && ' As an admin you see everyone’s keys.'}
+      </p>
+      {(error || keys.error) && <div className="error-banner">{error ?? keys.error}</div>}
+      <form
+        className="toolbar"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          try {
+            const body = { name: name || 'unnamed key', project_id: scope === '' ? null : Number(scope) };
+            const created = await api<{ secret: string }>('/api/api_keys', { method: 'POST', body: JSON.stringify(body) });
+            setSecret(created.secret);
+            setName('');
+            setError(null);
+            keys.reload();
+          } catch (err) {
+            setError((err as ApiError).message);
+          }
+        }}
+      >
+        <input placeholder="Key name, e.g. CI" value={name} onChange={(e) => setName(e.target.value)} aria-label="Key name" />
+        <select aria-label="Key scope" value={scope} onChange={(e) => setScope(e.target.value)}>
+          <option value="">All projects</option>
+          {projects.map((p) => (
+            <option key={p.id} value={p.id}>Only {p.name}</option>
+          ))}
+        </select>
+        <button className="primary" type="submit">Create key</button>
+      </form>
+      {secret && (
+        <div className="notice">
+          New key (copy it now, it is not shown again): <code data-testid="new-key">{secret}</code>
+        </div>
+      )}
+      <table className="table" aria-label="API keys">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Key</th>
+            <th>May read</th>
+            <th>Owner</th>
+            <th>Created</th>
+            <th>Last used</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {keys.data?.results.map((k) => (
+            <tr key={k.id}>
+              <td>{k.name}</td>
+              <td><code>{k.prefix}…</code></td>
+              <td className="muted">{projectName(k.project_id)}</td>
+              <td className="muted">{k.username ?? 'operator key'}</td>
+              <td className="muted"><Ago ms={k.created_at_ms} /></td>
+              <td className="muted">{k.last_used_at_ms ? <Ago ms={k.last_used_at_ms} /> : 'never'}</td>
+              <td>
+                <button
+                  className="link-button"
+                  onClick={async () => {
+                    await api(`/api/api_keys/${k.id}`, { method: 'DELETE' });
+                    keys.reload();
+                  }}
+                >
+                  Revoke
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
