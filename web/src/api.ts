@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { splitProject } from './router';
 
 // Typed access to Tether's JSON API. The session cookie authenticates; a 401 sends the
@@ -17,8 +17,12 @@ export interface Log {
   attributes: Record<string, unknown>;
   resource_attributes: Record<string, unknown>;
   scope?: { name: string; version: string; attributes: Record<string, unknown> };
+  /** The rest are sent for one log (`logs/{id}`), not in lists. */
   observed_timestamp?: string;
   severity_text?: string;
+  severity_number?: number;
+  trace_flags?: number;
+  event_name?: string;
 }
 
 export interface LogPage {
@@ -29,6 +33,7 @@ export interface LogPage {
 
 export interface Issue {
   id: number;
+  fingerprint: string;
   name: string;
   description: string;
   status: 'active' | 'resolved' | 'suppressed';
@@ -56,6 +61,10 @@ export interface Recording {
   console_errors: number;
   exceptions: number;
   start_time: string;
+  end_time: string;
+  /** Bytes of snapshot data stored. */
+  size: number;
+  has_full_snapshot: boolean;
 }
 
 export class ApiError extends Error {
@@ -76,11 +85,32 @@ export interface User {
   created_at_ms: number;
 }
 
+export interface Retention {
+  logs_days: number;
+  events_days: number;
+  recordings_days: number;
+}
+
+export interface Privacy {
+  mask_all_inputs: boolean;
+  mask_text_selector: string;
+  block_selector: string;
+}
+
+export interface ProjectSettings {
+  session_recording: boolean;
+  console_log_recording: boolean;
+  exception_autocapture: boolean;
+  privacy: Privacy;
+  retention: Retention;
+}
+
 export interface Project {
   id: number;
   name: string;
   token: string;
   created_at_ms: number;
+  settings: ProjectSettings;
 }
 
 /** Whether `role` is at least `needed` (viewer < member < admin), as the server checks. */
@@ -120,8 +150,11 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
 export function useApi<T>(path: string | null): { data: T | null; error: string | null; reload: () => void } {
   const [state, setState] = useState<{ data: T | null; error: string | null }>({ data: null, error: null });
   const [generation, setGeneration] = useState(0);
+  const shown = useRef<string | null>(null);
   useEffect(() => {
-    setState({ data: null, error: null });
+    // A new path clears the old answer at once; a reload keeps it on screen until replaced.
+    if (shown.current !== path) setState({ data: null, error: null });
+    shown.current = path;
     if (path === null) return;
     const controller = new AbortController();
     api<T>(path, { signal: controller.signal }).then(

@@ -3,52 +3,10 @@
 
 mod common;
 
-use std::io::Write;
-
-use common::{TestServer, otlp_json};
+use common::{TestServer, fixture, otlp_json, post_gzip, send_fixtures};
 use serde_json::{Value, json};
 
-const TOKEN: &str = "phc_testtoken123";
-const SESSION: &str = "01a21a2c-e777-7dd2-bbad-cd7c0a9958e7";
-
-fn fixture(name: &str) -> Value {
-    let path =
-        format!("{}/../tether-ingest/tests/fixtures/posthog-js-1.449.2/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str::<Value>(&std::fs::read_to_string(path).unwrap()).unwrap()["decoded_body"].clone()
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
-}
-
-/// Posts a body the way posthog-js does: gzip bytes as text/plain.
-async fn post_gzip(s: &TestServer, path: &str, body: &Value) -> (u16, Value) {
-    let resp = s
-        .client
-        .post(format!("{}{path}", s.base))
-        .header("content-type", "text/plain")
-        .body(gzip(body.to_string().as_bytes()))
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn send_fixtures(s: &TestServer) {
-    for (path, name) in [
-        ("/e/", "01_fetch_POST_e.json"),
-        ("/i/v0/e/", "04_fetch_POST_i_v0_e.json"),
-        ("/i/v0/e/", "06_fetch_POST_i_v0_e.json"),
-        ("/i/v0/e/", "07_fetch_POST_i_v0_e.json"),
-        ("/s/", "08_fetch_POST_s.json"),
-        ("/i/v0/e", "09_sendBeacon_POST_i_v0_e.json"),
-    ] {
-        assert_eq!(post_gzip(s, path, &fixture(name)).await, (200, json!({"status": 1})), "{name}");
-    }
-}
+use common::{FIXTURE_SESSION as SESSION, FIXTURE_TOKEN as TOKEN};
 
 #[tokio::test]
 async fn remote_config_turns_on_recording_and_exceptions() {

@@ -1,5 +1,5 @@
 import { Fragment, useEffect, useState } from 'react';
-import { api, ApiError, formatTime } from '../api';
+import { api, ApiError, formatTime, useApi } from '../api';
 import { Link, setQuery, useLocation } from '../router';
 import { useCan } from '../session';
 
@@ -140,11 +140,11 @@ function History({ alert }: { alert: Alert }) {
 /** Saved alerts of the project, their state and firing history, and a form for a new one. */
 export function AlertsPage() {
   const admin = useCan('admin');
-  const [alerts, setAlerts] = useState<Alert[] | null>(null);
   const [open, setOpen] = useState<number | null>(null);
-  const load = () => api<{ results: Alert[] }>('alerts').then((r) => setAlerts(r.results), () => setAlerts([]));
+  const listed = useApi<{ results: Alert[] }>('alerts');
+  const alerts = listed.data?.results ?? (listed.error ? [] : null);
+  const load = listed.reload;
   useEffect(() => {
-    load();
     // Firing state changes in the background: refresh now and then.
     const timer = setInterval(load, 10_000);
     return () => clearInterval(timer);
@@ -176,16 +176,20 @@ export function AlertsPage() {
                 </td>
                 <td className="muted small">{a.webhook_url}</td>
                 <td>
-                  <button className="link-button" onClick={() => save(a, { enabled: !a.enabled })}>{a.enabled ? 'Turn off' : 'Turn on'}</button>{' '}
-                  <button
-                    className="link-button"
-                    onClick={async () => {
-                      await api(`alerts/${a.id}`, { method: 'DELETE' });
-                      load();
-                    }}
-                  >
-                    Delete
-                  </button>
+                  {admin && (
+                    <>
+                      <button className="link-button" onClick={() => save(a, { enabled: !a.enabled })}>{a.enabled ? 'Turn off' : 'Turn on'}</button>{' '}
+                      <button
+                        className="link-button"
+                        onClick={async () => {
+                          await api(`alerts/${a.id}`, { method: 'DELETE' });
+                          load();
+                        }}
+                      >
+                        Delete
+                      </button>
+                    </>
+                  )}
                 </td>
               </tr>
               {open === a.id && (

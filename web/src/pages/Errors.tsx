@@ -1,5 +1,7 @@
-import { useEffect, useState } from 'react';
-import { api, formatTime, Issue } from '../api';
+import { useState } from 'react';
+import { api, formatTime, Issue, useApi } from '../api';
+import { Column, SortableTable } from '../table';
+import { Ago } from '../time';
 import { Link, setQuery, useLocation } from '../router';
 import { useCan } from '../session';
 import { Exception, StackTrace } from './StackTrace';
@@ -20,13 +22,31 @@ export function Sparkline({ counts }: { counts: number[] }) {
   );
 }
 
+const ISSUE_COLUMNS: Column<Issue>[] = [
+  {
+    key: 'name',
+    label: 'Issue',
+    sortBy: (i) => i.name.toLowerCase(),
+    render: (i) => (
+      <Link to={`/errors/${i.id}`}>
+        <strong>{i.name}</strong> <span className="muted">{i.description}</span>
+      </Link>
+    ),
+  },
+  { key: 'trend', label: 'Last 14 days', render: (i) => i.sparkline && <Sparkline counts={i.sparkline} /> },
+  { key: 'occurrences', label: 'Occurrences', sortBy: (i) => i.occurrences, render: (i) => i.occurrences.toLocaleString(), className: 'num' },
+  { key: 'sessions', label: 'Sessions', sortBy: (i) => i.sessions, render: (i) => i.sessions.toLocaleString(), className: 'num' },
+  { key: 'users', label: 'Users', sortBy: (i) => i.users, render: (i) => i.users.toLocaleString(), className: 'num' },
+  { key: 'first_seen', label: 'First seen', sortBy: (i) => Date.parse(i.first_seen), render: (i) => <Ago ms={Date.parse(i.first_seen)} />, className: 'muted' },
+  { key: 'last_seen', label: 'Last seen', sortBy: (i) => Date.parse(i.last_seen), render: (i) => <Ago ms={Date.parse(i.last_seen)} />, className: 'muted' },
+  { key: 'status', label: 'Status', sortBy: (i) => i.status, render: (i) => <span className={`status status-${i.status}`}>{i.status}</span> },
+];
+
 export function ErrorsPage() {
   const url = useLocation();
-  const [issues, setIssues] = useState<Issue[] | null>(null);
-  const q = url.searchParams.toString();
-  useEffect(() => {
-    api<{ results: Issue[] }>(`error_tracking/issues?${q}`).then((r) => setIssues(r.results), () => setIssues([]));
-  }, [q]);
+  const params = new URLSearchParams(url.searchParams);
+  params.delete('sort');
+  const issues = useApi<{ results: Issue[] }>(`error_tracking/issues?${params}`);
   const status = url.searchParams.get('status') ?? '';
   return (
     <div className="list-page">
@@ -39,40 +59,20 @@ export function ErrorsPage() {
           <option value="suppressed">Suppressed</option>
         </select>
       </div>
-      {!issues && <div className="skeleton">Loading issues…</div>}
-      {issues?.length === 0 && <div className="empty"><h3>No issues</h3><p className="muted">Exceptions captured by posthog-js or a backend SDK appear here.</p></div>}
-      <table className="table">
-        <tbody>
-          {issues?.map((i) => (
-            <tr key={i.id}>
-              <td>
-                <Link to={`/errors/${i.id}`}>
-                  <strong>{i.name}</strong> <span className="muted">{i.description}</span>
-                </Link>
-              </td>
-              <td>{i.sparkline && <Sparkline counts={i.sparkline} />}</td>
-              <td>{i.occurrences} occurrences</td>
-              <td>{i.sessions} sessions</td>
-              <td>{i.users} users</td>
-              <td className="muted">first {formatTime(i.first_seen)}</td>
-              <td className="muted">last {formatTime(i.last_seen)}</td>
-              <td><span className={`status status-${i.status}`}>{i.status}</span></td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {issues.error && <div className="error-banner">Could not load issues: {issues.error}</div>}
+      {!issues.data && !issues.error && <div className="skeleton">Loading issues…</div>}
+      {issues.data?.results.length === 0 && <div className="empty"><h3>No issues</h3><p className="muted">Exceptions captured by posthog-js or a backend SDK appear here.</p></div>}
+      {issues.data && issues.data.results.length > 0 && (
+        <SortableTable label="Issues" rows={issues.data.results} columns={ISSUE_COLUMNS} rowKey={(i) => i.id} defaultSort="-last_seen" />
+      )}
     </div>
   );
 }
 
 export function IssuePage({ id }: { id: number }) {
-  const [issue, setIssue] = useState<IssueDetail | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data: issue, error, reload } = useApi<IssueDetail>(`error_tracking/issues/${id}`);
+  const [changeError, setChangeError] = useState<string | null>(null);
   const canTriage = useCan('member');
-  const load = () => api<IssueDetail>(`error_tracking/issues/${id}`).then(setIssue, (e) => setError(e.message));
-  useEffect(() => {
-    load();
-  }, [id]);
   if (error) return <div className="error-banner">{error}</div>;
   if (!issue) return <div className="skeleton">Loading issue…</div>;
   return (
@@ -90,8 +90,13 @@ export function IssuePage({ id }: { id: number }) {
           disabled={!canTriage}
           title={canTriage ? undefined : 'Viewers cannot change the status'}
           onChange={async (e) => {
-            await api(`error_tracking/issues/${id}`, { method: 'PATCH', body: JSON.stringify({ status: e.target.value }) });
-            load();
+            try {
+              await api(`error_tracking/issues/${id}`, { method: 'PATCH', body: JSON.stringify({ status: e.target.value }) });
+              setChangeError(null);
+            } catch (err) {
+              setChangeError((err as Error).message);
+            }
+            reload();
           }}
         >
           <option value="active">Active</option>
@@ -99,6 +104,7 @@ export function IssuePage({ id }: { id: number }) {
           <option value="suppressed">Suppressed</option>
         </select>
       </div>
+      {changeError && <div className="error-banner">{changeError}</div>}
       <h3>Stack trace</h3>
       <StackTrace exceptions={issue.latest_exception ?? []} />
       <h3>Occurrences</h3>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, ApiError, formatTime, Issue, Log } from '../api';
+import { api, formatTime, Issue, Log, useApi } from '../api';
 import { Link, setQuery, useLocation } from '../router';
 
 type Related = { status: 'ok' | 'no_session'; results: Issue[] };
@@ -36,13 +36,7 @@ function AttributeTable({ title, attrs }: { title: string; attrs: Record<string,
 }
 
 export function RelatedErrors({ logId }: { logId: string }) {
-  const [related, setRelated] = useState<Related | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const load = () => {
-    setError(null);
-    api<Related>(`logs/${logId}/related_errors`).then(setRelated, (e: ApiError) => setError(e.message));
-  };
-  useEffect(load, [logId]);
+  const { data: related, error, reload: load } = useApi<Related>(`logs/${logId}/related_errors`);
   if (error)
     return (
       <div className="error-banner">
@@ -89,17 +83,17 @@ export function RelatedErrors({ logId }: { logId: string }) {
 export function LogDrawer({ id, onClose }: { id: string; onClose: () => void }) {
   const url = useLocation();
   const tab = url.searchParams.get('tab') ?? 'details';
-  const [log, setLog] = useState<Log | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data: log, error } = useApi<Log>(`logs/${id}`);
   const [recording, setRecording] = useState<'yes' | 'no' | 'unknown'>('unknown');
-
-  useEffect(() => {
-    setLog(null);
-    api<Log>(`logs/${id}`).then(setLog, (e: ApiError) => setError(e.message));
-  }, [id]);
   useEffect(() => {
     setRecording('unknown');
-    if (log?.session_id) api(`recordings/${encodeURIComponent(log.session_id)}`).then(() => setRecording('yes'), () => setRecording('no'));
+    if (!log?.session_id) return;
+    const controller = new AbortController();
+    api(`recordings/${encodeURIComponent(log.session_id)}`, { signal: controller.signal }).then(
+      () => setRecording('yes'),
+      () => !controller.signal.aborted && setRecording('no'),
+    );
+    return () => controller.abort();
   }, [log?.session_id]);
 
   return (

@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'react';
-import { api, formatDuration, formatTime, Issue, Log, LogPage, Recording } from '../api';
+import { useState } from 'react';
+import { formatDuration, formatTime, Issue, LogPage, Recording, useApi } from '../api';
 import { Link } from '../router';
 
 type Person = {
@@ -10,18 +10,12 @@ type Person = {
 };
 
 export function PersonPage({ distinctId }: { distinctId: string }) {
-  const [person, setPerson] = useState<Person | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [recordings, setRecordings] = useState<Recording[]>([]);
-  const [issues, setIssues] = useState<Issue[]>([]);
-  const [logs, setLogs] = useState<Log[]>([]);
+  const id = encodeURIComponent(distinctId);
+  const { data: person, error } = useApi<Person>(`persons/${id}`);
+  const recordings = useApi<{ results: Recording[] }>(`recordings?distinct_id=${id}`).data?.results ?? [];
+  const issues = useApi<{ results: Issue[] }>(`error_tracking/issues?distinct_id=${id}`).data?.results ?? [];
+  const logs = useApi<LogPage>(`logs?distinct_id=${id}&from=-30d&limit=20`).data?.results ?? [];
   const [allProps, setAllProps] = useState(false);
-  useEffect(() => {
-    api<Person>(`persons/${encodeURIComponent(distinctId)}`).then(setPerson, (e) => setError(e.message));
-    api<{ results: Recording[] }>(`recordings?distinct_id=${encodeURIComponent(distinctId)}`).then((r) => setRecordings(r.results), () => {});
-    api<{ results: Issue[] }>(`error_tracking/issues?distinct_id=${encodeURIComponent(distinctId)}`).then((r) => setIssues(r.results), () => {});
-    api<LogPage>(`logs?distinct_id=${encodeURIComponent(distinctId)}&from=-30d&limit=20`).then((r) => setLogs(r.results), () => {});
-  }, [distinctId]);
   if (error) return <div className="empty"><h3>{error}</h3></div>;
   if (!person) return <div className="skeleton">Loading person…</div>;
   return (

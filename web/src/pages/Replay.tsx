@@ -1,7 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
 import { Replayer } from 'rrweb';
 import 'rrweb/dist/style.css';
-import { api, ApiError, formatDuration, formatTime, Log, Recording } from '../api';
+import { api, ApiError, formatDuration, formatTime, Log, Recording, useApi } from '../api';
+import { Column, SortableTable } from '../table';
+import { Ago } from '../time';
 import { Link, setQuery, useLocation } from '../router';
 import { Exception, StackTrace } from './StackTrace';
 import { nextSwitch, Switch, windowAt, windowSwitches } from './windows';
@@ -32,7 +34,10 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
   const [logs, setLogs] = useState<Log[]>([]);
   const [events, setEvents] = useState<SessionEvent[]>([]);
   const [consoleLines, setConsoleLines] = useState<{ timestamp: number; level: string; text: string }[]>([]);
-  const [tab, setTab] = useState<Tab>('logs');
+  // The side tab is in the URL (`?tab=errors`) like the log drawer, so a link opens it.
+  const TABS: Tab[] = ['logs', 'console', 'errors', 'events'];
+  const tab: Tab = TABS.find((t) => t === url.searchParams.get('tab')) ?? 'logs';
+  const setTab = (t: Tab) => setQuery({ tab: t === 'logs' ? null : t });
   const [clicks, setClicks] = useState<number[]>([]);
   const [skipInactive, setSkipInactive] = useState(true);
   const [error, setError] = useState<string | null>(null);
@@ -41,11 +46,15 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
   const [speed, setSpeed] = useState(1);
 
   useEffect(() => {
-    api<Recording>(`recordings/${encodeURIComponent(sessionId)}`).then(setRecording, (e: ApiError) => setError(e.message));
-    api<{ results: Log[] }>(`sessions/${encodeURIComponent(sessionId)}/logs`).then((r) => setLogs(r.results), () => setLogs([]));
-    api<{ results: SessionEvent[] }>(`sessions/${encodeURIComponent(sessionId)}/events`).then((r) => setEvents(r.results), () => setEvents([]));
+    // Every request of this session is cancelled when another session is opened.
+    const controller = new AbortController();
+    const { signal } = controller;
+    const id = encodeURIComponent(sessionId);
+    api<Recording>(`recordings/${id}`, { signal }).then(setRecording, (e: ApiError) => !signal.aborted && setError(e.message));
+    api<{ results: Log[] }>(`sessions/${id}/logs`, { signal }).then((r) => setLogs(r.results), () => !signal.aborted && setLogs([]));
+    api<{ results: SessionEvent[] }>(`sessions/${id}/events`, { signal }).then((r) => setEvents(r.results), () => !signal.aborted && setEvents([]));
     let disposed = false;
-    api<Snapshots>(`recordings/${encodeURIComponent(sessionId)}/snapshots`).then(
+    api<Snapshots>(`recordings/${id}/snapshots`, { signal }).then(
       (snap) => {
         if (disposed || !holder.current) return;
         const windows = snap.windows.map((w) => ({ ...w, events: w.events.slice().sort((a, b) => a.timestamp - b.timestamp) }));
@@ -87,6 +96,7 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
       (e: ApiError) => setError(e.message),
     );
     return () => {
+      controller.abort();
       disposed = true;
       for (const { player, root } of players.current.values()) {
         player.destroy();
@@ -319,15 +329,32 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
   );
 }
 
+/** How busy a session was: the share of its time the person was active, and what they did. */
+function Activity({ r }: { r: Recording }) {
+  const share = r.duration_ms > 0 ? Math.min(1, r.active_ms / r.duration_ms) : 0;
+  return (
+    <span className="activity" title={`Active ${formatDuration(r.active_ms)} of ${formatDuration(r.duration_ms)}`}>
+      <span className="activity-bar"><span style={{ width: `${Math.round(share * 100)}%` }} /></span>
+      <span className="muted small">{r.clicks} clicks · {r.keypresses} keys{r.console_errors > 0 ? ` · ${r.console_errors} console errors` : ''}</span>
+    </span>
+  );
+}
+
+const RECORDING_COLUMNS: Column<Recording>[] = [
+  { key: 'start', label: 'Started', sortBy: (r) => r.start_ms, render: (r) => <Link to={`/replay/${encodeURIComponent(r.session_id)}`}><Ago ms={r.start_ms} /></Link> },
+  { key: 'person', label: 'Person', sortBy: (r) => r.distinct_id, render: (r) => r.distinct_id && <Link to={`/persons/${encodeURIComponent(r.distinct_id)}`}>{r.distinct_id}</Link> },
+  { key: 'duration', label: 'Duration', sortBy: (r) => r.duration_ms, render: (r) => formatDuration(r.duration_ms), className: 'num' },
+  { key: 'activity', label: 'Activity', sortBy: (r) => r.active_ms, render: (r) => <Activity r={r} /> },
+  { key: 'errors', label: 'Errors', sortBy: (r) => r.exceptions, render: (r) => (r.exceptions > 0 ? <span className="sev sev-error">{r.exceptions} errors</span> : null) },
+  { key: 'url', label: 'First page', render: (r) => <span className="muted">{r.first_url}</span> },
+];
+
 export function ReplaysPage() {
   const url = useLocation();
-  const [list, setList] = useState<Recording[] | null>(null);
   const [person, setPerson] = useState(url.searchParams.get('distinct_id') ?? '');
-  const q = url.searchParams.toString();
-  useEffect(() => {
-    setList(null);
-    api<{ results: Recording[] }>(`recordings?${q}`).then((r) => setList(r.results), () => setList([]));
-  }, [q]);
+  const params = new URLSearchParams(url.searchParams);
+  params.delete('sort');
+  const list = useApi<{ results: Recording[] }>(`recordings?${params}`);
   return (
     <div className="list-page">
       <h2>Replays</h2>
@@ -357,22 +384,12 @@ export function ReplaysPage() {
           Only sessions with errors
         </label>
       </div>
-      {!list && <div className="skeleton">Loading recordings…</div>}
-      {list?.length === 0 && <div className="empty"><h3>No recordings match</h3><p className="muted">Point posthog-js at this server to record sessions, or widen the filters.</p></div>}
-      <table className="table">
-        <tbody>
-          {list?.map((r) => (
-            <tr key={r.session_id}>
-              <td><Link to={`/replay/${encodeURIComponent(r.session_id)}`}>{formatTime(r.start_time)}</Link></td>
-              <td>{r.distinct_id && <Link to={`/persons/${encodeURIComponent(r.distinct_id)}`}>{r.distinct_id}</Link>}</td>
-              <td>{formatDuration(r.duration_ms)}</td>
-              <td>{r.clicks} clicks</td>
-              <td>{r.exceptions > 0 ? <span className="sev sev-error">{r.exceptions} errors</span> : null}</td>
-              <td className="muted">{r.first_url}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {list.error && <div className="error-banner">Could not load recordings: {list.error}</div>}
+      {!list.data && !list.error && <div className="skeleton">Loading recordings…</div>}
+      {list.data?.results.length === 0 && <div className="empty"><h3>No recordings match</h3><p className="muted">Point posthog-js at this server to record sessions, or widen the filters.</p></div>}
+      {list.data && list.data.results.length > 0 && (
+        <SortableTable label="Recordings" rows={list.data.results} columns={RECORDING_COLUMNS} rowKey={(r) => r.session_id} defaultSort="-start" />
+      )}
     </div>
   );
 }

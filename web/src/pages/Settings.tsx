@@ -1,16 +1,7 @@
 import { useEffect, useState } from 'react';
-import { api, ApiError, Project } from '../api';
+import { api, ApiError, Privacy, Project, ProjectSettings, Retention } from '../api';
 import { Link } from '../router';
 import { useCan, useSession } from '../session';
-type Retention = { logs_days: number; events_days: number; recordings_days: number };
-type Privacy = { mask_all_inputs: boolean; mask_text_selector: string; block_selector: string };
-type ProjectSettings = {
-  session_recording: boolean;
-  console_log_recording: boolean;
-  exception_autocapture: boolean;
-  privacy: Privacy;
-  retention: Retention;
-};
 
 const CAPTURE: [keyof ProjectSettings, string][] = [
   ['session_recording', 'Record sessions (replays)'],

@@ -1,6 +1,7 @@
 //! Test harness: an in-process Tether on port 0 with fresh embedded stores, shut down on drop.
 #![allow(dead_code, unreachable_pub)] // Each test binary uses a different part of the harness.
 
+use std::io::Write;
 use std::net::SocketAddr;
 
 use serde_json::{Value, json};
@@ -206,3 +207,49 @@ pub async fn assert_recipe_stamped(s: &TestServer, app: &str, expected_bodies: &
     assert_eq!(unlinked.len(), 1);
     assert!(unlinked[0]["distinct_id"].is_null());
 }
+
+/// The project token and session of the captured posthog-js 1.449.2 requests (fixtures).
+pub const FIXTURE_TOKEN: &str = "phc_testtoken123";
+pub const FIXTURE_SESSION: &str = "01a21a2c-e777-7dd2-bbad-cd7c0a9958e7";
+
+/// A captured posthog-js request's decoded body.
+pub fn fixture(name: &str) -> Value {
+    let path =
+        format!("{}/../tether-ingest/tests/fixtures/posthog-js-1.449.2/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str::<Value>(&std::fs::read_to_string(path).unwrap()).unwrap()["decoded_body"].clone()
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// Posts a body the way posthog-js does: gzip bytes as text/plain.
+pub async fn post_gzip(s: &TestServer, path: &str, body: &Value) -> (u16, Value) {
+    let resp = s
+        .client
+        .post(format!("{}{path}", s.base))
+        .header("content-type", "text/plain")
+        .body(gzip(body.to_string().as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Sends every captured posthog-js request (events, an exception, a recording).
+pub async fn send_fixtures(s: &TestServer) {
+    for (path, name) in [
+        ("/e/", "01_fetch_POST_e.json"),
+        ("/i/v0/e/", "04_fetch_POST_i_v0_e.json"),
+        ("/i/v0/e/", "06_fetch_POST_i_v0_e.json"),
+        ("/i/v0/e/", "07_fetch_POST_i_v0_e.json"),
+        ("/s/", "08_fetch_POST_s.json"),
+        ("/i/v0/e", "09_sendBeacon_POST_i_v0_e.json"),
+    ] {
+        assert_eq!(post_gzip(s, path, &fixture(name)).await, (200, json!({"status": 1})), "{name}");
+    }
+}
+

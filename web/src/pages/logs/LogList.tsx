@@ -1,0 +1,98 @@
+// The log lines: only the rows in view are in the DOM (rows have a fixed height), the
+// cursor moves with ↑/↓, Enter opens the line under it and Esc closes the drawer.
+import { useEffect, useRef, useState } from 'react';
+import { formatTime, Log, LogPage } from '../../api';
+import { SessionFlags } from './query';
+
+const ROW_HEIGHT = 29;
+const OVERSCAN = 20;
+
+export function LogList(props: {
+  page: LogPage | null;
+  error: string | null;
+  flags: SessionFlags;
+  selected: string | null;
+  onOpen: (log: Log) => void;
+  onClose: () => void;
+  onMore: () => void;
+}) {
+  const { page, flags, selected } = props;
+  const [cursorIndex, setCursorIndex] = useState(0);
+  const [scroll, setScroll] = useState({ top: 0, height: 800 });
+  const listRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!page || (e.target as HTMLElement).tagName === 'INPUT') return;
+      const move = (i: number) => {
+        const el = listRef.current;
+        if (el && (i * ROW_HEIGHT < el.scrollTop || (i + 1) * ROW_HEIGHT > el.scrollTop + el.clientHeight)) {
+          el.scrollTop = Math.max(0, i * ROW_HEIGHT - el.clientHeight / 2);
+        }
+        return i;
+      };
+      if (e.key === 'ArrowDown') setCursorIndex((i) => move(Math.min(i + 1, page.results.length - 1)));
+      else if (e.key === 'ArrowUp') setCursorIndex((i) => move(Math.max(i - 1, 0)));
+      else if (e.key === 'Enter' && page.results[cursorIndex]) props.onOpen(page.results[cursorIndex]);
+      else if (e.key === 'Escape' && selected) props.onClose();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  });
+  // Only the rows in view (plus some overscan) are rendered; spacers keep the scroll size.
+  const first = Math.max(0, Math.floor(scroll.top / ROW_HEIGHT) - OVERSCAN);
+  const last = Math.min(page?.results.length ?? 0, Math.ceil((scroll.top + scroll.height) / ROW_HEIGHT) + OVERSCAN);
+  return (
+    <div
+      className="log-list"
+      ref={listRef}
+      role="list"
+      onScroll={(e) => setScroll({ top: e.currentTarget.scrollTop, height: e.currentTarget.clientHeight })}
+    >
+      {props.error && <div className="error-banner">Could not load logs: {props.error}</div>}
+      {!page && !props.error && <div className="skeleton">Loading logs…</div>}
+      {page && page.results.length === 0 && (
+        <div className="empty">
+          <h3>No logs match</h3>
+          <p className="muted">Widen the time range or clear filters. New here? See the guide to send logs with OpenTelemetry.</p>
+        </div>
+      )}
+      {page && (
+        <>
+          <div style={{ height: first * ROW_HEIGHT }} />
+          {page.results.slice(first, last).map((log, k) => {
+            const i = first + k;
+            const flag = log.session_id ? flags[log.session_id] : undefined;
+            return (
+              <div
+                key={log.id}
+                role="listitem"
+                className={`log-row ${i === cursorIndex ? 'cursor' : ''} ${selected === log.id ? 'selected' : ''}`}
+                onClick={() => {
+                  setCursorIndex(i);
+                  props.onOpen(log);
+                }}
+              >
+                <span className="time">{formatTime(log.timestamp)}</span>
+                <span className={`sev sev-${log.severity}`}>{log.severity}</span>
+                <span className="service">{log.service || '—'}</span>
+                <span className="badges">
+                  {flag?.has_recording ? <span title="This session was recorded">▶</span> : null}
+                  {flag?.exceptions ? (
+                    <span className="warn-badge" title={`${flag.exceptions} error occurrences in this session`}>⚠</span>
+                  ) : null}
+                </span>
+                <span className="body">{log.body}</span>
+              </div>
+            );
+          })}
+          <div style={{ height: (page.results.length - last) * ROW_HEIGHT }} />
+        </>
+      )}
+      {page?.has_more && (
+        <button className="load-more" onClick={props.onMore}>
+          Load older logs
+        </button>
+      )}
+    </div>
+  );
+}

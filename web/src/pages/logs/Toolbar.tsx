@@ -1,0 +1,105 @@
+// The logs page's filters: search, time range, service, attribute, live tail, severities,
+// and the chips of active filters. Everything is written to the URL.
+import { useState } from 'react';
+import { Link, setQuery } from '../../router';
+import { alertQuery, CHIP_FILTERS, Facets, localInput, RANGES, SEVERITIES } from './query';
+
+export function Toolbar({ url, facets }: { url: URL; facets: Facets | null }) {
+  const [search, setSearch] = useState(url.searchParams.get('q') ?? '');
+  const [attrInput, setAttrInput] = useState('');
+  const live = url.searchParams.get('live') === '1';
+  const severityFilter = url.searchParams.getAll('severity').flatMap((s) => s.split(','));
+  const from = url.searchParams.get('from') ?? '-1h';
+  const chips = [...url.searchParams.entries()].filter(([k]) => CHIP_FILTERS.includes(k));
+  return (
+    <>
+      <div className="toolbar">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            setQuery({ q: search });
+          }}
+          className="search"
+        >
+          <input placeholder="Search log messages… (press / )" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Search logs" />
+        </form>
+        <select
+          value={RANGES.some(([v]) => v === from) ? from : 'custom'}
+          onChange={(e) => e.target.value !== 'custom' && setQuery({ from: e.target.value, to: null })}
+          aria-label="Time range"
+        >
+          {RANGES.map(([v, label]) => (
+            <option key={v} value={v}>
+              {label}
+            </option>
+          ))}
+          <option value="custom">Custom range</option>
+        </select>
+        <input
+          type="datetime-local"
+          aria-label="From"
+          value={localInput(url.searchParams.get('from'))}
+          onChange={(e) => e.target.value && setQuery({ from: new Date(e.target.value).toISOString() })}
+        />
+        <input
+          type="datetime-local"
+          aria-label="To"
+          value={localInput(url.searchParams.get('to'))}
+          onChange={(e) => setQuery({ to: e.target.value ? new Date(e.target.value).toISOString() : null })}
+        />
+        <select value={url.searchParams.get('service') ?? ''} onChange={(e) => setQuery({ service: e.target.value || null })} aria-label="Service">
+          <option value="">All services</option>
+          {facets?.services.map((f) => (
+            <option key={f.value} value={f.value}>
+              {f.value || '(none)'} ({facets.sampled ? `${f.count} of the newest matches` : f.count})
+            </option>
+          ))}
+        </select>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (attrInput.trim()) setQuery({ attr: attrInput.trim() });
+            setAttrInput('');
+          }}
+        >
+          <input list="attr-suggestions" placeholder="attribute=value" value={attrInput} onChange={(e) => setAttrInput(e.target.value)} aria-label="Attribute filter" />
+          <datalist id="attr-suggestions">
+            {facets?.attributes.flatMap((a) => [
+              <option key={a.key} value={a.key} />,
+              ...a.values.map((v) => <option key={`${a.key}=${v.value}`} value={`${a.key}=${v.value}`} />),
+            ])}
+          </datalist>
+        </form>
+        <button className={`chip ${live ? 'on live' : ''}`} onClick={() => setQuery({ live: live ? null : '1' })} title="Show new logs as they arrive">
+          {live ? '● Live' : 'Live tail'}
+        </button>
+        <Link className="chip" to={`/alerts?query=${encodeURIComponent(alertQuery(url.searchParams))}`} title="Be notified when this search matches too many logs">
+          Alert on this search
+        </Link>
+        <div className="severity-filter">
+          {SEVERITIES.map((s) => (
+            <button
+              key={s}
+              className={`chip sev-${s} ${severityFilter.includes(s) ? 'on' : ''}`}
+              onClick={() => {
+                const next = severityFilter.includes(s) ? severityFilter.filter((x) => x !== s) : [...severityFilter, s];
+                setQuery({ severity: next.join(',') || null });
+              }}
+            >
+              {s}
+            </button>
+          ))}
+        </div>
+      </div>
+      {chips.length > 0 && (
+        <div className="active-filters">
+          {chips.map(([k, v]) => (
+            <button key={k} className="chip on" onClick={() => setQuery({ [k]: null })}>
+              {k} = {v} ✕
+            </button>
+          ))}
+        </div>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,63 @@
+// The logs page's URL ⇄ the API's query, and the shapes of the answers it shows.
+
+/** The filters of the logs page's URL without its time range, as an alert's saved search. */
+export function alertQuery(params: URLSearchParams): string {
+  const keep = ['q', 'severity', 'service', 'attr', 'session_id', 'distinct_id', 'trace_id'];
+  return new URLSearchParams([...params.entries()].filter(([k]) => keep.includes(k))).toString();
+}
+
+const PASSED_ON = ['q', 'severity', 'service', 'session_id', 'distinct_id', 'trace_id', 'from', 'to', 'attr'];
+export const RANGES = [
+  ['-15m', 'Last 15 minutes'],
+  ['-1h', 'Last hour'],
+  ['-24h', 'Last 24 hours'],
+  ['-7d', 'Last 7 days'],
+  ['-30d', 'Last 30 days'],
+];
+export const SEVERITIES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+/** Filters shown as removable chips above the list. */
+export const CHIP_FILTERS = ['session_id', 'distinct_id', 'service', 'trace_id', 'attr'];
+
+export interface Histogram {
+  bucket_seconds: number;
+  buckets: { start: string; total: number; counts: Record<string, number> }[];
+}
+
+export interface Facets {
+  services: { value: string; count: number }[];
+  /** Service counts are of the newest matching logs only. */
+  sampled: boolean;
+  attributes: { key: string; count: number; values: { value: string; count: number }[] }[];
+}
+
+/** Counts of a search; `approximate` when the server estimated them from a sample. */
+export interface Summary {
+  logs: number;
+  sessions: number;
+  users: number;
+  approximate: boolean;
+}
+
+export type SessionFlags = Record<string, { has_recording: boolean; exceptions: number }>;
+
+/** "N logs · N sessions · N users", each marked ≈ when estimated. */
+export function summaryText(s: Summary): string {
+  const n = (v: number) => `${s.approximate ? '≈' : ''}${v.toLocaleString()}`;
+  return `${n(s.logs)} logs · ${n(s.sessions)} sessions · ${n(s.users)} users`;
+}
+
+/** `2026-11-27T01:02` in local time, for datetime-local inputs. */
+export function localInput(iso: string | null): string {
+  if (!iso || iso.startsWith('-') || iso === 'now') return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+}
+
+/** The API query for the page's URL: every filter is in the URL, so links reproduce views. */
+export function apiQuery(url: URL): URLSearchParams {
+  const q = new URLSearchParams();
+  for (const key of PASSED_ON) for (const v of url.searchParams.getAll(key)) if (v) q.append(key, v);
+  if (!q.has('from')) q.set('from', '-1h');
+  return q;
+}

@@ -1,0 +1,80 @@
+// What the logs page shows for a query: the first page, the histogram, the summary and the
+// facets (each request cancelled when the query changes, so a fast typist never sees an
+// older search's answer), the live tail, and the recorded/errored marks of sessions.
+import { useEffect, useRef, useState } from 'react';
+import { api, ApiError, Log, LogPage, useApi } from '../../api';
+import { Facets, Histogram, SessionFlags, Summary } from './query';
+
+export function useLogData(query: string, live: boolean) {
+  const first = useApi<LogPage>(`logs?${query}&limit=200`);
+  const hist = useApi<Histogram>(`logs/histogram?${query}`);
+  const summary = useApi<Summary>(`logs/summary?${query}`);
+  const facets = useApi<Facets>(`logs/facets?${query}`);
+  // The first page, then older pages and tailed logs added to it.
+  const [page, setPage] = useState<LogPage | null>(null);
+  const [flags, setFlags] = useState<SessionFlags>({});
+  useEffect(() => setPage(first.data), [first.data]);
+
+  // Live tail: new logs matching the filters are prepended as they arrive.
+  useEffect(() => {
+    if (!live) return;
+    const controller = new AbortController();
+    let cursor: string | null = null;
+    const tick = async () => {
+      try {
+        const r: { results: Log[]; cursor: string } = await api(`logs/tail?${query}${cursor ? `&after=${cursor}` : ''}`, { signal: controller.signal });
+        if (cursor && r.results.length > 0) {
+          // A poll may repeat logs of the previous one (the server re-reads a short overlap
+          // so logs committed late by another Tether process are not missed): keep each id once.
+          setPage((p) => {
+            if (!p) return p;
+            const seen = new Set(p.results.map((l) => l.id));
+            const fresh = r.results.filter((l) => !seen.has(l.id)).reverse();
+            return fresh.length > 0 ? { ...p, results: [...fresh, ...p.results] } : p;
+          });
+        }
+        cursor = r.cursor;
+      } catch {
+        // A failed poll is retried on the next tick.
+      }
+      if (!controller.signal.aborted) timer = setTimeout(tick, 2000);
+    };
+    let timer = setTimeout(tick, 0);
+    return () => {
+      controller.abort();
+      clearTimeout(timer);
+    };
+  }, [live, query]);
+
+  // Marks on rows: ▶ when the session was recorded, ⚠ when it hit exceptions.
+  useEffect(() => {
+    const ids = [...new Set((page?.results ?? []).map((l) => l.session_id).filter((s): s is string => !!s))].filter((s) => !(s in flags));
+    if (ids.length === 0) return;
+    const controller = new AbortController();
+    api<{ results: { session_id: string; has_recording: boolean; exceptions: number }[] }>(`sessions/flags?ids=${ids.slice(0, 500).map(encodeURIComponent).join(',')}`, {
+      signal: controller.signal,
+    }).then(
+      (r) => setFlags((f) => ({ ...f, ...Object.fromEntries(r.results.map((x) => [x.session_id, x])) })),
+      () => {},
+    );
+    return () => controller.abort();
+  }, [page]);
+
+  const [moreError, setMoreError] = useState<string | null>(null);
+  const current = useRef(query);
+  current.current = query;
+  const loadMore = async () => {
+    if (!page?.next_cursor) return;
+    const asked = query;
+    try {
+      const more = await api<LogPage>(`logs?${query}&limit=200&cursor=${page.next_cursor}`);
+      // The filters changed meanwhile: these older logs belong to another search.
+      if (current.current !== asked) return;
+      setPage((p) => (p ? { ...more, results: [...p.results, ...more.results] } : p));
+    } catch (e) {
+      setMoreError((e as ApiError).message);
+    }
+  };
+
+  return { page, error: first.error ?? moreError, hist: hist.data, summary: summary.data, facets: facets.data, flags, loadMore };
+}
