@@ -71,7 +71,19 @@ test('from a log line to the recording, the related errors and the person', asyn
   await eventually('the filtered list', async () => (await page.locator('.log-row').count()) === 1);
   await page.waitForSelector('[data-testid=impact]:has-text("1 logs · 1 sessions · 1 users")');
   await page.waitForSelector('.log-row .warn-badge');
+  // The histogram has a time axis and a tooltip with the bucket's counts under the pointer.
+  const chart = page.locator('.histogram .u-over');
+  const box = await chart.boundingBox();
+  const bars = await page.evaluate(() => document.querySelectorAll('.histogram canvas').length);
+  assert.ok(bars > 0, 'the histogram is drawn');
+  // The log is the newest: the last bucket, at the right end of the chart.
+  for (let x = box.x + box.width - 2; x > box.x; x -= 4) {
+    await page.mouse.move(x, box.y + box.height - 5);
+    if (await page.locator('.chart-tip:has-text("1 logs")').count()) break;
+  }
+  await page.waitForSelector('.chart-tip:has-text("error: 1")');
   await page.screenshot({ path: join(artifacts, 'logs.png') });
+  await page.mouse.move(0, 0);
   // Service filter from facets: the log's service is offered and narrows the list.
   await page.selectOption('select[aria-label=Service]', 'shop-api');
   await page.waitForURL(/service=shop-api/);
@@ -122,13 +134,16 @@ test('from a log line to the recording, the related errors and the person', asyn
   await sendLog(tether.base, { body: 'arrived during live tail', timeMs: Date.now(), attributes: {}, api: tether.api });
   await page.waitForSelector('.log-row:has-text("arrived during live tail")', { timeout: 15_000 });
 
-  // Settings: a personal API key is created, shown once, and works.
-  await page.goto(`${tether.base}/settings`);
+  // Your account: a personal API key is created, shown once, works, and shows its last use.
+  await page.goto(`${tether.base}/account`);
   await page.fill('input[aria-label="Key name"]', 'ui test key');
   await page.click('button:has-text("Create key")');
   const key = await page.locator('[data-testid=new-key]').textContent();
   const withKey = await fetch(`${tether.base}/api/projects/1/logs`, { headers: { authorization: `Bearer ${key}` } });
   assert.equal(withKey.status, 200);
+  await page.reload();
+  await page.waitForSelector('table[aria-label="API keys"] tr:has-text("ui test key") :text("just now")');
+  await page.goto(`${tether.base}/settings`);
   // Settings: retention is shown with its defaults and saved per project.
   const logsDays = page.locator('input[aria-label="Logs retention in days"]');
   assert.equal(await logsDays.inputValue(), '30');
@@ -164,14 +179,27 @@ test('from a log line to the recording, the related errors and the person', asyn
 
   // The recordings list filters by person and errors.
   await page.goto(`${tether.base}/replay?distinct_id=${encodeURIComponent(distinctId)}&has_errors=true`);
-  await page.waitForSelector(`a[href="/replay/${sessionId}"]`);
+  await page.waitForSelector(`a[href="/project/1/replay/${sessionId}"]`);
+  await page.screenshot({ path: join(artifacts, 'replays.png') });
   await page.selectOption('select[aria-label="Minimum duration"]', '300');
   await page.waitForSelector('text=No recordings match');
 
   // The errors list shows a sparkline per issue.
   await page.goto(`${tether.base}/errors`);
   await page.waitForSelector('svg.sparkline rect');
+  // Lists have headers and sort by a click on one; the order is in the URL.
+  await page.click('th:has-text("Occurrences")');
+  await page.waitForURL(/sort=-occurrences/);
+  await page.waitForSelector('th[aria-sort=descending]:has-text("Occurrences")');
   await page.screenshot({ path: join(artifacts, 'errors.png') });
+  // `?` shows the keyboard shortcuts.
+  await page.keyboard.press('?');
+  await page.waitForSelector('[role=dialog][aria-label="Keyboard shortcuts"]');
+  await page.screenshot({ path: join(artifacts, 'shortcuts.png') });
+  await page.keyboard.press('Escape');
+  await page.goto(`${tether.base}/guide`);
+  await page.waitForSelector('h2');
+  await page.screenshot({ path: join(artifacts, 'guide.png'), fullPage: true });
 
   // The issue page offers the recording at the exception.
   await page.goto(`${tether.base}/errors/${issue.id}`);

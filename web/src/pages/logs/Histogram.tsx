@@ -86,7 +86,12 @@ export function Histogram({ data }: { data: Data | null }) {
     <div className="histogram" aria-label="Log volume">
       <div ref={holder} />
       {bucket && tip && (
-        <div className="chart-tip" style={{ left: Math.min(tip.left + 52, (holder.current?.clientWidth ?? 400) - 180) }} role="tooltip">
+        <div
+          className="chart-tip"
+          // Beside the pointer, on the side with room, never over the bar it describes.
+          style={tip.left > (holder.current?.clientWidth ?? 0) / 2 ? { right: (holder.current?.clientWidth ?? 0) - tip.left + 8 } : { left: tip.left + 68 }}
+          role="tooltip"
+        >
           <div className="muted small">{formatTime(bucket.start)}</div>
           <div>
             <strong>{bucket.total.toLocaleString()}</strong> logs
