@@ -111,7 +111,11 @@ async fn api_key(state: &AppState, headers: &HeaderMap) -> Result<Principal, Api
     let owner = match key.user_id {
         None => None,
         Some(id) => Some(
-            state.users().user(id).await?.ok_or_else(|| ApiError::unauthorized("Invalid personal API key"))?,
+            state
+                .users()
+                .user(id)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("Invalid personal API key"))?,
         ),
     };
     state.key_uses().seen(state, key.id).await;
@@ -154,7 +158,10 @@ pub enum Principal {
     User(User),
     /// A key acts with its owner's role, within its scope; the operator key (no owner) as
     /// an admin.
-    Key { key: ApiKey, owner: Option<User> },
+    Key {
+        key: ApiKey,
+        owner: Option<User>,
+    },
 }
 
 impl Principal {

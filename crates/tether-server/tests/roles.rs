@@ -81,12 +81,14 @@ impl Team<'_> {
     }
 
     async fn invite_id(&self) -> i64 {
-        let (_, v) = call(self.s, Method::POST, "/api/invites", &self.admin, Some(json!({"role": "viewer"}))).await;
+        let (_, v) =
+            call(self.s, Method::POST, "/api/invites", &self.admin, Some(json!({"role": "viewer"}))).await;
         v["invite"]["id"].as_i64().unwrap()
     }
 
     async fn alert_id(&self) -> i64 {
-        let alert = json!({"name": "a", "webhook_url": "http://127.0.0.1:9/hook", "rule": {"kind": "new_issue"}});
+        let alert =
+            json!({"name": "a", "webhook_url": "http://127.0.0.1:9/hook", "rule": {"kind": "new_issue"}});
         let path = format!("/api/projects/{}/alerts", self.s.project_id);
         let (status, v) = call(self.s, Method::POST, &path, &self.admin, Some(alert)).await;
         assert_eq!(status, 201, "{v}");
@@ -200,8 +202,14 @@ async fn every_mutating_endpoint_checks_the_callers_role() {
     let (_, viewer) = team.person("viewer").await;
     let (_, member) = team.person("member").await;
     let member_key = {
-        let (status, v) =
-            call(&s, Method::POST, "/api/api_keys", &Auth::Cookie(member.clone()), Some(json!({"name": "ci"}))).await;
+        let (status, v) = call(
+            &s,
+            Method::POST,
+            "/api/api_keys",
+            &Auth::Cookie(member.clone()),
+            Some(json!({"name": "ci"})),
+        )
+        .await;
         assert_eq!(status, 201, "{v}");
         assert_eq!(v["key"]["project_id"], Value::Null);
         Auth::Key(v["secret"].as_str().unwrap().to_owned())
@@ -248,10 +256,14 @@ async fn every_mutating_endpoint_checks_the_callers_role() {
                 "/api/me/password" => json!({"current_password": "not it", "new_password": "whatever long"}),
                 "/api/users/{user_id}" => json!({"role": "member"}),
                 "/api/invites" => json!({"role": "viewer"}),
-                "/api/projects" | "/api/projects/{project_id}" => json!({"name": format!("by {}", caller.name)}),
+                "/api/projects" | "/api/projects/{project_id}" => {
+                    json!({"name": format!("by {}", caller.name)})
+                }
                 "/api/projects/{project_id}/api_keys" | "/api/api_keys" => json!({"name": "k"}),
                 "/api/projects/{project_id}/settings" => json!({"retention": {"logs_days": 20}}),
-                "/api/projects/{project_id}/error_tracking/issues/{issue_id}" => json!({"status": "resolved"}),
+                "/api/projects/{project_id}/error_tracking/issues/{issue_id}" => {
+                    json!({"status": "resolved"})
+                }
                 r if r.ends_with("/alerts") || r.ends_with("{alert_id}") => {
                     json!({"name": "b", "webhook_url": "http://127.0.0.1:9/hook", "rule": {"kind": "new_issue"}})
                 }
@@ -274,7 +286,8 @@ async fn every_mutating_endpoint_checks_the_callers_role() {
     // Another's key: only an instance-wide admin may revoke it.
     for caller in &callers {
         let other = team.key_of(&team.operator()).await;
-        let (status, _) = call(&s, Method::DELETE, &format!("/api/api_keys/{other}"), &caller.auth, None).await;
+        let (status, _) =
+            call(&s, Method::DELETE, &format!("/api/api_keys/{other}"), &caller.auth, None).await;
         let allowed = caller.rank == 2 && caller.instance_wide;
         assert_eq!(status, if allowed { 204 } else { 403 }, "revoking another's key as {}", caller.name);
     }
@@ -291,7 +304,8 @@ async fn people_are_invited_change_roles_and_removed_at_once() {
     let url = invite["url"].as_str().unwrap();
     assert!(url.starts_with(&s.base) && url.contains("/invite/tin_"), "{url}");
     let token = url.rsplit('/').next().unwrap();
-    let shown: Value = s.client.get(format!("{}/api/invite/{token}", s.base)).send().await.unwrap().json().await.unwrap();
+    let shown: Value =
+        s.client.get(format!("{}/api/invite/{token}", s.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!((shown["role"].as_str(), shown["invited_by"].as_str()), (Some("member"), Some("admin")));
     let accept = |username: &str, password: &str| {
         s.client
@@ -308,11 +322,15 @@ async fn people_are_invited_change_roles_and_removed_at_once() {
     let again = accept("mallory", "a long password").await.unwrap();
     assert_eq!(again.status(), 404, "used");
     let (_, me) = call(&s, Method::GET, "/api/me", &grace, None).await;
-    assert_eq!((me["user"]["username"].as_str(), me["user"]["role"].as_str()), (Some("grace"), Some("member")));
+    assert_eq!(
+        (me["user"]["username"].as_str(), me["user"]["role"].as_str()),
+        (Some("grace"), Some("member"))
+    );
     let grace_id = me["user"]["id"].as_i64().unwrap();
 
     // A member reads but may not manage people.
-    let (status, _) = call(&s, Method::GET, &format!("/api/projects/{}/logs", s.project_id), &grace, None).await;
+    let (status, _) =
+        call(&s, Method::GET, &format!("/api/projects/{}/logs", s.project_id), &grace, None).await;
     assert_eq!(status, 200);
     let (status, refused) = call(&s, Method::GET, "/api/users", &grace, None).await;
     assert_eq!(status, 403);
@@ -320,14 +338,19 @@ async fn people_are_invited_change_roles_and_removed_at_once() {
 
     // Made admin: at once.
     let (status, _) =
-        call(&s, Method::PATCH, &format!("/api/users/{grace_id}"), &admin, Some(json!({"role": "admin"}))).await;
+        call(&s, Method::PATCH, &format!("/api/users/{grace_id}"), &admin, Some(json!({"role": "admin"})))
+            .await;
     assert_eq!(status, 200);
     let (status, users) = call(&s, Method::GET, "/api/users", &grace, None).await;
     assert_eq!(status, 200);
     assert_eq!(users["results"].as_array().unwrap().len(), 2);
     let (status, bad) =
-        call(&s, Method::PATCH, &format!("/api/users/{grace_id}"), &admin, Some(json!({"role": "owner"}))).await;
-    assert_eq!((status, bad["error"].as_str()), (400, Some("invalid role \"owner\": expected admin, member or viewer")));
+        call(&s, Method::PATCH, &format!("/api/users/{grace_id}"), &admin, Some(json!({"role": "owner"})))
+            .await;
+    assert_eq!(
+        (status, bad["error"].as_str()),
+        (400, Some("invalid role \"owner\": expected admin, member or viewer"))
+    );
 
     // Removed: their session and their key stop working at their next request.
     let (_, key) = call(&s, Method::POST, "/api/api_keys", &grace, Some(json!({"name": "laptop"}))).await;
@@ -347,7 +370,8 @@ async fn people_are_invited_change_roles_and_removed_at_once() {
     let (_, me) = call(&s, Method::GET, "/api/me", &admin, None).await;
     let admin_id = me["user"]["id"].as_i64().unwrap();
     let (status, last) =
-        call(&s, Method::PATCH, &format!("/api/users/{admin_id}"), &admin, Some(json!({"role": "viewer"}))).await;
+        call(&s, Method::PATCH, &format!("/api/users/{admin_id}"), &admin, Some(json!({"role": "viewer"})))
+            .await;
     assert_eq!(status, 400, "{last}");
     let (status, _) = call(&s, Method::DELETE, &format!("/api/users/{admin_id}"), &admin, None).await;
     assert_eq!(status, 400, "not oneself");
@@ -375,7 +399,13 @@ async fn a_person_changes_their_password_and_ends_their_other_sessions() {
     let resp = s
         .client
         .post(format!("{}/api/me/password", s.base))
-        .header("cookie", match &first { Auth::Cookie(c) => c.as_str(), Auth::Key(_) => unreachable!() })
+        .header(
+            "cookie",
+            match &first {
+                Auth::Cookie(c) => c.as_str(),
+                Auth::Key(_) => unreachable!(),
+            },
+        )
         .json(&change(&s.admin_password))
         .send()
         .await

@@ -61,7 +61,8 @@ async fn the_uis_types_match_the_servers_answers() {
     let now_ns = common::now_ns();
     let log = otlp_json("shop-api", now_ns, &[("payment declined", &[("sessionId", FIXTURE_SESSION)])]);
     assert_eq!(s.send_json(&log).await.0, 200);
-    let source = std::fs::read_to_string(format!("{}/../../web/src/api.ts", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let source =
+        std::fs::read_to_string(format!("{}/../../web/src/api.ts", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let types = interfaces(&source);
 
     let (_, page) = s.api("logs?from=-30d").await;

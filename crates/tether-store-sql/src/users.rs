@@ -84,8 +84,11 @@ impl SqlMeta {
         F: Fn(i64) -> Vec<(String, Vec<i64>)> + Sync,
     {
         self.retrying(|| async {
-            let mut tx =
-                self.pool.begin_with(self.begin_read_write()).await.map_err(internal("cannot begin user change"))?;
+            let mut tx = self
+                .pool
+                .begin_with(self.begin_read_write())
+                .await
+                .map_err(internal("cannot begin user change"))?;
             let found = sqlx::query("SELECT role FROM users WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -142,11 +145,12 @@ impl UserStore for SqlMeta {
     }
 
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<(User, String)>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1"))
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(internal("cannot read user"))?;
+        let row =
+            sqlx::query(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1"))
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(internal("cannot read user"))?;
         Ok(row.map(|r| (user(&r), r.get("password_hash"))))
     }
 
@@ -177,28 +181,25 @@ impl UserStore for SqlMeta {
     }
 
     async fn set_role(&self, id: i64, new_role: Role) -> StoreResult<User> {
-        let sql = format!(
-            "UPDATE users SET role = '{}' WHERE id = $1 RETURNING {USER_COLUMNS}",
-            new_role.as_str()
-        );
-        let row =
-            self.change_user(id, new_role != Role::Admin, |_| vec![(sql.clone(), vec![id])]).await?;
+        let sql =
+            format!("UPDATE users SET role = '{}' WHERE id = $1 RETURNING {USER_COLUMNS}", new_role.as_str());
+        let row = self.change_user(id, new_role != Role::Admin, |_| vec![(sql.clone(), vec![id])]).await?;
         row.as_ref().map(user).ok_or_else(|| not_found("user"))
     }
 
     async fn delete_user(&self, id: i64) -> StoreResult<()> {
         self.change_user(id, true, |now| {
-                vec![
-                    ("DELETE FROM user_sessions WHERE user_id = $1".into(), vec![id]),
-                    (
-                        "UPDATE api_keys SET revoked_at_ms = $1 WHERE user_id = $2 AND revoked_at_ms IS NULL"
-                            .into(),
-                        vec![now, id],
-                    ),
-                    ("DELETE FROM users WHERE id = $1".into(), vec![id]),
-                ]
-            })
-            .await?;
+            vec![
+                ("DELETE FROM user_sessions WHERE user_id = $1".into(), vec![id]),
+                (
+                    "UPDATE api_keys SET revoked_at_ms = $1 WHERE user_id = $2 AND revoked_at_ms IS NULL"
+                        .into(),
+                    vec![now, id],
+                ),
+                ("DELETE FROM users WHERE id = $1".into(), vec![id]),
+            ]
+        })
+        .await?;
         Ok(())
     }
 
@@ -290,12 +291,13 @@ impl UserStore for SqlMeta {
         if id.len() != SESSION_ID_LEN || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(not_found("session"));
         }
-        let done = sqlx::query("DELETE FROM user_sessions WHERE user_id = $1 AND substr(token_hash, 1, 16) = $2")
-            .bind(user_id)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(internal("cannot delete session"))?;
+        let done =
+            sqlx::query("DELETE FROM user_sessions WHERE user_id = $1 AND substr(token_hash, 1, 16) = $2")
+                .bind(user_id)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(internal("cannot delete session"))?;
         if done.rows_affected() == 0 {
             return Err(not_found("session"));
         }

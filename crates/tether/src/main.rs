@@ -138,8 +138,12 @@ fn run() -> anyhow::Result<()> {
 /// The configuration of a `tether admin` command and the password it reads from standard
 /// input (one line, at least 8 characters).
 fn admin_input(store: StoreArgs, env: &HashMap<String, String>) -> anyhow::Result<(config::Config, String)> {
-    let overrides =
-        config::Overrides { config_file: store.config, http_addr: None, grpc_addr: None, data_dir: store.data_dir };
+    let overrides = config::Overrides {
+        config_file: store.config,
+        http_addr: None,
+        grpc_addr: None,
+        data_dir: store.data_dir,
+    };
     let config = config::load(&overrides, env)?;
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use tether_model::ProjectId;
 use tether_store::{ExceptionScope, Issue, IssueStats, IssueStatus, Role};
 
-use super::{authorize_project, authorize_project_as};
 use super::params::{format_ns, parse_time_ms};
+use super::{authorize_project, authorize_project_as};
 use crate::{ApiError, AppState};
 
 /// The window around a log in which its session's exceptions count as related.

@@ -10,8 +10,8 @@ mod projects;
 mod recordings;
 mod session;
 mod symbols;
-mod users;
 pub(crate) mod throttle;
+mod users;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -63,10 +63,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/projects/{project_id}/sessions/{session_id}/logs", get(logs::session_logs))
         .route("/api/projects/{project_id}/sessions/{session_id}/events", get(recordings::session_events))
         .route("/api/projects/{project_id}/persons/{distinct_id}", get(persons::one))
-        .route(
-            "/api/projects/{project_id}/error_tracking/releases",
-            post(symbols::create_release),
-        )
+        .route("/api/projects/{project_id}/error_tracking/releases", post(symbols::create_release))
         .route(
             "/api/projects/{project_id}/error_tracking/releases/hash/{hash_id}",
             get(symbols::release_by_hash),
@@ -83,15 +80,9 @@ pub(crate) fn router() -> Router<AppState> {
             "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_finish_upload",
             post(symbols::bulk_finish),
         )
-        .route(
-            "/api/projects/{project_id}/error_tracking/symbol_sets/{set_id}/upload",
-            put(symbols::upload),
-        )
+        .route("/api/projects/{project_id}/error_tracking/symbol_sets/{set_id}/upload", put(symbols::upload))
         .route("/api/projects/{project_id}/alerts", get(alerts::list).post(alerts::create))
-        .route(
-            "/api/projects/{project_id}/alerts/{alert_id}",
-            put(alerts::update).delete(alerts::delete),
-        )
+        .route("/api/projects/{project_id}/alerts/{alert_id}", put(alerts::update).delete(alerts::delete))
         .route("/api/projects/{project_id}/alerts/{alert_id}/history", get(alerts::history))
         .route("/api/{*rest}", axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }))
 }

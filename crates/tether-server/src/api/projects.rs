@@ -40,7 +40,9 @@ pub(super) async fn create(
 fn project_name(name: &str) -> Result<&str, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("invalid name: expected 1 to 200 characters, no control characters"));
+        return Err(ApiError::bad_request(
+            "invalid name: expected 1 to 200 characters, no control characters",
+        ));
     }
     Ok(name)
 }
@@ -109,10 +111,14 @@ pub(super) async fn create_own_key(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (caller, scope) = match body.project_id {
-        None => (authorize_instance(&state, &headers, Role::Viewer, "an all-projects key").await?, KeyScope::AllProjects),
-        Some(id) => {
-            (authorize_project_as(&state, &headers, id, Role::Viewer, "a key").await?.1, KeyScope::Project(id))
-        }
+        None => (
+            authorize_instance(&state, &headers, Role::Viewer, "an all-projects key").await?,
+            KeyScope::AllProjects,
+        ),
+        Some(id) => (
+            authorize_project_as(&state, &headers, id, Role::Viewer, "a key").await?.1,
+            KeyScope::Project(id),
+        ),
     };
     issue_key(&state, &caller, &body.name, scope).await
 }

@@ -112,7 +112,10 @@ pub(super) async fn start_session(
 
 /// Runs argon2 work off the async threads, a few at once (argon2 is slow on purpose: a
 /// flood of logins must not stall everything else).
-async fn argon2<T: Send + 'static>(state: &AppState, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+async fn argon2<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     let _permit = state.password_checks().acquire().await.map_err(|_| ApiError::internal())?;
     tokio::task::spawn_blocking(work).await.map_err(|_| ApiError::internal())
 }
@@ -189,7 +192,10 @@ async fn logged_in(state: &AppState, headers: &HeaderMap) -> Result<User, ApiErr
 }
 
 /// `GET /api/me/sessions`: the caller's login sessions, the current one marked.
-pub(super) async fn sessions(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub(super) async fn sessions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let user = logged_in(&state, &headers).await?;
     let current = auth::cookie(&headers, SESSION_COOKIE).map(auth::hash_secret).unwrap_or_default();
     let sessions = state.users().sessions(user.id, crate::clock::now_ms()).await?;

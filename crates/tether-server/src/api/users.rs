@@ -22,8 +22,9 @@ const MAX_INVITE_HOURS: i64 = 30 * 24;
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 fn parse_role(name: &str) -> Result<Role, ApiError> {
-    Role::parse(name)
-        .ok_or_else(|| ApiError::bad_request(format!("invalid role {name:?}: expected admin, member or viewer")))
+    Role::parse(name).ok_or_else(|| {
+        ApiError::bad_request(format!("invalid role {name:?}: expected admin, member or viewer"))
+    })
 }
 
 pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
@@ -65,7 +66,10 @@ pub(super) async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(super) async fn invites(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub(super) async fn invites(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     authorize_instance(&state, &headers, Role::Admin, "managing people").await?;
     Ok(Json(json!({ "results": state.users().invites(crate::clock::now_ms()).await? })))
 }
@@ -93,7 +97,9 @@ pub(super) async fn invite(
     let role = parse_role(&body.role)?;
     let hours = body.expires_in_hours.unwrap_or(DEFAULT_INVITE_HOURS);
     if !(1..=MAX_INVITE_HOURS).contains(&hours) {
-        return Err(ApiError::bad_request(format!("invalid expires_in_hours: expected 1 to {MAX_INVITE_HOURS}")));
+        return Err(ApiError::bad_request(format!(
+            "invalid expires_in_hours: expected 1 to {MAX_INVITE_HOURS}"
+        )));
     }
     let token = auth::generate_secret(INVITE_PREFIX);
     let expires = crate::clock::now_ms() + hours * 3_600_000;
@@ -114,7 +120,9 @@ pub(super) async fn revoke_invite(
 
 /// The usable invitation of a link's token, or why there is none.
 async fn usable(state: &AppState, token: &str) -> Result<Invite, ApiError> {
-    let gone = || ApiError::not_found("this invitation link is unknown, used, revoked or expired: ask for a new one");
+    let gone = || {
+        ApiError::not_found("this invitation link is unknown, used, revoked or expired: ask for a new one")
+    };
     if !token.starts_with(INVITE_PREFIX) || token.len() > 128 {
         return Err(gone());
     }
@@ -122,7 +130,10 @@ async fn usable(state: &AppState, token: &str) -> Result<Invite, ApiError> {
 }
 
 /// `GET /api/invite/{token}` (no login): what the link offers, for the page that opens it.
-pub(super) async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn show(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let invite = usable(&state, &token).await?;
     let by = state.users().user(invite.created_by).await?.map(|u| u.username);
     Ok(Json(json!({ "role": invite.role, "expires_at_ms": invite.expires_at_ms, "invited_by": by })))
@@ -149,14 +160,14 @@ pub(super) async fn accept(
     let valid = (1..=64).contains(&username.chars().count())
         && username.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c));
     if !valid {
-        return Err(ApiError::bad_request(
-            "invalid username: expected 1 to 64 letters, digits or . _ - @",
-        ));
+        return Err(ApiError::bad_request("invalid username: expected 1 to 64 letters, digits or . _ - @"));
     }
     check_new_password(&body.password)?;
     let hash = hash_password(&state, body.password).await?;
-    let user =
-        state.users().accept_invite(&auth::hash_secret(&token), crate::clock::now_ms(), username, &hash).await?;
+    let user = state
+        .users()
+        .accept_invite(&auth::hash_secret(&token), crate::clock::now_ms(), username, &hash)
+        .await?;
     tracing::info!(username = user.username, role = user.role.as_str(), "invitation accepted");
     start_session(&state, &headers, user, json!({})).await
 }

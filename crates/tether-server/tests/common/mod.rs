@@ -252,4 +252,3 @@ pub async fn send_fixtures(s: &TestServer) {
         assert_eq!(post_gzip(s, path, &fixture(name)).await, (200, json!({"status": 1})), "{name}");
     }
 }
-

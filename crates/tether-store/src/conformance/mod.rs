@@ -186,7 +186,7 @@ macro_rules! alerts_suite {
 #[macro_export]
 macro_rules! users_suite {
     ($make:path) => {
-        $crate::conformance_cases!($make, users; 
+        $crate::conformance_cases!($make, users;
             users_and_sessions_expire,
             a_new_password_ends_every_session,
             roles_change_and_one_admin_always_remains,
