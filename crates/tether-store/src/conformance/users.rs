@@ -126,7 +126,11 @@ pub async fn invitations_are_used_once_and_expire(s: MetaStores) {
     assert_eq!((inv.role, inv.created_by, inv.expires_at_ms), (Role::Member, admin.id, 10_000));
     s.users.create_invite("i2", Role::Viewer, admin.id, 2_000).await.unwrap();
     assert_eq!(s.users.invites(1_000).await.unwrap().len(), 2);
-    assert_eq!(s.users.invites(5_000).await.unwrap(), std::slice::from_ref(&inv), "the expired one is not listed");
+    assert_eq!(
+        s.users.invites(5_000).await.unwrap(),
+        std::slice::from_ref(&inv),
+        "the expired one is not listed"
+    );
     assert_eq!(s.users.invite_by_hash("i1", 1_000).await.unwrap(), Some(inv.clone()));
     assert_eq!(s.users.invite_by_hash("i2", 5_000).await.unwrap(), None, "expired");
     let expired = s.users.accept_invite("i2", 5_000, "late", "h").await.unwrap_err();
