@@ -54,7 +54,8 @@ function LoggedIn({ url }: { url: URL }) {
   useEffect(() => {
     if (redirect) navigate(redirect, true);
   }, [redirect]);
-  useShortcuts(() => setHelp((h) => !h));
+  const toggleHelp = useCallback(() => setHelp((h) => !h), []);
+  useShortcuts(toggleHelp);
 
   if (error) return <div className="loading-screen">{error}</div>;
   if (!user || !projects || redirect) return <div className="loading-screen">Loading Tether…</div>;
@@ -81,7 +82,7 @@ function LoggedIn({ url }: { url: URL }) {
             ))}
         </main>
       </div>
-      {help && <ShortcutHelp onClose={() => setHelp(false)} />}
+      {help && <ShortcutHelp onClose={toggleHelp} />}
     </SessionContext.Provider>
   );
 }

@@ -1,4 +1,5 @@
-//! The UI's TypeScript types of API answers (`web/src/api.ts`) against what the server
+//! The UI's TypeScript types of API answers (`web/src/api.ts`, the logs page's
+//! `web/src/pages/logs/query.ts`) against what the server
 //! really sends, on real data (captured posthog-js traffic and an OTLP log): every field a
 //! type requires is sent, and every field sent is declared — so the UI's types cannot drift
 //! from the server's answers unnoticed.
@@ -38,7 +39,7 @@ fn interfaces(source: &str) -> BTreeMap<String, Vec<(String, bool)>> {
 
 /// What is wrong between the TypeScript type `name` and an answer `value` of the server.
 fn mismatches(types: &BTreeMap<String, Vec<(String, bool)>>, name: &str, value: &Value) -> Vec<String> {
-    let fields = types.get(name).unwrap_or_else(|| panic!("web/src/api.ts has no interface {name}"));
+    let fields = types.get(name).unwrap_or_else(|| panic!("the UI has no interface {name}"));
     let object = value.as_object().unwrap_or_else(|| panic!("{name}: not an object: {value}"));
     let mut wrong = Vec::new();
     for (field, optional) in fields {
@@ -48,7 +49,7 @@ fn mismatches(types: &BTreeMap<String, Vec<(String, bool)>>, name: &str, value: 
     }
     for key in object.keys() {
         if !fields.iter().any(|(f, _)| f == key) {
-            wrong.push(format!("{name}.{key} is sent but not declared in web/src/api.ts"));
+            wrong.push(format!("{name}.{key} is sent but not declared in the UI"));
         }
     }
     wrong
@@ -61,12 +62,17 @@ async fn the_uis_types_match_the_servers_answers() {
     let now_ns = common::now_ns();
     let log = otlp_json("shop-api", now_ns, &[("payment declined", &[("sessionId", FIXTURE_SESSION)])]);
     assert_eq!(s.send_json(&log).await.0, 200);
-    let source =
-        std::fs::read_to_string(format!("{}/../../web/src/api.ts", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let types = interfaces(&source);
+    let mut types = BTreeMap::new();
+    for file in ["api.ts", "pages/logs/query.ts"] {
+        let path = format!("{}/../../web/src/{file}", env!("CARGO_MANIFEST_DIR"));
+        types.extend(interfaces(&std::fs::read_to_string(path).unwrap()));
+    }
 
     let (_, page) = s.api("logs?from=-30d").await;
     let (_, one) = s.api(&format!("logs/{}", page["results"][0]["id"].as_str().unwrap())).await;
+    let (_, histogram) = s.api("logs/histogram?from=-30d").await;
+    let (_, facets) = s.api("logs/facets?from=-30d").await;
+    let (_, summary) = s.api("logs/summary?from=-30d").await;
     let (_, issues) = s.api("error_tracking/issues").await;
     let (_, recordings) = s.api("recordings").await;
     let (_, recording) = s.api(&format!("recordings/{FIXTURE_SESSION}")).await;
@@ -84,10 +90,13 @@ async fn the_uis_types_match_the_servers_answers() {
     check("LogPage", &page);
     check("Log", &page["results"][0]);
     check("Log", &one);
+    check("Histogram", &histogram);
+    check("Facets", &facets);
+    check("Summary", &summary);
     check("Issue", &issues["results"][0]);
     check("Recording", &recordings["results"][0]);
     check("Recording", &recording);
     check("User", &me["user"]);
     check("Project", &projects["results"][0]);
-    assert!(wrong.is_empty(), "web/src/api.ts and the server disagree:\n{}", wrong.join("\n"));
+    assert!(wrong.is_empty(), "the UI's types and the server disagree:\n{}", wrong.join("\n"));
 }

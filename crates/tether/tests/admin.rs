@@ -1,5 +1,6 @@
-//! `tether admin set-password` on the data directory of a running Tether: the new password
-//! works, the old one and the user's sessions stop working.
+//! `tether admin …` on a data directory: `set-password` while Tether runs (the new password
+//! works, the old one and the user's sessions stop working), `create-user` before the first
+//! start (that user is the first admin; no `admin` of the start's own) and after it.
 
 use std::io::Write;
 use std::process::Stdio;
@@ -11,17 +12,24 @@ mod common;
 use common::healthy;
 
 async fn login(base: &str, password: &str) -> reqwest::Response {
+    login_as(base, "admin", password).await
+}
+
+async fn login_as(base: &str, username: &str, password: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(format!("{base}/api/login"))
-        .json(&json!({"username": "admin", "password": password}))
+        .json(&json!({"username": username, "password": password}))
         .send()
         .await
         .unwrap()
 }
 
-fn set_password(data_dir: &std::path::Path, username: &str, password: &str) -> std::process::Output {
+/// `tether admin {args…} --data-dir DIR` with `password` on standard input.
+fn admin(data_dir: &std::path::Path, args: &[&str], password: &str) -> std::process::Output {
     let mut child = common::tether_command()
-        .args(["admin", "set-password", username, "--data-dir"])
+        .arg("admin")
+        .args(args)
+        .arg("--data-dir")
         .arg(data_dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -30,6 +38,50 @@ fn set_password(data_dir: &std::path::Path, username: &str, password: &str) -> s
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
     child.wait_with_output().unwrap()
+}
+
+fn set_password(data_dir: &std::path::Path, username: &str, password: &str) -> std::process::Output {
+    admin(data_dir, &["set-password", username], password)
+}
+
+#[tokio::test]
+async fn an_operator_creates_the_first_admin_before_the_first_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = admin(&data, &["create-user", "ops", "--role", "admin"], "ops-password-1");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("User ops (admin) created"));
+    let bad = admin(&data, &["create-user", "x", "--role", "owner"], "whatever-long");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid role \"owner\""));
+
+    let tether = common::spawn(&data, &[]);
+    healthy(&tether).await;
+    let ok = login_as(&tether.base, "ops", "ops-password-1").await;
+    assert_eq!(ok.status(), 200);
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let body: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(body["user"]["role"], "admin");
+    let users: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/users", tether.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<_> = users["results"].as_array().unwrap().iter().map(|u| u["username"].clone()).collect();
+    assert_eq!(names, [json!("ops")], "no admin user of the start's own");
+
+    // While it runs: a viewer, who logs in with that role.
+    let out = admin(&data, &["create-user", "grace", "--role", "viewer"], "grace-password-1");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let grace: serde_json::Value =
+        login_as(&tether.base, "grace", "grace-password-1").await.json().await.unwrap();
+    assert_eq!(grace["user"]["role"], "viewer");
+    let taken = admin(&data, &["create-user", "grace"], "grace-password-2");
+    assert!(!taken.status.success());
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("username already taken"));
 }
 
 #[tokio::test]

@@ -50,6 +50,22 @@ function PasswordForm() {
   );
 }
 
+const BROWSERS: [RegExp, string][] = [
+  [/Edg\/(\d+)/, 'Edge'],
+  [/Firefox\/(\d+)/, 'Firefox'],
+  [/Chrome\/(\d+)/, 'Chrome'],
+  [/Version\/(\d+).*Safari/, 'Safari'],
+];
+const SYSTEMS: [string, string][] = [['Windows', 'Windows'], ['Mac OS X', 'macOS'], ['Android', 'Android'], ['iPhone', 'iOS'], ['Linux', 'Linux']];
+
+/** "Chrome 156 on Linux" from a User-Agent header (the whole header is in the tooltip). */
+function describeAgent(ua: string): string {
+  if (!ua) return 'unknown browser';
+  const browser = BROWSERS.map(([re, name]) => re.exec(ua) && `${name} ${re.exec(ua)![1]}`).find(Boolean) ?? 'a browser';
+  const os = SYSTEMS.find(([k]) => ua.includes(k))?.[1];
+  return os ? `${browser} on ${os}` : browser;
+}
+
 type LoginSession = { id: string; user_agent: string; created_at_ms: number; expires_at_ms: number; current: boolean };
 
 function Sessions() {
@@ -69,7 +85,7 @@ function Sessions() {
         <tbody>
           {sessions.data?.results.map((s) => (
             <tr key={s.id}>
-              <td>{s.user_agent || 'unknown browser'} {s.current && <span className="role-badge">this browser</span>}</td>
+              <td title={s.user_agent}>{describeAgent(s.user_agent)} {s.current && <span className="role-badge">this browser</span>}</td>
               <td className="muted"><Ago ms={s.created_at_ms} /></td>
               <td className="muted"><Ago ms={s.expires_at_ms} /></td>
               <td>
@@ -149,7 +165,8 @@ function ApiKeys() {
           New key (copy it now, it is not shown again): <code data-testid="new-key">{secret}</code>
         </div>
       )}
-      <table className="table" aria-label="API keys">
+      {keys.data?.results.length === 0 && <p className="muted">No keys yet.</p>}
+      <table className="table" aria-label="API keys" hidden={keys.data?.results.length === 0}>
         <thead>
           <tr>
             <th>Name</th>

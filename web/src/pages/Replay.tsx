@@ -345,7 +345,7 @@ const RECORDING_COLUMNS: Column<Recording>[] = [
   { key: 'person', label: 'Person', sortBy: (r) => r.distinct_id, render: (r) => r.distinct_id && <Link to={`/persons/${encodeURIComponent(r.distinct_id)}`}>{r.distinct_id}</Link> },
   { key: 'duration', label: 'Duration', sortBy: (r) => r.duration_ms, render: (r) => formatDuration(r.duration_ms), className: 'num' },
   { key: 'activity', label: 'Activity', sortBy: (r) => r.active_ms, render: (r) => <Activity r={r} /> },
-  { key: 'errors', label: 'Errors', sortBy: (r) => r.exceptions, render: (r) => (r.exceptions > 0 ? <span className="sev sev-error">{r.exceptions} errors</span> : null) },
+  { key: 'errors', label: 'Errors', sortBy: (r) => r.exceptions, render: (r) => (r.exceptions > 0 ? <span className="sev sev-error">{r.exceptions === 1 ? '1 error' : `${r.exceptions} errors`}</span> : null) },
   { key: 'url', label: 'First page', render: (r) => <span className="muted">{r.first_url}</span> },
 ];
 

@@ -19,12 +19,17 @@ export const SEVERITIES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 export const CHIP_FILTERS = ['session_id', 'distinct_id', 'service', 'trace_id', 'attr'];
 
 export interface Histogram {
+  /** The range counted (RFC 3339), bucket width, and what `counts` are by. */
+  from: string;
+  to: string;
   bucket_seconds: number;
+  breakdown: 'severity' | 'service';
   buckets: { start: string; total: number; counts: Record<string, number> }[];
 }
 
 export interface Facets {
   services: { value: string; count: number }[];
+  severities: { value: string; count: number }[];
   /** Service counts are of the newest matching logs only. */
   sampled: boolean;
   attributes: { key: string; count: number; values: { value: string; count: number }[] }[];
