@@ -418,3 +418,17 @@ async fn a_person_changes_their_password_and_ends_their_other_sessions() {
     assert_eq!(s.login(&s.admin_password).await.status(), 401);
     assert_eq!(s.login("a brand new password").await.status(), 200);
 }
+
+/// A stolen session cannot guess the password faster than the login page allows.
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled_like_logins() {
+    let s = TestServer::start().await;
+    let me = Auth::Cookie(cookie_of(&s.login(&s.admin_password).await));
+    let guess = json!({"current_password": "a guess", "new_password": "a brand new password"});
+    for _ in 0..5 {
+        assert_eq!(call(&s, Method::POST, "/api/me/password", &me, Some(guess.clone())).await.0, 400);
+    }
+    let (status, refused) = call(&s, Method::POST, "/api/me/password", &me, Some(guess)).await;
+    assert_eq!(status, 429);
+    assert!(refused["error"].as_str().unwrap().starts_with("too many failed logins"), "{refused}");
+}

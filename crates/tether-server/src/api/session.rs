@@ -32,6 +32,11 @@ fn session_cookie(value: &str, max_age_secs: i64) -> HeaderValue {
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// The throttle's key of a username (names are compared without case).
+fn user_key(username: &str) -> String {
+    format!("user:{}", username.to_lowercase())
+}
+
 /// Who is logging in, for the throttle: the client address (the first `X-Forwarded-For`
 /// hop behind a TLS proxy, which sets it) and the username.
 fn throttle_keys(
@@ -47,7 +52,7 @@ fn throttle_keys(
         })
         .flatten();
     let client = forwarded.or_else(|| peer.map(|p| p.ip().to_string()));
-    let mut keys = vec![format!("user:{}", username.to_lowercase())];
+    let mut keys = vec![user_key(username)];
     keys.extend(client.map(|c| format!("client:{c}")));
     keys
 }
@@ -62,16 +67,8 @@ pub(super) async fn login(
     let username = login.username.trim().to_owned();
     let keys = throttle_keys(&state, &headers, peer.map(|Extension(ConnectInfo(p))| p), &username);
     if let Some(wait) = state.logins().wait(&keys).await {
-        state.metrics().logins_throttled.fetch_add(1, Ordering::Relaxed);
-        let secs = wait.as_secs() + 1;
         tracing::warn!(username, client = keys.get(1).map(String::as_str), "login throttled");
-        let mut response = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("too many failed logins; try again in {secs} s"),
-        )
-        .into_response();
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return Ok(response);
+        return Ok(throttled(&state, wait));
     }
     let found = state.users().user_by_name(&username).await?;
     // Verify even for unknown users, so timing does not tell which usernames exist.
@@ -88,6 +85,19 @@ pub(super) async fn login(
     };
     state.logins().forget(&keys[0]).await;
     start_session(&state, &headers, user, json!({})).await
+}
+
+/// The 429 of a throttled password check, with when to try again.
+fn throttled(state: &AppState, wait: std::time::Duration) -> Response {
+    state.metrics().logins_throttled.fetch_add(1, Ordering::Relaxed);
+    let secs = wait.as_secs() + 1;
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many failed logins; try again in {secs} s"),
+    )
+    .into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
 }
 
 /// Logs `user` in: a new session and its cookie, in a response carrying `body` with the
@@ -173,8 +183,16 @@ pub(super) async fn change_password(
     let user = logged_in(&state, &headers).await?;
     let Json(change) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     check_new_password(&change.new_password)?;
+    // Wrong current passwords count as failed logins of the user: a stolen session cannot
+    // guess the password faster than the login page could.
+    let keys = [user_key(&user.username)];
+    if let Some(wait) = state.logins().wait(&keys).await {
+        return Ok(throttled(&state, wait));
+    }
     let (_, hash) = state.users().user_by_name(&user.username).await?.ok_or_else(ApiError::internal)?;
     if !verify_password(&state, change.current_password, hash).await? {
+        state.logins().failed(&keys).await;
+        state.metrics().logins_failed.fetch_add(1, Ordering::Relaxed);
         return Err(ApiError::bad_request("the current password is wrong"));
     }
     let hash = hash_password(&state, change.new_password).await?;
