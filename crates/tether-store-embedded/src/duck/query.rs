@@ -4,7 +4,7 @@
 use duckdb::types::Value;
 use tether_store::{AttrOp, LogFilter, PageCursor};
 
-use super::columns::trace_id_to_columns;
+use super::columns::{ATTRIBUTE_VALUE, trace_id_to_columns};
 
 /// The columns every log query selects, in the order [`super::read::row_to_log`] reads them.
 pub(super) const LOG_COLUMNS: &str = "id, project_id, ts, observed_delta, severity, severity_text, \
@@ -99,10 +99,13 @@ impl Where {
         for attr in &filter.attributes {
             let key = Value::Text(attr.key.clone());
             match &attr.op {
-                AttrOp::Equals(v) => w.push("attributes[?] = ?", [key, Value::Text(v.clone())]),
-                AttrOp::NotEquals(v) => {
-                    w.push("attributes[?] IS DISTINCT FROM ?", [key, Value::Text(v.clone())])
+                AttrOp::Equals(v) => {
+                    w.push(&format!("{ATTRIBUTE_VALUE} = ?"), [key.clone(), key, Value::Text(v.clone())])
                 }
+                AttrOp::NotEquals(v) => w.push(
+                    &format!("{ATTRIBUTE_VALUE} IS DISTINCT FROM ?"),
+                    [key.clone(), key, Value::Text(v.clone())],
+                ),
                 AttrOp::Exists => w.push("map_contains(attributes, ?)", [key]),
                 AttrOp::NotExists => w.push("NOT map_contains(attributes, ?)", [key]),
             }

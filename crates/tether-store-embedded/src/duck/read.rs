@@ -10,7 +10,7 @@ use tether_store::{
     PageCursor, StoreError, StoreResult, StoredLog,
 };
 
-use super::columns::{attributes_from_columns, span_id_from_column, trace_id_from_columns};
+use super::columns::{LogIds, attributes_from_columns, span_id_from_column, trace_id_from_columns};
 use super::db_err;
 use super::query::{LOG_COLUMNS, Where};
 use crate::text_index::BlockSpan;
@@ -44,6 +44,9 @@ pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
     let json =
         |i: usize| -> duckdb::Result<Attributes> { Ok(Attributes::from_json(&row.get::<_, String>(i)?)) };
     let timestamp_ns: i64 = row.get(2)?;
+    let (session_id, distinct_id): (Option<String>, Option<String>) = (row.get(9)?, row.get(10)?);
+    let ids = LogIds { session: session_id.as_deref(), distinct: distinct_id.as_deref() };
+    let attributes = attributes_from_columns(row.get(18)?, row.get(19)?, &row.get::<_, String>(20)?, ids);
     Ok(StoredLog {
         id: LogId(row.get(0)?),
         record: LogRecord {
@@ -55,15 +58,15 @@ pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
             severity_number: row.get(6)?,
             service: row.get(7)?,
             body: row.get(8)?,
-            session_id: row.get(9)?,
-            distinct_id: row.get(10)?,
+            session_id,
+            distinct_id,
             trace_id: trace_id_from_columns(row.get(11)?, row.get(12)?),
             span_id: span_id_from_column(row.get(13)?),
             trace_flags: row.get(14)?,
             event_name: row.get(15)?,
             scope_name: row.get(16)?,
             scope_version: row.get(17)?,
-            attributes: attributes_from_columns(row.get(18)?, row.get(19)?, &row.get::<_, String>(20)?),
+            attributes,
             resource_attributes: Arc::new(json(21)?),
             scope_attributes: Arc::new(json(22)?),
         },
@@ -458,10 +461,11 @@ pub(super) fn facets(
     // 2 the severity — then the top keys and each top key's top values (a query per key
     // re-read the sample each time).
     let sql = format!(
-        "WITH sample AS MATERIALIZED (SELECT attributes, service, severity {from} \
+        "WITH sample AS MATERIALIZED (SELECT attributes, attribute_types, session_id, distinct_id, service, severity {from} \
                                       ORDER BY ts DESC LIMIT {FACET_SAMPLE}), \
-         pairs AS (SELECT 0 AS kind, unnest(map_keys(attributes)) AS k, unnest(map_values(attributes)) AS v \
-                   FROM sample \
+         pairs AS (SELECT 0 AS kind, unnest(map_keys(attributes)) AS k, unnest(list_transform(map_values(attributes), \
+                     lambda v, i: CASE substr(attribute_types, i, 1) WHEN 'S' THEN session_id WHEN 'P' THEN distinct_id \
+                     ELSE v END)) AS v FROM sample \
                    UNION ALL SELECT 1, '', service FROM sample \
                    UNION ALL SELECT 2, '', CAST(severity AS VARCHAR) FROM sample), \
          top_keys AS (SELECT kind, k, c FROM (SELECT kind, k, count(*) AS c, \

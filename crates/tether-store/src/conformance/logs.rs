@@ -292,6 +292,46 @@ pub async fn facets_count_services_severities_and_attributes(s: LogStores) {
     assert_eq!(code.values[0].value, "200");
 }
 
+/// Attributes holding the log's own session or person id (how SDKs send them) are read,
+/// filtered and counted like any other, however a backend stores them.
+pub async fn attributes_repeating_the_logs_ids_filter_and_count_like_others(s: LogStores) {
+    let mut logs = Vec::new();
+    for (i, (session, person)) in [("s-1", "ada"), ("s-1", "ada"), ("s-2", "bob")].into_iter().enumerate() {
+        let mut l = sample(1, T0 + i as i64 * SEC, &format!("log {i}"));
+        l.session_id = Some(session.into());
+        l.distinct_id = Some(person.into());
+        l.attributes = Attributes(vec![
+            ("sessionId".into(), AttrValue::String(session.into())),
+            ("posthogDistinctId".into(), AttrValue::String(person.into())),
+            // Not the log's id, though it is another log's.
+            ("previousSession".into(), AttrValue::String("s-1".into())),
+        ]);
+        logs.push(l);
+    }
+    let ids = append(s.writer.as_ref(), logs.clone()).await;
+    let got = s.logs.get(1, ids[2]).await.unwrap().unwrap();
+    assert_eq!(got.record.attributes.to_json(), logs[2].attributes.to_json());
+    let with = |key: &str, op: AttrOp| {
+        let mut f = all(1);
+        f.attributes = vec![AttrFilter { key: key.into(), op }];
+        f
+    };
+    let mut found = bodies(s.logs.as_ref(), with("sessionId", AttrOp::Equals("s-1".into()))).await;
+    found.sort();
+    assert_eq!(found, ["log 0", "log 1"]);
+    let found = bodies(s.logs.as_ref(), with("posthogDistinctId", AttrOp::NotEquals("ada".into()))).await;
+    assert_eq!(found, ["log 2"]);
+    let found = bodies(s.logs.as_ref(), with("previousSession", AttrOp::Equals("s-2".into()))).await;
+    assert!(found.is_empty(), "{found:?}");
+    let facets = s.logs.facets(all(1), 10, 5).await.unwrap();
+    let values = |key: &str| -> Vec<(String, u64)> {
+        let facet = facets.attributes.iter().find(|a| a.key == key).expect("facet");
+        facet.values.iter().map(|v| (v.value.clone(), v.count)).collect()
+    };
+    assert_eq!(values("sessionId"), [("s-1".to_owned(), 2), ("s-2".to_owned(), 1)]);
+    assert_eq!(values("posthogDistinctId"), [("ada".to_owned(), 2), ("bob".to_owned(), 1)]);
+}
+
 pub async fn appended_logs_keep_the_ids_they_were_given(s: LogStores) {
     let given = [LogId(5_000_000_001), LogId(5_000_000_002), LogId(4_000_000_003)];
     let logs = given
