@@ -59,6 +59,30 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
+/// The shortest password a person may choose.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// The rule for a new password (the UI, invitations and `tether admin` alike): the reason
+/// when it breaks it.
+pub fn check_new_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > 1024 {
+        return Err(format!(
+            "invalid password: expected at least {MIN_PASSWORD_CHARS} characters (at most 1024 bytes)"
+        ));
+    }
+    Ok(())
+}
+
+/// The rule for a new username: 1 to 64 letters, digits or `. _ - @`.
+pub fn check_username(username: &str) -> Result<(), String> {
+    let valid = (1..=64).contains(&username.chars().count())
+        && username.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c));
+    if !valid {
+        return Err("invalid username: expected 1 to 64 letters, digits or . _ - @".into());
+    }
+    Ok(())
+}
+
 /// A valid argon2 hash of no one's password: logins for unknown users verify against it.
 pub const DUMMY_PASSWORD_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$JGr6m0Ylbp0gbgvr0FcbfUyx1kAwuCQkmsZnWmSfvmY";

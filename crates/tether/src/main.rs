@@ -136,7 +136,7 @@ fn run() -> anyhow::Result<()> {
 }
 
 /// The configuration of a `tether admin` command and the password it reads from standard
-/// input (one line, at least 8 characters).
+/// input (one line, by the same rule as the UI's: `auth::check_new_password`).
 fn admin_input(store: StoreArgs, env: &HashMap<String, String>) -> anyhow::Result<(config::Config, String)> {
     let overrides = config::Overrides {
         config_file: store.config,
@@ -148,9 +148,7 @@ fn admin_input(store: StoreArgs, env: &HashMap<String, String>) -> anyhow::Resul
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
-    if password.chars().count() < 8 {
-        anyhow::bail!("the password must have at least 8 characters");
-    }
+    tether_server::auth::check_new_password(&password).map_err(anyhow::Error::msg)?;
     Ok((config, password))
 }
 
@@ -181,6 +179,7 @@ async fn create_user(
     role: tether_store::Role,
     password: &str,
 ) -> anyhow::Result<()> {
+    tether_server::auth::check_username(username).map_err(anyhow::Error::msg)?;
     // Before the first start too: then that start makes no `admin` of its own.
     if config.storage.postgres_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)

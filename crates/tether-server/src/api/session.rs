@@ -17,14 +17,12 @@ use crate::{ApiError, AppState};
 
 /// How long a login lasts.
 const SESSION_DAYS: i64 = 14;
-/// The shortest password a person may choose (the operator CLI applies the same).
-pub(crate) const MIN_PASSWORD_CHARS: usize = 8;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Login {
-    username: String,
-    password: String,
+    pub(super) username: String,
+    pub(super) password: String,
 }
 
 fn session_cookie(value: &str, max_age_secs: i64) -> HeaderValue {
@@ -138,16 +136,6 @@ async fn verify_password(state: &AppState, password: String, hash: String) -> Re
     argon2(state, move || auth::verify_password(&password, &hash)).await
 }
 
-/// The rule for new passwords, with the reason when one breaks it.
-pub(super) fn check_new_password(password: &str) -> Result<(), ApiError> {
-    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > 1024 {
-        return Err(ApiError::bad_request(format!(
-            "invalid password: expected {MIN_PASSWORD_CHARS} to 1024 characters"
-        )));
-    }
-    Ok(())
-}
-
 pub(super) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = auth::cookie(&headers, SESSION_COOKIE) {
         state.users().delete_session(&auth::hash_secret(token)).await?;
@@ -182,7 +170,7 @@ pub(super) async fn change_password(
 ) -> Result<Response, ApiError> {
     let user = logged_in(&state, &headers).await?;
     let Json(change) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    check_new_password(&change.new_password)?;
+    auth::check_new_password(&change.new_password).map_err(ApiError::bad_request)?;
     // Wrong current passwords count as failed logins of the user: a stolen session cannot
     // guess the password faster than the login page could.
     let keys = [user_key(&user.username)];

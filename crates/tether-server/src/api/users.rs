@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tether_store::{Invite, Role};
 
-use super::session::{check_new_password, hash_password, start_session};
+use super::session::{Login, hash_password, start_session};
 use super::{authorize_instance, public_base};
 use crate::{ApiError, AppState, auth};
 
@@ -139,30 +139,19 @@ pub(super) async fn show(
     Ok(Json(json!({ "role": invite.role, "expires_at_ms": invite.expires_at_ms, "invited_by": by })))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Acceptance {
-    username: String,
-    password: String,
-}
-
 /// `POST /api/invite/{token}/accept` (no login): creates the person's account with the
 /// invitation's role and logs them in. The link works once.
 pub(super) async fn accept(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
-    body: JsonBody<Acceptance>,
+    body: JsonBody<Login>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     usable(&state, &token).await?;
     let username = body.username.trim();
-    let valid = (1..=64).contains(&username.chars().count())
-        && username.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c));
-    if !valid {
-        return Err(ApiError::bad_request("invalid username: expected 1 to 64 letters, digits or . _ - @"));
-    }
-    check_new_password(&body.password)?;
+    auth::check_username(username).map_err(ApiError::bad_request)?;
+    auth::check_new_password(&body.password).map_err(ApiError::bad_request)?;
     let hash = hash_password(&state, body.password).await?;
     let user = state
         .users()
