@@ -1,7 +1,8 @@
 // Your account: password, where you are logged in, and your personal API keys (they act
 // with your role; removing you revokes them).
 import { useState } from 'react';
-import { api, ApiError, useApi } from '../api';
+import { Outcome, useAction } from '../action';
+import { api, useApi } from '../api';
 import { useSession } from '../session';
 import { Ago } from '../time';
 
@@ -23,7 +24,7 @@ export function AccountPage() {
 function PasswordForm() {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
-  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
+  const { outcome, run } = useAction();
   return (
     <section>
       <h3>Change password</h3>
@@ -31,20 +32,17 @@ function PasswordForm() {
         className="toolbar"
         onSubmit={async (e) => {
           e.preventDefault();
-          try {
-            await api('/api/me/password', { method: 'POST', body: JSON.stringify({ current_password: current, new_password: next }) });
+          const body = JSON.stringify({ current_password: current, new_password: next });
+          if (await run(() => api('/api/me/password', { method: 'POST', body }), 'Password changed. Your other sessions were logged out.')) {
             setCurrent('');
             setNext('');
-            setMessage({ error: false, text: 'Password changed. Your other sessions were logged out.' });
-          } catch (err) {
-            setMessage({ error: true, text: (err as ApiError).message });
           }
         }}
       >
         <input type="password" aria-label="Current password" placeholder="Current password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} required />
         <input type="password" aria-label="New password" placeholder="New password (8+ characters)" autoComplete="new-password" minLength={8} value={next} onChange={(e) => setNext(e.target.value)} required />
         <button className="primary" type="submit">Change password</button>
-        {message && <span className={message.error ? 'error-text' : 'muted'} role="status">{message.text}</span>}
+        <Outcome outcome={outcome} />
       </form>
     </section>
   );
@@ -70,9 +68,11 @@ type LoginSession = { id: string; user_agent: string; created_at_ms: number; exp
 
 function Sessions() {
   const sessions = useApi<{ results: LoginSession[] }>('/api/me/sessions');
+  const { outcome, run } = useAction();
   return (
     <section>
       <h3>Where you are logged in</h3>
+      <Outcome outcome={outcome} banner />
       <table className="table" aria-label="Sessions">
         <thead>
           <tr>
@@ -93,7 +93,7 @@ function Sessions() {
                   <button
                     className="link-button"
                     onClick={async () => {
-                      await api(`/api/me/sessions/${s.id}`, { method: 'DELETE' });
+                      await run(() => api(`/api/me/sessions/${s.id}`, { method: 'DELETE' }));
                       sessions.reload();
                     }}
                   >
@@ -125,7 +125,7 @@ function ApiKeys() {
   const [name, setName] = useState('');
   const [scope, setScope] = useState('');
   const [secret, setSecret] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { outcome, run } = useAction();
   const projectName = (id: number | null) => (id === null ? 'all projects' : projects.find((p) => p.id === id)?.name ?? `project ${id}`);
   return (
     <section>
@@ -134,21 +134,18 @@ function ApiKeys() {
         Secret keys for the API and posthog-cli (<code>Authorization: Bearer phx_…</code>), acting with your role. A new key is shown once.
         {user.role === 'admin' && ' As an admin you see everyone’s keys.'}
       </p>
-      {(error || keys.error) && <div className="error-banner">{error ?? keys.error}</div>}
+      {keys.error && <div className="error-banner">{keys.error}</div>}
+      <Outcome outcome={outcome} banner />
       <form
         className="toolbar"
         onSubmit={async (e) => {
           e.preventDefault();
-          try {
-            const body = { name: name || 'unnamed key', project_id: scope === '' ? null : Number(scope) };
-            const created = await api<{ secret: string }>('/api/api_keys', { method: 'POST', body: JSON.stringify(body) });
-            setSecret(created.secret);
-            setName('');
-            setError(null);
-            keys.reload();
-          } catch (err) {
-            setError((err as ApiError).message);
-          }
+          const body = JSON.stringify({ name: name || 'unnamed key', project_id: scope === '' ? null : Number(scope) });
+          const created = await run(async () => {
+            setSecret((await api<{ secret: string }>('/api/api_keys', { method: 'POST', body })).secret);
+          });
+          if (created) setName('');
+          keys.reload();
         }}
       >
         <input placeholder="Key name, e.g. CI" value={name} onChange={(e) => setName(e.target.value)} aria-label="Key name" />
@@ -191,7 +188,7 @@ function ApiKeys() {
                 <button
                   className="link-button"
                   onClick={async () => {
-                    await api(`/api/api_keys/${k.id}`, { method: 'DELETE' });
+                    await run(() => api(`/api/api_keys/${k.id}`, { method: 'DELETE' }));
                     keys.reload();
                   }}
                 >

@@ -1,6 +1,7 @@
 // People (admins only; the server refuses everyone else): users and their roles, and
 // invitations — one-time links with an expiry, handed over by any channel.
 import { useState } from 'react';
+import { Outcome, useAction } from '../action';
 import { api, ApiError, Role, useApi, User } from '../api';
 import { useSession } from '../session';
 import { Ago } from '../time';
@@ -17,14 +18,9 @@ export function PeoplePage() {
   const me = useSession().user;
   const users = useApi<{ results: User[] }>('/api/users');
   const invites = useApi<{ results: Invite[] }>('/api/invites');
-  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
+  const { outcome, run } = useAction();
   const act = async (what: () => Promise<unknown>, done: string) => {
-    try {
-      await what();
-      setMessage({ error: false, text: done });
-    } catch (e) {
-      setMessage({ error: true, text: (e as ApiError).message });
-    }
+    await run(what, done);
     users.reload();
     invites.reload();
   };
@@ -41,7 +37,7 @@ export function PeoplePage() {
     <div className="list-page">
       <h2>People</h2>
       <p className="muted">Everyone here sees every project. Roles are checked by the server on every request.</p>
-      {message && <div className={message.error ? 'error-banner' : 'notice'} role="status">{message.text}</div>}
+      <Outcome outcome={outcome} banner />
       <table className="table" aria-label="Users">
         <thead>
           <tr>

@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'react';
-import { api, ApiError, Privacy, Project, ProjectSettings, Retention } from '../api';
+import { useState } from 'react';
+import { Outcome, useAction } from '../action';
+import { api, Privacy, Project, ProjectSettings, Retention } from '../api';
 import { Link } from '../router';
 import { useCan, useSession } from '../session';
 
@@ -76,26 +77,24 @@ function ProjectName({ project }: { project: Project }) {
   const { reloadProjects } = useSession();
   const admin = useCan('admin');
   const [name, setName] = useState(project.name);
-  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
+  const { outcome, run } = useAction();
   return (
     <form
       className="toolbar"
       onSubmit={async (e) => {
         e.preventDefault();
-        try {
-          await api(`/api/projects/${project.id}`, { method: 'PATCH', body: JSON.stringify({ name }) });
+        const body = JSON.stringify({ name });
+        await run(async () => {
+          await api(`/api/projects/${project.id}`, { method: 'PATCH', body });
           await reloadProjects();
-          setMessage({ error: false, text: 'Renamed.' });
-        } catch (err) {
-          setMessage({ error: true, text: (err as ApiError).message });
-        }
+        }, 'Renamed.');
       }}
     >
       <label>
         Project name <input aria-label="Project name" value={name} onChange={(e) => setName(e.target.value)} disabled={!admin} />
       </label>
       {admin && <button type="submit" disabled={name.trim() === project.name}>Rename</button>}
-      {message && <span className={message.error ? 'error-text' : 'muted'} role="status">{message.text}</span>}
+      <Outcome outcome={outcome} />
     </form>
   );
 }
@@ -103,24 +102,11 @@ function ProjectName({ project }: { project: Project }) {
 /** What the project's SDKs capture (through remote config) and how long its data is kept. */
 function CaptureAndRetention({ project }: { project: Project }) {
   const admin = useCan('admin');
-  const [saved, setSaved] = useState<ProjectSettings | null>(null);
-  const [draft, setDraft] = useState<ProjectSettings | null>(null);
-  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
-  useEffect(() => {
-    const controller = new AbortController();
-    api<{ results: (Project & { settings: ProjectSettings })[] }>('/api/projects', { signal: controller.signal }).then(
-      (r) => {
-        const mine = r.results.find((p) => p.id === project.id);
-        if (mine) {
-          setSaved(mine.settings);
-          setDraft(mine.settings);
-        }
-      },
-      (e: ApiError) => e.name !== 'AbortError' && setMessage({ error: true, text: e.message }),
-    );
-    return () => controller.abort();
-  }, [project.id]);
-  if (!draft || !saved) return message ? <div className="error-banner">{message.text}</div> : null;
+  // The project list the page got with the session carries the settings.
+  const { reloadProjects } = useSession();
+  const saved = project.settings;
+  const [draft, setDraft] = useState<ProjectSettings>(saved);
+  const { outcome, run } = useAction();
   const changed = JSON.stringify(draft) !== JSON.stringify(saved);
   const invalid = SELECTORS.some(([key]) => selectorError(draft.privacy[key] as string) !== null);
   return (
@@ -130,17 +116,12 @@ function CaptureAndRetention({ project }: { project: Project }) {
         className="settings-form"
         onSubmit={async (e) => {
           e.preventDefault();
-          try {
-            const updated = await api<{ settings: ProjectSettings }>(`/api/projects/${project.id}/settings`, {
-              method: 'PATCH',
-              body: JSON.stringify(draft),
-            });
-            setSaved(updated.settings);
+          const body = JSON.stringify(draft);
+          await run(async () => {
+            const updated = await api<Project>(`/api/projects/${project.id}/settings`, { method: 'PATCH', body });
             setDraft(updated.settings);
-            setMessage({ error: false, text: 'Saved.' });
-          } catch (err) {
-            setMessage({ error: true, text: (err as ApiError).message });
-          }
+            await reloadProjects();
+          }, 'Saved.');
         }}
       >
         <fieldset>
@@ -178,7 +159,7 @@ function CaptureAndRetention({ project }: { project: Project }) {
         <div className="toolbar">
           <button className="primary" type="submit" disabled={!admin || !changed || invalid}>Save settings</button>
           {!admin && <span className="muted">Only admins change settings.</span>}
-          {message && <span className={message.error ? 'error-text' : 'muted'} role="status">{message.text}</span>}
+          <Outcome outcome={outcome} />
         </div>
       </form>
     </section>
