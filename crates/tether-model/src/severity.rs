@@ -70,6 +70,24 @@ impl Severity {
     }
 
     /// The compact code stored in the analytics store.
+    /// The OTLP short name of this level (`INFO`): the severity text most SDKs send.
+    pub fn otlp_text(self) -> &'static str {
+        match self {
+            Severity::Trace => "TRACE",
+            Severity::Debug => "DEBUG",
+            Severity::Info => "INFO",
+            Severity::Warn => "WARN",
+            Severity::Error => "ERROR",
+            Severity::Fatal => "FATAL",
+        }
+    }
+
+    /// The first OTLP severity number of this level (`INFO` is 9 to 12): the number most
+    /// SDKs send.
+    pub fn otlp_number(self) -> i32 {
+        4 * i32::from(self.code()) - 3
+    }
+
     pub fn code(self) -> u8 {
         self as u8
     }
@@ -88,6 +106,14 @@ impl Severity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn otlp_text_and_number_name_the_same_level() {
+        for s in Severity::ALL {
+            assert_eq!(Severity::from_otlp(s.otlp_number(), ""), s);
+            assert_eq!(Severity::from_text(s.otlp_text()), Some(s));
+        }
+    }
 
     #[test]
     fn number_wins_over_text() {

@@ -30,7 +30,9 @@ use std::sync::Arc;
 
 use tether_model::ProjectId;
 
-/// Logs per block: the unit DuckDB re-scans to confirm a candidate.
+/// Logs per block: the unit DuckDB re-scans to confirm a candidate. 4,096 (a 4-byte index
+/// per log instead of 8, filters 40% full instead of 23%) was measured on 2 M logs: a rare
+/// term's candidates grew 50 → 350 ms, a 12-digit part of an id 11 → 20 ms.
 pub(crate) const BLOCK_LOGS: u32 = 2048;
 /// Filter bits per block (a power of two). 2,048 logs with ~17 new grams each (ids,
 /// numbers, emails) set about a quarter of them.

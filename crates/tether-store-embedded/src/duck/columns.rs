@@ -1,9 +1,10 @@
-//! How a log's fields map to the compact columns of `logs` (`compact_logs.sql`): attributes
-//! as a text MAP plus one type letter per entry, trace and span ids as integers. Appends go
-//! through one Arrow batch per call: DuckDB takes it column by column, where appending a
-//! MAP value per row cost half the ingest speed (27k instead of 60k records/s).
+//! How a log's fields map to the compact columns of `logs` (`compact_logs.sql`,
+//! `slot_attributes.sql`): attributes as key and value columns per entry ("slots") plus a
+//! MAP for entries beyond them, one type letter per entry; trace and span ids as integers.
+//! Appends go through one Arrow batch per call: DuckDB takes it column by column, where
+//! appending a MAP value per row cost half the ingest speed (27k instead of 60k records/s).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use duckdb::arrow::array::{
     ArrayRef, Int32Builder, Int64Builder, MapBuilder, RecordBatch, StringBuilder, UInt8Builder,
@@ -12,6 +13,11 @@ use duckdb::arrow::array::{
 use duckdb::types::Value;
 use tether_model::{AttrValue, Attributes};
 use tether_store::{ErrorKind, StoreError, StoreResult, StoredLog};
+
+/// Attribute entries stored in their own `attr_key_N` / `attr_value_N` columns (N from 1),
+/// in the record's order; later entries go to the `more_attributes` MAP. Twelve covers the
+/// records of most producers; an unused slot costs next to nothing (a NULL).
+pub(super) const SLOTS: usize = 12;
 
 /// The JSON of the last attribute set seen: records of one resource or scope share one
 /// `Arc`, so each set is serialized once per batch instead of once per record.
@@ -65,7 +71,8 @@ fn logs_batch(logs: &[StoredLog]) -> StoreResult<RecordBatch> {
         UInt32Builder::with_capacity(n),
     );
     let (mut event, mut scope_name, mut scope_version) = (text(), text(), text());
-    let mut attributes = MapBuilder::new(None, text(), text());
+    let mut slots: Vec<(StringBuilder, StringBuilder)> = (0..SLOTS).map(|_| (text(), text())).collect();
+    let mut more = MapBuilder::new(None, text(), text());
     let (mut types, mut resource, mut scope) = (text(), text(), text());
     let (mut resource_json, mut scope_json) = (JsonMemo::default(), JsonMemo::default());
     for log in logs {
@@ -75,8 +82,8 @@ fn logs_batch(logs: &[StoredLog]) -> StoreResult<RecordBatch> {
         ts.append_value(r.timestamp_ns);
         observed.append_value(r.observed_timestamp_ns.wrapping_sub(r.timestamp_ns));
         severity.append_value(r.severity.code());
-        severity_text.append_value(&r.severity_text);
-        severity_number.append_value(r.severity_number);
+        severity_text.append_option(unless(r.severity_text.as_str(), r.severity.otlp_text()));
+        severity_number.append_option(unless(r.severity_number, r.severity.otlp_number()));
         service.append_value(&r.service);
         body.append_value(&r.body);
         session.append_option(r.session_id.as_deref());
@@ -86,54 +93,72 @@ fn logs_batch(logs: &[StoredLog]) -> StoreResult<RecordBatch> {
         trace_low.append_option(trace.map(|t| t.1));
         span.append_option(hex_id(&r.span_id, 16, "span_id")?.map(|s| s as u64));
         flags.append_value(r.trace_flags);
-        event.append_value(&r.event_name);
-        scope_name.append_value(&r.scope_name);
-        scope_version.append_value(&r.scope_version);
+        event.append_option(unless(r.event_name.as_str(), ""));
+        scope_name.append_option(unless(r.scope_name.as_str(), ""));
+        scope_version.append_option(unless(r.scope_version.as_str(), ""));
         let ids = LogIds { session: r.session_id.as_deref(), distinct: r.distinct_id.as_deref() };
-        types.append_value(append_attributes(&mut attributes, &r.attributes, ids));
-        resource.append_value(resource_json.get(&r.resource_attributes));
-        scope.append_value(scope_json.get(&r.scope_attributes));
+        types.append_value(append_attributes(&mut slots, &mut more, &r.attributes, ids));
+        resource.append_option(unless(resource_json.get(&r.resource_attributes), "{}"));
+        scope.append_option(unless(scope_json.get(&r.scope_attributes), "{}"));
     }
-    let columns: Vec<(&str, ArrayRef)> = vec![
-        ("project_id", Arc::new(project.finish())),
-        ("id", Arc::new(id.finish())),
-        ("ts", Arc::new(ts.finish())),
-        ("observed_delta", Arc::new(observed.finish())),
-        ("severity", Arc::new(severity.finish())),
-        ("severity_text", Arc::new(severity_text.finish())),
-        ("severity_number", Arc::new(severity_number.finish())),
-        ("service", Arc::new(service.finish())),
-        ("body", Arc::new(body.finish())),
-        ("session_id", Arc::new(session.finish())),
-        ("distinct_id", Arc::new(distinct.finish())),
-        ("trace_id_high", Arc::new(trace_high.finish())),
-        ("trace_id_low", Arc::new(trace_low.finish())),
-        ("span_id", Arc::new(span.finish())),
-        ("trace_flags", Arc::new(flags.finish())),
-        ("event_name", Arc::new(event.finish())),
-        ("scope_name", Arc::new(scope_name.finish())),
-        ("scope_version", Arc::new(scope_version.finish())),
-        ("attributes", Arc::new(attributes.finish())),
-        ("attribute_types", Arc::new(types.finish())),
-        ("resource_attributes", Arc::new(resource.finish())),
-        ("scope_attributes", Arc::new(scope.finish())),
+    let mut columns: Vec<(String, ArrayRef)> = vec![
+        ("project_id".into(), Arc::new(project.finish())),
+        ("id".into(), Arc::new(id.finish())),
+        ("ts".into(), Arc::new(ts.finish())),
+        ("observed_delta".into(), Arc::new(observed.finish())),
+        ("severity".into(), Arc::new(severity.finish())),
+        ("severity_text".into(), Arc::new(severity_text.finish())),
+        ("severity_number".into(), Arc::new(severity_number.finish())),
+        ("service".into(), Arc::new(service.finish())),
+        ("body".into(), Arc::new(body.finish())),
+        ("session_id".into(), Arc::new(session.finish())),
+        ("distinct_id".into(), Arc::new(distinct.finish())),
+        ("trace_id_high".into(), Arc::new(trace_high.finish())),
+        ("trace_id_low".into(), Arc::new(trace_low.finish())),
+        ("span_id".into(), Arc::new(span.finish())),
+        ("trace_flags".into(), Arc::new(flags.finish())),
+        ("event_name".into(), Arc::new(event.finish())),
+        ("scope_name".into(), Arc::new(scope_name.finish())),
+        ("scope_version".into(), Arc::new(scope_version.finish())),
     ];
+    for (i, (key, value)) in slots.iter_mut().enumerate() {
+        columns.push((format!("attr_key_{}", i + 1), Arc::new(key.finish())));
+        columns.push((format!("attr_value_{}", i + 1), Arc::new(value.finish())));
+    }
+    columns.extend([
+        ("more_attributes".into(), Arc::new(more.finish()) as ArrayRef),
+        ("attribute_types".into(), Arc::new(types.finish())),
+        ("resource_attributes".into(), Arc::new(resource.finish())),
+        ("scope_attributes".into(), Arc::new(scope.finish())),
+    ]);
     RecordBatch::try_from_iter(columns).map_err(|e| StoreError::internal("cannot build the log batch", e))
 }
 
-/// Appends one log's `attributes` MAP entry and returns its `attribute_types`. A key given
-/// twice keeps its first value (a MAP cannot repeat keys; the JSON form did the same). Each
-/// value is stored as the text a filter compares against: strings as they are, numbers and
-/// booleans as JSON writes them, arrays and key/value lists as JSON, empty values as NULL.
-/// Scalars are formatted into one reused buffer: this runs for every attribute of every log.
+/// `value`, or NULL when it is what the column stands for when NULL (`default`): even a
+/// constant text costs a bit per row in DuckDB, a NULL column next to nothing. Applied to
+/// the severity text and number (NULL: the level's OTLP name and first number, what most
+/// SDKs send), event and scope names and version (NULL: empty) and resource and scope
+/// attributes (NULL: none) — ~2 bytes per log on the benchmark data.
+fn unless<T: PartialEq>(value: T, default: T) -> Option<T> {
+    (value != default).then_some(value)
+}
+
+/// Appends one log's attribute entries — the first [`SLOTS`] to the slot columns (the
+/// unused ones NULL), the rest to the `more_attributes` MAP — and returns its
+/// `attribute_types`. A key given twice keeps its first value (the JSON form did the
+/// same). Each value is stored as the text a filter compares against: strings as they are,
+/// numbers and booleans as JSON writes them, arrays and key/value lists as JSON, empty
+/// values as NULL. Scalars are formatted into one reused buffer: this runs for every
+/// attribute of every log.
 ///
-/// A string equal to the log's session id or distinct id (the attribute the id was read
-/// from, e.g. `sessionId`) is stored as a type letter only — `S` or `P`, the value NULL —
-/// and read back from the `session_id` / `distinct_id` columns: the same long random text
-/// twice per log was ~9 of the 33 bytes per log the attribute values took (benchmark data).
-/// [`ATTRIBUTE_VALUE`] resolves them in SQL.
+/// A string in a slot equal to the log's session id or distinct id (the attribute the id
+/// was read from, e.g. `sessionId`) is stored as a type letter only — `S` or `P`, the value
+/// NULL — and read back from the `session_id` / `distinct_id` columns: the same long random
+/// text twice per log was ~9 of the 33 bytes per log the attribute values took (benchmark
+/// data). [`ATTRIBUTE_VALUE`] resolves them in SQL.
 fn append_attributes(
-    map: &mut MapBuilder<StringBuilder, StringBuilder>,
+    slots: &mut [(StringBuilder, StringBuilder)],
+    more: &mut MapBuilder<StringBuilder, StringBuilder>,
     attrs: &Attributes,
     ids: LogIds<'_>,
 ) -> String {
@@ -141,13 +166,15 @@ fn append_attributes(
     let mut types = String::with_capacity(attrs.len());
     let mut number = String::new();
     let mut doubles = ryu::Buffer::new();
+    let mut stored = 0;
     for (i, (key, value)) in attrs.0.iter().enumerate() {
         if attrs.0[..i].iter().any(|(earlier, _)| earlier == key) {
             continue;
         }
+        let in_slot = stored < slots.len();
         let (letter, text): (char, Option<std::borrow::Cow<'_, str>>) = match value {
-            AttrValue::String(s) if ids.session == Some(s.as_str()) => ('S', None),
-            AttrValue::String(s) if ids.distinct == Some(s.as_str()) => ('P', None),
+            AttrValue::String(s) if in_slot && ids.session == Some(s.as_str()) => ('S', None),
+            AttrValue::String(s) if in_slot && ids.distinct == Some(s.as_str()) => ('P', None),
             AttrValue::String(s) | AttrValue::Bytes(s) => ('s', Some(s.as_str().into())),
             AttrValue::Int(v) => {
                 number.clear();
@@ -161,11 +188,25 @@ fn append_attributes(
             AttrValue::KvList(kv) => ('k', Some(kv.to_json().into())),
         };
         types.push(letter);
-        map.keys().append_value(key);
-        map.values().append_option(text);
+        match slots.get_mut(stored) {
+            Some((keys, values)) => {
+                keys.append_value(key);
+                values.append_option(text);
+            }
+            None => {
+                more.keys().append_value(key);
+                more.values().append_option(text);
+            }
+        }
+        stored += 1;
     }
-    // Appending a map entry only fails when keys and values differ in count.
-    let _ = map.append(true);
+    for (keys, values) in slots.iter_mut().skip(stored) {
+        keys.append_null();
+        values.append_null();
+    }
+    // NULL rather than an empty MAP when the slots held everything: an empty MAP in every
+    // row cost ~1 byte per log. Appending only fails when keys and values differ in count.
+    let _ = more.append(stored > slots.len());
     types
 }
 
@@ -176,13 +217,58 @@ pub(super) struct LogIds<'a> {
     pub(super) distinct: Option<&'a str>,
 }
 
-/// An attribute's value in SQL, `key` being a bound parameter (`?`): the MAP's text, or the
-/// session or distinct id it stands for (type letter `S` / `P`, see [`append_attributes`]).
-pub(super) const ATTRIBUTE_VALUE: &str = "CASE substr(attribute_types, list_position(map_keys(attributes), ?), 1) \
-     WHEN 'S' THEN session_id WHEN 'P' THEN distinct_id ELSE attributes[?] END";
+/// `CASE ? WHEN attr_key_1 THEN {then(1)} … ELSE {otherwise} END`, the key a bound
+/// parameter: the slot holding that key (keys are unique within a log), else `otherwise`.
+fn by_key(then: impl Fn(usize) -> String, otherwise: &str) -> String {
+    let arms: String = (1..=SLOTS).map(|i| format!(" WHEN attr_key_{i} THEN {}", then(i))).collect();
+    format!("CASE ?{arms} ELSE {otherwise} END")
+}
 
-/// The inverse of [`append_attributes`], from `map_keys(attributes)`,
-/// `map_values(attributes)`, `attribute_types` and the log's ids.
+/// Slot `i`'s value as filters see it: its text, or the session or distinct id it stands
+/// for (type letter `S` / `P`, see [`append_attributes`]).
+fn slot_value(i: usize) -> String {
+    format!(
+        "coalesce(attr_value_{i}, CASE substr(attribute_types, {i}, 1) \
+         WHEN 'S' THEN session_id WHEN 'P' THEN distinct_id END)"
+    )
+}
+
+/// `list_concat([column(1), …], more)`: one list over the slots and the MAP (NULL, when
+/// it holds nothing, adds nothing).
+fn over_entries(column: impl Fn(usize) -> String, more: &str) -> String {
+    let slots: Vec<String> = (1..=SLOTS).map(column).collect();
+    format!("list_concat([{}], {more})", slots.join(", "))
+}
+
+/// The columns [`ATTRIBUTE_KEYS`] and [`ATTRIBUTE_VALUES`] read.
+pub(super) static ATTRIBUTE_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    let slots = (1..=SLOTS).map(|i| format!("attr_key_{i}, attr_value_{i}, "));
+    format!("{}more_attributes, attribute_types, session_id, distinct_id", slots.collect::<String>())
+});
+
+/// An attribute's value in SQL, with two bound parameters, both the key.
+pub(super) static ATTRIBUTE_VALUE: LazyLock<String> =
+    LazyLock::new(|| by_key(slot_value, "more_attributes[?]"));
+
+/// Whether a log has an attribute, with two bound parameters, both the key.
+pub(super) static ATTRIBUTE_EXISTS: LazyLock<String> =
+    LazyLock::new(|| by_key(|_| "true".into(), "coalesce(map_contains(more_attributes, ?), false)"));
+
+/// Every attribute key of a log, slots first (unused slots NULL: [`attributes_from_columns`]
+/// and facets skip them).
+pub(super) static ATTRIBUTE_KEYS: LazyLock<String> =
+    LazyLock::new(|| over_entries(|i| format!("attr_key_{i}"), "map_keys(more_attributes)"));
+
+/// Every attribute value of a log as stored, in [`ATTRIBUTE_KEYS`]'s order.
+pub(super) static STORED_VALUES: LazyLock<String> =
+    LazyLock::new(|| over_entries(|i| format!("attr_value_{i}"), "map_values(more_attributes)"));
+
+/// Every attribute value of a log as filters see it, in [`ATTRIBUTE_KEYS`]'s order.
+pub(super) static ATTRIBUTE_VALUES: LazyLock<String> =
+    LazyLock::new(|| over_entries(slot_value, "map_values(more_attributes)"));
+
+/// The inverse of [`append_attributes`], from [`ATTRIBUTE_KEYS`], [`STORED_VALUES`],
+/// `attribute_types` and the log's ids.
 pub(super) fn attributes_from_columns(
     keys: Value,
     values: Value,
@@ -190,22 +276,28 @@ pub(super) fn attributes_from_columns(
     ids: LogIds<'_>,
 ) -> Attributes {
     let (Value::List(keys), Value::List(values)) = (keys, values) else { return Attributes::default() };
-    let entries = keys.into_iter().zip(values).zip(types.chars().chain(std::iter::repeat('s')));
+    let entries = keys
+        .into_iter()
+        .zip(values)
+        .filter_map(|(key, value)| match key {
+            Value::Text(key) => Some((key, value)),
+            _ => None,
+        })
+        .zip(types.chars().chain(std::iter::repeat('s')));
     Attributes(
         entries
-            .filter_map(|((key, value), letter)| {
-                let Value::Text(key) = key else { return None };
+            .map(|((key, value), letter)| {
                 let stands_for = match letter {
                     'S' => ids.session,
                     'P' => ids.distinct,
                     _ => None,
                 };
                 if let Some(id) = stands_for {
-                    return Some((key, AttrValue::String(id.to_owned())));
+                    return (key, AttrValue::String(id.to_owned()));
                 }
                 let text = match value {
                     Value::Text(text) => text,
-                    _ => return Some((key, AttrValue::Empty)),
+                    _ => return (key, AttrValue::Empty),
                 };
                 let value = match letter {
                     'i' => text.parse().map_or(AttrValue::String(text), AttrValue::Int),
@@ -217,7 +309,7 @@ pub(super) fn attributes_from_columns(
                     'e' => AttrValue::Empty,
                     _ => AttrValue::String(text),
                 };
-                Some((key, value))
+                (key, value)
             })
             .collect(),
     )

@@ -4,13 +4,19 @@
 use duckdb::types::Value;
 use tether_store::{AttrOp, LogFilter, PageCursor};
 
-use super::columns::{ATTRIBUTE_VALUE, trace_id_to_columns};
+use std::sync::LazyLock;
+
+use super::columns::{ATTRIBUTE_EXISTS, ATTRIBUTE_KEYS, ATTRIBUTE_VALUE, STORED_VALUES, trace_id_to_columns};
 
 /// The columns every log query selects, in the order [`super::read::row_to_log`] reads them.
-pub(super) const LOG_COLUMNS: &str = "id, project_id, ts, observed_delta, severity, severity_text, \
-    severity_number, service, body, session_id, distinct_id, trace_id_high, trace_id_low, span_id, \
-    trace_flags, event_name, scope_name, scope_version, map_keys(attributes), map_values(attributes), \
-    attribute_types, resource_attributes, scope_attributes";
+pub(super) static LOG_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "id, project_id, ts, observed_delta, severity, severity_text, severity_number, service, body, \
+         session_id, distinct_id, trace_id_high, trace_id_low, span_id, trace_flags, event_name, \
+         scope_name, scope_version, {}, {}, attribute_types, resource_attributes, scope_attributes",
+        *ATTRIBUTE_KEYS, *STORED_VALUES
+    )
+});
 
 /// A WHERE clause under construction, and optionally the id ranges of `logs` it reads.
 #[derive(Default, Clone)]
@@ -98,16 +104,16 @@ impl Where {
         }
         for attr in &filter.attributes {
             let key = Value::Text(attr.key.clone());
+            let (value, exists) = (&*ATTRIBUTE_VALUE, &*ATTRIBUTE_EXISTS);
             match &attr.op {
                 AttrOp::Equals(v) => {
-                    w.push(&format!("{ATTRIBUTE_VALUE} = ?"), [key.clone(), key, Value::Text(v.clone())])
+                    w.push(&format!("{value} = ?"), [key.clone(), key, Value::Text(v.clone())])
                 }
-                AttrOp::NotEquals(v) => w.push(
-                    &format!("{ATTRIBUTE_VALUE} IS DISTINCT FROM ?"),
-                    [key.clone(), key, Value::Text(v.clone())],
-                ),
-                AttrOp::Exists => w.push("map_contains(attributes, ?)", [key]),
-                AttrOp::NotExists => w.push("NOT map_contains(attributes, ?)", [key]),
+                AttrOp::NotEquals(v) => {
+                    w.push(&format!("{value} IS DISTINCT FROM ?"), [key.clone(), key, Value::Text(v.clone())])
+                }
+                AttrOp::Exists => w.push(exists, [key.clone(), key]),
+                AttrOp::NotExists => w.push(&format!("NOT ({exists})"), [key.clone(), key]),
             }
         }
         w

@@ -10,7 +10,10 @@ use tether_store::{
     PageCursor, StoreError, StoreResult, StoredLog,
 };
 
-use super::columns::{LogIds, attributes_from_columns, span_id_from_column, trace_id_from_columns};
+use super::columns::{
+    ATTRIBUTE_COLUMNS, ATTRIBUTE_KEYS, ATTRIBUTE_VALUES, LogIds, attributes_from_columns,
+    span_id_from_column, trace_id_from_columns,
+};
 use super::db_err;
 use super::query::{LOG_COLUMNS, Where};
 use crate::text_index::BlockSpan;
@@ -40,9 +43,13 @@ const RUN_BLOCKS: usize = 16;
 const FACET_SAMPLE: i64 = 5_000;
 
 pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
-    let severity_code: u8 = row.get(4)?;
-    let json =
-        |i: usize| -> duckdb::Result<Attributes> { Ok(Attributes::from_json(&row.get::<_, String>(i)?)) };
+    let severity = Severity::from_code(row.get(4)?).unwrap_or(Severity::Info);
+    // NULL stands for the usual value (see `columns::unless`).
+    let json = |i: usize| -> duckdb::Result<Attributes> {
+        Ok(row.get::<_, Option<String>>(i)?.map_or_else(Attributes::default, |j| Attributes::from_json(&j)))
+    };
+    let text =
+        |i: usize| -> duckdb::Result<String> { Ok(row.get::<_, Option<String>>(i)?.unwrap_or_default()) };
     let timestamp_ns: i64 = row.get(2)?;
     let (session_id, distinct_id): (Option<String>, Option<String>) = (row.get(9)?, row.get(10)?);
     let ids = LogIds { session: session_id.as_deref(), distinct: distinct_id.as_deref() };
@@ -53,9 +60,9 @@ pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
             project_id: row.get(1)?,
             timestamp_ns,
             observed_timestamp_ns: timestamp_ns.wrapping_add(row.get(3)?),
-            severity: Severity::from_code(severity_code).unwrap_or(Severity::Info),
-            severity_text: row.get(5)?,
-            severity_number: row.get(6)?,
+            severity,
+            severity_text: row.get::<_, Option<String>>(5)?.unwrap_or_else(|| severity.otlp_text().into()),
+            severity_number: row.get::<_, Option<i32>>(6)?.unwrap_or_else(|| severity.otlp_number()),
             service: row.get(7)?,
             body: row.get(8)?,
             session_id,
@@ -63,9 +70,9 @@ pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
             trace_id: trace_id_from_columns(row.get(11)?, row.get(12)?),
             span_id: span_id_from_column(row.get(13)?),
             trace_flags: row.get(14)?,
-            event_name: row.get(15)?,
-            scope_name: row.get(16)?,
-            scope_version: row.get(17)?,
+            event_name: text(15)?,
+            scope_name: text(16)?,
+            scope_version: text(17)?,
             attributes,
             resource_attributes: Arc::new(json(21)?),
             scope_attributes: Arc::new(json(22)?),
@@ -134,7 +141,9 @@ pub(super) fn search(
         base.after(cursor);
     }
     let logs = match blocks {
-        Some(blocks) if blocks.len() <= MAX_BLOCK_READS => search_blocks(conn, &base, limit, blocks)?,
+        Some(blocks) if blocks.len() <= MAX_BLOCK_READS => {
+            search_blocks(conn, &base, filter.project_id, limit, blocks)?
+        }
         _ => search_slices(conn, &base, filter, limit, after)?,
     };
     let next = (logs.len() == limit)
@@ -159,21 +168,16 @@ fn search_slices(
     }
     let lower = filter.from_ns;
     let mut width = ((upper - lower) / 64).max(60_000_000_000);
-    let mut logs = Vec::with_capacity(limit);
-    while upper > lower && logs.len() < limit {
+    let mut page = Vec::with_capacity(limit);
+    while upper > lower && page.len() < limit {
         let slice_start = upper.saturating_sub(width).max(lower);
         let mut w = base.clone();
         w.push("ts >= ? AND ts < ?", [Value::BigInt(slice_start), Value::BigInt(upper)]);
-        let sql = format!(
-            "SELECT {LOG_COLUMNS} FROM logs {} ORDER BY ts DESC, id DESC LIMIT {}",
-            w.sql(),
-            limit - logs.len()
-        );
-        logs.extend(query_logs(conn, &sql, &w.params)?);
+        page.extend(newest_ids(conn, &w, limit - page.len())?);
         upper = slice_start;
         width = width.saturating_mul(4);
     }
-    Ok(logs)
+    rows_of(conn, filter.project_id, &page)
 }
 
 /// Newest first from candidate blocks (sorted by their newest log, newest first): each
@@ -182,28 +186,55 @@ fn search_slices(
 fn search_blocks(
     conn: &Connection,
     base: &Where,
+    project_id: ProjectId,
     limit: usize,
     blocks: &[BlockSpan],
 ) -> StoreResult<Vec<StoredLog>> {
-    let key = |l: &StoredLog| std::cmp::Reverse((l.record.timestamp_ns, l.id));
-    let mut logs: Vec<StoredLog> = Vec::with_capacity(limit);
+    let mut page: Vec<(i64, i64)> = Vec::with_capacity(limit);
     for block in blocks {
-        if logs.len() == limit && logs.last().is_some_and(|l| block.max_ts < l.record.timestamp_ns) {
+        if page.len() == limit && page.last().is_some_and(|&(ts, _)| block.max_ts < ts) {
             break;
         }
         let mut w = base.clone();
         w.push("id >= ? AND id <= ?", [Value::BigInt(block.first_id), Value::BigInt(block.last_id)]);
-        let sql =
-            format!("SELECT {LOG_COLUMNS} FROM logs {} ORDER BY ts DESC, id DESC LIMIT {limit}", w.sql());
-        logs.extend(query_logs(conn, &sql, &w.params)?);
-        logs.sort_by_key(key);
-        logs.truncate(limit);
+        page.extend(newest_ids(conn, &w, limit)?);
+        page.sort_by_key(|&key| std::cmp::Reverse(key));
+        page.truncate(limit);
     }
-    Ok(logs)
+    rows_of(conn, project_id, &page)
+}
+
+/// The (time, id) of the newest `limit` logs matching `w`, newest first. Pages are read in
+/// two steps, these keys and then [`rows_of`] them, because DuckDB materializes every
+/// selected column of each row passing the filter before it keeps the newest: with the
+/// ~50 columns of a log, an attribute filter's page over an hour of 2 M logs took 29–38 ms
+/// in one query and 14 + 5 ms in two.
+fn newest_ids(conn: &Connection, w: &Where, limit: usize) -> StoreResult<Vec<(i64, i64)>> {
+    let sql = format!("SELECT ts, id FROM logs {} ORDER BY ts DESC, id DESC LIMIT {limit}", w.sql());
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare log query"))?;
+    let rows = stmt
+        .query_map(params_from_iter(w.params.iter()), |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(db_err("log query failed"))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db_err("cannot read log row"))
+}
+
+/// The logs of `page` (from [`newest_ids`]), newest first.
+fn rows_of(conn: &Connection, project_id: ProjectId, page: &[(i64, i64)]) -> StoreResult<Vec<StoredLog>> {
+    let ids = page.iter().map(|&(_, id)| id);
+    let (Some(low), Some(high)) = (ids.clone().min(), ids.clone().max()) else { return Ok(Vec::new()) };
+    let marks = vec!["?"; page.len()].join(", ");
+    let sql = format!(
+        "SELECT {} FROM logs WHERE project_id = ? AND id BETWEEN ? AND ? AND id IN ({marks}) \
+         ORDER BY ts DESC, id DESC",
+        *LOG_COLUMNS
+    );
+    let bounds = [Value::BigInt(project_id), Value::BigInt(low), Value::BigInt(high)];
+    let params: Vec<Value> = bounds.into_iter().chain(ids.map(Value::BigInt)).collect();
+    query_logs(conn, &sql, &params)
 }
 
 pub(super) fn get(conn: &Connection, project_id: ProjectId, id: LogId) -> StoreResult<Option<StoredLog>> {
-    let sql = format!("SELECT {LOG_COLUMNS} FROM logs WHERE project_id = ? AND id = ?");
+    let sql = format!("SELECT {} FROM logs WHERE project_id = ? AND id = ?", *LOG_COLUMNS);
     Ok(query_logs(conn, &sql, &[Value::BigInt(project_id), Value::BigInt(id.0)])?.pop())
 }
 
@@ -216,7 +247,7 @@ pub(super) fn tail(
 ) -> StoreResult<Vec<StoredLog>> {
     let Some(mut w) = filter_where(conn, filter, blocks)? else { return Ok(Vec::new()) };
     w.push("id > ?", [Value::BigInt(after.0)]);
-    let sql = format!("SELECT {LOG_COLUMNS} FROM logs {} ORDER BY id LIMIT {limit}", w.sql());
+    let sql = format!("SELECT {} FROM logs {} ORDER BY id LIMIT {limit}", *LOG_COLUMNS, w.sql());
     query_logs(conn, &sql, &w.params)
 }
 
@@ -460,12 +491,13 @@ pub(super) fn facets(
     // One pass over the sample: every (kind, key, value) — kind 0 attributes, 1 the service,
     // 2 the severity — then the top keys and each top key's top values (a query per key
     // re-read the sample each time).
+    // The sample keeps the stored columns; the lists are built for its rows only.
+    let (columns, keys, values) = (&*ATTRIBUTE_COLUMNS, &*ATTRIBUTE_KEYS, &*ATTRIBUTE_VALUES);
     let sql = format!(
-        "WITH sample AS MATERIALIZED (SELECT attributes, attribute_types, session_id, distinct_id, service, severity {from} \
+        "WITH sample AS MATERIALIZED (SELECT {columns}, service, severity {from} \
                                       ORDER BY ts DESC LIMIT {FACET_SAMPLE}), \
-         pairs AS (SELECT 0 AS kind, unnest(map_keys(attributes)) AS k, unnest(list_transform(map_values(attributes), \
-                     lambda v, i: CASE substr(attribute_types, i, 1) WHEN 'S' THEN session_id WHEN 'P' THEN distinct_id \
-                     ELSE v END)) AS v FROM sample \
+         pairs AS (SELECT 0 AS kind, k, v FROM (SELECT unnest({keys}) AS k, unnest({values}) AS v FROM sample) \
+                     WHERE k IS NOT NULL \
                    UNION ALL SELECT 1, '', service FROM sample \
                    UNION ALL SELECT 2, '', CAST(severity AS VARCHAR) FROM sample), \
          top_keys AS (SELECT kind, k, c FROM (SELECT kind, k, count(*) AS c, \

@@ -65,6 +65,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     ),
     (3, include_str!("capture_tables.sql")),
     (4, include_str!("compact_logs.sql")),
+    (5, include_str!("slot_attributes.sql")),
 ];
 
 /// Applies the migrations this database has not seen yet.
@@ -113,7 +114,7 @@ mod tests {
         )
         .unwrap();
         migrate(&conn).unwrap();
-        let sql = format!("SELECT {} FROM logs ORDER BY id", super::super::query::LOG_COLUMNS);
+        let sql = format!("SELECT {} FROM logs ORDER BY id", *super::super::query::LOG_COLUMNS);
         let mut stmt = conn.prepare(&sql).unwrap();
         let logs: Vec<_> =
             stmt.query_map([], super::super::read::row_to_log).unwrap().map(Result::unwrap).collect();
@@ -130,5 +131,46 @@ mod tests {
         assert_eq!(a.resource_attributes.to_json(), r#"{"service.name":"api"}"#);
         assert_eq!((b.trace_id.as_str(), b.span_id.as_str(), b.attributes.len()), ("", "", 0));
         assert_eq!(b.observed_timestamp_ns, 2000);
+    }
+
+    /// Attributes in the single-MAP layout (version 4) read back unchanged from the slot
+    /// layout of version 5: entries beyond the slots keep their values, ids stood for by
+    /// type letters (`S`) included, in the slots and beyond.
+    #[test]
+    fn slot_migration_keeps_every_attribute() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate_to(&conn, 4).unwrap();
+        let entries: Vec<String> = (1..=14)
+            .map(|i| match i {
+                2 | 13 => format!("'k{i}': NULL"),
+                3 => "'k3': '7'".into(),
+                14 => "'k14': NULL".into(),
+                _ => format!("'k{i}': 'v{i}'"),
+            })
+            .collect();
+        conn.execute_batch(&format!(
+            "INSERT INTO logs VALUES (1, 42, 1000, 0, 9, 'INFO', 9, 'api', 'b', 's1', 'u1', NULL, NULL,
+               NULL, 0, '', '', '', MAP {{{}}}, 'sSisssssssssSe', '{{}}', '{{}}'),
+             (1, 43, 1000, 0, 9, 'INFO', 9, 'api', 'b', NULL, NULL, NULL, NULL, NULL, 0, '', '', '',
+               MAP {{}}::MAP(VARCHAR, VARCHAR), '', '{{}}', '{{}}')",
+            entries.join(", ")
+        ))
+        .unwrap();
+        migrate(&conn).unwrap();
+        let sql = format!("SELECT {} FROM logs ORDER BY id", *super::super::query::LOG_COLUMNS);
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let logs: Vec<_> =
+            stmt.query_map([], super::super::read::row_to_log).unwrap().map(Result::unwrap).collect();
+        let expected = (1..=14)
+            .map(|i| match i {
+                2 | 13 => format!(r#""k{i}":"s1""#),
+                3 => r#""k3":7"#.into(),
+                14 => r#""k14":null"#.into(),
+                _ => format!(r#""k{i}":"v{i}""#),
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(logs[0].record.attributes.to_json(), format!("{{{expected}}}"));
+        assert_eq!(logs[1].record.attributes.len(), 0);
     }
 }

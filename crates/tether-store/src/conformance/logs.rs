@@ -87,6 +87,16 @@ pub async fn append_then_get_round_trips_every_field(s: LogStores) {
     assert_eq!(got.record, want);
     assert!(s.logs.get(2, ids[0]).await.expect("get").is_none(), "other project must not see it");
     assert!(s.logs.get(1, LogId(ids[0].0 + 1)).await.expect("get").is_none());
+    // Severity text and number as an SDK may send them besides the usual `WARN` / 13, and
+    // fields left empty, come back as sent too.
+    for (text, number, scope) in [("warning", 14, ""), ("", 0, "lib"), ("WARN", 13, "")] {
+        let mut odd = sample(1, T0, "odd");
+        (odd.severity, odd.severity_text, odd.severity_number) = (Severity::Warn, text.into(), number);
+        (odd.scope_name, odd.scope_version) = (scope.into(), String::new());
+        odd.resource_attributes = Arc::default();
+        let id = append(s.writer.as_ref(), vec![odd.clone()]).await[0];
+        assert_eq!(s.logs.get(1, id).await.expect("get").expect("stored").record, odd);
+    }
 }
 
 pub async fn pages_are_newest_first_and_stable_while_logs_arrive(s: LogStores) {
@@ -330,6 +340,57 @@ pub async fn attributes_repeating_the_logs_ids_filter_and_count_like_others(s: L
     };
     assert_eq!(values("sessionId"), [("s-1".to_owned(), 2), ("s-2".to_owned(), 1)]);
     assert_eq!(values("posthogDistinctId"), [("ada".to_owned(), 2), ("bob".to_owned(), 1)]);
+}
+
+/// Records with many attributes, in differing orders (a backend may store the first few
+/// apart from the rest): every entry reads back with its type, and filters and facets find
+/// a key wherever it sits in the record.
+pub async fn many_attributes_in_any_order_filter_and_count(s: LogStores) {
+    let mut logs = Vec::new();
+    for i in 0..3i64 {
+        let mut l = sample(1, T0 + i * SEC, &format!("log {i}"));
+        l.session_id = Some(format!("s-{i}"));
+        let mut attrs: Vec<(String, AttrValue)> =
+            (0..20).map(|k| (format!("key.{k:02}"), AttrValue::Int(k * 10 + i))).collect();
+        attrs.push(("late.flag".into(), AttrValue::Bool(i == 1)));
+        attrs.push(("sessionId".into(), AttrValue::String(format!("s-{i}"))));
+        attrs.push(("nothing".into(), AttrValue::Empty));
+        // The first log has the late keys first, the others last.
+        if i == 0 {
+            attrs.rotate_right(3);
+        }
+        l.attributes = Attributes(attrs);
+        logs.push(l);
+    }
+    let ids = append(s.writer.as_ref(), logs.clone()).await;
+    for (id, log) in ids.iter().zip(&logs) {
+        let got = s.logs.get(1, *id).await.unwrap().expect("stored");
+        assert_eq!(got.record.attributes.to_json(), log.attributes.to_json());
+    }
+    let with = |key: &str, op: AttrOp| {
+        let mut f = all(1);
+        f.attributes = vec![AttrFilter { key: key.into(), op }];
+        f
+    };
+    let found = bodies(s.logs.as_ref(), with("key.19", AttrOp::Equals("192".into()))).await;
+    assert_eq!(found, ["log 2"]);
+    let found = bodies(s.logs.as_ref(), with("late.flag", AttrOp::Equals("true".into()))).await;
+    assert_eq!(found, ["log 1"]);
+    let mut found = bodies(s.logs.as_ref(), with("sessionId", AttrOp::NotEquals("s-1".into()))).await;
+    found.sort();
+    assert_eq!(found, ["log 0", "log 2"]);
+    assert_eq!(bodies(s.logs.as_ref(), with("nothing", AttrOp::Exists)).await.len(), 3);
+    assert!(bodies(s.logs.as_ref(), with("key.05", AttrOp::NotExists)).await.is_empty());
+    assert_eq!(bodies(s.logs.as_ref(), with("absent", AttrOp::NotExists)).await.len(), 3);
+    let facets = s.logs.facets(all(1), 30, 5).await.unwrap();
+    let keys: Vec<_> = facets.attributes.iter().map(|a| (a.key.as_str(), a.count)).collect();
+    for key in ["key.00", "key.19", "late.flag", "sessionId"] {
+        assert!(keys.contains(&(key, 3)), "{key} in {keys:?}");
+    }
+    let session = facets.attributes.iter().find(|a| a.key == "sessionId").expect("facet");
+    let mut values: Vec<_> = session.values.iter().map(|v| v.value.as_str()).collect();
+    values.sort();
+    assert_eq!(values, ["s-0", "s-1", "s-2"]);
 }
 
 pub async fn appended_logs_keep_the_ids_they_were_given(s: LogStores) {

@@ -86,6 +86,7 @@ macro_rules! logs_suite {
             append_then_get_round_trips_every_field,
             appended_logs_keep_the_ids_they_were_given,
             attributes_repeating_the_logs_ids_filter_and_count_like_others,
+            many_attributes_in_any_order_filter_and_count,
             pages_are_newest_first_and_stable_while_logs_arrive,
             filters_select_the_right_logs,
             projects_never_see_each_others_logs,
