@@ -103,12 +103,18 @@ impl DuckAnalytics {
             let pooled = inner.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
             let conn = match pooled {
                 Some(c) => c,
-                None => inner
-                    .origin
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .try_clone()
-                    .map_err(db_err("cannot open read connection"))?,
+                None => {
+                    let conn = inner
+                        .origin
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .try_clone()
+                        .map_err(db_err("cannot open read connection"))?;
+                    // The logs page's queries are more than the default 16 (preparing one
+                    // of the wide log selects costs milliseconds).
+                    conn.set_prepared_statement_cache_capacity(64);
+                    conn
+                }
             };
             let result = f(&conn);
             inner.readers.lock().unwrap_or_else(PoisonError::into_inner).push(conn);

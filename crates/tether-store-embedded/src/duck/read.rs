@@ -141,9 +141,7 @@ pub(super) fn search(
         base.after(cursor);
     }
     let logs = match blocks {
-        Some(blocks) if blocks.len() <= MAX_BLOCK_READS => {
-            search_blocks(conn, &base, filter.project_id, limit, blocks)?
-        }
+        Some(blocks) if blocks.len() <= MAX_BLOCK_READS => search_blocks(conn, &base, limit, blocks)?,
         _ => search_slices(conn, &base, filter, limit, after)?,
     };
     let next = (logs.len() == limit)
@@ -173,43 +171,47 @@ fn search_slices(
         let slice_start = upper.saturating_sub(width).max(lower);
         let mut w = base.clone();
         w.push("ts >= ? AND ts < ?", [Value::BigInt(slice_start), Value::BigInt(upper)]);
-        page.extend(newest_ids(conn, &w, limit - page.len())?);
+        page.extend(newest_keys(conn, &w, limit - page.len())?);
         upper = slice_start;
         width = width.saturating_mul(4);
     }
-    rows_of(conn, filter.project_id, &page)
+    rows_of(conn, filter, &page)
 }
 
 /// Newest first from candidate blocks (sorted by their newest log, newest first): each
 /// block's id range is one cheap scan; blocks stop being read once the page is full and
-/// the next block's newest log is older than the page's oldest.
+/// the next block's newest log is older than the page's oldest. One query per block, not
+/// [`newest_keys`] then [`rows_of`]: in a block, the rows passing the filter are nearly
+/// all that is kept (a needle's page took 6 ms longer in two steps).
 fn search_blocks(
     conn: &Connection,
     base: &Where,
-    project_id: ProjectId,
     limit: usize,
     blocks: &[BlockSpan],
 ) -> StoreResult<Vec<StoredLog>> {
-    let mut page: Vec<(i64, i64)> = Vec::with_capacity(limit);
+    let key = |l: &StoredLog| std::cmp::Reverse((l.record.timestamp_ns, l.id));
+    let mut logs: Vec<StoredLog> = Vec::with_capacity(limit);
     for block in blocks {
-        if page.len() == limit && page.last().is_some_and(|&(ts, _)| block.max_ts < ts) {
+        if logs.len() == limit && logs.last().is_some_and(|l| block.max_ts < l.record.timestamp_ns) {
             break;
         }
         let mut w = base.clone();
         w.push("id >= ? AND id <= ?", [Value::BigInt(block.first_id), Value::BigInt(block.last_id)]);
-        page.extend(newest_ids(conn, &w, limit)?);
-        page.sort_by_key(|&key| std::cmp::Reverse(key));
-        page.truncate(limit);
+        let sql =
+            format!("SELECT {} FROM logs {} ORDER BY ts DESC, id DESC LIMIT {limit}", *LOG_COLUMNS, w.sql());
+        logs.extend(query_logs(conn, &sql, &w.params)?);
+        logs.sort_by_key(key);
+        logs.truncate(limit);
     }
-    rows_of(conn, project_id, &page)
+    Ok(logs)
 }
 
-/// The (time, id) of the newest `limit` logs matching `w`, newest first. Pages are read in
-/// two steps, these keys and then [`rows_of`] them, because DuckDB materializes every
-/// selected column of each row passing the filter before it keeps the newest: with the
-/// ~50 columns of a log, an attribute filter's page over an hour of 2 M logs took 29–38 ms
-/// in one query and 14 + 5 ms in two.
-fn newest_ids(conn: &Connection, w: &Where, limit: usize) -> StoreResult<Vec<(i64, i64)>> {
+/// The (time, id) of the newest `limit` logs matching `w`, newest first. Pages by time
+/// slices are read in two steps, these keys and then [`rows_of`] them, because DuckDB
+/// materializes every selected column of each row passing the filter before it keeps the
+/// newest: with the ~50 columns of a log, an attribute filter's page over an hour of 2 M
+/// logs took 29–38 ms in one query and 14 + 5 ms in two; a session's page 63 → 44 ms.
+fn newest_keys(conn: &Connection, w: &Where, limit: usize) -> StoreResult<Vec<(i64, i64)>> {
     let sql = format!("SELECT ts, id FROM logs {} ORDER BY ts DESC, id DESC LIMIT {limit}", w.sql());
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare log query"))?;
     let rows = stmt
@@ -218,19 +220,25 @@ fn newest_ids(conn: &Connection, w: &Where, limit: usize) -> StoreResult<Vec<(i6
     rows.collect::<Result<Vec<_>, _>>().map_err(db_err("cannot read log row"))
 }
 
-/// The logs of `page` (from [`newest_ids`]), newest first.
-fn rows_of(conn: &Connection, project_id: ProjectId, page: &[(i64, i64)]) -> StoreResult<Vec<StoredLog>> {
-    let ids = page.iter().map(|&(_, id)| id);
-    let (Some(low), Some(high)) = (ids.clone().min(), ids.clone().max()) else { return Ok(Vec::new()) };
-    let marks = vec!["?"; page.len()].join(", ");
-    let sql = format!(
-        "SELECT {} FROM logs WHERE project_id = ? AND id BETWEEN ? AND ? AND id IN ({marks}) \
-         ORDER BY ts DESC, id DESC",
-        *LOG_COLUMNS
-    );
-    let bounds = [Value::BigInt(project_id), Value::BigInt(low), Value::BigInt(high)];
-    let params: Vec<Value> = bounds.into_iter().chain(ids.map(Value::BigInt)).collect();
-    query_logs(conn, &sql, &params)
+/// The logs of `keys` (from [`newest_keys`], newest first), in that order. The query
+/// repeats the filter's column predicates (time, severity, service, session, person,
+/// trace), which DuckDB pushes into the scan, with the keys' time and id bounds — an
+/// `id IN` list alone is no narrowing it pushes: a session's page spread over a wide id
+/// range took 46 ms by ids alone, 21 with the session too — but not its text or attribute
+/// predicates, which the keys already satisfy and which cost a body decode or a lookup
+/// per row.
+fn rows_of(conn: &Connection, filter: &LogFilter, keys: &[(i64, i64)]) -> StoreResult<Vec<StoredLog>> {
+    let (Some(&(newest, _)), Some(&(oldest, _))) = (keys.first(), keys.last()) else { return Ok(Vec::new()) };
+    let ids = keys.iter().map(|&(_, id)| id);
+    let (low, high) = (ids.clone().min().unwrap_or(0), ids.clone().max().unwrap_or(0));
+    let columns_only = LogFilter { text: None, attributes: Vec::new(), ..filter.clone() };
+    let mut w = Where::from_filter(&columns_only, None);
+    w.push("ts >= ? AND ts <= ?", [Value::BigInt(oldest), Value::BigInt(newest)]);
+    w.push("id >= ? AND id <= ?", [Value::BigInt(low), Value::BigInt(high)]);
+    // One list parameter, not `IN (?, …)`: the statement stays the same for any page.
+    w.push("list_contains(?, id)", [Value::List(ids.map(Value::BigInt).collect())]);
+    let sql = format!("SELECT {} FROM logs {} ORDER BY ts DESC, id DESC", *LOG_COLUMNS, w.sql());
+    query_logs(conn, &sql, &w.params)
 }
 
 pub(super) fn get(conn: &Connection, project_id: ProjectId, id: LogId) -> StoreResult<Option<StoredLog>> {
@@ -452,22 +460,32 @@ fn totals(
     Ok(totals.into_iter().map(|(value, count)| CountedValue { value, count }).collect())
 }
 
-/// Where the newest time slice holding at least `n` logs of `w` starts (the filter's start
-/// when there are fewer): slices grow ×4 from 1/64 of the range, as in [`search_slices`],
-/// so a sample of the newest matches reads recent data, not the whole range.
-fn newest_slice_start(conn: &Connection, w: &Where, filter: &LogFilter, n: i64) -> StoreResult<i64> {
+/// The time from which on `w` has its newest `n` logs (the filter's start when it has
+/// fewer), found by time slices that grow ×4 from 1/64 of the range, as in
+/// [`search_slices`], so a sample of the newest matches reads recent data, not the whole
+/// range. The sample is then a plain time range: choosing the newest by `ORDER BY ts DESC
+/// LIMIT` made DuckDB materialize every sampled column of the whole slice first.
+fn newest_start(conn: &Connection, w: &Where, filter: &LogFilter, n: i64) -> StoreResult<i64> {
     let (lower, mut start) = (filter.from_ns, filter.to_ns);
     let mut width = ((start - lower) / 64).max(MINUTE_NS);
     let mut found = 0;
-    while start > lower && found < n {
+    while start > lower {
         let slice_start = start.saturating_sub(width).max(lower);
         let mut slice = w.clone();
         slice.push("ts >= ? AND ts < ?", [Value::BigInt(slice_start), Value::BigInt(start)]);
-        let sql = format!("SELECT count(*) {}", slice.source_sql());
+        // The count, and the time of the newest log still missing (when the slice has it).
+        let missing = n - found;
+        let sql = format!("SELECT count(*), list_min(max(ts, {missing})) {}", slice.source_sql());
         let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare a count"))?;
-        found += stmt
-            .query_row(params_from_iter(slice.source_params().iter()), |r| r.get::<_, i64>(0))
+        let (count, oldest) = stmt
+            .query_row(params_from_iter(slice.source_params().iter()), |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+            })
             .map_err(db_err("count failed"))?;
+        match oldest {
+            Some(ts) if count >= missing => return Ok(ts),
+            _ => found += count,
+        }
         start = slice_start;
         width = width.saturating_mul(4);
     }
@@ -485,17 +503,15 @@ pub(super) fn facets(
     max_values: usize,
 ) -> StoreResult<Facets> {
     let Some(mut w) = filter_where(conn, filter, blocks)? else { return Ok(Facets::default()) };
-    let sample_from = newest_slice_start(conn, &w, filter, FACET_SAMPLE)?;
-    w.push("ts >= ?", [Value::BigInt(sample_from)]);
+    let sample_start = newest_start(conn, &w, filter, FACET_SAMPLE)?;
+    w.push("ts >= ?", [Value::BigInt(sample_start)]);
     let (from, params) = (w.source_sql(), w.source_params());
     // One pass over the sample: every (kind, key, value) — kind 0 attributes, 1 the service,
     // 2 the severity — then the top keys and each top key's top values (a query per key
-    // re-read the sample each time).
-    // The sample keeps the stored columns; the lists are built for its rows only.
+    // re-read the sample each time). The key and value lists are built for its rows only.
     let (columns, keys, values) = (&*ATTRIBUTE_COLUMNS, &*ATTRIBUTE_KEYS, &*ATTRIBUTE_VALUES);
     let sql = format!(
-        "WITH sample AS MATERIALIZED (SELECT {columns}, service, severity {from} \
-                                      ORDER BY ts DESC LIMIT {FACET_SAMPLE}), \
+        "WITH sample AS MATERIALIZED (SELECT {columns}, service, severity {from}), \
          pairs AS (SELECT 0 AS kind, k, v FROM (SELECT unnest({keys}) AS k, unnest({values}) AS v FROM sample) \
                      WHERE k IS NOT NULL \
                    UNION ALL SELECT 1, '', service FROM sample \
