@@ -30,9 +30,11 @@ use std::sync::Arc;
 
 use tether_model::ProjectId;
 
-/// Logs per block: the unit DuckDB re-scans to confirm a candidate. 4,096 (a 4-byte index
-/// per log instead of 8, filters 40% full instead of 23%) was measured on 2 M logs: a rare
-/// term's candidates grew 50 → 350 ms, a 12-digit part of an id 11 → 20 ms.
+/// Logs per block: the unit DuckDB re-scans to confirm a candidate. Larger blocks make a
+/// smaller index with fuller filters, so more false candidates for a term of few rare
+/// grams, each costing more to confirm; measured on 2 M logs against 2,048 (8 bytes of
+/// index per log, filters a quarter full): 3,072 (5.3 bytes) took a rare term 70 → 112 ms
+/// and a needle 11 → 17 ms, 4,096 (4 bytes) a rare term 50 → 350 ms.
 pub(crate) const BLOCK_LOGS: u32 = 2048;
 /// Filter bits per block (a power of two). 2,048 logs with ~17 new grams each (ids,
 /// numbers, emails) set about a quarter of them.
