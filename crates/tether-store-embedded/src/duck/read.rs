@@ -155,14 +155,7 @@ pub(super) fn search(
     Ok(LogPage { logs, next })
 }
 
-/// The width of the first of the time slices that grow ×4: 1/4,096 of the range, at least a
-/// minute. A common search reads only the first; each slice scans its bodies whole, and
-/// 1/64 of a day was 780,000 logs at 50 M a day.
-fn first_slice(range: i64) -> i64 {
-    (range / 4096).max(MINUTE_NS)
-}
-
-/// Newest first, in time slices that grow ×4 from [`first_slice`]: a page is usually
+/// Newest first, in time slices that grow ×4 from 1/64 of the range: a page is usually
 /// filled from recent data, and DuckDB skips row groups outside a slice by their min/max
 /// timestamps, so a common search over a wide range reads a small part of the table.
 fn search_slices(
@@ -177,7 +170,7 @@ fn search_slices(
         upper = upper.min(cursor.timestamp_ns.saturating_add(1));
     }
     let lower = filter.from_ns;
-    let mut width = first_slice(upper - lower);
+    let mut width = ((upper - lower) / 64).max(60_000_000_000);
     let mut page = Vec::with_capacity(limit);
     while upper > lower && page.len() < limit {
         let slice_start = upper.saturating_sub(width).max(lower);
@@ -478,13 +471,13 @@ fn totals(
 }
 
 /// The time from which on `w` has its newest `n` logs (the filter's start when it has
-/// fewer), found by time slices that grow ×4 from [`first_slice`], as in
+/// fewer), found by time slices that grow ×4 from 1/64 of the range, as in
 /// [`search_slices`], so a sample of the newest matches reads recent data, not the whole
 /// range. The sample is then a plain time range: choosing the newest by `ORDER BY ts DESC
 /// LIMIT` made DuckDB materialize every sampled column of the whole slice first.
 fn newest_start(conn: &Connection, w: &Where, filter: &LogFilter, n: i64) -> StoreResult<i64> {
     let (lower, mut start) = (filter.from_ns, filter.to_ns);
-    let mut width = first_slice(start - lower);
+    let mut width = ((start - lower) / 64).max(MINUTE_NS);
     let mut found = 0;
     while start > lower {
         let slice_start = start.saturating_sub(width).max(lower);
