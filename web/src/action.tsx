@@ -5,7 +5,8 @@ import { ApiError } from './api';
 
 export type Outcome = { error: boolean; text: string } | null;
 
-export function useAction() {
+/** `after` runs once each change is over, whether it worked or not: reload what it touched. */
+export function useAction(after?: () => void) {
   const [outcome, setOutcome] = useState<Outcome>(null);
   /** Runs `change`; says `done` when it worked (nothing when `done` is empty). True when it worked. */
   const run = async (change: () => Promise<unknown>, done = ''): Promise<boolean> => {
@@ -16,6 +17,8 @@ export function useAction() {
     } catch (e) {
       setOutcome({ error: true, text: (e as ApiError).message });
       return false;
+    } finally {
+      after?.();
     }
   };
   return { outcome, run };

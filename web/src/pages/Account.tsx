@@ -68,7 +68,7 @@ type LoginSession = { id: string; user_agent: string; created_at_ms: number; exp
 
 function Sessions() {
   const sessions = useApi<{ results: LoginSession[] }>('/api/me/sessions');
-  const { outcome, run } = useAction();
+  const { outcome, run } = useAction(sessions.reload);
   return (
     <section>
       <h3>Where you are logged in</h3>
@@ -92,10 +92,7 @@ function Sessions() {
                 {!s.current && (
                   <button
                     className="link-button"
-                    onClick={async () => {
-                      await run(() => api(`/api/me/sessions/${s.id}`, { method: 'DELETE' }));
-                      sessions.reload();
-                    }}
+                    onClick={() => run(() => api(`/api/me/sessions/${s.id}`, { method: 'DELETE' }))}
                   >
                     Log out there
                   </button>
@@ -125,7 +122,7 @@ function ApiKeys() {
   const [name, setName] = useState('');
   const [scope, setScope] = useState('');
   const [secret, setSecret] = useState<string | null>(null);
-  const { outcome, run } = useAction();
+  const { outcome, run } = useAction(keys.reload);
   const projectName = (id: number | null) => (id === null ? 'all projects' : projects.find((p) => p.id === id)?.name ?? `project ${id}`);
   return (
     <section>
@@ -145,7 +142,6 @@ function ApiKeys() {
             setSecret((await api<{ secret: string }>('/api/api_keys', { method: 'POST', body })).secret);
           });
           if (created) setName('');
-          keys.reload();
         }}
       >
         <input placeholder="Key name, e.g. CI" value={name} onChange={(e) => setName(e.target.value)} aria-label="Key name" />
@@ -187,10 +183,7 @@ function ApiKeys() {
               <td>
                 <button
                   className="link-button"
-                  onClick={async () => {
-                    await run(() => api(`/api/api_keys/${k.id}`, { method: 'DELETE' }));
-                    keys.reload();
-                  }}
+                  onClick={() => run(() => api(`/api/api_keys/${k.id}`, { method: 'DELETE' }))}
                 >
                   Revoke
                 </button>

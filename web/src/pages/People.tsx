@@ -18,12 +18,10 @@ export function PeoplePage() {
   const me = useSession().user;
   const users = useApi<{ results: User[] }>('/api/users');
   const invites = useApi<{ results: Invite[] }>('/api/invites');
-  const { outcome, run } = useAction();
-  const act = async (what: () => Promise<unknown>, done: string) => {
-    await run(what, done);
+  const { outcome, run: act } = useAction(() => {
     users.reload();
     invites.reload();
-  };
+  });
   if (users.error) {
     return (
       <div className="list-page">

@@ -124,9 +124,18 @@ fn filter_where(
 }
 
 fn query_logs(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<Vec<StoredLog>> {
+    query_rows(conn, sql, params, row_to_log)
+}
+
+/// The rows of a log query, each read by `row`.
+fn query_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: &[Value],
+    row: impl FnMut(&Row<'_>) -> duckdb::Result<T>,
+) -> StoreResult<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(db_err("cannot prepare log query"))?;
-    let rows =
-        stmt.query_map(params_from_iter(params.iter()), row_to_log).map_err(db_err("log query failed"))?;
+    let rows = stmt.query_map(params_from_iter(params.iter()), row).map_err(db_err("log query failed"))?;
     rows.collect::<Result<Vec<_>, _>>().map_err(db_err("cannot read log row"))
 }
 
@@ -223,11 +232,7 @@ fn search_blocks(
 /// logs took 29–38 ms in one query and 14 + 5 ms in two; a session's page 63 → 44 ms.
 fn newest_keys(conn: &Connection, w: &Where, limit: usize) -> StoreResult<Vec<(i64, i64)>> {
     let sql = format!("SELECT ts, id FROM logs {} ORDER BY ts DESC, id DESC LIMIT {limit}", w.sql());
-    let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare log query"))?;
-    let rows = stmt
-        .query_map(params_from_iter(w.params.iter()), |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(db_err("log query failed"))?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(db_err("cannot read log row"))
+    query_rows(conn, &sql, &w.params, |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 /// The logs of `keys` (from [`newest_keys`], newest first), in that order. The query

@@ -98,6 +98,14 @@ fn migrate_to(conn: &Connection, last: i32) -> duckdb::Result<()> {
 mod tests {
     use super::*;
 
+    /// Applies the remaining migrations and reads every log back, in id order.
+    fn migrated_logs(conn: &Connection) -> Vec<tether_store::StoredLog> {
+        migrate(conn).unwrap();
+        let sql = format!("SELECT {} FROM logs ORDER BY id", *super::super::query::LOG_COLUMNS);
+        let mut stmt = conn.prepare(&sql).unwrap();
+        stmt.query_map([], super::super::read::row_to_log).unwrap().map(Result::unwrap).collect()
+    }
+
     /// A log written in the JSON-text layout (versions 1 to 3) reads back unchanged from
     /// the compact layout of version 4, value types included.
     #[test]
@@ -113,11 +121,7 @@ mod tests {
                '{}', '{}', '{}')"#,
         )
         .unwrap();
-        migrate(&conn).unwrap();
-        let sql = format!("SELECT {} FROM logs ORDER BY id", *super::super::query::LOG_COLUMNS);
-        let mut stmt = conn.prepare(&sql).unwrap();
-        let logs: Vec<_> =
-            stmt.query_map([], super::super::read::row_to_log).unwrap().map(Result::unwrap).collect();
+        let logs = migrated_logs(&conn);
         let (a, b) = (&logs[0].record, &logs[1].record);
         assert_eq!((logs[0].id.0, a.timestamp_ns, a.observed_timestamp_ns), (42, 1000, 1500));
         assert_eq!(
@@ -156,11 +160,7 @@ mod tests {
             entries.join(", ")
         ))
         .unwrap();
-        migrate(&conn).unwrap();
-        let sql = format!("SELECT {} FROM logs ORDER BY id", *super::super::query::LOG_COLUMNS);
-        let mut stmt = conn.prepare(&sql).unwrap();
-        let logs: Vec<_> =
-            stmt.query_map([], super::super::read::row_to_log).unwrap().map(Result::unwrap).collect();
+        let logs = migrated_logs(&conn);
         let expected = (1..=14)
             .map(|i| match i {
                 2 | 13 => format!(r#""k{i}":"s1""#),
