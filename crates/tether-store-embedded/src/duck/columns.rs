@@ -138,7 +138,7 @@ fn logs_batch(logs: &[StoredLog]) -> StoreResult<RecordBatch> {
 /// constant text costs a bit per row in DuckDB, a NULL column next to nothing. Applied to
 /// the severity text and number (NULL: the level's OTLP name and first number, what most
 /// SDKs send), event and scope names and version (NULL: empty) and resource and scope
-/// attributes (NULL: none) — ~2 bytes per log on the benchmark data.
+/// attributes (NULL: none) — ~1 byte per log on the benchmark data.
 fn unless<T: PartialEq>(value: T, default: T) -> Option<T> {
     (value != default).then_some(value)
 }
