@@ -5,8 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
-    AttrOp, AttributeFacet, Breakdown, CountedValue, ErrorKind, Facets, HistogramBucket, LogFilter, LogPage,
-    LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoreError, StoreResult, StoredLog,
+    AttrOp, AttributeFacet, Breakdown, CountedValue, ErrorKind, Facets, Histogram, HistogramBucket,
+    LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoreError, StoreResult,
+    StoredLog,
 };
 
 use crate::sql::{self, Bound, Where};
@@ -273,11 +274,11 @@ impl LogReader for ClickAnalytics {
         filter: LogFilter,
         bucket_ns: i64,
         breakdown: Breakdown,
-    ) -> StoreResult<Vec<HistogramBucket>> {
+    ) -> StoreResult<Histogram> {
         if bucket_ns <= 0 {
             return Err(StoreError::new(ErrorKind::InvalidInput, "bucket width must be positive"));
         }
-        let Some(w) = self.log_where(&filter).await? else { return Ok(Vec::new()) };
+        let Some(w) = self.log_where(&filter).await? else { return Ok(Histogram::default()) };
         let key = match breakdown {
             Breakdown::Severity => "toString(severity)",
             Breakdown::Service => "toString(service)",
@@ -300,7 +301,8 @@ impl LogReader for ClickAnalytics {
             })
             .collect();
         buckets.sort_by(|a, b| (a.start_ns, &a.key).cmp(&(b.start_ns, &b.key)));
-        Ok(buckets)
+        // ClickHouse counts every match: its scan is fast enough not to sample.
+        Ok(Histogram { buckets, approximate: false })
     }
 
     async fn facets(&self, filter: LogFilter, max_keys: usize, max_values: usize) -> StoreResult<Facets> {

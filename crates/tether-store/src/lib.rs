@@ -29,8 +29,8 @@ pub use capture::{
 };
 pub use error::{ErrorKind, StoreError, StoreResult};
 pub use logs::{
-    AttrFilter, AttrOp, AttributeFacet, Breakdown, CountedValue, Facets, HistogramBucket, LogFilter, LogPage,
-    LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoredLog,
+    AttrFilter, AttrOp, AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket,
+    LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoredLog,
 };
 pub use metadata::{
     ApiKey, KeyScope, MetadataStore, NewApiKey, Privacy, Project, ProjectSettings, Retention,

@@ -115,6 +115,16 @@ pub struct HistogramBucket {
     pub count: u64,
 }
 
+/// Log counts per time bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Histogram {
+    /// Buckets with no logs are omitted.
+    pub buckets: Vec<HistogramBucket>,
+    /// The counts are estimated from a sample (a backend may do so when counting exactly
+    /// would read too many logs); exact when false.
+    pub approximate: bool,
+}
+
 /// A value and how many logs have it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CountedValue {
@@ -173,13 +183,13 @@ pub trait LogWriter: Send + Sync {
 pub trait LogReader: Send + Sync {
     async fn search(&self, query: LogQuery) -> StoreResult<LogPage>;
     async fn get(&self, project_id: ProjectId, id: LogId) -> StoreResult<Option<StoredLog>>;
-    /// Counts per bucket of `bucket_ns` nanoseconds; buckets with no logs are omitted.
+    /// Counts per bucket of `bucket_ns` nanoseconds.
     async fn histogram(
         &self,
         filter: LogFilter,
         bucket_ns: i64,
         breakdown: Breakdown,
-    ) -> StoreResult<Vec<HistogramBucket>>;
+    ) -> StoreResult<Histogram>;
     /// Services, severities, and up to `max_keys` attribute keys with their top values.
     async fn facets(&self, filter: LogFilter, max_keys: usize, max_values: usize) -> StoreResult<Facets>;
     /// Counts of the logs matching `filter`, their distinct session ids and distinct ids.

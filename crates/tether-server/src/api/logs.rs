@@ -132,12 +132,12 @@ pub(super) async fn histogram(
 ) -> Result<Json<Value>, ApiError> {
     let width = bucket_width_ns(p.filter.from_ns, p.filter.to_ns);
     let (from, to) = (p.filter.from_ns, p.filter.to_ns);
-    let rows = state.logs().histogram(p.filter, width, p.breakdown).await?;
+    let histogram = state.logs().histogram(p.filter, width, p.breakdown).await?;
     // Every bucket of the range is present, empty ones included, so charts need no gap logic.
     let first = from.div_euclid(width) * width;
     let mut buckets: BTreeMap<i64, BTreeMap<String, u64>> =
         (0..).map(|i| first + i * width).take_while(|s| *s < to).map(|s| (s, BTreeMap::new())).collect();
-    for row in rows {
+    for row in histogram.buckets {
         *buckets.entry(row.start_ns).or_default().entry(row.key).or_default() += row.count;
     }
     let buckets: Vec<Value> = buckets
@@ -153,6 +153,7 @@ pub(super) async fn histogram(
         "bucket_seconds": width / 1_000_000_000,
         "breakdown": match p.breakdown { Breakdown::Severity => "severity", Breakdown::Service => "service" },
         "buckets": buckets,
+        "approximate": histogram.approximate,
     })))
 }
 

@@ -271,7 +271,7 @@ impl EventStore for DuckAnalytics {
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare issue stats"))?;
             let rows = stmt
-                .query_map(params_from_iter(w.params.iter()), |r| {
+                .query_map(params_from_iter(w.params()), |r| {
                     Ok(IssueStats {
                         issue_id: r.get(0)?,
                         occurrences: r.get::<_, i64>(1)? as u64,
@@ -298,7 +298,7 @@ impl EventStore for DuckAnalytics {
             );
             let mut stmt = conn.prepare(&sql).map_err(db_err("cannot prepare daily counts"))?;
             let rows = stmt
-                .query_map(params_from_iter(w.params.iter()), |r| {
+                .query_map(params_from_iter(w.params()), |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
                 })
                 .map_err(db_err("daily counts query failed"))?;
@@ -317,7 +317,7 @@ impl EventStore for DuckAnalytics {
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare exceptions"))?;
             let rows = stmt
-                .query_map(params_from_iter(w.params.iter()), |r| {
+                .query_map(params_from_iter(w.params()), |r| {
                     let list: String = r.get(10)?;
                     Ok(ExceptionRecord {
                         project_id: r.get(0)?,
@@ -351,7 +351,7 @@ impl EventStore for DuckAnalytics {
             let sql = format!("SELECT session_id, count(*) FROM exceptions {} GROUP BY session_id", w.sql());
             let mut stmt = conn.prepare(&sql).map_err(db_err("cannot prepare exception counts"))?;
             let rows = stmt
-                .query_map(params_from_iter(w.params.iter()), |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+                .query_map(params_from_iter(w.params()), |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
                 .map_err(db_err("exception counts query failed"))?;
             rows.collect::<Result<_, _>>().map_err(db_err("cannot read exception counts"))
         })
@@ -388,7 +388,7 @@ fn query_recordings(conn: &Connection, w: &Where, tail: &str) -> StoreResult<Vec
     let sql = format!("SELECT {RECORDING_COLUMNS} FROM recordings r {} {tail}", w.sql());
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare recordings"))?;
     let rows = stmt
-        .query_map(params_from_iter(w.params.iter()), row_to_recording)
+        .query_map(params_from_iter(w.params()), row_to_recording)
         .map_err(db_err("recordings query failed"))?;
     rows.collect::<Result<_, _>>().map_err(db_err("cannot read recording"))
 }
@@ -460,7 +460,7 @@ impl RecordingIndex for DuckAnalytics {
             let sql = format!("SELECT session_id FROM recordings {}", w.sql());
             let mut stmt = conn.prepare(&sql).map_err(db_err("cannot prepare recorded sessions"))?;
             let rows = stmt
-                .query_map(params_from_iter(w.params.iter()), |r| r.get(0))
+                .query_map(params_from_iter(w.params()), |r| r.get(0))
                 .map_err(db_err("recorded sessions query failed"))?;
             let found: std::collections::HashSet<String> =
                 rows.collect::<Result<_, _>>().map_err(db_err("cannot read recorded session"))?;

@@ -123,7 +123,7 @@ pub(super) async fn forget_recordings(
         w.push("project_id = ?", [Value::BigInt(project_id)]);
         w.push_in("session_id", session_ids.into_iter().map(Value::Text));
         for table in ["recording_chunks", "recordings"] {
-            conn.execute(&format!("DELETE FROM {table} {}", w.sql()), params_from_iter(w.params.iter()))
+            conn.execute(&format!("DELETE FROM {table} {}", w.sql()), params_from_iter(w.params()))
                 .map_err(db_err("cannot delete recordings"))?;
         }
         Ok(())

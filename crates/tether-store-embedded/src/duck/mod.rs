@@ -18,8 +18,8 @@ use async_trait::async_trait;
 use duckdb::{Config, Connection};
 use tether_model::{LogId, ProjectId};
 use tether_store::{
-    Breakdown, Facets, HistogramBucket, LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter,
-    StoreError, StoreResult, StoredLog,
+    Breakdown, Facets, Histogram, LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter, StoreError,
+    StoreResult, StoredLog,
 };
 
 use crate::text_index::{BlockSpan, TextIndex};
@@ -249,7 +249,7 @@ impl LogReader for DuckAnalytics {
         filter: LogFilter,
         bucket_ns: i64,
         breakdown: Breakdown,
-    ) -> StoreResult<Vec<HistogramBucket>> {
+    ) -> StoreResult<Histogram> {
         self.read_filtered(filter, move |conn, filter, blocks| {
             read::histogram(conn, filter, blocks, bucket_ns, breakdown)
         })

@@ -22,7 +22,10 @@ pub(super) static LOG_COLUMNS: LazyLock<String> = LazyLock::new(|| {
 #[derive(Default, Clone)]
 pub(super) struct Where {
     clauses: Vec<String>,
-    pub(super) params: Vec<Value>,
+    params: Vec<Value>,
+    /// The predicate on the body (a search's text), last in the clause and, when `ranges`
+    /// are read, applied after the scan (see [`Where::source_sql`]).
+    text: Option<(&'static str, Value)>,
     /// Inclusive id ranges to read instead of the whole table (from the text index).
     ranges: Vec<(i64, i64)>,
 }
@@ -41,9 +44,17 @@ impl Where {
         }
     }
 
-    /// `WHERE a AND b …` (always at least the project and time range).
+    /// `WHERE a AND b …` (always at least the project and time range), with [`Where::params`].
     pub(super) fn sql(&self) -> String {
-        format!("WHERE {}", self.clauses.join(" AND "))
+        match &self.text {
+            Some((text, _)) => format!("WHERE {} AND {text}", self.clauses.join(" AND ")),
+            None => format!("WHERE {}", self.clauses.join(" AND ")),
+        }
+    }
+
+    /// The values of [`Where::sql`]'s placeholders, in order.
+    pub(super) fn params(&self) -> Vec<Value> {
+        self.params.iter().chain(self.text.as_ref().map(|(_, v)| v)).cloned().collect()
     }
 
     /// Makes [`Where::source_sql`] read only these id ranges.
@@ -54,19 +65,30 @@ impl Where {
     /// `FROM logs WHERE …`, with [`Where::source_params`]. With ranges, `logs` is a
     /// `UNION ALL` of one scan per range: DuckDB pushes a single id range into a scan (and
     /// skips row groups by it) but evaluates an `OR` of ranges on every row.
+    ///
+    /// Reading ranges, the text predicate filters the scan's output (`OFFSET 0` keeps
+    /// DuckDB from pushing it into the scan): pushed into the scan, a predicate on the
+    /// ZSTD-compressed body decoded the bodies of the whole row group around a range, not
+    /// just the range's. Counting the matches of one block of 2,048 logs on 10 M: 8 ms
+    /// pushed, 1.6 ms after the scan. Over a whole time range, pushed is faster (it runs
+    /// on every core): a day's histogram of a search took 1.2 s pushed, 2.5 s after.
     pub(super) fn source_sql(&self) -> String {
         if self.ranges.is_empty() {
             return format!("FROM logs {}", self.sql());
         }
         let scans =
             vec!["SELECT * FROM logs WHERE id BETWEEN ? AND ?"; self.ranges.len()].join(" UNION ALL ");
-        format!("FROM ({scans}) AS logs {}", self.sql())
+        let inner = format!("FROM ({scans}) AS logs WHERE {}", self.clauses.join(" AND "));
+        match &self.text {
+            Some((text, _)) => format!("FROM (SELECT * {inner} OFFSET 0) AS logs WHERE {text}"),
+            None => inner,
+        }
     }
 
     /// The values of [`Where::source_sql`]'s placeholders, in order.
     pub(super) fn source_params(&self) -> Vec<Value> {
         let ranges = self.ranges.iter().flat_map(|&(a, b)| [Value::BigInt(a), Value::BigInt(b)]);
-        ranges.chain(self.params.iter().cloned()).collect()
+        ranges.chain(self.params()).collect()
     }
 
     /// The predicates of a filter; `session_span` narrows the time range to where the
@@ -80,11 +102,11 @@ impl Where {
             // Case-insensitive substring. Measured over 10M bodies: ILIKE 541 ms,
             // contains(lower(body), …) 196 ms, contains(body, …) 78 ms; text without letters
             // (ids, numbers, paths) has no case, so it takes the fast path.
-            if text.chars().any(char::is_alphabetic) {
-                w.push("contains(lower(body), ?)", [Value::Text(text.to_lowercase())]);
+            w.text = Some(if text.chars().any(char::is_alphabetic) {
+                ("contains(lower(body), ?)", Value::Text(text.to_lowercase()))
             } else {
-                w.push("contains(body, ?)", [Value::Text(text.to_owned())]);
-            }
+                ("contains(body, ?)", Value::Text(text.to_owned()))
+            });
         }
         w.push_in("severity", filter.severities.iter().map(|s| Value::UTinyInt(s.code())));
         w.push_in("service", filter.services.iter().map(|s| Value::Text(s.clone())));

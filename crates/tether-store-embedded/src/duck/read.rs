@@ -6,8 +6,8 @@ use duckdb::types::Value;
 use duckdb::{Connection, Row, params, params_from_iter};
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
-    AttributeFacet, Breakdown, CountedValue, Facets, HistogramBucket, LogFilter, LogPage, LogSummary,
-    PageCursor, StoreError, StoreResult, StoredLog,
+    AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket, LogFilter, LogPage,
+    LogSummary, PageCursor, StoreError, StoreResult, StoredLog,
 };
 
 use super::columns::{
@@ -24,6 +24,11 @@ use crate::text_index::BlockSpan;
 /// Bloom bits with others in ~1% of blocks) fell back to the scan with a limit of 256 and
 /// took 56 s under the 192 MiB memory limit; 1,024 block reads cost a few seconds at most.
 const MAX_BLOCK_READS: usize = 1024;
+/// With more candidates than [`MAX_BLOCK_READS`], a search first reads this many of the
+/// newest (groups of 1, 2, 4, 8 and 16): a common term fills its page from the first one
+/// or two (at 10 M logs, where every block is a candidate: ~5 ms against ~30 for the first
+/// time slice); when they do not, the time slices take over.
+const FIRST_BLOCK_READS: usize = 31;
 /// At most this many candidate blocks are read by one query of a search: each query costs
 /// milliseconds of its own, so a rare term with hundreds of candidates (and no match to
 /// stop at) spent more on queries than on reading; all 16 at once cost a common term, which
@@ -154,9 +159,16 @@ pub(super) fn search(
     if let Some(cursor) = after {
         base.after(cursor);
     }
-    let logs = match blocks {
-        Some(blocks) if blocks.len() <= MAX_BLOCK_READS => search_blocks(conn, &base, limit, blocks)?,
-        _ => search_slices(conn, &base, filter, limit, after)?,
+    let from_blocks = match blocks {
+        Some(blocks) => {
+            let budget = if blocks.len() <= MAX_BLOCK_READS { blocks.len() } else { FIRST_BLOCK_READS };
+            search_blocks(conn, &base, limit, blocks, budget)?
+        }
+        None => None,
+    };
+    let logs = match from_blocks {
+        Some(logs) => logs,
+        None => search_slices(conn, &base, filter, limit, after)?,
     };
     let next = (logs.len() == limit)
         .then(|| logs.last().map(|l| PageCursor { timestamp_ns: l.record.timestamp_ns, id: l.id }))
@@ -164,9 +176,15 @@ pub(super) fn search(
     Ok(LogPage { logs, next })
 }
 
-/// Newest first, in time slices that grow ×4 from 1/64 of the range: a page is usually
-/// filled from recent data, and DuckDB skips row groups outside a slice by their min/max
-/// timestamps, so a common search over a wide range reads a small part of the table.
+/// Time slices start at this part of the range (at least a minute) and grow ×4.
+/// DuckDB skips row groups outside a slice by their min/max timestamps, and vectors of
+/// 2,048 rows the slice's time filter leaves empty, so a narrow first slice reads little;
+/// at 10 M logs over a day, an attribute filter's page took ~20 ms from 1/64 (156k logs),
+/// ~12 from 1/256; 1/1,024 cost a session's page (few logs in its span) more slices.
+const FIRST_SLICE: i64 = 256;
+
+/// Newest first, in time slices (see [`FIRST_SLICE`]): a page is usually filled from
+/// recent data, so a common search over a wide range reads a small part of the table.
 fn search_slices(
     conn: &Connection,
     base: &Where,
@@ -179,24 +197,30 @@ fn search_slices(
         upper = upper.min(cursor.timestamp_ns.saturating_add(1));
     }
     let lower = filter.from_ns;
-    let mut width = ((upper - lower) / 64).max(60_000_000_000);
+    let mut width = ((upper - lower) / FIRST_SLICE).max(MINUTE_NS);
     let mut page = Vec::with_capacity(limit);
     while upper > lower && page.len() < limit {
         let slice_start = upper.saturating_sub(width).max(lower);
         let mut w = base.clone();
         w.push("ts >= ? AND ts < ?", [Value::BigInt(slice_start), Value::BigInt(upper)]);
+        let t0 = std::time::Instant::now();
         page.extend(newest_keys(conn, &w, limit - page.len())?);
+        tracing::info!(width, ms = t0.elapsed().as_secs_f64() * 1e3, n = page.len(), "XSLICE");
         upper = slice_start;
         width = width.saturating_mul(4);
     }
-    rows_of(conn, filter, &page)
+    let t0 = std::time::Instant::now();
+    let r = rows_of(conn, filter, &page);
+    tracing::info!(ms = t0.elapsed().as_secs_f64() * 1e3, "XROWS");
+    r
 }
 
 /// Newest first from candidate blocks (sorted by their newest log, newest first), read in
 /// groups of 1, 2, 4 … up to [`MAX_BLOCKS_PER_READ`] blocks, each group one query over its
 /// id ranges: a common term fills the page from the first block, a rare one is read in
 /// few queries. Reading stops once the page is full and the next group's newest log is
-/// older than the page's oldest. One query per group, not [`newest_keys`] then
+/// older than the page's oldest; `None` when that takes more than the first `budget`
+/// blocks. One query per group, not [`newest_keys`] then
 /// [`rows_of`]: in candidate blocks the rows passing the filter are nearly all that is kept
 /// (a needle's page took 6 ms longer in two steps).
 fn search_blocks(
@@ -204,25 +228,31 @@ fn search_blocks(
     base: &Where,
     limit: usize,
     blocks: &[BlockSpan],
-) -> StoreResult<Vec<StoredLog>> {
+    budget: usize,
+) -> StoreResult<Option<Vec<StoredLog>>> {
     let key = |l: &StoredLog| std::cmp::Reverse((l.record.timestamp_ns, l.id));
     let mut logs: Vec<StoredLog> = Vec::with_capacity(limit);
     let (mut next, mut group_size) = (0, 1);
     while next < blocks.len() {
         let group = &blocks[next..(next + group_size).min(blocks.len())];
-        (next, group_size) = (next + group.len(), (group_size * 2).min(MAX_BLOCKS_PER_READ));
         if logs.len() == limit && logs.last().is_some_and(|l| group[0].max_ts < l.record.timestamp_ns) {
             break;
         }
+        if next >= budget {
+            return Ok(None);
+        }
+        (next, group_size) = (next + group.len(), (group_size * 2).min(MAX_BLOCKS_PER_READ));
         let mut w = base.clone();
         w.read_ranges(group.iter().map(|b| (b.first_id, b.last_id)).collect());
         let sql =
             format!("SELECT {} {} ORDER BY ts DESC, id DESC LIMIT {limit}", *LOG_COLUMNS, w.source_sql());
+        let t0 = std::time::Instant::now();
         logs.extend(query_logs(conn, &sql, &w.source_params())?);
+        tracing::info!(group = group.len(), ms = t0.elapsed().as_secs_f64() * 1e3, n = logs.len(), "XBLOCK");
         logs.sort_by_key(key);
         logs.truncate(limit);
     }
-    Ok(logs)
+    Ok(Some(logs))
 }
 
 /// The (time, id) of the newest `limit` logs matching `w`, newest first. Pages by time
@@ -232,7 +262,7 @@ fn search_blocks(
 /// logs took 29–38 ms in one query and 14 + 5 ms in two; a session's page 63 → 44 ms.
 fn newest_keys(conn: &Connection, w: &Where, limit: usize) -> StoreResult<Vec<(i64, i64)>> {
     let sql = format!("SELECT ts, id FROM logs {} ORDER BY ts DESC, id DESC LIMIT {limit}", w.sql());
-    query_rows(conn, &sql, &w.params, |r| Ok((r.get(0)?, r.get(1)?)))
+    query_rows(conn, &sql, &w.params(), |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 /// The logs of `keys` (from [`newest_keys`], newest first), in that order. The query
@@ -253,7 +283,7 @@ fn rows_of(conn: &Connection, filter: &LogFilter, keys: &[(i64, i64)]) -> StoreR
     // One list parameter, not `IN (?, …)`: the statement stays the same for any page.
     w.push("list_contains(?, id)", [Value::List(ids.map(Value::BigInt).collect())]);
     let sql = format!("SELECT {} FROM logs {} ORDER BY ts DESC, id DESC", *LOG_COLUMNS, w.sql());
-    query_logs(conn, &sql, &w.params)
+    query_logs(conn, &sql, &w.params())
 }
 
 pub(super) fn get(conn: &Connection, project_id: ProjectId, id: LogId) -> StoreResult<Option<StoredLog>> {
@@ -271,46 +301,82 @@ pub(super) fn tail(
     let Some(mut w) = filter_where(conn, filter, blocks)? else { return Ok(Vec::new()) };
     w.push("id > ?", [Value::BigInt(after.0)]);
     let sql = format!("SELECT {} FROM logs {} ORDER BY id LIMIT {limit}", *LOG_COLUMNS, w.sql());
-    query_logs(conn, &sql, &w.params)
+    query_logs(conn, &sql, &w.params())
 }
 
 /// Histogram counts. Filters on project, time, severity and service only (the default
 /// view) read whole minutes from the per-minute rollup and scan logs only for the partial
-/// minutes at the edges; any other filter scans the logs in range.
+/// minutes at the edges; any other filter scans the logs in range, a sample of them when
+/// that would be more than [`HISTOGRAM_SCAN_LOGS`] (see [`sample_step`]).
 pub(super) fn histogram(
     conn: &Connection,
     filter: &LogFilter,
     blocks: Option<&[BlockSpan]>,
     bucket_ns: i64,
     breakdown: Breakdown,
-) -> StoreResult<Vec<HistogramBucket>> {
+) -> StoreResult<Histogram> {
     if bucket_ns <= 0 {
         return Err(StoreError::new(tether_store::ErrorKind::InvalidInput, "bucket width must be positive"));
     }
     let rollup_ok = rollup_answers(filter) && bucket_ns % MINUTE_NS == 0;
-    let mut counts: std::collections::BTreeMap<(i64, String), i64> = Default::default();
+    let mut counts: Counts = Default::default();
     let (first_minute, end_minute) =
         (filter.from_ns.div_euclid(MINUTE_NS) * MINUTE_NS, filter.to_ns.div_euclid(MINUTE_NS) * MINUTE_NS);
     let whole_from = if first_minute == filter.from_ns { first_minute } else { first_minute + MINUTE_NS };
+    let mut step = 1;
     if rollup_ok && whole_from < end_minute {
         rollup_counts(conn, filter, whole_from, end_minute, bucket_ns, breakdown, &mut counts)?;
         for (from, to) in [(filter.from_ns, whole_from), (end_minute, filter.to_ns)] {
             if from < to {
                 let edge = LogFilter { from_ns: from, to_ns: to, ..filter.clone() };
-                scan_counts(conn, &edge, blocks, bucket_ns, breakdown, &mut counts)?;
+                scan_counts(conn, &edge, blocks, bucket_ns, breakdown, 1, &mut counts)?;
             }
         }
     } else {
-        scan_counts(conn, filter, blocks, bucket_ns, breakdown, &mut counts)?;
+        step = sample_step(conn, filter, blocks)?;
+        scan_counts(conn, filter, blocks, bucket_ns, breakdown, step, &mut counts)?;
     }
-    Ok(counts
+    let buckets = counts
         .into_iter()
         .map(|((start_ns, key), count)| HistogramBucket {
             start_ns,
             key: breakdown_key(breakdown, key),
             count: count as u64,
         })
-        .collect())
+        .collect();
+    Ok(Histogram { buckets, approximate: step > 1 })
+}
+
+type Counts = std::collections::BTreeMap<(i64, String), i64>;
+
+/// A histogram whose scan would read more logs than this counts a sample instead: a search
+/// for a common term reads and decodes every body in range (1.2–1.5 s per 10 M logs), an
+/// attribute filter compares every row's keys.
+const HISTOGRAM_SCAN_LOGS: u64 = 2_000_000;
+
+/// Counts one row in `step` (a power of two, 1 when exact): the rows of one 2,048-row
+/// vector in every `step`, by row number, so DuckDB decodes only the sampled vectors and
+/// every time range is sampled evenly (logs are stored in about the order they arrive).
+/// Only the predicates that make a scan expensive — text and attributes — are sampled;
+/// the others (a session, a trace, a service) are cheap column comparisons and counted
+/// exactly.
+fn sample_step(conn: &Connection, filter: &LogFilter, blocks: Option<&[BlockSpan]>) -> StoreResult<i64> {
+    let costly = filter.text.as_deref().is_some_and(|t| !t.is_empty()) || !filter.attributes.is_empty();
+    if !costly || blocks.is_some_and(|b| b.len() <= MAX_UNION_BLOCKS) {
+        return Ok(1);
+    }
+    let logs = match blocks {
+        Some(blocks) => blocks.len() as i64 * i64::from(crate::text_index::BLOCK_LOGS),
+        None => {
+            let sql = "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM log_minute_counts \
+                       WHERE project_id = ? AND minute >= ? AND minute < ?";
+            let mut stmt = conn.prepare_cached(sql).map_err(db_err("cannot prepare a count"))?;
+            let from_minute = filter.from_ns.div_euclid(MINUTE_NS) * MINUTE_NS;
+            stmt.query_row(params![filter.project_id, from_minute, filter.to_ns], |r| r.get::<_, i64>(0))
+                .map_err(db_err("count failed"))?
+        }
+    };
+    Ok((logs.max(1) as u64).div_ceil(HISTOGRAM_SCAN_LOGS).next_power_of_two() as i64)
 }
 
 const MINUTE_NS: i64 = 60_000_000_000;
@@ -341,11 +407,13 @@ fn breakdown_column(breakdown: Breakdown) -> &'static str {
     }
 }
 
+/// Adds the (bucket, key, count) rows of `sql` to `counts`, each count times `scale`.
 fn add_counts(
     conn: &Connection,
     sql: &str,
     params: &[Value],
-    counts: &mut std::collections::BTreeMap<(i64, String), i64>,
+    scale: i64,
+    counts: &mut Counts,
 ) -> StoreResult<()> {
     let mut stmt = conn.prepare_cached(sql).map_err(db_err("cannot prepare histogram"))?;
     let rows = stmt
@@ -355,7 +423,7 @@ fn add_counts(
         .map_err(db_err("histogram query failed"))?;
     for row in rows {
         let (start, key, n) = row.map_err(db_err("cannot read histogram row"))?;
-        *counts.entry((start, key)).or_default() += n;
+        *counts.entry((start, key)).or_default() += n * scale;
     }
     Ok(())
 }
@@ -366,15 +434,20 @@ fn scan_counts(
     blocks: Option<&[BlockSpan]>,
     bucket_ns: i64,
     breakdown: Breakdown,
-    counts: &mut std::collections::BTreeMap<(i64, String), i64>,
+    step: i64,
+    counts: &mut Counts,
 ) -> StoreResult<()> {
-    let Some(w) = filter_where(conn, filter, blocks)? else { return Ok(()) };
+    let Some(mut w) = filter_where(conn, filter, blocks)? else { return Ok(()) };
+    if step > 1 {
+        // Ranges are never read then (see `sample_step`), so `rowid` is the table's.
+        w.push("rowid % ? < 2048", [Value::BigInt(2048 * step)]);
+    }
     let key = breakdown_column(breakdown);
     let sql = format!(
         "SELECT (ts // {bucket_ns}) * {bucket_ns} AS bucket, {key} AS k, count(*) {} GROUP BY bucket, k",
         w.source_sql()
     );
-    add_counts(conn, &sql, &w.source_params(), counts)
+    add_counts(conn, &sql, &w.source_params(), step, counts)
 }
 
 fn rollup_counts(
@@ -384,7 +457,7 @@ fn rollup_counts(
     to_minute: i64,
     bucket_ns: i64,
     breakdown: Breakdown,
-    counts: &mut std::collections::BTreeMap<(i64, String), i64>,
+    counts: &mut Counts,
 ) -> StoreResult<()> {
     let mut w = Where::default();
     w.push("project_id = ?", [Value::BigInt(filter.project_id)]);
@@ -397,7 +470,7 @@ fn rollup_counts(
          FROM log_minute_counts {} GROUP BY bucket, k",
         w.sql()
     );
-    add_counts(conn, &sql, &w.params, counts)
+    add_counts(conn, &sql, &w.params(), 1, counts)
 }
 
 /// The summary: exact when the text index narrows a search to few blocks (or there is no
@@ -469,20 +542,20 @@ fn totals(
         .saturating_add(2)
         .saturating_mul(MINUTE_NS);
     let mut totals: std::collections::BTreeMap<String, u64> = Default::default();
-    for bucket in histogram(conn, filter, blocks, whole, breakdown)? {
+    for bucket in histogram(conn, filter, blocks, whole, breakdown)?.buckets {
         *totals.entry(bucket.key).or_default() += bucket.count;
     }
     Ok(totals.into_iter().map(|(value, count)| CountedValue { value, count }).collect())
 }
 
 /// The time from which on `w` has its newest `n` logs (the filter's start when it has
-/// fewer), found by time slices that grow ×4 from 1/64 of the range, as in
+/// fewer), found by time slices that grow ×4 from [`FIRST_SLICE`] of the range, as in
 /// [`search_slices`], so a sample of the newest matches reads recent data, not the whole
 /// range. The sample is then a plain time range: choosing the newest by `ORDER BY ts DESC
 /// LIMIT` made DuckDB materialize every sampled column of the whole slice first.
 fn newest_start(conn: &Connection, w: &Where, filter: &LogFilter, n: i64) -> StoreResult<i64> {
     let (lower, mut start) = (filter.from_ns, filter.to_ns);
-    let mut width = ((start - lower) / 64).max(MINUTE_NS);
+    let mut width = ((start - lower) / FIRST_SLICE).max(MINUTE_NS);
     let mut found = 0;
     while start > lower {
         let slice_start = start.saturating_sub(width).max(lower);
@@ -583,4 +656,64 @@ pub(super) fn facets(
     facets.services.truncate(100);
     facets.severities.sort_by_key(|v| Severity::parse_name(&v.value).map(Severity::code));
     Ok(facets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DuckAnalytics;
+    use tether_store::LogWriter;
+    use tether_store::conformance::logs::sample;
+
+    /// A sampled histogram (one 2,048-row vector in four) estimates every bucket of a
+    /// search: the matches are spread evenly, so each estimate is near the exact count.
+    #[tokio::test]
+    async fn a_sampled_histogram_estimates_every_bucket() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DuckAnalytics::open(&dir.path().join("a.duckdb")).await.unwrap();
+        const MINUTE: i64 = 60_000_000_000;
+        let logs: Vec<StoredLog> = (0..65_536)
+            .map(|i| {
+                let body = if i % 3 == 0 { "timeout waiting for db" } else { "ok" };
+                StoredLog { id: LogId(i + 1), record: sample(1, i * (4 * MINUTE / 65_536), body) }
+            })
+            .collect();
+        store.append_logs(logs).await.unwrap();
+        let filter = LogFilter { text: Some("TIMEOUT".into()), ..LogFilter::new(1, 0, 4 * MINUTE) };
+        let (exact, sampled) = store
+            .read(move |conn| {
+                let mut exact = Counts::default();
+                scan_counts(conn, &filter, None, MINUTE, Breakdown::Severity, 1, &mut exact)?;
+                let mut sampled = Counts::default();
+                scan_counts(conn, &filter, None, MINUTE, Breakdown::Severity, 4, &mut sampled)?;
+                Ok((exact, sampled))
+            })
+            .await
+            .unwrap();
+        assert_eq!(exact.values().sum::<i64>(), 21_846);
+        assert_eq!(exact.len(), 4, "{exact:?}");
+        assert!(
+            sampled.values().all(|c| c % 4 == 0) && sampled != exact,
+            "scaled from a sample: {sampled:?}"
+        );
+        for (bucket, count) in &exact {
+            let estimate = sampled.get(bucket).copied().unwrap_or(0);
+            assert!((estimate - count).abs() * 10 < *count, "{bucket:?}: {estimate} for {count}");
+        }
+    }
+
+    /// Only text and attribute predicates over more than `HISTOGRAM_SCAN_LOGS` are
+    /// sampled, at a power of two.
+    #[test]
+    fn only_costly_filters_over_many_logs_are_sampled() {
+        let conn = Connection::open_in_memory().unwrap();
+        let block = |i: i64| BlockSpan { first_id: i * 2048, last_id: i * 2048 + 2047, min_ts: i, max_ts: i };
+        let many: Vec<BlockSpan> = (0..3000).map(block).collect();
+        let few: Vec<BlockSpan> = (0..100).map(block).collect();
+        let search = LogFilter { text: Some("x".into()), ..LogFilter::new(1, 0, 1) };
+        assert_eq!(sample_step(&conn, &search, Some(&many)).unwrap(), 4, "6.1 M logs, 2 M read");
+        assert_eq!(sample_step(&conn, &search, Some(&few)).unwrap(), 1);
+        let session = LogFilter { session_id: Some("s".into()), ..LogFilter::new(1, 0, 1) };
+        assert_eq!(sample_step(&conn, &session, Some(&many)).unwrap(), 1);
+    }
 }

@@ -94,13 +94,14 @@ export function Histogram({ data }: { data: Data | null }) {
         >
           <div className="muted small">{formatTime(bucket.start)}</div>
           <div>
-            <strong>{bucket.total.toLocaleString()}</strong> logs
+            <strong>{data.approximate ? '≈' : ''}{bucket.total.toLocaleString()}</strong> logs
           </div>
           {SEVERITIES.filter((s) => bucket.counts[s]).map((s) => (
             <div key={s} className="small">
-              <span className={`dot sev-${s}`} /> {s}: {bucket.counts[s].toLocaleString()}
+              <span className={`dot sev-${s}`} /> {s}: {data.approximate ? '≈' : ''}{bucket.counts[s].toLocaleString()}
             </div>
           ))}
+          {data.approximate && <div className="muted small">Estimated from a sample of the logs</div>}
           <div className="muted small">Click to zoom · drag to zoom to a span</div>
         </div>
       )}

@@ -25,6 +25,8 @@ export interface Histogram {
   bucket_seconds: number;
   breakdown: 'severity' | 'service';
   buckets: { start: string; total: number; counts: Record<string, number> }[];
+  /** The counts are estimated from a sample (a search over many logs); exact when false. */
+  approximate: boolean;
 }
 
 export interface Facets {
