@@ -66,6 +66,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (3, include_str!("capture_tables.sql")),
     (4, include_str!("compact_logs.sql")),
     (5, include_str!("slot_attributes.sql")),
+    (6, include_str!("slot_keys.sql")),
 ];
 
 /// Applies the migrations this database has not seen yet.
@@ -172,5 +173,27 @@ mod tests {
             .join(",");
         assert_eq!(logs[0].record.attributes.to_json(), format!("{{{expected}}}"));
         assert_eq!(logs[1].record.attributes.len(), 0);
+    }
+
+    /// Slot keys in their own columns (version 5) read back unchanged from the joined
+    /// `attribute_keys` of version 6, and a record with a key holding the separator keeps
+    /// every entry, in order, its session id value included.
+    #[test]
+    fn key_joining_migration_keeps_every_attribute() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate_to(&conn, 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO logs (project_id, id, ts, observed_delta, severity, service, body, session_id,
+               trace_flags, attr_key_1, attr_value_1, attr_key_2, attr_value_2, more_attributes,
+               attribute_types)
+             VALUES (1, 42, 1000, 0, 9, 'api', 'b', 's1', 0, 'a', 'x', 'sid', NULL, NULL, 'sS'),
+               (1, 43, 1000, 0, 9, 'api', 'b', 's1', 0, 'odd' || chr(31) || 'key', '1', 'sid', NULL,
+                MAP {'k13': 'v'}, 'iSs'),
+               (1, 44, 1000, 0, 9, 'api', 'b', NULL, 0, NULL, NULL, NULL, NULL, NULL, '')",
+        )
+        .unwrap();
+        let logs = migrated_logs(&conn);
+        let json: Vec<String> = logs.iter().map(|l| l.record.attributes.to_json()).collect();
+        assert_eq!(json, [r#"{"a":"x","sid":"s1"}"#, r#"{"odd\u001fkey":1,"sid":"s1","k13":"v"}"#, "{}"]);
     }
 }

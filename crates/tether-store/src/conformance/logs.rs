@@ -357,9 +357,13 @@ pub async fn many_attributes_in_any_order_filter_and_count(s: LogStores) {
         attrs.push(("late.flag".into(), AttrValue::Bool(i == 1)));
         attrs.push(("sessionId".into(), AttrValue::String(format!("s-{i}"))));
         attrs.push(("nothing".into(), AttrValue::Empty));
-        // The first log has the late keys first, the others last.
+        // The first log has the late keys first, the others last; the last starts with a
+        // key holding a control character (a backend may join keys with one).
         if i == 0 {
             attrs.rotate_right(3);
+        }
+        if i == 2 {
+            attrs.insert(0, ("unit\u{1f}separated".into(), AttrValue::String("u".into())));
         }
         l.attributes = Attributes(attrs);
         logs.push(l);
@@ -378,6 +382,8 @@ pub async fn many_attributes_in_any_order_filter_and_count(s: LogStores) {
     assert_eq!(found, ["log 2"]);
     let found = bodies(s.logs.as_ref(), with("late.flag", AttrOp::Equals("true".into()))).await;
     assert_eq!(found, ["log 1"]);
+    let found = bodies(s.logs.as_ref(), with("unit\u{1f}separated", AttrOp::Equals("u".into()))).await;
+    assert_eq!(found, ["log 2"]);
     let mut found = bodies(s.logs.as_ref(), with("sessionId", AttrOp::NotEquals("s-1".into()))).await;
     found.sort();
     assert_eq!(found, ["log 0", "log 2"]);
