@@ -37,13 +37,17 @@ pub(crate) struct LogsArgs {
     /// inspect the stores, e.g. DuckDB's `pragma_storage_info('logs')`.
     #[arg(long)]
     keep_data: bool,
+    /// A Tether configuration file for the servers, e.g. one with `[storage] duckdb_memory =
+    /// "2GiB"` to measure what the default memory limit costs.
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
     #[command(flatten)]
     storage: StorageArgs,
 }
 
 /// Ingests `args.logs` records through OTLP/HTTP, then times queries over them.
 pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
-    let servers = Servers::start(&args.storage, "logs").await?;
+    let servers = Servers::start_with_config(&args.storage, "logs", args.config.as_deref()).await?;
     let client = reqwest::Client::new();
     for server in &servers.servers {
         wait_healthy(&client, server).await?;

@@ -54,6 +54,11 @@ const QUEUE: usize = 1024;
 const CONCURRENT_DELIVERIES: usize = 8;
 /// Issues an issue alert looks at per evaluation (the newest seen).
 const ISSUES_PER_CHECK: usize = 200;
+/// How far behind the clock an issue alert looks for reopenings. The store stamps a
+/// reopening with its clock before the write commits, so a check that starts after the
+/// stamp can read the issues before the commit shows; looking only at stamps this old
+/// (and covering each stretch of time once) reports every reopening once, a little late.
+const REOPEN_SETTLE_MS: i64 = 2_000;
 
 /// A notification on its way.
 struct Notification {
@@ -171,9 +176,11 @@ async fn evaluate_issues(state: &AppState, alert: &Alert, now_ms: i64) -> StoreR
     let issues = state.issues().issues(query).await?;
     let mut last_id = alert.last_issue_id;
     let mut events = Vec::new();
+    let settled = (now_ms - REOPEN_SETTLE_MS).max(alert.checked_until_ms);
     for issue in &issues {
         let new = issue.id > alert.last_issue_id;
-        let regressed = !new && issue.reopened_at_ms.is_some_and(|at| at > alert.checked_until_ms);
+        let regressed =
+            !new && issue.reopened_at_ms.is_some_and(|at| at > alert.checked_until_ms && at <= settled);
         if !new && !regressed {
             continue;
         }
@@ -198,7 +205,7 @@ async fn evaluate_issues(state: &AppState, alert: &Alert, now_ms: i64) -> StoreR
     let from = (alert.last_issue_id, alert.checked_until_ms);
     let recorded = state
         .alerts()
-        .advance_issue_marks(alert.project_id, alert.id, from, (last_id, now_ms), events)
+        .advance_issue_marks(alert.project_id, alert.id, from, (last_id, settled), events)
         .await?;
     Ok(recorded.unwrap_or_default())
 }
