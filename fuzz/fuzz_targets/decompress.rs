@@ -10,7 +10,8 @@ const ENCODINGS: [Option<&str>; 7] =
 fuzz_target!(|data: &[u8]| {
     let Some((&choice, body)) = data.split_first() else { return };
     let limit = 64 * 1024;
-    if let Ok(plain) = tether_ingest::decompress(body, ENCODINGS[choice as usize % ENCODINGS.len()], limit) {
+    let mut budget = tether_ingest::Budget::new(limit);
+    if let Ok(plain) = tether_ingest::decompress(body, ENCODINGS[choice as usize % ENCODINGS.len()], &mut budget) {
         assert!(plain.len() <= limit);
     }
 });

@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&choice, body)) = data.split_first() else { return };
     let content_type = CONTENT_TYPES[choice as usize % CONTENT_TYPES.len()];
     let compression = (choice & 0x80 != 0).then_some("gzip-js");
-    if let Ok(value) = decode_capture_body(body, content_type, compression, 1 << 20) {
+    if let Ok(value) = decode_capture_body(body, content_type, compression, &mut tether_ingest::Budget::new(1 << 20)) {
         let mut n = 0u64;
         let _ = parse_capture(value, 1_767_225_600_000, &mut || {
             n += 1;

@@ -2,14 +2,18 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use tether_ingest::Budget;
 use tether_ingest::posthog::{events::parse_capture, snapshots};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else { return };
     if let Some(events) = value.as_array() {
         let mut events = events.clone();
+        let mut budget = Budget::new(1 << 20);
         for event in &mut events {
-            snapshots::decompress_event(event);
+            if snapshots::decompress_event(event, &mut budget).is_err() {
+                return;
+            }
         }
         snapshots::summarize(&events);
         let (blob, _) = snapshots::encode_chunk(&events);
@@ -20,6 +24,6 @@ fuzz_target!(|data: &[u8]| {
         n += 1;
         format!("uuid-{n}")
     }) {
-        let _ = snapshots::snapshot_chunks(capture.events);
+        let _ = snapshots::snapshot_chunks(capture.events, &mut Budget::new(1 << 20));
     }
 });

@@ -97,12 +97,19 @@ export interface Privacy {
   block_selector: string;
 }
 
+/** How fast the project's SDKs may send, per Tether process; 0 is no limit. */
+export interface IngestLimits {
+  events_per_second: number;
+  recording_bytes_per_second: number;
+}
+
 export interface ProjectSettings {
   session_recording: boolean;
   console_log_recording: boolean;
   exception_autocapture: boolean;
   privacy: Privacy;
   retention: Retention;
+  ingest_limits: IngestLimits;
 }
 
 export interface Project {

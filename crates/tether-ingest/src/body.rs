@@ -1,22 +1,27 @@
-//! Request body decompression with a hard output limit, checked while inflating so that a
-//! small bomb never allocates more than the limit: gzip, deflate and zstd, the encodings
-//! the OpenTelemetry Collector and SDKs send.
+//! Request body decompression within the request's [`Budget`], charged while inflating so
+//! that a small bomb never allocates more than the budget: gzip, deflate and zstd, the
+//! encodings the OpenTelemetry Collector and SDKs send.
 
 use std::io::Read;
 
-use crate::DecodeError;
+use crate::{Budget, DecodeError};
+
+/// Bytes inflated between two charges of the budget.
+const STEP: usize = 64 * 1024;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Returns the body as plain bytes, decoded as `content_encoding` says (`gzip`, `deflate`,
 /// `zstd`, `identity`; a list is undone last first), or gunzipped when no encoding is
 /// declared and it starts with the gzip magic bytes (browsers' `sendBeacon` cannot set the
-/// header). Fails when the body or its decoded form exceeds `limit`, and with
-/// [`DecodeError::UnsupportedEncoding`] for any other encoding.
-pub fn decompress(body: &[u8], content_encoding: Option<&str>, limit: usize) -> Result<Vec<u8>, DecodeError> {
-    if body.len() > limit {
-        return Err(DecodeError::TooLarge { limit, decompressed: false });
-    }
+/// header). Every decoded byte (the plain body too, which is copied) is charged to
+/// `budget`; fails when it runs out, and with [`DecodeError::UnsupportedEncoding`] for any
+/// other encoding.
+pub fn decompress(
+    body: &[u8],
+    content_encoding: Option<&str>,
+    budget: &mut Budget,
+) -> Result<Vec<u8>, DecodeError> {
     let encodings: Vec<String> = content_encoding
         .unwrap_or("")
         .split(',')
@@ -24,17 +29,21 @@ pub fn decompress(body: &[u8], content_encoding: Option<&str>, limit: usize) -> 
         .filter(|e| !e.is_empty() && e != "identity")
         .collect();
     if encodings.is_empty() {
-        return if body.starts_with(&GZIP_MAGIC) { decode(body, "gzip", limit) } else { Ok(body.to_vec()) };
+        if body.starts_with(&GZIP_MAGIC) {
+            return decode(body, "gzip", budget);
+        }
+        budget.charge(body.len())?;
+        return Ok(body.to_vec());
     }
-    let mut plain = body.to_vec();
-    for encoding in encodings.iter().rev() {
-        plain = decode(&plain, encoding, limit)?;
+    let mut plain = decode(body, &encodings[encodings.len() - 1], budget)?;
+    for encoding in encodings.iter().rev().skip(1) {
+        plain = decode(&plain, encoding, budget)?;
     }
     Ok(plain)
 }
 
-/// Undoes one encoding, reading at most `limit + 1` bytes of output.
-fn decode(body: &[u8], encoding: &str, limit: usize) -> Result<Vec<u8>, DecodeError> {
+/// Undoes one encoding, charging its output to `budget` as it is produced.
+fn decode(body: &[u8], encoding: &str, budget: &mut Budget) -> Result<Vec<u8>, DecodeError> {
     let reader: Box<dyn Read + '_> = match encoding {
         "gzip" | "x-gzip" => {
             if !body.starts_with(&GZIP_MAGIC) {
@@ -62,15 +71,36 @@ fn decode(body: &[u8], encoding: &str, limit: usize) -> Result<Vec<u8>, DecodeEr
         ),
         other => return Err(DecodeError::UnsupportedEncoding(other.to_owned())),
     };
-    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
-    reader
-        .take(limit as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| DecodeError::Malformed(format!("invalid {encoding} body: {e}")))?;
-    if out.len() > limit {
-        return Err(DecodeError::TooLarge { limit, decompressed: true });
+    inflate(reader, budget).map_err(|e| match e {
+        InflateError::Budget(e) => e,
+        InflateError::Io(e) => DecodeError::Malformed(format!("invalid {encoding} body: {e}")),
+    })
+}
+
+/// Why [`inflate`] stopped.
+pub(crate) enum InflateError {
+    Budget(DecodeError),
+    Io(std::io::Error),
+}
+
+/// Reads a decoder to its end, charging `budget` before each step of output is kept.
+pub(crate) fn inflate(mut reader: impl Read, budget: &mut Budget) -> Result<Vec<u8>, InflateError> {
+    let mut out = Vec::new();
+    loop {
+        let start = out.len();
+        let step = STEP.min(budget.remaining() + 1);
+        out.resize(start + step, 0);
+        let n = match reader.read(&mut out[start..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
+            Err(e) => return Err(InflateError::Io(e)),
+        };
+        out.truncate(start + n);
+        if n == 0 {
+            return Ok(out);
+        }
+        budget.charge(n).map_err(InflateError::Budget)?;
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -87,29 +117,30 @@ mod tests {
 
     #[test]
     fn gzip_detected_by_magic_without_header() {
-        assert_eq!(decompress(&gzip(b"hello"), None, 100).unwrap(), b"hello");
-        assert_eq!(decompress(b"plain", None, 100).unwrap(), b"plain");
+        assert_eq!(decompress(&gzip(b"hello"), None, &mut Budget::new(100)).unwrap(), b"hello");
+        assert_eq!(decompress(b"plain", None, &mut Budget::new(100)).unwrap(), b"plain");
     }
 
     #[test]
     fn gzip_bomb_stops_at_limit() {
         let bomb = gzip(&vec![0u8; 10_000_000]);
         assert!(bomb.len() < 20_000);
-        let err = decompress(&bomb, Some("gzip"), 1_000_000).unwrap_err();
+        let err = decompress(&bomb, Some("gzip"), &mut Budget::new(1_000_000)).unwrap_err();
         assert!(matches!(err, DecodeError::TooLarge { decompressed: true, .. }), "{err}");
     }
 
     #[test]
     fn oversized_and_corrupt_bodies() {
         assert!(matches!(
-            decompress(&[1u8; 11], None, 10),
-            Err(DecodeError::TooLarge { decompressed: false, .. })
+            decompress(&[1u8; 11], None, &mut Budget::new(10)),
+            Err(DecodeError::TooLarge { .. })
         ));
         let mut truncated = gzip(b"some text that is long enough");
         truncated.truncate(truncated.len() - 6);
-        assert!(matches!(decompress(&truncated, None, 100), Err(DecodeError::Malformed(_))));
-        assert!(matches!(decompress(b"{}", Some("gzip"), 100), Err(DecodeError::Malformed(_))));
-        assert!(matches!(decompress(b"{}", Some("zstd"), 100), Err(DecodeError::Malformed(_))));
+        let budget = || Budget::new(100);
+        assert!(matches!(decompress(&truncated, None, &mut budget()), Err(DecodeError::Malformed(_))));
+        assert!(matches!(decompress(b"{}", Some("gzip"), &mut budget()), Err(DecodeError::Malformed(_))));
+        assert!(matches!(decompress(b"{}", Some("zstd"), &mut budget()), Err(DecodeError::Malformed(_))));
     }
 
     #[test]
@@ -125,27 +156,34 @@ mod tests {
         for (body, encoding) in
             [(&zlib, "deflate"), (&raw, "deflate"), (&zstd, "zstd"), (&zstd, "ZSTD, identity")]
         {
-            assert_eq!(decompress(body, Some(encoding), 10_000).unwrap(), data, "{encoding}");
+            assert_eq!(
+                decompress(body, Some(encoding), &mut Budget::new(10_000)).unwrap(),
+                data,
+                "{encoding}"
+            );
             assert!(
                 matches!(
-                    decompress(body, Some(encoding), 1000),
+                    decompress(body, Some(encoding), &mut Budget::new(1000)),
                     Err(DecodeError::TooLarge { decompressed: true, .. })
                 ),
                 "{encoding} output is limited"
             );
         }
         let bomb = zstd::encode_all(&vec![0u8; 10_000_000][..], 19).unwrap();
-        assert!(matches!(decompress(&bomb, Some("zstd"), 1_000_000), Err(DecodeError::TooLarge { .. })));
+        assert!(matches!(
+            decompress(&bomb, Some("zstd"), &mut Budget::new(1_000_000)),
+            Err(DecodeError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn unknown_encodings_are_refused_not_parsed() {
-        let err = decompress(b"\x28\xb5", Some("br"), 100).unwrap_err();
+        let err = decompress(b"\x28\xb5", Some("br"), &mut Budget::new(100)).unwrap_err();
         assert!(matches!(&err, DecodeError::UnsupportedEncoding(e) if e == "br"), "{err}");
         assert_eq!(
             err.to_string(),
             "unsupported Content-Encoding br (accepted: gzip, deflate, zstd, identity)"
         );
-        assert_eq!(decompress(b"plain", Some("identity"), 100).unwrap(), b"plain");
+        assert_eq!(decompress(b"plain", Some("identity"), &mut Budget::new(100)).unwrap(), b"plain");
     }
 }

@@ -9,6 +9,10 @@ pub enum DecodeError {
     /// The body, before or after decompression, exceeds the limit (answered 413).
     #[error("body exceeds the limit of {limit} bytes{}", if *.decompressed { " after decompression" } else { "" })]
     TooLarge { limit: usize, decompressed: bool },
+    /// Requests in flight hold all the memory Tether allows them; this one may be sent again
+    /// shortly (answered 503 with `Retry-After`).
+    #[error("too much data is being decoded at once, retry shortly")]
+    Overloaded,
     /// A `Content-Encoding` Tether does not decode (answered 415).
     #[error("unsupported Content-Encoding {0} (accepted: gzip, deflate, zstd, identity)")]
     UnsupportedEncoding(String),

@@ -7,9 +7,11 @@
 //! mapping <https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding>.
 
 mod body;
+mod budget;
 mod error;
 pub mod otlp;
 pub mod posthog;
 
 pub use body::decompress;
+pub use budget::{Budget, Reserve};
 pub use error::DecodeError;

@@ -95,8 +95,15 @@ fn protobuf_and_json_agree_and_gzip_is_transparent() {
         (bytes.clone(), BodyFormat::Protobuf),
         (bytes.clone(), BodyFormat::Unknown),
         (FIXTURE.as_bytes().to_vec(), BodyFormat::Unknown),
-        (decompress(&gzip(&bytes), None, 1 << 20).unwrap(), BodyFormat::Protobuf),
-        (decompress(&gzip(FIXTURE.as_bytes()), Some("gzip"), 1 << 20).unwrap(), BodyFormat::Json),
+        (
+            decompress(&gzip(&bytes), None, &mut tether_ingest::Budget::new(1 << 20)).unwrap(),
+            BodyFormat::Protobuf,
+        ),
+        (
+            decompress(&gzip(FIXTURE.as_bytes()), Some("gzip"), &mut tether_ingest::Budget::new(1 << 20))
+                .unwrap(),
+            BodyFormat::Json,
+        ),
     ] {
         assert_eq!(decode_logs(&body, format).unwrap(), from_json, "{format:?}");
     }

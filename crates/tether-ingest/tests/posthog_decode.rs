@@ -5,6 +5,7 @@ use std::io::Write;
 
 use base64::Engine;
 use serde_json::Value;
+use tether_ingest::Budget;
 use tether_ingest::posthog::decode_capture_body;
 use tether_ingest::posthog::events::parse_capture;
 use tether_ingest::posthog::exceptions::exception_info;
@@ -52,7 +53,8 @@ fn every_captured_request_decodes_in_every_encoding() {
     for (name, count, first_event) in cases {
         let body = &fixture(name)["decoded_body"];
         for (bytes, content_type) in encodings(body) {
-            let value = decode_capture_body(&bytes, Some(content_type), None, 25 << 20).unwrap();
+            let value =
+                decode_capture_body(&bytes, Some(content_type), None, &mut Budget::new(25 << 20)).unwrap();
             assert_eq!(&value, body, "{name} as {content_type}");
             let capture = parse_capture(value, NOW, &mut uuid_gen()).unwrap();
             assert_eq!(capture.token(), Some("phc_testtoken123"), "{name}");
@@ -65,7 +67,10 @@ fn every_captured_request_decodes_in_every_encoding() {
     for name in ["03_fetch_POST_flags__v=2.json", "05_fetch_POST_flags__v=2.json"] {
         let body = &fixture(name)["decoded_body"];
         for (bytes, ct) in encodings(body) {
-            assert_eq!(&decode_capture_body(&bytes, Some(ct), None, 1 << 20).unwrap(), body);
+            assert_eq!(
+                &decode_capture_body(&bytes, Some(ct), None, &mut Budget::new(1 << 20)).unwrap(),
+                body
+            );
         }
     }
 }
@@ -83,7 +88,7 @@ fn identify_carries_the_merge_and_person_properties() {
 fn snapshots_become_one_chunk_with_a_full_snapshot_that_decompresses() {
     let body = fixture("08_fetch_POST_s.json")["decoded_body"].clone();
     let capture = parse_capture(body, NOW, &mut uuid_gen()).unwrap();
-    let chunks = snapshot_chunks(capture.events).unwrap();
+    let chunks = snapshot_chunks(capture.events, &mut Budget::new(25 << 20)).unwrap();
     assert_eq!(chunks.len(), 1);
     let chunk = &chunks[0];
     assert_eq!(chunk.session_id, "01a21a2c-e777-7dd2-bbad-cd7c0a9958e7");
@@ -100,7 +105,7 @@ fn snapshots_become_one_chunk_with_a_full_snapshot_that_decompresses() {
     assert!(sent_full["data"].is_string(), "compressed as sent");
     let full = chunk.events.iter().find(|e| e["type"] == 2).unwrap();
     assert!(full["data"]["node"].is_object(), "{}", full["data"]);
-    decompress_event(&mut sent_full);
+    decompress_event(&mut sent_full, &mut Budget::new(25 << 20)).unwrap();
     assert_eq!(&sent_full, full);
     // The decompressed view in the fixtures agrees with our decoding.
     let view = fixture("snapshot_payload_decompressed_view.json");
@@ -140,7 +145,10 @@ fn uncompressed_and_form_requests_from_the_raw_log_decode() {
             }
             _ => continue,
         };
-        assert_eq!(&decode_capture_body(&bytes, Some(ct), Some("base64"), 25 << 20).unwrap(), json);
+        assert_eq!(
+            &decode_capture_body(&bytes, Some(ct), Some("base64"), &mut Budget::new(25 << 20)).unwrap(),
+            json
+        );
         decoded += 1;
     }
     assert!(decoded >= 6, "{decoded}");

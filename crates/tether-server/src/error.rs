@@ -14,11 +14,17 @@ pub(crate) const RETRY_AFTER_SECS: u64 = 1;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds to wait before retrying, for 429 and 503 ([`RETRY_AFTER_SECS`] when unset).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError { status, message: message.into() }
+        ApiError { status, message: message.into(), retry_after: None }
+    }
+    /// Refused for now: try again in `seconds` (429 or 503).
+    pub fn retry_later(status: StatusCode, message: impl Into<String>, seconds: u64) -> Self {
+        ApiError { retry_after: Some(seconds), ..Self::new(status, message) }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
@@ -63,11 +69,12 @@ impl IntoResponse for ApiError {
         let mut response =
             (self.status, axum::Json(serde_json::json!({ "error": self.message }))).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE || self.status == StatusCode::TOO_MANY_REQUESTS {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            let seconds = self.retry_after.unwrap_or(RETRY_AFTER_SECS);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        // An oversize body may not have been read to its end: the connection cannot carry
-        // another request.
-        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+        // An oversize or late body may not have been read to its end: the connection cannot
+        // carry another request.
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE || self.status == StatusCode::REQUEST_TIMEOUT {
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
@@ -104,6 +111,7 @@ impl From<DecodeError> for ApiError {
             DecodeError::Malformed(_) => StatusCode::BAD_REQUEST,
             DecodeError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             DecodeError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            DecodeError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, e.to_string())
     }

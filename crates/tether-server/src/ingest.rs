@@ -69,17 +69,24 @@ async fn otlp_http_inner(
 ) -> Result<Response, ApiError> {
     let project = auth::project_from_token(state.meta(), headers, query.token.as_deref()).await?;
     let limit = state.limits().max_body_bytes;
-    let raw = crate::body::read_limited(body, limit).await?;
+    // Held until the records are committed: they wait in the commit queue until then.
+    let memory = state.request_memory();
+    let raw = crate::body::read_limited(body, state.body_limits(limit, &memory)).await?;
+    let mut budget = state.decoding_budget(limit, &memory);
     let header_str = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
     let format = BodyFormat::from_content_type(header_str(header::CONTENT_TYPE));
     let encoding = header_str(header::CONTENT_ENCODING).map(str::to_owned);
     let request = tokio::task::spawn_blocking(move || {
-        let plain = tether_ingest::decompress(&raw, encoding.as_deref(), limit)?;
+        let plain = tether_ingest::decompress(&raw, encoding.as_deref(), &mut budget)?;
+        drop(raw);
+        // Decoded messages take about as much memory again as their bytes.
+        budget.charge(plain.len())?;
         otlp::decode_logs(&plain, format)
     })
     .await
     .map_err(|_| ApiError::internal())??;
     let response = ingest_logs(state, &project, request).await?;
+    drop(memory);
     // Answer in the encoding the client used, as OTLP/HTTP requires.
     if format == BodyFormat::Protobuf {
         let bytes = Bytes::from(response.encode_to_vec());

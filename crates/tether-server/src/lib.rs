@@ -13,6 +13,7 @@ pub mod bootstrap;
 mod capture;
 mod clock;
 mod disk;
+pub mod edge;
 mod error;
 mod grpc;
 mod ingest;
@@ -41,6 +42,7 @@ use tokio::task::JoinHandle;
 use tower_http::cors::CorsLayer;
 
 pub use batcher::BatcherConfig;
+pub use edge::{ConnectionLimits, EdgeLimits};
 pub use error::ApiError;
 pub use ingest::ingest_logs;
 use metrics::Metrics;
@@ -115,6 +117,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     pub record: RecordLimits,
     pub batcher: BatcherConfig,
+    /// What one client may make the public routes spend (connections, time, memory).
+    pub edge: EdgeLimits,
 }
 
 impl Default for Limits {
@@ -123,6 +127,7 @@ impl Default for Limits {
             max_body_bytes: 16 * 1024 * 1024,
             record: RecordLimits::default(),
             batcher: BatcherConfig { queue_records: 200_000, max_commit_records: 50_000 },
+            edge: EdgeLimits::default(),
         }
     }
 }
@@ -151,6 +156,8 @@ struct Inner {
     password_checks: tokio::sync::Semaphore,
     key_uses: auth::KeyUses,
     symbolicator: symbols::Symbolicator,
+    in_flight: edge::memory::InFlight,
+    rates: edge::rate::RateLimits,
 }
 
 /// The writer tasks behind an [`AppState`] (logs, captured events); await
@@ -203,6 +210,7 @@ impl AppState {
             PERSON_QUEUE,
             RetryEachRequest,
         );
+        let in_flight = edge::memory::InFlight::new(limits.edge.in_flight_bytes, metrics.clone());
         let inner = Inner {
             stores,
             batcher,
@@ -217,6 +225,8 @@ impl AppState {
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
             key_uses: Default::default(),
             symbolicator: Default::default(),
+            in_flight,
+            rates: Default::default(),
         };
         let tasks = vec![logs_task, events_task, chunks_task, persons_task];
         Ok((AppState { inner: Arc::new(inner) }, WriterHandle(tasks)))
@@ -319,6 +329,29 @@ impl AppState {
     pub(crate) fn limits(&self) -> Limits {
         self.inner.limits
     }
+    /// A new request's share of the bytes in flight.
+    pub(crate) fn request_memory(&self) -> edge::memory::RequestMemory {
+        self.inner.in_flight.request()
+    }
+    /// How a public route reads a body of at most `limit` bytes for `memory`'s request.
+    pub(crate) fn body_limits<'a>(
+        &self,
+        limit: usize,
+        memory: &'a edge::memory::RequestMemory,
+    ) -> body::BodyLimits<'a> {
+        body::BodyLimits { limit, timeout: self.inner.limits.edge.body_timeout, memory }
+    }
+    /// The decoding budget of a request whose body may be `body_limit` bytes.
+    pub(crate) fn decoding_budget(
+        &self,
+        body_limit: usize,
+        memory: &edge::memory::RequestMemory,
+    ) -> tether_ingest::Budget {
+        memory.budget(body_limit.saturating_mul(self.inner.limits.edge.decoded_multiple))
+    }
+    pub(crate) fn rates(&self) -> &edge::rate::RateLimits {
+        &self.inner.rates
+    }
 }
 
 /// Every HTTP route. Pure: no sockets, so tests can drive it with `oneshot`.
@@ -328,9 +361,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/logs", post(ingest::otlp_http))
         .route("/i/v1/logs", post(ingest::otlp_http))
         .layer(CorsLayer::very_permissive());
-    Router::new()
+    // The routes anyone with a project token reaches answer within the request deadline.
+    let public = Router::new()
         .merge(ingest)
         .merge(capture::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::deadline));
+    Router::new()
+        .merge(public)
         .merge(api::router())
         .route("/_health", get(health))
         .route("/metrics", get(metrics_text))
@@ -366,7 +403,7 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         ("persons", state.person_batcher().queued()),
         ("recording_chunks", state.chunk_batcher().queued()),
     ];
-    let text = state.metrics().render(state.batcher().queued(), &capture);
+    let text = state.metrics().render(state.batcher().queued(), &capture, state.inner.in_flight.held());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
@@ -388,10 +425,15 @@ pub async fn serve(
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    // With the peer address, so failed logins can be counted per client.
-    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let http = axum::serve(listeners.http, app).with_graceful_shutdown(wait(stop_rx.clone()));
+    let edge = state.limits().edge;
+    let http = edge::listen::serve_http(
+        listeners.http,
+        router(state.clone()),
+        edge.connections,
+        wait(stop_rx.clone()),
+    );
     let grpc = tonic::transport::Server::builder()
+        .timeout(edge.request_timeout)
         .add_service(grpc::logs_service(state.clone()))
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listeners.grpc),

@@ -17,6 +17,16 @@ pub const RETENTION_FAILED: &str = "tether_retention_runs_failed_total";
 pub const QUEUE_DEPTH: &str = "tether_ingest_queue_records";
 /// Captured items waiting for their group commit, by kind (events, persons, chunks).
 pub const CAPTURE_QUEUE_DEPTH: &str = "tether_capture_queue_items";
+/// Requests on the public routes answered 503 because they ran past the request deadline.
+pub const REQUESTS_TIMED_OUT: &str = "tether_requests_timed_out_total";
+/// Requests refused because their project was over its rate, by kind (events, recordings).
+pub const RATE_LIMITED: &str = "tether_requests_rate_limited_total";
+/// Requests refused because the bytes in flight were at their bound.
+pub const IN_FLIGHT_REFUSED: &str = "tether_requests_refused_in_flight_total";
+/// Stack frames dropped from the middle of stacks deeper than the kept maximum.
+pub const FRAMES_DROPPED: &str = "tether_exception_frames_dropped_total";
+/// Bytes held by requests in flight (read bodies and what decoding them produced).
+pub const IN_FLIGHT_BYTES: &str = "tether_in_flight_bytes";
 
 /// Upper bounds (seconds) of the commit latency histogram buckets.
 const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
@@ -33,6 +43,11 @@ pub struct Metrics {
     /// Logs, events (with exceptions) and recorded sessions deleted by retention.
     pub retention_deleted: [AtomicU64; 3],
     pub retention_failed: AtomicU64,
+    pub requests_timed_out: AtomicU64,
+    /// Events, recordings.
+    pub rate_limited: [AtomicU64; 2],
+    pub in_flight_refused: AtomicU64,
+    pub frames_dropped: AtomicU64,
     commit_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     commit_count: AtomicU64,
     commit_micros_sum: AtomicU64,
@@ -51,8 +66,9 @@ impl Metrics {
     }
 
     /// Renders every metric; `queue_depth` is read from the writer at scrape time.
-    /// Prometheus text; `capture_queues` are (kind, items waiting) of the capture writers.
-    pub fn render(&self, queue_depth: u64, capture_queues: &[(&str, u64)]) -> String {
+    /// Prometheus text; `capture_queues` are (kind, items waiting) of the capture writers,
+    /// `in_flight` the bytes requests hold now.
+    pub fn render(&self, queue_depth: u64, capture_queues: &[(&str, u64)], in_flight: usize) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, v: &AtomicU64| {
             let _ = writeln!(
@@ -92,6 +108,34 @@ impl Metrics {
             RETENTION_FAILED,
             "Retention runs that failed (retried next run).",
             &self.retention_failed,
+        );
+        counter(
+            &mut out,
+            REQUESTS_TIMED_OUT,
+            "Public requests answered 503 past the request deadline.",
+            &self.requests_timed_out,
+        );
+        counter(
+            &mut out,
+            IN_FLIGHT_REFUSED,
+            "Requests answered 503 because the bytes in flight were at their bound.",
+            &self.in_flight_refused,
+        );
+        counter(
+            &mut out,
+            FRAMES_DROPPED,
+            "Stack frames dropped from the middle of very deep stacks.",
+            &self.frames_dropped,
+        );
+        let name = RATE_LIMITED;
+        let _ =
+            writeln!(out, "# HELP {name} Requests refused over their project's rate.\n# TYPE {name} counter");
+        for (kind, n) in ["events", "recordings"].iter().zip(&self.rate_limited) {
+            let _ = writeln!(out, "{name}{{kind=\"{kind}\"}} {}", n.load(Ordering::Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP {IN_FLIGHT_BYTES} Bytes held by requests in flight.\n# TYPE {IN_FLIGHT_BYTES} gauge\n{IN_FLIGHT_BYTES} {in_flight}"
         );
         let name = RETENTION_DELETED;
         let _ = writeln!(out, "# HELP {name} Data deleted by retention.\n# TYPE {name} counter");

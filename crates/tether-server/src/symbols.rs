@@ -31,6 +31,9 @@ const CACHE_BYTES: u64 = 256 * 1024 * 1024;
 pub(crate) struct Resolver {
     map: SourceMap,
     minified: SourceView,
+    /// Where each line of each original source starts, found once per map (not per frame:
+    /// a stack of thousands of frames into one large source would split it thousands of times).
+    line_starts: Vec<Vec<usize>>,
 }
 
 impl Resolver {
@@ -48,7 +51,19 @@ impl Resolver {
             .map_err(|e| format!("not a posthog-cli source and map: {e}"))?;
         let map = SourceMap::from_slice(data.sourcemap.as_bytes())
             .map_err(|e| format!("invalid source map: {e}"))?;
-        Ok(Resolver { map, minified: SourceView::new(data.minified_source.into()) })
+        let line_starts = (0..map.get_source_count())
+            .map(|i| map.get_source_contents(i).map(line_starts).unwrap_or_default())
+            .collect();
+        Ok(Resolver { map, minified: SourceView::new(data.minified_source.into()), line_starts })
+    }
+
+    /// Line `at` of source `src`, without its line break.
+    fn source_line(&self, src: u32, at: usize) -> Option<&str> {
+        let contents = self.map.get_source_contents(src)?;
+        let starts = self.line_starts.get(src as usize)?;
+        let start = *starts.get(at)?;
+        let end = starts.get(at + 1).map_or(contents.len(), |next| next - 1);
+        Some(contents[start..end].trim_end_matches('\r'))
     }
 
     fn weight(&self) -> u32 {
@@ -56,8 +71,11 @@ impl Resolver {
             .filter_map(|i| self.map.get_source_contents(i))
             .map(str::len)
             .sum();
-        u32::try_from(self.minified.source().len() + sources + self.map.get_token_count() as usize * 24)
-            .unwrap_or(u32::MAX)
+        let lines: usize = self.line_starts.iter().map(Vec::len).sum();
+        u32::try_from(
+            self.minified.source().len() + sources + self.map.get_token_count() as usize * 24 + lines * 8,
+        )
+        .unwrap_or(u32::MAX)
     }
 
     /// The frame as written, or `None` when the map has no mapping for its position. The
@@ -85,27 +103,39 @@ impl Resolver {
         if source.contains("node_modules/") {
             out.insert("in_app".into(), Value::Bool(false));
         }
-        if let Some(contents) = self.map.get_source_contents(token.get_src_id()) {
-            let lines: Vec<&str> = contents.lines().collect();
-            let at = token.get_src_line() as usize;
-            let clip = |l: &&str| Value::from(l.chars().take(MAX_CONTEXT_CHARS).collect::<String>());
-            if let Some(current) = lines.get(at) {
-                out.insert("context_line".into(), clip(current));
-                out.insert(
-                    "pre_context".into(),
-                    lines[at.saturating_sub(CONTEXT_LINES)..at].iter().map(clip).collect(),
-                );
-                let after = &lines[(at + 1).min(lines.len())..(at + 1 + CONTEXT_LINES).min(lines.len())];
-                out.insert("post_context".into(), after.iter().map(clip).collect());
-            }
+        let src = token.get_src_id();
+        let at = token.get_src_line() as usize;
+        let clip = |l: &str| Value::from(l.chars().take(MAX_CONTEXT_CHARS).collect::<String>());
+        if let Some(current) = self.source_line(src, at) {
+            out.insert("context_line".into(), clip(current));
+            let before = at.saturating_sub(CONTEXT_LINES)..at;
+            out.insert(
+                "pre_context".into(),
+                before.filter_map(|l| self.source_line(src, l)).map(clip).collect(),
+            );
+            let after = at + 1..at + 1 + CONTEXT_LINES;
+            out.insert(
+                "post_context".into(),
+                after.filter_map(|l| self.source_line(src, l)).map(clip).collect(),
+            );
         }
         Some(out)
     }
 }
 
+/// Where each line of `text` starts.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+}
+
+/// Stacks resolved at once (CPU work, off the async reactor): the cores of this machine,
+/// so a flood of large stacks cannot starve ingest of its threads.
+const RESOLVING_AT_ONCE: usize = 2;
+
 /// Parsed symbol sets by id (a re-upload makes a new id, so entries never go stale).
 pub(crate) struct Symbolicator {
     cache: moka::future::Cache<String, Arc<Resolver>>,
+    resolving: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for Symbolicator {
@@ -114,7 +144,7 @@ impl Default for Symbolicator {
             .max_capacity(CACHE_BYTES)
             .weigher(|_, r: &Arc<Resolver>| r.weight())
             .build();
-        Symbolicator { cache }
+        Symbolicator { cache, resolving: Arc::new(tokio::sync::Semaphore::new(RESOLVING_AT_ONCE)) }
     }
 }
 
@@ -144,8 +174,8 @@ fn frames_mut(list: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>>
 impl AppState {
     /// `$exception_list` with every frame that has an uploaded map resolved; frames without
     /// one stay as sent. Never fails: an unreadable map or store leaves frames as sent.
-    pub(crate) async fn symbolicate(&self, project_id: ProjectId, list: &Value) -> Value {
-        let mut list = list.clone();
+    pub(crate) async fn symbolicate(&self, project_id: ProjectId, sent: &Value) -> Value {
+        let mut list = sent.clone();
         let chunks: BTreeSet<String> = frames_mut(&mut list)
             .filter_map(|f| f.get("chunk_id").and_then(Value::as_str).map(str::to_owned))
             .collect();
@@ -166,13 +196,21 @@ impl AppState {
                 resolvers.insert(set.chunk_id, resolver);
             }
         }
-        for frame in frames_mut(&mut list) {
-            let resolver = frame.get("chunk_id").and_then(Value::as_str).and_then(|c| resolvers.get(c));
-            if let Some(resolved) = resolver.and_then(|r| r.resolve(frame)) {
-                *frame = resolved;
-            }
+        if resolvers.is_empty() {
+            return list;
         }
-        list
+        let Ok(_turn) = self.symbolicator().resolving.clone().acquire_owned().await else { return list };
+        tokio::task::spawn_blocking(move || {
+            for frame in frames_mut(&mut list) {
+                let resolver = frame.get("chunk_id").and_then(Value::as_str).and_then(|c| resolvers.get(c));
+                if let Some(resolved) = resolver.and_then(|r| r.resolve(frame)) {
+                    *frame = resolved;
+                }
+            }
+            list
+        })
+        .await
+        .unwrap_or_else(|_| sent.clone())
     }
 
     async fn resolver(&self, project_id: ProjectId, set_id: &str) -> Option<Arc<Resolver>> {

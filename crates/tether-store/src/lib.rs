@@ -33,7 +33,7 @@ pub use logs::{
     LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoredLog,
 };
 pub use metadata::{
-    ApiKey, KeyScope, MetadataStore, NewApiKey, Privacy, Project, ProjectSettings, Retention,
+    ApiKey, IngestLimits, KeyScope, MetadataStore, NewApiKey, Privacy, Project, ProjectSettings, Retention,
 };
 pub use people::{Issue, IssueQuery, IssueStatus, IssueStore, Person, PersonStore};
 pub use recordings::{Recordings, chunk_entry};

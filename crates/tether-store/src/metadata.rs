@@ -28,6 +28,19 @@ pub struct ProjectSettings {
     pub exception_autocapture: bool,
     pub privacy: Privacy,
     pub retention: Retention,
+    pub ingest_limits: IngestLimits,
+}
+
+/// How fast a project's SDKs may send, counted by each Tether process on its own; 0 is no
+/// limit (the default). Past a limit capture answers 503 with `Retry-After`, which
+/// posthog-js retries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestLimits {
+    /// Events per second (`/e/` and the other event routes), in bursts of up to 5 s' worth.
+    pub events_per_second: u64,
+    /// Recording bytes per second as sent (`/s/` bodies), in bursts of up to 5 s' worth.
+    pub recording_bytes_per_second: u64,
 }
 
 /// What session replays leave out of a page, delivered to posthog-js as
@@ -64,6 +77,7 @@ impl Default for ProjectSettings {
             exception_autocapture: true,
             privacy: Privacy::default(),
             retention: Retention::default(),
+            ingest_limits: IngestLimits::default(),
         }
     }
 }

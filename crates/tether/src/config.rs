@@ -21,10 +21,59 @@ pub(crate) struct Config {
     /// Browsers reach Tether over HTTPS through a proxy that terminates TLS: the login
     /// cookie gets `Secure` and responses carry HSTS.
     pub behind_tls_proxy: bool,
+    pub server: ServerConfig,
     pub ingest: IngestConfig,
     pub storage: StorageConfig,
     pub retention: RetentionConfig,
     pub alerts: AlertsConfig,
+}
+
+/// What one client may make the HTTP server spend: connections, time and memory (the public
+/// capture and OTLP routes are reachable by anyone who has a project token).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ServerConfig {
+    /// HTTP connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers; slower connections are closed.
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body (408 past it).
+    pub body_timeout_secs: u64,
+    /// Seconds a capture or OTLP request may take until it is answered (503 past it).
+    pub request_timeout_secs: u64,
+    /// Bytes all requests in flight may hold together, bodies and what decoding them
+    /// produces (503 with `Retry-After` past it).
+    pub in_flight: ByteSize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let edge = tether_server::EdgeLimits::default();
+        ServerConfig {
+            max_connections: edge.connections.max_connections,
+            header_timeout_secs: edge.connections.header_timeout.as_secs(),
+            body_timeout_secs: edge.body_timeout.as_secs(),
+            request_timeout_secs: edge.request_timeout.as_secs(),
+            in_flight: ByteSize(edge.in_flight_bytes as u64),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The server's edge limits these settings give.
+    pub(crate) fn edge(&self) -> tether_server::EdgeLimits {
+        use std::time::Duration;
+        tether_server::EdgeLimits {
+            connections: tether_server::ConnectionLimits {
+                max_connections: self.max_connections,
+                header_timeout: Duration::from_secs(self.header_timeout_secs),
+            },
+            body_timeout: Duration::from_secs(self.body_timeout_secs),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            in_flight_bytes: usize::try_from(self.in_flight.0).unwrap_or(usize::MAX),
+            ..tether_server::EdgeLimits::default()
+        }
+    }
 }
 
 /// The background evaluation of each project's alerts (set in the UI's Alerts page).
@@ -115,6 +164,7 @@ impl Default for Config {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 4317)),
             data_dir: PathBuf::from("./tether-data"),
             behind_tls_proxy: false,
+            server: ServerConfig::default(),
             ingest: IngestConfig::default(),
             storage: StorageConfig::default(),
             retention: RetentionConfig::default(),
@@ -263,6 +313,18 @@ fn validate(config: &Config) -> anyhow::Result<()> {
     if config.ingest.max_body.0 < 1024 {
         bail!("ingest.max_body must be at least 1KiB");
     }
+    let server = &config.server;
+    if server.max_connections == 0
+        || server.header_timeout_secs == 0
+        || server.body_timeout_secs == 0
+        || server.request_timeout_secs == 0
+    {
+        bail!("server.max_connections and the server timeouts must be positive");
+    }
+    // The largest request budget: a 25 MiB recording body decoded to four times its size.
+    if config.server.in_flight.0 < 100 << 20 {
+        bail!("server.in_flight must be at least 100MiB (what one large recording request may decode to)");
+    }
     if config.storage.duckdb_memory.0 < 64 * 1024 * 1024 {
         bail!("storage.duckdb_memory must be at least 64MiB");
     }
@@ -331,7 +393,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "http_adr = \"127.0.0.1:1\"\n").unwrap();
-        let cli = Overrides { config_file: Some(file), ..Default::default() };
+        let cli = Overrides { config_file: Some(file.clone()), ..Default::default() };
         let err = format!("{:#}", load(&cli, &env(&[])).unwrap_err());
         assert!(err.contains("unknown field `http_adr`"), "{err}");
         let err = load(&Overrides::default(), &env(&[("TETHER_HTTP_ADR", "x")])).unwrap_err();
@@ -343,5 +405,11 @@ mod tests {
         assert!(err.to_string().contains("blob_url"), "{err}");
         assert_eq!(ByteSize::parse("16MiB"), Some(ByteSize(16 << 20)));
         assert_eq!(ByteSize::parse("12 parsecs"), None);
+        std::fs::write(&file, "[server]\nheader_timeout_secs = 0\n").unwrap();
+        let cli = Overrides { config_file: Some(file.clone()), ..Default::default() };
+        assert!(load(&cli, &env(&[])).unwrap_err().to_string().contains("timeouts must be positive"));
+        std::fs::write(&file, "[server]\nin_flight = \"128MiB\"\nbody_timeout_secs = 5\n").unwrap();
+        let edge = load(&cli, &env(&[])).unwrap().server.edge();
+        assert_eq!((edge.in_flight_bytes, edge.body_timeout.as_secs()), (128 << 20, 5));
     }
 }

@@ -260,6 +260,7 @@ impl Server {
                 queue_records: config.ingest.queue_records,
                 max_commit_records: config.ingest.max_commit_records,
             },
+            edge: config.server.edge(),
             ..Limits::default()
         };
         let (state, writer) =

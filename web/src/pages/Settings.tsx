@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Outcome, useAction } from '../action';
-import { api, Privacy, Project, ProjectSettings, Retention } from '../api';
+import { api, IngestLimits, Privacy, Project, ProjectSettings, Retention } from '../api';
 import { Link } from '../router';
 import { useCan, useSession } from '../session';
 
@@ -8,6 +8,11 @@ const CAPTURE: [keyof ProjectSettings, string][] = [
   ['session_recording', 'Record sessions (replays)'],
   ['console_log_recording', 'Record browser console logs in replays'],
   ['exception_autocapture', 'Capture uncaught exceptions'],
+];
+
+const RATES: [keyof IngestLimits, string][] = [
+  ['events_per_second', 'Events per second'],
+  ['recording_bytes_per_second', 'Recording bytes per second'],
 ];
 
 const KEEP: [keyof Retention, string][] = [
@@ -152,6 +157,28 @@ function CaptureAndRetention({ project }: { project: Project }) {
                 aria-label={`${label} retention in days`}
                 value={draft.retention[key]}
                 onChange={(e) => setDraft({ ...draft, retention: { ...draft.retention, [key]: e.target.valueAsNumber } })}
+              />
+            </label>
+          ))}
+        </fieldset>
+        <fieldset>
+          <legend>Ingest limits</legend>
+          <p className="muted">
+            How fast this project&apos;s SDKs may send, in bursts of up to 5 seconds&apos; worth; past it capture
+            answers 503 and posthog-js retries later. 0 is no limit.
+          </p>
+          {RATES.map(([key, label]) => (
+            <label key={key} className="days">
+              <span>{label}</span>
+              <input
+                type="number"
+                min={0}
+                required
+                aria-label={label}
+                value={draft.ingest_limits[key]}
+                onChange={(e) =>
+                  setDraft({ ...draft, ingest_limits: { ...draft.ingest_limits, [key]: e.target.valueAsNumber } })
+                }
               />
             </label>
           ))}

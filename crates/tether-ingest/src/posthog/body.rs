@@ -3,15 +3,17 @@
 
 use base64::Engine;
 
-use crate::{DecodeError, decompress};
+use crate::{Budget, DecodeError, decompress};
 
 /// Decodes a capture request body into JSON. `query_compression` is the `compression`
-/// query parameter (older SDKs name the encoding there).
+/// query parameter (older SDKs name the encoding there). What decoding produces — the
+/// form's field, its base64 bytes, the inflated text and (about as large) its parsed form —
+/// is charged to `budget`.
 pub fn decode_capture_body(
     body: &[u8],
     content_type: Option<&str>,
     query_compression: Option<&str>,
-    limit: usize,
+    budget: &mut Budget,
 ) -> Result<serde_json::Value, DecodeError> {
     let is_form = content_type
         .map(|ct| ct.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
@@ -23,10 +25,12 @@ pub fn decode_capture_body(
         let mut data = None;
         for (key, value) in form_urlencoded::parse(body) {
             if key == "data" {
+                budget.charge(value.len())?;
                 data = Some(value.into_owned());
             }
         }
         let data = data.ok_or_else(|| DecodeError::Malformed("form body has no data field".into()))?;
+        budget.charge(data.len() / 4 * 3 + 3)?;
         // Form decoding turns the base64 '+' into spaces; put them back.
         let data = data.trim().replace(' ', "+");
         owned = base64::engine::general_purpose::STANDARD
@@ -36,10 +40,11 @@ pub fn decode_capture_body(
         bytes = &owned;
     }
     let gzip_hint = matches!(query_compression, Some("gzip" | "gzip-js"));
-    let plain = decompress(bytes, gzip_hint.then_some("gzip"), limit)?;
+    let plain = decompress(bytes, gzip_hint.then_some("gzip"), budget)?;
     if plain.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError::Malformed("empty body".into()));
     }
+    budget.charge(plain.len())?;
     serde_json::from_slice(&plain).map_err(|e| DecodeError::Malformed(format!("invalid JSON: {e}")))
 }
 
@@ -69,7 +74,11 @@ mod tests {
         ];
         let want: serde_json::Value = serde_json::from_slice(json).unwrap();
         for (body, ct) in cases {
-            assert_eq!(decode_capture_body(&body, ct, None, 1 << 20).unwrap(), want, "{ct:?}");
+            assert_eq!(
+                decode_capture_body(&body, ct, None, &mut Budget::new(1 << 20)).unwrap(),
+                want,
+                "{ct:?}"
+            );
         }
     }
 
@@ -86,9 +95,11 @@ mod tests {
             (b"other=1", Some("application/x-www-form-urlencoded")),
         ];
         for (body, ct) in cases {
-            assert!(matches!(decode_capture_body(body, ct, None, 1000), Err(DecodeError::Malformed(_))));
+            let decoded = decode_capture_body(body, ct, None, &mut Budget::new(1000));
+            assert!(matches!(decoded, Err(DecodeError::Malformed(_))));
         }
         let big = gzip(&vec![b' '; 5000]);
-        assert!(matches!(decode_capture_body(&big, None, None, 1000), Err(DecodeError::TooLarge { .. })));
+        let decoded = decode_capture_body(&big, None, None, &mut Budget::new(1000));
+        assert!(matches!(decoded, Err(DecodeError::TooLarge { .. })));
     }
 }

@@ -7,6 +7,34 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+/// Frames kept of one exception's stack: the outermost and the innermost half each, as
+/// Sentry keeps them; stacks deeper than this are recursion, and resolving every frame
+/// through a source map is work a sender could otherwise make unbounded.
+pub const MAX_FRAMES: usize = 256;
+
+/// Cuts every stack of `$exception_list` to [`MAX_FRAMES`], dropping frames from the
+/// middle and noting where under `frames_omitted` (`[first dropped, end]`, Sentry's field).
+/// Returns how many frames were dropped.
+pub fn cap_frames(list: &mut Value) -> usize {
+    let mut dropped = 0;
+    for exception in list.as_array_mut().into_iter().flatten() {
+        let Some(frames) = exception.pointer_mut("/stacktrace/frames").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        let n = frames.len();
+        if n <= MAX_FRAMES {
+            continue;
+        }
+        let (head, tail) = (MAX_FRAMES / 2, n - MAX_FRAMES / 2);
+        frames.drain(head..tail);
+        dropped += tail - head;
+        if let Some(stacktrace) = exception.get_mut("stacktrace").and_then(Value::as_object_mut) {
+            stacktrace.insert("frames_omitted".into(), serde_json::json!([head, tail]));
+        }
+    }
+    dropped
+}
+
 /// What grouping and the issue page need from one `$exception` event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExceptionInfo {
@@ -82,6 +110,20 @@ mod tests {
         props(
             json!({"$exception_list": [{"type": kind, "value": msg, "stacktrace": {"type": "raw", "frames": frames}}]}),
         )
+    }
+
+    #[test]
+    fn deep_stacks_keep_both_ends() {
+        let frames: Vec<Value> = (0..10_000).map(|i| frame(&format!("f{i}.js"), "g", 1, true)).collect();
+        let mut list = json!([{"type": "RangeError", "stacktrace": {"frames": frames}}]);
+        assert_eq!(cap_frames(&mut list), 10_000 - MAX_FRAMES);
+        let kept = list[0]["stacktrace"]["frames"].as_array().unwrap();
+        assert_eq!(kept.len(), MAX_FRAMES);
+        assert_eq!(kept[0]["filename"], "f0.js");
+        assert_eq!(kept[MAX_FRAMES - 1]["filename"], "f9999.js");
+        assert_eq!(list[0]["stacktrace"]["frames_omitted"], json!([128, 9872]));
+        let mut short = json!([{"stacktrace": {"frames": [frame("a.js", "f", 1, true)]}}]);
+        assert_eq!(cap_frames(&mut short), 0);
     }
 
     #[test]

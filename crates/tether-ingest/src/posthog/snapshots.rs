@@ -8,6 +8,8 @@ use serde_json::Value;
 use tether_model::RecordingStats;
 
 use super::events::CapturedEvent;
+use crate::body::{InflateError, inflate};
+use crate::{Budget, DecodeError};
 
 /// rrweb event types and incremental sources used below.
 const FULL_SNAPSHOT: i64 = 2;
@@ -39,26 +41,31 @@ pub fn valid_session_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 70 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// Collects the `$snapshot` events of a request into one chunk per session window.
-pub fn snapshot_chunks(events: Vec<CapturedEvent>) -> Result<Vec<SnapshotChunk>, String> {
+/// Collects the `$snapshot` events of a request into one chunk per session window, with
+/// their `cv` fields expanded within `budget`.
+pub fn snapshot_chunks(
+    events: Vec<CapturedEvent>,
+    budget: &mut Budget,
+) -> Result<Vec<SnapshotChunk>, DecodeError> {
+    let bad = |msg: String| DecodeError::Malformed(msg);
     let mut chunks: Vec<SnapshotChunk> = Vec::new();
     for (i, mut e) in events.into_iter().enumerate() {
         if e.event != "$snapshot" {
             continue;
         }
         let session_id =
-            e.session_id.clone().ok_or_else(|| format!("event {i}: $snapshot has no $session_id"))?;
+            e.session_id.clone().ok_or_else(|| bad(format!("event {i}: $snapshot has no $session_id")))?;
         if !valid_session_id(&session_id) {
-            return Err(format!(
+            return Err(bad(format!(
                 "event {i}: invalid $session_id (expected up to 70 letters, digits or dashes)"
-            ));
+            )));
         }
         let window_id =
             e.window_id.clone().filter(|w| valid_session_id(w)).unwrap_or_else(|| session_id.clone());
         let data = match e.properties.remove("$snapshot_data") {
             Some(Value::Array(items)) => items,
             Some(item @ Value::Object(_)) => vec![item],
-            _ => return Err(format!("event {i}: $snapshot has no $snapshot_data")),
+            _ => return Err(bad(format!("event {i}: $snapshot has no $snapshot_data"))),
         };
         // Items without a positive numeric timestamp cannot be placed on a timeline.
         let items = data.into_iter().filter(|item| item["timestamp"].as_i64().is_some_and(|t| t > 0));
@@ -77,7 +84,9 @@ pub fn snapshot_chunks(events: Vec<CapturedEvent>) -> Result<Vec<SnapshotChunk>,
     for chunk in &mut chunks {
         chunk.events.sort_by_cached_key(|e| e["timestamp"].as_i64().unwrap_or(0));
         // Expanded once here, at ingest, so playback only concatenates stored chunks.
-        chunk.events.iter_mut().for_each(decompress_event);
+        for event in &mut chunk.events {
+            decompress_event(event, budget)?;
+        }
         chunk.stats = summarize(&chunk.events);
     }
     Ok(chunks)
@@ -133,15 +142,17 @@ pub fn summarize(events: &[Value]) -> RecordingStats {
 
 /// Expands posthog-js's `cv: "2024-10"` compression in place: gzip streams carried as
 /// strings of one char per byte, in full snapshots' `data` and in mutation and stylesheet
-/// fields. Fields that fail to decode are left as they are.
-pub fn decompress_event(event: &mut Value) {
+/// fields. Fields that fail to decode are left as they are; what they expand to is
+/// charged to `budget` (twice: the text, and its parsed form of about the same size), and
+/// running out of it is the error.
+pub fn decompress_event(event: &mut Value, budget: &mut Budget) -> Result<(), DecodeError> {
     if event["cv"].as_str() != Some("2024-10") {
-        return;
+        return Ok(());
     }
     let kind = event["type"].as_i64();
     let source = event["data"]["source"].as_i64();
     if kind == Some(FULL_SNAPSHOT) {
-        if let Some(decoded) = event["data"].as_str().and_then(gunzip_chars) {
+        if let Some(decoded) = gunzip_chars(&event["data"], budget)? {
             event["data"] = decoded;
         }
     } else if kind == Some(INCREMENTAL) {
@@ -151,7 +162,7 @@ pub fn decompress_event(event: &mut Value) {
             _ => &[],
         };
         for field in fields {
-            if let Some(decoded) = event["data"][*field].as_str().and_then(gunzip_chars) {
+            if let Some(decoded) = gunzip_chars(&event["data"][*field], budget)? {
                 event["data"][*field] = decoded;
             }
         }
@@ -159,13 +170,22 @@ pub fn decompress_event(event: &mut Value) {
     if let Value::Object(obj) = event {
         obj.remove("cv");
     }
+    Ok(())
 }
 
-fn gunzip_chars(s: &str) -> Option<Value> {
-    let bytes: Vec<u8> = s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect::<Option<_>>()?;
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(&bytes[..]).take(256 * 1024 * 1024).read_to_end(&mut out).ok()?;
-    serde_json::from_slice(&out).ok()
+/// A `cv` field's JSON, `None` when it is not a string of a gzip stream of JSON.
+fn gunzip_chars(field: &Value, budget: &mut Budget) -> Result<Option<Value>, DecodeError> {
+    let Some(s) = field.as_str() else { return Ok(None) };
+    let Some(bytes) = s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect::<Option<Vec<u8>>>() else {
+        return Ok(None);
+    };
+    let out = match inflate(flate2::read::GzDecoder::new(&bytes[..]), budget) {
+        Ok(out) => out,
+        Err(InflateError::Budget(e)) => return Err(e),
+        Err(InflateError::Io(_)) => return Ok(None),
+    };
+    budget.charge(out.len())?;
+    Ok(serde_json::from_slice(&out).ok())
 }
 
 /// Gzips a JSON array of rrweb events for storage.
@@ -207,16 +227,29 @@ mod tests {
     fn cv_fields_expand() {
         let node = json!({"node": {"type": 0, "childNodes": []}, "initialOffset": {"top": 0, "left": 0}});
         let mut full = json!({"type": 2, "data": gzip_chars(&node), "timestamp": 1, "cv": "2024-10"});
-        decompress_event(&mut full);
+        decompress_event(&mut full, &mut Budget::new(1 << 20)).unwrap();
         assert_eq!(full, json!({"type": 2, "data": node, "timestamp": 1}));
         let adds = json!([{"parentId": 1, "node": {"type": 3, "textContent": "hi"}}]);
         let mut m = json!({"type": 3, "data": {"source": 0, "adds": gzip_chars(&adds), "removes": gzip_chars(&json!([])), "texts": gzip_chars(&json!([])), "attributes": gzip_chars(&json!([]))}, "timestamp": 2, "cv": "2024-10"});
-        decompress_event(&mut m);
+        decompress_event(&mut m, &mut Budget::new(1 << 20)).unwrap();
         assert_eq!(m["data"]["adds"], adds);
         let mut plain = json!({"type": 3, "data": {"source": 1}, "timestamp": 3});
         let before = plain.clone();
-        decompress_event(&mut plain);
+        decompress_event(&mut plain, &mut Budget::new(0)).unwrap();
         assert_eq!(plain, before);
+    }
+
+    #[test]
+    fn cv_fields_share_one_budget() {
+        // Four fields of ~1 MB each: every one fits the budget alone, together they do not.
+        let big = json!(vec!["x".repeat(1000); 1000]);
+        let mut m = json!({"type": 3, "data": {"source": 0, "adds": gzip_chars(&big), "removes": gzip_chars(&big), "texts": gzip_chars(&big), "attributes": gzip_chars(&big)}, "timestamp": 2, "cv": "2024-10"});
+        let one = big.to_string().len();
+        assert!(m.to_string().len() < one / 20, "the fields are small on the wire");
+        let err = decompress_event(&mut m.clone(), &mut Budget::new(5 * one)).unwrap_err();
+        assert!(matches!(err, DecodeError::TooLarge { decompressed: true, .. }), "{err}");
+        decompress_event(&mut m, &mut Budget::new(8 * one + 8)).unwrap();
+        assert_eq!(m["data"]["texts"], big);
     }
 
     #[test]

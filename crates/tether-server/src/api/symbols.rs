@@ -273,7 +273,11 @@ pub(super) async fn upload(
         return Err(ApiError::forbidden("this upload URL has expired; run the upload again"));
     }
     state.check_disk()?;
-    let bytes = read_limited(body, MAX_SYMBOL_SET_BYTES).await?;
+    let memory = state.request_memory();
+    // Source maps are large and come from build machines: ten times a capture body's time.
+    let mut limits = state.body_limits(MAX_SYMBOL_SET_BYTES, &memory);
+    limits.timeout *= 10;
+    let bytes = read_limited(body, limits).await?;
     if bytes.len() as u64 != set.content_length {
         return Err(ApiError::bad_request(format!(
             "expected {} bytes as declared, got {}",

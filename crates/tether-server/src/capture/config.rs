@@ -107,8 +107,13 @@ pub(super) async fn flags(State(state): State<AppState>, request: Request) -> Js
     }
     let content_type =
         request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let Ok(bytes) = read_limited(request.into_body(), MAX_EVENT_BYTES).await else { return Json(out) };
-    let body = posthog::decode_capture_body(&bytes, content_type.as_deref(), None, MAX_EVENT_BYTES)
+    let memory = state.request_memory();
+    let Ok(bytes) = read_limited(request.into_body(), state.body_limits(MAX_EVENT_BYTES, &memory)).await
+    else {
+        return Json(out);
+    };
+    let mut budget = state.decoding_budget(MAX_EVENT_BYTES, &memory);
+    let body = posthog::decode_capture_body(&bytes, content_type.as_deref(), None, &mut budget)
         .unwrap_or(Value::Null);
     let token = ["token", "api_key"].iter().find_map(|k| body.get(*k).and_then(Value::as_str));
     if let Ok(project) = project_for(&state, token).await

@@ -5,14 +5,16 @@ use axum::extract::{Query, Request, State};
 use axum::http::{Method, header};
 use serde_json::{Value, json};
 use tether_ingest::posthog::events::{Capture, CapturedEvent, parse_capture};
-use tether_ingest::posthog::exceptions::exception_info;
+use tether_ingest::posthog::exceptions::{cap_frames, exception_info};
 use tether_ingest::posthog::{self};
 use tether_model::{Event, ExceptionRecord, PersonUpdate};
 use tether_store::Project;
 
-use super::{MAX_BATCH_BYTES, MAX_EVENT_BYTES, header as header_str, project_for};
+use super::{MAX_BATCH_BYTES, MAX_EVENT_BYTES, check_rate, header as header_str, project_for};
 use crate::body::read_limited;
 use crate::clock::now_ms;
+use crate::edge::memory::RequestMemory;
+use crate::edge::rate::Kind;
 use crate::{ApiError, AppState};
 
 #[derive(serde::Deserialize)]
@@ -29,15 +31,27 @@ pub(crate) fn new_uuid() -> String {
     format!("{}-{}-4{}-{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[16..20], &h[20..32])
 }
 
+/// A decoded capture request: its project, its events, and what is left of its decoding
+/// budget (for the `cv` fields of recordings, expanded later).
+pub(crate) struct Decoded {
+    pub project: Project,
+    pub capture: Capture,
+    pub budget: tether_ingest::Budget,
+    /// The body's size as sent (what recording rates count).
+    pub body_bytes: usize,
+}
+
 /// Decodes a capture request of any supported encoding (body, or `?data=` for legacy GETs)
-/// and resolves the project its token names. `max_event_bytes` bounds each event's
-/// properties, checked off the reactor together with decoding.
+/// within the request's budget and `memory`, and resolves the project its token names.
+/// `max_event_bytes` bounds each event's properties, checked off the reactor together with
+/// decoding.
 pub(crate) async fn decode_request(
     state: &AppState,
     request: Request,
     limit: usize,
     max_event_bytes: usize,
-) -> Result<(Project, Capture), ApiError> {
+    memory: &RequestMemory,
+) -> Result<Decoded, ApiError> {
     let (parts, body) = request.into_parts();
     let Query(query) =
         Query::<CaptureQuery>::try_from_uri(&parts.uri).map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -47,14 +61,21 @@ pub(crate) async fn decode_request(
         (form.into_bytes().into(), Some("application/x-www-form-urlencoded".to_owned()))
     } else {
         (
-            read_limited(body, limit).await?,
+            read_limited(body, state.body_limits(limit, memory)).await?,
             header_str(&parts.headers, header::CONTENT_TYPE).map(str::to_owned),
         )
     };
     let compression = query.compression;
-    let capture = tokio::task::spawn_blocking(move || {
-        let value =
-            posthog::decode_capture_body(&bytes, content_type.as_deref(), compression.as_deref(), limit)?;
+    let body_bytes = bytes.len();
+    let mut budget = state.decoding_budget(limit, memory);
+    let (capture, budget) = tokio::task::spawn_blocking(move || {
+        let value = posthog::decode_capture_body(
+            &bytes,
+            content_type.as_deref(),
+            compression.as_deref(),
+            &mut budget,
+        )?;
+        drop(bytes);
         let capture = parse_capture(value, now_ms(), &mut new_uuid)?;
         for (i, e) in capture.events.iter().enumerate() {
             if serde_json::to_vec(&e.properties).map_or(0, |v| v.len()) > max_event_bytes {
@@ -64,19 +85,24 @@ pub(crate) async fn decode_request(
                 ));
             }
         }
-        Ok(capture)
+        Ok((capture, budget))
     })
     .await
     .map_err(|_| ApiError::internal())??;
     let project = project_for(state, capture.token()).await?;
-    Ok((project, capture))
+    Ok(Decoded { project, capture, budget, body_bytes })
 }
 
 pub(super) async fn capture(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let (project, capture) = decode_request(&state, request, MAX_BATCH_BYTES, MAX_EVENT_BYTES).await?;
+    // Held until the events are committed: they wait in the commit queue until then.
+    let memory = state.request_memory();
+    let Decoded { project, capture, .. } =
+        decode_request(&state, request, MAX_BATCH_BYTES, MAX_EVENT_BYTES, &memory).await?;
+    let events = capture.events.iter().filter(|e| e.event != "$snapshot").count();
+    check_rate(&state, &project, Kind::Events, events as u64)?;
     store_events(&state, &project, capture.events).await?;
     // Exactly 200 with a body: posthog-js retries anything else, 204 included.
     Ok(Json(json!({ "status": 1 })))
@@ -87,9 +113,15 @@ pub(super) async fn capture(
 pub(crate) async fn store_events(
     state: &AppState,
     project: &Project,
-    events: Vec<CapturedEvent>,
+    mut events: Vec<CapturedEvent>,
 ) -> Result<(), ApiError> {
     state.check_disk()?;
+    for e in events.iter_mut().filter(|e| e.event == "$exception") {
+        if let Some(list) = e.properties.get_mut("$exception_list") {
+            let dropped = cap_frames(list);
+            state.metrics().frames_dropped.fetch_add(dropped as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     let mut exceptions = Vec::new();
     for e in events.iter().filter(|e| e.event == "$exception") {
         // Grouped by the frames as written where a source map is known, so a rebuild (new

@@ -11,6 +11,7 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use tower_http::cors::CorsLayer;
 
+use crate::edge::rate::Kind;
 use crate::{ApiError, AppState, auth};
 use tether_store::Project;
 
@@ -51,6 +52,25 @@ pub(crate) async fn project_for(state: &AppState, token: Option<&str>) -> Result
         .ok_or_else(|| ApiError::unauthorized("No token provided"))?;
     auth::validate_project_token(token)?;
     state.meta().project_by_token(token).await?.ok_or_else(|| ApiError::unauthorized("Unknown project token"))
+}
+
+/// Takes `cost` from the project's rate of `kind` (its `ingest_limits`); over it, 503 with
+/// `Retry-After`: posthog-js drops a batch answered 429 but retries a 503, no sooner than
+/// `Retry-After` says, so nothing a site sends within its long-run rate is lost.
+pub(crate) fn check_rate(state: &AppState, project: &Project, kind: Kind, cost: u64) -> Result<(), ApiError> {
+    let limits = &project.settings.ingest_limits;
+    let (rate, unit) = match kind {
+        Kind::Events => (limits.events_per_second, "events"),
+        Kind::RecordingBytes => (limits.recording_bytes_per_second, "recording bytes"),
+    };
+    state.rates().take(project.id, kind, rate, cost).map_err(|seconds| {
+        state.metrics().rate_limited[kind as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ApiError::retry_later(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("this project is over its limit of {rate} {unit} per second; retry in {seconds} s"),
+            seconds,
+        )
+    })
 }
 
 pub(crate) fn header(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<&str> {

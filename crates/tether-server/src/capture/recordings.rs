@@ -6,38 +6,46 @@ use serde_json::{Value, json};
 use tether_ingest::posthog::snapshots::{encode_chunk, snapshot_chunks};
 use tether_model::RecordingChunk;
 
-use super::MAX_RECORDING_BYTES;
-use super::events::decode_request;
+use super::events::{Decoded, decode_request};
+use super::{MAX_RECORDING_BYTES, check_rate};
+use crate::edge::rate::Kind;
 use crate::{ApiError, AppState};
 
 pub(super) async fn capture(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let (project, capture) =
-        decode_request(&state, request, MAX_RECORDING_BYTES, MAX_RECORDING_BYTES).await?;
-    let chunks = snapshot_chunks(capture.events).map_err(ApiError::bad_request)?;
+    // Held until the chunks are committed: they wait in the commit queue until then.
+    let memory = state.request_memory();
+    let Decoded { project, capture, mut budget, body_bytes } =
+        decode_request(&state, request, MAX_RECORDING_BYTES, MAX_RECORDING_BYTES, &memory).await?;
+    // Before the costly part (expanding `cv` fields, compressing chunks): the envelope
+    // named the project, so its rate is known.
+    check_rate(&state, &project, Kind::RecordingBytes, body_bytes as u64)?;
     let project_id = project.id;
-    // Compressing chunks is CPU work: off the async reactor.
+    // Expanding and compressing chunks is CPU work: off the async reactor.
     let records = tokio::task::spawn_blocking(move || {
-        chunks
-            .into_iter()
-            .map(|chunk| {
-                let (blob, size) = encode_chunk(&chunk.events);
-                RecordingChunk {
-                    project_id,
-                    session_id: chunk.session_id,
-                    window_id: chunk.window_id,
-                    distinct_id: chunk.distinct_id,
-                    blob: blob.into(),
-                    size,
-                    stats: chunk.stats,
-                }
-            })
-            .collect()
+        let chunks = snapshot_chunks(capture.events, &mut budget)?;
+        Ok::<_, ApiError>(
+            chunks
+                .into_iter()
+                .map(|chunk| {
+                    let (blob, size) = encode_chunk(&chunk.events);
+                    RecordingChunk {
+                        project_id,
+                        session_id: chunk.session_id,
+                        window_id: chunk.window_id,
+                        distinct_id: chunk.distinct_id,
+                        blob: blob.into(),
+                        size,
+                        stats: chunk.stats,
+                    }
+                })
+                .collect::<Vec<_>>(),
+        )
     })
     .await
-    .map_err(|_| ApiError::internal())?;
+    .map_err(|_| ApiError::internal())??;
     // With other requests' chunks in one commit; a full queue answers 503 (retried).
     state.check_disk()?;
     state.chunk_batcher().submit(records).await?;
