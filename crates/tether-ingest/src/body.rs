@@ -83,23 +83,38 @@ pub(crate) enum InflateError {
     Io(std::io::Error),
 }
 
-/// Reads a decoder to its end, charging `budget` before each step of output is kept.
+/// Reads a decoder to its end, charging `budget` for the memory its output takes (what the
+/// buffer allocates as it grows, doubling as a `Vec` does, not only what it fills) before
+/// that memory is allocated.
 pub(crate) fn inflate(mut reader: impl Read, budget: &mut Budget) -> Result<Vec<u8>, InflateError> {
     let mut out = Vec::new();
+    let mut charged = 0usize;
     loop {
+        if out.len() == out.capacity() {
+            let granted = out.capacity().max(STEP).min(budget.remaining());
+            budget.charge(granted).map_err(InflateError::Budget)?;
+            charged += granted;
+            // With nothing left, room for one byte tells a stream that ends from one that
+            // goes on past the budget.
+            out.reserve_exact(granted.max(1));
+        }
         let start = out.len();
-        let step = STEP.min(budget.remaining() + 1);
-        out.resize(start + step, 0);
-        let n = match reader.read(&mut out[start..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
-            Err(e) => return Err(InflateError::Io(e)),
+        out.resize(out.capacity(), 0);
+        let n = loop {
+            match reader.read(&mut out[start..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(InflateError::Io(e)),
+            }
         };
         out.truncate(start + n);
         if n == 0 {
             return Ok(out);
         }
-        budget.charge(n).map_err(InflateError::Budget)?;
+        if out.len() > charged {
+            let limit = budget.limit();
+            return Err(InflateError::Budget(DecodeError::TooLarge { limit, decompressed: true }));
+        }
     }
 }
 

@@ -29,12 +29,12 @@ pub async fn ingest_logs(
 ) -> Result<ExportLogsServiceResponse, ApiError> {
     state.check_disk()?;
     let limits = state.limits().record;
-    let normalized = tokio::task::spawn_blocking({
-        let project_id = project.id;
-        move || otlp::normalize(request, project_id, now_ns(), limits)
-    })
-    .await
-    .map_err(|_| ApiError::internal())?;
+    let normalized = state
+        .on_cpu({
+            let project_id = project.id;
+            move || otlp::normalize(request, project_id, now_ns(), limits)
+        })
+        .await?;
     let metrics = state.metrics();
     metrics.records_rejected.fetch_add(normalized.rejected, Ordering::Relaxed);
     state.batcher().submit(normalized.records).await?;
@@ -76,15 +76,15 @@ async fn otlp_http_inner(
     let header_str = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
     let format = BodyFormat::from_content_type(header_str(header::CONTENT_TYPE));
     let encoding = header_str(header::CONTENT_ENCODING).map(str::to_owned);
-    let request = tokio::task::spawn_blocking(move || {
-        let plain = tether_ingest::decompress(&raw, encoding.as_deref(), &mut budget)?;
-        drop(raw);
-        // Decoded messages take about as much memory again as their bytes.
-        budget.charge(plain.len())?;
-        otlp::decode_logs(&plain, format)
-    })
-    .await
-    .map_err(|_| ApiError::internal())??;
+    let request = state
+        .on_cpu(move || {
+            let plain = tether_ingest::decompress(&raw, encoding.as_deref(), &mut budget)?;
+            drop(raw);
+            // Decoded messages take about as much memory again as their bytes.
+            budget.charge(plain.len())?;
+            otlp::decode_logs(&plain, format)
+        })
+        .await??;
     let response = ingest_logs(state, &project, request).await?;
     drop(memory);
     // Answer in the encoding the client used, as OTLP/HTTP requires.

@@ -158,6 +158,10 @@ struct Inner {
     symbolicator: symbols::Symbolicator,
     in_flight: edge::memory::InFlight,
     rates: edge::rate::RateLimits,
+    /// Decoding and other CPU work of requests running at once: one per core. More would
+    /// not finish sooner, and each thread that takes part keeps an allocator heap of its
+    /// own (48 concurrent decodes on 48 blocking threads left ~500 MB resident).
+    cpu: Arc<tokio::sync::Semaphore>,
 }
 
 /// The writer tasks behind an [`AppState`] (logs, captured events); await
@@ -227,6 +231,9 @@ impl AppState {
             symbolicator: Default::default(),
             in_flight,
             rates: Default::default(),
+            cpu: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            )),
         };
         let tasks = vec![logs_task, events_task, chunks_task, persons_task];
         Ok((AppState { inner: Arc::new(inner) }, WriterHandle(tasks)))
@@ -351,6 +358,15 @@ impl AppState {
     }
     pub(crate) fn rates(&self) -> &edge::rate::RateLimits {
         &self.inner.rates
+    }
+    /// Runs CPU work of a request (decoding, compressing, resolving frames) on a blocking
+    /// thread, at most one per core at a time; the others wait their turn.
+    pub(crate) async fn on_cpu<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _turn = self.inner.cpu.acquire().await.map_err(|_| ApiError::internal())?;
+        tokio::task::spawn_blocking(work).await.map_err(|_| ApiError::internal())
     }
 }
 

@@ -63,7 +63,7 @@ impl Resolver {
         let starts = self.line_starts.get(src as usize)?;
         let start = *starts.get(at)?;
         let end = starts.get(at + 1).map_or(contents.len(), |next| next - 1);
-        Some(contents[start..end].trim_end_matches('\r'))
+        Some(contents[start..end].trim_end_matches(['\n', '\r']))
     }
 
     fn weight(&self) -> u32 {
@@ -123,19 +123,18 @@ impl Resolver {
     }
 }
 
-/// Where each line of `text` starts.
+/// Where each line of `text` starts (as `str::lines` counts them: a final line break ends
+/// the last line, it does not start an empty one).
 fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .filter(|&start| start < text.len())
+        .collect()
 }
-
-/// Stacks resolved at once (CPU work, off the async reactor): the cores of this machine,
-/// so a flood of large stacks cannot starve ingest of its threads.
-const RESOLVING_AT_ONCE: usize = 2;
 
 /// Parsed symbol sets by id (a re-upload makes a new id, so entries never go stale).
 pub(crate) struct Symbolicator {
     cache: moka::future::Cache<String, Arc<Resolver>>,
-    resolving: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for Symbolicator {
@@ -144,7 +143,7 @@ impl Default for Symbolicator {
             .max_capacity(CACHE_BYTES)
             .weigher(|_, r: &Arc<Resolver>| r.weight())
             .build();
-        Symbolicator { cache, resolving: Arc::new(tokio::sync::Semaphore::new(RESOLVING_AT_ONCE)) }
+        Symbolicator { cache }
     }
 }
 
@@ -199,8 +198,7 @@ impl AppState {
         if resolvers.is_empty() {
             return list;
         }
-        let Ok(_turn) = self.symbolicator().resolving.clone().acquire_owned().await else { return list };
-        tokio::task::spawn_blocking(move || {
+        self.on_cpu(move || {
             for frame in frames_mut(&mut list) {
                 let resolver = frame.get("chunk_id").and_then(Value::as_str).and_then(|c| resolvers.get(c));
                 if let Some(resolved) = resolver.and_then(|r| r.resolve(frame)) {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestServer, fixture, otlp_json, post_gzip, send_fixtures};
+use common::{TestServer, fixture, gzip, otlp_json, post_gzip, send_fixtures};
 use serde_json::{Value, json};
 
 use common::{FIXTURE_SESSION as SESSION, FIXTURE_TOKEN as TOKEN};
@@ -242,4 +242,50 @@ async fn older_sdks_get_the_config_from_decide() {
     assert_eq!(legacy["autocaptureExceptions"], true);
     let (_, current) = post_gzip(&s, "/flags/?v=2", &body).await;
     assert!(current.get("sessionRecording").is_none(), "current SDKs get flags only");
+}
+
+#[tokio::test]
+async fn a_project_over_its_rate_is_told_when_to_retry() {
+    let s = TestServer::start_with_token(TOKEN).await;
+    let patch = json!({"ingest_limits": {"events_per_second": 2, "recording_bytes_per_second": 100}});
+    let resp = s
+        .client
+        .patch(format!("{}/api/projects/{}/settings", s.base, s.project_id))
+        .bearer_auth(&s.api_key)
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let batch = |n: usize| json!({"api_key": TOKEN, "batch": (0..n).map(|i| json!({"event": "e", "uuid": format!("0190aaaa-0000-7000-8000-{i:012}"), "properties": {"distinct_id": "d"}})).collect::<Vec<_>>()});
+    // A burst of 5 s' worth (10 events) passes, even as one larger batch; then the project
+    // is in debt and told how long to wait.
+    assert_eq!(post_gzip(&s, "/e/", &batch(30)).await.0, 200);
+    let resp = s
+        .client
+        .post(format!("{}/e/", s.base))
+        .body(gzip(batch(1).to_string().as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503, "posthog-js retries a 503, and drops a 429");
+    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=10).contains(&retry), "{retry}");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("limit of 2 events per second"), "{body}");
+    // Recordings have a rate of their own.
+    let (status, body) = post_gzip(&s, "/s/", &fixture("08_fetch_POST_s.json")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post_gzip(&s, "/s/", &fixture("08_fetch_POST_s.json")).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("recording bytes per second"), "{body}");
+    let metrics = s.client.get(format!("{}/metrics", s.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("tether_requests_rate_limited_total{kind=\"events\"} 1"), "{metrics}");
+    assert!(metrics.contains("tether_requests_rate_limited_total{kind=\"recordings\"} 1"), "{metrics}");
+    // 0 lifts a limit at once.
+    let patch = json!({"ingest_limits": {"events_per_second": 0}});
+    let url = format!("{}/api/projects/{}/settings", s.base, s.project_id);
+    let resp = s.client.patch(url).bearer_auth(&s.api_key).json(&patch).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(post_gzip(&s, "/e/", &batch(1)).await.0, 200);
 }

@@ -68,27 +68,27 @@ pub(crate) async fn decode_request(
     let compression = query.compression;
     let body_bytes = bytes.len();
     let mut budget = state.decoding_budget(limit, memory);
-    let (capture, budget) = tokio::task::spawn_blocking(move || {
-        let value = posthog::decode_capture_body(
-            &bytes,
-            content_type.as_deref(),
-            compression.as_deref(),
-            &mut budget,
-        )?;
-        drop(bytes);
-        let capture = parse_capture(value, now_ms(), &mut new_uuid)?;
-        for (i, e) in capture.events.iter().enumerate() {
-            if serde_json::to_vec(&e.properties).map_or(0, |v| v.len()) > max_event_bytes {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("event {i} exceeds the limit of {max_event_bytes} bytes"),
-                ));
+    let (capture, budget) = state
+        .on_cpu(move || {
+            let value = posthog::decode_capture_body(
+                &bytes,
+                content_type.as_deref(),
+                compression.as_deref(),
+                &mut budget,
+            )?;
+            drop(bytes);
+            let capture = parse_capture(value, now_ms(), &mut new_uuid)?;
+            for (i, e) in capture.events.iter().enumerate() {
+                if serde_json::to_vec(&e.properties).map_or(0, |v| v.len()) > max_event_bytes {
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("event {i} exceeds the limit of {max_event_bytes} bytes"),
+                    ));
+                }
             }
-        }
-        Ok((capture, budget))
-    })
-    .await
-    .map_err(|_| ApiError::internal())??;
+            Ok((capture, budget))
+        })
+        .await??;
     let project = project_for(state, capture.token()).await?;
     Ok(Decoded { project, capture, budget, body_bytes })
 }

@@ -24,28 +24,28 @@ pub(super) async fn capture(
     check_rate(&state, &project, Kind::RecordingBytes, body_bytes as u64)?;
     let project_id = project.id;
     // Expanding and compressing chunks is CPU work: off the async reactor.
-    let records = tokio::task::spawn_blocking(move || {
-        let chunks = snapshot_chunks(capture.events, &mut budget)?;
-        Ok::<_, ApiError>(
-            chunks
-                .into_iter()
-                .map(|chunk| {
-                    let (blob, size) = encode_chunk(&chunk.events);
-                    RecordingChunk {
-                        project_id,
-                        session_id: chunk.session_id,
-                        window_id: chunk.window_id,
-                        distinct_id: chunk.distinct_id,
-                        blob: blob.into(),
-                        size,
-                        stats: chunk.stats,
-                    }
-                })
-                .collect::<Vec<_>>(),
-        )
-    })
-    .await
-    .map_err(|_| ApiError::internal())??;
+    let records = state
+        .on_cpu(move || {
+            let chunks = snapshot_chunks(capture.events, &mut budget)?;
+            Ok::<_, ApiError>(
+                chunks
+                    .into_iter()
+                    .map(|chunk| {
+                        let (blob, size) = encode_chunk(&chunk.events);
+                        RecordingChunk {
+                            project_id,
+                            session_id: chunk.session_id,
+                            window_id: chunk.window_id,
+                            distinct_id: chunk.distinct_id,
+                            blob: blob.into(),
+                            size,
+                            stats: chunk.stats,
+                        }
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .await??;
     // With other requests' chunks in one commit; a full queue answers 503 (retried).
     state.check_disk()?;
     state.chunk_batcher().submit(records).await?;

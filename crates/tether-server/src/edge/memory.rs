@@ -87,10 +87,20 @@ impl RequestMemory {
         true
     }
 
-    /// A decoding budget of `limit` bytes whose every byte is also taken from the pool.
+    /// A decoding budget whose every byte is also taken from the pool: `limit` bytes for
+    /// everything the request holds, so less what it already holds (its body as read).
     pub(crate) fn budget(&self, limit: usize) -> Budget {
         let me = self.clone();
-        Budget::new(limit).with_pool(Box::new(move |n| me.reserve(n)))
+        Budget::new(limit.saturating_sub(self.held())).with_pool(Box::new(move |n| me.reserve(n)))
+    }
+
+    /// Bytes this request holds.
+    fn held(&self) -> usize {
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, |p| p.num_permits())
     }
 }
 
@@ -118,6 +128,7 @@ mod tests {
         assert!(!b.reserve(50), "only 40 left");
         assert!(b.reserve(40));
         assert_eq!(pool.held(), 100);
+        assert_eq!(b.budget(1000).remaining(), 960, "what b holds counts against its budget");
         let mut budget = a.budget(1000);
         assert!(matches!(budget.charge(1), Err(tether_ingest::DecodeError::Overloaded)));
         drop((a, budget));
