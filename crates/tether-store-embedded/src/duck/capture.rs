@@ -102,74 +102,6 @@ fn exception_where(scope: &ExceptionScope) -> Where {
     w
 }
 
-/// Indexes one stored chunk and folds its stats into its session's summary, unless the
-/// same bytes were indexed before. A retried chunk has the same content, hence the same
-/// first timestamp: matching on it lets DuckDB skip row groups instead of scanning them all.
-fn index_chunk(conn: &Connection, chunk: &ChunkEntry) -> StoreResult<()> {
-    let s = &chunk.stats;
-    // Cached statements: parsing and planning cost more than running these.
-    let dup: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM recording_chunks \
-             WHERE project_id = ? AND first_ms = ? AND session_id = ? AND chunk_id = ?",
-        )
-        .and_then(|mut st| {
-            st.query_row(params![chunk.project_id, s.first_ms, chunk.session_id, chunk.chunk_id], |r| {
-                r.get(0)
-            })
-        })
-        .map_err(db_err("cannot check recording chunk"))?;
-    if dup > 0 {
-        return Ok(());
-    }
-    conn.prepare_cached("INSERT INTO recording_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        .and_then(|mut st| {
-            st.execute(params![
-                chunk.project_id,
-                chunk.session_id,
-                chunk.window_id,
-                chunk.chunk_id,
-                s.first_ms,
-                s.last_ms,
-                chunk.blob_key,
-                chunk.size as i64
-            ])
-        })
-        .map_err(db_err("cannot index recording chunk"))?;
-    conn.prepare_cached(
-        "INSERT INTO recordings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (project_id, session_id) DO UPDATE SET \
-         first_url = CASE WHEN excluded.start_ms < recordings.start_ms AND excluded.first_url IS NOT NULL \
-             THEN excluded.first_url ELSE coalesce(recordings.first_url, excluded.first_url) END, \
-         start_ms = least(recordings.start_ms, excluded.start_ms), \
-         end_ms = greatest(recordings.end_ms, excluded.end_ms), \
-         active_ms = recordings.active_ms + excluded.active_ms, \
-         clicks = recordings.clicks + excluded.clicks, \
-         keypresses = recordings.keypresses + excluded.keypresses, \
-         console_errors = recordings.console_errors + excluded.console_errors, \
-         size = recordings.size + excluded.size, \
-         has_full_snapshot = recordings.has_full_snapshot OR excluded.has_full_snapshot",
-    )
-    .and_then(|mut st| {
-        st.execute(params![
-            chunk.project_id,
-            chunk.session_id,
-            chunk.distinct_id,
-            s.first_ms,
-            s.last_ms,
-            s.active_ms,
-            s.first_url,
-            s.clicks as i64,
-            s.keypresses as i64,
-            s.console_errors as i64,
-            chunk.size as i64,
-            s.has_full_snapshot,
-        ])
-    })
-    .map_err(db_err("cannot update recording summary"))?;
-    Ok(())
-}
-
 #[async_trait]
 impl EventStore for DuckAnalytics {
     async fn append_events(&self, events: Vec<Event>) -> StoreResult<()> {
@@ -396,7 +328,7 @@ fn query_recordings(conn: &Connection, w: &Where, tail: &str) -> StoreResult<Vec
 #[async_trait]
 impl RecordingIndex for DuckAnalytics {
     async fn index_chunks(&self, chunks: Vec<ChunkEntry>) -> StoreResult<()> {
-        self.write(move |conn| chunks.iter().try_for_each(|chunk| index_chunk(conn, chunk))).await
+        self.write(move |conn| super::chunk_index::index_chunks(conn, &chunks)).await
     }
 
     async fn recordings(&self, query: RecordingQuery) -> StoreResult<Vec<Recording>> {

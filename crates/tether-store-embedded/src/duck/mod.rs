@@ -3,6 +3,7 @@
 //! cloned connections. All DuckDB calls run on blocking threads, off the async reactor.
 
 mod capture;
+mod chunk_index;
 mod columns;
 mod expire;
 mod query;

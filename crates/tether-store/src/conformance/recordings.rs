@@ -67,14 +67,15 @@ pub async fn recording_chunks_index_together(s: RecordingStores) {
     let mut other = chunk("w9", "c9", 2000, 3000, 5);
     other.session_id = "sess-2".into();
     let group = vec![
-        chunk("w1", "c1", 1000, 4000, 1),
+        chunk("w1", "c2", 5000, 9000, 2), // a later chunk first: the first URL is still c1's
         other,
+        chunk("w1", "c1", 1000, 4000, 1),
         chunk("w1", "c1", 1000, 4000, 1), // the SDK's retry, in the same group
-        chunk("w1", "c2", 5000, 9000, 2),
     ];
     s.index.index_chunks(group).await.unwrap();
     let one = s.index.recording(1, "sess-1").await.unwrap().expect("sess-1");
-    assert_eq!((one.start_ms, one.end_ms, one.clicks), (1000, 9000, 3));
+    assert_eq!((one.start_ms, one.end_ms, one.clicks, one.size), (1000, 9000, 3, 200));
+    assert_eq!(one.first_url.as_deref(), Some("https://shop.example.com/1000"));
     assert_eq!(s.index.chunks(1, "sess-1").await.unwrap().len(), 2);
     let two = s.index.recording(1, "sess-2").await.unwrap().expect("sess-2");
     assert_eq!((two.start_ms, two.clicks), (2000, 5));
