@@ -22,6 +22,13 @@ pub(crate) struct StorageArgs {
     /// Tether processes sharing the stores; clients are spread over them.
     #[arg(long, default_value_t = 1)]
     replicas: usize,
+    /// An S3 URL (`s3://bucket/prefix`, endpoint and credentials from the `AWS_*` variables):
+    /// recording bytes go under a fresh prefix there.
+    #[arg(long, env = "TETHER_TEST_S3_URL")]
+    s3_url: Option<String>,
+    /// Keep recording bytes in S3 (--s3-url) instead of a local folder.
+    #[arg(long)]
+    s3: bool,
 }
 
 /// The running servers and where their ClickHouse database is, if any.
@@ -30,6 +37,8 @@ pub(crate) struct Servers {
     clickhouse: Option<url::Url>,
     /// The recording bytes of several replicas: one folder they all use.
     _blobs: Option<tempfile::TempDir>,
+    /// Recording bytes are in S3.
+    s3: bool,
 }
 
 impl Servers {
@@ -65,17 +74,26 @@ impl Servers {
         if args.replicas > 1 && !args.clickhouse {
             bail!("--replicas above 1 needs --clickhouse (each embedded store is its own)");
         }
-        let blobs = (args.replicas > 1).then(tempfile::tempdir).transpose()?;
+        let blobs = (args.replicas > 1 && !args.s3).then(tempfile::tempdir).transpose()?;
         if let Some(dir) = &blobs {
             env.push(("TETHER_BLOB_URL".to_owned(), format!("file://{}", dir.path().display())));
         }
+        if args.s3 {
+            let Some(url) = &args.s3_url else { bail!("--s3 needs --s3-url") };
+            env.push(("TETHER_BLOB_URL".to_owned(), format!("{}/{unique}", url.trim_end_matches('/'))));
+        }
         let servers = (0..args.replicas.max(1)).map(|_| start_server_with(&env)).collect::<Result<_, _>>()?;
-        Ok(Servers { servers, clickhouse, _blobs: blobs })
+        Ok(Servers { servers, clickhouse, _blobs: blobs, s3: args.s3 })
     }
 
     /// What the servers run on, for the report's first line.
     pub(crate) fn describe(&self) -> String {
-        let stores = if self.clickhouse.is_some() { "ClickHouse + PostgreSQL" } else { "embedded" };
+        let stores = match (self.clickhouse.is_some(), self.s3) {
+            (true, true) => "ClickHouse + PostgreSQL + S3",
+            (true, false) => "ClickHouse + PostgreSQL",
+            (false, true) => "embedded + S3",
+            (false, false) => "embedded",
+        };
         format!("{} × tether on {stores}", self.servers.len())
     }
 
