@@ -15,12 +15,15 @@ use tether_store::{ChunkEntry, StoreResult};
 use super::db_err;
 
 /// Indexes the chunks not indexed before (a retried request sends the same bytes: the same
-/// chunk id, found among the chunks of the same first timestamps) nor earlier in the group,
-/// and folds them into their sessions' summaries.
+/// chunk id in the same session, found among the chunks of the same first timestamps) nor
+/// earlier in the group, and folds them into their sessions' summaries. Two sessions may
+/// send the same bytes (the chunk id is a hash of them): each keeps its chunk.
 pub(super) fn index_chunks(conn: &Connection, chunks: &[ChunkEntry]) -> StoreResult<()> {
     let mut seen = already_indexed(conn, chunks)?;
-    let fresh: Vec<&ChunkEntry> =
-        chunks.iter().filter(|c| seen.insert((c.project_id, c.chunk_id.clone()))).collect();
+    let fresh: Vec<&ChunkEntry> = chunks
+        .iter()
+        .filter(|c| seen.insert((c.project_id, c.session_id.clone(), c.chunk_id.clone())))
+        .collect();
     if fresh.is_empty() {
         return Ok(());
     }
@@ -43,8 +46,11 @@ pub(super) fn index_chunks(conn: &Connection, chunks: &[ChunkEntry]) -> StoreRes
     upsert_summaries(conn, &fold_sessions(&fresh))
 }
 
-/// The (project, chunk id) of `chunks` already in the index.
-fn already_indexed(conn: &Connection, chunks: &[ChunkEntry]) -> StoreResult<HashSet<(ProjectId, String)>> {
+/// The (project, session, chunk id) of `chunks` already in the index.
+fn already_indexed(
+    conn: &Connection,
+    chunks: &[ChunkEntry],
+) -> StoreResult<HashSet<(ProjectId, String, String)>> {
     let mut by_project: BTreeMap<ProjectId, (i64, i64, Vec<Value>)> = BTreeMap::new();
     for c in chunks {
         let (from, to, ids) =
@@ -55,16 +61,18 @@ fn already_indexed(conn: &Connection, chunks: &[ChunkEntry]) -> StoreResult<Hash
     let mut found = HashSet::new();
     let mut stmt = conn
         .prepare_cached(
-            "SELECT chunk_id FROM recording_chunks \
+            "SELECT session_id, chunk_id FROM recording_chunks \
              WHERE project_id = ? AND first_ms BETWEEN ? AND ? AND list_contains(?, chunk_id)",
         )
         .map_err(db_err("cannot check recording chunks"))?;
     for (project, (from, to, ids)) in by_project {
         let rows = stmt
-            .query_map(params![project, from, to, Value::List(ids)], |r| r.get::<_, String>(0))
+            .query_map(params![project, from, to, Value::List(ids)], |r| {
+                Ok((project, r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(db_err("cannot check recording chunks"))?;
-        for id in rows {
-            found.insert((project, id.map_err(db_err("cannot read recording chunk"))?));
+        for key in rows {
+            found.insert(key.map_err(db_err("cannot read recording chunk"))?);
         }
     }
     Ok(found)

@@ -79,6 +79,12 @@ pub async fn recording_chunks_index_together(s: RecordingStores) {
     assert_eq!(s.index.chunks(1, "sess-1").await.unwrap().len(), 2);
     let two = s.index.recording(1, "sess-2").await.unwrap().expect("sess-2");
     assert_eq!((two.start_ms, two.clicks), (2000, 5));
+    // Another session that sent the very same bytes (the same chunk id) keeps its own chunk.
+    let mut same_bytes = chunk("w1", "c1", 1000, 4000, 1);
+    same_bytes.session_id = "sess-3".into();
+    s.index.index_chunks(vec![same_bytes]).await.unwrap();
+    assert_eq!(s.index.chunks(1, "sess-3").await.unwrap().len(), 1);
+    assert!(s.index.recording(1, "sess-3").await.unwrap().is_some());
 }
 
 pub async fn recordings_filter_by_errors_from_the_caller(s: RecordingStores) {
