@@ -104,6 +104,42 @@ function ProjectName({ project }: { project: Project }) {
   );
 }
 
+/** One labelled number input per field of `values`, each within `min`..`max`. */
+function NumberFields<T extends { [K in keyof T]: number }>({
+  fields,
+  values,
+  min,
+  max,
+  ariaLabel = (label) => label,
+  onChange,
+}: {
+  fields: [keyof T, string][];
+  values: T;
+  min: number;
+  max?: number;
+  ariaLabel?: (label: string) => string;
+  onChange: (values: T) => void;
+}) {
+  return (
+    <>
+      {fields.map(([key, label]) => (
+        <label key={String(key)} className="days">
+          <span>{label}</span>
+          <input
+            type="number"
+            min={min}
+            max={max}
+            required
+            aria-label={ariaLabel(label)}
+            value={values[key]}
+            onChange={(e) => onChange({ ...values, [key]: e.target.valueAsNumber })}
+          />
+        </label>
+      ))}
+    </>
+  );
+}
+
 /** What the project's SDKs capture (through remote config) and how long its data is kept. */
 function CaptureAndRetention({ project }: { project: Project }) {
   const admin = useCan('admin');
@@ -146,20 +182,14 @@ function CaptureAndRetention({ project }: { project: Project }) {
         <fieldset>
           <legend>Keep data for (days)</legend>
           <p className="muted">Older data is deleted in the background, about once an hour. 1 to 3650 days.</p>
-          {KEEP.map(([key, label]) => (
-            <label key={key} className="days">
-              <span>{label}</span>
-              <input
-                type="number"
-                min={1}
-                max={3650}
-                required
-                aria-label={`${label} retention in days`}
-                value={draft.retention[key]}
-                onChange={(e) => setDraft({ ...draft, retention: { ...draft.retention, [key]: e.target.valueAsNumber } })}
-              />
-            </label>
-          ))}
+          <NumberFields
+            fields={KEEP}
+            values={draft.retention}
+            min={1}
+            max={3650}
+            ariaLabel={(label) => `${label} retention in days`}
+            onChange={(retention) => setDraft({ ...draft, retention })}
+          />
         </fieldset>
         <fieldset>
           <legend>Ingest limits</legend>
@@ -167,21 +197,12 @@ function CaptureAndRetention({ project }: { project: Project }) {
             How fast this project&apos;s SDKs may send, in bursts of up to 5 seconds&apos; worth; past it capture
             answers 503 and posthog-js retries later. 0 is no limit.
           </p>
-          {RATES.map(([key, label]) => (
-            <label key={key} className="days">
-              <span>{label}</span>
-              <input
-                type="number"
-                min={0}
-                required
-                aria-label={label}
-                value={draft.ingest_limits[key]}
-                onChange={(e) =>
-                  setDraft({ ...draft, ingest_limits: { ...draft.ingest_limits, [key]: e.target.valueAsNumber } })
-                }
-              />
-            </label>
-          ))}
+          <NumberFields
+            fields={RATES}
+            values={draft.ingest_limits}
+            min={0}
+            onChange={(ingest_limits) => setDraft({ ...draft, ingest_limits })}
+          />
         </fieldset>
         <div className="toolbar">
           <button className="primary" type="submit" disabled={!admin || !changed || invalid}>Save settings</button>

@@ -113,7 +113,11 @@ pub(super) async fn flags(State(state): State<AppState>, request: Request) -> Js
         return Json(out);
     };
     let mut budget = state.decoding_budget(MAX_EVENT_BYTES, &memory);
-    let body = posthog::decode_capture_body(&bytes, content_type.as_deref(), None, &mut budget)
+    let body = state
+        .on_cpu(move || posthog::decode_capture_body(&bytes, content_type.as_deref(), None, &mut budget))
+        .await
+        .ok()
+        .and_then(Result::ok)
         .unwrap_or(Value::Null);
     let token = ["token", "api_key"].iter().find_map(|k| body.get(*k).and_then(Value::as_str));
     if let Ok(project) = project_for(&state, token).await

@@ -67,9 +67,8 @@ impl RequestMemory {
         if n == 0 {
             return true;
         }
-        // The lock is never held across anything that can panic.
-        let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let holding = held.as_ref().map_or(0, |p| p.num_permits());
+        let mut held = self.lock();
+        let holding = held.as_ref().map_or(0, OwnedSemaphorePermit::num_permits);
         // A check then a take: two large requests racing may dip into the reserve by a
         // step each, which is fine; the pool itself is never exceeded.
         let large = holding + n >= SMALL_REQUEST;
@@ -96,11 +95,12 @@ impl RequestMemory {
 
     /// Bytes this request holds.
     fn held(&self) -> usize {
-        self.held
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-            .map_or(0, |p| p.num_permits())
+        self.lock().as_ref().map_or(0, OwnedSemaphorePermit::num_permits)
+    }
+
+    /// What this request holds (the lock is never held across anything that can panic).
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<OwnedSemaphorePermit>> {
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
