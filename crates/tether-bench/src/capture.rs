@@ -112,6 +112,7 @@ async fn blast(
     let bytes = Arc::new(AtomicU64::new(0));
     let client = reqwest::Client::new();
     let cpu_before: f64 = servers.servers.iter().map(|s| cpu_seconds(s.child.id())).sum();
+    let client_before = cpu_seconds(std::process::id());
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..args.clients as usize {
@@ -138,13 +139,15 @@ async fn blast(
     }
     let secs = started.elapsed().as_secs_f64();
     let cpu: f64 = servers.servers.iter().map(|s| cpu_seconds(s.child.id())).sum::<f64>() - cpu_before;
+    let client_cpu = cpu_seconds(std::process::id()) - client_before;
     let mb = bytes.load(Ordering::Relaxed) as f64 / 1e6;
     println!(
-        "{name}: {} requests in {secs:.1} s = {:.0} requests/s, {:.2} MB/s gzip on the wire, {:.2} CPU s of tether per 1,000 requests",
+        "{name}: {} requests in {secs:.1} s = {:.0} requests/s, {:.2} MB/s gzip on the wire, {:.2} CPU s of tether and {:.2} of the clients per 1,000 requests",
         args.requests,
         args.requests as f64 / secs,
         mb / secs,
         cpu * 1000.0 / args.requests as f64,
+        client_cpu * 1000.0 / args.requests as f64,
     );
     Ok(())
 }

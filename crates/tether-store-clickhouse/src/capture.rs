@@ -225,7 +225,7 @@ impl EventStore for ClickAnalytics {
                 window_id: e.window_id,
                 ts: e.timestamp_ms,
                 current_url: e.current_url,
-                properties: serde_json::Value::Object(e.properties).to_string(),
+                properties: e.properties,
             })
             .collect();
         sql::insert(&self.client, "events", &rows).await
@@ -276,10 +276,7 @@ impl EventStore for ClickAnalytics {
                 window_id: r.window_id,
                 timestamp_ms: r.ts,
                 current_url: r.current_url,
-                properties: match serde_json::from_str(&r.properties) {
-                    Ok(serde_json::Value::Object(m)) => m,
-                    _ => Default::default(),
-                },
+                properties: r.properties,
             })
             .collect())
     }

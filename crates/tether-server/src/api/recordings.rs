@@ -224,8 +224,10 @@ pub(super) async fn session_events(
     let mut results = Vec::with_capacity(events.len());
     for e in &events {
         // The first exception, with its frames resolved where a source map is known.
-        let exception = match e.properties.get("$exception_list") {
-            Some(list) => state.symbolicate(project_id, list).await.get(0).cloned(),
+        // Parsed only where the text names the list.
+        let listed = e.properties.contains("\"$exception_list\"");
+        let exception = match listed.then(|| e.property("$exception_list")).flatten() {
+            Some(list) => state.symbolicate(project_id, &list).await.get(0).cloned(),
             None => None,
         };
         results.push(json!({

@@ -43,13 +43,10 @@ pub(crate) struct Decoded {
 
 /// Decodes a capture request of any supported encoding (body, or `?data=` for legacy GETs)
 /// within the request's budget and `memory`, and resolves the project its token names.
-/// `max_event_bytes` bounds each event's properties, checked off the reactor together with
-/// decoding.
 pub(crate) async fn decode_request(
     state: &AppState,
     request: Request,
     limit: usize,
-    max_event_bytes: usize,
     memory: &RequestMemory,
 ) -> Result<Decoded, ApiError> {
     let (parts, body) = request.into_parts();
@@ -78,15 +75,7 @@ pub(crate) async fn decode_request(
             )?;
             drop(bytes);
             let capture = parse_capture(value, now_ms(), &mut new_uuid)?;
-            for (i, e) in capture.events.iter().enumerate() {
-                if serde_json::to_vec(&e.properties).map_or(0, |v| v.len()) > max_event_bytes {
-                    return Err(ApiError::new(
-                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                        format!("event {i} exceeds the limit of {max_event_bytes} bytes"),
-                    ));
-                }
-            }
-            Ok((capture, budget))
+            Ok::<_, ApiError>((capture, budget))
         })
         .await??;
     let project = project_for(state, capture.token()).await?;
@@ -99,13 +88,51 @@ pub(super) async fn capture(
 ) -> Result<Json<Value>, ApiError> {
     // Held until the events are committed: they wait in the commit queue until then.
     let memory = state.request_memory();
-    let Decoded { project, capture, .. } =
-        decode_request(&state, request, MAX_BATCH_BYTES, MAX_EVENT_BYTES, &memory).await?;
+    let Decoded { project, capture, .. } = decode_request(&state, request, MAX_BATCH_BYTES, &memory).await?;
     let events = capture.events.iter().filter(|e| e.event != "$snapshot").count();
     check_rate(&state, &project, Kind::Events, events as u64)?;
-    store_events(&state, &project, capture.events).await?;
+    let on_cpu = state.clone();
+    let events = state.on_cpu(move || prepare(capture.events, MAX_EVENT_BYTES, on_cpu.metrics())).await??;
+    store_events(&state, &project, events).await?;
     // Exactly 200 with a body: posthog-js retries anything else, 204 included.
     Ok(Json(json!({ "status": 1 })))
+}
+
+/// A captured event with its properties' text, as stored.
+pub(crate) struct Prepared {
+    event: CapturedEvent,
+    properties: String,
+}
+
+/// CPU work before storing: exception frames capped (the rest dropped and counted), and
+/// each event's properties serialized once, which is also how their size is checked.
+/// Recordings' snapshot events are left out (`/s/` stores their data as chunks).
+fn prepare(
+    events: Vec<CapturedEvent>,
+    max_event_bytes: usize,
+    metrics: &crate::metrics::Metrics,
+) -> Result<Vec<Prepared>, ApiError> {
+    let mut out = Vec::with_capacity(events.len());
+    for (i, mut event) in events.into_iter().enumerate() {
+        if event.event == "$snapshot" {
+            continue;
+        }
+        if event.event == "$exception"
+            && let Some(list) = event.properties.get_mut("$exception_list")
+        {
+            let dropped = cap_frames(list);
+            metrics.frames_dropped.fetch_add(dropped as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        let properties = serde_json::to_string(&event.properties).unwrap_or_default();
+        if properties.len() > max_event_bytes {
+            return Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!("event {i} exceeds the limit of {max_event_bytes} bytes"),
+            ));
+        }
+        out.push(Prepared { event, properties });
+    }
+    Ok(out)
 }
 
 /// Stores captured events: exceptions become issue occurrences, person operations are
@@ -113,17 +140,11 @@ pub(super) async fn capture(
 pub(crate) async fn store_events(
     state: &AppState,
     project: &Project,
-    mut events: Vec<CapturedEvent>,
+    prepared: Vec<Prepared>,
 ) -> Result<(), ApiError> {
     state.check_disk()?;
-    for e in events.iter_mut().filter(|e| e.event == "$exception") {
-        if let Some(list) = e.properties.get_mut("$exception_list") {
-            let dropped = cap_frames(list);
-            state.metrics().frames_dropped.fetch_add(dropped as u64, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
     let mut exceptions = Vec::new();
-    for e in events.iter().filter(|e| e.event == "$exception") {
+    for e in prepared.iter().map(|p| &p.event).filter(|e| e.event == "$exception") {
         // Grouped by the frames as written where a source map is known, so a rebuild (new
         // minified names and positions) does not open a new issue; stored as sent.
         let resolved = match e.properties.get("$exception_list") {
@@ -154,11 +175,10 @@ pub(crate) async fn store_events(
             exception_list: info.exception_list,
         });
     }
-    state.person_batcher().submit(person_updates(project, &events)).await?;
-    let stored: Vec<Event> = events
+    let persons = person_updates(project, prepared.iter().map(|p| &p.event));
+    let stored: Vec<Event> = prepared
         .into_iter()
-        .filter(|e| e.event != "$snapshot")
-        .map(|e| Event {
+        .map(|Prepared { event: e, properties }| Event {
             project_id: project.id,
             uuid: e.uuid,
             event: e.event,
@@ -167,21 +187,30 @@ pub(crate) async fn store_events(
             window_id: e.window_id,
             timestamp_ms: e.timestamp_ms,
             current_url: e.current_url,
-            properties: e.properties,
+            properties,
         })
         .collect();
     if !exceptions.is_empty() {
         state.events().append_exceptions(exceptions).await?;
     }
-    // Full queue → 503, which posthog-js retries later with the same uuids.
-    state.event_batcher().submit(stored).await?;
+    // Persons and events commit in their own groups at the same time: a request waits for
+    // the slower commit, not for both in turn. Full queue → 503, which posthog-js retries
+    // later with the same uuids (events are stored once; person updates apply again as
+    // the same changes).
+    let (persons, events) =
+        tokio::join!(state.person_batcher().submit(persons), state.event_batcher().submit(stored));
+    persons?;
+    events?;
     Ok(())
 }
 
 /// The person changes of a batch: one per event that carries person operations, and one to
 /// create the person of each identified distinct id. Events marked
 /// `$process_person_profile: false` (anonymous, in posthog-js's default mode) create none.
-fn person_updates(project: &Project, events: &[CapturedEvent]) -> Vec<PersonUpdate> {
+fn person_updates<'a>(
+    project: &Project,
+    events: impl Iterator<Item = &'a CapturedEvent>,
+) -> Vec<PersonUpdate> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for e in events {

@@ -12,6 +12,7 @@ use tether_store::{
 };
 
 use super::query::Where;
+use super::recent::{self, Dedup, Table};
 use super::{DuckAnalytics, db_err, expire};
 
 /// How far from a batch's timestamps a duplicate is looked for. An SDK retry carries the
@@ -55,34 +56,56 @@ fn existing(
     rows.collect::<Result<_, _>>().map_err(db_err("cannot read uuid"))
 }
 
-/// Keeps the first record of each (project, uuid) not already stored; `key` gives a
-/// record's project, uuid and timestamp (ms).
+/// Keeps the first record of each (project, uuid) not already stored, and stages the kept
+/// ones' keys; `key` gives a record's project, uuid and timestamp (ms). The recent keys
+/// answer for most records; the table for those older than their horizon.
 fn only_new<'a, T>(
     conn: &Connection,
-    table: &str,
+    dedup: &mut Dedup,
+    table: Table,
     items: &'a [T],
     key: impl Fn(&T) -> (ProjectId, &str, i64),
 ) -> StoreResult<Vec<&'a T>> {
-    let mut seen: std::collections::HashSet<(ProjectId, String)> = Default::default();
-    let mut by_project: std::collections::BTreeMap<ProjectId, ((i64, i64), Vec<&str>)> = Default::default();
+    let mut old: std::collections::BTreeMap<ProjectId, ((i64, i64), Vec<&str>)> = Default::default();
     for item in items {
         let (p, u, ts) = key(item);
-        let ((from, to), uuids) = by_project.entry(p).or_insert(((ts, ts), Vec::new()));
-        (*from, *to) = ((*from).min(ts), (*to).max(ts));
-        uuids.push(u);
-    }
-    for (project, (span, uuids)) in by_project {
-        for chunk in uuids.chunks(500) {
-            seen.extend(existing(conn, table, project, span, chunk)?.into_iter().map(|u| (project, u)));
+        if !dedup.recent(table).covers(ts) {
+            let ((from, to), uuids) = old.entry(p).or_insert(((ts, ts), Vec::new()));
+            (*from, *to) = ((*from).min(ts), (*to).max(ts));
+            uuids.push(u);
         }
     }
-    Ok(items
-        .iter()
-        .filter(|item| {
-            let (p, u, _) = key(item);
-            seen.insert((p, u.to_owned()))
-        })
-        .collect())
+    let mut stored_before: std::collections::HashSet<u128> = Default::default();
+    for (project, (span, uuids)) in old {
+        for chunk in uuids.chunks(500) {
+            let found = existing(conn, table_name(table), project, span, chunk)?;
+            stored_before.extend(found.iter().map(|u| recent::key(project, &[u])));
+        }
+    }
+    let mut fresh = Vec::new();
+    let mut in_batch = std::collections::HashSet::new();
+    for item in items {
+        let (p, u, ts) = key(item);
+        let k = recent::key(p, &[u]);
+        let stored = if dedup.recent(table).covers(ts) {
+            dedup.recent(table).contains(k)
+        } else {
+            stored_before.contains(&k)
+        };
+        if !stored && in_batch.insert(k) {
+            dedup.stage(table, ts, k);
+            fresh.push(item);
+        }
+    }
+    Ok(fresh)
+}
+
+fn table_name(table: Table) -> &'static str {
+    match table {
+        Table::Events => "events",
+        Table::Exceptions => "exceptions",
+        Table::Chunks => "recording_chunks",
+    }
 }
 
 fn exception_where(scope: &ExceptionScope) -> Where {
@@ -107,9 +130,10 @@ fn exception_where(scope: &ExceptionScope) -> Where {
 #[async_trait]
 impl EventStore for DuckAnalytics {
     async fn append_events(&self, events: Vec<Event>) -> StoreResult<()> {
-        self.write(move |conn| {
-            let fresh =
-                only_new(conn, "events", &events, |e| (e.project_id, e.uuid.as_str(), e.timestamp_ms))?;
+        self.write_deduplicated(move |conn, dedup| {
+            let fresh = only_new(conn, dedup, Table::Events, &events, |e| {
+                (e.project_id, e.uuid.as_str(), e.timestamp_ms)
+            })?;
             let mut app = conn.appender("events").map_err(db_err("cannot append events"))?;
             for e in &fresh {
                 app.append_row(params![
@@ -121,7 +145,7 @@ impl EventStore for DuckAnalytics {
                     e.window_id,
                     e.timestamp_ms,
                     e.current_url,
-                    serde_json::Value::Object(e.properties.clone()).to_string(),
+                    e.properties,
                 ])
                 .map_err(db_err("cannot append event"))?;
             }
@@ -131,8 +155,8 @@ impl EventStore for DuckAnalytics {
     }
 
     async fn append_exceptions(&self, exceptions: Vec<ExceptionRecord>) -> StoreResult<()> {
-        self.write(move |conn| {
-            let fresh = only_new(conn, "exceptions", &exceptions, |e| {
+        self.write_deduplicated(move |conn, dedup| {
+            let fresh = only_new(conn, dedup, Table::Exceptions, &exceptions, |e| {
                 (e.project_id, e.uuid.as_str(), e.timestamp_ms)
             })?;
             let mut app = conn.appender("exceptions").map_err(db_err("cannot append exceptions"))?;
@@ -173,7 +197,6 @@ impl EventStore for DuckAnalytics {
                 .map_err(db_err("cannot prepare session events"))?;
             let rows = stmt
                 .query_map(params![project_id, session_id], |r| {
-                    let props: String = r.get(8)?;
                     Ok(Event {
                         project_id: r.get(0)?,
                         uuid: r.get(1)?,
@@ -183,10 +206,7 @@ impl EventStore for DuckAnalytics {
                         window_id: r.get(5)?,
                         timestamp_ms: r.get(6)?,
                         current_url: r.get(7)?,
-                        properties: match serde_json::from_str(&props) {
-                            Ok(serde_json::Value::Object(m)) => m,
-                            _ => Default::default(),
-                        },
+                        properties: r.get(8)?,
                     })
                 })
                 .map_err(db_err("session events query failed"))?;
@@ -330,7 +350,8 @@ fn query_recordings(conn: &Connection, w: &Where, tail: &str) -> StoreResult<Vec
 #[async_trait]
 impl RecordingIndex for DuckAnalytics {
     async fn index_chunks(&self, chunks: Vec<ChunkEntry>) -> StoreResult<()> {
-        self.write(move |conn| super::chunk_index::index_chunks(conn, &chunks)).await
+        self.write_deduplicated(move |conn, dedup| super::chunk_index::index_chunks(conn, dedup, &chunks))
+            .await
     }
 
     async fn recordings(&self, query: RecordingQuery) -> StoreResult<Vec<Recording>> {

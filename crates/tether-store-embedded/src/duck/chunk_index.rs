@@ -13,17 +13,31 @@ use tether_model::{ProjectId, RecordingStats};
 use tether_store::{ChunkEntry, StoreResult};
 
 use super::db_err;
+use super::recent::{self, Dedup, Table};
 
 /// Indexes the chunks not indexed before (a retried request sends the same bytes: the same
 /// chunk id in the same session, found among the chunks of the same first timestamps) nor
 /// earlier in the group, and folds them into their sessions' summaries. Two sessions may
 /// send the same bytes (the chunk id is a hash of them): each keeps its chunk.
-pub(super) fn index_chunks(conn: &Connection, chunks: &[ChunkEntry]) -> StoreResult<()> {
-    let mut seen = already_indexed(conn, chunks)?;
-    let fresh: Vec<&ChunkEntry> = chunks
-        .iter()
-        .filter(|c| seen.insert((c.project_id, c.session_id.clone(), c.chunk_id.clone())))
-        .collect();
+pub(super) fn index_chunks(conn: &Connection, dedup: &mut Dedup, chunks: &[ChunkEntry]) -> StoreResult<()> {
+    let key = |c: &ChunkEntry| recent::key(c.project_id, &[&c.session_id, &c.chunk_id]);
+    let old: Vec<&ChunkEntry> =
+        chunks.iter().filter(|c| !dedup.recent(Table::Chunks).covers(c.stats.first_ms)).collect();
+    let indexed_before = already_indexed(conn, &old)?;
+    let mut in_group = HashSet::new();
+    let mut fresh = Vec::new();
+    for c in chunks {
+        let k = key(c);
+        let indexed = if dedup.recent(Table::Chunks).covers(c.stats.first_ms) {
+            dedup.recent(Table::Chunks).contains(k)
+        } else {
+            indexed_before.contains(&k)
+        };
+        if !indexed && in_group.insert(k) {
+            dedup.stage(Table::Chunks, c.stats.first_ms, k);
+            fresh.push(c);
+        }
+    }
     if fresh.is_empty() {
         return Ok(());
     }
@@ -46,11 +60,11 @@ pub(super) fn index_chunks(conn: &Connection, chunks: &[ChunkEntry]) -> StoreRes
     upsert_summaries(conn, &fold_sessions(&fresh))
 }
 
-/// The (project, session, chunk id) of `chunks` already in the index.
-fn already_indexed(
-    conn: &Connection,
-    chunks: &[ChunkEntry],
-) -> StoreResult<HashSet<(ProjectId, String, String)>> {
+/// The keys of `chunks` already in the index (for chunks older than the recent keys).
+fn already_indexed(conn: &Connection, chunks: &[&ChunkEntry]) -> StoreResult<HashSet<u128>> {
+    if chunks.is_empty() {
+        return Ok(HashSet::new());
+    }
     let mut by_project: BTreeMap<ProjectId, (i64, i64, Vec<Value>)> = BTreeMap::new();
     for c in chunks {
         let (from, to, ids) =
@@ -68,7 +82,7 @@ fn already_indexed(
     for (project, (from, to, ids)) in by_project {
         let rows = stmt
             .query_map(params![project, from, to, Value::List(ids)], |r| {
-                Ok((project, r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                Ok(recent::key(project, &[&r.get::<_, String>(0)?, &r.get::<_, String>(1)?]))
             })
             .map_err(db_err("cannot check recording chunks"))?;
         for key in rows {

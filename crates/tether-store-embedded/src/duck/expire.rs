@@ -11,6 +11,7 @@ use tether_model::ProjectId;
 use tether_store::StoreResult;
 
 use super::query::Where;
+use super::recent::Table;
 use super::{DuckAnalytics, db_err};
 
 /// The span of log time one delete transaction covers: an hour is ~400k logs at 10 M a
@@ -78,7 +79,10 @@ pub(super) async fn logs(db: &DuckAnalytics, project_id: ProjectId, before_ns: i
 
 /// Deletes the project's events and exceptions before `before_ms`.
 pub(super) async fn events(db: &DuckAnalytics, project_id: ProjectId, before_ms: i64) -> StoreResult<u64> {
-    db.write(move |conn| {
+    db.write_deduplicated(move |conn, dedup| {
+        // A deleted uuid must not look stored to a late retry.
+        dedup.forget_before(Table::Events, before_ms);
+        dedup.forget_before(Table::Exceptions, before_ms);
         let mut deleted = 0;
         for table in ["events", "exceptions"] {
             let sql = format!("DELETE FROM {table} WHERE project_id = ? AND ts_ms < ?");
@@ -118,10 +122,21 @@ pub(super) async fn forget_recordings(
     if session_ids.is_empty() {
         return Ok(());
     }
-    db.write(move |conn| {
+    db.write_deduplicated(move |conn, dedup| {
         let mut w = Where::default();
         w.push("project_id = ?", [Value::BigInt(project_id)]);
         w.push_in("session_id", session_ids.into_iter().map(Value::Text));
+        // A deleted chunk must not look indexed if its bytes are sent again.
+        let newest: Option<i64> = conn
+            .query_row(
+                &format!("SELECT max(first_ms) FROM recording_chunks {}", w.sql()),
+                params_from_iter(w.params()),
+                |r| r.get(0),
+            )
+            .map_err(db_err("cannot find the recordings' chunks"))?;
+        if let Some(newest) = newest {
+            dedup.forget_before(Table::Chunks, newest.saturating_add(1));
+        }
         for table in ["recording_chunks", "recordings"] {
             conn.execute(&format!("DELETE FROM {table} {}", w.sql()), params_from_iter(w.params()))
                 .map_err(db_err("cannot delete recordings"))?;

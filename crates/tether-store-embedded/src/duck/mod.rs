@@ -8,6 +8,7 @@ mod columns;
 mod expire;
 mod query;
 mod read;
+mod recent;
 mod schema;
 mod text;
 mod write;
@@ -155,9 +156,19 @@ impl DuckAnalytics {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.write_deduplicated(|conn, _| f(conn)).await
+    }
+
+    /// [`DuckAnalytics::write`] for the de-duplicated capture tables: `f` also gets the keys
+    /// stored lately and notes the keys it stores.
+    async fn write_deduplicated<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &mut recent::Dedup) -> StoreResult<T> + Send + 'static,
+    {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
             writer.transaction(f)
         })
         .await

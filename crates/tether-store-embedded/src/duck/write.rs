@@ -8,13 +8,15 @@ use duckdb::{Connection, params};
 use tether_store::StoreResult;
 
 use super::db_err;
+use super::recent::{Dedup, Recent};
 use duckdb::arrow::array::RecordBatch;
 use tether_model::{LogRecord, ProjectId};
 use tether_store::StoredLog;
 
-/// Owns the write connection.
+/// Owns the write connection, and what it stored lately.
 pub(super) struct Writer {
     conn: Connection,
+    pub(super) recent: Recent,
 }
 
 impl Writer {
@@ -26,7 +28,8 @@ impl Writer {
             "CREATE TEMP TABLE session_staging (project_id BIGINT, session_id VARCHAR, \
              first_ts BIGINT, last_ts BIGINT, logs BIGINT)",
         )?;
-        Ok(Writer { conn })
+        let recent = Recent::load(&conn)?;
+        Ok(Writer { conn, recent })
     }
 
     /// Appends `logs`, whose rows `batches` hold (from [`super::columns::logs_batches`],
@@ -101,16 +104,23 @@ impl Writer {
         )
     }
 
-    /// Runs `f` in a transaction on the write connection (for the capture tables).
-    pub(super) fn transaction<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-        self.conn.execute_batch("BEGIN TRANSACTION").map_err(db_err("cannot begin transaction"))?;
-        match f(&self.conn) {
+    /// Runs `f` in a transaction on the write connection (for the capture tables), with
+    /// the recent keys the capture tables are de-duplicated by.
+    pub(super) fn transaction<T>(
+        &mut self,
+        f: impl FnOnce(&Connection, &mut Dedup) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let Writer { conn, recent } = self;
+        conn.execute_batch("BEGIN TRANSACTION").map_err(db_err("cannot begin transaction"))?;
+        let mut dedup = Dedup::new(recent);
+        match f(conn, &mut dedup) {
             Ok(v) => {
-                self.conn.execute_batch("COMMIT").map_err(db_err("cannot commit"))?;
+                conn.execute_batch("COMMIT").map_err(db_err("cannot commit"))?;
+                dedup.commit();
                 Ok(v)
             }
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = conn.execute_batch("ROLLBACK");
                 Err(e)
             }
         }

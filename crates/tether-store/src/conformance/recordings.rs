@@ -162,4 +162,8 @@ pub async fn ended_recordings_are_found_and_forgotten(s: RecordingStores) {
     s.index.index_chunks(vec![of(1, "ended", 5000, 6000)]).await.unwrap();
     let again = s.index.recording(1, "ended").await.unwrap().expect("recording");
     assert_eq!((again.start_ms, again.end_ms, again.size), (5000, 6000, 100));
+
+    // Forgotten means forgotten: the same bytes sent again are a recording again.
+    s.index.index_chunks(vec![of(1, "ended-too", 1500, 2999)]).await.unwrap();
+    assert_eq!(s.index.chunks(1, "ended-too").await.unwrap().len(), 1, "indexed again");
 }
