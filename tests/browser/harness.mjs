@@ -118,8 +118,9 @@ export async function launchTether(args, ready, env = { TETHER_ADMIN_PASSWORD: A
 }
 
 /** `tether serve` on free ports. */
-export function startTether() {
-  return launchTether(['serve', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0'], {
+/** Starts `tether serve` on free ports; `extraArgs` are added to its command line. */
+export function startTether(extraArgs = []) {
+  return launchTether(['serve', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', ...extraArgs], {
     base: /HTTP \(UI, API, OTLP\/HTTP\): (http:\/\/\S+)/,
   });
 }

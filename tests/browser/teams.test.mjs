@@ -4,14 +4,18 @@
 // next request and the UI sends them to the login page.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_KEY, eventually, launchChromium, logIn, startTether } from './harness.mjs';
 
 const artifacts = new URL('./artifacts/', import.meta.url).pathname;
 
 test('an admin invites a member, who works across projects until removed', async (t) => {
-  const tether = await startTether();
+  // Alerts checked every second, so the Staging alert below fires while the test runs.
+  const config = join(mkdtempSync(join(tmpdir(), 'tether-teams-')), 'tether.toml');
+  writeFileSync(config, '[alerts]\ninterval_secs = 1\n');
+  const tether = await startTether(['--config', config]);
   t.after(tether.stop);
   const browser = await launchChromium();
   t.after(() => browser.close());
@@ -34,9 +38,26 @@ test('an admin invites a member, who works across projects until removed', async
     return r.results?.[0]?.id;
   });
 
-  // The admin invites a member from the People page.
+  // An alert of the second project links to that project's logs, not the first one's.
+  const alert = await asOperator(`/api/projects/${staging.id}/alerts`, {
+    method: 'POST',
+    body: JSON.stringify({ name: 'staging checkouts', webhook_url: 'http://127.0.0.1:9/hook',
+      rule: { kind: 'log_threshold', query: 'q=staging checkout failed', threshold: 0, window_secs: 3600 } }),
+  });
+  assert.equal(alert.status, 201, await alert.clone().text());
+  const alertId = (await alert.json()).id;
+  const alertLink = await eventually('the alert to fire', async () => {
+    const history = await (await asOperator(`/api/projects/${staging.id}/alerts/${alertId}/history`)).json();
+    return history.results?.find((e) => e.payload?.status === 'firing')?.payload.link;
+  });
+
+  // The admin follows the alert's link, then invites a member from the People page.
   const adminPage = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
   await logIn(adminPage, tether.base);
+  await adminPage.goto(alertLink);
+  await adminPage.waitForURL(new RegExp(`/project/${staging.id}/logs\\?`));
+  await adminPage.waitForSelector(`.log-row:has-text("${body}")`);
+  assert.equal(await adminPage.locator('select[aria-label=Project]').inputValue(), String(staging.id));
   await adminPage.click('a:has-text("People")');
   await adminPage.waitForURL(/\/users$/);
   await adminPage.selectOption('select[aria-label="Role of the invited person"]', 'member');

@@ -153,7 +153,9 @@ async fn evaluate_threshold(
         .append_pair("from", &params::format_ns(from_ns))
         .append_pair("to", &params::format_ns(now_ns))
         .finish();
-    let link = format!("{}/logs?{search}", alert.link_base);
+    // The project is in the path: a link to `/logs` would open whichever project the UI
+    // shows first.
+    let link = format!("{}/project/{}/logs?{search}", alert.link_base, alert.project_id);
     let payload = json!({
         "alert": { "id": alert.id, "name": alert.name, "kind": "log_threshold" },
         "project_id": alert.project_id,
@@ -192,7 +194,7 @@ async fn evaluate_issues(state: &AppState, alert: &Alert, now_ms: i64) -> StoreR
             "status": what,
             "issue": { "id": issue.id, "name": issue.name, "description": issue.description },
             "at": params::format_ns(now_ms.saturating_mul(1_000_000)),
-            "link": format!("{}/errors/{}", alert.link_base, issue.id),
+            "link": format!("{}/project/{}/errors/{}", alert.link_base, alert.project_id, issue.id),
             "text": format!("{}: {what} issue {}: {}", alert.name, issue.name, issue.description),
         });
         events.push(NewAlertEvent {

@@ -108,7 +108,7 @@ async fn a_log_threshold_fires_once_per_breach_and_resolves() {
     assert_eq!(fired["alert"]["name"], "payment failures");
     let link = fired["link"].as_str().unwrap();
     assert!(
-        link.starts_with(&s.base) && link.contains("/logs?q=payment+failed&severity=error&from="),
+        link.starts_with(&s.base) && link.contains("/project/1/logs?q=payment+failed&severity=error&from="),
         "{link}"
     );
 
@@ -183,7 +183,7 @@ async fn issue_alerts_notify_new_and_regressed_issues() {
     let new = until("the new issue notification", async || hook.got.lock().unwrap().first().cloned()).await;
     assert_eq!((new["status"].as_str(), new["issue"]["name"].as_str()), (Some("new"), Some("TypeError")));
     let issue = new["issue"]["id"].as_i64().unwrap();
-    assert!(new["link"].as_str().unwrap().ends_with(&format!("/errors/{issue}")));
+    assert!(new["link"].as_str().unwrap().ends_with(&format!("/project/1/errors/{issue}")));
 
     // Seen again while active: nothing. Resolved, then seen again: regressed.
     assert_eq!(post(exception("0194d8a4-0000-7000-8000-00000000000b")).await.unwrap().status(), 200);

@@ -10,6 +10,10 @@ use common::TestServer;
 
 #[tokio::test]
 async fn node_express_recipe_stamps_request_logs() {
+    let installed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/node/node_modules").exists();
+    if !tether_store::conformance::prerequisite(installed, "`npm ci` in examples/node") {
+        return;
+    }
     let s = TestServer::start().await;
     let hint = "did `npm ci` run in examples/node?";
     common::run_sdk_script(Path::new("node"), "tests/sdk/node/recipe.mjs", &[&s.base, &s.token], hint).await;

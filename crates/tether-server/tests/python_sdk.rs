@@ -11,26 +11,30 @@ use std::path::PathBuf;
 
 use common::TestServer;
 
-fn python() -> PathBuf {
+/// The interpreter with the SDKs installed, if there is one (else the test is skipped).
+fn python() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("TETHER_TEST_PYTHON") {
-        return p.into();
+        return Some(p.into());
     }
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    if venv.exists() { venv } else { "python3".into() }
+    let present = venv.exists();
+    tether_store::conformance::prerequisite(present, "the Python SDKs in .venv (or TETHER_TEST_PYTHON)")
+        .then_some(venv)
 }
 
 /// Runs one of tests/sdk/python's scripts and fails the test with its stderr if it fails;
 /// its standard output.
-async fn run_script(name: &str, args: &[&str]) -> String {
+async fn run_script(python: &std::path::Path, name: &str, args: &[&str]) -> String {
     let hint = "are tests/sdk/python/requirements.txt installed?";
-    common::run_sdk_script(&python(), &format!("tests/sdk/python/{name}"), args, hint).await
+    common::run_sdk_script(python, &format!("tests/sdk/python/{name}"), args, hint).await
 }
 
 #[tokio::test]
 async fn python_otel_sdk_logs_resolve_session_and_person() {
+    let Some(python) = python() else { return };
     let s = TestServer::start().await;
     let endpoint = format!("{}/v1/logs", s.base);
-    run_script("send_logs.py", &[&endpoint, &s.token, "py-session-1", "py-user@example.com"]).await;
+    run_script(&python, "send_logs.py", &[&endpoint, &s.token, "py-session-1", "py-user@example.com"]).await;
 
     let (status, page) = s.api("logs?session_id=py-session-1").await;
     assert_eq!(status, 200);
@@ -57,9 +61,10 @@ async fn python_otel_sdk_logs_resolve_session_and_person() {
 /// would retry) and drops the batch; the server keeps serving.
 #[tokio::test]
 async fn python_otel_exporter_reads_the_413_of_an_oversize_batch() {
+    let Some(python) = python() else { return };
     let s = TestServer::start().await;
     let endpoint = format!("{}/v1/logs", s.base);
-    let output = run_script("send_oversize.py", &[&endpoint, &s.token, "20"]).await;
+    let output = run_script(&python, "send_oversize.py", &[&endpoint, &s.token, "20"]).await;
     assert!(output.contains("Failed to export logs batch code: 413"), "{output}");
     let (status, page) = s.api("logs").await;
     assert_eq!(
@@ -71,8 +76,9 @@ async fn python_otel_exporter_reads_the_413_of_an_oversize_batch() {
 
 #[tokio::test]
 async fn python_posthog_sdk_exceptions_become_issues() {
+    let Some(python) = python() else { return };
     let s = TestServer::start().await;
-    run_script("send_exception.py", &[&s.base, &s.token, "py-session-2", "py-user-2"]).await;
+    run_script(&python, "send_exception.py", &[&s.base, &s.token, "py-session-2", "py-user-2"]).await;
     let (status, issues) = s.api("error_tracking/issues").await;
     assert_eq!(status, 200);
     let issue = &issues["results"][0];
@@ -87,8 +93,9 @@ async fn python_posthog_sdk_exceptions_become_issues() {
 
 /// examples/python with one framework: tracing headers, baggage and invalid ids.
 async fn python_recipe_stamps_request_logs(framework: &str, expected_bodies: &[&str]) {
+    let Some(python) = python() else { return };
     let s = TestServer::start().await;
-    run_script("recipes.py", &[&s.base, &s.token, framework]).await;
+    run_script(&python, "recipes.py", &[&s.base, &s.token, framework]).await;
     common::assert_recipe_stamped(&s, framework, expected_bodies).await;
 }
 

@@ -39,5 +39,5 @@ async fn s3() -> BlobStores {
 }
 
 mod s3_server {
-    tether_store::blobs_suite!(super::s3);
+    tether_store::blobs_suite!(super::s3, requires = "TETHER_TEST_S3_URL");
 }

@@ -33,6 +33,6 @@ async fn recordings() -> RecordingStores {
     RecordingStores { index: open().await, guard: Box::new(()) }
 }
 
-tether_store::logs_suite!(logs);
-tether_store::events_suite!(events);
-tether_store::recordings_suite!(recordings);
+tether_store::logs_suite!(logs, requires = "TETHER_TEST_CLICKHOUSE_URL");
+tether_store::events_suite!(events, requires = "TETHER_TEST_CLICKHOUSE_URL");
+tether_store::recordings_suite!(recordings, requires = "TETHER_TEST_CLICKHOUSE_URL");

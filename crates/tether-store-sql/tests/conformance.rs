@@ -46,11 +46,11 @@ mod on_sqlite {
 }
 
 mod on_postgres {
-    tether_store::metadata_suite!(super::postgres);
-    tether_store::persons_suite!(super::postgres);
-    tether_store::users_suite!(super::postgres);
-    tether_store::symbols_suite!(super::postgres);
-    tether_store::alerts_suite!(super::postgres);
+    tether_store::metadata_suite!(super::postgres, requires = "TETHER_TEST_POSTGRES_URL");
+    tether_store::persons_suite!(super::postgres, requires = "TETHER_TEST_POSTGRES_URL");
+    tether_store::users_suite!(super::postgres, requires = "TETHER_TEST_POSTGRES_URL");
+    tether_store::symbols_suite!(super::postgres, requires = "TETHER_TEST_POSTGRES_URL");
+    tether_store::alerts_suite!(super::postgres, requires = "TETHER_TEST_POSTGRES_URL");
 }
 
 /// The read cache must keep every promise of the store it wraps.

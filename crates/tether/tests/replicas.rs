@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 mod common;
 use common::{
     InTempDir, Relay, TOKEN, Tether, ada_identifies_and_throws, api, capture, fresh_clickhouse,
-    fresh_storage, healthy, sees_ada_and_her_issue, send_log, spawn_in_temp_dir, survives_an_outage,
+    fresh_storage, healthy, sees_ada_and_her_issue, send_log, services, spawn_in_temp_dir,
+    survives_an_outage,
 };
 
 fn spawn(postgres: &str, clickhouse: &str, blobs: &str) -> InTempDir {
@@ -54,6 +55,9 @@ async fn all_logs(tether: &Tether, query: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_share_one_clickhouse_postgres_and_bucket() {
+    if !services(&["TETHER_TEST_POSTGRES_URL", "TETHER_TEST_S3_URL", "TETHER_TEST_CLICKHOUSE_URL"]) {
+        return;
+    }
     let (pg, s3) = fresh_storage("replicas").await;
     let ch = fresh_clickhouse("replicas");
     // Both start at once on empty databases: one schema, one first project.
@@ -129,6 +133,9 @@ async fn replicas_share_one_clickhouse_postgres_and_bucket() {
 
 #[tokio::test]
 async fn clickhouse_going_away_is_503_then_recovers_without_a_restart() {
+    if !services(&["TETHER_TEST_POSTGRES_URL", "TETHER_TEST_S3_URL", "TETHER_TEST_CLICKHOUSE_URL"]) {
+        return;
+    }
     let (pg, s3) = fresh_storage("clickhouse_outage").await;
     let (relay, ch) = Relay::in_front_of(&fresh_clickhouse("clickhouse_outage")).await;
     let tether = spawn(&pg, &ch, &s3);

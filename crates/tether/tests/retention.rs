@@ -203,6 +203,9 @@ async fn retention_deletes_old_data_on_the_embedded_stores() {
 
 #[tokio::test]
 async fn retention_deletes_old_data_on_clickhouse_postgres_and_s3() {
+    if !common::services(&["TETHER_TEST_POSTGRES_URL", "TETHER_TEST_S3_URL", "TETHER_TEST_CLICKHOUSE_URL"]) {
+        return;
+    }
     let (_config_dir, config) = config();
     let (postgres, s3) = common::fresh_storage("retention").await;
     let clickhouse = common::fresh_clickhouse("retention");

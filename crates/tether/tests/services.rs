@@ -7,7 +7,7 @@ use serde_json::Value;
 mod common;
 use common::{
     InTempDir, Relay, ada_identifies_and_throws, api, capture, fresh_storage, healthy,
-    sees_ada_and_her_issue, send_log, spawn_in_temp_dir, survives_an_outage,
+    sees_ada_and_her_issue, send_log, services, spawn_in_temp_dir, survives_an_outage,
 };
 
 /// Tether on PostgreSQL and S3, in a data directory of its own (for DuckDB).
@@ -17,6 +17,9 @@ fn spawn(postgres_url: &str, blob_url: &str) -> InTempDir {
 
 #[tokio::test]
 async fn two_processes_share_one_postgres_and_bucket() {
+    if !services(&["TETHER_TEST_POSTGRES_URL", "TETHER_TEST_S3_URL"]) {
+        return;
+    }
     let (pg, s3) = fresh_storage("two_processes").await;
     // Both start at once on the empty database: one first start between them.
     let (a, b) = (spawn(&pg, &s3), spawn(&pg, &s3));
@@ -41,6 +44,9 @@ async fn two_processes_share_one_postgres_and_bucket() {
 
 #[tokio::test]
 async fn postgres_going_away_is_503_then_recovers_without_a_restart() {
+    if !services(&["TETHER_TEST_POSTGRES_URL", "TETHER_TEST_S3_URL"]) {
+        return;
+    }
     let (pg, s3) = fresh_storage("outage").await;
     let (relay, url) = Relay::in_front_of(&pg).await;
     let tether = spawn(&url, &s3);

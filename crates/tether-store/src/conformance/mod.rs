@@ -1,7 +1,8 @@
 //! The conformance suites: the behaviours every storage backend must show, one suite per
 //! capability, so each backend runs exactly the suites of what it implements. A backend
 //! runs a suite with its macro (e.g. [`crate::logs_suite!`]), handing in an async function
-//! that builds fresh, empty stores. Each case builds its own data; no case depends on
+//! that builds fresh, empty stores (and, for a backend that needs a running server,
+//! `requires = "TETHER_TEST_…"`: the variable naming it, so its cases skip without it). Each case builds its own data; no case depends on
 //! another, and none relies on how a backend stores things (transactions, counts of rows
 //! written): only on what a caller can observe.
 
@@ -63,16 +64,42 @@ pub struct MetaStores {
     pub guard: Guard,
 }
 
+/// Whether the service a suite needs is there: the environment variable `var` that names
+/// it is set (`""`: the suite needs nothing). See [`prerequisite`].
+pub fn service_available(var: &str) -> bool {
+    var.is_empty() || prerequisite(std::env::var_os(var).is_some_and(|v| !v.is_empty()), var)
+}
+
+/// Whether a test's prerequisite (a service, an SDK's packages) is `present`. Without it
+/// the test is skipped with one line naming `what` is missing, so `cargo test` runs on a
+/// machine with only Rust and Node, unless `TETHER_TEST_REQUIRE_SERVICES` is set (as
+/// `scripts/test`, which installs and starts everything, does): then a missing one fails
+/// the test, so nothing is skipped by accident where everything should be there.
+pub fn prerequisite(present: bool, what: &str) -> bool {
+    if present {
+        return true;
+    }
+    assert!(
+        std::env::var_os("TETHER_TEST_REQUIRE_SERVICES").is_none(),
+        "{what} is missing, and TETHER_TEST_REQUIRE_SERVICES says every test must run"
+    );
+    eprintln!("skipped: needs {what} (scripts/test installs and starts everything; see README, Tests)");
+    false
+}
+
 /// Expands into one `#[tokio::test]` per case of a suite module, each calling
-/// `$make().await` for its own stores.
+/// `$make().await` for its own stores, and skipped when the service `$requires` names is
+/// not there ([`service_available`]).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! conformance_cases {
-    ($make:path, $module:ident; $($case:ident),*) => {
+    ($make:path, $requires:literal, $module:ident; $($case:ident),*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                $crate::conformance::$module::$case($make().await).await;
+                if $crate::conformance::service_available($requires) {
+                    $crate::conformance::$module::$case($make().await).await;
+                }
             }
         )*
     };
@@ -82,7 +109,10 @@ macro_rules! conformance_cases {
 #[macro_export]
 macro_rules! logs_suite {
     ($make:path) => {
-        $crate::conformance_cases!($make, logs;
+        $crate::logs_suite!($make, requires = "");
+    };
+    ($make:path, requires = $requires:literal) => {
+        $crate::conformance_cases!($make, $requires, logs;
             append_then_get_round_trips_every_field,
             appended_logs_keep_the_ids_they_were_given,
             attributes_repeating_the_logs_ids_filter_and_count_like_others,
@@ -96,7 +126,7 @@ macro_rules! logs_suite {
             concurrent_writers_lose_nothing,
             deleting_old_logs_leaves_newer_ones_and_other_projects,
             text_search_finds_every_match_among_many_logs);
-        $crate::conformance_cases!($make, log_estimates;
+        $crate::conformance_cases!($make, $requires, log_estimates;
             summaries_and_facets_of_a_large_search_are_exact_or_say_they_are_not);
     };
 }
@@ -105,7 +135,10 @@ macro_rules! logs_suite {
 #[macro_export]
 macro_rules! events_suite {
     ($make:path) => {
-        $crate::conformance_cases!($make, events;
+        $crate::events_suite!($make, requires = "");
+    };
+    ($make:path, requires = $requires:literal) => {
+        $crate::conformance_cases!($make, $requires, events;
             events_are_seen_once_per_uuid_and_project,
             exceptions_aggregate_per_issue_and_session,
             exception_ranges_are_half_open,
@@ -117,7 +150,10 @@ macro_rules! events_suite {
 #[macro_export]
 macro_rules! recordings_suite {
     ($make:path) => {
-        $crate::conformance_cases!($make, recordings;
+        $crate::recordings_suite!($make, requires = "");
+    };
+    ($make:path, requires = $requires:literal) => {
+        $crate::conformance_cases!($make, $requires, recordings;
             recordings_fold_chunks_into_a_summary,
             recording_chunks_index_together,
             recordings_filter_by_errors_from_the_caller,
@@ -130,7 +166,10 @@ macro_rules! recordings_suite {
 #[macro_export]
 macro_rules! blobs_suite {
     ($make:path) => {
-        $crate::conformance_cases!($make, blobs;
+        $crate::blobs_suite!($make, requires = "");
+    };
+    ($make:path, requires = $requires:literal) => {
+        $crate::conformance_cases!($make, $requires, blobs;
             blobs_round_trip_and_replace_whole,
             missing_blobs_are_not_found,
             unsafe_keys_are_refused,
@@ -144,7 +183,10 @@ macro_rules! blobs_suite {
 #[macro_export]
 macro_rules! metadata_suite {
     ($make:path) => {
-        $crate::conformance_cases!($make, metadata;
+        $crate::metadata_suite!($make, requires = "");
+    };
+    ($make:path, requires = $requires:literal) => {
+        $crate::conformance_cases!($make, $requires, metadata;
             metadata_projects_and_tokens,
             metadata_api_keys_by_hash_and_revocation,
             node_numbers_are_never_reused,
@@ -158,7 +200,10 @@ macro_rules! metadata_suite {
 #[macro_export]
 macro_rules! persons_suite {
     ($make:path) => {
-        $crate::conformance_cases!($make, persons;
+        $crate::persons_suite!($make, requires = "");
+    };
+    ($make:path, requires = $requires:literal) => {
+        $crate::conformance_cases!($make, $requires, persons;
             persons_merge_on_identify_and_keep_set_once,
             concurrent_updates_of_a_new_person_make_one_person);
     };
@@ -168,7 +213,10 @@ macro_rules! persons_suite {
 #[macro_export]
 macro_rules! symbols_suite {
     ($make:path) => {
-        $crate::conformance_cases!($make, symbols;
+        $crate::symbols_suite!($make, requires = "");
+    };
+    ($make:path, requires = $requires:literal) => {
+        $crate::conformance_cases!($make, $requires, symbols;
             releases_are_found_by_hash_once_per_project,
             symbol_sets_are_replaced_per_chunk_and_finish_once);
     };
@@ -178,7 +226,10 @@ macro_rules! symbols_suite {
 #[macro_export]
 macro_rules! alerts_suite {
     ($make:path) => {
-        $crate::conformance_cases!($make, alerts;
+        $crate::alerts_suite!($make, requires = "");
+    };
+    ($make:path, requires = $requires:literal) => {
+        $crate::conformance_cases!($make, $requires, alerts;
             alerts_belong_to_their_project_and_keep_their_rule,
             an_alert_fires_once_per_breach_and_records_deliveries);
     };
@@ -188,7 +239,10 @@ macro_rules! alerts_suite {
 #[macro_export]
 macro_rules! users_suite {
     ($make:path) => {
-        $crate::conformance_cases!($make, users;
+        $crate::users_suite!($make, requires = "");
+    };
+    ($make:path, requires = $requires:literal) => {
+        $crate::conformance_cases!($make, $requires, users;
             users_and_sessions_expire,
             a_new_password_ends_every_session,
             roles_change_and_one_admin_always_remains,

@@ -85,8 +85,14 @@ pub async fn healthy(tether: &Tether) {
     }
 }
 
+/// Whether the services named by these variables (scripts/test sets them) are there; if
+/// not, the test says which is missing and returns (see `tether_store::conformance::prerequisite`).
+pub fn services(vars: &[&str]) -> bool {
+    vars.iter().all(|v| tether_store::conformance::service_available(v))
+}
+
 /// An environment variable scripts/test sets for the service tests.
-pub fn required(name: &str) -> String {
+fn required(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test, or set it"))
 }
 
