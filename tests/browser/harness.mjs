@@ -25,9 +25,9 @@ let databases = 0;
  * the services scripts/services.sh started. (`postgres-s3` leaves out ClickHouse.) Returns
  * the extra arguments, or none.
  */
-function storageArgs(dataDir) {
+function storageToml() {
   const mode = process.env.TETHER_BROWSER_STORAGE;
-  if (!mode) return [];
+  if (!mode) return '';
   if (mode !== 'postgres-s3' && mode !== 'clickhouse-postgres-s3') throw new Error(`unknown TETHER_BROWSER_STORAGE ${mode}`);
   const admin = process.env.TETHER_TEST_POSTGRES_URL;
   const bucket = process.env.TETHER_TEST_S3_URL;
@@ -45,9 +45,7 @@ function storageArgs(dataDir) {
     ch.searchParams.set('database', name);
     toml += `clickhouse_url = "${ch}"\n`;
   }
-  const file = join(dataDir, 'tether.toml');
-  writeFileSync(file, toml);
-  return ['--config', file];
+  return toml;
 }
 
 /** What the banner must say each backend is, for the storage mode of this run. */
@@ -61,16 +59,23 @@ function expectedBackends() {
 /**
  * Runs the release binary with `args` in a fresh data directory and resolves once its
  * output has matched every pattern of `ready` (name → regex with one group), with those groups.
- * `env` adds to the fixed project token and API key (by default the tests' admin password).
+ * `env` adds to the fixed project token and API key (by default the tests' admin password);
+ * `config` is TOML added to the configuration file (beside this run's storage settings).
  */
-export async function launchTether(args, ready, env = { TETHER_ADMIN_PASSWORD: ADMIN_PASSWORD }) {
+export async function launchTether(args, ready, env = { TETHER_ADMIN_PASSWORD: ADMIN_PASSWORD }, config = '') {
   const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
   const bin = process.env.TETHER_BIN ?? join(targetDir, 'release', 'tether');
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-browser-'));
-  const storage = storageArgs(dataDir);
+  // One configuration file: the storage of this run's mode and the test's own settings.
+  const storageConfig = storageToml();
+  const toml = storageConfig + config;
+  const configFile = join(dataDir, 'tether.toml');
+  if (toml) writeFileSync(configFile, toml);
+  const otherBackends = storageConfig !== '';
+  const configArgs = toml ? ['--config', configFile] : [];
   // The test runner's own TETHER_TEST_* variables are not Tether settings (it refuses unknown ones).
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TETHER_')));
-  const child = spawn(bin, [...args, ...storage, '--data-dir', dataDir], {
+  const child = spawn(bin, [...args, ...configArgs, '--data-dir', dataDir], {
     env: { ...inherited, TETHER_PROJECT_TOKEN: TOKEN, TETHER_API_KEY: API_KEY, RUST_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -86,11 +91,11 @@ export async function launchTether(args, ready, env = { TETHER_ADMIN_PASSWORD: A
     child.stdout.on('data', (chunk) => {
       out += chunk;
       // With other backends, also wait for the banner's last backend line before checking it.
-      const wanted = storage.length > 0 ? { ...ready, blobs: /Recording bytes: +(.+)\n/ } : ready;
+      const wanted = otherBackends ? { ...ready, blobs: /Recording bytes: +(.+)\n/ } : ready;
       const matches = Object.fromEntries(Object.entries(wanted).map(([k, re]) => [k, out.match(re)?.[1]]));
       if (Object.values(matches).every(Boolean)) {
         clearTimeout(timer);
-        if (storage.length > 0 && !expectedBackends().every((re) => re.test(out))) {
+        if (otherBackends && !expectedBackends().every((re) => re.test(out))) {
           fail(new Error(`tether does not say it runs on ${process.env.TETHER_BROWSER_STORAGE}:\n${out}`));
           return;
         }
@@ -118,11 +123,14 @@ export async function launchTether(args, ready, env = { TETHER_ADMIN_PASSWORD: A
 }
 
 /** `tether serve` on free ports. */
-/** Starts `tether serve` on free ports; `extraArgs` are added to its command line. */
-export function startTether(extraArgs = []) {
-  return launchTether(['serve', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', ...extraArgs], {
-    base: /HTTP \(UI, API, OTLP\/HTTP\): (http:\/\/\S+)/,
-  });
+/** Starts `tether serve` on free ports; `config` is TOML added to its configuration file. */
+export function startTether({ config = '' } = {}) {
+  return launchTether(
+    ['serve', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0'],
+    { base: /HTTP \(UI, API, OTLP\/HTTP\): (http:\/\/\S+)/ },
+    undefined,
+    config,
+  );
 }
 
 const CHECKOUT = `<h1>Checkout</h1>

@@ -4,8 +4,7 @@
 // next request and the UI sends them to the login page.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { API_KEY, eventually, launchChromium, logIn, startTether } from './harness.mjs';
 
@@ -13,9 +12,7 @@ const artifacts = new URL('./artifacts/', import.meta.url).pathname;
 
 test('an admin invites a member, who works across projects until removed', async (t) => {
   // Alerts checked every second, so the Staging alert below fires while the test runs.
-  const config = join(mkdtempSync(join(tmpdir(), 'tether-teams-')), 'tether.toml');
-  writeFileSync(config, '[alerts]\ninterval_secs = 1\n');
-  const tether = await startTether(['--config', config]);
+  const tether = await startTether({ config: '[alerts]\ninterval_secs = 1\n' });
   t.after(tether.stop);
   const browser = await launchChromium();
   t.after(() => browser.close());
