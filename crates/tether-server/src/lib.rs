@@ -140,6 +140,8 @@ pub struct AppState {
 
 struct Inner {
     stores: Stores,
+    /// The use cases over the same stores.
+    app: tether_app::App,
     batcher: batcher::Batcher<LogRecord>,
     events: batcher::Batcher<Event>,
     chunks: batcher::Batcher<RecordingChunk>,
@@ -215,8 +217,19 @@ impl AppState {
             RetryEachRequest,
         );
         let in_flight = edge::memory::InFlight::new(limits.edge.in_flight_bytes, metrics.clone());
+        let app = tether_app::App::new(
+            tether_app::Stores {
+                logs: stores.logs.clone(),
+                events: stores.events.clone(),
+                issues: stores.issues.clone(),
+                persons: stores.persons.clone(),
+                recordings: stores.recordings.index.clone(),
+            },
+            Arc::new(tether_app::SystemClock),
+        );
         let inner = Inner {
             stores,
+            app,
             batcher,
             events,
             chunks,
@@ -282,6 +295,10 @@ impl AppState {
         Ok(self.batcher().submit(records).await?)
     }
 
+    /// The use cases (`tether-app`).
+    pub(crate) fn app(&self) -> &tether_app::App {
+        &self.inner.app
+    }
     pub(crate) fn meta(&self) -> &dyn MetadataStore {
         self.inner.stores.meta.as_ref()
     }
@@ -308,9 +325,6 @@ impl AppState {
     }
     pub(crate) fn issues(&self) -> &dyn IssueStore {
         self.inner.stores.issues.as_ref()
-    }
-    pub(crate) fn persons(&self) -> &dyn PersonStore {
-        self.inner.stores.persons.as_ref()
     }
     pub(crate) fn users(&self) -> &dyn UserStore {
         self.inner.stores.users.as_ref()

@@ -1,12 +1,12 @@
 //! Error tracking: issues with their counts, one issue's stack trace and occurrences, status
 //! changes, and the seed's question — which issues a log's session hit within ±6 hours.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use serde::Serialize;
 use serde_json::{Value, json};
+use tether_app::errors::{IssueFilter, Related};
 use tether_model::ProjectId;
 use tether_store::{ExceptionScope, Issue, IssueStats, IssueStatus, Role};
 
@@ -14,31 +14,58 @@ use super::params::{format_ns, parse_time_ms};
 use super::{authorize_project, authorize_project_as};
 use crate::{ApiError, AppState};
 
-/// The window around a log in which its session's exceptions count as related.
-pub(crate) const RELATED_WINDOW_MS: i64 = 6 * 3600 * 1000;
-const MAX_RELATED: usize = 100;
-/// Most issues one list shows.
-const MAX_ISSUES: usize = 1000;
-/// Days in an issue's occurrence sparkline.
-const SPARKLINE_DAYS: i64 = 14;
-
 fn ms_text(ms: i64) -> String {
     format_ns(ms.saturating_mul(1_000_000))
 }
 
+/// An issue as the API shows it, with its counts (zero where none were asked for).
+#[derive(Serialize)]
+struct IssueJson {
+    id: i64,
+    name: String,
+    description: String,
+    status: IssueStatus,
+    fingerprint: String,
+    first_seen: String,
+    last_seen: String,
+    occurrences: u64,
+    sessions: u64,
+    users: u64,
+}
+
+impl IssueJson {
+    fn new(issue: &Issue, stats: Option<&IssueStats>) -> IssueJson {
+        IssueJson {
+            id: issue.id,
+            name: issue.name.clone(),
+            description: issue.description.clone(),
+            status: issue.status,
+            fingerprint: issue.fingerprint.clone(),
+            first_seen: ms_text(issue.first_seen_ms),
+            last_seen: ms_text(issue.last_seen_ms),
+            occurrences: stats.map_or(0, |s| s.occurrences),
+            sessions: stats.map_or(0, |s| s.sessions),
+            users: stats.map_or(0, |s| s.users),
+        }
+    }
+}
+
 fn issue_json(issue: &Issue, stats: Option<&IssueStats>) -> Value {
-    json!({
-        "id": issue.id,
-        "name": issue.name,
-        "description": issue.description,
-        "status": issue.status,
-        "fingerprint": issue.fingerprint,
-        "first_seen": ms_text(issue.first_seen_ms),
-        "last_seen": ms_text(issue.last_seen_ms),
-        "occurrences": stats.map_or(0, |s| s.occurrences),
-        "sessions": stats.map_or(0, |s| s.sessions),
-        "users": stats.map_or(0, |s| s.users),
-    })
+    serde_json::to_value(IssueJson::new(issue, stats)).unwrap_or(Value::Null)
+}
+
+/// One row of the issue list.
+#[derive(Serialize)]
+struct ListedIssue {
+    #[serde(flatten)]
+    issue: IssueJson,
+    /// Occurrences per day over the last two weeks, oldest first.
+    sparkline: Vec<u64>,
+}
+
+#[derive(Serialize)]
+pub(super) struct IssueList {
+    results: Vec<ListedIssue>,
 }
 
 #[derive(serde::Deserialize)]
@@ -57,7 +84,7 @@ pub(super) async fn list(
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
     query: Result<Query<IssueQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IssueList>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let status = query
@@ -71,49 +98,16 @@ pub(super) async fn list(
         .transpose()?;
     let (from_ms, to_ms) =
         (parse_time_ms("from", query.from.as_deref())?, parse_time_ms("to", query.to.as_deref())?);
-    let distinct_ids = match &query.distinct_id {
-        Some(d) => super::recordings::person_ids(&state, project_id, d).await?,
-        None => Vec::new(),
-    };
-    let scoped = from_ms.is_some() || to_ms.is_some() || !distinct_ids.is_empty();
-    let scope = ExceptionScope { project_id, from_ms, to_ms, distinct_ids, ..Default::default() };
-    let stats: HashMap<i64, IssueStats> =
-        state.events().issue_stats(scope.clone()).await?.into_iter().map(|s| (s.issue_id, s)).collect();
-    // Occurrences per day over the last two weeks, oldest first, for each issue's sparkline.
-    let now_ms = crate::clock::now_ms();
-    let first_day = (now_ms / 86_400_000 - (SPARKLINE_DAYS - 1)) * 86_400_000;
-    let mut sparklines: HashMap<i64, Vec<u64>> = HashMap::new();
-    for (issue, day, n) in state
-        .events()
-        .issue_daily_counts(ExceptionScope { from_ms: Some(first_day), to_ms: None, ..scope })
+    let filter =
+        IssueFilter { project_id, status, distinct_id: query.distinct_id, text: query.q, from_ms, to_ms };
+    let results = state
+        .app()
+        .issues(filter)
         .await?
-    {
-        if let Some(slot) =
-            sparklines.entry(issue).or_insert_with(|| vec![0; SPARKLINE_DAYS as usize]).get_mut(day as usize)
-        {
-            *slot = n;
-        }
-    }
-    let issues = state
-        .issues()
-        .issues(tether_store::IssueQuery {
-            project_id,
-            status,
-            text: query.q.clone().filter(|q| !q.is_empty()),
-            ids: scoped.then(|| stats.keys().copied().collect()),
-            limit: MAX_ISSUES,
-        })
-        .await?;
-    let results: Vec<Value> = issues
-        .iter()
-        .map(|i| {
-            let mut v = issue_json(i, stats.get(&i.id));
-            v["sparkline"] =
-                json!(sparklines.get(&i.id).cloned().unwrap_or_else(|| vec![0; SPARKLINE_DAYS as usize]));
-            v
-        })
+        .into_iter()
+        .map(|i| ListedIssue { issue: IssueJson::new(&i.issue, i.stats.as_ref()), sparkline: i.sparkline })
         .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(IssueList { results }))
 }
 
 pub(super) async fn one(
@@ -169,49 +163,45 @@ pub(super) async fn update(
     Ok(Json(issue_json(&issue, None)))
 }
 
+/// An issue a log's session hit near the log.
+#[derive(Serialize)]
+struct RelatedIssueJson {
+    #[serde(flatten)]
+    issue: IssueJson,
+    occurrences_in_session: u64,
+    last_seen_in_session: String,
+}
+
+/// `related_errors`: `status` is `no_session` when the log names no session.
+#[derive(Serialize)]
+pub(super) struct RelatedErrors {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<String>,
+    results: Vec<RelatedIssueJson>,
+}
+
 /// `logs/{id}/related_errors`: issues with at least one exception in the log's session
-/// within ±6 h of the log, most recently seen first, at most 100.
+/// within ±6 h of the log (`tether_app::errors`), most recently seen first, at most 100.
 pub(super) async fn related(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((project_id, log_id)): Path<(ProjectId, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RelatedErrors>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
-    let log = super::logs::find_log(&state, project_id, &log_id).await?;
-    let Some(session_id) = log.record.session_id.clone() else {
-        return Ok(Json(json!({ "status": "no_session", "results": [] })));
-    };
-    let at_ms = log.record.timestamp_ns / 1_000_000;
-    let scope = ExceptionScope {
-        project_id,
-        session_id: Some(session_id.clone()),
-        from_ms: Some(at_ms - RELATED_WINDOW_MS),
-        to_ms: Some(at_ms + RELATED_WINDOW_MS),
-        ..Default::default()
-    };
-    let stats: Vec<IssueStats> =
-        state.events().issue_stats(scope).await?.into_iter().take(MAX_RELATED).collect();
-    // One lookup for every issue, then in the order of the stats (most recent first).
-    let issues: HashMap<i64, Issue> = state
-        .issues()
-        .issues(tether_store::IssueQuery {
-            project_id,
-            ids: Some(stats.iter().map(|s| s.issue_id).collect()),
-            limit: MAX_RELATED,
-            ..Default::default()
-        })
-        .await?
-        .into_iter()
-        .map(|i| (i.id, i))
-        .collect();
-    let results: Vec<Value> = stats
-        .iter()
-        .filter_map(|s| {
-            let mut v = issue_json(issues.get(&s.issue_id)?, None);
-            v["occurrences_in_session"] = json!(s.occurrences);
-            v["last_seen_in_session"] = json!(ms_text(s.last_ms));
-            Some(v)
-        })
-        .collect();
-    Ok(Json(json!({ "status": "ok", "session_id": session_id, "results": results })))
+    Ok(Json(match state.app().related_to_log(project_id, &log_id).await? {
+        Related::NoSession => RelatedErrors { status: "no_session", session_id: None, results: Vec::new() },
+        Related::Issues { session_id, issues } => RelatedErrors {
+            status: "ok",
+            session_id: Some(session_id),
+            results: issues
+                .iter()
+                .map(|r| RelatedIssueJson {
+                    issue: IssueJson::new(&r.issue, None),
+                    occurrences_in_session: r.occurrences_in_session,
+                    last_seen_in_session: ms_text(r.last_seen_in_session_ms),
+                })
+                .collect(),
+        },
+    }))
 }

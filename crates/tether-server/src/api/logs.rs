@@ -93,23 +93,13 @@ pub(super) async fn list(
 }
 
 /// The log with id text `log_id` of a project; 404 when there is none.
-pub(super) async fn find_log(
-    state: &AppState,
-    project_id: ProjectId,
-    log_id: &str,
-) -> Result<StoredLog, ApiError> {
-    let not_found = || ApiError::not_found(format!("log {log_id} not found"));
-    let id: i64 = log_id.parse().map_err(|_| not_found())?;
-    state.logs().get(project_id, LogId(id)).await?.ok_or_else(not_found)
-}
-
 pub(super) async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((project_id, log_id)): Path<(ProjectId, String)>,
 ) -> Result<Json<Value>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
-    let log = find_log(&state, project_id, &log_id).await?;
+    let log = state.app().log(project_id, &log_id).await?;
     let r = &log.record;
     let mut out = serde_json::to_value(LogJson::from(&log)).unwrap_or_else(|_| json!({}));
     if let Value::Object(map) = &mut out {

@@ -62,18 +62,6 @@ pub(crate) async fn with_exceptions(
         .collect())
 }
 
-/// Every distinct id of the person behind `distinct_id` (just itself if no person is known).
-pub(crate) async fn person_ids(
-    state: &AppState,
-    project_id: ProjectId,
-    distinct_id: &str,
-) -> Result<Vec<String>, ApiError> {
-    Ok(match state.persons().person(project_id, distinct_id).await? {
-        Some(p) => p.distinct_ids,
-        None => vec![distinct_id.to_owned()],
-    })
-}
-
 pub(super) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -83,7 +71,7 @@ pub(super) async fn list(
     authorize_project(&state, &headers, project_id).await?;
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let distinct_ids = match &q.distinct_id {
-        Some(d) => person_ids(&state, project_id, d).await?,
+        Some(d) => state.app().person_ids(project_id, d).await?,
         None => Vec::new(),
     };
     let limit = q.limit.unwrap_or(100);

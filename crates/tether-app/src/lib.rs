@@ -1,0 +1,62 @@
+//! The use cases of Tether: the rules of the product as functions over a state of stores
+//! and a clock, with no transport in them. The HTTP handlers of `tether-server` extract,
+//! authorize, call one of these, and shape the answer; a rule (the ±6 h window of related
+//! errors, which ids are a person's, what a sparkline covers) is written once, here, and
+//! tested here without a server.
+//!
+//! Use cases fail with [`StoreError`], whose [`tether_store::ErrorKind`] (invalid input,
+//! not found, unavailable, internal) the server maps to a status in one place.
+//!
+//! Moved here so far: errors (issues with their stats, the errors related to a log),
+//! people (a person's ids and summary), finding a log. The rest of the handlers' rules
+//! follow module by module (logs, capture, alerts, retention).
+
+pub mod clock;
+pub mod errors;
+pub mod people;
+
+use std::sync::Arc;
+
+use tether_model::{LogId, ProjectId};
+use tether_store::{
+    ErrorKind, EventStore, IssueStore, LogReader, PersonStore, RecordingIndex, StoreError, StoreResult,
+    StoredLog,
+};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+
+/// The stores the use cases read.
+#[derive(Clone)]
+pub struct Stores {
+    pub logs: Arc<dyn LogReader>,
+    pub events: Arc<dyn EventStore>,
+    pub issues: Arc<dyn IssueStore>,
+    pub persons: Arc<dyn PersonStore>,
+    pub recordings: Arc<dyn RecordingIndex>,
+}
+
+/// The use cases over one set of stores and a clock. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    stores: Stores,
+    clock: Arc<dyn Clock>,
+}
+
+impl App {
+    pub fn new(stores: Stores, clock: Arc<dyn Clock>) -> App {
+        App { stores, clock }
+    }
+
+    /// What time it is for the use cases (moved by tests through a [`ManualClock`]).
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// One log of the project by its id as the API shows it (a decimal number); not found
+    /// for anything else, so an id of another project reads as absent.
+    pub async fn log(&self, project_id: ProjectId, log_id: &str) -> StoreResult<StoredLog> {
+        let not_found = || StoreError::new(ErrorKind::NotFound, format!("log {log_id} not found"));
+        let id: i64 = log_id.parse().map_err(|_| not_found())?;
+        self.stores.logs.get(project_id, LogId(id)).await?.ok_or_else(not_found)
+    }
+}

@@ -1,0 +1,138 @@
+//! The rules of the use cases on real stores (DuckDB and SQLite in a temp dir), with time
+//! from a clock the test moves: the ±6 h window of related errors, the sparkline's days,
+//! a person's ids and when a person is not found.
+
+use std::sync::Arc;
+
+use tether_app::errors::{IssueFilter, RELATED_WINDOW_MS, Related, SPARKLINE_DAYS};
+use tether_app::{App, ManualClock, Stores};
+use tether_model::{LogId, PersonUpdate};
+use tether_store::conformance::events::exception;
+use tether_store::conformance::logs::sample;
+use tether_store::{ErrorKind, EventStore, IssueStore, LogWriter, MetadataStore, PersonStore, StoredLog};
+use tether_store_embedded::DuckAnalytics;
+use tether_store_sql::SqlMeta;
+
+const DAY_MS: i64 = 86_400_000;
+/// Noon of some day, in ms.
+const NOW_MS: i64 = 1_780_000_000_000 / DAY_MS * DAY_MS + DAY_MS / 2;
+
+struct Fixture {
+    app: App,
+    clock: Arc<ManualClock>,
+    duck: Arc<DuckAnalytics>,
+    meta: Arc<SqlMeta>,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let duck = Arc::new(DuckAnalytics::open(&dir.path().join("a.duckdb")).await.unwrap());
+    let meta = Arc::new(SqlMeta::open_sqlite(&dir.path().join("m.sqlite")).await.unwrap());
+    let project = meta.create_project("shop", "phc_rules").await.unwrap();
+    assert_eq!(project.id, 1, "the fixtures are of project 1");
+    let clock = Arc::new(ManualClock::at(NOW_MS));
+    let stores = Stores {
+        logs: duck.clone(),
+        events: duck.clone(),
+        issues: meta.clone(),
+        persons: meta.clone(),
+        recordings: duck.clone(),
+    };
+    Fixture { app: App::new(stores, clock.clone()), clock, duck, meta, _dir: dir }
+}
+
+impl Fixture {
+    /// A log of session `s1` at `ms`, with id `id`.
+    async fn log(&self, id: i64, ms: i64, session: Option<&str>) {
+        let mut record = sample(1, ms * 1_000_000, "payment declined");
+        record.session_id = session.map(str::to_owned);
+        self.duck.append_logs(vec![StoredLog { id: LogId(id), record }]).await.unwrap();
+    }
+
+    /// An occurrence of issue `name` in session `s1` by `user` at `ms`; the issue's id.
+    async fn occurrence(&self, name: &str, uuid: &str, user: &str, ms: i64) -> i64 {
+        let issue = self.meta.record_occurrence(1, name, name, "boom", ms).await.unwrap();
+        self.duck.append_exceptions(vec![exception(uuid, issue, "s1", user, ms)]).await.unwrap();
+        issue
+    }
+}
+
+#[tokio::test]
+async fn related_errors_are_the_sessions_within_six_hours_of_the_log() {
+    let f = fixture().await;
+    f.log(1, NOW_MS, Some("s1")).await;
+    f.log(2, NOW_MS, None).await;
+    let inside = f.occurrence("TypeError", "e1", "ada", NOW_MS - RELATED_WINDOW_MS + 1).await;
+    let late = f.occurrence("RangeError", "e2", "ada", NOW_MS + RELATED_WINDOW_MS - 1).await;
+    f.occurrence("SyntaxError", "e3", "ada", NOW_MS - RELATED_WINDOW_MS - 1).await;
+    f.occurrence("EvalError", "e4", "ada", NOW_MS + RELATED_WINDOW_MS + 1).await;
+
+    let Related::Issues { session_id, issues } = f.app.related_to_log(1, "1").await.unwrap() else {
+        panic!("the log has a session")
+    };
+    assert_eq!(session_id, "s1");
+    let ids: Vec<i64> = issues.iter().map(|r| r.issue.id).collect();
+    assert_eq!(ids, [late, inside], "inside ±6 h, most recently seen first; the rest outside");
+    assert_eq!(issues[0].last_seen_in_session_ms, NOW_MS + RELATED_WINDOW_MS - 1);
+
+    assert_eq!(f.app.related_to_log(1, "2").await.unwrap(), Related::NoSession);
+    for missing in ["3", "not-a-number"] {
+        let e = f.app.related_to_log(1, missing).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{missing}");
+    }
+    assert_eq!(f.app.related_to_log(2, "1").await.unwrap_err().kind(), ErrorKind::NotFound, "other project");
+}
+
+#[tokio::test]
+async fn the_sparkline_counts_the_last_two_weeks_by_the_clock() {
+    let f = fixture().await;
+    let issue = f.occurrence("TypeError", "e1", "ada", NOW_MS).await;
+    f.occurrence("TypeError", "e2", "ada", NOW_MS - 1000).await;
+    f.occurrence("TypeError", "e3", "ada", NOW_MS - (SPARKLINE_DAYS - 1) * DAY_MS).await;
+    f.occurrence("TypeError", "e4", "ada", NOW_MS - SPARKLINE_DAYS * DAY_MS).await;
+
+    let listed = f.app.issues(IssueFilter { project_id: 1, ..Default::default() }).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].issue.id, issue);
+    assert_eq!(listed[0].stats.as_ref().map(|s| s.occurrences), Some(4), "all occurrences count");
+    let mut expected = vec![0; SPARKLINE_DAYS as usize];
+    (expected[0], expected[SPARKLINE_DAYS as usize - 1]) = (1, 2);
+    assert_eq!(listed[0].sparkline, expected, "today last, 13 days ago first, 14 days ago out");
+
+    // A day later the line moves along: the oldest day drops out, today is empty.
+    f.clock.advance(DAY_MS);
+    let listed = f.app.issues(IssueFilter { project_id: 1, ..Default::default() }).await.unwrap();
+    let mut expected = vec![0; SPARKLINE_DAYS as usize];
+    expected[SPARKLINE_DAYS as usize - 2] = 2;
+    assert_eq!(listed[0].sparkline, expected);
+}
+
+#[tokio::test]
+async fn a_person_is_all_their_ids_and_an_unknown_id_with_nothing_is_not_found() {
+    let f = fixture().await;
+    let identify = PersonUpdate {
+        project_id: 1,
+        distinct_id: "ada@example.com".into(),
+        merge_from: vec!["anon-1".into()],
+        set: Default::default(),
+        set_once: Default::default(),
+        unset: Vec::new(),
+        timestamp_ms: NOW_MS,
+    };
+    f.meta.apply_person_updates(vec![identify]).await.unwrap();
+    f.occurrence("TypeError", "e1", "anon-1", NOW_MS).await;
+
+    let mut ids = f.app.person_ids(1, "anon-1").await.unwrap();
+    ids.sort();
+    assert_eq!(ids, ["ada@example.com", "anon-1"]);
+    let ada = f.app.person_summary(1, "ada@example.com").await.unwrap();
+    assert_eq!(ada.errors, 1, "the error under the anonymous id is hers");
+    assert!(ada.person.is_some());
+
+    let unknown = f.app.person_summary(1, "nobody").await.unwrap_err();
+    assert_eq!(unknown.kind(), ErrorKind::NotFound);
+    f.occurrence("TypeError", "e2", "visitor-9", NOW_MS).await;
+    let anonymous = f.app.person_summary(1, "visitor-9").await.unwrap();
+    assert_eq!((anonymous.person, anonymous.errors), (None, 1), "no person, still their data");
+}
