@@ -8,11 +8,13 @@
 //! not found, unavailable, internal) the server maps to a status in one place.
 //!
 //! Moved here so far: errors (issues with their stats, the errors related to a log),
-//! people (a person's ids and summary), finding a log. The rest of the handlers' rules
-//! follow module by module (logs, capture, alerts, retention).
+//! logs (histogram buckets, live tail's cursor, a session's logs, session marks), people
+//! (a person's ids and summary), finding a log. The rest of the handlers' rules follow
+//! module by module (capture, alerts, retention).
 
 pub mod clock;
 pub mod errors;
+pub mod logs;
 pub mod people;
 
 use std::sync::Arc;

@@ -136,3 +136,61 @@ async fn a_person_is_all_their_ids_and_an_unknown_id_with_nothing_is_not_found()
     let anonymous = f.app.person_summary(1, "visitor-9").await.unwrap();
     assert_eq!((anonymous.person, anonymous.errors), (None, 1), "no person, still their data");
 }
+
+#[tokio::test]
+async fn live_tail_rereads_the_last_seconds_until_the_clock_moves_past_them() {
+    let f = fixture().await;
+    let filter = || tether_store::LogFilter::new(1, 0, i64::MAX);
+    let start = f.app.tail(filter(), None, 100).await.unwrap();
+    assert!(start.logs.is_empty());
+    let horizon = LogId::at_micros(NOW_MS * 1000 - tether_app::logs::TAIL_OVERLAP_US);
+    assert_eq!(start.cursor, horizon, "from now on, minus the overlap");
+
+    // A log minted a second ago is returned, but the cursor stays at the horizon: a log
+    // minted before it and committed late would still be found by the next poll.
+    let id = LogId::at_micros(NOW_MS * 1000 - 1_000_000);
+    let mut record = sample(1, NOW_MS * 1_000_000, "late commit");
+    record.session_id = Some("s1".into());
+    f.duck.append_logs(vec![StoredLog { id, record }]).await.unwrap();
+    let poll = f.app.tail(filter(), Some(start.cursor), 100).await.unwrap();
+    assert_eq!(poll.logs.iter().map(|l| l.id).collect::<Vec<_>>(), [id]);
+    assert_eq!(poll.cursor, horizon);
+    let again = f.app.tail(filter(), Some(poll.cursor), 100).await.unwrap();
+    assert_eq!(again.logs.len(), 1, "re-read while inside the overlap");
+
+    f.clock.advance(tether_app::logs::TAIL_OVERLAP_US / 1000 + 1000);
+    let later = f.app.tail(filter(), Some(again.cursor), 100).await.unwrap();
+    assert_eq!(later.cursor, id, "past the overlap the cursor moves to the newest log");
+    assert!(f.app.tail(filter(), Some(later.cursor), 100).await.unwrap().logs.is_empty());
+}
+
+#[tokio::test]
+async fn a_sessions_logs_are_those_around_its_recording() {
+    let f = fixture().await;
+    let margin_ms = tether_app::logs::SESSION_LOG_MARGIN_NS / 1_000_000;
+    let (start, end) = (NOW_MS, NOW_MS + 600_000);
+    let chunk = tether_store::ChunkEntry {
+        project_id: 1,
+        session_id: "s1".into(),
+        window_id: "w1".into(),
+        distinct_id: "ada".into(),
+        chunk_id: "c1".into(),
+        blob_key: "k".into(),
+        size: 10,
+        stats: tether_model::RecordingStats { first_ms: start, last_ms: end, ..Default::default() },
+    };
+    tether_store::RecordingIndex::index_chunks(f.duck.as_ref(), vec![chunk]).await.unwrap();
+    for (id, ms) in [
+        (1, start - margin_ms - 1),
+        (2, start - margin_ms + 1),
+        (3, end + margin_ms - 1),
+        (4, end + margin_ms + 1),
+    ] {
+        f.log(id, ms, Some("s1")).await;
+    }
+    let (logs, truncated) = f.app.session_logs(1, "s1").await.unwrap();
+    assert_eq!(logs.iter().map(|l| l.id.0).collect::<Vec<_>>(), [2, 3], "oldest first, within the margin");
+    assert!(!truncated);
+    let (unrecorded, _) = f.app.session_logs(1, "s2").await.unwrap();
+    assert!(unrecorded.is_empty());
+}

@@ -1,18 +1,15 @@
 //! `GET /api/projects/{id}/logs…`: search, one log, histogram, facets, live tail.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tether_model::{LogId, ProjectId};
+use tether_model::ProjectId;
 use tether_store::{Breakdown, LogQuery, StoredLog};
 
 use super::authorize_project;
-use super::params::{self, LogParams, MAX_LIMIT, bucket_width_ns, encode_cursor, format_ns};
-use crate::clock::now_ns;
+use super::params::{self, LogParams, MAX_LIMIT, encode_cursor, format_ns};
 use crate::{ApiError, AppState};
 
 /// A log as the list endpoints return it.
@@ -75,7 +72,8 @@ impl axum::extract::FromRequestParts<AppState> for LogRequest {
             .and_then(|(_, v)| v.parse().ok())
             .ok_or_else(|| ApiError::not_found("no such project"))?;
         authorize_project(state, &parts.headers, project_id).await?;
-        params::parse(parts.uri.query(), project_id, now_ns()).map(LogRequest)
+        params::parse(parts.uri.query(), project_id, state.app().now_ms().saturating_mul(1_000_000))
+            .map(LogRequest)
     }
 }
 
@@ -120,17 +118,10 @@ pub(super) async fn histogram(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
 ) -> Result<Json<Value>, ApiError> {
-    let width = bucket_width_ns(p.filter.from_ns, p.filter.to_ns);
     let (from, to) = (p.filter.from_ns, p.filter.to_ns);
-    let histogram = state.logs().histogram(p.filter, width, p.breakdown).await?;
-    // Every bucket of the range is present, empty ones included, so charts need no gap logic.
-    let first = from.div_euclid(width) * width;
-    let mut buckets: BTreeMap<i64, BTreeMap<String, u64>> =
-        (0..).map(|i| first + i * width).take_while(|s| *s < to).map(|s| (s, BTreeMap::new())).collect();
-    for row in histogram.buckets {
-        *buckets.entry(row.start_ns).or_default().entry(row.key).or_default() += row.count;
-    }
-    let buckets: Vec<Value> = buckets
+    let histogram = state.app().histogram(p.filter, p.breakdown).await?;
+    let buckets: Vec<Value> = histogram
+        .buckets
         .into_iter()
         .map(|(start, counts)| {
             let total: u64 = counts.values().sum();
@@ -140,7 +131,7 @@ pub(super) async fn histogram(
     Ok(Json(json!({
         "from": format_ns(from),
         "to": format_ns(to),
-        "bucket_seconds": width / 1_000_000_000,
+        "bucket_seconds": histogram.width_ns / 1_000_000_000,
         "breakdown": match p.breakdown { Breakdown::Severity => "severity", Breakdown::Service => "service" },
         "buckets": buckets,
         "approximate": histogram.approximate,
@@ -155,58 +146,29 @@ pub(super) async fn facets(
     Ok(Json(json!(facets)))
 }
 
-/// How long after its id was minted a log may still become visible: the commit that
-/// follows the minting takes milliseconds, seconds under load. Live tail re-reads this much
-/// behind "now", so a log committed late — by this process or another one writing to the
-/// same store — is still returned once it is visible.
-const TAIL_OVERLAP_US: i64 = 10_000_000;
-
-/// Live tail. Without `after` it returns no logs and the cursor meaning "from now on";
-/// with it, what arrived since (oldest first) and the cursor to ask with next. The cursor
-/// never moves past `now − TAIL_OVERLAP_US`, so consecutive polls may return a log twice:
-/// clients drop repeats by id.
+/// Live tail (`tether_app::App::tail`): without `after`, no logs and the cursor meaning
+/// "from now on"; with it, what arrived since (oldest first) and the cursor to ask with next.
 pub(super) async fn tail(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
 ) -> Result<Json<Value>, ApiError> {
-    let horizon = LogId::at_micros(now_ns() / 1000 - TAIL_OVERLAP_US);
-    let Some(after) = p.after else {
-        return Ok(Json(json!({ "results": [], "cursor": horizon.0.to_string() })));
-    };
     let limit = if p.limit == params::DEFAULT_LIMIT { MAX_LIMIT } else { p.limit };
-    let logs = state.logs().tail(p.filter, after, limit).await?;
-    let newest = logs.last().map_or(after, |l| l.id);
-    let cursor = newest.min(horizon).max(after);
-    let results: Vec<LogJson> = logs.iter().map(LogJson::from).collect();
-    Ok(Json(json!({ "results": results, "cursor": cursor.0.to_string() })))
+    let poll = state.app().tail(p.filter, p.after, limit).await?;
+    let results: Vec<LogJson> = poll.logs.iter().map(LogJson::from).collect();
+    Ok(Json(json!({ "results": results, "cursor": poll.cursor.0.to_string() })))
 }
 
-/// Extra time around a recording in which the session's backend logs are shown.
-const SESSION_LOG_MARGIN_NS: i64 = 5 * 60 * 1_000_000_000;
-
 /// `sessions/{id}/logs`: the session's backend logs, oldest first, for the replay's log
-/// panel. Bounded by the recording's span plus a margin when there is a recording, else by
-/// wherever the session's logs are.
+/// panel (`tether_app::App::session_logs`).
 pub(super) async fn session_logs(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((project_id, session_id)): Path<(ProjectId, String)>,
 ) -> Result<Json<Value>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
-    let (from, to) = match state.recordings().index.recording(project_id, &session_id).await? {
-        Some(r) => (
-            r.start_ms.saturating_mul(1_000_000) - SESSION_LOG_MARGIN_NS,
-            r.end_ms.saturating_mul(1_000_000) + SESSION_LOG_MARGIN_NS,
-        ),
-        // The session index narrows this to the session's own span.
-        None => (0, i64::MAX),
-    };
-    let mut filter = tether_store::LogFilter::new(project_id, from, to);
-    filter.session_id = Some(session_id);
-    let page = state.logs().search(LogQuery { filter, limit: MAX_LIMIT, after: None }).await?;
-    let mut results: Vec<LogJson> = page.logs.iter().map(LogJson::from).collect();
-    results.reverse();
-    Ok(Json(json!({ "results": results, "truncated": page.next.is_some() })))
+    let (logs, truncated) = state.app().session_logs(project_id, &session_id).await?;
+    let results: Vec<LogJson> = logs.iter().map(LogJson::from).collect();
+    Ok(Json(json!({ "results": results, "truncated": truncated })))
 }
 
 /// `logs/summary`: "N logs · N sessions · N users" for the same filters as the list.
@@ -234,29 +196,14 @@ pub(super) async fn session_flags(
 ) -> Result<Json<Value>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let axum::extract::Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let mut ids: Vec<String> =
+    let ids: Vec<String> =
         q.ids.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    ids.sort();
-    ids.dedup();
-    if ids.len() > 500 {
-        return Err(ApiError::bad_request("invalid ids: at most 500 session ids"));
-    }
-    // Recorded sessions come from the recording index, exception counts from the event
-    // store: two stores, composed here.
-    let recorded: std::collections::HashSet<String> =
-        state.recordings().index.recorded_sessions(project_id, ids.clone()).await?.into_iter().collect();
-    let scope = tether_store::ExceptionScope { project_id, ..Default::default() };
-    let exceptions: std::collections::HashMap<String, u64> =
-        state.events().session_exception_counts(scope, ids.clone()).await?.into_iter().collect();
-    let results: Vec<Value> = ids
+    let results: Vec<Value> = state
+        .app()
+        .session_flags(project_id, ids)
+        .await?
         .into_iter()
-        .map(|id| {
-            json!({
-                "has_recording": recorded.contains(&id),
-                "exceptions": exceptions.get(&id).copied().unwrap_or(0),
-                "session_id": id,
-            })
-        })
+        .map(|f| json!({ "has_recording": f.has_recording, "exceptions": f.exceptions, "session_id": f.session_id }))
         .collect();
     Ok(Json(json!({ "results": results })))
 }

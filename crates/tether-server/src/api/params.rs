@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::ApiError;
 
 pub(crate) const DEFAULT_LIMIT: usize = 100;
-pub(crate) const MAX_LIMIT: usize = 1000;
+pub(crate) const MAX_LIMIT: usize = tether_app::logs::MAX_PAGE;
 const DEFAULT_RANGE_NS: i64 = 3600 * 1_000_000_000;
 /// Default end of range is a little in the future so senders with a fast clock still show.
 const DEFAULT_END_SLACK_NS: i64 = 300 * 1_000_000_000;
@@ -164,17 +164,6 @@ pub(crate) fn format_ns(ns: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Histogram bucket widths, in seconds, from which the one giving ~50 buckets is picked.
-const BUCKET_WIDTHS: [i64; 15] =
-    [1, 5, 10, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 21_600, 43_200, 86_400];
-
-/// The smallest standard width that splits the range into at most ~50 buckets (1 day max).
-pub(crate) fn bucket_width_ns(from_ns: i64, to_ns: i64) -> i64 {
-    let target = (to_ns - from_ns) / 50;
-    let secs = BUCKET_WIDTHS.into_iter().find(|w| w * 1_000_000_000 >= target).unwrap_or(86_400);
-    secs * 1_000_000_000
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,13 +219,8 @@ mod tests {
     }
 
     #[test]
-    fn cursor_round_trips_and_buckets_snap() {
+    fn cursor_round_trips() {
         let c = PageCursor { timestamp_ns: NOW, id: LogId(42) };
         assert_eq!(decode_cursor(&encode_cursor(c)), Some(c));
-        let s = 1_000_000_000;
-        assert_eq!(bucket_width_ns(0, 3600 * s), 120 * s);
-        assert_eq!(bucket_width_ns(0, 60 * s), 5 * s);
-        assert_eq!(bucket_width_ns(0, 86_400 * s), 1800 * s);
-        assert_eq!(bucket_width_ns(0, 365 * 86_400 * s), 86_400 * s);
     }
 }
