@@ -101,7 +101,7 @@ pub(crate) fn check_query(query: &str) -> Result<(), crate::ApiError> {
 
 async fn evaluate_all(state: &AppState, tx: &mpsc::Sender<Notification>) -> StoreResult<()> {
     for alert in state.alerts().enabled_alerts().await? {
-        let now_ms = crate::clock::now_ms();
+        let now_ms = state.app().now_ms();
         let events = match &alert.rule {
             AlertRule::LogThreshold { query, threshold, window_secs } => {
                 evaluate_threshold(state, &alert, query, *threshold, *window_secs, now_ms).await?

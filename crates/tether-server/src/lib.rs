@@ -192,6 +192,16 @@ impl AppState {
     /// Builds the state and starts its writer tasks (needs a Tokio runtime). Takes a node
     /// number from the metadata store first, so the log ids this process mints are its own.
     pub async fn new(stores: Stores, limits: Limits) -> StoreResult<(AppState, WriterHandle)> {
+        AppState::with_clock(stores, limits, Arc::new(tether_app::SystemClock)).await
+    }
+
+    /// [`AppState::new`] with the time of the use cases, alerts and retention from `clock`
+    /// (tests move a `tether_app::ManualClock` instead of sleeping through a window).
+    pub async fn with_clock(
+        stores: Stores,
+        limits: Limits,
+        clock: Arc<dyn tether_app::Clock>,
+    ) -> StoreResult<(AppState, WriterHandle)> {
         let ids = Arc::new(LogIdGen::new(stores.meta.claim_node_number().await?));
         let metrics = Arc::new(Metrics::default());
         let commit_logs = batcher::commit_logs(stores.log_writer.clone(), ids, metrics.clone());
@@ -225,7 +235,7 @@ impl AppState {
                 persons: stores.persons.clone(),
                 recordings: stores.recordings.index.clone(),
             },
-            Arc::new(tether_app::SystemClock),
+            clock,
         );
         let inner = Inner {
             stores,

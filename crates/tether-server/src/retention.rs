@@ -31,7 +31,7 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let now_ms = crate::clock::now_ms();
+            let now_ms = state.app().now_ms();
             match run_once(&state, now_ms).await {
                 Ok(d) if d == Deleted::default() => tracing::debug!("retention: nothing to delete"),
                 Ok(d) => tracing::info!(

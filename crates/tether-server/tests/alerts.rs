@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use common::{TestServer, now_ns, otlp_json};
 use serde_json::{Value, json};
+use tether_app::Clock;
 use tether_server::alerts::AlertConfig;
 
 /// A webhook receiver: keeps every body, answers the statuses of `script` in turn (then 200),
@@ -83,7 +84,9 @@ async fn until<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
 
 #[tokio::test]
 async fn a_log_threshold_fires_once_per_breach_and_resolves() {
-    let s = TestServer::start_with_alerts(fast()).await;
+    // Time stands still until the test moves it: the window empties when the test says.
+    let clock = Arc::new(tether_app::ManualClock::at(now_ns() / 1_000_000));
+    let s = TestServer::start_with_alerts_and_clock(fast(), clock.clone()).await;
     let (hook, url) = Receiver::default().start().await;
     let alert = json!({"name": "payment failures", "webhook_url": url,
         "rule": {"kind": "log_threshold", "query": "q=payment failed&severity=error", "threshold": 2, "window_secs": 3}});
@@ -94,7 +97,7 @@ async fn a_log_threshold_fires_once_per_breach_and_resolves() {
     // Two matching logs are not more than 2; a third is. Other logs do not count.
     let logs: Vec<(&str, &[(&str, &str)])> =
         vec![("payment failed: card declined", &[]), ("payment failed: timeout", &[]), ("cart viewed", &[])];
-    let mut body = otlp_json("api", now_ns(), &logs);
+    let mut body = otlp_json("api", (clock.now_ms() - 1000) * 1_000_000, &logs);
     for r in body["resourceLogs"][0]["scopeLogs"][0]["logRecords"].as_array_mut().unwrap() {
         r["severityText"] = json!("ERROR");
     }
@@ -113,7 +116,10 @@ async fn a_log_threshold_fires_once_per_breach_and_resolves() {
     );
 
     // Still over the threshold for a while: no second notification. Then the window
-    // empties and it resolves.
+    // empties (the clock moves past it) and it resolves.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(hook.statuses(), ["firing"], "one notification per breach");
+    clock.advance(4_000);
     let resolved = until("the resolved notification", async || {
         let got = hook.got.lock().unwrap().clone();
         got.iter().any(|v| v["status"] == "resolved").then_some(got)

@@ -28,23 +28,32 @@ impl TestServer {
     }
 
     pub async fn start_with(limits: Limits) -> TestServer {
-        Self::start_full(limits, None, None).await
+        Self::start_full(limits, None, None, None).await
     }
 
     /// A server whose default project has this token (fixtures name theirs).
     pub async fn start_with_token(token: &str) -> TestServer {
-        Self::start_full(Limits::default(), Some(token), None).await
+        Self::start_full(Limits::default(), Some(token), None, None).await
     }
 
     /// A server that evaluates alerts and delivers their webhooks as `alerts` says.
     pub async fn start_with_alerts(alerts: tether_server::alerts::AlertConfig) -> TestServer {
-        Self::start_full(Limits::default(), None, Some(alerts)).await
+        Self::start_full(Limits::default(), None, Some(alerts), None).await
+    }
+
+    /// [`TestServer::start_with_alerts`] whose alerts and use cases read the time from `clock`.
+    pub async fn start_with_alerts_and_clock(
+        alerts: tether_server::alerts::AlertConfig,
+        clock: std::sync::Arc<dyn tether_app::Clock>,
+    ) -> TestServer {
+        Self::start_full(Limits::default(), None, Some(alerts), Some(clock)).await
     }
 
     async fn start_full(
         limits: Limits,
         token: Option<&str>,
         alerts: Option<tether_server::alerts::AlertConfig>,
+        clock: Option<std::sync::Arc<dyn tether_app::Clock>>,
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let stores = EmbeddedStores::open(dir.path()).await.expect("open stores");
@@ -54,7 +63,8 @@ impl TestServer {
             .await
             .unwrap()
             .expect("admin created");
-        let (state, writer) = AppState::new(stores, limits).await.expect("start writers");
+        let clock = clock.unwrap_or_else(|| std::sync::Arc::new(tether_app::SystemClock));
+        let (state, writer) = AppState::with_clock(stores, limits, clock).await.expect("start writers");
         if let Some(config) = alerts {
             tether_server::alerts::spawn(state.clone(), config);
         }
