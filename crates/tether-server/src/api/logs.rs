@@ -77,17 +77,44 @@ impl axum::extract::FromRequestParts<AppState> for LogRequest {
     }
 }
 
+/// A page of logs, newest first; `next_cursor` asks for the next one.
+#[derive(Serialize)]
+pub(super) struct LogPage {
+    results: Vec<LogJson>,
+    has_more: bool,
+    next_cursor: Option<String>,
+}
+
 pub(super) async fn list(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LogPage>, ApiError> {
     let page = state.logs().search(LogQuery { filter: p.filter, limit: p.limit, after: p.cursor }).await?;
-    let results: Vec<LogJson> = page.logs.iter().map(LogJson::from).collect();
-    Ok(Json(json!({
-        "results": results,
-        "has_more": page.next.is_some(),
-        "next_cursor": page.next.map(encode_cursor),
-    })))
+    Ok(Json(LogPage {
+        results: page.logs.iter().map(LogJson::from).collect(),
+        has_more: page.next.is_some(),
+        next_cursor: page.next.map(encode_cursor),
+    }))
+}
+
+#[derive(Serialize)]
+struct ScopeJson {
+    name: String,
+    version: String,
+    attributes: Value,
+}
+
+/// One log with everything it was sent with.
+#[derive(Serialize)]
+pub(super) struct LogDetail {
+    #[serde(flatten)]
+    log: LogJson,
+    observed_timestamp: String,
+    severity_text: String,
+    severity_number: i32,
+    trace_flags: u32,
+    event_name: String,
+    scope: ScopeJson,
 }
 
 /// The log with id text `log_id` of a project; 404 when there is none.
@@ -95,55 +122,78 @@ pub(super) async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((project_id, log_id)): Path<(ProjectId, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LogDetail>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let log = state.app().log(project_id, &log_id).await?;
     let r = &log.record;
-    let mut out = serde_json::to_value(LogJson::from(&log)).unwrap_or_else(|_| json!({}));
-    if let Value::Object(map) = &mut out {
-        map.insert("observed_timestamp".into(), json!(format_ns(r.observed_timestamp_ns)));
-        map.insert("severity_text".into(), json!(r.severity_text));
-        map.insert("severity_number".into(), json!(r.severity_number));
-        map.insert("trace_flags".into(), json!(r.trace_flags));
-        map.insert("event_name".into(), json!(r.event_name));
-        map.insert(
-            "scope".into(),
-            json!({ "name": r.scope_name, "version": r.scope_version, "attributes": attrs_json(&r.scope_attributes) }),
-        );
-    }
-    Ok(Json(out))
+    Ok(Json(LogDetail {
+        log: LogJson::from(&log),
+        observed_timestamp: format_ns(r.observed_timestamp_ns),
+        severity_text: r.severity_text.clone(),
+        severity_number: r.severity_number,
+        trace_flags: r.trace_flags,
+        event_name: r.event_name.clone(),
+        scope: ScopeJson {
+            name: r.scope_name.clone(),
+            version: r.scope_version.clone(),
+            attributes: attrs_json(&r.scope_attributes),
+        },
+    }))
+}
+
+#[derive(Serialize)]
+struct Bucket {
+    start: String,
+    total: u64,
+    counts: std::collections::BTreeMap<String, u64>,
+}
+
+/// Counts per bucket over the whole range, empty buckets included.
+#[derive(Serialize)]
+pub(super) struct HistogramJson {
+    from: String,
+    to: String,
+    bucket_seconds: i64,
+    breakdown: &'static str,
+    buckets: Vec<Bucket>,
+    approximate: bool,
 }
 
 pub(super) async fn histogram(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<HistogramJson>, ApiError> {
     let (from, to) = (p.filter.from_ns, p.filter.to_ns);
     let histogram = state.app().histogram(p.filter, p.breakdown).await?;
-    let buckets: Vec<Value> = histogram
-        .buckets
-        .into_iter()
-        .map(|(start, counts)| {
-            let total: u64 = counts.values().sum();
-            json!({ "start": format_ns(start), "total": total, "counts": counts })
-        })
-        .collect();
-    Ok(Json(json!({
-        "from": format_ns(from),
-        "to": format_ns(to),
-        "bucket_seconds": histogram.width_ns / 1_000_000_000,
-        "breakdown": match p.breakdown { Breakdown::Severity => "severity", Breakdown::Service => "service" },
-        "buckets": buckets,
-        "approximate": histogram.approximate,
-    })))
+    Ok(Json(HistogramJson {
+        from: format_ns(from),
+        to: format_ns(to),
+        bucket_seconds: histogram.width_ns / 1_000_000_000,
+        breakdown: match p.breakdown {
+            Breakdown::Severity => "severity",
+            Breakdown::Service => "service",
+        },
+        buckets: histogram
+            .buckets
+            .into_iter()
+            .map(|(start, counts)| Bucket { start: format_ns(start), total: counts.values().sum(), counts })
+            .collect(),
+        approximate: histogram.approximate,
+    }))
 }
 
 pub(super) async fn facets(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
-) -> Result<Json<Value>, ApiError> {
-    let facets = state.logs().facets(p.filter, 50, 10).await?;
-    Ok(Json(json!(facets)))
+) -> Result<Json<tether_store::Facets>, ApiError> {
+    Ok(Json(state.logs().facets(p.filter, 50, 10).await?))
+}
+
+/// Logs and the cursor to ask with next.
+#[derive(Serialize)]
+pub(super) struct TailJson {
+    results: Vec<LogJson>,
+    cursor: String,
 }
 
 /// Live tail (`tether_app::App::tail`): without `after`, no logs and the cursor meaning
@@ -151,11 +201,20 @@ pub(super) async fn facets(
 pub(super) async fn tail(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TailJson>, ApiError> {
     let limit = if p.limit == params::DEFAULT_LIMIT { MAX_LIMIT } else { p.limit };
     let poll = state.app().tail(p.filter, p.after, limit).await?;
-    let results: Vec<LogJson> = poll.logs.iter().map(LogJson::from).collect();
-    Ok(Json(json!({ "results": results, "cursor": poll.cursor.0.to_string() })))
+    Ok(Json(TailJson {
+        results: poll.logs.iter().map(LogJson::from).collect(),
+        cursor: poll.cursor.0.to_string(),
+    }))
+}
+
+/// A session's logs, oldest first; `truncated` when there were more.
+#[derive(Serialize)]
+pub(super) struct SessionLogs {
+    results: Vec<LogJson>,
+    truncated: bool,
 }
 
 /// `sessions/{id}/logs`: the session's backend logs, oldest first, for the replay's log
@@ -164,19 +223,18 @@ pub(super) async fn session_logs(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((project_id, session_id)): Path<(ProjectId, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionLogs>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let (logs, truncated) = state.app().session_logs(project_id, &session_id).await?;
-    let results: Vec<LogJson> = logs.iter().map(LogJson::from).collect();
-    Ok(Json(json!({ "results": results, "truncated": truncated })))
+    Ok(Json(SessionLogs { results: logs.iter().map(LogJson::from).collect(), truncated }))
 }
 
 /// `logs/summary`: "N logs · N sessions · N users" for the same filters as the list.
 pub(super) async fn summary(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.logs().summary(p.filter).await?)))
+) -> Result<Json<tether_store::LogSummary>, ApiError> {
+    Ok(Json(state.logs().summary(p.filter).await?))
 }
 
 #[derive(serde::Deserialize)]
@@ -186,6 +244,18 @@ pub(super) struct FlagsQuery {
     ids: String,
 }
 
+#[derive(Serialize)]
+struct SessionFlagsJson {
+    has_recording: bool,
+    exceptions: u64,
+    session_id: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct SessionFlagsList {
+    results: Vec<SessionFlagsJson>,
+}
+
 /// `sessions/flags?ids=a,b`: which of a page's sessions were recorded and hit exceptions,
 /// for the ▶ and ⚠ marks on log rows.
 pub(super) async fn session_flags(
@@ -193,17 +263,21 @@ pub(super) async fn session_flags(
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
     query: Result<axum::extract::Query<FlagsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionFlagsList>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let axum::extract::Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let ids: Vec<String> =
         q.ids.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    let results: Vec<Value> = state
+    let results = state
         .app()
         .session_flags(project_id, ids)
         .await?
         .into_iter()
-        .map(|f| json!({ "has_recording": f.has_recording, "exceptions": f.exceptions, "session_id": f.session_id }))
+        .map(|f| SessionFlagsJson {
+            has_recording: f.has_recording,
+            exceptions: f.exceptions,
+            session_id: f.session_id,
+        })
         .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(SessionFlagsList { results }))
 }
