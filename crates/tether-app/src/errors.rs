@@ -3,8 +3,11 @@
 
 use std::collections::HashMap;
 
+use tether_model::ExceptionRecord;
 use tether_model::ProjectId;
-use tether_store::{ExceptionScope, Issue, IssueQuery, IssueStats, IssueStatus, StoreResult};
+use tether_store::{
+    ErrorKind, ExceptionScope, Issue, IssueQuery, IssueStats, IssueStatus, StoreError, StoreResult,
+};
 
 use crate::App;
 
@@ -41,6 +44,17 @@ pub struct IssueWithStats {
     pub issue: Issue,
     pub stats: Option<IssueStats>,
     pub sparkline: Vec<u64>,
+}
+
+/// Most occurrences one issue's page lists.
+pub const MAX_OCCURRENCES: usize = 100;
+
+/// One issue with its counts and its newest occurrences (newest first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssueDetail {
+    pub issue: Issue,
+    pub stats: Option<IssueStats>,
+    pub occurrences: Vec<ExceptionRecord>,
 }
 
 /// An issue a log's session hit near the log.
@@ -117,6 +131,20 @@ impl App {
                 issue,
             })
             .collect())
+    }
+
+    /// One issue of the project with its counts and newest [`MAX_OCCURRENCES`] occurrences.
+    pub async fn issue(&self, project_id: ProjectId, issue_id: i64) -> StoreResult<IssueDetail> {
+        let issue = self
+            .stores
+            .issues
+            .issue(project_id, issue_id)
+            .await?
+            .ok_or_else(|| StoreError::new(ErrorKind::NotFound, format!("issue {issue_id} not found")))?;
+        let scope = ExceptionScope { project_id, issue_id: Some(issue_id), ..Default::default() };
+        let stats = self.stores.events.issue_stats(scope.clone()).await?.pop();
+        let occurrences = self.stores.events.exceptions(scope, MAX_OCCURRENCES).await?;
+        Ok(IssueDetail { issue, stats, occurrences })
     }
 
     /// Issues with at least one exception in the log's session within ±6 h of the log

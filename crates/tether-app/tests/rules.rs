@@ -100,6 +100,12 @@ async fn the_sparkline_counts_the_last_two_weeks_by_the_clock() {
     (expected[0], expected[SPARKLINE_DAYS as usize - 1]) = (1, 2);
     assert_eq!(listed[0].sparkline, expected, "today last, 13 days ago first, 14 days ago out");
 
+    let detail = f.app.issue(1, issue).await.unwrap();
+    assert_eq!(detail.occurrences.len(), 4);
+    assert_eq!(detail.occurrences[0].uuid, "e1", "newest first");
+    assert_eq!(f.app.issue(1, issue + 1).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(f.app.issue(2, issue).await.unwrap_err().kind(), ErrorKind::NotFound, "other project");
+
     // A day later the line moves along: the oldest day drops out, today is empty.
     f.clock.advance(DAY_MS);
     let listed = f.app.issues(IssueFilter { project_id: 1, ..Default::default() }).await.unwrap();

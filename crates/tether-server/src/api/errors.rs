@@ -5,10 +5,10 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tether_app::errors::{IssueFilter, Related};
 use tether_model::ProjectId;
-use tether_store::{ExceptionScope, Issue, IssueStats, IssueStatus, Role};
+use tether_store::{Issue, IssueStats, IssueStatus, Role};
 
 use super::params::{format_ns, parse_time_ms};
 use super::{authorize_project, authorize_project_as};
@@ -20,7 +20,7 @@ fn ms_text(ms: i64) -> String {
 
 /// An issue as the API shows it, with its counts (zero where none were asked for).
 #[derive(Serialize)]
-struct IssueJson {
+pub(super) struct IssueJson {
     id: i64,
     name: String,
     description: String,
@@ -48,10 +48,6 @@ impl IssueJson {
             users: stats.map_or(0, |s| s.users),
         }
     }
-}
-
-fn issue_json(issue: &Issue, stats: Option<&IssueStats>) -> Value {
-    serde_json::to_value(IssueJson::new(issue, stats)).unwrap_or(Value::Null)
 }
 
 /// One row of the issue list.
@@ -110,39 +106,53 @@ pub(super) async fn list(
     Ok(Json(IssueList { results }))
 }
 
+#[derive(Serialize)]
+struct OccurrenceJson {
+    uuid: String,
+    timestamp: String,
+    session_id: Option<String>,
+    distinct_id: String,
+    url: Option<String>,
+    message: String,
+}
+
+/// One issue: its counts, its newest exception with frames resolved where a source map is
+/// known, and its newest occurrences.
+#[derive(Serialize)]
+pub(super) struct IssueDetailJson {
+    #[serde(flatten)]
+    issue: IssueJson,
+    latest_exception: Value,
+    occurrences_list: Vec<OccurrenceJson>,
+}
+
 pub(super) async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((project_id, issue_id)): Path<(ProjectId, i64)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IssueDetailJson>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
-    let issue = state
-        .issues()
-        .issue(project_id, issue_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("issue {issue_id} not found")))?;
-    let scope = ExceptionScope { project_id, issue_id: Some(issue_id), ..Default::default() };
-    let stats = state.events().issue_stats(scope.clone()).await?.pop();
-    let occurrences = state.events().exceptions(scope, 100).await?;
-    let mut out = issue_json(&issue, stats.as_ref());
-    out["latest_exception"] = match occurrences.first() {
+    let detail = state.app().issue(project_id, issue_id).await?;
+    let latest_exception = match detail.occurrences.first() {
         Some(e) => state.symbolicate(project_id, &e.exception_list).await,
         None => Value::Null,
     };
-    out["occurrences_list"] = occurrences
-        .iter()
-        .map(|e| {
-            json!({
-                "uuid": e.uuid,
-                "timestamp": ms_text(e.timestamp_ms),
-                "session_id": e.session_id,
-                "distinct_id": e.distinct_id,
-                "url": e.url,
-                "message": e.message,
+    Ok(Json(IssueDetailJson {
+        issue: IssueJson::new(&detail.issue, detail.stats.as_ref()),
+        latest_exception,
+        occurrences_list: detail
+            .occurrences
+            .into_iter()
+            .map(|e| OccurrenceJson {
+                uuid: e.uuid,
+                timestamp: ms_text(e.timestamp_ms),
+                session_id: e.session_id,
+                distinct_id: e.distinct_id,
+                url: e.url,
+                message: e.message,
             })
-        })
-        .collect();
-    Ok(Json(out))
+            .collect(),
+    }))
 }
 
 #[derive(serde::Deserialize)]
@@ -156,11 +166,11 @@ pub(super) async fn update(
     headers: HeaderMap,
     Path((project_id, issue_id)): Path<(ProjectId, i64)>,
     body: Result<Json<StatusChange>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IssueJson>, ApiError> {
     authorize_project_as(&state, &headers, project_id, Role::Member, "changing an issue's status").await?;
     let Json(change) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let issue = state.issues().set_issue_status(project_id, issue_id, change.status).await?;
-    Ok(Json(issue_json(&issue, None)))
+    Ok(Json(IssueJson::new(&issue, None)))
 }
 
 /// An issue a log's session hit near the log.
