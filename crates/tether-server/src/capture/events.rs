@@ -91,8 +91,8 @@ pub(super) async fn capture(
     let Decoded { project, capture, .. } = decode_request(&state, request, MAX_BATCH_BYTES, &memory).await?;
     let events = capture.events.iter().filter(|e| e.event != "$snapshot").count();
     check_rate(&state, &project, Kind::Events, events as u64)?;
-    let on_cpu = state.clone();
-    let events = state.on_cpu(move || prepare(capture.events, MAX_EVENT_BYTES, on_cpu.metrics())).await??;
+    let (events, frames_dropped) = state.on_cpu(move || prepare(capture.events, MAX_EVENT_BYTES)).await??;
+    state.metrics().frames_dropped.fetch_add(frames_dropped, std::sync::atomic::Ordering::Relaxed);
     store_events(&state, &project, events).await?;
     // Exactly 200 with a body: posthog-js retries anything else, 204 included.
     Ok(Json(json!({ "status": 1 })))
@@ -104,15 +104,12 @@ pub(crate) struct Prepared {
     properties: String,
 }
 
-/// CPU work before storing: exception frames capped (the rest dropped and counted), and
-/// each event's properties serialized once, which is also how their size is checked.
-/// Recordings' snapshot events are left out (`/s/` stores their data as chunks).
-fn prepare(
-    events: Vec<CapturedEvent>,
-    max_event_bytes: usize,
-    metrics: &crate::metrics::Metrics,
-) -> Result<Vec<Prepared>, ApiError> {
+/// CPU work before storing: exception frames capped (the rest dropped; their count is
+/// returned), and each event's properties serialized once, which is also how their size is
+/// checked. Recordings' snapshot events are left out (`/s/` stores their data as chunks).
+fn prepare(events: Vec<CapturedEvent>, max_event_bytes: usize) -> Result<(Vec<Prepared>, u64), ApiError> {
     let mut out = Vec::with_capacity(events.len());
+    let mut frames_dropped = 0;
     for (i, mut event) in events.into_iter().enumerate() {
         if event.event == "$snapshot" {
             continue;
@@ -120,8 +117,7 @@ fn prepare(
         if event.event == "$exception"
             && let Some(list) = event.properties.get_mut("$exception_list")
         {
-            let dropped = cap_frames(list);
-            metrics.frames_dropped.fetch_add(dropped as u64, std::sync::atomic::Ordering::Relaxed);
+            frames_dropped += cap_frames(list) as u64;
         }
         let properties = serde_json::to_string(&event.properties).unwrap_or_default();
         if properties.len() > max_event_bytes {
@@ -132,7 +128,7 @@ fn prepare(
         }
         out.push(Prepared { event, properties });
     }
-    Ok(out)
+    Ok((out, frames_dropped))
 }
 
 /// Stores captured events: exceptions become issue occurrences, person operations are

@@ -67,13 +67,11 @@ fn only_new<'a, T>(
     key: impl Fn(&T) -> (ProjectId, &str, i64),
 ) -> StoreResult<Vec<&'a T>> {
     let mut old: std::collections::BTreeMap<ProjectId, ((i64, i64), Vec<&str>)> = Default::default();
-    for item in items {
+    for item in dedup.uncovered(table, items, |item| key(item).2) {
         let (p, u, ts) = key(item);
-        if !dedup.recent(table).covers(ts) {
-            let ((from, to), uuids) = old.entry(p).or_insert(((ts, ts), Vec::new()));
-            (*from, *to) = ((*from).min(ts), (*to).max(ts));
-            uuids.push(u);
-        }
+        let ((from, to), uuids) = old.entry(p).or_insert(((ts, ts), Vec::new()));
+        (*from, *to) = ((*from).min(ts), (*to).max(ts));
+        uuids.push(u);
     }
     let mut stored_before: std::collections::HashSet<u128> = Default::default();
     for (project, (span, uuids)) in old {
@@ -82,22 +80,15 @@ fn only_new<'a, T>(
             stored_before.extend(found.iter().map(|u| recent::key(project, &[u])));
         }
     }
-    let mut fresh = Vec::new();
-    let mut in_batch = std::collections::HashSet::new();
-    for item in items {
-        let (p, u, ts) = key(item);
-        let k = recent::key(p, &[u]);
-        let stored = if dedup.recent(table).covers(ts) {
-            dedup.recent(table).contains(k)
-        } else {
-            stored_before.contains(&k)
-        };
-        if !stored && in_batch.insert(k) {
-            dedup.stage(table, ts, k);
-            fresh.push(item);
-        }
-    }
-    Ok(fresh)
+    Ok(dedup.keep_new(
+        table,
+        items,
+        |item| {
+            let (p, u, ts) = key(item);
+            (recent::key(p, &[u]), ts)
+        },
+        &stored_before,
+    ))
 }
 
 fn table_name(table: Table) -> &'static str {

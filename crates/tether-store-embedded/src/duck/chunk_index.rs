@@ -20,24 +20,14 @@ use super::recent::{self, Dedup, Table};
 /// earlier in the group, and folds them into their sessions' summaries. Two sessions may
 /// send the same bytes (the chunk id is a hash of them): each keeps its chunk.
 pub(super) fn index_chunks(conn: &Connection, dedup: &mut Dedup, chunks: &[ChunkEntry]) -> StoreResult<()> {
-    let key = |c: &ChunkEntry| recent::key(c.project_id, &[&c.session_id, &c.chunk_id]);
-    let old: Vec<&ChunkEntry> =
-        chunks.iter().filter(|c| !dedup.recent(Table::Chunks).covers(c.stats.first_ms)).collect();
+    let old = dedup.uncovered(Table::Chunks, chunks, |c| c.stats.first_ms);
     let indexed_before = already_indexed(conn, &old)?;
-    let mut in_group = HashSet::new();
-    let mut fresh = Vec::new();
-    for c in chunks {
-        let k = key(c);
-        let indexed = if dedup.recent(Table::Chunks).covers(c.stats.first_ms) {
-            dedup.recent(Table::Chunks).contains(k)
-        } else {
-            indexed_before.contains(&k)
-        };
-        if !indexed && in_group.insert(k) {
-            dedup.stage(Table::Chunks, c.stats.first_ms, k);
-            fresh.push(c);
-        }
-    }
+    let fresh = dedup.keep_new(
+        Table::Chunks,
+        chunks,
+        |c| (recent::key(c.project_id, &[&c.session_id, &c.chunk_id]), c.stats.first_ms),
+        &indexed_before,
+    );
     if fresh.is_empty() {
         return Ok(());
     }

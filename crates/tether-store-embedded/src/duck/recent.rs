@@ -149,13 +149,40 @@ impl<'a> Dedup<'a> {
         Dedup { recent, staged: Vec::new() }
     }
 
-    pub(super) fn recent(&mut self, table: Table) -> &RecentKeys {
-        self.recent.get_mut(table)
+    /// The records of `items` the recent keys cannot answer for (older than the horizon):
+    /// the table must be asked about these.
+    pub(super) fn uncovered<'t, T>(
+        &mut self,
+        table: Table,
+        items: &'t [T],
+        ts: impl Fn(&T) -> i64,
+    ) -> Vec<&'t T> {
+        let recent = self.recent.get_mut(table);
+        items.iter().filter(|item| !recent.covers(ts(item))).collect()
     }
 
-    /// Notes a key this transaction stores.
-    pub(super) fn stage(&mut self, table: Table, ts: i64, key: u128) {
-        self.staged.push((table, ts, key));
+    /// Keeps the first record of each key not stored yet — by the recent keys where they
+    /// answer, else by `stored_before` (the table's answer for the [`Dedup::uncovered`]
+    /// ones) — and stages the kept keys. `key` gives a record's key and time (ms).
+    pub(super) fn keep_new<'t, T>(
+        &mut self,
+        table: Table,
+        items: &'t [T],
+        key: impl Fn(&T) -> (u128, i64),
+        stored_before: &HashSet<u128>,
+    ) -> Vec<&'t T> {
+        let mut in_batch = HashSet::new();
+        let mut fresh = Vec::new();
+        for item in items {
+            let (k, ts) = key(item);
+            let recent = self.recent.get_mut(table);
+            let stored = if recent.covers(ts) { recent.contains(k) } else { stored_before.contains(&k) };
+            if !stored && in_batch.insert(k) {
+                self.staged.push((table, ts, k));
+                fresh.push(item);
+            }
+        }
+        fresh
     }
 
     /// Stops answering for `table`'s records before `ts`, at once: answering for less is
