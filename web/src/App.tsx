@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, Project, User } from './api';
+import { api, ApiError, Me, Project, ProjectList, User } from './api';
 import { Link, navigate, splitProject, useLocation } from './router';
 import { SessionContext, Session, useSession } from './session';
 import { LoginPage } from './pages/Login';
@@ -41,10 +41,10 @@ function LoggedIn({ url }: { url: URL }) {
   const [error, setError] = useState<string | null>(null);
   const [help, setHelp] = useState(false);
   const reloadProjects = useCallback(async () => {
-    setProjects((await api<{ results: Project[] }>('/api/projects')).results);
+    setProjects((await api<ProjectList>('/api/projects')).results);
   }, []);
   useEffect(() => {
-    api<{ user?: User }>('/api/me').then(
+    api<Me>('/api/me').then(
       (m) => (m.user ? setUser(m.user) : setError('Log in to use the UI (this browser sent an API key)')),
       (e: ApiError) => setError(e.message),
     );

@@ -1,71 +1,61 @@
 import { useEffect, useRef, useState } from 'react';
+import type { components } from './generated/api';
 import { splitProject } from './router';
 
 // Typed access to Tether's JSON API. The session cookie authenticates; a 401 sends the
 // person to the login page.
 
-export interface Log {
-  id: string;
-  timestamp: string;
-  severity: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-  service: string;
-  body: string;
-  session_id: string | null;
-  distinct_id: string | null;
-  trace_id: string;
-  span_id: string;
-  attributes: Record<string, unknown>;
-  resource_attributes: Record<string, unknown>;
-  scope?: { name: string; version: string; attributes: Record<string, unknown> };
-  /** The rest are sent for one log (`logs/{id}`), not in lists. */
-  observed_timestamp?: string;
-  severity_text?: string;
-  severity_number?: number;
-  trace_flags?: number;
-  event_name?: string;
-}
-
-export interface LogPage {
-  results: Log[];
-  has_more: boolean;
-  next_cursor: string | null;
-}
-
-export interface Issue {
-  id: number;
-  fingerprint: string;
-  name: string;
-  description: string;
-  status: 'active' | 'resolved' | 'suppressed';
-  first_seen: string;
-  last_seen: string;
-  occurrences: number;
-  sessions: number;
-  users: number;
-  occurrences_in_session?: number;
-  /** Occurrences per day over the last 14 days, oldest first. */
-  sparkline?: number[];
-  last_seen_in_session?: string;
-}
-
-export interface Recording {
-  session_id: string;
-  distinct_id: string;
-  start_ms: number;
-  end_ms: number;
-  duration_ms: number;
-  active_ms: number;
-  first_url: string | null;
-  clicks: number;
-  keypresses: number;
-  console_errors: number;
-  exceptions: number;
-  start_time: string;
-  end_time: string;
-  /** Bytes of snapshot data stored. */
-  size: number;
-  has_full_snapshot: boolean;
-}
+// API data types come from the server's OpenAPI document (`generated/`, made by
+// `scripts/generate-api-types`); none is written by hand here.
+type Schemas = components['schemas'];
+export type Log = Schemas['Log'];
+export type LogDetail = Schemas['LogDetail'];
+export type LogPage = Schemas['LogPage'];
+export type Issue = Schemas['Issue'];
+export type ListedIssue = Schemas['ListedIssue'];
+export type IssueList = Schemas['IssueList'];
+export type IssueDetail = Schemas['IssueDetail'];
+export type RelatedErrors = Schemas['RelatedErrors'];
+export type Recording = Schemas['Recording'];
+export type Role = Schemas['Role'];
+export type User = Schemas['User'];
+export type Retention = Schemas['Retention'];
+export type Privacy = Schemas['Privacy'];
+export type IngestLimits = Schemas['IngestLimits'];
+export type ProjectSettings = Schemas['ProjectSettings'];
+export type Project = Schemas['Project'];
+export type Severity = Schemas['Severity'];
+export type Histogram = Schemas['Histogram'];
+export type Facets = Schemas['Facets'];
+export type Summary = Schemas['Summary'];
+export type SessionFlagsList = Schemas['SessionFlagsList'];
+export type SessionFlag = Schemas['SessionFlags'];
+export type TailPoll = Schemas['TailPoll'];
+export type SessionLogs = Schemas['SessionLogs'];
+export type SessionEvent = Schemas['SessionEvent'];
+export type Snapshots = Schemas['Snapshots'];
+export type Person = Schemas['Person'];
+export type Me = Schemas['Me'];
+export type LoginSession = Schemas['LoginSession'];
+export type ApiKey = Schemas['ApiKey'];
+export type NewKeyAnswer = Schemas['NewKeyAnswer'];
+export type Invite = Schemas['Invite'];
+export type InviteOffer = Schemas['InviteOffer'];
+export type NewInviteAnswer = Schemas['NewInviteAnswer'];
+export type Alert = Schemas['Alert'];
+export type AlertRule = Schemas['AlertRule'];
+export type AlertEvent = Schemas['AlertEvent'];
+export type Exception = Schemas['Exception'];
+export type Frame = Schemas['Frame'];
+export type InviteList = Schemas['InviteList'];
+export type ProjectList = Schemas['ProjectList'];
+export type UserList = Schemas['UserList'];
+export type AlertList = Schemas['AlertList'];
+export type AlertHistory = Schemas['AlertHistory'];
+export type SessionEventList = Schemas['SessionEventList'];
+export type RecordingList = Schemas['RecordingList'];
+export type LoginSessionList = Schemas['LoginSessionList'];
+export type KeyList = Schemas['KeyList'];
 
 export class ApiError extends Error {
   constructor(
@@ -74,50 +64,6 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-}
-
-export type Role = 'admin' | 'member' | 'viewer';
-
-export interface User {
-  id: number;
-  username: string;
-  role: Role;
-  created_at_ms: number;
-}
-
-export interface Retention {
-  logs_days: number;
-  events_days: number;
-  recordings_days: number;
-}
-
-export interface Privacy {
-  mask_all_inputs: boolean;
-  mask_text_selector: string;
-  block_selector: string;
-}
-
-/** How fast the project's SDKs may send, per Tether process; 0 is no limit. */
-export interface IngestLimits {
-  events_per_second: number;
-  recording_bytes_per_second: number;
-}
-
-export interface ProjectSettings {
-  session_recording: boolean;
-  console_log_recording: boolean;
-  exception_autocapture: boolean;
-  privacy: Privacy;
-  retention: Retention;
-  ingest_limits: IngestLimits;
-}
-
-export interface Project {
-  id: number;
-  name: string;
-  token: string;
-  created_at_ms: number;
-  settings: ProjectSettings;
 }
 
 /** Whether `role` is at least `needed` (viewer < member < admin), as the server checks. */

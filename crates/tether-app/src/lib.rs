@@ -9,13 +9,14 @@
 //!
 //! Moved here so far: errors (issues with their stats, the errors related to a log),
 //! logs (histogram buckets, live tail's cursor, a session's logs, session marks), people
-//! (a person's ids and summary), finding a log. The rest of the handlers' rules follow
+//! (a person's ids and summary), recordings (the list and its error filter), finding a log. The rest of the handlers' rules follow
 //! module by module (capture, alerts, retention).
 
 pub mod clock;
 pub mod errors;
 pub mod logs;
 pub mod people;
+pub mod recordings;
 
 use std::sync::Arc;
 

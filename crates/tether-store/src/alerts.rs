@@ -6,18 +6,7 @@ use tether_model::ProjectId;
 
 use crate::StoreResult;
 
-/// What an alert watches.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum AlertRule {
-    /// More than `threshold` logs matching `query` (the logs API's query string: `q`,
-    /// `severity`, `service`, `attr`, …, without a time range) within the last
-    /// `window_secs`. Fires when crossed, resolves when back at or under it.
-    LogThreshold { query: String, threshold: u64, window_secs: u32 },
-    /// An issue seen for the first time, or again after it was resolved. Each one notifies
-    /// once; there is nothing to resolve.
-    NewIssue,
-}
+pub use tether_model::AlertRule;
 
 /// A saved alert of a project.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use tether_model::ProjectId;
 
 use crate::StoreResult;
+pub use tether_model::{IngestLimits, Privacy, ProjectSettings, Retention};
 
 /// A project: the unit of data ownership. Every stored row carries its id.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -16,94 +17,6 @@ pub struct Project {
     /// Unix milliseconds.
     pub created_at_ms: i64,
     pub settings: ProjectSettings,
-}
-
-/// A project's settings: what its PostHog SDKs are told to capture (through remote config)
-/// and how long its data is kept.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ProjectSettings {
-    pub session_recording: bool,
-    pub console_log_recording: bool,
-    pub exception_autocapture: bool,
-    pub privacy: Privacy,
-    pub retention: Retention,
-    pub ingest_limits: IngestLimits,
-}
-
-/// How fast a project's SDKs may send, counted by each Tether process on its own; 0 is no
-/// limit (the default). Past a limit capture answers 503 with `Retry-After`, which
-/// posthog-js retries.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct IngestLimits {
-    /// Events per second (`/e/` and the other event routes), in bursts of up to 5 s' worth.
-    pub events_per_second: u64,
-    /// Recording bytes per second as sent (`/s/` bodies), in bursts of up to 5 s' worth.
-    pub recording_bytes_per_second: u64,
-}
-
-/// What session replays leave out of a page, delivered to posthog-js as
-/// `sessionRecording.masking` in remote config (an app's own `posthog.init` options win).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Privacy {
-    /// What is typed into inputs is recorded as asterisks (posthog-js's own default).
-    pub mask_all_inputs: bool,
-    /// A CSS selector: the text of matching elements (and their children) is masked. Empty
-    /// for none.
-    pub mask_text_selector: String,
-    /// A CSS selector: matching elements are not recorded at all (the replay shows an empty
-    /// box of their size). Empty for none.
-    pub block_selector: String,
-}
-
-impl Privacy {
-    /// The longest selector a setting may hold.
-    pub const MAX_SELECTOR_LEN: usize = 1000;
-}
-
-impl Default for Privacy {
-    fn default() -> Self {
-        Privacy { mask_all_inputs: true, mask_text_selector: String::new(), block_selector: String::new() }
-    }
-}
-
-impl Default for ProjectSettings {
-    fn default() -> Self {
-        ProjectSettings {
-            session_recording: true,
-            console_log_recording: true,
-            exception_autocapture: true,
-            privacy: Privacy::default(),
-            retention: Retention::default(),
-            ingest_limits: IngestLimits::default(),
-        }
-    }
-}
-
-/// Days a project keeps each kind of data; older data is deleted in the background.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Retention {
-    pub logs_days: u32,
-    /// Events and exception occurrences.
-    pub events_days: u32,
-    /// Session recordings (index and bytes), counted from a recording's last activity.
-    pub recordings_days: u32,
-}
-
-impl Retention {
-    /// The longest retention a setting may ask for (ten years).
-    pub const MAX_DAYS: u32 = 3650;
-}
-
-impl Default for Retention {
-    /// A month of logs and replays, a quarter of events and errors (what errors need to
-    /// show regressions).
-    fn default() -> Self {
-        Retention { logs_days: 30, events_days: 90, recordings_days: 30 }
-    }
 }
 
 /// What a personal API key may read.

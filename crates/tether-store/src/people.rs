@@ -6,30 +6,7 @@ use tether_model::{PersonUpdate, ProjectId};
 
 use crate::StoreResult;
 
-/// An issue's state. A new occurrence reopens a resolved issue; suppressed stays suppressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IssueStatus {
-    Active,
-    Resolved,
-    Suppressed,
-}
-
-impl IssueStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IssueStatus::Active => "active",
-            IssueStatus::Resolved => "resolved",
-            IssueStatus::Suppressed => "suppressed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<IssueStatus> {
-        [IssueStatus::Active, IssueStatus::Resolved, IssueStatus::Suppressed]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-    }
-}
+pub use tether_model::IssueStatus;
 
 /// An error-tracking issue: exceptions grouped by fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -4,32 +4,7 @@ use async_trait::async_trait;
 
 use crate::StoreResult;
 
-/// What a person may do. Roles are instance-wide: every user reads every project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads everything, changes nothing but their own password, sessions and keys.
-    Viewer,
-    /// A viewer who also triages issues and uploads source maps.
-    Member,
-    /// Manages people, projects, settings, alerts and every key.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Member => "member",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// The role stored as `name`; `None` for anything else.
-    pub fn parse(name: &str) -> Option<Role> {
-        [Role::Viewer, Role::Member, Role::Admin].into_iter().find(|r| r.as_str() == name)
-    }
-}
+pub use tether_model::Role;
 
 /// A person who logs in to the UI.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -2,7 +2,7 @@
 // with your role; removing you revokes them).
 import { useState } from 'react';
 import { Outcome, useAction } from '../action';
-import { api, useApi } from '../api';
+import { api, KeyList, LoginSessionList, NewKeyAnswer, useApi } from '../api';
 import { useSession } from '../session';
 import { Ago } from '../time';
 
@@ -64,10 +64,9 @@ function describeAgent(ua: string): string {
   return os ? `${browser} on ${os}` : browser;
 }
 
-type LoginSession = { id: string; user_agent: string; created_at_ms: number; expires_at_ms: number; current: boolean };
 
 function Sessions() {
-  const sessions = useApi<{ results: LoginSession[] }>('/api/me/sessions');
+  const sessions = useApi<LoginSessionList>('/api/me/sessions');
   const { outcome, run } = useAction(sessions.reload);
   return (
     <section>
@@ -106,19 +105,10 @@ function Sessions() {
   );
 }
 
-type Key = {
-  id: number;
-  name: string;
-  project_id: number | null;
-  username: string | null;
-  prefix: string;
-  created_at_ms: number;
-  last_used_at_ms: number | null;
-};
 
 function ApiKeys() {
   const { projects, user } = useSession();
-  const keys = useApi<{ results: Key[] }>('/api/api_keys');
+  const keys = useApi<KeyList>('/api/api_keys');
   const [name, setName] = useState('');
   const [scope, setScope] = useState('');
   const [secret, setSecret] = useState<string | null>(null);
@@ -139,7 +129,7 @@ function ApiKeys() {
           e.preventDefault();
           const body = JSON.stringify({ name: name || 'unnamed key', project_id: scope === '' ? null : Number(scope) });
           const created = await run(async () => {
-            setSecret((await api<{ secret: string }>('/api/api_keys', { method: 'POST', body })).secret);
+            setSecret((await api<NewKeyAnswer>('/api/api_keys', { method: 'POST', body })).secret);
           });
           if (created) setName('');
         }}
@@ -176,7 +166,7 @@ function ApiKeys() {
             <tr key={k.id}>
               <td>{k.name}</td>
               <td><code>{k.prefix}…</code></td>
-              <td className="muted">{projectName(k.project_id)}</td>
+              <td className="muted">{projectName(k.project_id ?? null)}</td>
               <td className="muted">{k.username ?? 'operator key'}</td>
               <td className="muted"><Ago ms={k.created_at_ms} /></td>
               <td className="muted">{k.last_used_at_ms ? <Ago ms={k.last_used_at_ms} /> : 'never'}</td>

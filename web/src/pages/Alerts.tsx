@@ -1,22 +1,11 @@
 import { Fragment, useEffect, useState } from 'react';
-import { api, ApiError, formatTime, useApi } from '../api';
+import { Alert, AlertEvent, AlertHistory, AlertList, AlertRule, api, ApiError, formatTime, useApi } from '../api';
 import { Link, setQuery, useLocation } from '../router';
 import { useCan } from '../session';
 
-type Rule =
-  | { kind: 'log_threshold'; query: string; threshold: number; window_secs: number }
-  | { kind: 'new_issue' };
-type Alert = { id: number; name: string; rule: Rule; webhook_url: string; enabled: boolean; firing: boolean; created_at_ms: number };
-type AlertEvent = {
-  id: number;
-  kind: 'fired' | 'resolved';
-  at_ms: number;
-  value: number;
-  delivery: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  last_error: string | null;
-  payload: { status?: string; text?: string; link?: string } | null;
-};
+type Rule = AlertRule;
+/** The notification an alert sent (the webhook's JSON body, made by the server's alerts). */
+type Payload = { status?: string; text?: string; link?: string } | null;
 
 /** The logs search of a threshold alert, as a link to the logs page. */
 function ruleText(rule: Rule) {
@@ -105,7 +94,7 @@ function History({ alert }: { alert: Alert }) {
   const [events, setEvents] = useState<AlertEvent[] | null>(null);
   useEffect(() => {
     const controller = new AbortController();
-    api<{ results: AlertEvent[] }>(`alerts/${alert.id}/history`, { signal: controller.signal }).then(
+    api<AlertHistory>(`alerts/${alert.id}/history`, { signal: controller.signal }).then(
       (r) => setEvents(r.results),
       () => setEvents([]),
     );
@@ -123,8 +112,8 @@ function History({ alert }: { alert: Alert }) {
           <tr key={e.id}>
             <td>{formatTime(new Date(e.at_ms).toISOString())}</td>
             <td>
-              <span className={`status status-${e.kind === 'fired' ? 'active' : 'resolved'}`}>{e.payload?.status ?? e.kind}</span>{' '}
-              {e.payload?.text}
+              <span className={`status status-${e.kind === 'fired' ? 'active' : 'resolved'}`}>{(e.payload as Payload)?.status ?? e.kind}</span>{' '}
+              {(e.payload as Payload)?.text}
             </td>
             <td className={e.delivery === 'failed' ? 'error-text' : 'muted'}>
               {e.delivery} after {e.attempts} attempt{e.attempts === 1 ? '' : 's'}
@@ -141,7 +130,7 @@ function History({ alert }: { alert: Alert }) {
 export function AlertsPage() {
   const admin = useCan('admin');
   const [open, setOpen] = useState<number | null>(null);
-  const listed = useApi<{ results: Alert[] }>('alerts');
+  const listed = useApi<AlertList>('alerts');
   const alerts = listed.data?.results ?? (listed.error ? [] : null);
   const load = listed.reload;
   useEffect(() => {

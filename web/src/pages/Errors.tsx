@@ -1,15 +1,10 @@
 import { useState } from 'react';
-import { api, formatTime, Issue, useApi } from '../api';
+import { api, formatTime, IssueDetail, IssueList, ListedIssue, useApi } from '../api';
 import { Column, SortableTable } from '../table';
 import { Ago } from '../time';
 import { Link, setQuery, useLocation } from '../router';
 import { useCan } from '../session';
-import { Exception, StackTrace } from './StackTrace';
-
-type IssueDetail = Issue & {
-  latest_exception: Exception[] | null;
-  occurrences_list: { uuid: string; timestamp: string; session_id: string | null; distinct_id: string; url: string | null }[];
-};
+import { StackTrace } from './StackTrace';
 
 export function Sparkline({ counts }: { counts: number[] }) {
   const max = Math.max(1, ...counts);
@@ -22,7 +17,7 @@ export function Sparkline({ counts }: { counts: number[] }) {
   );
 }
 
-const ISSUE_COLUMNS: Column<Issue>[] = [
+const ISSUE_COLUMNS: Column<ListedIssue>[] = [
   {
     key: 'name',
     label: 'Issue',
@@ -33,7 +28,7 @@ const ISSUE_COLUMNS: Column<Issue>[] = [
       </Link>
     ),
   },
-  { key: 'trend', label: 'Last 14 days', render: (i) => i.sparkline && <Sparkline counts={i.sparkline} /> },
+  { key: 'trend', label: 'Last 14 days', render: (i) => <Sparkline counts={i.sparkline} /> },
   { key: 'occurrences', label: 'Occurrences', sortBy: (i) => i.occurrences, render: (i) => i.occurrences.toLocaleString(), className: 'num' },
   { key: 'sessions', label: 'Sessions', sortBy: (i) => i.sessions, render: (i) => i.sessions.toLocaleString(), className: 'num' },
   { key: 'users', label: 'Users', sortBy: (i) => i.users, render: (i) => i.users.toLocaleString(), className: 'num' },
@@ -46,7 +41,7 @@ export function ErrorsPage() {
   const url = useLocation();
   const params = new URLSearchParams(url.searchParams);
   params.delete('sort');
-  const issues = useApi<{ results: Issue[] }>(`error_tracking/issues?${params}`);
+  const issues = useApi<IssueList>(`error_tracking/issues?${params}`);
   const status = url.searchParams.get('status') ?? '';
   return (
     <div className="list-page">

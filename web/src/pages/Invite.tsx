@@ -1,9 +1,7 @@
 // The page an invitation link opens: the invited person chooses a username and password,
 // and is logged in. No login is needed to see it; the link's secret is the permission.
 import { useEffect, useState } from 'react';
-import { api, ApiError, relativeTime, Role } from '../api';
-
-type Offer = { role: Role; expires_at_ms: number; invited_by: string | null };
+import { api, ApiError, InviteOffer as Offer, relativeTime } from '../api';
 
 export function InvitePage({ token }: { token: string }) {
   const [offer, setOffer] = useState<Offer | null>(null);

@@ -1,8 +1,7 @@
 import { useEffect, useState } from 'react';
-import { api, formatTime, Issue, Log, useApi } from '../api';
+import { api, formatTime, LogDetail, RelatedErrors as Related, useApi } from '../api';
 import { Link, setQuery, useLocation } from '../router';
 
-type Related = { status: 'ok' | 'no_session'; results: Issue[] };
 
 function AttributeTable({ title, attrs }: { title: string; attrs: Record<string, unknown> }) {
   const entries = Object.entries(attrs);
@@ -83,7 +82,7 @@ export function RelatedErrors({ logId }: { logId: string }) {
 export function LogDrawer({ id, onClose }: { id: string; onClose: () => void }) {
   const url = useLocation();
   const tab = url.searchParams.get('tab') ?? 'details';
-  const { data: log, error } = useApi<Log>(`logs/${id}`);
+  const { data: log, error } = useApi<LogDetail>(`logs/${id}`);
   const [recording, setRecording] = useState<'yes' | 'no' | 'unknown'>('unknown');
   useEffect(() => {
     setRecording('unknown');

@@ -2,11 +2,10 @@
 // invitations — one-time links with an expiry, handed over by any channel.
 import { useState } from 'react';
 import { Outcome, useAction } from '../action';
-import { api, ApiError, Role, useApi, User } from '../api';
+import { api, ApiError, InviteList, NewInviteAnswer, Role, useApi, UserList } from '../api';
 import { useSession } from '../session';
 import { Ago } from '../time';
 
-type Invite = { id: number; role: Role; created_by: number; created_at_ms: number; expires_at_ms: number };
 
 const ROLES: [Role, string][] = [
   ['viewer', 'Viewer — reads everything'],
@@ -16,8 +15,8 @@ const ROLES: [Role, string][] = [
 
 export function PeoplePage() {
   const me = useSession().user;
-  const users = useApi<{ results: User[] }>('/api/users');
-  const invites = useApi<{ results: Invite[] }>('/api/invites');
+  const users = useApi<UserList>('/api/users');
+  const invites = useApi<InviteList>('/api/invites');
   const { outcome, run: act } = useAction(() => {
     users.reload();
     invites.reload();
@@ -114,7 +113,7 @@ function InviteForm({ onCreated }: { onCreated: () => void }) {
         onSubmit={async (e) => {
           e.preventDefault();
           try {
-            const r = await api<{ url: string }>('/api/invites', { method: 'POST', body: JSON.stringify({ role, expires_in_hours: hours }) });
+            const r = await api<NewInviteAnswer>('/api/invites', { method: 'POST', body: JSON.stringify({ role, expires_in_hours: hours }) });
             setLink(r.url);
             setError(null);
             onCreated();

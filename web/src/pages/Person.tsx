@@ -1,19 +1,13 @@
 import { useState } from 'react';
-import { formatDuration, formatTime, Issue, LogPage, Recording, useApi } from '../api';
+import { formatDuration, formatTime, IssueList, LogPage, Person, RecordingList, useApi } from '../api';
 import { Link } from '../router';
 
-type Person = {
-  distinct_ids: string[];
-  properties: Record<string, unknown>;
-  created_at: string | null;
-  counts: { sessions: number; logs_30d: number; errors: number };
-};
 
 export function PersonPage({ distinctId }: { distinctId: string }) {
   const id = encodeURIComponent(distinctId);
   const { data: person, error } = useApi<Person>(`persons/${id}`);
-  const recordings = useApi<{ results: Recording[] }>(`recordings?distinct_id=${id}`).data?.results ?? [];
-  const issues = useApi<{ results: Issue[] }>(`error_tracking/issues?distinct_id=${id}`).data?.results ?? [];
+  const recordings = useApi<RecordingList>(`recordings?distinct_id=${id}`).data?.results ?? [];
+  const issues = useApi<IssueList>(`error_tracking/issues?distinct_id=${id}`).data?.results ?? [];
   const logs = useApi<LogPage>(`logs?distinct_id=${id}&from=-30d&limit=20`).data?.results ?? [];
   const [allProps, setAllProps] = useState(false);
   if (error) return <div className="empty"><h3>{error}</h3></div>;

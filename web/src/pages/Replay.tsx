@@ -1,20 +1,19 @@
 import { useEffect, useRef, useState } from 'react';
 import { Replayer } from 'rrweb';
 import 'rrweb/dist/style.css';
-import { api, ApiError, formatDuration, formatTime, Log, Recording, useApi } from '../api';
+import { api, ApiError, formatDuration, formatTime, Log, Recording, RecordingList, SessionEvent, SessionEventList, SessionLogs, Snapshots, useApi } from '../api';
 import { Column, SortableTable } from '../table';
 import { Ago } from '../time';
 import { Link, setQuery, useLocation } from '../router';
-import { Exception, StackTrace } from './StackTrace';
+import { StackTrace } from './StackTrace';
 import { nextSwitch, Switch, windowAt, windowSwitches } from './windows';
 
+/** An rrweb event as recorded (rrweb's format, which the API passes through). */
 type RrwebEvent = {
   timestamp: number;
   type: number;
   data?: { plugin?: string; payload?: { level?: string; payload?: string[] }; source?: number; type?: number; href?: string };
 };
-type Snapshots = { windows: { window_id: string; events: RrwebEvent[] }[] };
-type SessionEvent = { uuid: string; event: string; timestamp_ms: number; current_url: string | null; exception: Exception | null };
 type Tab = 'logs' | 'console' | 'errors' | 'events';
 
 /** The replay: rrweb's Replayer (its iframe is sandboxed without scripts, so recorded pages
@@ -51,13 +50,13 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
     const { signal } = controller;
     const id = encodeURIComponent(sessionId);
     api<Recording>(`recordings/${id}`, { signal }).then(setRecording, (e: ApiError) => !signal.aborted && setError(e.message));
-    api<{ results: Log[] }>(`sessions/${id}/logs`, { signal }).then((r) => setLogs(r.results), () => !signal.aborted && setLogs([]));
-    api<{ results: SessionEvent[] }>(`sessions/${id}/events`, { signal }).then((r) => setEvents(r.results), () => !signal.aborted && setEvents([]));
+    api<SessionLogs>(`sessions/${id}/logs`, { signal }).then((r) => setLogs(r.results), () => !signal.aborted && setLogs([]));
+    api<SessionEventList>(`sessions/${id}/events`, { signal }).then((r) => setEvents(r.results), () => !signal.aborted && setEvents([]));
     let disposed = false;
     api<Snapshots>(`recordings/${id}/snapshots`, { signal }).then(
       (snap) => {
         if (disposed || !holder.current) return;
-        const windows = snap.windows.map((w) => ({ ...w, events: w.events.slice().sort((a, b) => a.timestamp - b.timestamp) }));
+        const windows = snap.windows.map((w) => ({ ...w, events: (w.events as RrwebEvent[]).slice().sort((a, b) => a.timestamp - b.timestamp) }));
         switches.current = windowSwitches(windows);
         const playable = windows.filter((w) => switches.current.some((sw) => sw.windowId === w.window_id));
         const all = playable.flatMap((w) => w.events).sort((a, b) => a.timestamp - b.timestamp);
@@ -354,7 +353,7 @@ export function ReplaysPage() {
   const [person, setPerson] = useState(url.searchParams.get('distinct_id') ?? '');
   const params = new URLSearchParams(url.searchParams);
   params.delete('sort');
-  const list = useApi<{ results: Recording[] }>(`recordings?${params}`);
+  const list = useApi<RecordingList>(`recordings?${params}`);
   return (
     <div className="list-page">
       <h2>Replays</h2>

@@ -1,19 +1,6 @@
 import { useState } from 'react';
 
-/** A stack frame as the API sends it: resolved through an uploaded source map when one is known (with the frame as sent under `raw`). */
-export type Frame = {
-  filename?: string;
-  function?: string;
-  lineno?: number;
-  colno?: number;
-  in_app?: boolean;
-  resolved?: boolean;
-  context_line?: string;
-  pre_context?: string[];
-  post_context?: string[];
-  raw?: { filename?: string; function?: string; lineno?: number; colno?: number };
-};
-export type Exception = { type?: string; value?: string; stacktrace?: { frames?: Frame[] } };
+import type { Exception, Frame } from '../api';
 
 function FrameLine({ frame, raw }: { frame: Frame; raw: boolean }) {
   const shown = raw && frame.raw ? frame.raw : frame;

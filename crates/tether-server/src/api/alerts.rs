@@ -3,10 +3,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tether_model::ProjectId;
-use tether_store::{AlertRule, AlertSpec, Role};
+use tether_store::{Alert, AlertEvent, AlertEventKind, AlertRule, AlertSpec, Delivery, Role};
+use utoipa::ToSchema;
 
 use super::{authorize_project, authorize_project_as};
 use crate::alerts::check_query;
@@ -14,17 +15,95 @@ use crate::{ApiError, AppState};
 
 /// History entries one request shows.
 const HISTORY: usize = 200;
-/// Longest window a threshold alert may count over (a day).
-const MAX_WINDOW_SECS: u32 = 86_400;
 
-#[derive(Deserialize)]
+/// What an alert is made of.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct AlertBody {
+pub(crate) struct AlertBody {
     name: String,
     rule: AlertRule,
     webhook_url: String,
+    /// True when absent.
     #[serde(default = "enabled")]
     enabled: bool,
+}
+
+/// A saved alert.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Alert)]
+pub(crate) struct AlertJson {
+    id: i64,
+    #[schema(value_type = i64)]
+    project_id: ProjectId,
+    name: String,
+    rule: AlertRule,
+    /// Where notifications are POSTed (JSON).
+    webhook_url: String,
+    /// The origin of Tether's UI for the links in notifications.
+    link_base: String,
+    enabled: bool,
+    /// A threshold alert over its threshold since it last fired.
+    firing: bool,
+    created_at_ms: i64,
+}
+
+impl From<Alert> for AlertJson {
+    fn from(a: Alert) -> Self {
+        AlertJson {
+            id: a.id,
+            project_id: a.project_id,
+            name: a.name,
+            rule: a.rule,
+            webhook_url: a.webhook_url,
+            link_base: a.link_base,
+            enabled: a.enabled,
+            firing: a.firing,
+            created_at_ms: a.created_at_ms,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AlertList {
+    results: Vec<AlertJson>,
+}
+
+/// Something an alert did, with the notification it sent and how its delivery went.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AlertEvent)]
+pub(crate) struct AlertEventJson {
+    id: i64,
+    #[schema(value_type = String, example = "fired")]
+    kind: AlertEventKind,
+    at_ms: i64,
+    /// The count that crossed (threshold alerts) or the issue id (issue alerts).
+    value: i64,
+    /// The notification's JSON body.
+    payload: Value,
+    #[schema(value_type = String, example = "delivered")]
+    delivery: Delivery,
+    attempts: u32,
+    last_error: Option<String>,
+}
+
+impl From<AlertEvent> for AlertEventJson {
+    fn from(e: AlertEvent) -> Self {
+        AlertEventJson {
+            payload: serde_json::from_str(&e.payload).unwrap_or(Value::Null),
+            id: e.id,
+            kind: e.kind,
+            at_ms: e.at_ms,
+            value: e.value,
+            delivery: e.delivery,
+            attempts: e.attempts,
+            last_error: e.last_error,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AlertHistory {
+    results: Vec<AlertEventJson>,
 }
 
 fn enabled() -> bool {
@@ -40,13 +119,9 @@ fn spec(state: &AppState, headers: &HeaderMap, body: AlertBody) -> Result<AlertS
     }
     let url = url_ok(&body.webhook_url)
         .ok_or_else(|| ApiError::bad_request("invalid webhook_url: expected an http:// or https:// URL"))?;
-    if let AlertRule::LogThreshold { query, window_secs, .. } = &body.rule {
+    body.rule.validate().map_err(ApiError::bad_request)?;
+    if let AlertRule::LogThreshold { query, .. } = &body.rule {
         check_query(query)?;
-        if !(1..=MAX_WINDOW_SECS).contains(window_secs) {
-            return Err(ApiError::bad_request(format!(
-                "invalid window_secs: expected 1 to {MAX_WINDOW_SECS}"
-            )));
-        }
     }
     Ok(AlertSpec {
         name: name.to_owned(),
@@ -69,39 +144,53 @@ fn body_of(
     body.map(|Json(b)| b).map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
+/// The project's alerts, oldest first.
+#[utoipa::path(get, path = "/api/projects/{project_id}/alerts", tag = "alerts", params(super::ProjectPath),
+    responses((status = 200, body = AlertList)))]
 pub(super) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertList>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
-    Ok(Json(json!({ "results": state.alerts().alerts(project_id).await? })))
+    let alerts = state.alerts().alerts(project_id).await?;
+    Ok(Json(AlertList { results: alerts.into_iter().map(AlertJson::from).collect() }))
 }
 
+/// A new alert (admins).
+#[utoipa::path(post, path = "/api/projects/{project_id}/alerts", tag = "alerts", params(super::ProjectPath),
+    request_body = AlertBody, responses((status = 201, body = AlertJson)))]
 pub(super) async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
     body: Result<Json<AlertBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AlertJson>), ApiError> {
     authorize_project_as(&state, &headers, project_id, Role::Admin, "managing alerts").await?;
     let spec = spec(&state, &headers, body_of(body)?)?;
     let alert = state.alerts().create_alert(project_id, spec, crate::clock::now_ms()).await?;
-    Ok((StatusCode::CREATED, Json(json!(alert))))
+    Ok((StatusCode::CREATED, Json(alert.into())))
 }
 
+/// Replaces what an alert is made of (admins); its state stays.
+#[utoipa::path(put, path = "/api/projects/{project_id}/alerts/{alert_id}", tag = "alerts",
+    params(super::ProjectPath, ("alert_id" = i64, Path)), request_body = AlertBody,
+    responses((status = 200, body = AlertJson)))]
 pub(super) async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((project_id, alert_id)): Path<(ProjectId, i64)>,
     body: Result<Json<AlertBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertJson>, ApiError> {
     authorize_project_as(&state, &headers, project_id, Role::Admin, "managing alerts").await?;
     let spec = spec(&state, &headers, body_of(body)?)?;
     let alert = state.alerts().update_alert(project_id, alert_id, spec).await?;
-    alert.map(|a| Json(json!(a))).ok_or_else(|| ApiError::not_found(format!("alert {alert_id} not found")))
+    alert.map(|a| Json(a.into())).ok_or_else(|| ApiError::not_found(format!("alert {alert_id} not found")))
 }
 
+/// Deletes an alert and its history (admins).
+#[utoipa::path(delete, path = "/api/projects/{project_id}/alerts/{alert_id}", tag = "alerts",
+    params(super::ProjectPath, ("alert_id" = i64, Path)), responses((status = 204, description = "deleted")))]
 pub(super) async fn delete(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -115,11 +204,13 @@ pub(super) async fn delete(
 }
 
 /// The alert's firing history, newest first, each with its notification's delivery.
+#[utoipa::path(get, path = "/api/projects/{project_id}/alerts/{alert_id}/history", tag = "alerts",
+    params(super::ProjectPath, ("alert_id" = i64, Path)), responses((status = 200, body = AlertHistory)))]
 pub(super) async fn history(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((project_id, alert_id)): Path<(ProjectId, i64)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertHistory>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     state
         .alerts()
@@ -127,13 +218,5 @@ pub(super) async fn history(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("alert {alert_id} not found")))?;
     let events = state.alerts().alert_events(project_id, alert_id, HISTORY).await?;
-    let results: Vec<Value> = events
-        .iter()
-        .map(|e| {
-            let mut v = json!(e);
-            v["payload"] = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
-            v
-        })
-        .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(AlertHistory { results: events.into_iter().map(AlertEventJson::from).collect() }))
 }

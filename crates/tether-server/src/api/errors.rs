@@ -9,6 +9,7 @@ use serde_json::Value;
 use tether_app::errors::{IssueFilter, Related};
 use tether_model::ProjectId;
 use tether_store::{Issue, IssueStats, IssueStatus, Role};
+use utoipa::{IntoParams, ToSchema};
 
 use super::params::{format_ns, parse_time_ms};
 use super::{authorize_project, authorize_project_as};
@@ -19,8 +20,9 @@ fn ms_text(ms: i64) -> String {
 }
 
 /// An issue as the API shows it, with its counts (zero where none were asked for).
-#[derive(Serialize)]
-pub(super) struct IssueJson {
+#[derive(Serialize, ToSchema)]
+#[schema(as = Issue)]
+pub(crate) struct IssueJson {
     id: i64,
     name: String,
     description: String,
@@ -51,22 +53,24 @@ impl IssueJson {
 }
 
 /// One row of the issue list.
-#[derive(Serialize)]
-struct ListedIssue {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ListedIssue {
     #[serde(flatten)]
     issue: IssueJson,
     /// Occurrences per day over the last two weeks, oldest first.
     sparkline: Vec<u64>,
 }
 
-#[derive(Serialize)]
-pub(super) struct IssueList {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct IssueList {
     results: Vec<ListedIssue>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub(super) struct IssueQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct IssueQuery {
+    /// `active`, `resolved` or `suppressed`.
     status: Option<String>,
     /// Only issues this person (any of their distinct ids) hit.
     distinct_id: Option<String>,
@@ -75,6 +79,9 @@ pub(super) struct IssueQuery {
     to: Option<String>,
 }
 
+/// Issues, most recently seen first, each with its counts and a two-week sparkline.
+#[utoipa::path(get, path = "/api/projects/{project_id}/error_tracking/issues", tag = "errors",
+    params(super::ProjectPath, IssueQuery), responses((status = 200, body = IssueList)))]
 pub(super) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -83,15 +90,8 @@ pub(super) async fn list(
 ) -> Result<Json<IssueList>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let status = query
-        .status
-        .as_deref()
-        .map(|s| {
-            IssueStatus::parse(s).ok_or_else(|| {
-                ApiError::bad_request("invalid status: expected active, resolved or suppressed")
-            })
-        })
-        .transpose()?;
+    let status =
+        query.status.as_deref().map(IssueStatus::parse_named).transpose().map_err(ApiError::bad_request)?;
     let (from_ms, to_ms) =
         (parse_time_ms("from", query.from.as_deref())?, parse_time_ms("to", query.to.as_deref())?);
     let filter =
@@ -106,8 +106,9 @@ pub(super) async fn list(
     Ok(Json(IssueList { results }))
 }
 
-#[derive(Serialize)]
-struct OccurrenceJson {
+#[derive(Serialize, ToSchema)]
+#[schema(as = Occurrence)]
+pub(crate) struct OccurrenceJson {
     uuid: String,
     timestamp: String,
     session_id: Option<String>,
@@ -116,16 +117,65 @@ struct OccurrenceJson {
     message: String,
 }
 
+/// An entry of posthog-js's `$exception_list` as the API sends it back: kept as captured
+/// (so its other fields pass through), frames resolved where a source map is known. Only
+/// describes that JSON to OpenAPI and the UI; the server handles it as JSON.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Read by the OpenAPI derive only.
+pub(crate) struct Exception {
+    r#type: Option<String>,
+    value: Option<String>,
+    stacktrace: Option<Stacktrace>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)] // Read by the OpenAPI derive only.
+pub(crate) struct Stacktrace {
+    frames: Option<Vec<Frame>>,
+}
+
+/// A stack frame: resolved through an uploaded source map when one is known (`resolved`,
+/// with the frame as sent under `raw` and lines of source around it).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Read by the OpenAPI derive only.
+pub(crate) struct Frame {
+    filename: Option<String>,
+    function: Option<String>,
+    lineno: Option<u32>,
+    colno: Option<u32>,
+    in_app: Option<bool>,
+    resolved: Option<bool>,
+    context_line: Option<String>,
+    pre_context: Option<Vec<String>>,
+    post_context: Option<Vec<String>>,
+    raw: Option<RawFrame>,
+}
+
+/// A frame as the SDK sent it.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Read by the OpenAPI derive only.
+pub(crate) struct RawFrame {
+    filename: Option<String>,
+    function: Option<String>,
+    lineno: Option<u32>,
+    colno: Option<u32>,
+}
+
 /// One issue: its counts, its newest exception with frames resolved where a source map is
 /// known, and its newest occurrences.
-#[derive(Serialize)]
-pub(super) struct IssueDetailJson {
+#[derive(Serialize, ToSchema)]
+#[schema(as = IssueDetail)]
+pub(crate) struct IssueDetailJson {
     #[serde(flatten)]
     issue: IssueJson,
+    /// Its newest exception (`$exception_list` entries, frames resolved), `null` if none.
+    #[schema(value_type = Option<Vec<Exception>>)]
     latest_exception: Value,
     occurrences_list: Vec<OccurrenceJson>,
 }
 
+#[utoipa::path(get, path = "/api/projects/{project_id}/error_tracking/issues/{issue_id}", tag = "errors",
+    params(super::ProjectPath, ("issue_id" = i64, Path)), responses((status = 200, body = IssueDetailJson)))]
 pub(super) async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -155,12 +205,15 @@ pub(super) async fn one(
     }))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct StatusChange {
+pub(crate) struct StatusChange {
     status: IssueStatus,
 }
 
+/// Changes an issue's status (members and admins).
+#[utoipa::path(patch, path = "/api/projects/{project_id}/error_tracking/issues/{issue_id}", tag = "errors",
+    params(super::ProjectPath, ("issue_id" = i64, Path)), request_body = StatusChange, responses((status = 200, body = IssueJson)))]
 pub(super) async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -174,18 +227,27 @@ pub(super) async fn update(
 }
 
 /// An issue a log's session hit near the log.
-#[derive(Serialize)]
-struct RelatedIssueJson {
+#[derive(Serialize, ToSchema)]
+#[schema(as = RelatedIssue)]
+pub(crate) struct RelatedIssueJson {
     #[serde(flatten)]
     issue: IssueJson,
     occurrences_in_session: u64,
     last_seen_in_session: String,
 }
 
+/// Whether the log names a session to look in.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RelatedStatus {
+    Ok,
+    NoSession,
+}
+
 /// `related_errors`: `status` is `no_session` when the log names no session.
-#[derive(Serialize)]
-pub(super) struct RelatedErrors {
-    status: &'static str,
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RelatedErrors {
+    status: RelatedStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     session_id: Option<String>,
     results: Vec<RelatedIssueJson>,
@@ -193,6 +255,8 @@ pub(super) struct RelatedErrors {
 
 /// `logs/{id}/related_errors`: issues with at least one exception in the log's session
 /// within ±6 h of the log (`tether_app::errors`), most recently seen first, at most 100.
+#[utoipa::path(get, path = "/api/projects/{project_id}/logs/{log_id}/related_errors", tag = "errors",
+    params(super::ProjectPath, ("log_id" = String, Path)), responses((status = 200, body = RelatedErrors)))]
 pub(super) async fn related(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -200,9 +264,11 @@ pub(super) async fn related(
 ) -> Result<Json<RelatedErrors>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     Ok(Json(match state.app().related_to_log(project_id, &log_id).await? {
-        Related::NoSession => RelatedErrors { status: "no_session", session_id: None, results: Vec::new() },
+        Related::NoSession => {
+            RelatedErrors { status: RelatedStatus::NoSession, session_id: None, results: Vec::new() }
+        }
         Related::Issues { session_id, issues } => RelatedErrors {
-            status: "ok",
+            status: RelatedStatus::Ok,
             session_id: Some(session_id),
             results: issues
                 .iter()

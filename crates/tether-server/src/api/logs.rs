@@ -5,27 +5,31 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tether_model::ProjectId;
-use tether_store::{Breakdown, LogQuery, StoredLog};
+use tether_model::{ProjectId, Severity};
+use tether_store::{AttributeFacet, Breakdown, CountedValue, LogQuery, StoredLog};
+use utoipa::ToSchema;
 
 use super::authorize_project;
-use super::params::{self, LogParams, MAX_LIMIT, encode_cursor, format_ns};
+use super::params::{self, LogParams, LogSearch, MAX_LIMIT, encode_cursor, format_ns};
 use crate::{ApiError, AppState};
 
 /// A log as the list endpoints return it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Log)]
 pub(crate) struct LogJson {
     /// A string: ids exceed JavaScript's exact integer range.
     id: String,
     timestamp: String,
-    severity: &'static str,
+    severity: Severity,
     service: String,
     body: String,
     session_id: Option<String>,
     distinct_id: Option<String>,
     trace_id: String,
     span_id: String,
+    #[schema(value_type = std::collections::HashMap<String, Value>)]
     attributes: Value,
+    #[schema(value_type = std::collections::HashMap<String, Value>)]
     resource_attributes: Value,
 }
 
@@ -39,7 +43,7 @@ impl From<&StoredLog> for LogJson {
         LogJson {
             id: log.id.0.to_string(),
             timestamp: format_ns(r.timestamp_ns),
-            severity: r.severity.as_str(),
+            severity: r.severity,
             service: r.service.clone(),
             body: r.body.clone(),
             session_id: r.session_id.clone(),
@@ -54,7 +58,7 @@ impl From<&StoredLog> for LogJson {
 
 /// The parsed and authorized parameters of a `logs…` request: checks the caller may read
 /// the project in the path, then parses the query string.
-pub(super) struct LogRequest(LogParams);
+pub(crate) struct LogRequest(LogParams);
 
 impl axum::extract::FromRequestParts<AppState> for LogRequest {
     type Rejection = ApiError;
@@ -78,13 +82,15 @@ impl axum::extract::FromRequestParts<AppState> for LogRequest {
 }
 
 /// A page of logs, newest first; `next_cursor` asks for the next one.
-#[derive(Serialize)]
-pub(super) struct LogPage {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LogPage {
     results: Vec<LogJson>,
     has_more: bool,
     next_cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/projects/{project_id}/logs", tag = "logs",
+    params(super::ProjectPath, LogSearch), responses((status = 200, body = LogPage)))]
 pub(super) async fn list(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
@@ -97,16 +103,18 @@ pub(super) async fn list(
     }))
 }
 
-#[derive(Serialize)]
-struct ScopeJson {
+#[derive(Serialize, ToSchema)]
+#[schema(as = Scope)]
+pub(crate) struct ScopeJson {
     name: String,
     version: String,
+    #[schema(value_type = std::collections::HashMap<String, Value>)]
     attributes: Value,
 }
 
 /// One log with everything it was sent with.
-#[derive(Serialize)]
-pub(super) struct LogDetail {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LogDetail {
     #[serde(flatten)]
     log: LogJson,
     observed_timestamp: String,
@@ -118,6 +126,8 @@ pub(super) struct LogDetail {
 }
 
 /// The log with id text `log_id` of a project; 404 when there is none.
+#[utoipa::path(get, path = "/api/projects/{project_id}/logs/{log_id}", tag = "logs",
+    params(super::ProjectPath, ("log_id" = String, Path)), responses((status = 200, body = LogDetail)))]
 pub(super) async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -141,24 +151,31 @@ pub(super) async fn one(
     }))
 }
 
-#[derive(Serialize)]
-struct Bucket {
+#[derive(Serialize, ToSchema)]
+#[schema(as = HistogramBucket)]
+pub(crate) struct Bucket {
     start: String,
     total: u64,
     counts: std::collections::BTreeMap<String, u64>,
 }
 
 /// Counts per bucket over the whole range, empty buckets included.
-#[derive(Serialize)]
-pub(super) struct HistogramJson {
+#[derive(Serialize, ToSchema)]
+#[schema(as = Histogram)]
+pub(crate) struct HistogramJson {
     from: String,
     to: String,
     bucket_seconds: i64,
+    /// `severity` or `service`: what `counts` are keyed by.
+    #[schema(value_type = String)]
     breakdown: &'static str,
     buckets: Vec<Bucket>,
     approximate: bool,
 }
 
+/// Counts per bucket of the search, by severity or service.
+#[utoipa::path(get, path = "/api/projects/{project_id}/logs/histogram", tag = "logs",
+    params(super::ProjectPath, LogSearch), responses((status = 200, body = HistogramJson)))]
 pub(super) async fn histogram(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
@@ -182,22 +199,84 @@ pub(super) async fn histogram(
     }))
 }
 
+/// The search's services, severities and attributes with their counts, for the filters.
+#[utoipa::path(get, path = "/api/projects/{project_id}/logs/facets", tag = "logs",
+    params(super::ProjectPath, LogSearch), responses((status = 200, body = FacetsJson)))]
 pub(super) async fn facets(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
-) -> Result<Json<tether_store::Facets>, ApiError> {
-    Ok(Json(state.logs().facets(p.filter, 50, 10).await?))
+) -> Result<Json<FacetsJson>, ApiError> {
+    let f = state.logs().facets(p.filter, 50, 10).await?;
+    let counted = |values: Vec<CountedValue>| {
+        values.into_iter().map(|v| CountedJson { value: v.value, count: v.count }).collect::<Vec<_>>()
+    };
+    Ok(Json(FacetsJson {
+        services: counted(f.services),
+        severities: counted(f.severities),
+        attributes: f
+            .attributes
+            .into_iter()
+            .map(|a: AttributeFacet| AttributeFacetJson {
+                key: a.key,
+                count: a.count,
+                values: counted(a.values),
+            })
+            .collect(),
+        sampled: f.sampled,
+    }))
+}
+
+/// A value and how many logs have it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = CountedValue)]
+pub(crate) struct CountedJson {
+    value: String,
+    count: u64,
+}
+
+/// An attribute key, how many logs carry it, and its most frequent values.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AttributeFacet)]
+pub(crate) struct AttributeFacetJson {
+    key: String,
+    count: u64,
+    values: Vec<CountedJson>,
+}
+
+/// Value distributions over the logs matching a search.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Facets)]
+pub(crate) struct FacetsJson {
+    services: Vec<CountedJson>,
+    severities: Vec<CountedJson>,
+    attributes: Vec<AttributeFacetJson>,
+    /// The service and severity counts are of a sample of the newest matching logs.
+    sampled: bool,
+}
+
+/// How many logs match a search, and how many distinct sessions and people they carry.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Summary)]
+pub(crate) struct SummaryJson {
+    logs: u64,
+    sessions: u64,
+    users: u64,
+    /// The counts are estimated from a sample; exact when false.
+    approximate: bool,
 }
 
 /// Logs and the cursor to ask with next.
-#[derive(Serialize)]
-pub(super) struct TailJson {
+#[derive(Serialize, ToSchema)]
+#[schema(as = TailPoll)]
+pub(crate) struct TailJson {
     results: Vec<LogJson>,
     cursor: String,
 }
 
 /// Live tail (`tether_app::App::tail`): without `after`, no logs and the cursor meaning
 /// "from now on"; with it, what arrived since (oldest first) and the cursor to ask with next.
+#[utoipa::path(get, path = "/api/projects/{project_id}/logs/tail", tag = "logs",
+    params(super::ProjectPath, LogSearch), responses((status = 200, body = TailJson)))]
 pub(super) async fn tail(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
@@ -211,14 +290,16 @@ pub(super) async fn tail(
 }
 
 /// A session's logs, oldest first; `truncated` when there were more.
-#[derive(Serialize)]
-pub(super) struct SessionLogs {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SessionLogs {
     results: Vec<LogJson>,
     truncated: bool,
 }
 
 /// `sessions/{id}/logs`: the session's backend logs, oldest first, for the replay's log
 /// panel (`tether_app::App::session_logs`).
+#[utoipa::path(get, path = "/api/projects/{project_id}/sessions/{session_id}/logs", tag = "logs",
+    params(super::ProjectPath, ("session_id" = String, Path)), responses((status = 200, body = SessionLogs)))]
 pub(super) async fn session_logs(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -230,34 +311,41 @@ pub(super) async fn session_logs(
 }
 
 /// `logs/summary`: "N logs · N sessions · N users" for the same filters as the list.
+#[utoipa::path(get, path = "/api/projects/{project_id}/logs/summary", tag = "logs",
+    params(super::ProjectPath, LogSearch), responses((status = 200, body = SummaryJson)))]
 pub(super) async fn summary(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
-) -> Result<Json<tether_store::LogSummary>, ApiError> {
-    Ok(Json(state.logs().summary(p.filter).await?))
+) -> Result<Json<SummaryJson>, ApiError> {
+    let s = state.logs().summary(p.filter).await?;
+    Ok(Json(SummaryJson { logs: s.logs, sessions: s.sessions, users: s.users, approximate: s.approximate }))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-pub(super) struct FlagsQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct FlagsQuery {
     /// Comma-separated session ids.
     ids: String,
 }
 
-#[derive(Serialize)]
-struct SessionFlagsJson {
+#[derive(Serialize, ToSchema)]
+#[schema(as = SessionFlags)]
+pub(crate) struct SessionFlagsJson {
     has_recording: bool,
     exceptions: u64,
     session_id: String,
 }
 
-#[derive(Serialize)]
-pub(super) struct SessionFlagsList {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SessionFlagsList {
     results: Vec<SessionFlagsJson>,
 }
 
 /// `sessions/flags?ids=a,b`: which of a page's sessions were recorded and hit exceptions,
 /// for the ▶ and ⚠ marks on log rows.
+#[utoipa::path(get, path = "/api/projects/{project_id}/sessions/flags", tag = "logs",
+    params(super::ProjectPath, FlagsQuery), responses((status = 200, body = SessionFlagsList)))]
 pub(super) async fn session_flags(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -4,6 +4,7 @@
 mod alerts;
 mod errors;
 mod logs;
+pub(crate) mod openapi;
 pub(crate) mod params;
 mod persons;
 mod projects;
@@ -15,76 +16,84 @@ mod users;
 
 use axum::Router;
 use axum::http::HeaderMap;
-use axum::routing::{delete, get, patch, post, put};
 use tether_model::ProjectId;
 use tether_store::{Project, Role};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Principal;
 pub(crate) use symbols::MAX_SYMBOL_SET_DECODED;
 
 use crate::{ApiError, AppState, auth};
 
+/// The `/api` routes with their OpenAPI document, served at `/api/openapi.json`.
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/login", post(session::login))
-        .route("/api/logout", post(session::logout))
-        .route("/api/me", get(session::me))
-        .route("/api/me/password", post(session::change_password))
-        .route("/api/me/sessions", get(session::sessions))
-        .route("/api/me/sessions/{session_id}", delete(session::end_session))
-        .route("/api/users", get(users::list))
-        .route("/api/users/{user_id}", patch(users::update).delete(users::remove))
-        .route("/api/invites", get(users::invites).post(users::invite))
-        .route("/api/invites/{invite_id}", delete(users::revoke_invite))
-        .route("/api/invite/{token}", get(users::show))
-        .route("/api/invite/{token}/accept", post(users::accept))
-        .route("/api/projects", get(projects::list).post(projects::create))
-        .route("/api/projects/{project_id}", patch(projects::rename))
-        .route("/api/projects/{project_id}/api_keys", post(projects::create_key))
-        .route("/api/api_keys", get(projects::list_keys).post(projects::create_own_key))
-        .route("/api/api_keys/{key_id}", delete(projects::revoke_key))
-        .route("/api/projects/{project_id}/logs", get(logs::list))
-        .route("/api/projects/{project_id}/logs/histogram", get(logs::histogram))
-        .route("/api/projects/{project_id}/logs/facets", get(logs::facets))
-        .route("/api/projects/{project_id}/logs/tail", get(logs::tail))
-        .route("/api/projects/{project_id}/logs/summary", get(logs::summary))
-        .route("/api/projects/{project_id}/sessions/flags", get(logs::session_flags))
-        .route("/api/projects/{project_id}/logs/{log_id}", get(logs::one))
-        .route("/api/projects/{project_id}/logs/{log_id}/related_errors", get(errors::related))
-        .route("/api/projects/{project_id}/settings", patch(projects::update_settings))
-        .route("/api/projects/{project_id}/error_tracking/issues", get(errors::list))
-        .route(
-            "/api/projects/{project_id}/error_tracking/issues/{issue_id}",
-            get(errors::one).patch(errors::update),
-        )
-        .route("/api/projects/{project_id}/recordings", get(recordings::list))
-        .route("/api/projects/{project_id}/recordings/{session_id}", get(recordings::one))
-        .route("/api/projects/{project_id}/recordings/{session_id}/snapshots", get(recordings::snapshots))
-        .route("/api/projects/{project_id}/sessions/{session_id}/logs", get(logs::session_logs))
-        .route("/api/projects/{project_id}/sessions/{session_id}/events", get(recordings::session_events))
-        .route("/api/projects/{project_id}/persons/{distinct_id}", get(persons::one))
-        .route("/api/projects/{project_id}/error_tracking/releases", post(symbols::create_release))
-        .route(
-            "/api/projects/{project_id}/error_tracking/releases/hash/{hash_id}",
-            get(symbols::release_by_hash),
-        )
-        .route(
-            "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_check_upload",
-            post(symbols::bulk_check),
-        )
-        .route(
-            "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_start_upload",
-            post(symbols::bulk_start),
-        )
-        .route(
-            "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_finish_upload",
-            post(symbols::bulk_finish),
-        )
-        .route("/api/projects/{project_id}/error_tracking/symbol_sets/{set_id}/upload", put(symbols::upload))
-        .route("/api/projects/{project_id}/alerts", get(alerts::list).post(alerts::create))
-        .route("/api/projects/{project_id}/alerts/{alert_id}", put(alerts::update).delete(alerts::delete))
-        .route("/api/projects/{project_id}/alerts/{alert_id}/history", get(alerts::history))
+    let (router, doc) = documented_routes();
+    router
+        .layer(axum::Extension(std::sync::Arc::new(doc)))
         .route("/api/{*rest}", axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }))
+}
+
+/// Every `/api` route, each registered with its OpenAPI description (`utoipa_axum`'s
+/// `routes!` refuses a handler without one), so the document names every route there is.
+pub(crate) fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::me))
+        .routes(routes!(session::change_password))
+        .routes(routes!(session::sessions))
+        .routes(routes!(session::end_session))
+        .routes(routes!(users::list))
+        .routes(routes!(users::update, users::remove))
+        .routes(routes!(users::invites, users::invite))
+        .routes(routes!(users::revoke_invite))
+        .routes(routes!(users::show))
+        .routes(routes!(users::accept))
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(projects::rename))
+        .routes(routes!(projects::create_key))
+        .routes(routes!(projects::list_keys, projects::create_own_key))
+        .routes(routes!(projects::revoke_key))
+        .routes(routes!(projects::update_settings))
+        .routes(routes!(logs::list))
+        .routes(routes!(logs::histogram))
+        .routes(routes!(logs::facets))
+        .routes(routes!(logs::tail))
+        .routes(routes!(logs::summary))
+        .routes(routes!(logs::session_flags))
+        .routes(routes!(logs::one))
+        .routes(routes!(logs::session_logs))
+        .routes(routes!(errors::related))
+        .routes(routes!(errors::list))
+        .routes(routes!(errors::one, errors::update))
+        .routes(routes!(recordings::list))
+        .routes(routes!(recordings::one))
+        .routes(routes!(recordings::snapshots))
+        .routes(routes!(recordings::session_events))
+        .routes(routes!(persons::one))
+        .routes(routes!(symbols::create_release))
+        .routes(routes!(symbols::release_by_hash))
+        .routes(routes!(symbols::bulk_check))
+        .routes(routes!(symbols::bulk_start))
+        .routes(routes!(symbols::bulk_finish))
+        .routes(routes!(symbols::upload))
+        .routes(routes!(alerts::list, alerts::create))
+        .routes(routes!(alerts::update, alerts::delete))
+        .routes(routes!(alerts::history))
+        .routes(routes!(openapi::openapi_json))
+        .split_for_parts();
+    (router, openapi::unique_operation_ids(doc))
+}
+
+/// The project every `/api/projects/{project_id}/…` path names.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Read by the OpenAPI derive only.
+pub(crate) struct ProjectPath {
+    /// The project's id (Settings shows it).
+    project_id: i64,
 }
 
 /// Checks the caller may read `project_id` (404 before 403, so a project-scoped key

@@ -26,6 +26,40 @@ pub(crate) struct LogParams {
     pub breakdown: Breakdown,
 }
 
+/// The query string of the logs endpoints as the API documents it. [`parse`] reads the
+/// same names by hand (repeated `attr` and `service`, one 400 naming the bad parameter);
+/// this type only describes them to OpenAPI.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Read by the OpenAPI derive only.
+pub(crate) struct LogSearch {
+    /// Start of the range: RFC 3339 or relative (`-1h`, `-7d`); an hour ago when absent.
+    from: Option<String>,
+    /// End of the range (exclusive); a few minutes from now when absent.
+    to: Option<String>,
+    /// Text the body contains, case-insensitively.
+    q: Option<String>,
+    /// Comma-separated: `trace`, `debug`, `info`, `warn`, `error`, `fatal`.
+    severity: Option<String>,
+    /// A service name (repeatable).
+    service: Option<String>,
+    /// `key=value`, `key!=value`, `key` or `!key` (repeatable).
+    attr: Option<String>,
+    session_id: Option<String>,
+    /// Logs of this distinct id.
+    distinct_id: Option<String>,
+    /// 32 hex characters.
+    trace_id: Option<String>,
+    /// 1 to 1,000; 100 when absent.
+    limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Live tail: the `cursor` of the previous poll.
+    after: Option<String>,
+    /// Histogram: `severity` (default) or `service`.
+    breakdown: Option<String>,
+}
+
 /// Parses the query string of a logs request for `project_id`, relative to `now`.
 pub(crate) fn parse(raw: Option<&str>, project_id: ProjectId, now: i64) -> Result<LogParams, ApiError> {
     let mut p = LogParams {

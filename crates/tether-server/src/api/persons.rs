@@ -6,28 +6,35 @@ use axum::http::HeaderMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tether_model::ProjectId;
+use utoipa::ToSchema;
 
 use super::authorize_project;
 use super::params::format_ns;
 use crate::{ApiError, AppState};
 
-#[derive(Serialize)]
-struct Counts {
+#[derive(Serialize, ToSchema)]
+#[schema(as = PersonCounts)]
+pub(crate) struct Counts {
     sessions: u64,
     logs_30d: u64,
     errors: u64,
 }
 
 /// A person's page: `id` and `created_at` are null for an id no person was made for.
-#[derive(Serialize)]
-pub(super) struct PersonJson {
+#[derive(Serialize, ToSchema)]
+#[schema(as = Person)]
+pub(crate) struct PersonJson {
     id: Option<i64>,
     distinct_ids: Vec<String>,
+    #[schema(value_type = std::collections::HashMap<String, Value>)]
     properties: Map<String, Value>,
     created_at: Option<String>,
     counts: Counts,
 }
 
+/// A person by any of their distinct ids.
+#[utoipa::path(get, path = "/api/projects/{project_id}/persons/{distinct_id}", tag = "people",
+    params(super::ProjectPath, ("distinct_id" = String, Path)), responses((status = 200, body = PersonJson)))]
 pub(super) async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -6,35 +6,81 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tether_model::ProjectId;
-use tether_store::{ApiKey, KeyScope, NewApiKey, Privacy, ProjectSettings, Retention, Role, User};
+use tether_store::{ApiKey, KeyScope, NewApiKey, Project, ProjectSettings, Role, User};
+use utoipa::ToSchema;
 
 use super::{authorize_instance, authorize_project_as};
 use crate::auth::Principal;
 use crate::{ApiError, AppState, auth};
 
-pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let caller = auth::principal(&state, &headers).await?;
-    let projects: Vec<_> =
-        state.meta().projects().await?.into_iter().filter(|p| caller.may_read(p.id)).collect();
-    Ok(Json(json!({ "results": projects })))
+/// A project as the API shows it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Project)]
+pub(crate) struct ProjectJson {
+    #[schema(value_type = i64)]
+    id: ProjectId,
+    name: String,
+    /// The public, write-only token (`phc_…`) SDKs send data with.
+    token: String,
+    created_at_ms: i64,
+    settings: ProjectSettings,
 }
 
-#[derive(Deserialize)]
+impl From<Project> for ProjectJson {
+    fn from(p: Project) -> Self {
+        ProjectJson {
+            id: p.id,
+            name: p.name,
+            token: p.token,
+            created_at_ms: p.created_at_ms,
+            settings: p.settings,
+        }
+    }
+}
+
+/// The projects the caller may read.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ProjectList {
+    results: Vec<ProjectJson>,
+}
+
+/// The projects the caller may read, oldest first.
+#[utoipa::path(get, path = "/api/projects", tag = "projects", responses((status = 200, body = ProjectList)))]
+pub(super) async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<ProjectList>, ApiError> {
+    let caller = auth::principal(&state, &headers).await?;
+    let results = state
+        .meta()
+        .projects()
+        .await?
+        .into_iter()
+        .filter(|p| caller.may_read(p.id))
+        .map(ProjectJson::from)
+        .collect();
+    Ok(Json(ProjectList { results }))
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct NewProject {
+pub(crate) struct NewProject {
     name: String,
 }
 
+/// `POST /api/projects` (admins): a new project with its own token.
+#[utoipa::path(post, path = "/api/projects", tag = "projects", request_body = NewProject,
+    responses((status = 201, body = ProjectJson)))]
 pub(super) async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<NewProject>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ProjectJson>), ApiError> {
     authorize_instance(&state, &headers, Role::Admin, "creating a project").await?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let token = auth::generate_secret(auth::PROJECT_TOKEN_PREFIX);
     let project = state.meta().create_project(project_name(&body.name)?, &token).await?;
-    Ok((StatusCode::CREATED, Json(json!(project))))
+    Ok((StatusCode::CREATED, Json(project.into())))
 }
 
 fn project_name(name: &str) -> Result<&str, ApiError> {
@@ -48,23 +94,28 @@ fn project_name(name: &str) -> Result<&str, ApiError> {
 }
 
 /// `PATCH /api/projects/{id}`: renames a project (its token, data and links stay).
+#[utoipa::path(patch, path = "/api/projects/{project_id}", tag = "projects", params(super::ProjectPath),
+    request_body = NewProject, responses((status = 200, body = ProjectJson)))]
 pub(super) async fn rename(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
     body: Result<Json<NewProject>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ProjectJson>, ApiError> {
     authorize_project_as(&state, &headers, project_id, Role::Admin, "renaming a project").await?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let project = state.meta().rename_project(project_id, project_name(&body.name)?).await?;
-    Ok(Json(json!(project)))
+    Ok(Json(project.into()))
 }
 
-#[derive(Serialize)]
-struct KeyJson {
+/// A personal API key (never its secret).
+#[derive(Serialize, ToSchema)]
+#[schema(as = ApiKey)]
+pub(crate) struct KeyJson {
     id: i64,
     name: String,
     /// `null` for keys that may read every project.
+    #[schema(value_type = Option<i64>)]
     project_id: Option<ProjectId>,
     /// Whose key it is (`null`: the operator key made at first start).
     user_id: Option<i64>,
@@ -92,23 +143,39 @@ impl KeyJson {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct NewKey {
+pub(crate) struct NewKey {
     name: String,
     /// Only for `POST /api/api_keys`: the one project the key may read; absent or `null`
     /// for all of them.
     #[serde(default)]
+    #[schema(value_type = Option<i64>)]
     project_id: Option<ProjectId>,
+}
+
+/// A new key with its secret, shown this once.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct NewKeyAnswer {
+    key: KeyJson,
+    secret: String,
+}
+
+/// API keys.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct KeyList {
+    results: Vec<KeyJson>,
 }
 
 /// `POST /api/api_keys`: a key of the caller's own, acting with their role, for one
 /// project or all. The secret is in this response only.
+#[utoipa::path(post, path = "/api/api_keys", tag = "api keys", request_body = NewKey,
+    responses((status = 201, body = NewKeyAnswer)))]
 pub(super) async fn create_own_key(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<NewKey>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewKeyAnswer>), ApiError> {
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (caller, scope) = match body.project_id {
         None => (
@@ -124,12 +191,14 @@ pub(super) async fn create_own_key(
 }
 
 /// `POST /api/projects/{id}/api_keys`: a key of the caller's own that may read one project.
+#[utoipa::path(post, path = "/api/projects/{project_id}/api_keys", tag = "api keys", params(super::ProjectPath),
+    request_body = NewKey, responses((status = 201, body = NewKeyAnswer)))]
 pub(super) async fn create_key(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
     body: Result<Json<NewKey>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewKeyAnswer>), ApiError> {
     let (_, caller) = authorize_project_as(&state, &headers, project_id, Role::Viewer, "a key").await?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if body.project_id.is_some_and(|id| id != project_id) {
@@ -143,7 +212,7 @@ async fn issue_key(
     caller: &Principal,
     name: &str,
     scope: KeyScope,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewKeyAnswer>), ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::bad_request("invalid name: expected 1 to 200 characters"));
@@ -161,19 +230,20 @@ async fn issue_key(
         })
         .await?;
     let key = KeyJson::new(key, owner.as_slice());
-    Ok((StatusCode::CREATED, Json(json!({ "key": key, "secret": secret }))))
+    Ok((StatusCode::CREATED, Json(NewKeyAnswer { key, secret })))
 }
 
 /// `GET /api/api_keys`: the caller's own keys; an admin sees everyone's.
+#[utoipa::path(get, path = "/api/api_keys", tag = "api keys", responses((status = 200, body = KeyList)))]
 pub(super) async fn list_keys(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<KeyList>, ApiError> {
     let caller = auth::principal(&state, &headers).await?;
     let users = state.users().users().await?;
     let everyone = caller.role() == Role::Admin && caller.instance_wide();
     let own = caller.user().map(|u| u.id);
-    let keys: Vec<KeyJson> = state
+    let results = state
         .meta()
         .api_keys()
         .await?
@@ -181,10 +251,12 @@ pub(super) async fn list_keys(
         .filter(|k| everyone || (own.is_some() && k.user_id == own))
         .map(|k| KeyJson::new(k, &users))
         .collect();
-    Ok(Json(json!({ "results": keys })))
+    Ok(Json(KeyList { results }))
 }
 
 /// `DELETE /api/api_keys/{id}`: revokes one of the caller's keys, or any key for an admin.
+#[utoipa::path(delete, path = "/api/api_keys/{key_id}", tag = "api keys", params(("key_id" = i64, Path)),
+    responses((status = 204, description = "revoked")))]
 pub(super) async fn revoke_key(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -207,12 +279,15 @@ pub(super) async fn revoke_key(
 /// `PATCH /api/projects/{id}/settings`: what the project's SDKs are told to capture and
 /// how long its data is kept. Fields left out keep their values (`{"retention":
 /// {"logs_days": 7}}` changes only that).
+#[utoipa::path(patch, path = "/api/projects/{project_id}/settings", tag = "projects", params(super::ProjectPath),
+    request_body(content = Object, description = "a JSON merge patch of ProjectSettings"),
+    responses((status = 200, body = ProjectJson)))]
 pub(super) async fn update_settings(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ProjectJson>, ApiError> {
     authorize_project_as(&state, &headers, project_id, Role::Admin, "changing project settings").await?;
     let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let project =
@@ -223,43 +298,9 @@ pub(super) async fn update_settings(
     merge(&mut merged, patch)?;
     let settings: ProjectSettings = serde_json::from_value(Value::Object(merged))
         .map_err(|e| ApiError::bad_request(format!("invalid settings: {e}")))?;
-    let r = settings.retention;
-    for (name, days) in
-        [("logs_days", r.logs_days), ("events_days", r.events_days), ("recordings_days", r.recordings_days)]
-    {
-        if !(1..=Retention::MAX_DAYS).contains(&days) {
-            return Err(ApiError::bad_request(format!(
-                "invalid retention.{name}: expected 1 to {} days",
-                Retention::MAX_DAYS
-            )));
-        }
-    }
-    for (name, selector) in [
-        ("mask_text_selector", &settings.privacy.mask_text_selector),
-        ("block_selector", &settings.privacy.block_selector),
-    ] {
-        check_selector(name, selector)?;
-    }
+    settings.validate().map_err(ApiError::bad_request)?;
     let project = state.meta().set_project_settings(project_id, settings).await?;
-    Ok(Json(json!(project)))
-}
-
-/// A selector is handed to every recorded browser as it is, so it is kept short and free of
-/// control characters. Its CSS syntax is the browser's to judge: a parser here would refuse
-/// selectors that newer browsers accept. rrweb treats a selector that does not parse as
-/// matching nothing (masking nothing), so the UI checks each one with the browser's own
-/// parser before saving.
-fn check_selector(name: &str, selector: &str) -> Result<(), ApiError> {
-    if selector.len() > Privacy::MAX_SELECTOR_LEN {
-        return Err(ApiError::bad_request(format!(
-            "invalid privacy.{name}: longer than {} characters",
-            Privacy::MAX_SELECTOR_LEN
-        )));
-    }
-    if selector.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(format!("invalid privacy.{name}: contains a control character")));
-    }
-    Ok(())
+    Ok(Json(project.into()))
 }
 
 /// Applies a JSON merge patch's objects onto `target` (RFC 7386 without deletes: settings

@@ -7,131 +7,133 @@ use axum::http::HeaderMap;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
+use serde::Serialize;
 use serde_json::{Value, json};
+use tether_app::recordings::{ListedRecording, RecordingFilter};
 use tether_ingest::posthog::snapshots::chunk_events_json;
 use tether_model::ProjectId;
-use tether_store::{ErrorFilter, ExceptionScope, Recording, RecordingQuery};
+use utoipa::{IntoParams, ToSchema};
 
 use super::authorize_project;
 use super::params::{format_ns, parse_time_ms};
 use crate::{ApiError, AppState};
 
-#[derive(serde::Deserialize)]
+/// Filters of the recordings list.
+#[derive(serde::Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub(super) struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only this person's recordings (under any of their distinct ids).
     distinct_id: Option<String>,
+    /// RFC 3339 time or relative (`-24h`).
     from: Option<String>,
     to: Option<String>,
     /// Seconds.
     min_duration: Option<i64>,
+    /// Only recordings with (true) or without (false) console errors or exceptions.
     has_errors: Option<bool>,
+    /// 1 to 1,000; 100 when absent.
     limit: Option<usize>,
 }
 
 /// A recording as the API shows it: the index's summary, its exception count (from the
 /// event store) and readable times.
-pub(crate) fn recording_json(r: &Recording, exceptions: u64) -> Value {
-    let mut v = serde_json::to_value(r).unwrap_or_else(|_| json!({}));
-    v["exceptions"] = json!(exceptions);
-    v["start_time"] = json!(format_ns(r.start_ms.saturating_mul(1_000_000)));
-    v["end_time"] = json!(format_ns(r.end_ms.saturating_mul(1_000_000)));
-    v
+#[derive(Serialize, ToSchema)]
+#[schema(as = Recording)]
+pub(crate) struct RecordingJson {
+    session_id: String,
+    distinct_id: String,
+    start_ms: i64,
+    end_ms: i64,
+    start_time: String,
+    end_time: String,
+    duration_ms: i64,
+    active_ms: i64,
+    first_url: Option<String>,
+    clicks: u64,
+    keypresses: u64,
+    console_errors: u64,
+    exceptions: u64,
+    /// Bytes of rrweb JSON received.
+    size: u64,
+    has_full_snapshot: bool,
 }
 
-/// How far outside a list's time range an exception may be and still mark a recording in
-/// it as "with errors": a session's exceptions happen during the session, and sessions
-/// last hours at most.
-const ERROR_MARGIN_MS: i64 = 86_400_000;
-
-/// Recordings with their exception counts, which live in the event store.
-pub(crate) async fn with_exceptions(
-    state: &AppState,
-    project_id: ProjectId,
-    recordings: &[Recording],
-) -> Result<Vec<Value>, ApiError> {
-    let ids: Vec<String> = recordings.iter().map(|r| r.session_id.clone()).collect();
-    let counts: std::collections::HashMap<String, u64> = if ids.is_empty() {
-        Default::default()
-    } else {
-        let scope = ExceptionScope { project_id, ..Default::default() };
-        state.events().session_exception_counts(scope, ids).await?.into_iter().collect()
-    };
-    Ok(recordings
-        .iter()
-        .map(|r| recording_json(r, counts.get(&r.session_id).copied().unwrap_or(0)))
-        .collect())
+impl From<ListedRecording> for RecordingJson {
+    fn from(l: ListedRecording) -> Self {
+        let r = l.recording;
+        RecordingJson {
+            start_time: format_ns(r.start_ms.saturating_mul(1_000_000)),
+            end_time: format_ns(r.end_ms.saturating_mul(1_000_000)),
+            session_id: r.session_id,
+            distinct_id: r.distinct_id,
+            start_ms: r.start_ms,
+            end_ms: r.end_ms,
+            duration_ms: r.duration_ms,
+            active_ms: r.active_ms,
+            first_url: r.first_url,
+            clicks: r.clicks,
+            keypresses: r.keypresses,
+            console_errors: r.console_errors,
+            exceptions: l.exceptions,
+            size: r.size,
+            has_full_snapshot: r.has_full_snapshot,
+        }
+    }
 }
 
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RecordingList {
+    results: Vec<RecordingJson>,
+}
+
+/// Recordings, newest first.
+#[utoipa::path(get, path = "/api/projects/{project_id}/recordings", tag = "recordings",
+    params(super::ProjectPath, ListQuery), responses((status = 200, body = RecordingList)))]
 pub(super) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RecordingList>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let distinct_ids = match &q.distinct_id {
-        Some(d) => state.app().person_ids(project_id, d).await?,
-        None => Vec::new(),
-    };
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("invalid limit: expected a number from 1 to 1000"));
     }
-    let (from_ms, to_ms) = (parse_time_ms("from", q.from.as_deref())?, parse_time_ms("to", q.to.as_deref())?);
-    // "With errors" spans two stores: sessions with exceptions come from the event store,
-    // console errors from the recording index, which combines the two.
-    let errors = match q.has_errors {
-        None => None,
-        Some(has_errors) => {
-            let scope = ExceptionScope {
-                project_id,
-                from_ms: from_ms.map(|t| t - ERROR_MARGIN_MS),
-                to_ms: to_ms.map(|t| t + ERROR_MARGIN_MS),
-                ..Default::default()
-            };
-            let sessions = state.events().session_exception_counts(scope, Vec::new()).await?;
-            Some(ErrorFilter {
-                has_errors,
-                sessions_with_exceptions: sessions.into_iter().map(|(s, _)| s).collect(),
-            })
-        }
+    let filter = RecordingFilter {
+        project_id,
+        distinct_id: q.distinct_id,
+        from_ms: parse_time_ms("from", q.from.as_deref())?,
+        to_ms: parse_time_ms("to", q.to.as_deref())?,
+        min_duration_ms: q.min_duration.map(|s| s.saturating_mul(1000)),
+        has_errors: q.has_errors,
+        limit,
     };
-    let recordings = state
-        .recordings()
-        .index
-        .recordings(RecordingQuery {
-            project_id,
-            distinct_ids,
-            from_ms,
-            to_ms,
-            min_duration_ms: q.min_duration.map(|s| s.saturating_mul(1000)),
-            errors,
-            limit,
-        })
-        .await?;
-    Ok(Json(json!({ "results": with_exceptions(&state, project_id, &recordings).await? })))
+    let results = state.app().recordings(filter).await?.into_iter().map(RecordingJson::from).collect();
+    Ok(Json(RecordingList { results }))
 }
 
+/// One session's recording.
+#[utoipa::path(get, path = "/api/projects/{project_id}/recordings/{session_id}", tag = "recordings",
+    params(super::ProjectPath, ("session_id" = String, Path)), responses((status = 200, body = RecordingJson)))]
 pub(super) async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((project_id, session_id)): Path<(ProjectId, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RecordingJson>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
-    let r = state
-        .recordings()
-        .index
-        .recording(project_id, &session_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No recording for this session"))?;
-    Ok(Json(with_exceptions(&state, project_id, std::slice::from_ref(&r)).await?.remove(0)))
+    let recording = state.app().recording(project_id, &session_id).await?;
+    recording.map(|r| Json(r.into())).ok_or_else(|| ApiError::not_found("No recording for this session"))
 }
 
 /// Every rrweb event of the session, per window: `{"session_id", "windows": [{"window_id",
 /// "events": […]}]}`. Chunks were stored sorted, de-duplicated against SDK retries and with
 /// `cv` expanded, so this streams them back concatenated, chunk by chunk, without parsing:
 /// a few chunks are fetched ahead from the blob store, never the whole session at once.
+#[utoipa::path(get, path = "/api/projects/{project_id}/recordings/{session_id}/snapshots", tag = "recordings",
+    params(super::ProjectPath, ("session_id" = String, Path)), responses((status = 200, body = Snapshots)))]
 pub(super) async fn snapshots(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -200,17 +202,53 @@ pub(super) async fn snapshots(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// The rrweb events of a session, per window (streamed; see [`snapshots`]).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Snapshots {
+    session_id: String,
+    windows: Vec<SnapshotWindow>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SnapshotWindow {
+    window_id: String,
+    /// rrweb events as recorded (`type`, `timestamp`, `data`), oldest first.
+    events: Vec<Value>,
+}
+
+/// A captured event of a session.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SessionEvent {
+    uuid: String,
+    event: String,
+    timestamp_ms: i64,
+    timestamp: String,
+    distinct_id: String,
+    current_url: Option<String>,
+    /// The first exception of `$exception_list`, frames resolved where a source map is
+    /// known; `null` for other events.
+    #[schema(value_type = Option<super::errors::Exception>)]
+    exception: Option<Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SessionEventList {
+    results: Vec<SessionEvent>,
+}
+
 /// `sessions/{id}/events`: the session's captured events (oldest first, at most 1,000), for
 /// the replay's Events and Errors tabs.
+#[utoipa::path(get, path = "/api/projects/{project_id}/sessions/{session_id}/events", tag = "recordings",
+    params(super::ProjectPath, ("session_id" = String, Path)), responses((status = 200, body = SessionEventList)))]
 pub(super) async fn session_events(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((project_id, session_id)): Path<(ProjectId, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionEventList>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let events = state.events().session_events(project_id, &session_id, 1000).await?;
     let mut results = Vec::with_capacity(events.len());
-    for e in &events {
+    for e in events {
         // The first exception, with its frames resolved where a source map is known.
         // Parsed only where the text names the list.
         let listed = e.properties.contains("\"$exception_list\"");
@@ -218,15 +256,15 @@ pub(super) async fn session_events(
             Some(list) => state.symbolicate(project_id, &list).await.get(0).cloned(),
             None => None,
         };
-        results.push(json!({
-            "uuid": e.uuid,
-            "event": e.event,
-            "timestamp_ms": e.timestamp_ms,
-            "timestamp": format_ns(e.timestamp_ms.saturating_mul(1_000_000)),
-            "distinct_id": e.distinct_id,
-            "current_url": e.current_url,
-            "exception": exception,
-        }));
+        results.push(SessionEvent {
+            timestamp: format_ns(e.timestamp_ms.saturating_mul(1_000_000)),
+            uuid: e.uuid,
+            event: e.event,
+            timestamp_ms: e.timestamp_ms,
+            distinct_id: e.distinct_id,
+            current_url: e.current_url,
+            exception,
+        });
     }
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(SessionEventList { results }))
 }

@@ -8,19 +8,20 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde_json::{Value, json};
-
+use serde::Serialize;
 use tether_store::User;
+use utoipa::ToSchema;
 
+use super::users::UserJson;
 use crate::auth::{self, Principal, SESSION_COOKIE};
 use crate::{ApiError, AppState};
 
 /// How long a login lasts.
 const SESSION_DAYS: i64 = 14;
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Login {
+pub(crate) struct Login {
     pub(super) username: String,
     pub(super) password: String,
 }
@@ -55,6 +56,10 @@ fn throttle_keys(
     keys
 }
 
+/// Logs in with a username and password; the answer sets the session cookie.
+#[utoipa::path(post, path = "/api/login", tag = "session", request_body = Login,
+    responses((status = 200, body = LoggedIn), (status = 429, description = "too many failed logins; see Retry-After")),
+    security(()))]
 pub(super) async fn login(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -82,7 +87,7 @@ pub(super) async fn login(
         return Err(ApiError::unauthorized("Wrong username or password"));
     };
     state.logins().forget(&keys[0]).await;
-    start_session(&state, &headers, user, json!({})).await
+    start_session(&state, &headers, user).await
 }
 
 /// The 429 of a throttled password check, with when to try again.
@@ -98,13 +103,17 @@ fn throttled(state: &AppState, wait: std::time::Duration) -> Response {
     response
 }
 
-/// Logs `user` in: a new session and its cookie, in a response carrying `body` with the
-/// user added.
+/// Who just logged in.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LoggedIn {
+    user: UserJson,
+}
+
+/// Logs `user` in: a new session, and its cookie on an answer naming the user.
 pub(super) async fn start_session(
     state: &AppState,
     headers: &HeaderMap,
     user: User,
-    mut body: Value,
 ) -> Result<Response, ApiError> {
     let token = auth::generate_secret("tss_");
     let max_age = SESSION_DAYS * 86_400;
@@ -112,8 +121,7 @@ pub(super) async fn start_session(
     let agent: String = agent.chars().take(300).collect();
     let expires = crate::clock::now_ms() + max_age * 1000;
     state.users().create_session(&auth::hash_secret(&token), user.id, &agent, expires).await?;
-    body["user"] = json!(user);
-    let mut response = Json(body).into_response();
+    let mut response = Json(LoggedIn { user: user.into() }).into_response();
     response.headers_mut().insert(header::SET_COOKIE, session_cookie(&token, max_age));
     Ok(response)
 }
@@ -136,6 +144,8 @@ async fn verify_password(state: &AppState, password: String, hash: String) -> Re
     argon2(state, move || auth::verify_password(&password, &hash)).await
 }
 
+/// Ends the caller's login session and clears its cookie.
+#[utoipa::path(post, path = "/api/logout", tag = "session", responses((status = 204, description = "logged out")))]
 pub(super) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = auth::cookie(&headers, SESSION_COOKIE) {
         state.users().delete_session(&auth::hash_secret(token)).await?;
@@ -145,24 +155,43 @@ pub(super) async fn logout(State(state): State<AppState>, headers: HeaderMap) ->
     Ok(response)
 }
 
-pub(super) async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    match auth::principal(&state, &headers).await? {
-        Principal::User(user) => Ok(Json(json!({ "user": user }))),
-        Principal::Key { key, owner } => {
-            Ok(Json(json!({ "api_key": { "id": key.id, "name": key.name }, "user": owner })))
-        }
-    }
+/// The API key a request was made with.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct KeyName {
+    id: i64,
+    name: String,
 }
 
-#[derive(serde::Deserialize)]
+/// Who the caller is: a logged-in user, or an API key and its owner (`null` for the
+/// operator key made at first start).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Me {
+    user: Option<UserJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<KeyName>,
+}
+
+#[utoipa::path(get, path = "/api/me", tag = "session", responses((status = 200, body = Me)))]
+pub(super) async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Me>, ApiError> {
+    Ok(Json(match auth::principal(&state, &headers).await? {
+        Principal::User(user) => Me { user: Some(user.into()), api_key: None },
+        Principal::Key { key, owner } => {
+            Me { user: owner.map(UserJson::from), api_key: Some(KeyName { id: key.id, name: key.name }) }
+        }
+    }))
+}
+
+#[derive(serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct PasswordChange {
+pub(crate) struct PasswordChange {
     current_password: String,
     new_password: String,
 }
 
 /// `POST /api/me/password`: the logged-in user changes their password (the current one
 /// checked). Every session of theirs ends; this one goes on with a new cookie.
+#[utoipa::path(post, path = "/api/me/password", tag = "session", request_body = PasswordChange,
+    responses((status = 200, body = LoggedIn)))]
 pub(super) async fn change_password(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -185,7 +214,7 @@ pub(super) async fn change_password(
     }
     let hash = hash_password(&state, change.new_password).await?;
     state.users().set_password(&user.username, &hash).await?;
-    start_session(&state, &headers, user, json!({})).await
+    start_session(&state, &headers, user).await
 }
 
 /// The user of a cookie session: what only a person may do (their password, their
@@ -197,27 +226,49 @@ async fn logged_in(state: &AppState, headers: &HeaderMap) -> Result<User, ApiErr
     }
 }
 
+/// A login session as its owner sees it. `id` is a prefix of the token's hash: enough to
+/// name the session, nothing to log in with.
+#[derive(Serialize, ToSchema)]
+#[schema(as = LoginSession)]
+pub(crate) struct LoginSessionJson {
+    id: String,
+    user_agent: String,
+    created_at_ms: i64,
+    expires_at_ms: i64,
+    /// The session of this request.
+    current: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LoginSessionList {
+    results: Vec<LoginSessionJson>,
+}
+
 /// `GET /api/me/sessions`: the caller's login sessions, the current one marked.
+#[utoipa::path(get, path = "/api/me/sessions", tag = "session", responses((status = 200, body = LoginSessionList)))]
 pub(super) async fn sessions(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LoginSessionList>, ApiError> {
     let user = logged_in(&state, &headers).await?;
     let current = auth::cookie(&headers, SESSION_COOKIE).map(auth::hash_secret).unwrap_or_default();
     let sessions = state.users().sessions(user.id, crate::clock::now_ms()).await?;
-    let results: Vec<Value> = sessions
+    let results = sessions
         .into_iter()
-        .map(|s| {
-            let this = current.starts_with(&s.id);
-            let mut v = json!(s);
-            v["current"] = json!(this);
-            v
+        .map(|s| LoginSessionJson {
+            current: current.starts_with(&s.id),
+            id: s.id,
+            user_agent: s.user_agent,
+            created_at_ms: s.created_at_ms,
+            expires_at_ms: s.expires_at_ms,
         })
         .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(LoginSessionList { results }))
 }
 
 /// `DELETE /api/me/sessions/{id}`: ends one of the caller's sessions (a lost laptop).
+#[utoipa::path(delete, path = "/api/me/sessions/{session_id}", tag = "session", params(("session_id" = String, Path)),
+    responses((status = 204, description = "ended")))]
 pub(super) async fn end_session(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -11,11 +11,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tether_model::ProjectId;
 use tether_store::{ErrorKind, NewRelease, NewSymbolSet, Release, Role};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{authorize_project, authorize_project_as};
 use crate::body::read_limited;
@@ -34,22 +35,47 @@ const MAX_FIELD_CHARS: usize = 512;
 
 /// An error in PostHog's shape (`type`, `code`, `detail`, `attr`), which the CLI shows and
 /// matches codes in, plus Tether's own `error`.
-fn cli_error(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
-    let detail = detail.into();
-    let kind = if status.is_client_error() { "validation_error" } else { "server_error" };
-    (status, Json(json!({ "type": kind, "code": code, "detail": detail, "attr": null, "error": detail })))
-        .into_response()
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CliError {
+    /// `validation_error` or `server_error`.
+    r#type: &'static str,
+    code: String,
+    detail: String,
+    attr: Option<String>,
+    error: String,
 }
 
-fn release_json(r: &Release) -> Value {
-    json!({
-        "id": r.id,
-        "hash_id": r.hash_id,
-        "version": r.version,
-        "project": r.name,
-        "metadata": serde_json::from_str::<Value>(&r.metadata).unwrap_or(Value::Null),
-        "created_at_ms": r.created_at_ms,
-    })
+fn cli_error(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
+    let detail = detail.into();
+    let r#type = if status.is_client_error() { "validation_error" } else { "server_error" };
+    let body = CliError { r#type, code: code.to_owned(), error: detail.clone(), detail, attr: None };
+    (status, Json(body)).into_response()
+}
+
+/// A release: a build of the app that symbol sets belong to.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Release)]
+pub(crate) struct ReleaseJson {
+    id: String,
+    hash_id: String,
+    version: String,
+    /// The app's name (posthog-cli's `project`).
+    project: String,
+    metadata: Value,
+    created_at_ms: i64,
+}
+
+impl From<Release> for ReleaseJson {
+    fn from(r: Release) -> Self {
+        ReleaseJson {
+            metadata: serde_json::from_str::<Value>(&r.metadata).unwrap_or(Value::Null),
+            id: r.id,
+            hash_id: r.hash_id,
+            version: r.version,
+            project: r.name,
+            created_at_ms: r.created_at_ms,
+        }
+    }
 }
 
 /// A text field the CLI sends: present, not empty, not huge, no control characters.
@@ -68,18 +94,21 @@ fn json_body<T: serde::de::DeserializeOwned>(
     body.map(|Json(v)| v).map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
+/// The release with a hash id (posthog-cli looks a build up before creating it).
+#[utoipa::path(get, path = "/api/projects/{project_id}/error_tracking/releases/hash/{hash_id}", tag = "source maps",
+    params(super::ProjectPath, ("hash_id" = String, Path)), responses((status = 200, body = ReleaseJson)))]
 pub(super) async fn release_by_hash(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((project_id, hash_id)): Path<(ProjectId, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ReleaseJson>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let release = state.symbols().release_by_hash(project_id, &hash_id).await?;
-    release.map(|r| Json(release_json(&r))).ok_or_else(|| ApiError::not_found("no release with this hash_id"))
+    release.map(|r| Json(r.into())).ok_or_else(|| ApiError::not_found("no release with this hash_id"))
 }
 
-#[derive(Deserialize)]
-pub(super) struct NewReleaseBody {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct NewReleaseBody {
     hash_id: String,
     version: String,
     project: String,
@@ -87,6 +116,10 @@ pub(super) struct NewReleaseBody {
     metadata: Option<Value>,
 }
 
+/// A new release (members and admins); 400 `release_hash_in_use` when the hash id is taken.
+#[utoipa::path(post, path = "/api/projects/{project_id}/error_tracking/releases", tag = "source maps",
+    params(super::ProjectPath), request_body = NewReleaseBody,
+    responses((status = 201, body = ReleaseJson), (status = 400, body = CliError)))]
 pub(super) async fn create_release(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -109,7 +142,7 @@ pub(super) async fn create_release(
         metadata,
     };
     match state.symbols().create_release(project_id, release).await {
-        Ok(r) => Ok((StatusCode::CREATED, Json(release_json(&r))).into_response()),
+        Ok(r) => Ok((StatusCode::CREATED, Json(ReleaseJson::from(r))).into_response()),
         Err(e) if e.kind() == ErrorKind::InvalidInput => Ok(cli_error(
             StatusCode::BAD_REQUEST,
             "release_hash_in_use",
@@ -119,16 +152,17 @@ pub(super) async fn create_release(
     }
 }
 
-#[derive(Deserialize)]
-pub(super) struct SetEntry {
+/// A symbol set the CLI is about to send: one minified file's source map.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct SetEntry {
     chunk_id: String,
     release_id: Option<String>,
     content_hash: String,
     content_length: u64,
 }
 
-#[derive(Deserialize)]
-pub(super) struct CheckBody {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct CheckBody {
     symbol_sets: Vec<SetEntry>,
     #[serde(default)]
     force: bool,
@@ -151,20 +185,29 @@ fn check_entries(entries: &[SetEntry]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Chunks whose bytes must be sent.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CheckAnswer {
+    chunk_ids_to_upload: Vec<String>,
+}
+
 /// Which chunks need their bytes sent: all when forced, else those whose finished set has
 /// another content hash (or that have none).
+#[utoipa::path(post, path = "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_check_upload",
+    tag = "source maps", params(super::ProjectPath), request_body = CheckBody,
+    responses((status = 200, body = CheckAnswer)))]
 pub(super) async fn bulk_check(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
     body: Result<Json<CheckBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CheckAnswer>, ApiError> {
     authorize_project_as(&state, &headers, project_id, Role::Member, "uploading source maps").await?;
     let body = json_body(body)?;
     check_entries(&body.symbol_sets)?;
     let chunks: Vec<String> = body.symbol_sets.iter().map(|e| e.chunk_id.clone()).collect();
     let current = state.symbols().symbol_sets_of_chunks(project_id, &chunks).await?;
-    let needed: Vec<&str> = body
+    let chunk_ids_to_upload = body
         .symbol_sets
         .iter()
         .filter(|e| {
@@ -173,17 +216,41 @@ pub(super) async fn bulk_check(
                     s.chunk_id == e.chunk_id && s.content_hash == e.content_hash && s.finished_at_ms.is_some()
                 })
         })
-        .map(|e| e.chunk_id.as_str())
+        .map(|e| e.chunk_id.clone())
         .collect();
-    Ok(Json(json!({ "chunk_ids_to_upload": needed })))
+    Ok(Json(CheckAnswer { chunk_ids_to_upload }))
 }
 
-#[derive(Deserialize)]
-pub(super) struct StartBody {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct StartBody {
     symbol_sets: Vec<SetEntry>,
 }
 
+/// Where to send one chunk's bytes (in both of the shapes posthog-cli versions read).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UploadTarget {
+    symbol_set_id: String,
+    presigned_put_url: String,
+    presigned_url: PresignedUrl,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PresignedUrl {
+    url: String,
+    /// Always empty: the upload is a PUT of the bytes.
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+/// Upload targets by chunk id.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct StartAnswer {
+    id_map: std::collections::BTreeMap<String, UploadTarget>,
+}
+
 /// Starts an upload per chunk and answers where to PUT its bytes.
+#[utoipa::path(post, path = "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_start_upload",
+    tag = "source maps", params(super::ProjectPath), request_body = StartBody,
+    responses((status = 200, body = StartAnswer), (status = 400, body = CliError)))]
 pub(super) async fn bulk_start(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -206,7 +273,7 @@ pub(super) async fn bulk_start(
     let base = super::public_base(&state, &headers);
     let chunks: Vec<String> = body.symbol_sets.iter().map(|e| e.chunk_id.clone()).collect();
     let current = state.symbols().symbol_sets_of_chunks(project_id, &chunks).await?;
-    let mut id_map = serde_json::Map::new();
+    let mut id_map = std::collections::BTreeMap::new();
     for entry in body.symbol_sets {
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
@@ -236,27 +303,31 @@ pub(super) async fn bulk_start(
             "{base}/api/projects/{project_id}/error_tracking/symbol_sets/{}/upload?secret={secret}",
             set.id
         );
-        id_map.insert(
-            set.chunk_id.clone(),
-            json!({
-                "symbol_set_id": set.id,
-                "presigned_put_url": url,
-                "presigned_url": { "url": url, "fields": {} },
-            }),
-        );
+        let target = UploadTarget {
+            symbol_set_id: set.id,
+            presigned_url: PresignedUrl { url: url.clone(), fields: Default::default() },
+            presigned_put_url: url,
+        };
+        id_map.insert(set.chunk_id, target);
     }
-    Ok(Json(json!({ "id_map": id_map })).into_response())
+    Ok(Json(StartAnswer { id_map }).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub(super) struct UploadQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct UploadQuery {
+    /// The one-time secret the start step put in the URL.
     secret: String,
 }
 
 /// `PUT …/symbol_sets/{id}/upload?secret=…`: the bytes, checked to be a readable symbol
 /// set of the declared length, stored, and the set marked complete (it resolves frames from
 /// now on; the CLI's finish step then only confirms it).
+#[utoipa::path(put, path = "/api/projects/{project_id}/error_tracking/symbol_sets/{set_id}/upload",
+    tag = "source maps", params(super::ProjectPath, ("set_id" = String, Path), UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, description = "stored")), security(()))]
 pub(super) async fn upload(
     State(state): State<AppState>,
     Path((project_id, set_id)): Path<(ProjectId, String)>,
@@ -297,18 +368,28 @@ pub(super) async fn upload(
     Ok(StatusCode::OK)
 }
 
-#[derive(Deserialize)]
-pub(super) struct FinishBody {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct FinishBody {
+    /// Content hash by symbol set id.
     content_hashes: std::collections::BTreeMap<String, String>,
 }
 
+/// How many uploads were confirmed.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct FinishAnswer {
+    finished: usize,
+}
+
 /// Confirms uploads are complete; a set whose bytes were never PUT is refused, by name.
+#[utoipa::path(post, path = "/api/projects/{project_id}/error_tracking/symbol_sets/bulk_finish_upload",
+    tag = "source maps", params(super::ProjectPath), request_body = FinishBody,
+    responses((status = 200, body = FinishAnswer)))]
 pub(super) async fn bulk_finish(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
     body: Result<Json<FinishBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FinishAnswer>, ApiError> {
     authorize_project_as(&state, &headers, project_id, Role::Member, "uploading source maps").await?;
     let body = json_body(body)?;
     if body.content_hashes.len() > MAX_SETS_PER_REQUEST {
@@ -320,5 +401,5 @@ pub(super) async fn bulk_finish(
             return Err(ApiError::bad_request(format!("symbol set {set_id} was not uploaded")));
         }
     }
-    Ok(Json(json!({ "finished": body.content_hashes.len() })))
+    Ok(Json(FinishAnswer { finished: body.content_hashes.len() }))
 }

@@ -6,11 +6,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::{Value, json};
-use tether_store::{Invite, Role};
+use serde::{Deserialize, Serialize};
+use tether_store::{Invite, Role, User};
+use utoipa::ToSchema;
 
-use super::session::{Login, hash_password, start_session};
+use super::session::{LoggedIn, Login, hash_password, start_session};
 use super::{authorize_instance, public_base};
 use crate::{ApiError, AppState, auth};
 
@@ -22,37 +22,66 @@ const MAX_INVITE_HOURS: i64 = 30 * 24;
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 fn parse_role(name: &str) -> Result<Role, ApiError> {
-    Role::parse(name).ok_or_else(|| {
-        ApiError::bad_request(format!("invalid role {name:?}: expected admin, member or viewer"))
-    })
+    Role::parse_named(name).map_err(ApiError::bad_request)
 }
 
-pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+/// A person who logs in to the UI.
+#[derive(Serialize, ToSchema)]
+#[schema(as = User)]
+pub(crate) struct UserJson {
+    id: i64,
+    username: String,
+    role: Role,
+    created_at_ms: i64,
+}
+
+impl From<User> for UserJson {
+    fn from(u: User) -> Self {
+        UserJson { id: u.id, username: u.username, role: u.role, created_at_ms: u.created_at_ms }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserList {
+    results: Vec<UserJson>,
+}
+
+/// Every user (admins).
+#[utoipa::path(get, path = "/api/users", tag = "people", responses((status = 200, body = UserList)))]
+pub(super) async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<UserList>, ApiError> {
     authorize_instance(&state, &headers, Role::Admin, "managing people").await?;
-    Ok(Json(json!({ "results": state.users().users().await? })))
+    Ok(Json(UserList { results: state.users().users().await?.into_iter().map(UserJson::from).collect() }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RoleChange {
+pub(crate) struct RoleChange {
+    /// `admin`, `member` or `viewer`.
     role: String,
 }
 
 /// `PATCH /api/users/{id}`: changes a user's role, at once for their sessions and keys.
+#[utoipa::path(patch, path = "/api/users/{user_id}", tag = "people", params(("user_id" = i64, Path)),
+    request_body = RoleChange, responses((status = 200, body = UserJson)))]
 pub(super) async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(user_id): Path<i64>,
     body: JsonBody<RoleChange>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserJson>, ApiError> {
     authorize_instance(&state, &headers, Role::Admin, "managing people").await?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let user = state.users().set_role(user_id, parse_role(&body.role)?).await?;
-    Ok(Json(json!(user)))
+    Ok(Json(user.into()))
 }
 
 /// `DELETE /api/users/{id}`: removes a user; their sessions and API keys stop working at
 /// their next request.
+#[utoipa::path(delete, path = "/api/users/{user_id}", tag = "people", params(("user_id" = i64, Path)),
+    responses((status = 204, description = "removed")))]
 pub(super) async fn remove(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -66,29 +95,81 @@ pub(super) async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A pending invitation (its link is shown once, when made).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Invite)]
+pub(crate) struct InviteJson {
+    id: i64,
+    role: Role,
+    /// The user who invited.
+    created_by: i64,
+    created_at_ms: i64,
+    expires_at_ms: i64,
+}
+
+impl From<Invite> for InviteJson {
+    fn from(i: Invite) -> Self {
+        InviteJson {
+            id: i.id,
+            role: i.role,
+            created_by: i.created_by,
+            created_at_ms: i.created_at_ms,
+            expires_at_ms: i.expires_at_ms,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct InviteList {
+    results: Vec<InviteJson>,
+}
+
+/// Pending invitations (admins).
+#[utoipa::path(get, path = "/api/invites", tag = "people", responses((status = 200, body = InviteList)))]
 pub(super) async fn invites(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<InviteList>, ApiError> {
     authorize_instance(&state, &headers, Role::Admin, "managing people").await?;
-    Ok(Json(json!({ "results": state.users().invites(crate::clock::now_ms()).await? })))
+    let invites = state.users().invites(crate::clock::now_ms()).await?;
+    Ok(Json(InviteList { results: invites.into_iter().map(InviteJson::from).collect() }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct NewInvite {
+pub(crate) struct NewInvite {
+    /// `admin`, `member` or `viewer`.
     role: String,
+    /// 1 to 720; a week when absent.
     #[serde(default)]
     expires_in_hours: Option<i64>,
 }
 
+/// A new invitation and its one-time link.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct NewInviteAnswer {
+    invite: InviteJson,
+    url: String,
+}
+
+/// What an invitation link offers.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct InviteOffer {
+    role: Role,
+    expires_at_ms: i64,
+    /// The inviter's username (`null` if they were removed since).
+    invited_by: Option<String>,
+}
+
 /// `POST /api/invites`: a one-time link for a new person with `role`. The link is in this
 /// response only (only its hash is stored); hand it over by any channel.
+#[utoipa::path(post, path = "/api/invites", tag = "people", request_body = NewInvite,
+    responses((status = 201, body = NewInviteAnswer)))]
 pub(super) async fn invite(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: JsonBody<NewInvite>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewInviteAnswer>), ApiError> {
     let caller = authorize_instance(&state, &headers, Role::Admin, "managing people").await?;
     let Some(inviter) = caller.user() else {
         return Err(ApiError::forbidden("invitations are made by a person: log in, or use your own API key"));
@@ -105,9 +186,12 @@ pub(super) async fn invite(
     let expires = crate::clock::now_ms() + hours * 3_600_000;
     let invite = state.users().create_invite(&auth::hash_secret(&token), role, inviter.id, expires).await?;
     let url = format!("{}/invite/{token}", public_base(&state, &headers));
-    Ok((StatusCode::CREATED, Json(json!({ "invite": invite, "url": url }))))
+    Ok((StatusCode::CREATED, Json(NewInviteAnswer { invite: invite.into(), url })))
 }
 
+/// Revokes an invitation: its link stops working.
+#[utoipa::path(delete, path = "/api/invites/{invite_id}", tag = "people", params(("invite_id" = i64, Path)),
+    responses((status = 204, description = "revoked")))]
 pub(super) async fn revoke_invite(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -130,17 +214,22 @@ async fn usable(state: &AppState, token: &str) -> Result<Invite, ApiError> {
 }
 
 /// `GET /api/invite/{token}` (no login): what the link offers, for the page that opens it.
+#[utoipa::path(get, path = "/api/invite/{token}", tag = "people", params(("token" = String, Path)),
+    responses((status = 200, body = InviteOffer)), security(()))]
 pub(super) async fn show(
     State(state): State<AppState>,
     Path(token): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<InviteOffer>, ApiError> {
     let invite = usable(&state, &token).await?;
     let by = state.users().user(invite.created_by).await?.map(|u| u.username);
-    Ok(Json(json!({ "role": invite.role, "expires_at_ms": invite.expires_at_ms, "invited_by": by })))
+    Ok(Json(InviteOffer { role: invite.role, expires_at_ms: invite.expires_at_ms, invited_by: by }))
 }
 
 /// `POST /api/invite/{token}/accept` (no login): creates the person's account with the
 /// invitation's role and logs them in. The link works once.
+#[utoipa::path(post, path = "/api/invite/{token}/accept", tag = "people", params(("token" = String, Path)),
+    request_body = Login, responses((status = 200, body = LoggedIn, description = "logged in (a session cookie is set)")),
+    security(()))]
 pub(super) async fn accept(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -158,5 +247,5 @@ pub(super) async fn accept(
         .accept_invite(&auth::hash_secret(&token), crate::clock::now_ms(), username, &hash)
         .await?;
     tracing::info!(username = user.username, role = user.role.as_str(), "invitation accepted");
-    start_session(&state, &headers, user, json!({})).await
+    start_session(&state, &headers, user).await
 }

@@ -6,7 +6,8 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatTime } from '../../api';
 import { setQuery } from '../../router';
-import { Histogram as Data, SEVERITIES } from './query';
+import type { Histogram as Data } from '../../api';
+import { SEVERITIES } from './query';
 
 const COLORS: Record<string, string> = {
   trace: '#9aa0a6', debug: '#7c8aa0', info: '#2f7d32', warn: '#c77700', error: '#d32f2f', fatal: '#7b1fa2',

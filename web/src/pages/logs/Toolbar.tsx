@@ -2,7 +2,8 @@
 // and the chips of active filters. Everything is written to the URL.
 import { useState } from 'react';
 import { Link, setQuery } from '../../router';
-import { alertQuery, CHIP_FILTERS, Facets, localInput, RANGES, SEVERITIES } from './query';
+import type { Facets } from '../../api';
+import { alertQuery, CHIP_FILTERS, localInput, RANGES, SEVERITIES } from './query';
 
 export function Toolbar({ url, facets }: { url: URL; facets: Facets | null }) {
   const [search, setSearch] = useState(url.searchParams.get('q') ?? '');

@@ -1,3 +1,4 @@
+import type { SessionFlag, Summary } from '../../api';
 // The logs page's URL ⇄ the API's query, and the shapes of the answers it shows.
 
 /** The filters of the logs page's URL without its time range, as an alert's saved search. */
@@ -18,34 +19,8 @@ export const SEVERITIES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 /** Filters shown as removable chips above the list. */
 export const CHIP_FILTERS = ['session_id', 'distinct_id', 'service', 'trace_id', 'attr'];
 
-export interface Histogram {
-  /** The range counted (RFC 3339), bucket width, and what `counts` are by. */
-  from: string;
-  to: string;
-  bucket_seconds: number;
-  breakdown: 'severity' | 'service';
-  buckets: { start: string; total: number; counts: Record<string, number> }[];
-  /** The counts are estimated from a sample (a search over many logs); exact when false. */
-  approximate: boolean;
-}
-
-export interface Facets {
-  services: { value: string; count: number }[];
-  severities: { value: string; count: number }[];
-  /** Service counts are of the newest matching logs only. */
-  sampled: boolean;
-  attributes: { key: string; count: number; values: { value: string; count: number }[] }[];
-}
-
-/** Counts of a search; `approximate` when the server estimated them from a sample. */
-export interface Summary {
-  logs: number;
-  sessions: number;
-  users: number;
-  approximate: boolean;
-}
-
-export type SessionFlags = Record<string, { has_recording: boolean; exceptions: number }>;
+/** The ▶ and ⚠ marks of the sessions on screen, by session id. */
+export type SessionFlags = Record<string, SessionFlag>;
 
 /** "N logs · N sessions · N users", each marked ≈ when estimated. */
 export function summaryText(s: Summary): string {

@@ -3,7 +3,8 @@
 // older search's answer), the live tail, and the recorded/errored marks of sessions.
 import { useEffect, useRef, useState } from 'react';
 import { api, ApiError, Log, LogPage, useApi } from '../../api';
-import { Facets, Histogram, SessionFlags, Summary } from './query';
+import { Facets, Histogram, SessionFlagsList, Summary } from '../../api';
+import { SessionFlags } from './query';
 
 export function useLogData(query: string, live: boolean) {
   const first = useApi<LogPage>(`logs?${query}&limit=200`);
@@ -51,7 +52,7 @@ export function useLogData(query: string, live: boolean) {
     const ids = [...new Set((page?.results ?? []).map((l) => l.session_id).filter((s): s is string => !!s))].filter((s) => !(s in flags));
     if (ids.length === 0) return;
     const controller = new AbortController();
-    api<{ results: { session_id: string; has_recording: boolean; exceptions: number }[] }>(`sessions/flags?ids=${ids.slice(0, 500).map(encodeURIComponent).join(',')}`, {
+    api<SessionFlagsList>(`sessions/flags?ids=${ids.slice(0, 500).map(encodeURIComponent).join(',')}`, {
       signal: controller.signal,
     }).then(
       (r) => setFlags((f) => ({ ...f, ...Object.fromEntries(r.results.map((x) => [x.session_id, x])) })),

@@ -1,0 +1,225 @@
+//! What people set: a project's settings, a user's role, an issue's status and an alert's rule, with the rules
+//! that make a value of them valid (the API and the stores share them, so a value is
+//! checked the same way wherever it comes from).
+
+/// A project's settings: what its PostHog SDKs are told to capture (through remote config)
+/// and how long its data is kept.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProjectSettings {
+    pub session_recording: bool,
+    pub console_log_recording: bool,
+    pub exception_autocapture: bool,
+    pub privacy: Privacy,
+    pub retention: Retention,
+    pub ingest_limits: IngestLimits,
+}
+
+/// How fast a project's SDKs may send, counted by each Tether process on its own; 0 is no
+/// limit (the default). Past a limit capture answers 503 with `Retry-After`, which
+/// posthog-js retries.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestLimits {
+    /// Events per second (`/e/` and the other event routes), in bursts of up to 5 s' worth.
+    pub events_per_second: u64,
+    /// Recording bytes per second as sent (`/s/` bodies), in bursts of up to 5 s' worth.
+    pub recording_bytes_per_second: u64,
+}
+
+/// What session replays leave out of a page, delivered to posthog-js as
+/// `sessionRecording.masking` in remote config (an app's own `posthog.init` options win).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Privacy {
+    /// What is typed into inputs is recorded as asterisks (posthog-js's own default).
+    pub mask_all_inputs: bool,
+    /// A CSS selector: the text of matching elements (and their children) is masked. Empty
+    /// for none.
+    pub mask_text_selector: String,
+    /// A CSS selector: matching elements are not recorded at all (the replay shows an empty
+    /// box of their size). Empty for none.
+    pub block_selector: String,
+}
+
+impl Privacy {
+    /// The longest selector a setting may hold.
+    pub const MAX_SELECTOR_LEN: usize = 1000;
+}
+
+impl Default for Privacy {
+    fn default() -> Self {
+        Privacy { mask_all_inputs: true, mask_text_selector: String::new(), block_selector: String::new() }
+    }
+}
+
+impl Default for ProjectSettings {
+    fn default() -> Self {
+        ProjectSettings {
+            session_recording: true,
+            console_log_recording: true,
+            exception_autocapture: true,
+            privacy: Privacy::default(),
+            retention: Retention::default(),
+            ingest_limits: IngestLimits::default(),
+        }
+    }
+}
+
+/// Days a project keeps each kind of data; older data is deleted in the background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retention {
+    pub logs_days: u32,
+    /// Events and exception occurrences.
+    pub events_days: u32,
+    /// Session recordings (index and bytes), counted from a recording's last activity.
+    pub recordings_days: u32,
+}
+
+impl Retention {
+    /// The longest retention a setting may ask for (ten years).
+    pub const MAX_DAYS: u32 = 3650;
+}
+
+impl Default for Retention {
+    /// A month of logs and replays, a quarter of events and errors (what errors need to
+    /// show regressions).
+    fn default() -> Self {
+        Retention { logs_days: 30, events_days: 90, recordings_days: 30 }
+    }
+}
+
+impl ProjectSettings {
+    /// Why these settings cannot be saved (the first reason, naming the field), if any.
+    pub fn validate(&self) -> Result<(), String> {
+        let r = self.retention;
+        for (name, days) in [
+            ("logs_days", r.logs_days),
+            ("events_days", r.events_days),
+            ("recordings_days", r.recordings_days),
+        ] {
+            if !(1..=Retention::MAX_DAYS).contains(&days) {
+                return Err(format!("invalid retention.{name}: expected 1 to {} days", Retention::MAX_DAYS));
+            }
+        }
+        for (name, selector) in [
+            ("mask_text_selector", &self.privacy.mask_text_selector),
+            ("block_selector", &self.privacy.block_selector),
+        ] {
+            check_selector(name, selector)?;
+        }
+        Ok(())
+    }
+}
+
+/// A selector is handed to every recorded browser as it is, so it is kept short and free of
+/// control characters. Its CSS syntax is the browser's to judge: a parser here would refuse
+/// selectors that newer browsers accept. rrweb treats a selector that does not parse as
+/// matching nothing (masking nothing), so the UI checks each one with the browser's own
+/// parser before saving.
+fn check_selector(name: &str, selector: &str) -> Result<(), String> {
+    if selector.len() > Privacy::MAX_SELECTOR_LEN {
+        return Err(format!("invalid privacy.{name}: longer than {} characters", Privacy::MAX_SELECTOR_LEN));
+    }
+    if selector.chars().any(char::is_control) {
+        return Err(format!("invalid privacy.{name}: contains a control character"));
+    }
+    Ok(())
+}
+
+/// What a person may do. Roles are instance-wide: every user reads every project.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads everything, changes nothing but their own password, sessions and keys.
+    Viewer,
+    /// A viewer who also triages issues and uploads source maps.
+    Member,
+    /// Manages people, projects, settings, alerts and every key.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Member => "member",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role named `name`, or why there is none.
+    pub fn parse_named(name: &str) -> Result<Role, String> {
+        Role::parse(name).ok_or_else(|| format!("invalid role {name:?}: expected admin, member or viewer"))
+    }
+
+    /// The role stored as `name`; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Role> {
+        [Role::Viewer, Role::Member, Role::Admin].into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+/// What an alert watches.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AlertRule {
+    /// More than `threshold` logs matching `query` (the logs API's query string: `q`,
+    /// `severity`, `service`, `attr`, …, without a time range) within the last
+    /// `window_secs`. Fires when crossed, resolves when back at or under it.
+    LogThreshold { query: String, threshold: u64, window_secs: u32 },
+    /// An issue seen for the first time, or again after it was resolved. Each one notifies
+    /// once; there is nothing to resolve.
+    NewIssue,
+}
+
+/// An issue's state. A new occurrence reopens a resolved issue; suppressed stays suppressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IssueStatus {
+    Active,
+    Resolved,
+    Suppressed,
+}
+
+impl IssueStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueStatus::Active => "active",
+            IssueStatus::Resolved => "resolved",
+            IssueStatus::Suppressed => "suppressed",
+        }
+    }
+
+    /// The status named `s`, or why there is none.
+    pub fn parse_named(s: &str) -> Result<IssueStatus, String> {
+        IssueStatus::parse(s)
+            .ok_or_else(|| format!("invalid status {s:?}: expected active, resolved or suppressed"))
+    }
+
+    pub fn parse(s: &str) -> Option<IssueStatus> {
+        [IssueStatus::Active, IssueStatus::Resolved, IssueStatus::Suppressed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// Longest window a threshold alert may count over (a day).
+pub const MAX_ALERT_WINDOW_SECS: u32 = 86_400;
+
+impl AlertRule {
+    /// Why the rule cannot be saved, if it cannot: a threshold alert's window is 1 s to a
+    /// day. (Its query is the logs API's grammar, which the server parses.)
+    pub fn validate(&self) -> Result<(), String> {
+        if let AlertRule::LogThreshold { window_secs, .. } = self
+            && !(1..=MAX_ALERT_WINDOW_SECS).contains(window_secs)
+        {
+            return Err(format!("invalid window_secs: expected 1 to {MAX_ALERT_WINDOW_SECS}"));
+        }
+        Ok(())
+    }
+}
