@@ -9,21 +9,25 @@
 //!
 //! Moved here so far: errors (issues with their stats, the errors related to a log),
 //! logs (histogram buckets, live tail's cursor, a session's logs, session marks), people
-//! (a person's ids and summary), recordings (the list and its error filter), finding a log. The rest of the handlers' rules follow
+//! (a person's ids and summary), recordings (the list and its error filter), finding a log,
+//! the logs search grammar, alert decisions and retention. The rest of the handlers' rules follow
 //! module by module (capture, alerts, retention).
 
+pub mod alerts;
 pub mod clock;
 pub mod errors;
 pub mod logs;
 pub mod people;
 pub mod recordings;
+pub mod retention;
+pub mod search;
 
 use std::sync::Arc;
 
 use tether_model::{LogId, ProjectId};
 use tether_store::{
-    ErrorKind, EventStore, IssueStore, LogReader, PersonStore, RecordingIndex, StoreError, StoreResult,
-    StoredLog,
+    AlertStore, ErrorKind, EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore,
+    Recordings, StoreError, StoreResult, StoredLog,
 };
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -35,7 +39,12 @@ pub struct Stores {
     pub events: Arc<dyn EventStore>,
     pub issues: Arc<dyn IssueStore>,
     pub persons: Arc<dyn PersonStore>,
-    pub recordings: Arc<dyn RecordingIndex>,
+    /// Recording index and bytes.
+    pub recordings: Recordings,
+    pub alerts: Arc<dyn AlertStore>,
+    pub meta: Arc<dyn MetadataStore>,
+    /// Only retention writes logs here (ingest goes through the server's group commit).
+    pub log_writer: Arc<dyn LogWriter>,
 }
 
 /// The use cases over one set of stores and a clock. Cheap to clone.

@@ -99,7 +99,7 @@ impl App {
         project_id: ProjectId,
         session_id: &str,
     ) -> StoreResult<(Vec<StoredLog>, bool)> {
-        let (from, to) = match self.stores.recordings.recording(project_id, session_id).await? {
+        let (from, to) = match self.stores.recordings.index.recording(project_id, session_id).await? {
             Some(r) => (
                 r.start_ms.saturating_mul(1_000_000) - SESSION_LOG_MARGIN_NS,
                 r.end_ms.saturating_mul(1_000_000) + SESSION_LOG_MARGIN_NS,
@@ -130,8 +130,14 @@ impl App {
                 format!("invalid ids: at most {MAX_FLAGGED_SESSIONS} session ids"),
             ));
         }
-        let recorded: HashSet<String> =
-            self.stores.recordings.recorded_sessions(project_id, ids.clone()).await?.into_iter().collect();
+        let recorded: HashSet<String> = self
+            .stores
+            .recordings
+            .index
+            .recorded_sessions(project_id, ids.clone())
+            .await?
+            .into_iter()
+            .collect();
         let scope = ExceptionScope { project_id, ..Default::default() };
         let exceptions: HashMap<String, u64> =
             self.stores.events.session_exception_counts(scope, ids.clone()).await?.into_iter().collect();

@@ -1,14 +1,12 @@
 //! People: which distinct ids are one person, and what a person's page counts.
 
 use tether_model::ProjectId;
-use tether_store::{ErrorKind, ExceptionScope, LogFilter, Person, RecordingQuery, StoreError, StoreResult};
+use tether_store::{ErrorKind, ExceptionScope, LogFilter, Person, StoreError, StoreResult};
 
 use crate::App;
 
 /// A person's logs are counted over this many recent days.
 pub const LOG_COUNT_DAYS: i64 = 30;
-/// Most sessions a person's count reaches (it lists their recordings).
-const MAX_COUNTED_SESSIONS: usize = 10_000;
 
 /// A person as their page shows them: who (if identified) and how much they left behind.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,13 +38,7 @@ impl App {
     ) -> StoreResult<PersonSummary> {
         let person = self.stores.persons.person(project_id, distinct_id).await?;
         let ids = person.as_ref().map_or_else(|| vec![distinct_id.to_owned()], |p| p.distinct_ids.clone());
-        let recordings = RecordingQuery {
-            project_id,
-            distinct_ids: ids.clone(),
-            limit: MAX_COUNTED_SESSIONS,
-            ..Default::default()
-        };
-        let sessions = self.stores.recordings.recordings(recordings).await?.len() as u64;
+        let sessions = self.stores.recordings.index.count_recordings(project_id, ids.clone()).await?;
         let errors = ExceptionScope { project_id, distinct_ids: ids.clone(), ..Default::default() };
         let errors: u64 = self.stores.events.issue_stats(errors).await?.iter().map(|s| s.occurrences).sum();
         let now_ns = self.now_ms().saturating_mul(1_000_000);

@@ -68,7 +68,7 @@ impl App {
             errors,
             limit: filter.limit,
         };
-        let recordings = self.stores.recordings.recordings(query).await?;
+        let recordings = self.stores.recordings.index.recordings(query).await?;
         self.with_exceptions(project_id, recordings).await
     }
 
@@ -78,7 +78,7 @@ impl App {
         project_id: ProjectId,
         session_id: &str,
     ) -> StoreResult<Option<ListedRecording>> {
-        let Some(recording) = self.stores.recordings.recording(project_id, session_id).await? else {
+        let Some(recording) = self.stores.recordings.index.recording(project_id, session_id).await? else {
             return Ok(None);
         };
         Ok(self.with_exceptions(project_id, vec![recording]).await?.pop())

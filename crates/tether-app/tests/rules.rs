@@ -2,45 +2,15 @@
 //! from a clock the test moves: the ±6 h window of related errors, the sparkline's days,
 //! a person's ids and when a person is not found.
 
-use std::sync::Arc;
-
 use tether_app::errors::{IssueFilter, RELATED_WINDOW_MS, Related, SPARKLINE_DAYS};
-use tether_app::{App, ManualClock, Stores};
 use tether_model::{LogId, PersonUpdate};
 use tether_store::conformance::events::exception;
 use tether_store::conformance::logs::sample;
-use tether_store::{ErrorKind, EventStore, IssueStore, LogWriter, MetadataStore, PersonStore, StoredLog};
-use tether_store_embedded::DuckAnalytics;
-use tether_store_sql::SqlMeta;
+use tether_store::{ErrorKind, EventStore, IssueStore, LogWriter, PersonStore, StoredLog};
 
-const DAY_MS: i64 = 86_400_000;
-/// Noon of some day, in ms.
-const NOW_MS: i64 = 1_780_000_000_000 / DAY_MS * DAY_MS + DAY_MS / 2;
+mod common;
 
-struct Fixture {
-    app: App,
-    clock: Arc<ManualClock>,
-    duck: Arc<DuckAnalytics>,
-    meta: Arc<SqlMeta>,
-    _dir: tempfile::TempDir,
-}
-
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let duck = Arc::new(DuckAnalytics::open(&dir.path().join("a.duckdb")).await.unwrap());
-    let meta = Arc::new(SqlMeta::open_sqlite(&dir.path().join("m.sqlite")).await.unwrap());
-    let project = meta.create_project("shop", "phc_rules").await.unwrap();
-    assert_eq!(project.id, 1, "the fixtures are of project 1");
-    let clock = Arc::new(ManualClock::at(NOW_MS));
-    let stores = Stores {
-        logs: duck.clone(),
-        events: duck.clone(),
-        issues: meta.clone(),
-        persons: meta.clone(),
-        recordings: duck.clone(),
-    };
-    Fixture { app: App::new(stores, clock.clone()), clock, duck, meta, _dir: dir }
-}
+use common::{DAY_MS, Fixture, NOW_MS, fixture};
 
 impl Fixture {
     /// A log of session `s1` at `ms`, with id `id`.

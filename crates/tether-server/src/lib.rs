@@ -103,7 +103,7 @@ impl Stores {
 pub mod fuzzing {
     /// Parses a logs request's query string as the logs API does; whether it was accepted.
     pub fn log_params(query: &str) -> bool {
-        crate::api::params::parse(Some(query), 1, 1_767_225_600_000_000_000).is_ok()
+        tether_app::search::parse(Some(query), 1, 1_767_225_600_000_000_000).is_ok()
     }
 }
 
@@ -233,7 +233,10 @@ impl AppState {
                 events: stores.events.clone(),
                 issues: stores.issues.clone(),
                 persons: stores.persons.clone(),
-                recordings: stores.recordings.index.clone(),
+                recordings: stores.recordings.clone(),
+                alerts: stores.alerts.clone(),
+                meta: stores.meta.clone(),
+                log_writer: stores.log_writer.clone(),
             },
             clock,
         );
@@ -314,9 +317,6 @@ impl AppState {
     }
     pub(crate) fn logs(&self) -> &dyn LogReader {
         self.inner.stores.logs.as_ref()
-    }
-    pub(crate) fn log_writer(&self) -> &dyn LogWriter {
-        self.inner.stores.log_writer.as_ref()
     }
     pub(crate) fn events(&self) -> &dyn EventStore {
         self.inner.stores.events.as_ref()

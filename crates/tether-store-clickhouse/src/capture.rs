@@ -405,6 +405,26 @@ impl RecordingIndex for ClickAnalytics {
         .await
     }
 
+    async fn count_recordings(&self, project_id: ProjectId, distinct_ids: Vec<String>) -> StoreResult<u64> {
+        if distinct_ids.is_empty() {
+            return Ok(0);
+        }
+        let mut w = Where::default();
+        w.push("project_id = ?", [project_id.into()]);
+        let mut having = Where::default();
+        having.push_in("user_id", distinct_ids.iter().map(|d| Bound::from(d.as_str())));
+        // A session's person is its summary's (`any`), as the list filters it.
+        let sql = format!(
+            "SELECT count() AS n FROM (SELECT session_id, any(distinct_id) AS user_id FROM recordings {} \
+             GROUP BY session_id HAVING {})",
+            w.sql(),
+            having.condition()
+        );
+        let counts: Vec<crate::expire::Count> =
+            sql::fetch(sql::query(&self.client, &sql, w.binds().iter().chain(having.binds()))).await?;
+        Ok(counts.first().map_or(0, |c| c.n))
+    }
+
     async fn recording(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Option<Recording>> {
         let mut w = Where::default();
         w.push("project_id = ? AND session_id = ?", [project_id.into(), session_id.into()]);

@@ -14,9 +14,10 @@ use tether_store::StoreResult;
 use crate::sql::{self, Bound, Where};
 use crate::{ClickAnalytics, schema};
 
+/// The answer of a `SELECT count() AS n …`.
 #[derive(clickhouse::Row, serde::Deserialize)]
-struct Count {
-    n: u64,
+pub(crate) struct Count {
+    pub(crate) n: u64,
 }
 
 #[derive(clickhouse::Row, serde::Deserialize)]

@@ -135,6 +135,9 @@ pub trait RecordingIndex: Send + Sync {
     async fn index_chunks(&self, chunks: Vec<ChunkEntry>) -> StoreResult<()>;
     async fn recordings(&self, query: RecordingQuery) -> StoreResult<Vec<Recording>>;
     async fn recording(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Option<Recording>>;
+    /// How many recorded sessions these distinct ids have (a person's page counts them
+    /// without listing them).
+    async fn count_recordings(&self, project_id: ProjectId, distinct_ids: Vec<String>) -> StoreResult<u64>;
     /// Which of `session_ids` have a recording.
     async fn recorded_sessions(
         &self,

@@ -845,8 +845,7 @@ export interface components {
             /** @example fired */
             kind: string;
             last_error?: string | null;
-            /** @description The notification's JSON body. */
-            payload: unknown;
+            payload?: components["schemas"]["Notification"] | null;
             /**
              * Format: int64
              * @description The count that crossed (threshold alerts) or the issue id (issue alerts).
@@ -858,6 +857,14 @@ export interface components {
         };
         AlertList: {
             results: components["schemas"]["Alert"][];
+        };
+        /** @description The alert a notification is of. */
+        AlertName: {
+            /** Format: int64 */
+            id: number;
+            /** @description `log_threshold` or `new_issue`. */
+            kind: string;
+            name: string;
         };
         /** @description What an alert watches. */
         AlertRule: {
@@ -1070,6 +1077,13 @@ export interface components {
         IssueList: {
             results: components["schemas"]["ListedIssue"][];
         };
+        /** @description The issue an issue alert notifies of. */
+        IssueName: {
+            description: string;
+            /** Format: int64 */
+            id: number;
+            name: string;
+        };
         /**
          * @description An issue's state. A new occurrence reopens a resolved issue; suppressed stays suppressed.
          * @enum {string}
@@ -1195,6 +1209,31 @@ export interface components {
             metadata?: unknown;
             project: string;
             version: string;
+        };
+        /** @description What a webhook receives: the JSON body of a notification. */
+        Notification: {
+            alert: components["schemas"]["AlertName"];
+            /** @description When it was decided (RFC 3339). */
+            at: string;
+            /**
+             * Format: int64
+             * @description Threshold alerts: the count over the window, the rule and its saved search.
+             */
+            count?: number | null;
+            issue?: components["schemas"]["IssueName"] | null;
+            /** @description The page showing it, in the alert's project. */
+            link: string;
+            /** Format: int64 */
+            project_id: number;
+            query?: string | null;
+            /** @description `firing` or `resolved` (threshold alerts), `new` or `regressed` (issue alerts). */
+            status: string;
+            /** @description One line for a chat message. */
+            text: string;
+            /** Format: int64 */
+            threshold?: number | null;
+            /** Format: int32 */
+            window_secs?: number | null;
         };
         Occurrence: {
             distinct_id: string;

@@ -4,8 +4,6 @@ import { Link, setQuery, useLocation } from '../router';
 import { useCan } from '../session';
 
 type Rule = AlertRule;
-/** The notification an alert sent (the webhook's JSON body, made by the server's alerts). */
-type Payload = { status?: string; text?: string; link?: string } | null;
 
 /** The logs search of a threshold alert, as a link to the logs page. */
 function ruleText(rule: Rule) {
@@ -112,8 +110,8 @@ function History({ alert }: { alert: Alert }) {
           <tr key={e.id}>
             <td>{formatTime(new Date(e.at_ms).toISOString())}</td>
             <td>
-              <span className={`status status-${e.kind === 'fired' ? 'active' : 'resolved'}`}>{(e.payload as Payload)?.status ?? e.kind}</span>{' '}
-              {(e.payload as Payload)?.text}
+              <span className={`status status-${e.kind === 'fired' ? 'active' : 'resolved'}`}>{e.payload?.status ?? e.kind}</span>{' '}
+              {e.payload?.text}
             </td>
             <td className={e.delivery === 'failed' ? 'error-text' : 'muted'}>
               {e.delivery} after {e.attempts} attempt{e.attempts === 1 ? '' : 's'}

@@ -10,7 +10,6 @@ use tether_store::{Alert, AlertEvent, AlertEventKind, AlertRule, AlertSpec, Deli
 use utoipa::ToSchema;
 
 use super::{authorize_project, authorize_project_as};
-use crate::alerts::check_query;
 use crate::{ApiError, AppState};
 
 /// History entries one request shows.
@@ -79,6 +78,7 @@ pub(crate) struct AlertEventJson {
     /// The count that crossed (threshold alerts) or the issue id (issue alerts).
     value: i64,
     /// The notification's JSON body.
+    #[schema(value_type = Option<tether_app::alerts::Notification>)]
     payload: Value,
     #[schema(value_type = String, example = "delivered")]
     delivery: Delivery,
@@ -121,7 +121,7 @@ fn spec(state: &AppState, headers: &HeaderMap, body: AlertBody) -> Result<AlertS
         .ok_or_else(|| ApiError::bad_request("invalid webhook_url: expected an http:// or https:// URL"))?;
     body.rule.validate().map_err(ApiError::bad_request)?;
     if let AlertRule::LogThreshold { query, .. } = &body.rule {
-        check_query(query)?;
+        tether_app::search::check_saved_search(query)?;
     }
     Ok(AlertSpec {
         name: name.to_owned(),

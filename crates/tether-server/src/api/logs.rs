@@ -10,7 +10,9 @@ use tether_store::{AttributeFacet, Breakdown, CountedValue, LogQuery, StoredLog}
 use utoipa::ToSchema;
 
 use super::authorize_project;
-use super::params::{self, LogParams, LogSearch, MAX_LIMIT, encode_cursor, format_ns};
+use tether_app::search::{self, DEFAULT_LIMIT, MAX_LIMIT, Search, encode_cursor};
+
+use super::params::{LogSearch, format_ns};
 use crate::{ApiError, AppState};
 
 /// A log as the list endpoints return it.
@@ -58,7 +60,7 @@ impl From<&StoredLog> for LogJson {
 
 /// The parsed and authorized parameters of a `logs…` request: checks the caller may read
 /// the project in the path, then parses the query string.
-pub(crate) struct LogRequest(LogParams);
+pub(crate) struct LogRequest(Search);
 
 impl axum::extract::FromRequestParts<AppState> for LogRequest {
     type Rejection = ApiError;
@@ -76,8 +78,8 @@ impl axum::extract::FromRequestParts<AppState> for LogRequest {
             .and_then(|(_, v)| v.parse().ok())
             .ok_or_else(|| ApiError::not_found("no such project"))?;
         authorize_project(state, &parts.headers, project_id).await?;
-        params::parse(parts.uri.query(), project_id, state.app().now_ms().saturating_mul(1_000_000))
-            .map(LogRequest)
+        let now_ns = state.app().now_ms().saturating_mul(1_000_000);
+        Ok(LogRequest(search::parse(parts.uri.query(), project_id, now_ns)?))
     }
 }
 
@@ -281,7 +283,7 @@ pub(super) async fn tail(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
 ) -> Result<Json<TailJson>, ApiError> {
-    let limit = if p.limit == params::DEFAULT_LIMIT { MAX_LIMIT } else { p.limit };
+    let limit = if p.limit == DEFAULT_LIMIT { MAX_LIMIT } else { p.limit };
     let poll = state.app().tail(p.filter, p.after, limit).await?;
     Ok(Json(TailJson {
         results: poll.logs.iter().map(LogJson::from).collect(),

@@ -378,6 +378,24 @@ impl RecordingIndex for DuckAnalytics {
         .await
     }
 
+    async fn count_recordings(&self, project_id: ProjectId, distinct_ids: Vec<String>) -> StoreResult<u64> {
+        if distinct_ids.is_empty() {
+            return Ok(0);
+        }
+        self.read(move |conn| {
+            let mut w = Where::default();
+            w.push("r.project_id = ?", [Value::BigInt(project_id)]);
+            w.push_in("r.distinct_id", distinct_ids.into_iter().map(Value::Text));
+            let sql = format!("SELECT count(*) FROM recordings r {}", w.sql());
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare a recording count"))?;
+            let n: i64 = stmt
+                .query_row(params_from_iter(w.params()), |row| row.get(0))
+                .map_err(db_err("recording count failed"))?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn recording(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Option<Recording>> {
         let session_id = session_id.to_owned();
         self.read(move |conn| {

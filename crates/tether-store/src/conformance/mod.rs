@@ -158,6 +158,7 @@ macro_rules! recordings_suite {
             recording_chunks_index_together,
             recordings_filter_by_errors_from_the_caller,
             recordings_overlap_the_time_range,
+            a_persons_recordings_are_counted,
             ended_recordings_are_found_and_forgotten);
     };
 }

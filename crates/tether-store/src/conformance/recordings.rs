@@ -61,6 +61,32 @@ pub async fn recordings_fold_chunks_into_a_summary(s: RecordingStores) {
     assert_eq!(recorded, ["sess-1"]);
 }
 
+/// A person's sessions are counted without listing them: every session of any of their ids,
+/// once, and none of another project.
+pub async fn a_persons_recordings_are_counted(s: RecordingStores) {
+    let session = |project_id, session: &str, user: &str, id: &str| ChunkEntry {
+        project_id,
+        session_id: session.into(),
+        distinct_id: user.into(),
+        ..chunk("w1", id, 1000, 2000, 0)
+    };
+    s.index
+        .index_chunks(vec![
+            session(1, "s1", "anon-1", "c1"),
+            session(1, "s1", "anon-1", "c2"),
+            session(1, "s2", "ada", "c3"),
+            session(1, "s3", "bob", "c4"),
+            session(2, "s4", "ada", "c5"),
+        ])
+        .await
+        .unwrap();
+    let counted = |ids: &[&str]| s.index.count_recordings(1, ids.iter().map(|i| (*i).to_owned()).collect());
+    assert_eq!(counted(&["ada"]).await.unwrap(), 1, "not project 2's");
+    assert_eq!(counted(&["ada", "anon-1"]).await.unwrap(), 2, "a session of two chunks counts once");
+    assert_eq!(counted(&["nobody"]).await.unwrap(), 0);
+    assert_eq!(s.index.count_recordings(2, vec!["ada".into()]).await.unwrap(), 1);
+}
+
 /// Chunks of concurrent requests indexed as one group: several sessions, and a retry of a
 /// chunk inside the same group counted once.
 pub async fn recording_chunks_index_together(s: RecordingStores) {

@@ -1,0 +1,47 @@
+//! The use cases over real stores (DuckDB and SQLite in a temp dir) with a clock the test
+//! moves, shared by the rule tests.
+
+use std::sync::Arc;
+
+use tether_app::{App, ManualClock, Stores};
+use tether_store::{MetadataStore, Recordings};
+use tether_store_blob::ObjectBlobs;
+use tether_store_embedded::DuckAnalytics;
+use tether_store_sql::SqlMeta;
+
+pub(crate) const DAY_MS: i64 = 86_400_000;
+/// Noon of some day, in ms.
+pub(crate) const NOW_MS: i64 = 1_780_000_000_000 / DAY_MS * DAY_MS + DAY_MS / 2;
+
+pub(crate) struct Fixture {
+    pub(crate) app: App,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) duck: Arc<DuckAnalytics>,
+    pub(crate) meta: Arc<SqlMeta>,
+    _dir: tempfile::TempDir,
+}
+
+/// Two projects, 1 and 2, and the clock at [`NOW_MS`].
+pub(crate) async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let duck = Arc::new(DuckAnalytics::open(&dir.path().join("a.duckdb")).await.unwrap());
+    let meta = Arc::new(SqlMeta::open_sqlite(&dir.path().join("m.sqlite")).await.unwrap());
+    let blobs_url = format!("file://{}", dir.path().join("blobs").display());
+    let blobs = ObjectBlobs::from_url(&blobs_url, &[]).unwrap();
+    for (id, name) in [(1, "shop"), (2, "billing")] {
+        let project = meta.create_project(name, &format!("phc_{name}")).await.unwrap();
+        assert_eq!(project.id, id, "the fixtures name projects 1 and 2");
+    }
+    let clock = Arc::new(ManualClock::at(NOW_MS));
+    let stores = Stores {
+        logs: duck.clone(),
+        events: duck.clone(),
+        issues: meta.clone(),
+        persons: meta.clone(),
+        recordings: Recordings { index: duck.clone(), blobs: Arc::new(blobs) },
+        alerts: meta.clone(),
+        meta: meta.clone(),
+        log_writer: duck.clone(),
+    };
+    Fixture { app: App::new(stores, clock.clone()), clock, duck, meta, _dir: dir }
+}
