@@ -10,11 +10,14 @@
 //! Moved here so far: errors (issues with their stats, the errors related to a log),
 //! logs (histogram buckets, live tail's cursor, a session's logs, session marks), people
 //! (a person's ids and summary), recordings (the list and its error filter), finding a log,
-//! the logs search grammar, alert decisions and retention. The rest of the handlers' rules follow
+//! the logs search grammar, alert decisions, retention, and capture (events, exceptions,
+//! persons and recording chunks through their group commits, `commit`). The rest of the handlers' rules follow
 //! module by module (capture, alerts, retention).
 
 pub mod alerts;
+pub mod capture;
 pub mod clock;
+pub mod commit;
 pub mod errors;
 pub mod logs;
 pub mod people;

@@ -8,8 +8,8 @@ use serde_json::Value;
 use tether_ingest::Budget;
 use tether_ingest::posthog::decode_capture_body;
 use tether_ingest::posthog::events::parse_capture;
-use tether_ingest::posthog::exceptions::exception_info;
 use tether_ingest::posthog::snapshots::{decompress_event, snapshot_chunks};
+use tether_model::exceptions::exception_info;
 
 const NOW: i64 = 1_795_735_500_000;
 

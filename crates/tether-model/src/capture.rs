@@ -92,3 +92,23 @@ pub struct PersonUpdate {
     pub unset: Vec<String>,
     pub timestamp_ms: i64,
 }
+
+/// One event as posthog-js sent it, decoded and checked (`tether-ingest` makes them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapturedEvent {
+    pub uuid: String,
+    pub event: String,
+    pub distinct_id: String,
+    /// Unix milliseconds, skew-corrected.
+    pub timestamp_ms: i64,
+    pub session_id: Option<String>,
+    pub window_id: Option<String>,
+    pub current_url: Option<String>,
+    pub properties: Map<String, Value>,
+    /// Person properties to set, set once, and remove (top level or in properties).
+    pub set: Map<String, Value>,
+    pub set_once: Map<String, Value>,
+    pub unset: Vec<String>,
+    /// The token this event names itself, if any.
+    pub token: Option<String>,
+}

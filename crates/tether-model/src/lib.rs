@@ -1,6 +1,7 @@
 //! Domain types shared by every Tether crate: normalized log records, severities, typed
 //! attribute values, the rules that resolve a log's session and person ids, and what the
-//! PostHog capture path stores (events, exceptions, recording chunks, person updates), and
+//! PostHog capture path decodes and stores (events, exceptions with their grouping rules,
+//! recording chunks, person updates), and
 //! what people set (project settings, roles, alert rules) with their validation.
 //!
 //! Owns: pure data and pure rules. Must not contain: I/O, SQL, HTTP, or protocol decoding
@@ -8,13 +9,14 @@
 
 mod attributes;
 mod capture;
+pub mod exceptions;
 mod ids;
 mod log;
 mod settings;
 mod severity;
 
 pub use attributes::{AttrValue, Attributes};
-pub use capture::{Event, ExceptionRecord, PersonUpdate, RecordingChunk, RecordingStats};
+pub use capture::{CapturedEvent, Event, ExceptionRecord, PersonUpdate, RecordingChunk, RecordingStats};
 pub use ids::{DistinctId, SessionId, resolve_distinct_id, resolve_session_id};
 pub use log::{LOG_ID_NODES, LogId, LogIdGen, LogRecord, ProjectId};
 pub use settings::{

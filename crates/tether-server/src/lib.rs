@@ -32,7 +32,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tether_ingest::otlp::RecordLimits;
-use tether_model::{Event, LogIdGen, LogRecord, PersonUpdate, RecordingChunk};
+use tether_model::{LogIdGen, LogRecord, ProjectId};
 use tether_store::{
     AlertStore, BlobStore, CachedMeta, EventStore, IssueStore, LogReader, LogWriter, MetadataStore,
     PersonStore, RecordingIndex, Recordings, StoreResult, SymbolStore, UserStore,
@@ -41,11 +41,11 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::cors::CorsLayer;
 
-pub use batcher::BatcherConfig;
 pub use edge::{ConnectionLimits, EdgeLimits};
 pub use error::ApiError;
 pub use ingest::ingest_logs;
 use metrics::Metrics;
+pub use tether_app::commit::BatcherConfig;
 
 /// The stores the server reads and writes, as trait objects so any backend fits. What
 /// spans two stores (recordings = index + blobs, recordings with errors = index + events)
@@ -143,9 +143,8 @@ struct Inner {
     /// The use cases over the same stores.
     app: tether_app::App,
     batcher: batcher::Batcher<LogRecord>,
-    events: batcher::Batcher<Event>,
-    chunks: batcher::Batcher<RecordingChunk>,
-    persons: batcher::Batcher<PersonUpdate>,
+    /// The capture use cases and their group commits (events, exceptions, persons, chunks).
+    capture: tether_app::capture::Capture,
     metrics: Arc<Metrics>,
     limits: Limits,
     /// Served to browsers over HTTPS by a proxy that terminates TLS in front of Tether.
@@ -157,7 +156,7 @@ struct Inner {
     /// must leave cores to ingest.
     password_checks: tokio::sync::Semaphore,
     key_uses: auth::KeyUses,
-    symbolicator: symbols::Symbolicator,
+    symbolicator: Arc<symbols::Symbolicator>,
     in_flight: edge::memory::InFlight,
     rates: edge::rate::RateLimits,
     /// Decoding and other CPU work of requests running at once: one per core. More would
@@ -226,6 +225,26 @@ impl AppState {
             PERSON_QUEUE,
             RetryEachRequest,
         );
+        let (exceptions, exceptions_task) = batcher::Batcher::start(
+            batcher::commit_to(stores.events.clone(), |store, exceptions| {
+                store.append_exceptions(exceptions)
+            }),
+            EVENT_QUEUE,
+            RetryEachRequest,
+        );
+        let cpu = Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+        ));
+        let symbolicator = Arc::new(symbols::Symbolicator::new(
+            stores.symbols.clone(),
+            stores.recordings.blobs.clone(),
+            cpu.clone(),
+        ));
+        let capture = tether_app::capture::Capture::new(
+            tether_app::capture::CaptureWriters { events, exceptions, persons, chunks },
+            stores.issues.clone(),
+            symbolicator.clone(),
+        );
         let in_flight = edge::memory::InFlight::new(limits.edge.in_flight_bytes, metrics.clone());
         let app = tether_app::App::new(
             tether_app::Stores {
@@ -244,9 +263,7 @@ impl AppState {
             stores,
             app,
             batcher,
-            events,
-            chunks,
-            persons,
+            capture,
             metrics,
             limits,
             tls_proxy: Default::default(),
@@ -254,14 +271,12 @@ impl AppState {
             disk: Default::default(),
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
             key_uses: Default::default(),
-            symbolicator: Default::default(),
+            symbolicator,
             in_flight,
             rates: Default::default(),
-            cpu: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
-            )),
+            cpu,
         };
-        let tasks = vec![logs_task, events_task, chunks_task, persons_task];
+        let tasks = vec![logs_task, events_task, chunks_task, persons_task, exceptions_task];
         Ok((AppState { inner: Arc::new(inner) }, WriterHandle(tasks)))
     }
 
@@ -330,8 +345,13 @@ impl AppState {
     pub(crate) fn alerts(&self) -> &dyn AlertStore {
         self.inner.stores.alerts.as_ref()
     }
-    pub(crate) fn symbolicator(&self) -> &symbols::Symbolicator {
-        &self.inner.symbolicator
+    /// `$exception_list` with frames resolved where a source map is known (see `symbols`).
+    pub(crate) async fn symbolicate(
+        &self,
+        project_id: ProjectId,
+        sent: &serde_json::Value,
+    ) -> serde_json::Value {
+        self.inner.symbolicator.symbolicate(project_id, sent).await
     }
     pub(crate) fn issues(&self) -> &dyn IssueStore {
         self.inner.stores.issues.as_ref()
@@ -342,17 +362,9 @@ impl AppState {
     pub(crate) fn batcher(&self) -> &batcher::Batcher<LogRecord> {
         &self.inner.batcher
     }
-    /// Group commit of captured events (the event store, batched across requests).
-    pub(crate) fn event_batcher(&self) -> &batcher::Batcher<Event> {
-        &self.inner.events
-    }
-    /// Group commit of recording chunks.
-    pub(crate) fn chunk_batcher(&self) -> &batcher::Batcher<RecordingChunk> {
-        &self.inner.chunks
-    }
-    /// Group commit of person updates.
-    pub(crate) fn person_batcher(&self) -> &batcher::Batcher<PersonUpdate> {
-        &self.inner.persons
+    /// The capture use cases (`tether_app::capture`).
+    pub(crate) fn capture(&self) -> &tether_app::capture::Capture {
+        &self.inner.capture
     }
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.inner.metrics
@@ -438,10 +450,12 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    let writers = state.capture().writers();
     let capture = [
-        ("events", state.event_batcher().queued()),
-        ("persons", state.person_batcher().queued()),
-        ("recording_chunks", state.chunk_batcher().queued()),
+        ("events", writers.events.queued()),
+        ("exceptions", writers.exceptions.queued()),
+        ("persons", writers.persons.queued()),
+        ("recording_chunks", writers.chunks.queued()),
     ];
     let text = state.metrics().render(state.batcher().queued(), &capture, state.inner.in_flight.held());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use sourcemap::{SourceMap, SourceView};
 use tether_model::ProjectId;
 
-use crate::AppState;
+use tether_store::{BlobStore, SymbolStore};
 
 /// Lines of original source shown before and after the frame's line.
 const CONTEXT_LINES: usize = 5;
@@ -132,19 +132,14 @@ fn line_starts(text: &str) -> Vec<usize> {
         .collect()
 }
 
-/// Parsed symbol sets by id (a re-upload makes a new id, so entries never go stale).
+/// Resolves frames through the uploaded symbol sets, keeping parsed sets by id (a
+/// re-upload makes a new id, so entries never go stale).
 pub(crate) struct Symbolicator {
     cache: moka::future::Cache<String, Arc<Resolver>>,
-}
-
-impl Default for Symbolicator {
-    fn default() -> Self {
-        let cache = moka::future::Cache::builder()
-            .max_capacity(CACHE_BYTES)
-            .weigher(|_, r: &Arc<Resolver>| r.weight())
-            .build();
-        Symbolicator { cache }
-    }
+    symbols: Arc<dyn SymbolStore>,
+    blobs: Arc<dyn BlobStore>,
+    /// The server's turns of CPU work (resolving frames competes with decoding).
+    cpu: Arc<tokio::sync::Semaphore>,
 }
 
 /// The blob folder of one symbol set (deleted whole when the set is replaced).
@@ -170,7 +165,19 @@ fn frames_mut(list: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>>
     })
 }
 
-impl AppState {
+impl Symbolicator {
+    pub(crate) fn new(
+        symbols: Arc<dyn SymbolStore>,
+        blobs: Arc<dyn BlobStore>,
+        cpu: Arc<tokio::sync::Semaphore>,
+    ) -> Symbolicator {
+        let cache = moka::future::Cache::builder()
+            .max_capacity(CACHE_BYTES)
+            .weigher(|_, r: &Arc<Resolver>| r.weight())
+            .build();
+        Symbolicator { cache, symbols, blobs, cpu }
+    }
+
     /// `$exception_list` with every frame that has an uploaded map resolved; frames without
     /// one stay as sent. Never fails: an unreadable map or store leaves frames as sent.
     pub(crate) async fn symbolicate(&self, project_id: ProjectId, sent: &Value) -> Value {
@@ -182,7 +189,7 @@ impl AppState {
             return list;
         }
         let chunks: Vec<String> = chunks.into_iter().collect();
-        let sets = match self.symbols().symbol_sets_of_chunks(project_id, &chunks).await {
+        let sets = match self.symbols.symbol_sets_of_chunks(project_id, &chunks).await {
             Ok(sets) => sets,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot look up symbol sets; frames stay minified");
@@ -198,7 +205,8 @@ impl AppState {
         if resolvers.is_empty() {
             return list;
         }
-        self.on_cpu(move || {
+        let Ok(_turn) = self.cpu.acquire().await else { return sent.clone() };
+        tokio::task::spawn_blocking(move || {
             for frame in frames_mut(&mut list) {
                 let resolver = frame.get("chunk_id").and_then(Value::as_str).and_then(|c| resolvers.get(c));
                 if let Some(resolved) = resolver.and_then(|r| r.resolve(frame)) {
@@ -213,7 +221,7 @@ impl AppState {
 
     async fn resolver(&self, project_id: ProjectId, set_id: &str) -> Option<Arc<Resolver>> {
         let load = async {
-            let bytes = match self.recordings().blobs.get(&blob_key(project_id, set_id)).await {
+            let bytes = match self.blobs.get(&blob_key(project_id, set_id)).await {
                 Ok(bytes) => bytes,
                 Err(e) => {
                     tracing::warn!(error = %e, set_id, "cannot read symbol set");
@@ -230,6 +238,13 @@ impl AppState {
             .map(Arc::new)
         };
         // Only parsed maps are kept: a failed read is tried again next time.
-        self.symbolicator().cache.optionally_get_with(set_id.to_owned(), load).await
+        self.cache.optionally_get_with(set_id.to_owned(), load).await
+    }
+}
+
+#[async_trait::async_trait]
+impl tether_app::capture::Symbolicate for Symbolicator {
+    async fn symbolicate(&self, project_id: ProjectId, exception_list: &Value) -> Value {
+        Symbolicator::symbolicate(self, project_id, exception_list).await
     }
 }

@@ -3,32 +3,14 @@
 
 use serde_json::{Map, Value};
 
+pub use tether_model::CapturedEvent;
+
 use crate::DecodeError;
 
 /// Longest distinct id kept (longer ones are cut, as PostHog does).
 const MAX_DISTINCT_ID: usize = 200;
 /// Client timestamps further ahead than this are replaced by the receive time.
 const MAX_FUTURE_MS: i64 = 23 * 3600 * 1000;
-
-/// One captured event, decoded and checked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CapturedEvent {
-    pub uuid: String,
-    pub event: String,
-    pub distinct_id: String,
-    /// Unix milliseconds, skew-corrected.
-    pub timestamp_ms: i64,
-    pub session_id: Option<String>,
-    pub window_id: Option<String>,
-    pub current_url: Option<String>,
-    pub properties: Map<String, Value>,
-    /// Person properties to set, set once, and remove (top level or in properties).
-    pub set: Map<String, Value>,
-    pub set_once: Map<String, Value>,
-    pub unset: Vec<String>,
-    /// The token this event names itself, if any.
-    pub token: Option<String>,
-}
 
 /// A decoded capture request: the envelope's token (if any) and its events.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,6 @@
 
 mod body;
 pub mod events;
-pub mod exceptions;
 pub mod snapshots;
 
 pub use body::decode_capture_body;

@@ -48,6 +48,6 @@ pub(super) async fn capture(
         .await??;
     // With other requests' chunks in one commit; a full queue answers 503 (retried).
     state.check_disk()?;
-    state.chunk_batcher().submit(records).await?;
+    state.capture().store_chunks(records).await?;
     Ok(Json(json!({ "status": 1 })))
 }

@@ -1,0 +1,181 @@
+//! Capture: what posthog-js sends becomes durable — events (de-duplicated by uuid by the
+//! store), exceptions grouped into issues by fingerprint, person changes, and recording
+//! chunks — each through its group commit, so concurrent requests share one commit per kind
+//! and a request returns only once everything it sent is durable.
+//!
+//! Exceptions are grouped by their frames as written in the source where a source map is
+//! known (so a rebuild, with new minified names and positions, does not open a new issue)
+//! and stored as sent.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tether_model::exceptions::exception_info;
+use tether_model::{CapturedEvent, Event, ExceptionRecord, PersonUpdate, ProjectId, RecordingChunk};
+use tether_store::IssueStore;
+
+use crate::commit::{Batcher, SubmitError};
+
+/// Resolves the frames of an `$exception_list` through the project's uploaded source maps;
+/// frames without one stay as sent. Never fails (a map that cannot be read leaves frames
+/// as sent). The server's, with its cache of parsed maps.
+#[async_trait]
+pub trait Symbolicate: Send + Sync {
+    async fn symbolicate(&self, project_id: ProjectId, exception_list: &Value) -> Value;
+}
+
+/// The group commits capture writes through, one per kind.
+#[derive(Clone)]
+pub struct CaptureWriters {
+    pub events: Batcher<Event>,
+    pub exceptions: Batcher<ExceptionRecord>,
+    pub persons: Batcher<PersonUpdate>,
+    pub chunks: Batcher<RecordingChunk>,
+}
+
+/// A captured event ready to store: its properties already serialized (which is also how
+/// the server checked their size).
+pub struct PreparedEvent {
+    pub event: CapturedEvent,
+    pub properties: String,
+}
+
+/// The capture use cases over their writers, the issue store and the symbolicator.
+#[derive(Clone)]
+pub struct Capture {
+    writers: CaptureWriters,
+    issues: Arc<dyn IssueStore>,
+    symbols: Arc<dyn Symbolicate>,
+}
+
+impl Capture {
+    pub fn new(
+        writers: CaptureWriters,
+        issues: Arc<dyn IssueStore>,
+        symbols: Arc<dyn Symbolicate>,
+    ) -> Capture {
+        Capture { writers, issues, symbols }
+    }
+
+    /// The writers, for their queue depths.
+    pub fn writers(&self) -> &CaptureWriters {
+        &self.writers
+    }
+
+    /// Stores a request's events: exceptions become issue occurrences, person operations
+    /// are applied, and every event is kept. Returns once all of it is durable.
+    pub async fn store_events(
+        &self,
+        project_id: ProjectId,
+        prepared: Vec<PreparedEvent>,
+    ) -> Result<(), SubmitError> {
+        let mut exceptions = Vec::new();
+        for e in prepared.iter().map(|p| &p.event).filter(|e| e.event == "$exception") {
+            if let Some(record) = self.exception(project_id, e).await? {
+                exceptions.push(record);
+            }
+        }
+        let persons = person_updates(project_id, prepared.iter().map(|p| &p.event));
+        let events: Vec<Event> = prepared
+            .into_iter()
+            .map(|PreparedEvent { event: e, properties }| Event {
+                project_id,
+                uuid: e.uuid,
+                event: e.event,
+                distinct_id: e.distinct_id,
+                session_id: e.session_id,
+                window_id: e.window_id,
+                timestamp_ms: e.timestamp_ms,
+                current_url: e.current_url,
+                properties,
+            })
+            .collect();
+        // Each kind commits in its own group at the same time: a request waits for the
+        // slowest commit, not for all in turn. A full queue refuses at once (503, which
+        // posthog-js retries with the same uuids: events are stored once, person updates
+        // apply again as the same changes).
+        let w = &self.writers;
+        let (exceptions, persons, events) =
+            tokio::join!(w.exceptions.submit(exceptions), w.persons.submit(persons), w.events.submit(events));
+        exceptions?;
+        persons?;
+        events
+    }
+
+    /// Stores a request's recording chunks with other requests' in one commit.
+    pub async fn store_chunks(&self, chunks: Vec<RecordingChunk>) -> Result<(), SubmitError> {
+        self.writers.chunks.submit(chunks).await
+    }
+
+    /// The occurrence an `$exception` event makes, its issue recorded (opened, or reopened
+    /// when resolved); `None` for one without an exception list.
+    async fn exception(
+        &self,
+        project_id: ProjectId,
+        e: &CapturedEvent,
+    ) -> Result<Option<ExceptionRecord>, SubmitError> {
+        let Some(list) = e.properties.get("$exception_list") else { return Ok(None) };
+        let mut resolved = e.properties.clone();
+        resolved.insert("$exception_list".into(), self.symbols.symbolicate(project_id, list).await);
+        let Some(info) = exception_info(&resolved) else { return Ok(None) };
+        let issue_id = self
+            .issues
+            .record_occurrence(project_id, &info.fingerprint, &info.name, &info.message, e.timestamp_ms)
+            .await?;
+        Ok(Some(ExceptionRecord {
+            project_id,
+            uuid: e.uuid.clone(),
+            issue_id,
+            session_id: e.session_id.clone(),
+            window_id: e.window_id.clone(),
+            distinct_id: e.distinct_id.clone(),
+            timestamp_ms: e.timestamp_ms,
+            url: e.current_url.clone(),
+            name: info.name,
+            message: info.message,
+            // Stored as sent: a map uploaded later still applies when it is read.
+            exception_list: list.clone(),
+        }))
+    }
+}
+
+/// The person changes of a batch: one per event that carries person operations, and one to
+/// create the person of each identified distinct id. Events marked
+/// `$process_person_profile: false` (anonymous, in posthog-js's default mode) create none.
+fn person_updates<'a>(
+    project_id: ProjectId,
+    events: impl Iterator<Item = &'a CapturedEvent>,
+) -> Vec<PersonUpdate> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for e in events {
+        if e.properties.get("$process_person_profile") == Some(&Value::Bool(false)) {
+            continue;
+        }
+        let mut merge_from = Vec::new();
+        let other = match e.event.as_str() {
+            "$identify" => e.properties.get("$anon_distinct_id"),
+            "$create_alias" => e.properties.get("alias"),
+            _ => None,
+        };
+        if let Some(id) = other.and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            merge_from.push(id.to_owned());
+        }
+        let has_ops =
+            !merge_from.is_empty() || !e.set.is_empty() || !e.set_once.is_empty() || !e.unset.is_empty();
+        if has_ops || seen.insert(e.distinct_id.clone()) {
+            out.push(PersonUpdate {
+                project_id,
+                distinct_id: e.distinct_id.clone(),
+                merge_from,
+                set: e.set.clone(),
+                set_once: e.set_once.clone(),
+                unset: e.unset.clone(),
+                timestamp_ms: e.timestamp_ms,
+            });
+        }
+    }
+    out
+}
