@@ -49,12 +49,14 @@ pub struct IssueWithStats {
 /// Most occurrences one issue's page lists.
 pub const MAX_OCCURRENCES: usize = 100;
 
-/// One issue with its counts and its newest occurrences (newest first).
+/// One issue with its counts, its newest occurrences (newest first), and the newest
+/// one's `$exception_list` with frames resolved where a source map is known.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IssueDetail {
     pub issue: Issue,
     pub stats: Option<IssueStats>,
     pub occurrences: Vec<ExceptionRecord>,
+    pub latest_exception: Option<serde_json::Value>,
 }
 
 /// An issue a log's session hit near the log.
@@ -144,7 +146,11 @@ impl App {
         let scope = ExceptionScope { project_id, issue_id: Some(issue_id), ..Default::default() };
         let stats = self.stores.events.issue_stats(scope.clone()).await?.pop();
         let occurrences = self.stores.events.exceptions(scope, MAX_OCCURRENCES).await?;
-        Ok(IssueDetail { issue, stats, occurrences })
+        let latest_exception = match occurrences.first() {
+            Some(e) => Some(self.symbols.symbolicate(project_id, &e.exception_list).await),
+            None => None,
+        };
+        Ok(IssueDetail { issue, stats, occurrences, latest_exception })
     }
 
     /// Issues with at least one exception in the log's session within ±6 h of the log

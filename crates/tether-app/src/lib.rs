@@ -50,16 +50,18 @@ pub struct Stores {
     pub log_writer: Arc<dyn LogWriter>,
 }
 
-/// The use cases over one set of stores and a clock. Cheap to clone.
+/// The use cases over one set of stores, a clock and the symbolicator (which reads stack
+/// frames through uploaded source maps). Cheap to clone.
 #[derive(Clone)]
 pub struct App {
     stores: Stores,
     clock: Arc<dyn Clock>,
+    symbols: Arc<dyn capture::Symbolicate>,
 }
 
 impl App {
-    pub fn new(stores: Stores, clock: Arc<dyn Clock>) -> App {
-        App { stores, clock }
+    pub fn new(stores: Stores, clock: Arc<dyn Clock>, symbols: Arc<dyn capture::Symbolicate>) -> App {
+        App { stores, clock, symbols }
     }
 
     /// What time it is for the use cases (moved by tests through a [`ManualClock`]).

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use tether_model::ProjectId;
+use tether_model::{Event, ProjectId};
 use tether_store::{ErrorFilter, ExceptionScope, Recording, RecordingQuery, StoreResult};
 
 use crate::App;
@@ -26,6 +26,17 @@ pub struct RecordingFilter {
     /// the session or exceptions captured in it.
     pub has_errors: Option<bool>,
     pub limit: usize,
+}
+
+/// Most events a session's event list shows.
+pub const MAX_SESSION_EVENTS: usize = 1000;
+
+/// A captured event of a session with its first exception (for `$exception` events), frames
+/// resolved where a source map is known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionEvent {
+    pub event: Event,
+    pub exception: Option<serde_json::Value>,
 }
 
 /// A recording with the number of exceptions captured in its session.
@@ -70,6 +81,27 @@ impl App {
         };
         let recordings = self.stores.recordings.index.recordings(query).await?;
         self.with_exceptions(project_id, recordings).await
+    }
+
+    /// The session's captured events, oldest first (at most [`MAX_SESSION_EVENTS`]), for the
+    /// replay's Events and Errors tabs.
+    pub async fn session_events(
+        &self,
+        project_id: ProjectId,
+        session_id: &str,
+    ) -> StoreResult<Vec<SessionEvent>> {
+        let events = self.stores.events.session_events(project_id, session_id, MAX_SESSION_EVENTS).await?;
+        let mut out = Vec::with_capacity(events.len());
+        for event in events {
+            // Parsed only where the text names the list.
+            let listed = event.properties.contains("\"$exception_list\"");
+            let exception = match listed.then(|| event.property("$exception_list")).flatten() {
+                Some(list) => self.symbols.symbolicate(project_id, &list).await.get(0).cloned(),
+                None => None,
+            };
+            out.push(SessionEvent { event, exception });
+        }
+        Ok(out)
     }
 
     /// One session's recording with its exception count; `None` when it was not recorded.

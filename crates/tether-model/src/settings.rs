@@ -93,6 +93,20 @@ impl Default for Retention {
 }
 
 impl ProjectSettings {
+    /// These settings with a JSON merge patch applied (RFC 7386 without deletes: settings
+    /// always have every field; `{"retention": {"logs_days": 7}}` changes only that), checked;
+    /// the reason, naming the field, when the result is not valid settings.
+    pub fn patched(&self, patch: serde_json::Value) -> Result<ProjectSettings, String> {
+        let serde_json::Value::Object(mut merged) = serde_json::json!(self) else {
+            return Err("invalid settings: they do not serialize as an object".into());
+        };
+        merge(&mut merged, patch)?;
+        let settings: ProjectSettings = serde_json::from_value(serde_json::Value::Object(merged))
+            .map_err(|e| format!("invalid settings: {e}"))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
     /// Why these settings cannot be saved (the first reason, naming the field), if any.
     pub fn validate(&self) -> Result<(), String> {
         let r = self.retention;
@@ -113,6 +127,56 @@ impl ProjectSettings {
         }
         Ok(())
     }
+}
+
+/// Applies a merge patch's objects onto `target`.
+fn merge(
+    target: &mut serde_json::Map<String, serde_json::Value>,
+    patch: serde_json::Value,
+) -> Result<(), String> {
+    let serde_json::Value::Object(fields) = patch else {
+        return Err("invalid settings: expected a JSON object".into());
+    };
+    for (key, value) in fields {
+        if let Some(serde_json::Value::Object(slot)) = target.get_mut(&key)
+            && value.is_object()
+        {
+            merge(slot, value)?;
+            continue;
+        }
+        // An unknown key is kept too, so that deserializing names it in the error.
+        target.insert(key, value);
+    }
+    Ok(())
+}
+
+/// Longest name of a project, an API key or an alert, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A name people give (a project, an API key, an alert), trimmed: 1 to [`MAX_NAME_CHARS`]
+/// characters without control characters; the reason otherwise.
+pub fn valid_name(name: &str) -> Result<&str, String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(format!(
+            "invalid name: expected 1 to {MAX_NAME_CHARS} characters, no control characters"
+        ));
+    }
+    Ok(name)
+}
+
+/// How long an invitation link works unless the admin says otherwise, and at most, in hours.
+pub const DEFAULT_INVITE_HOURS: i64 = 7 * 24;
+pub const MAX_INVITE_HOURS: i64 = 30 * 24;
+
+/// The hours an invitation asked to work `requested` hours lasts (a week when unsaid); the
+/// reason when out of range.
+pub fn invite_hours(requested: Option<i64>) -> Result<i64, String> {
+    let hours = requested.unwrap_or(DEFAULT_INVITE_HOURS);
+    if !(1..=MAX_INVITE_HOURS).contains(&hours) {
+        return Err(format!("invalid expires_in_hours: expected 1 to {MAX_INVITE_HOURS}"));
+    }
+    Ok(hours)
 }
 
 /// A selector is handed to every recorded browser as it is, so it is kept short and free of
@@ -208,6 +272,20 @@ impl IssueStatus {
     }
 }
 
+/// Longest webhook URL an alert may post to.
+pub const MAX_WEBHOOK_URL_LEN: usize = 2048;
+
+/// An alert's webhook, normalized: an http:// or https:// URL with a host; the reason
+/// otherwise.
+pub fn webhook_url(raw: &str) -> Result<String, String> {
+    let refused = || "invalid webhook_url: expected an http:// or https:// URL".to_owned();
+    let parsed = url::Url::parse(raw.trim()).map_err(|_| refused())?;
+    let ok = matches!(parsed.scheme(), "http" | "https")
+        && parsed.host().is_some()
+        && raw.len() <= MAX_WEBHOOK_URL_LEN;
+    ok.then(|| parsed.to_string()).ok_or_else(refused)
+}
+
 /// Longest window a threshold alert may count over (a day).
 pub const MAX_ALERT_WINDOW_SECS: u32 = 86_400;
 
@@ -221,5 +299,48 @@ impl AlertRule {
             return Err(format!("invalid window_secs: expected 1 to {MAX_ALERT_WINDOW_SECS}"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_patch_changes_only_what_it_names_and_is_checked() {
+        let settings = ProjectSettings::default();
+        let week = settings.patched(json!({"retention": {"logs_days": 7}})).unwrap();
+        assert_eq!(week.retention, Retention { logs_days: 7, ..Retention::default() });
+        assert_eq!(week.privacy, settings.privacy, "what the patch does not name stays");
+        let refused = |patch| settings.patched(patch).unwrap_err();
+        assert!(refused(json!({"retention": {"logs_days": 0}})).starts_with("invalid retention.logs_days"));
+        assert!(refused(json!({"colour": "red"})).contains("unknown field `colour`"));
+        assert!(refused(json!([1])).starts_with("invalid settings: expected a JSON object"));
+        assert!(refused(json!({"privacy": {"block_selector": "a\u{7}"}})).contains("control character"));
+    }
+
+    #[test]
+    fn names_rules_and_invitation_hours() {
+        assert_eq!(valid_name("  Shop  "), Ok("Shop"));
+        for bad in ["", "   ", "a\nb", &"x".repeat(MAX_NAME_CHARS + 1)] {
+            assert!(valid_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(invite_hours(None), Ok(DEFAULT_INVITE_HOURS));
+        assert_eq!(invite_hours(Some(1)), Ok(1));
+        assert!(invite_hours(Some(0)).is_err() && invite_hours(Some(MAX_INVITE_HOURS + 1)).is_err());
+        assert!(
+            AlertRule::LogThreshold { query: String::new(), threshold: 1, window_secs: 0 }
+                .validate()
+                .is_err()
+        );
+        assert_eq!(webhook_url(" https://hooks.example/x "), Ok("https://hooks.example/x".to_owned()));
+        for bad in
+            ["ftp://hooks.example/x", "hooks.example", "http://", &format!("http://a/{}", "x".repeat(3000))]
+        {
+            assert!(webhook_url(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Role::parse_named("admin"), Ok(Role::Admin));
+        assert!(Role::parse_named("owner").is_err());
     }
 }

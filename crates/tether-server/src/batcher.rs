@@ -1,5 +1,5 @@
 //! The server's side of the group commit (`tether_app::commit`): log records committed
-//! under ids minted just before, with their metrics, and what a refused submission answers.
+//! under ids minted just before, with their metrics.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -8,22 +8,9 @@ use std::time::Instant;
 use tether_model::{LogIdGen, LogRecord};
 use tether_store::{LogWriter, StoredLog};
 
-pub(crate) use tether_app::commit::{Batcher, CommitFn, OnFailure, SubmitError, commit_to};
+pub(crate) use tether_app::commit::{Batcher, CommitFn, OnFailure, commit_to};
 
 use crate::metrics::Metrics;
-
-impl From<SubmitError> for crate::ApiError {
-    fn from(e: SubmitError) -> Self {
-        match e {
-            SubmitError::Overloaded => crate::ApiError::overloaded(),
-            SubmitError::Stopped => {
-                crate::ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "server is shutting down")
-            }
-            // The writer task logged it, once for the whole group.
-            SubmitError::Store(e) => crate::ApiError::from_logged(&e),
-        }
-    }
-}
 
 /// Log records into the log writer under ids minted just before the commit (so an id is
 /// close to when its log became visible, which live tail relies on), with commit latency
@@ -49,20 +36,4 @@ pub(crate) fn commit_logs(
             result.map(drop)
         })
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tether_store::{ErrorKind, StoreError};
-
-    #[test]
-    fn an_unavailable_store_is_a_503_and_a_full_queue_too() {
-        let unavailable = SubmitError::Store(StoreError::new(ErrorKind::Unavailable, "down"));
-        assert_eq!(crate::ApiError::from(unavailable).status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(
-            crate::ApiError::from(SubmitError::Overloaded).status,
-            axum::http::StatusCode::SERVICE_UNAVAILABLE
-        );
-    }
 }

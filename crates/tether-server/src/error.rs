@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use tether_app::commit::SubmitError;
 use tether_ingest::DecodeError;
 use tether_store::{ErrorKind, StoreError};
 
@@ -105,6 +106,19 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Overloaded => ApiError::overloaded(),
+            SubmitError::Stopped => {
+                ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "server is shutting down")
+            }
+            // The writer task logged it, once for the whole group.
+            SubmitError::Store(e) => ApiError::from_logged(&e),
+        }
+    }
+}
+
 impl From<DecodeError> for ApiError {
     fn from(e: DecodeError) -> Self {
         let status = match e {
@@ -114,5 +128,20 @@ impl From<DecodeError> for ApiError {
             DecodeError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_store_is_a_503_and_a_full_queue_too() {
+        let unavailable = SubmitError::Store(StoreError::new(ErrorKind::Unavailable, "down"));
+        assert_eq!(ApiError::from(unavailable).status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            ApiError::from(SubmitError::Overloaded).status,
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

@@ -32,7 +32,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tether_ingest::otlp::RecordLimits;
-use tether_model::{LogIdGen, LogRecord, ProjectId};
+use tether_model::{LogIdGen, LogRecord};
 use tether_store::{
     AlertStore, BlobStore, CachedMeta, EventStore, IssueStore, LogReader, LogWriter, MetadataStore,
     PersonStore, RecordingIndex, Recordings, StoreResult, SymbolStore, UserStore,
@@ -156,7 +156,6 @@ struct Inner {
     /// must leave cores to ingest.
     password_checks: tokio::sync::Semaphore,
     key_uses: auth::KeyUses,
-    symbolicator: Arc<symbols::Symbolicator>,
     in_flight: edge::memory::InFlight,
     rates: edge::rate::RateLimits,
     /// Decoding and other CPU work of requests running at once: one per core. More would
@@ -258,6 +257,7 @@ impl AppState {
                 log_writer: stores.log_writer.clone(),
             },
             clock,
+            symbolicator,
         );
         let inner = Inner {
             stores,
@@ -271,7 +271,6 @@ impl AppState {
             disk: Default::default(),
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
             key_uses: Default::default(),
-            symbolicator,
             in_flight,
             rates: Default::default(),
             cpu,
@@ -333,9 +332,6 @@ impl AppState {
     pub(crate) fn logs(&self) -> &dyn LogReader {
         self.inner.stores.logs.as_ref()
     }
-    pub(crate) fn events(&self) -> &dyn EventStore {
-        self.inner.stores.events.as_ref()
-    }
     pub(crate) fn recordings(&self) -> &Recordings {
         &self.inner.stores.recordings
     }
@@ -344,14 +340,6 @@ impl AppState {
     }
     pub(crate) fn alerts(&self) -> &dyn AlertStore {
         self.inner.stores.alerts.as_ref()
-    }
-    /// `$exception_list` with frames resolved where a source map is known (see `symbols`).
-    pub(crate) async fn symbolicate(
-        &self,
-        project_id: ProjectId,
-        sent: &serde_json::Value,
-    ) -> serde_json::Value {
-        self.inner.symbolicator.symbolicate(project_id, sent).await
     }
     pub(crate) fn issues(&self) -> &dyn IssueStore {
         self.inner.stores.issues.as_ref()

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use tether_app::capture::Symbolicate;
 use tether_app::{App, ManualClock, Stores};
 use tether_store::{MetadataStore, Recordings};
 use tether_store_blob::ObjectBlobs;
@@ -43,5 +44,19 @@ pub(crate) async fn fixture() -> Fixture {
         meta: meta.clone(),
         log_writer: duck.clone(),
     };
-    Fixture { app: App::new(stores, clock.clone()), clock, duck, meta, _dir: dir }
+    Fixture { app: App::new(stores, clock.clone(), Arc::new(NoSourceMaps)), clock, duck, meta, _dir: dir }
+}
+
+/// A project without uploaded source maps: frames stay as sent.
+struct NoSourceMaps;
+
+#[async_trait::async_trait]
+impl Symbolicate for NoSourceMaps {
+    async fn symbolicate(
+        &self,
+        _: tether_model::ProjectId,
+        exception_list: &serde_json::Value,
+    ) -> serde_json::Value {
+        exception_list.clone()
+    }
 }

@@ -113,12 +113,8 @@ fn enabled() -> bool {
 /// The alert as asked for, checked: a name, an http(s) webhook, a query that parses and a
 /// window of 1 s to a day.
 fn spec(state: &AppState, headers: &HeaderMap, body: AlertBody) -> Result<AlertSpec, ApiError> {
-    let name = body.name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::bad_request("invalid name: expected 1 to 200 characters"));
-    }
-    let url = url_ok(&body.webhook_url)
-        .ok_or_else(|| ApiError::bad_request("invalid webhook_url: expected an http:// or https:// URL"))?;
+    let name = tether_model::valid_name(&body.name).map_err(ApiError::bad_request)?;
+    let url = tether_model::webhook_url(&body.webhook_url).map_err(ApiError::bad_request)?;
     body.rule.validate().map_err(ApiError::bad_request)?;
     if let AlertRule::LogThreshold { query, .. } = &body.rule {
         tether_app::search::check_saved_search(query)?;
@@ -130,12 +126,6 @@ fn spec(state: &AppState, headers: &HeaderMap, body: AlertBody) -> Result<AlertS
         link_base: super::public_base(state, headers),
         enabled: body.enabled,
     })
-}
-
-fn url_ok(raw: &str) -> Option<String> {
-    let parsed = reqwest::Url::parse(raw.trim()).ok()?;
-    (matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() && raw.len() <= 2048)
-        .then(|| parsed.to_string())
 }
 
 fn body_of(

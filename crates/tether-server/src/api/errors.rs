@@ -183,10 +183,7 @@ pub(super) async fn one(
 ) -> Result<Json<IssueDetailJson>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let detail = state.app().issue(project_id, issue_id).await?;
-    let latest_exception = match detail.occurrences.first() {
-        Some(e) => state.symbolicate(project_id, &e.exception_list).await,
-        None => Value::Null,
-    };
+    let latest_exception = detail.latest_exception.unwrap_or(Value::Null);
     Ok(Json(IssueDetailJson {
         issue: IssueJson::new(&detail.issue, detail.stats.as_ref()),
         latest_exception,

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tether_model::ProjectId;
 use tether_store::{ApiKey, KeyScope, NewApiKey, Project, ProjectSettings, Role, User};
 use utoipa::ToSchema;
@@ -79,18 +79,11 @@ pub(super) async fn create(
     authorize_instance(&state, &headers, Role::Admin, "creating a project").await?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let token = auth::generate_secret(auth::PROJECT_TOKEN_PREFIX);
-    let project = state.meta().create_project(project_name(&body.name)?, &token).await?;
+    let project = state
+        .meta()
+        .create_project(tether_model::valid_name(&body.name).map_err(ApiError::bad_request)?, &token)
+        .await?;
     Ok((StatusCode::CREATED, Json(project.into())))
-}
-
-fn project_name(name: &str) -> Result<&str, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "invalid name: expected 1 to 200 characters, no control characters",
-        ));
-    }
-    Ok(name)
 }
 
 /// `PATCH /api/projects/{id}`: renames a project (its token, data and links stay).
@@ -104,7 +97,10 @@ pub(super) async fn rename(
 ) -> Result<Json<ProjectJson>, ApiError> {
     authorize_project_as(&state, &headers, project_id, Role::Admin, "renaming a project").await?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let project = state.meta().rename_project(project_id, project_name(&body.name)?).await?;
+    let project = state
+        .meta()
+        .rename_project(project_id, tether_model::valid_name(&body.name).map_err(ApiError::bad_request)?)
+        .await?;
     Ok(Json(project.into()))
 }
 
@@ -213,10 +209,7 @@ async fn issue_key(
     name: &str,
     scope: KeyScope,
 ) -> Result<(StatusCode, Json<NewKeyAnswer>), ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::bad_request("invalid name: expected 1 to 200 characters"));
-    }
+    let name = tether_model::valid_name(name).map_err(ApiError::bad_request)?;
     let secret = auth::generate_secret(auth::API_KEY_PREFIX);
     let owner = caller.user().cloned();
     let key = state
@@ -292,32 +285,7 @@ pub(super) async fn update_settings(
     let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let project =
         state.meta().project(project_id).await?.ok_or_else(|| ApiError::not_found("no such project"))?;
-    let Value::Object(mut merged) = json!(project.settings) else {
-        return Err(ApiError::internal());
-    };
-    merge(&mut merged, patch)?;
-    let settings: ProjectSettings = serde_json::from_value(Value::Object(merged))
-        .map_err(|e| ApiError::bad_request(format!("invalid settings: {e}")))?;
-    settings.validate().map_err(ApiError::bad_request)?;
+    let settings = project.settings.patched(patch).map_err(ApiError::bad_request)?;
     let project = state.meta().set_project_settings(project_id, settings).await?;
     Ok(Json(project.into()))
-}
-
-/// Applies a JSON merge patch's objects onto `target` (RFC 7386 without deletes: settings
-/// always have every field).
-fn merge(target: &mut serde_json::Map<String, Value>, patch: Value) -> Result<(), ApiError> {
-    let Value::Object(fields) = patch else {
-        return Err(ApiError::bad_request("invalid settings: expected a JSON object"));
-    };
-    for (key, value) in fields {
-        if let Some(Value::Object(slot)) = target.get_mut(&key)
-            && value.is_object()
-        {
-            merge(slot, value)?;
-            continue;
-        }
-        // An unknown key is kept too, so that deserializing names it in the error.
-        target.insert(key, value);
-    }
-    Ok(())
 }

@@ -246,17 +246,12 @@ pub(super) async fn session_events(
     Path((project_id, session_id)): Path<(ProjectId, String)>,
 ) -> Result<Json<SessionEventList>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
-    let events = state.events().session_events(project_id, &session_id, 1000).await?;
-    let mut results = Vec::with_capacity(events.len());
-    for e in events {
-        // The first exception, with its frames resolved where a source map is known.
-        // Parsed only where the text names the list.
-        let listed = e.properties.contains("\"$exception_list\"");
-        let exception = match listed.then(|| e.property("$exception_list")).flatten() {
-            Some(list) => state.symbolicate(project_id, &list).await.get(0).cloned(),
-            None => None,
-        };
-        results.push(SessionEvent {
+    let results = state
+        .app()
+        .session_events(project_id, &session_id)
+        .await?
+        .into_iter()
+        .map(|tether_app::recordings::SessionEvent { event: e, exception }| SessionEvent {
             timestamp: format_ns(e.timestamp_ms.saturating_mul(1_000_000)),
             uuid: e.uuid,
             event: e.event,
@@ -264,7 +259,7 @@ pub(super) async fn session_events(
             distinct_id: e.distinct_id,
             current_url: e.current_url,
             exception,
-        });
-    }
+        })
+        .collect();
     Ok(Json(SessionEventList { results }))
 }

@@ -15,9 +15,6 @@ use super::{authorize_instance, public_base};
 use crate::{ApiError, AppState, auth};
 
 const INVITE_PREFIX: &str = "tin_";
-/// How long an invitation link works unless the admin says otherwise, and at most.
-const DEFAULT_INVITE_HOURS: i64 = 7 * 24;
-const MAX_INVITE_HOURS: i64 = 30 * 24;
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
@@ -176,12 +173,7 @@ pub(super) async fn invite(
     };
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let role = parse_role(&body.role)?;
-    let hours = body.expires_in_hours.unwrap_or(DEFAULT_INVITE_HOURS);
-    if !(1..=MAX_INVITE_HOURS).contains(&hours) {
-        return Err(ApiError::bad_request(format!(
-            "invalid expires_in_hours: expected 1 to {MAX_INVITE_HOURS}"
-        )));
-    }
+    let hours = tether_model::invite_hours(body.expires_in_hours).map_err(ApiError::bad_request)?;
     let token = auth::generate_secret(INVITE_PREFIX);
     let expires = crate::clock::now_ms() + hours * 3_600_000;
     let invite = state.users().create_invite(&auth::hash_secret(&token), role, inviter.id, expires).await?;
