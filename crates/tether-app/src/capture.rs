@@ -24,6 +24,8 @@ use crate::commit::{Batcher, SubmitError};
 #[async_trait]
 pub trait Symbolicate: Send + Sync {
     async fn symbolicate(&self, project_id: ProjectId, exception_list: &Value) -> Value;
+    /// Whether uploaded bytes read as a symbol set (the reason when not).
+    async fn check_symbol_set(&self, bytes: bytes::Bytes) -> Result<(), String>;
 }
 
 /// The group commits capture writes through, one per kind.

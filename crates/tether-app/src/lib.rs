@@ -7,30 +7,33 @@
 //! Use cases fail with [`StoreError`], whose [`tether_store::ErrorKind`] (invalid input,
 //! not found, unavailable, internal) the server maps to a status in one place.
 //!
-//! Moved here so far: errors (issues with their stats, the errors related to a log),
-//! logs (histogram buckets, live tail's cursor, a session's logs, session marks), people
-//! (a person's ids and summary), recordings (the list and its error filter), finding a log,
-//! the logs search grammar, alert decisions, retention, and capture (events, exceptions,
-//! persons and recording chunks through their group commits, `commit`). The rest of the handlers' rules follow
-//! module by module (capture, alerts, retention).
+//! The modules: errors (issues with their stats, the errors related to a log), logs
+//! (histogram buckets, live tail's cursor, a session's logs, session marks), people (a
+//! person's ids and summary), recordings (the list and its error filter, a session's
+//! events), finding a log, the logs search grammar (`search`), alert decisions, retention,
+//! source-map uploads (`symbols`), API keys with their owners (`keys`), and capture
+//! (events, exceptions, persons and recording chunks through their group commits,
+//! `commit`).
 
 pub mod alerts;
 pub mod capture;
 pub mod clock;
 pub mod commit;
 pub mod errors;
+pub mod keys;
 pub mod logs;
 pub mod people;
 pub mod recordings;
 pub mod retention;
 pub mod search;
+pub mod symbols;
 
 use std::sync::Arc;
 
 use tether_model::{LogId, ProjectId};
 use tether_store::{
     AlertStore, ErrorKind, EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore,
-    Recordings, StoreError, StoreResult, StoredLog,
+    Recordings, StoreError, StoreResult, StoredLog, SymbolStore, UserStore,
 };
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -48,6 +51,8 @@ pub struct Stores {
     pub meta: Arc<dyn MetadataStore>,
     /// Only retention writes logs here (ingest goes through the server's group commit).
     pub log_writer: Arc<dyn LogWriter>,
+    pub symbols: Arc<dyn SymbolStore>,
+    pub users: Arc<dyn UserStore>,
 }
 
 /// The use cases over one set of stores, a clock and the symbolicator (which reads stack

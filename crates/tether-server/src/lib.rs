@@ -255,6 +255,8 @@ impl AppState {
                 alerts: stores.alerts.clone(),
                 meta: stores.meta.clone(),
                 log_writer: stores.log_writer.clone(),
+                symbols: stores.symbols.clone(),
+                users: stores.users.clone(),
             },
             clock,
             symbolicator,

@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use sourcemap::{SourceMap, SourceView};
 use tether_model::ProjectId;
 
+use tether_app::symbols::blob_key;
 use tether_store::{BlobStore, SymbolStore};
 
 /// Lines of original source shown before and after the frame's line.
@@ -142,16 +143,6 @@ pub(crate) struct Symbolicator {
     cpu: Arc<tokio::sync::Semaphore>,
 }
 
-/// The blob folder of one symbol set (deleted whole when the set is replaced).
-pub(crate) fn blob_folder(project_id: ProjectId, set_id: &str) -> String {
-    format!("symbols/{project_id}/{set_id}")
-}
-
-/// The blob key of a symbol set's bytes, as uploaded.
-pub(crate) fn blob_key(project_id: ProjectId, set_id: &str) -> String {
-    format!("{}/upload", blob_folder(project_id, set_id))
-}
-
 /// Every frame of `$exception_list` that has a chunk id.
 fn frames_mut(list: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>> {
     list.as_array_mut().into_iter().flatten().flat_map(|exception| {
@@ -246,5 +237,14 @@ impl Symbolicator {
 impl tether_app::capture::Symbolicate for Symbolicator {
     async fn symbolicate(&self, project_id: ProjectId, exception_list: &Value) -> Value {
         Symbolicator::symbolicate(self, project_id, exception_list).await
+    }
+
+    async fn check_symbol_set(&self, bytes: bytes::Bytes) -> Result<(), String> {
+        let Ok(_turn) = self.cpu.acquire().await else { return Err("the server is shutting down".into()) };
+        tokio::task::spawn_blocking(move || {
+            Resolver::from_upload(&bytes, crate::api::MAX_SYMBOL_SET_DECODED).map(drop)
+        })
+        .await
+        .map_err(|_| "the symbol set could not be read".to_owned())?
     }
 }

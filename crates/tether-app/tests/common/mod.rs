@@ -43,6 +43,8 @@ pub(crate) async fn fixture() -> Fixture {
         alerts: meta.clone(),
         meta: meta.clone(),
         log_writer: duck.clone(),
+        symbols: meta.clone(),
+        users: meta.clone(),
     };
     Fixture { app: App::new(stores, clock.clone(), Arc::new(NoSourceMaps)), clock, duck, meta, _dir: dir }
 }
@@ -58,5 +60,9 @@ impl Symbolicate for NoSourceMaps {
         exception_list: &serde_json::Value,
     ) -> serde_json::Value {
         exception_list.clone()
+    }
+
+    async fn check_symbol_set(&self, _: bytes::Bytes) -> Result<(), String> {
+        Err("this project takes no source maps".into())
     }
 }

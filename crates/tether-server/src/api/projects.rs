@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tether_model::ProjectId;
-use tether_store::{ApiKey, KeyScope, NewApiKey, Project, ProjectSettings, Role, User};
+use tether_store::{ApiKey, KeyScope, NewApiKey, Project, ProjectSettings, Role};
 use utoipa::ToSchema;
 
 use super::{authorize_instance, authorize_project_as};
@@ -122,7 +122,8 @@ pub(crate) struct KeyJson {
 }
 
 impl KeyJson {
-    fn new(k: ApiKey, users: &[User]) -> Self {
+    /// A key as listed, with its owner's username (`None`: the operator key).
+    fn new(k: ApiKey, username: Option<String>) -> Self {
         KeyJson {
             id: k.id,
             name: k.name,
@@ -131,7 +132,7 @@ impl KeyJson {
                 KeyScope::Project(id) => Some(id),
             },
             user_id: k.user_id,
-            username: k.user_id.and_then(|id| users.iter().find(|u| u.id == id)).map(|u| u.username.clone()),
+            username,
             prefix: k.prefix,
             created_at_ms: k.created_at_ms,
             last_used_at_ms: k.last_used_at_ms,
@@ -222,7 +223,7 @@ async fn issue_key(
             prefix: secret[..8].to_owned(),
         })
         .await?;
-    let key = KeyJson::new(key, owner.as_slice());
+    let key = KeyJson::new(key, owner.map(|u| u.username));
     Ok((StatusCode::CREATED, Json(NewKeyAnswer { key, secret })))
 }
 
@@ -233,17 +234,9 @@ pub(super) async fn list_keys(
     headers: HeaderMap,
 ) -> Result<Json<KeyList>, ApiError> {
     let caller = auth::principal(&state, &headers).await?;
-    let users = state.users().users().await?;
     let everyone = caller.role() == Role::Admin && caller.instance_wide();
-    let own = caller.user().map(|u| u.id);
-    let results = state
-        .meta()
-        .api_keys()
-        .await?
-        .into_iter()
-        .filter(|k| everyone || (own.is_some() && k.user_id == own))
-        .map(|k| KeyJson::new(k, &users))
-        .collect();
+    let keys = state.app().api_keys(caller.user().map(|u| u.id), everyone).await?;
+    let results = keys.into_iter().map(|(k, username)| KeyJson::new(k, username)).collect();
     Ok(Json(KeyList { results }))
 }
 

@@ -3,32 +3,29 @@
 //! check / start / PUT / finish steps of a symbol set upload. Authorized by a personal API
 //! key like the rest of `/api`, except the PUT of the bytes, which the CLI sends without
 //! one: it is authorized by the one-time secret in the URL that the start step handed out
-//! (only its SHA-256 is stored), valid for [`UPLOAD_WINDOW_MS`].
+//! (only its SHA-256 is stored), valid for an hour (`tether_app::symbols`, which keeps the
+//! symbol store and the blob store in step).
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use tether_app::symbols::{Refused, SetUpload, Started};
 use tether_model::ProjectId;
-use tether_store::{ErrorKind, NewRelease, NewSymbolSet, Release, Role};
+use tether_store::{ErrorKind, NewRelease, Release, Role};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{authorize_project, authorize_project_as};
 use crate::body::read_limited;
-use crate::symbols::{Resolver, blob_folder, blob_key};
 use crate::{ApiError, AppState};
 
 /// Largest uploaded symbol set (compressed, as sent).
 pub(crate) const MAX_SYMBOL_SET_BYTES: usize = 64 * 1024 * 1024;
 /// Largest symbol set once decompressed (minified source plus map).
 pub(crate) const MAX_SYMBOL_SET_DECODED: usize = 256 * 1024 * 1024;
-/// How long an upload URL works after the start step.
-const UPLOAD_WINDOW_MS: i64 = 60 * 60 * 1000;
 /// Most symbol sets one request may name (the CLI sends batches of 50).
 const MAX_SETS_PER_REQUEST: usize = 500;
 const MAX_FIELD_CHARS: usize = 512;
@@ -161,6 +158,32 @@ pub(crate) struct SetEntry {
     content_length: u64,
 }
 
+impl From<SetEntry> for SetUpload {
+    fn from(e: SetEntry) -> Self {
+        SetUpload {
+            chunk_id: e.chunk_id,
+            release_id: e.release_id,
+            content_hash: e.content_hash,
+            content_length: e.content_length,
+        }
+    }
+}
+
+/// The answer to uploaded bytes that were refused.
+fn refused(why: Refused) -> ApiError {
+    match why {
+        Refused::NotThisUrl => ApiError::forbidden("this upload URL is not valid"),
+        Refused::Expired => ApiError::forbidden("this upload URL has expired; run the upload again"),
+        Refused::Length { declared, got } => {
+            ApiError::bad_request(format!("expected {declared} bytes as declared, got {got}"))
+        }
+        Refused::Unreadable(why) => ApiError::bad_request(why),
+        Refused::Replaced => {
+            ApiError::new(StatusCode::CONFLICT, "this symbol set was replaced by a newer upload")
+        }
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct CheckBody {
     symbol_sets: Vec<SetEntry>,
@@ -205,19 +228,8 @@ pub(super) async fn bulk_check(
     authorize_project_as(&state, &headers, project_id, Role::Member, "uploading source maps").await?;
     let body = json_body(body)?;
     check_entries(&body.symbol_sets)?;
-    let chunks: Vec<String> = body.symbol_sets.iter().map(|e| e.chunk_id.clone()).collect();
-    let current = state.symbols().symbol_sets_of_chunks(project_id, &chunks).await?;
-    let chunk_ids_to_upload = body
-        .symbol_sets
-        .iter()
-        .filter(|e| {
-            body.force
-                || !current.iter().any(|s| {
-                    s.chunk_id == e.chunk_id && s.content_hash == e.content_hash && s.finished_at_ms.is_some()
-                })
-        })
-        .map(|e| e.chunk_id.clone())
-        .collect();
+    let sets: Vec<SetUpload> = body.symbol_sets.into_iter().map(SetUpload::from).collect();
+    let chunk_ids_to_upload = state.app().chunks_to_upload(project_id, &sets, body.force).await?;
     Ok(Json(CheckAnswer { chunk_ids_to_upload }))
 }
 
@@ -261,44 +273,20 @@ pub(super) async fn bulk_start(
     state.check_disk()?;
     let body = json_body(body)?;
     check_entries(&body.symbol_sets)?;
-    for release_id in body.symbol_sets.iter().filter_map(|e| e.release_id.as_deref()) {
-        if state.symbols().release(project_id, release_id).await?.is_none() {
+    let sets = body.symbol_sets.into_iter().map(SetUpload::from).collect();
+    let started = match state.app().start_uploads(project_id, sets).await? {
+        Started::Sets(started) => started,
+        Started::UnknownRelease(release_id) => {
             return Ok(cli_error(
                 StatusCode::BAD_REQUEST,
                 "release_id_mismatch",
                 format!("release {release_id} is not a release of project {project_id}"),
             ));
         }
-    }
+    };
     let base = super::public_base(&state, &headers);
-    let chunks: Vec<String> = body.symbol_sets.iter().map(|e| e.chunk_id.clone()).collect();
-    let current = state.symbols().symbol_sets_of_chunks(project_id, &chunks).await?;
     let mut id_map = std::collections::BTreeMap::new();
-    for entry in body.symbol_sets {
-        let mut secret = [0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        let secret = hex::encode(secret);
-        let replaced: Vec<&str> =
-            current.iter().filter(|s| s.chunk_id == entry.chunk_id).map(|s| s.id.as_str()).collect();
-        let set = state
-            .symbols()
-            .start_symbol_set(
-                project_id,
-                NewSymbolSet {
-                    chunk_id: entry.chunk_id,
-                    release_id: entry.release_id,
-                    content_hash: entry.content_hash,
-                    content_length: entry.content_length,
-                    upload_secret_hash: hex::encode(Sha256::digest(secret.as_bytes())),
-                },
-            )
-            .await?;
-        // The bytes of the set this one replaces are no longer named by anything.
-        for old in replaced {
-            if let Err(e) = state.recordings().blobs.delete_folder(&blob_folder(project_id, old)).await {
-                tracing::warn!(error = %e, set_id = old, "cannot delete a replaced symbol set");
-            }
-        }
+    for (set, secret) in started {
         let url = format!(
             "{base}/api/projects/{project_id}/error_tracking/symbol_sets/{}/upload?secret={secret}",
             set.id
@@ -335,36 +323,14 @@ pub(super) async fn upload(
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let set = state.symbols().symbol_set(project_id, &set_id).await?;
-    let secret_hash = hex::encode(Sha256::digest(query.secret.as_bytes()));
-    let set = set
-        .filter(|s| s.upload_secret_hash == secret_hash)
-        .ok_or_else(|| ApiError::forbidden("this upload URL is not valid"))?;
-    if crate::clock::now_ms() - set.created_at_ms > UPLOAD_WINDOW_MS {
-        return Err(ApiError::forbidden("this upload URL has expired; run the upload again"));
-    }
+    let set = state.app().upload_target(project_id, &set_id, &query.secret).await?.map_err(refused)?;
     state.check_disk()?;
     let memory = state.request_memory();
     // Source maps are large and come from build machines: ten times a capture body's time.
     let mut limits = state.body_limits(MAX_SYMBOL_SET_BYTES, &memory);
     limits.timeout *= 10;
     let bytes = read_limited(body, limits).await?;
-    if bytes.len() as u64 != set.content_length {
-        return Err(ApiError::bad_request(format!(
-            "expected {} bytes as declared, got {}",
-            set.content_length,
-            bytes.len()
-        )));
-    }
-    let checked = bytes.clone();
-    tokio::task::spawn_blocking(move || Resolver::from_upload(&checked, MAX_SYMBOL_SET_DECODED).map(drop))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(ApiError::bad_request)?;
-    state.recordings().blobs.put(&blob_key(project_id, &set.id), bytes).await?;
-    if !state.symbols().finish_symbol_set(project_id, &set.id, crate::clock::now_ms()).await? {
-        return Err(ApiError::new(StatusCode::CONFLICT, "this symbol set was replaced by a newer upload"));
-    }
+    state.app().receive_symbol_set(&set, bytes).await?.map_err(refused)?;
     Ok(StatusCode::OK)
 }
 
@@ -395,11 +361,10 @@ pub(super) async fn bulk_finish(
     if body.content_hashes.len() > MAX_SETS_PER_REQUEST {
         return Err(ApiError::bad_request(format!("at most {MAX_SETS_PER_REQUEST} symbol sets per request")));
     }
-    for set_id in body.content_hashes.keys() {
-        let set = state.symbols().symbol_set(project_id, set_id).await?;
-        if set.is_none_or(|s| s.finished_at_ms.is_none()) {
-            return Err(ApiError::bad_request(format!("symbol set {set_id} was not uploaded")));
-        }
+    let unfinished =
+        state.app().unfinished_symbol_set(project_id, body.content_hashes.keys().map(String::as_str)).await?;
+    if let Some(set_id) = unfinished {
+        return Err(ApiError::bad_request(format!("symbol set {set_id} was not uploaded")));
     }
     Ok(Json(FinishAnswer { finished: body.content_hashes.len() }))
 }
