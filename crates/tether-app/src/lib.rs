@@ -32,27 +32,62 @@ use std::sync::Arc;
 
 use tether_model::{LogId, ProjectId};
 use tether_store::{
-    AlertStore, ErrorKind, EventStore, IssueStore, LogReader, LogWriter, MetadataStore, PersonStore,
-    Recordings, StoreError, StoreResult, StoredLog, SymbolStore, UserStore,
+    AlertStore, BlobStore, CachedMeta, ErrorKind, EventStore, IssueStore, LogReader, LogWriter,
+    MetadataStore, PersonStore, RecordingIndex, Recordings, StoreError, StoreResult, StoredLog, SymbolStore,
+    UserStore,
 };
 
 pub use clock::{Clock, ManualClock, SystemClock};
 
-/// The stores the use cases read.
+/// The stores of Tether, as trait objects so any backend fits: what the use cases read and
+/// write, and what the server serves them from. What spans two stores is composed in the
+/// use cases, above them.
 #[derive(Clone)]
 pub struct Stores {
+    pub meta: Arc<dyn MetadataStore>,
     pub logs: Arc<dyn LogReader>,
+    pub log_writer: Arc<dyn LogWriter>,
     pub events: Arc<dyn EventStore>,
+    pub recordings: Recordings,
     pub issues: Arc<dyn IssueStore>,
     pub persons: Arc<dyn PersonStore>,
-    /// Recording index and bytes.
-    pub recordings: Recordings,
-    pub alerts: Arc<dyn AlertStore>,
-    pub meta: Arc<dyn MetadataStore>,
-    /// Only retention writes logs here (ingest goes through the server's group commit).
-    pub log_writer: Arc<dyn LogWriter>,
-    pub symbols: Arc<dyn SymbolStore>,
     pub users: Arc<dyn UserStore>,
+    pub symbols: Arc<dyn SymbolStore>,
+    pub alerts: Arc<dyn AlertStore>,
+}
+
+impl Stores {
+    /// All stores from one analytics store (logs, events, recording index), one metadata
+    /// store (projects, keys, issues, persons, users) and one blob store.
+    pub fn new<A, M>(analytics: Arc<A>, meta: Arc<M>, blobs: Arc<dyn BlobStore>) -> Stores
+    where
+        A: LogReader + LogWriter + EventStore + RecordingIndex + 'static,
+        M: MetadataStore + IssueStore + PersonStore + UserStore + SymbolStore + AlertStore + 'static,
+    {
+        Stores {
+            meta: meta.clone(),
+            logs: analytics.clone(),
+            log_writer: analytics.clone(),
+            events: analytics.clone(),
+            recordings: Recordings { index: analytics, blobs },
+            issues: meta.clone(),
+            persons: meta.clone(),
+            users: meta.clone(),
+            symbols: meta.clone(),
+            alerts: meta,
+        }
+    }
+
+    /// The same stores with project, key and login lookups behind a read cache whose
+    /// entries live `ttl` ([`CachedMeta`]); a zero `ttl` leaves them uncached.
+    pub fn with_metadata_cache(mut self, ttl: std::time::Duration) -> Stores {
+        if !ttl.is_zero() {
+            let cached = Arc::new(CachedMeta::new(self.meta.clone(), self.users.clone(), ttl));
+            self.meta = cached.clone();
+            self.users = cached;
+        }
+        self
+    }
 }
 
 /// The use cases over one set of stores, a clock and the symbolicator (which reads stack

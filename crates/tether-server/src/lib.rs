@@ -34,8 +34,7 @@ use axum::routing::{get, post};
 use tether_ingest::otlp::RecordLimits;
 use tether_model::{LogIdGen, LogRecord};
 use tether_store::{
-    AlertStore, BlobStore, CachedMeta, EventStore, IssueStore, LogReader, LogWriter, MetadataStore,
-    PersonStore, RecordingIndex, Recordings, StoreResult, SymbolStore, UserStore,
+    AlertStore, IssueStore, LogReader, MetadataStore, Recordings, StoreResult, SymbolStore, UserStore,
 };
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -47,56 +46,7 @@ pub use ingest::ingest_logs;
 use metrics::Metrics;
 pub use tether_app::commit::BatcherConfig;
 
-/// The stores the server reads and writes, as trait objects so any backend fits. What
-/// spans two stores (recordings = index + blobs, recordings with errors = index + events)
-/// is composed here, above them.
-#[derive(Clone)]
-pub struct Stores {
-    pub meta: Arc<dyn MetadataStore>,
-    pub logs: Arc<dyn LogReader>,
-    pub log_writer: Arc<dyn LogWriter>,
-    pub events: Arc<dyn EventStore>,
-    pub recordings: Recordings,
-    pub issues: Arc<dyn IssueStore>,
-    pub persons: Arc<dyn PersonStore>,
-    pub users: Arc<dyn UserStore>,
-    pub symbols: Arc<dyn SymbolStore>,
-    pub alerts: Arc<dyn AlertStore>,
-}
-
-impl Stores {
-    /// All stores from one analytics store (logs, events, recording index), one metadata
-    /// store (projects, keys, issues, persons, users) and one blob store.
-    pub fn new<A, M>(analytics: Arc<A>, meta: Arc<M>, blobs: Arc<dyn BlobStore>) -> Stores
-    where
-        A: LogReader + LogWriter + EventStore + RecordingIndex + 'static,
-        M: MetadataStore + IssueStore + PersonStore + UserStore + SymbolStore + AlertStore + 'static,
-    {
-        Stores {
-            meta: meta.clone(),
-            logs: analytics.clone(),
-            log_writer: analytics.clone(),
-            events: analytics.clone(),
-            recordings: Recordings { index: analytics, blobs },
-            issues: meta.clone(),
-            persons: meta.clone(),
-            users: meta.clone(),
-            symbols: meta.clone(),
-            alerts: meta,
-        }
-    }
-
-    /// The same stores with project, key and login lookups behind a read cache whose
-    /// entries live `ttl` ([`CachedMeta`]); a zero `ttl` leaves them uncached.
-    pub fn with_metadata_cache(mut self, ttl: std::time::Duration) -> Stores {
-        if !ttl.is_zero() {
-            let cached = Arc::new(CachedMeta::new(self.meta.clone(), self.users.clone(), ttl));
-            self.meta = cached.clone();
-            self.users = cached;
-        }
-        self
-    }
-}
+pub use tether_app::Stores;
 
 /// Entry points for the fuzz targets of `fuzz/`, not an API.
 #[doc(hidden)]
@@ -245,22 +195,7 @@ impl AppState {
             symbolicator.clone(),
         );
         let in_flight = edge::memory::InFlight::new(limits.edge.in_flight_bytes, metrics.clone());
-        let app = tether_app::App::new(
-            tether_app::Stores {
-                logs: stores.logs.clone(),
-                events: stores.events.clone(),
-                issues: stores.issues.clone(),
-                persons: stores.persons.clone(),
-                recordings: stores.recordings.clone(),
-                alerts: stores.alerts.clone(),
-                meta: stores.meta.clone(),
-                log_writer: stores.log_writer.clone(),
-                symbols: stores.symbols.clone(),
-                users: stores.users.clone(),
-            },
-            clock,
-            symbolicator,
-        );
+        let app = tether_app::App::new(stores.clone(), clock, symbolicator);
         let inner = Inner {
             stores,
             app,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tether_app::capture::Symbolicate;
 use tether_app::{App, ManualClock, Stores};
-use tether_store::{MetadataStore, Recordings};
+use tether_store::MetadataStore;
 use tether_store_blob::ObjectBlobs;
 use tether_store_embedded::DuckAnalytics;
 use tether_store_sql::SqlMeta;
@@ -34,18 +34,7 @@ pub(crate) async fn fixture() -> Fixture {
         assert_eq!(project.id, id, "the fixtures name projects 1 and 2");
     }
     let clock = Arc::new(ManualClock::at(NOW_MS));
-    let stores = Stores {
-        logs: duck.clone(),
-        events: duck.clone(),
-        issues: meta.clone(),
-        persons: meta.clone(),
-        recordings: Recordings { index: duck.clone(), blobs: Arc::new(blobs) },
-        alerts: meta.clone(),
-        meta: meta.clone(),
-        log_writer: duck.clone(),
-        symbols: meta.clone(),
-        users: meta.clone(),
-    };
+    let stores = Stores::new(duck.clone(), meta.clone(), Arc::new(blobs));
     Fixture { app: App::new(stores, clock.clone(), Arc::new(NoSourceMaps)), clock, duck, meta, _dir: dir }
 }
 
