@@ -42,7 +42,7 @@ impl App {
             recordings: self
                 .stores
                 .recordings
-                .delete_ended_before(project.id, cutoff_ms(keep.recordings_days))
+                .delete_ended_before(project.id, cutoff_ms(keep.recordings_days), now_ms)
                 .await?,
         })
     }

@@ -151,7 +151,7 @@ async fn a_sessions_logs_are_those_around_its_recording() {
         window_id: "w1".into(),
         distinct_id: "ada".into(),
         chunk_id: "c1".into(),
-        blob_key: "k".into(),
+        place: tether_store::ChunkPlace { blob_key: "k".into(), offset: 0, length: 1 },
         size: 10,
         stats: tether_model::RecordingStats { first_ms: start, last_ms: end, ..Default::default() },
     };

@@ -160,11 +160,11 @@ impl AppState {
             EVENT_QUEUE,
             RetryEachRequest,
         );
-        let recordings = stores.recordings.clone();
+        let (recordings, segment_clock) = (stores.recordings.clone(), clock.clone());
         let (chunks, chunks_task) = batcher::Batcher::start(
             Arc::new(move |chunks| {
-                let recordings = recordings.clone();
-                Box::pin(async move { recordings.store_chunks(chunks).await })
+                let (recordings, now_ms) = (recordings.clone(), segment_clock.now_ms());
+                Box::pin(async move { recordings.store_chunks(chunks, now_ms).await })
             }),
             CHUNK_QUEUE,
             RetryEachRequest,

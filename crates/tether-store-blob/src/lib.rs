@@ -14,7 +14,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use tether_store::{BlobStore, ErrorKind, StoreError, StoreResult, valid_blob_key};
+use tether_store::{BlobStore, ErrorKind, Listing, StoreError, StoreResult, valid_blob_key};
 
 /// A [`BlobStore`] over any `object_store` backend, under an optional key prefix.
 pub struct ObjectBlobs {
@@ -97,6 +97,15 @@ impl ObjectBlobs {
             None => Path::from(key),
         })
     }
+
+    /// The key of a stored path: the path without the store's prefix.
+    fn key_of(&self, path: &Path) -> String {
+        let full = path.as_ref();
+        match &self.prefix {
+            Some(prefix) => full.strip_prefix(prefix.as_ref()).unwrap_or(full).trim_start_matches('/').to_owned(),
+            None => full.to_owned(),
+        }
+    }
 }
 
 /// Maps object store errors to store errors: a missing object is `NotFound`; a network or
@@ -127,6 +136,55 @@ impl BlobStore for ObjectBlobs {
         let path = self.path(key)?;
         let found = self.store.get(&path).await.map_err(|e| store_error("cannot read blob", key, e))?;
         found.bytes().await.map_err(|e| store_error("cannot read blob", key, e))
+    }
+
+    async fn get_range(&self, key: &str, offset: u64, length: u64) -> StoreResult<Bytes> {
+        let path = self.path(key)?;
+        let end = offset.checked_add(length).ok_or_else(|| {
+            StoreError::new(ErrorKind::InvalidInput, format!("blob {key}: range {offset}+{length} overflows"))
+        })?;
+        let bytes = self
+            .store
+            .get_range(&path, offset..end)
+            .await
+            .map_err(|e| store_error("cannot read blob", key, e))?;
+        // Stores answer a range past the end with what there is (or an error of their own).
+        if bytes.len() as u64 != length {
+            return Err(StoreError::new(
+                ErrorKind::InvalidInput,
+                format!("blob {key} has no bytes {offset}..{end}"),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    async fn list(&self, prefix: &str) -> StoreResult<Listing> {
+        let folder = self.path(prefix)?;
+        let found = self
+            .store
+            .list_with_delimiter(Some(&folder))
+            .await
+            .map_err(|e| store_error("cannot list blobs", prefix, e))?;
+        let mut listing = Listing {
+            folders: found.common_prefixes.iter().map(|p| self.key_of(p)).collect(),
+            keys: found.objects.iter().map(|o| self.key_of(&o.location)).collect(),
+        };
+        listing.folders.sort();
+        listing.keys.sort();
+        Ok(listing)
+    }
+
+    async fn delete(&self, keys: Vec<String>) -> StoreResult<()> {
+        let paths = keys.iter().map(|k| self.path(k)).collect::<StoreResult<Vec<_>>>()?;
+        let listed = futures::stream::iter(paths.into_iter().map(Ok)).boxed();
+        self.store
+            .delete_stream(listed)
+            .map(|deleted| match deleted {
+                Err(object_store::Error::NotFound { .. }) => Ok(()),
+                other => other.map(drop).map_err(|e| store_error("cannot delete blobs", "", e)),
+            })
+            .try_collect()
+            .await
     }
 
     async fn delete_folder(&self, prefix: &str) -> StoreResult<u64> {

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use tether_model::{Event, ExceptionRecord, ProjectId};
 use tether_store::{
-    ChunkEntry, ChunkRef, EventStore, ExceptionScope, IssueStats, Recording, RecordingIndex, RecordingQuery,
+    ChunkEntry, ChunkPlace, ChunkRef, EventStore, ExceptionScope, IssueStats, PlacedChunk, Recording, RecordingIndex, RecordingQuery,
     StoreResult,
 };
 
@@ -72,6 +72,8 @@ struct ChunkRow {
     last_ms: i64,
     blob_key: String,
     size: u64,
+    blob_offset: u64,
+    blob_length: u64,
     active_ms: i64,
     url: Option<String>,
     clicks: u64,
@@ -118,6 +120,17 @@ struct ChunkKey {
 struct ChunkRefRow {
     window_id: String,
     blob_key: String,
+    blob_offset: u64,
+    blob_length: u64,
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct PlacedRow {
+    session_id: String,
+    chunk_id: String,
+    blob_key: String,
+    blob_offset: u64,
+    blob_length: u64,
 }
 
 #[derive(clickhouse::Row, serde::Deserialize)]
@@ -364,8 +377,10 @@ impl RecordingIndex for ClickAnalytics {
                 distinct_id: c.distinct_id,
                 first_ms: c.stats.first_ms,
                 last_ms: c.stats.last_ms,
-                blob_key: c.blob_key,
+                blob_key: c.place.blob_key,
                 size: c.size,
+                blob_offset: c.place.offset,
+                blob_length: c.place.length,
                 active_ms: c.stats.active_ms,
                 url: c.stats.first_url,
                 clicks: c.stats.clicks,
@@ -452,11 +467,18 @@ impl RecordingIndex for ClickAnalytics {
         let mut w = Where::default();
         w.push("project_id = ? AND session_id = ?", [project_id.into(), session_id.into()]);
         let sql = format!(
-            "SELECT window_id, blob_key FROM recording_chunks FINAL {} ORDER BY window_id, first_ms, chunk_id",
+            "SELECT window_id, blob_key, blob_offset, blob_length FROM recording_chunks FINAL {} \
+             ORDER BY window_id, first_ms, chunk_id",
             w.sql()
         );
         let rows: Vec<ChunkRefRow> = self.rows(&sql, &w).await?;
-        Ok(rows.into_iter().map(|r| ChunkRef { window_id: r.window_id, blob_key: r.blob_key }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| ChunkRef {
+                window_id: r.window_id,
+                place: ChunkPlace { blob_key: r.blob_key, offset: r.blob_offset, length: r.blob_length },
+            })
+            .collect())
     }
 
     async fn recordings_ended_before(
@@ -470,5 +492,34 @@ impl RecordingIndex for ClickAnalytics {
 
     async fn forget_recordings(&self, project_id: ProjectId, session_ids: Vec<String>) -> StoreResult<()> {
         self.forget(project_id, session_ids).await
+    }
+
+    async fn chunks_in_blobs(
+        &self,
+        project_id: ProjectId,
+        blob_keys: Vec<String>,
+    ) -> StoreResult<Vec<PlacedChunk>> {
+        let mut w = Where::default();
+        w.push("project_id = ? AND has(?, blob_key)", [project_id.into(), Bound::Texts(blob_keys)]);
+        let sql = format!(
+            "SELECT session_id, chunk_id, blob_key, blob_offset, blob_length FROM recording_chunks FINAL {}",
+            w.sql()
+        );
+        let rows: Vec<PlacedRow> = self.rows(&sql, &w).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| PlacedChunk {
+                session_id: r.session_id,
+                chunk_id: r.chunk_id,
+                place: ChunkPlace { blob_key: r.blob_key, offset: r.blob_offset, length: r.blob_length },
+            })
+            .collect())
+    }
+
+    async fn move_chunks(&self, project_id: ProjectId, moved: Vec<PlacedChunk>) -> StoreResult<()> {
+        if moved.is_empty() {
+            return Ok(());
+        }
+        self.relocate(project_id, moved).await
     }
 }

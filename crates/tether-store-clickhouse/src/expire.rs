@@ -9,7 +9,7 @@
 //! every remaining session span a superset of where its logs are.
 
 use tether_model::ProjectId;
-use tether_store::StoreResult;
+use tether_store::{PlacedChunk, StoreResult};
 
 use crate::sql::{self, Bound, Where};
 use crate::{ClickAnalytics, schema};
@@ -92,5 +92,39 @@ impl ClickAnalytics {
         w.push("session_id IN ?", [Bound::Texts(session_ids)]);
         self.delete_where("recording_chunks", &w).await?;
         self.delete_where("recordings", &w).await
+    }
+}
+
+impl ClickAnalytics {
+    /// Points chunks at new places with one mutation, waited for: a chunk row's place is
+    /// rewritten in its part, so the summaries' materialized view (fed by inserts only)
+    /// does not count the chunk again. Rare (retention's compaction), so a mutation's cost
+    /// is fine where an insert per move would double the summaries.
+    pub(crate) async fn relocate(&self, project_id: ProjectId, moved: Vec<PlacedChunk>) -> StoreResult<()> {
+        let id = |c: &PlacedChunk| format!("{}/{}", c.session_id, c.chunk_id);
+        let ids: Vec<String> = moved.iter().map(id).collect();
+        let keys: Vec<String> = moved.iter().map(|c| c.place.blob_key.clone()).collect();
+        let offsets: Vec<u64> = moved.iter().map(|c| c.place.offset).collect();
+        let lengths: Vec<u64> = moved.iter().map(|c| c.place.length).collect();
+        let which = "concat(session_id, '/', chunk_id)";
+        let statement = schema::update(
+            &self.options,
+            "recording_chunks",
+            &format!(
+                "blob_key = transform({which}, ?, ?, blob_key), blob_offset = transform({which}, ?, ?, blob_offset), \
+                 blob_length = transform({which}, ?, ?, blob_length) WHERE project_id = ? AND has(?, {which})"
+            ),
+        );
+        let binds = [
+            Bound::Texts(ids.clone()),
+            Bound::Texts(keys),
+            Bound::Texts(ids.clone()),
+            Bound::Counts(offsets),
+            Bound::Texts(ids.clone()),
+            Bound::Counts(lengths),
+            Bound::Int(project_id),
+            Bound::Texts(ids),
+        ];
+        sql::run(sql::query(&self.client, &statement, &binds).with_setting("mutations_sync", "2")).await
     }
 }

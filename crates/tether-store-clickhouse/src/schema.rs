@@ -221,12 +221,39 @@ const SCHEMA_TABLE: Table = Table {
     shard_by: "version",
 };
 
-/// The tables of each schema version, in the order they are created.
-const VERSIONS: &[(u32, &[&Table], &[&View])] = &[(
-    1,
-    &[&LOGS, &LOG_SESSIONS, &EVENTS, &EXCEPTIONS, &RECORDING_CHUNKS, &RECORDINGS],
-    &[&LOG_SESSIONS_VIEW, &RECORDINGS_VIEW],
-)];
+/// Columns a later version adds to a table (`ADD COLUMN IF NOT EXISTS …` clauses).
+struct AddColumns {
+    table: &'static Table,
+    columns: &'static str,
+}
+
+/// A schema version: the tables it creates (in order), the views, the columns it adds.
+struct Version {
+    number: u32,
+    tables: &'static [&'static Table],
+    views: &'static [&'static View],
+    add: &'static [AddColumns],
+}
+
+const VERSIONS: &[Version] = &[
+    Version {
+        number: 1,
+        tables: &[&LOGS, &LOG_SESSIONS, &EVENTS, &EXCEPTIONS, &RECORDING_CHUNKS, &RECORDINGS],
+        views: &[&LOG_SESSIONS_VIEW, &RECORDINGS_VIEW],
+        add: &[],
+    },
+    Version {
+        number: 2,
+        tables: &[],
+        views: &[],
+        // Chunks are byte ranges of segments; rows from before keep 0 and 0 (the whole blob).
+        add: &[AddColumns {
+            table: &RECORDING_CHUNKS,
+            columns: "ADD COLUMN IF NOT EXISTS blob_offset UInt64 DEFAULT 0, \
+                      ADD COLUMN IF NOT EXISTS blob_length UInt64 DEFAULT 0",
+        }],
+    },
+];
 
 /// Tables that keep data by time, for retention.
 const WITH_RETENTION: &[&Table] =
@@ -295,6 +322,17 @@ fn create_view(view: &View, options: &ClickHouseOptions) -> String {
     )
 }
 
+/// A mutation setting `assignments_where` (`col = expr, … WHERE …`) on `table`'s rows (on
+/// a cluster, on every shard's local replicas); run it with `mutations_sync = 2` to wait
+/// for every replica.
+pub(crate) fn update(options: &ClickHouseOptions, table: &str, assignments_where: &str) -> String {
+    format!(
+        "ALTER TABLE {}{} UPDATE {assignments_where}",
+        stored_in(table, options),
+        on_cluster(options)
+    )
+}
+
 /// `ALTER … MODIFY TTL` for each table that keeps data by time.
 fn retention(options: &ClickHouseOptions) -> Vec<String> {
     let Some(days) = options.retention_days else { return Vec::new() };
@@ -316,17 +354,28 @@ fn retention(options: &ClickHouseOptions) -> Vec<String> {
 fn pending(current: u32, options: &ClickHouseOptions) -> Vec<(u32, Vec<String>)> {
     VERSIONS
         .iter()
-        .filter(|(v, _, _)| *v > current)
-        .map(|(v, tables, views)| {
-            let mut statements: Vec<String> = tables.iter().flat_map(|t| create_table(t, options)).collect();
-            statements.extend(views.iter().map(|view| create_view(view, options)));
-            (*v, statements)
+        .filter(|v| v.number > current)
+        .map(|v| {
+            let mut statements: Vec<String> = v.tables.iter().flat_map(|t| create_table(t, options)).collect();
+            statements.extend(v.views.iter().map(|view| create_view(view, options)));
+            statements.extend(v.add.iter().flat_map(|a| add_columns(a, options)));
+            (v.number, statements)
         })
         .collect()
 }
 
+/// The statements adding columns to a table (on a cluster, to the local replicas and to
+/// the distributed table in front of them).
+fn add_columns(add: &AddColumns, options: &ClickHouseOptions) -> Vec<String> {
+    let mut tables = vec![stored_in(add.table.name, options)];
+    if options.cluster.is_some() {
+        tables.push(add.table.name.to_owned());
+    }
+    tables.iter().map(|t| format!("ALTER TABLE {t}{} {}", on_cluster(options), add.columns)).collect()
+}
+
 #[derive(clickhouse::Row, serde::Deserialize)]
-struct Version {
+struct Applied {
     version: u32,
 }
 
@@ -335,7 +384,7 @@ pub(crate) async fn migrate(client: &Client, options: &ClickHouseOptions) -> Sto
     for statement in create_table(&SCHEMA_TABLE, options) {
         sql::run(client.query(&statement)).await?;
     }
-    let applied: Vec<Version> =
+    let applied: Vec<Applied> =
         sql::fetch(client.query("SELECT toUInt32(max(version)) AS version FROM tether_schema")).await?;
     let current = applied.first().map_or(0, |v| v.version);
     for (version, statements) in pending(current, options) {
@@ -381,7 +430,17 @@ mod tests {
             )
         );
         assert!(retention(&o).is_empty());
-        assert!(pending(1, &o).is_empty(), "nothing to do at the newest version");
+        assert_eq!(
+            pending(1, &o),
+            [(
+                2,
+                vec!["ALTER TABLE recording_chunks ADD COLUMN IF NOT EXISTS blob_offset UInt64 DEFAULT 0, \
+                      ADD COLUMN IF NOT EXISTS blob_length UInt64 DEFAULT 0"
+                    .to_owned()]
+            )],
+            "a database of version 1 gets the columns"
+        );
+        assert!(pending(2, &o).is_empty(), "nothing to do at the newest version");
     }
 
     #[test]
@@ -421,7 +480,11 @@ mod tests {
         assert!(retention(&o).contains(
             &"ALTER TABLE logs_local ON CLUSTER main MODIFY TTL toDateTime(ts) + INTERVAL 30 DAY".to_owned()
         ));
-        // 6 tables × (local + distributed) + 2 views.
-        assert_eq!(all.len(), 14);
+        let added: Vec<&String> = all.iter().filter(|s| s.contains("ADD COLUMN")).collect();
+        assert!(added[0].starts_with("ALTER TABLE recording_chunks_local ON CLUSTER main ADD COLUMN"));
+        assert!(added[1].starts_with("ALTER TABLE recording_chunks ON CLUSTER main ADD COLUMN"));
+        assert_eq!(update(&o, "t", "a = 1 WHERE x"), "ALTER TABLE t_local ON CLUSTER main UPDATE a = 1 WHERE x");
+        // 6 tables × (local + distributed) + 2 views + the added columns of both tables.
+        assert_eq!(all.len(), 16);
     }
 }

@@ -16,6 +16,8 @@ pub(crate) enum Bound {
     Text(String),
     /// An `Array(String)` literal.
     Texts(Vec<String>),
+    /// An `Array(UInt64)` literal.
+    Counts(Vec<u64>),
 }
 
 impl From<i64> for Bound {
@@ -79,6 +81,7 @@ pub(crate) fn query<'a>(client: &Client, sql: &str, binds: impl IntoIterator<Ite
         Bound::Int(v) => q.bind(*v),
         Bound::Text(v) => q.bind(v.as_str()),
         Bound::Texts(v) => q.bind(v.as_slice()),
+        Bound::Counts(v) => q.bind(v.as_slice()),
     })
 }
 

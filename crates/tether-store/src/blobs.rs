@@ -15,11 +15,26 @@ pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Bytes) -> StoreResult<()>;
     /// The bytes of `key`; `NotFound` when none were put.
     async fn get(&self, key: &str) -> StoreResult<Bytes>;
+    /// `length` bytes of `key` from `offset` (recording chunks inside a segment);
+    /// `NotFound` when none were put, `InvalidInput` when the range passes the end.
+    async fn get_range(&self, key: &str, offset: u64, length: u64) -> StoreResult<Bytes>;
+    /// What is directly under the folder `prefix`: its subfolders and its blobs, as full
+    /// paths, each sorted. A folder never written lists empty.
+    async fn list(&self, prefix: &str) -> StoreResult<Listing>;
+    /// Deletes these blobs; missing ones are not an error.
+    async fn delete(&self, keys: Vec<String>) -> StoreResult<()>;
     /// Deletes every blob under the folder `prefix` (keys starting with `prefix/`), returning
     /// how many there were; none is `Ok(0)`. A blob put meanwhile may survive.
     async fn delete_folder(&self, prefix: &str) -> StoreResult<u64>;
     /// Checks the store answers (for health checks).
     async fn ping(&self) -> StoreResult<()>;
+}
+
+/// The content of one folder (see [`BlobStore::list`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub folders: Vec<String>,
+    pub keys: Vec<String>,
 }
 
 /// Whether `key` is a key every blob store accepts.

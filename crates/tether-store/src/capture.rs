@@ -113,17 +113,35 @@ pub struct ChunkEntry {
     pub distinct_id: String,
     /// A hash of the chunk's bytes: an SDK retry of the same chunk has the same one.
     pub chunk_id: String,
-    pub blob_key: String,
+    pub place: ChunkPlace,
     /// Uncompressed JSON size in bytes.
     pub size: u64,
     pub stats: RecordingStats,
+}
+
+/// Where a chunk's bytes are: `length` bytes from `offset` in the blob `blob_key` (a
+/// segment holding a group commit's chunks). A length of 0 is the whole blob: chunks stored
+/// one per blob, before segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkPlace {
+    pub blob_key: String,
+    pub offset: u64,
+    pub length: u64,
 }
 
 /// Where one chunk of a session is, for playback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkRef {
     pub window_id: String,
-    pub blob_key: String,
+    pub place: ChunkPlace,
+}
+
+/// An indexed chunk and where its bytes are, for moving them to another segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedChunk {
+    pub session_id: String,
+    pub chunk_id: String,
+    pub place: ChunkPlace,
 }
 
 /// The index of recordings: per-session summaries and where each chunk's bytes are.
@@ -157,4 +175,11 @@ pub trait RecordingIndex: Send + Sync {
     /// Removes these sessions' summaries and chunk entries: once the call returns, no read
     /// lists or plays them (a chunk indexed later starts a new summary).
     async fn forget_recordings(&self, project_id: ProjectId, session_ids: Vec<String>) -> StoreResult<()>;
+    /// The project's indexed chunks whose bytes are in any of `blob_keys`: what of those
+    /// segments is still needed.
+    async fn chunks_in_blobs(&self, project_id: ProjectId, blob_keys: Vec<String>)
+    -> StoreResult<Vec<PlacedChunk>>;
+    /// Points these chunks (found by session and chunk id) at their new places, all or
+    /// none; summaries are unchanged and chunks no longer indexed are skipped.
+    async fn move_chunks(&self, project_id: ProjectId, moved: Vec<PlacedChunk>) -> StoreResult<()>;
 }

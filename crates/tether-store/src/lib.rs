@@ -21,10 +21,10 @@ mod users;
 pub use alerts::{
     Alert, AlertEvent, AlertEventKind, AlertRule, AlertSpec, AlertStore, Delivery, NewAlertEvent,
 };
-pub use blobs::{BlobStore, valid_blob_key};
+pub use blobs::{BlobStore, Listing, valid_blob_key};
 pub use cache::{CachedMeta, DEFAULT_TTL as DEFAULT_METADATA_CACHE_TTL};
 pub use capture::{
-    ChunkEntry, ChunkRef, ErrorFilter, EventStore, ExceptionScope, IssueStats, Recording, RecordingIndex,
+    ChunkEntry, ChunkPlace, ChunkRef, ErrorFilter, EventStore, ExceptionScope, IssueStats, PlacedChunk, Recording, RecordingIndex,
     RecordingQuery,
 };
 pub use error::{ErrorKind, StoreError, StoreResult};
@@ -36,6 +36,6 @@ pub use metadata::{
     ApiKey, IngestLimits, KeyScope, MetadataStore, NewApiKey, Privacy, Project, ProjectSettings, Retention,
 };
 pub use people::{Issue, IssueQuery, IssueStatus, IssueStore, Person, PersonStore};
-pub use recordings::{Recordings, chunk_entry};
+pub use recordings::Recordings;
 pub use symbols::{NewRelease, NewSymbolSet, Release, SymbolSet, SymbolStore};
 pub use users::{Invite, LoginSession, Role, User, UserStore};

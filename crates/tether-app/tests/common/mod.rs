@@ -19,7 +19,9 @@ pub(crate) struct Fixture {
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) duck: Arc<DuckAnalytics>,
     pub(crate) meta: Arc<SqlMeta>,
-    _dir: tempfile::TempDir,
+    pub(crate) recordings: tether_store::Recordings,
+    /// Holds the databases and, under `blobs/`, the blob folder.
+    pub(crate) dir: tempfile::TempDir,
 }
 
 /// Two projects, 1 and 2, and the clock at [`NOW_MS`].
@@ -35,7 +37,8 @@ pub(crate) async fn fixture() -> Fixture {
     }
     let clock = Arc::new(ManualClock::at(NOW_MS));
     let stores = Stores::new(duck.clone(), meta.clone(), Arc::new(blobs));
-    Fixture { app: App::new(stores, clock.clone(), Arc::new(NoSourceMaps)), clock, duck, meta, _dir: dir }
+    let recordings = stores.recordings.clone();
+    Fixture { app: App::new(stores, clock.clone(), Arc::new(NoSourceMaps)), clock, duck, meta, recordings, dir }
 }
 
 /// A project without uploaded source maps: frames stay as sent.

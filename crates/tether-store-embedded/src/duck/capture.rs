@@ -7,7 +7,7 @@ use duckdb::types::Value;
 use duckdb::{Connection, params, params_from_iter};
 use tether_model::{Event, ExceptionRecord, ProjectId};
 use tether_store::{
-    ChunkEntry, ChunkRef, EventStore, ExceptionScope, IssueStats, Recording, RecordingIndex, RecordingQuery,
+    ChunkEntry, ChunkPlace, ChunkRef, EventStore, ExceptionScope, IssueStats, PlacedChunk, Recording, RecordingIndex, RecordingQuery,
     StoreResult,
 };
 
@@ -438,12 +438,19 @@ impl RecordingIndex for DuckAnalytics {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT window_id, blob_key FROM recording_chunks WHERE project_id = ? AND session_id = ? \
-                     ORDER BY window_id, first_ms",
+                    "SELECT window_id, blob_key, blob_offset, blob_length FROM recording_chunks \
+                     WHERE project_id = ? AND session_id = ? ORDER BY window_id, first_ms",
                 )
                 .map_err(db_err("cannot prepare chunk list"))?;
             let rows = stmt
-                .query_map(params![project_id, session], |r| Ok(ChunkRef { window_id: r.get(0)?, blob_key: r.get(1)? }))
+                .query_map(params![project_id, session], |r| {
+                    let place = ChunkPlace {
+                        blob_key: r.get(1)?,
+                        offset: r.get::<_, i64>(2)? as u64,
+                        length: r.get::<_, i64>(3)? as u64,
+                    };
+                    Ok(ChunkRef { window_id: r.get(0)?, place })
+                })
                 .map_err(db_err("chunk list failed"))?;
             rows.collect::<Result<_, _>>().map_err(db_err("cannot read chunk row"))
         })
@@ -461,5 +468,20 @@ impl RecordingIndex for DuckAnalytics {
 
     async fn forget_recordings(&self, project_id: ProjectId, session_ids: Vec<String>) -> StoreResult<()> {
         expire::forget_recordings(self, project_id, session_ids).await
+    }
+
+    async fn chunks_in_blobs(
+        &self,
+        project_id: ProjectId,
+        blob_keys: Vec<String>,
+    ) -> StoreResult<Vec<PlacedChunk>> {
+        self.read(move |conn| super::chunk_index::chunks_in_blobs(conn, project_id, blob_keys)).await
+    }
+
+    async fn move_chunks(&self, project_id: ProjectId, moved: Vec<PlacedChunk>) -> StoreResult<()> {
+        if moved.is_empty() {
+            return Ok(());
+        }
+        self.write(move |conn| super::chunk_index::move_chunks(conn, project_id, &moved)).await
     }
 }

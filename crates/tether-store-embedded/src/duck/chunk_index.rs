@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use duckdb::types::Value;
 use duckdb::{Connection, params, params_from_iter};
 use tether_model::{ProjectId, RecordingStats};
-use tether_store::{ChunkEntry, StoreResult};
+use tether_store::{ChunkEntry, ChunkPlace, PlacedChunk, StoreResult};
 
 use super::db_err;
 use super::recent::{self, Dedup, Table};
@@ -40,8 +40,10 @@ pub(super) fn index_chunks(conn: &Connection, dedup: &mut Dedup, chunks: &[Chunk
             c.chunk_id,
             c.stats.first_ms,
             c.stats.last_ms,
-            c.blob_key,
-            c.size as i64
+            c.place.blob_key,
+            c.size as i64,
+            c.place.offset as i64,
+            c.place.length as i64
         ])
         .map_err(db_err("cannot index recording chunk"))?;
     }
@@ -160,5 +162,58 @@ fn upsert_summaries(
     )
     .and_then(|mut st| st.execute(params_from_iter(columns.into_iter().map(Value::List))))
     .map_err(db_err("cannot update recording summaries"))?;
+    Ok(())
+}
+
+/// The project's chunks whose bytes are in `blob_keys`.
+pub(super) fn chunks_in_blobs(
+    conn: &Connection,
+    project_id: ProjectId,
+    blob_keys: Vec<String>,
+) -> StoreResult<Vec<PlacedChunk>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT session_id, chunk_id, blob_key, blob_offset, blob_length FROM recording_chunks \
+             WHERE project_id = ? AND list_contains(?, blob_key)",
+        )
+        .map_err(db_err("cannot find chunks by segment"))?;
+    let keys = Value::List(blob_keys.into_iter().map(Value::Text).collect());
+    let rows = stmt
+        .query_map(params![project_id, keys], |r| {
+            Ok(PlacedChunk {
+                session_id: r.get(0)?,
+                chunk_id: r.get(1)?,
+                place: ChunkPlace {
+                    blob_key: r.get(2)?,
+                    offset: r.get::<_, i64>(3)? as u64,
+                    length: r.get::<_, i64>(4)? as u64,
+                },
+            })
+        })
+        .map_err(db_err("cannot find chunks by segment"))?;
+    rows.collect::<Result<_, _>>().map_err(db_err("cannot read a chunk row"))
+}
+
+/// Points chunks at new places, in one statement (lists of the new places by key).
+pub(super) fn move_chunks(conn: &Connection, project_id: ProjectId, moved: &[PlacedChunk]) -> StoreResult<()> {
+    let list = |f: &dyn Fn(&PlacedChunk) -> Value| Value::List(moved.iter().map(f).collect());
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE recording_chunks c SET blob_key = m.blob_key, blob_offset = m.blob_offset, \
+             blob_length = m.blob_length \
+             FROM (SELECT unnest(?) AS session_id, unnest(?) AS chunk_id, unnest(?) AS blob_key, \
+                          unnest(?) AS blob_offset, unnest(?) AS blob_length) m \
+             WHERE c.project_id = ? AND c.session_id = m.session_id AND c.chunk_id = m.chunk_id",
+        )
+        .map_err(db_err("cannot move recording chunks"))?;
+    stmt.execute(params![
+        list(&|c| Value::Text(c.session_id.clone())),
+        list(&|c| Value::Text(c.chunk_id.clone())),
+        list(&|c| Value::Text(c.place.blob_key.clone())),
+        list(&|c| Value::BigInt(c.place.offset as i64)),
+        list(&|c| Value::BigInt(c.place.length as i64)),
+        project_id
+    ])
+    .map_err(db_err("cannot move recording chunks"))?;
     Ok(())
 }

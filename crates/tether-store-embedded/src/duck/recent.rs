@@ -262,7 +262,7 @@ mod tests {
                 window_id: "w1".into(),
                 distinct_id: "alice".into(),
                 chunk_id: "c1".into(),
-                blob_key: "k".into(),
+                place: tether_store::ChunkPlace { blob_key: "k".into(), offset: 0, length: 1 },
                 size: 10,
                 stats: Default::default(),
             };

@@ -67,6 +67,15 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("compact_logs.sql")),
     (5, include_str!("slot_attributes.sql")),
     (6, include_str!("slot_keys.sql")),
+    (
+        7,
+        "
+    -- Chunks are byte ranges of segments (one blob per group commit); rows from before
+    -- keep 0 and 0: the whole blob.
+    ALTER TABLE recording_chunks ADD COLUMN blob_offset BIGINT DEFAULT 0;
+    ALTER TABLE recording_chunks ADD COLUMN blob_length BIGINT DEFAULT 0;
+    ",
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet.

@@ -63,3 +63,34 @@ pub async fn deleting_a_folder_removes_only_its_blobs(s: BlobStores) {
     s.blobs.put("r/1/s1/again", Bytes::from_static(b"x")).await.unwrap();
     assert_eq!(s.blobs.get("r/1/s1/again").await.unwrap(), &b"x"[..]);
 }
+
+pub async fn ranges_lists_and_deletes(s: BlobStores) {
+    let segment: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    s.blobs.put("r/2/2026-12-05/seg-a.seg", Bytes::from(segment.clone())).await.unwrap();
+    s.blobs.put("r/2/2026-12-05/seg-b.seg", Bytes::from_static(b"b")).await.unwrap();
+    s.blobs.put("r/2/2026-12-06/seg-c.seg", Bytes::from_static(b"c")).await.unwrap();
+    s.blobs.put("r/2/top.bin", Bytes::from_static(b"t")).await.unwrap();
+    let part = s.blobs.get_range("r/2/2026-12-05/seg-a.seg", 70_000, 1_234).await.unwrap();
+    assert_eq!(part, &segment[70_000..71_234]);
+    assert_eq!(s.blobs.get_range("r/2/2026-12-05/seg-a.seg", 0, 1).await.unwrap(), &segment[..1]);
+    let past_end = s.blobs.get_range("r/2/2026-12-05/seg-a.seg", 99_990, 20).await;
+    assert!(past_end.is_err(), "a range past the end must not answer short bytes");
+    assert_eq!(s.blobs.get_range("r/2/none.seg", 0, 1).await.unwrap_err().kind(), ErrorKind::NotFound);
+
+    let root = s.blobs.list("r/2").await.unwrap();
+    assert_eq!(root.folders, ["r/2/2026-12-05", "r/2/2026-12-06"]);
+    assert_eq!(root.keys, ["r/2/top.bin"]);
+    let day = s.blobs.list("r/2/2026-12-05").await.unwrap();
+    assert!(day.folders.is_empty());
+    assert_eq!(day.keys, ["r/2/2026-12-05/seg-a.seg", "r/2/2026-12-05/seg-b.seg"]);
+    assert_eq!(s.blobs.list("r/9").await.unwrap(), crate::Listing::default());
+
+    let gone = ["r/2/2026-12-05/seg-a.seg", "r/2/2026-12-05/never.seg", "r/2/2026-12-05/seg-b.seg"];
+    s.blobs.delete(gone.iter().map(|k| k.to_string()).collect()).await.unwrap();
+    for key in gone {
+        assert_eq!(s.blobs.get(key).await.unwrap_err().kind(), ErrorKind::NotFound, "{key}");
+    }
+    assert_eq!(s.blobs.list("r/2").await.unwrap().folders, ["r/2/2026-12-06"], "an emptied folder is gone");
+    assert_eq!(s.blobs.get("r/2/2026-12-06/seg-c.seg").await.unwrap(), &b"c"[..]);
+    assert_eq!(s.blobs.delete(vec!["../x".into()]).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+}

@@ -159,7 +159,8 @@ macro_rules! recordings_suite {
             recordings_filter_by_errors_from_the_caller,
             recordings_overlap_the_time_range,
             a_persons_recordings_are_counted,
-            ended_recordings_are_found_and_forgotten);
+            ended_recordings_are_found_and_forgotten,
+            chunks_are_found_by_segment_and_moved);
     };
 }
 
@@ -175,7 +176,8 @@ macro_rules! blobs_suite {
             missing_blobs_are_not_found,
             unsafe_keys_are_refused,
             concurrent_puts_all_land,
-            deleting_a_folder_removes_only_its_blobs);
+            deleting_a_folder_removes_only_its_blobs,
+            ranges_lists_and_deletes);
     };
 }
 

@@ -3,7 +3,7 @@
 use tether_model::{ProjectId, RecordingStats};
 
 use super::RecordingStores;
-use crate::{ChunkEntry, ErrorFilter, RecordingQuery};
+use crate::{ChunkEntry, ChunkPlace, ErrorFilter, PlacedChunk, RecordingQuery};
 
 fn chunk(window: &str, chunk_id: &str, first: i64, last: i64, clicks: u64) -> ChunkEntry {
     ChunkEntry {
@@ -12,7 +12,11 @@ fn chunk(window: &str, chunk_id: &str, first: i64, last: i64, clicks: u64) -> Ch
         window_id: window.into(),
         distinct_id: "alice".into(),
         chunk_id: chunk_id.into(),
-        blob_key: format!("recordings/1/sess-1/{window}/{chunk_id}.json.gz"),
+        place: ChunkPlace {
+            blob_key: format!("recordings/1/2026-12-05/{window}-{chunk_id}.seg"),
+            offset: first as u64,
+            length: 10,
+        },
         size: 100,
         stats: RecordingStats {
             first_ms: first,
@@ -28,7 +32,7 @@ fn chunk(window: &str, chunk_id: &str, first: i64, last: i64, clicks: u64) -> Ch
 }
 
 fn keys(refs: &[crate::ChunkRef]) -> Vec<(&str, &str)> {
-    refs.iter().map(|r| (r.window_id.as_str(), r.blob_key.rsplit('/').next().unwrap_or(""))).collect()
+    refs.iter().map(|r| (r.window_id.as_str(), r.place.blob_key.rsplit('/').next().unwrap_or(""))).collect()
 }
 
 async fn count(s: &RecordingStores, q: RecordingQuery) -> usize {
@@ -50,7 +54,7 @@ pub async fn recordings_fold_chunks_into_a_summary(s: RecordingStores) {
     assert_eq!(r.first_url.as_deref(), Some("https://shop.example.com/1000"));
     assert!(r.has_full_snapshot);
     let refs = s.index.chunks(1, "sess-1").await.unwrap();
-    assert_eq!(keys(&refs), [("w1", "c1.json.gz"), ("w1", "c2.json.gz"), ("w2", "c3.json.gz")]);
+    assert_eq!(keys(&refs), [("w1", "w1-c1.seg"), ("w1", "w1-c2.seg"), ("w2", "w2-c3.seg")]);
     assert!(s.index.chunks(2, "sess-1").await.unwrap().is_empty(), "other project");
     assert_eq!(count(&s, base(1)).await, 1);
     assert_eq!(count(&s, RecordingQuery { distinct_ids: vec!["bob".into()], ..base(1) }).await, 0);
@@ -192,4 +196,47 @@ pub async fn ended_recordings_are_found_and_forgotten(s: RecordingStores) {
     // Forgotten means forgotten: the same bytes sent again are a recording again.
     s.index.index_chunks(vec![of(1, "ended-too", 1500, 2999)]).await.unwrap();
     assert_eq!(s.index.chunks(1, "ended-too").await.unwrap().len(), 1, "indexed again");
+}
+
+/// Compaction's view of the index: which chunks a segment still holds, and moving them to
+/// another segment without touching what the summaries say.
+pub async fn chunks_are_found_by_segment_and_moved(s: RecordingStores) {
+    let at = |blob: &str, offset: u64| ChunkPlace { blob_key: blob.into(), offset, length: 10 };
+    let mut entries = vec![chunk("w1", "c1", 1000, 2000, 1), chunk("w1", "c2", 3000, 4000, 2)];
+    entries[0].place = at("r/1/old-a.seg", 0);
+    entries[1].place = at("r/1/old-a.seg", 10);
+    let mut elsewhere = chunk("w1", "c3", 5000, 6000, 0);
+    elsewhere.place = at("r/1/old-b.seg", 0);
+    let mut other_session = chunk("w1", "c9", 1000, 2000, 0);
+    (other_session.session_id, other_session.place) = ("sess-2".into(), at("r/1/old-a.seg", 20));
+    let mut other_project = chunk("w1", "c1", 1000, 2000, 0);
+    (other_project.project_id, other_project.place) = (2, at("r/1/old-a.seg", 0));
+    entries.extend([elsewhere, other_session, other_project]);
+    s.index.index_chunks(entries).await.unwrap();
+
+    let mut held = s.index.chunks_in_blobs(1, vec!["r/1/old-a.seg".into(), "r/1/none.seg".into()]).await.unwrap();
+    held.sort_by(|a, b| (&a.session_id, &a.chunk_id).cmp(&(&b.session_id, &b.chunk_id)));
+    let placed = |session: &str, id: &str, place| PlacedChunk { session_id: session.into(), chunk_id: id.into(), place };
+    assert_eq!(
+        held,
+        [placed("sess-1", "c1", at("r/1/old-a.seg", 0)), placed("sess-1", "c2", at("r/1/old-a.seg", 10)), placed("sess-2", "c9", at("r/1/old-a.seg", 20))]
+    );
+    let before = s.index.recording(1, "sess-1").await.unwrap().expect("sess-1");
+
+    s.index.forget_recordings(1, vec!["sess-2".into()]).await.unwrap();
+    let moved = vec![
+        placed("sess-1", "c1", at("r/1/new.seg", 100)),
+        placed("sess-1", "c2", at("r/1/new.seg", 110)),
+        placed("sess-2", "c9", at("r/1/new.seg", 120)), // forgotten meanwhile: skipped
+    ];
+    s.index.move_chunks(1, moved).await.unwrap();
+    let refs = s.index.chunks(1, "sess-1").await.unwrap();
+    let places: Vec<&ChunkPlace> = refs.iter().map(|r| &r.place).collect();
+    assert_eq!(places, [&at("r/1/new.seg", 100), &at("r/1/new.seg", 110), &at("r/1/old-b.seg", 0)]);
+    assert!(s.index.chunks_in_blobs(1, vec!["r/1/old-a.seg".into()]).await.unwrap().is_empty());
+    assert!(s.index.chunks(1, "sess-2").await.unwrap().is_empty(), "a skipped move indexes nothing");
+    let after = s.index.recording(1, "sess-1").await.unwrap().expect("sess-1");
+    assert_eq!(after, before, "moving bytes changes no summary");
+    let other = s.index.chunks_in_blobs(2, vec!["r/1/old-a.seg".into()]).await.unwrap();
+    assert_eq!(other.len(), 1, "another project's chunk is not moved");
 }
