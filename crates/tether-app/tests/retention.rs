@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{DAY_MS, NOW_MS, fixture};
 use bytes::Bytes;
+use common::{DAY_MS, NOW_MS, fixture};
 use futures::TryStreamExt;
 use tether_model::{LogId, ProjectSettings, RecordingChunk, RecordingStats, Retention};
 use tether_store::conformance::logs::sample;
@@ -86,14 +86,26 @@ async fn an_expired_sessions_bytes_are_deleted_from_shared_segments() {
     // One group commit, 40 days ago: an expired session and the start of a kept one.
     let group = vec![chunk("expired", "EXPIRED-BYTES", long_ago), chunk("kept", "kept-start", long_ago)];
     f.recordings.store_chunks(group, long_ago).await.unwrap();
-    f.recordings.store_chunks(vec![chunk("kept", "kept-end", NOW_MS - DAY_MS)], NOW_MS - DAY_MS).await.unwrap();
+    f.recordings
+        .store_chunks(vec![chunk("kept", "kept-end", NOW_MS - DAY_MS)], NOW_MS - DAY_MS)
+        .await
+        .unwrap();
     let files = blob_files(f.dir.path());
     assert_eq!(files.len(), 2, "one segment per group commit: {files:?}");
 
     let deleted = f.app.expire().await.unwrap();
     let recordings_of = |project| deleted.iter().find(|(p, _)| *p == project).unwrap().1.recordings;
     assert_eq!(recordings_of(1), 1);
-    assert!(f.recordings.session_chunks(1, "expired").await.unwrap().try_collect::<Vec<_>>().await.unwrap().is_empty());
+    assert!(
+        f.recordings
+            .session_chunks(1, "expired")
+            .await
+            .unwrap()
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let files = blob_files(f.dir.path());
     let leftover = files.iter().find(|(_, bytes)| bytes.windows(13).any(|w| w == b"EXPIRED-BYTES"));
     assert!(leftover.is_none(), "the expired session's bytes are still in {leftover:?}");

@@ -102,7 +102,9 @@ impl ObjectBlobs {
     fn key_of(&self, path: &Path) -> String {
         let full = path.as_ref();
         match &self.prefix {
-            Some(prefix) => full.strip_prefix(prefix.as_ref()).unwrap_or(full).trim_start_matches('/').to_owned(),
+            Some(prefix) => {
+                full.strip_prefix(prefix.as_ref()).unwrap_or(full).trim_start_matches('/').to_owned()
+            }
             None => full.to_owned(),
         }
     }

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use tether_model::{Event, ExceptionRecord, ProjectId};
 use tether_store::{
-    ChunkEntry, ChunkPlace, ChunkRef, EventStore, ExceptionScope, IssueStats, PlacedChunk, Recording, RecordingIndex, RecordingQuery,
-    StoreResult,
+    ChunkEntry, ChunkPlace, ChunkRef, EventStore, ExceptionScope, IssueStats, PlacedChunk, Recording,
+    RecordingIndex, RecordingQuery, StoreResult,
 };
 
 use crate::ClickAnalytics;

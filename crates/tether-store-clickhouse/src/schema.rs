@@ -326,11 +326,7 @@ fn create_view(view: &View, options: &ClickHouseOptions) -> String {
 /// a cluster, on every shard's local replicas); run it with `mutations_sync = 2` to wait
 /// for every replica.
 pub(crate) fn update(options: &ClickHouseOptions, table: &str, assignments_where: &str) -> String {
-    format!(
-        "ALTER TABLE {}{} UPDATE {assignments_where}",
-        stored_in(table, options),
-        on_cluster(options)
-    )
+    format!("ALTER TABLE {}{} UPDATE {assignments_where}", stored_in(table, options), on_cluster(options))
 }
 
 /// `ALTER … MODIFY TTL` for each table that keeps data by time.
@@ -356,7 +352,8 @@ fn pending(current: u32, options: &ClickHouseOptions) -> Vec<(u32, Vec<String>)>
         .iter()
         .filter(|v| v.number > current)
         .map(|v| {
-            let mut statements: Vec<String> = v.tables.iter().flat_map(|t| create_table(t, options)).collect();
+            let mut statements: Vec<String> =
+                v.tables.iter().flat_map(|t| create_table(t, options)).collect();
             statements.extend(v.views.iter().map(|view| create_view(view, options)));
             statements.extend(v.add.iter().flat_map(|a| add_columns(a, options)));
             (v.number, statements)
@@ -434,9 +431,11 @@ mod tests {
             pending(1, &o),
             [(
                 2,
-                vec!["ALTER TABLE recording_chunks ADD COLUMN IF NOT EXISTS blob_offset UInt64 DEFAULT 0, \
+                vec![
+                    "ALTER TABLE recording_chunks ADD COLUMN IF NOT EXISTS blob_offset UInt64 DEFAULT 0, \
                       ADD COLUMN IF NOT EXISTS blob_length UInt64 DEFAULT 0"
-                    .to_owned()]
+                        .to_owned()
+                ]
             )],
             "a database of version 1 gets the columns"
         );
@@ -483,7 +482,10 @@ mod tests {
         let added: Vec<&String> = all.iter().filter(|s| s.contains("ADD COLUMN")).collect();
         assert!(added[0].starts_with("ALTER TABLE recording_chunks_local ON CLUSTER main ADD COLUMN"));
         assert!(added[1].starts_with("ALTER TABLE recording_chunks ON CLUSTER main ADD COLUMN"));
-        assert_eq!(update(&o, "t", "a = 1 WHERE x"), "ALTER TABLE t_local ON CLUSTER main UPDATE a = 1 WHERE x");
+        assert_eq!(
+            update(&o, "t", "a = 1 WHERE x"),
+            "ALTER TABLE t_local ON CLUSTER main UPDATE a = 1 WHERE x"
+        );
         // 6 tables × (local + distributed) + 2 views + the added columns of both tables.
         assert_eq!(all.len(), 16);
     }

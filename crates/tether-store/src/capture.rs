@@ -177,8 +177,11 @@ pub trait RecordingIndex: Send + Sync {
     async fn forget_recordings(&self, project_id: ProjectId, session_ids: Vec<String>) -> StoreResult<()>;
     /// The project's indexed chunks whose bytes are in any of `blob_keys`: what of those
     /// segments is still needed.
-    async fn chunks_in_blobs(&self, project_id: ProjectId, blob_keys: Vec<String>)
-    -> StoreResult<Vec<PlacedChunk>>;
+    async fn chunks_in_blobs(
+        &self,
+        project_id: ProjectId,
+        blob_keys: Vec<String>,
+    ) -> StoreResult<Vec<PlacedChunk>>;
     /// Points these chunks (found by session and chunk id) at their new places, all or
     /// none; summaries are unchanged and chunks no longer indexed are skipped.
     async fn move_chunks(&self, project_id: ProjectId, moved: Vec<PlacedChunk>) -> StoreResult<()>;

@@ -24,8 +24,8 @@ pub use alerts::{
 pub use blobs::{BlobStore, Listing, valid_blob_key};
 pub use cache::{CachedMeta, DEFAULT_TTL as DEFAULT_METADATA_CACHE_TTL};
 pub use capture::{
-    ChunkEntry, ChunkPlace, ChunkRef, ErrorFilter, EventStore, ExceptionScope, IssueStats, PlacedChunk, Recording, RecordingIndex,
-    RecordingQuery,
+    ChunkEntry, ChunkPlace, ChunkRef, ErrorFilter, EventStore, ExceptionScope, IssueStats, PlacedChunk,
+    Recording, RecordingIndex, RecordingQuery,
 };
 pub use error::{ErrorKind, StoreError, StoreResult};
 pub use logs::{

@@ -84,7 +84,8 @@ impl Segments {
     fn append(&mut self, project_id: ProjectId, now_ms: i64, bytes: &[u8]) -> ChunkPlace {
         let (key, segment) =
             self.0.entry(project_id).or_insert_with(|| (segment_key(project_id, now_ms), Vec::new()));
-        let place = ChunkPlace { blob_key: key.clone(), offset: segment.len() as u64, length: bytes.len() as u64 };
+        let place =
+            ChunkPlace { blob_key: key.clone(), offset: segment.len() as u64, length: bytes.len() as u64 };
         segment.extend_from_slice(bytes);
         place
     }
@@ -161,7 +162,12 @@ impl Recordings {
     /// sessions went: their index entries at once, their bytes by the sweep of the day
     /// folders wholly before `before_ms` (see the module's notes). `now_ms` names the day
     /// folder of compacted segments. Interrupted anywhere, the next call finishes the work.
-    pub async fn delete_ended_before(&self, project_id: ProjectId, before_ms: i64, now_ms: i64) -> StoreResult<u64> {
+    pub async fn delete_ended_before(
+        &self,
+        project_id: ProjectId,
+        before_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
         let mut deleted = 0;
         loop {
             let sessions = self.index.recordings_ended_before(project_id, before_ms, EXPIRY_STEP).await?;
@@ -170,7 +176,8 @@ impl Recordings {
             }
             // Chunks stored before segments sit one file each in their session's folder:
             // those go before the entries, as they always did.
-            let folders: Vec<String> = sessions.iter().map(|s| legacy_session_folder(project_id, s)).collect();
+            let folders: Vec<String> =
+                sessions.iter().map(|s| legacy_session_folder(project_id, s)).collect();
             futures::stream::iter(folders)
                 .map(|folder| {
                     let blobs = self.blobs.clone();
@@ -210,7 +217,8 @@ impl Recordings {
                 let place = segments.append(project_id, now_ms, &bytes);
                 moved.push(PlacedChunk { session_id: chunk.session_id, chunk_id: chunk.chunk_id, place });
                 if filled >= COMPACTED_SEGMENT_BYTES {
-                    self.relocate(project_id, std::mem::take(&mut segments), std::mem::take(&mut moved)).await?;
+                    self.relocate(project_id, std::mem::take(&mut segments), std::mem::take(&mut moved))
+                        .await?;
                     filled = 0;
                 }
             }
@@ -221,7 +229,12 @@ impl Recordings {
     }
 
     /// Writes a compacted segment, then points its chunks at it.
-    async fn relocate(&self, project_id: ProjectId, segments: Segments, moved: Vec<PlacedChunk>) -> StoreResult<()> {
+    async fn relocate(
+        &self,
+        project_id: ProjectId,
+        segments: Segments,
+        moved: Vec<PlacedChunk>,
+    ) -> StoreResult<()> {
         if moved.is_empty() {
             return Ok(());
         }

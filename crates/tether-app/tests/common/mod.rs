@@ -19,8 +19,11 @@ pub(crate) struct Fixture {
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) duck: Arc<DuckAnalytics>,
     pub(crate) meta: Arc<SqlMeta>,
+    /// Each test binary compiles this module; only the retention tests read these two.
+    #[allow(dead_code)]
     pub(crate) recordings: tether_store::Recordings,
     /// Holds the databases and, under `blobs/`, the blob folder.
+    #[allow(dead_code)]
     pub(crate) dir: tempfile::TempDir,
 }
 
@@ -38,7 +41,14 @@ pub(crate) async fn fixture() -> Fixture {
     let clock = Arc::new(ManualClock::at(NOW_MS));
     let stores = Stores::new(duck.clone(), meta.clone(), Arc::new(blobs));
     let recordings = stores.recordings.clone();
-    Fixture { app: App::new(stores, clock.clone(), Arc::new(NoSourceMaps)), clock, duck, meta, recordings, dir }
+    Fixture {
+        app: App::new(stores, clock.clone(), Arc::new(NoSourceMaps)),
+        clock,
+        duck,
+        meta,
+        recordings,
+        dir,
+    }
 }
 
 /// A project without uploaded source maps: frames stay as sent.

@@ -7,8 +7,8 @@ use duckdb::types::Value;
 use duckdb::{Connection, params, params_from_iter};
 use tether_model::{Event, ExceptionRecord, ProjectId};
 use tether_store::{
-    ChunkEntry, ChunkPlace, ChunkRef, EventStore, ExceptionScope, IssueStats, PlacedChunk, Recording, RecordingIndex, RecordingQuery,
-    StoreResult,
+    ChunkEntry, ChunkPlace, ChunkRef, EventStore, ExceptionScope, IssueStats, PlacedChunk, Recording,
+    RecordingIndex, RecordingQuery, StoreResult,
 };
 
 use super::query::Where;

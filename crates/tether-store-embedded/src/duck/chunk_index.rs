@@ -195,7 +195,11 @@ pub(super) fn chunks_in_blobs(
 }
 
 /// Points chunks at new places, in one statement (lists of the new places by key).
-pub(super) fn move_chunks(conn: &Connection, project_id: ProjectId, moved: &[PlacedChunk]) -> StoreResult<()> {
+pub(super) fn move_chunks(
+    conn: &Connection,
+    project_id: ProjectId,
+    moved: &[PlacedChunk],
+) -> StoreResult<()> {
     let list = |f: &dyn Fn(&PlacedChunk) -> Value| Value::List(moved.iter().map(f).collect());
     let mut stmt = conn
         .prepare_cached(

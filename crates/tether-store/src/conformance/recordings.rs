@@ -214,12 +214,21 @@ pub async fn chunks_are_found_by_segment_and_moved(s: RecordingStores) {
     entries.extend([elsewhere, other_session, other_project]);
     s.index.index_chunks(entries).await.unwrap();
 
-    let mut held = s.index.chunks_in_blobs(1, vec!["r/1/old-a.seg".into(), "r/1/none.seg".into()]).await.unwrap();
+    let mut held =
+        s.index.chunks_in_blobs(1, vec!["r/1/old-a.seg".into(), "r/1/none.seg".into()]).await.unwrap();
     held.sort_by(|a, b| (&a.session_id, &a.chunk_id).cmp(&(&b.session_id, &b.chunk_id)));
-    let placed = |session: &str, id: &str, place| PlacedChunk { session_id: session.into(), chunk_id: id.into(), place };
+    let placed = |session: &str, id: &str, place| PlacedChunk {
+        session_id: session.into(),
+        chunk_id: id.into(),
+        place,
+    };
     assert_eq!(
         held,
-        [placed("sess-1", "c1", at("r/1/old-a.seg", 0)), placed("sess-1", "c2", at("r/1/old-a.seg", 10)), placed("sess-2", "c9", at("r/1/old-a.seg", 20))]
+        [
+            placed("sess-1", "c1", at("r/1/old-a.seg", 0)),
+            placed("sess-1", "c2", at("r/1/old-a.seg", 10)),
+            placed("sess-2", "c9", at("r/1/old-a.seg", 20))
+        ]
     );
     let before = s.index.recording(1, "sess-1").await.unwrap().expect("sess-1");
 
