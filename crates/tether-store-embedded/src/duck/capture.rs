@@ -125,21 +125,12 @@ impl EventStore for DuckAnalytics {
             let fresh = only_new(conn, dedup, Table::Events, &events, |e| {
                 (e.project_id, e.uuid.as_str(), e.timestamp_ms)
             })?;
-            let mut app = conn.appender("events").map_err(db_err("cannot append events"))?;
-            for e in &fresh {
-                app.append_row(params![
-                    e.project_id,
-                    e.uuid,
-                    e.event,
-                    e.distinct_id,
-                    e.session_id,
-                    e.window_id,
-                    e.timestamp_ms,
-                    e.current_url,
-                    e.properties,
-                ])
-                .map_err(db_err("cannot append event"))?;
+            if fresh.is_empty() {
+                return Ok(());
             }
+            let batch = super::columns::events_batch(&fresh)?;
+            let mut app = conn.appender("events").map_err(db_err("cannot append events"))?;
+            app.append_record_batch(batch).map_err(db_err("cannot append events"))?;
             app.flush().map_err(db_err("cannot flush events"))
         })
         .await

@@ -4,6 +4,7 @@
 //! letter per entry; trace and span ids as integers.
 //! Appends go through one Arrow batch per call: DuckDB takes it column by column, where
 //! appending a MAP value per row cost half the ingest speed (27k instead of 60k records/s).
+//! Events are appended the same way (`events_batch`).
 
 use std::sync::{Arc, LazyLock};
 
@@ -12,7 +13,7 @@ use duckdb::arrow::array::{
     UInt32Builder, UInt64Builder,
 };
 use duckdb::types::Value;
-use tether_model::{AttrValue, Attributes};
+use tether_model::{AttrValue, Attributes, Event};
 use tether_store::{ErrorKind, StoreError, StoreResult, StoredLog};
 
 /// Attribute entries stored in their own `attr_value_N` columns (N from 1), in the
@@ -389,4 +390,39 @@ mod tests {
         assert!(hex_id("abc", 32, "trace_id").is_err());
         assert!(hex_id("+00000000000000f", 16, "span_id").is_err());
     }
+}
+
+/// The rows of `events` as one Arrow batch, columns in the table's order. A row at a time
+/// (nine values through the C API each) was a tenth of the server's CPU on `/e/` at 64
+/// clients, on the write connection every request waits for.
+pub(super) fn events_batch(events: &[&Event]) -> StoreResult<RecordBatch> {
+    let n = events.len();
+    let text = |bytes: usize| StringBuilder::with_capacity(n, bytes);
+    let (mut project, mut ts) = (Int64Builder::with_capacity(n), Int64Builder::with_capacity(n));
+    let (mut uuid, mut event, mut distinct_id) = (text(n * 36), text(n * 16), text(n * 24));
+    let (mut session_id, mut window_id, mut url) = (text(n * 36), text(n * 36), text(n * 48));
+    let mut properties = text(events.iter().map(|e| e.properties.len()).sum());
+    for e in events {
+        project.append_value(e.project_id);
+        uuid.append_value(&e.uuid);
+        event.append_value(&e.event);
+        distinct_id.append_value(&e.distinct_id);
+        session_id.append_option(e.session_id.as_deref());
+        window_id.append_option(e.window_id.as_deref());
+        ts.append_value(e.timestamp_ms);
+        url.append_option(e.current_url.as_deref());
+        properties.append_value(&e.properties);
+    }
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("project_id", Arc::new(project.finish())),
+        ("uuid", Arc::new(uuid.finish())),
+        ("event", Arc::new(event.finish())),
+        ("distinct_id", Arc::new(distinct_id.finish())),
+        ("session_id", Arc::new(session_id.finish())),
+        ("window_id", Arc::new(window_id.finish())),
+        ("ts_ms", Arc::new(ts.finish())),
+        ("current_url", Arc::new(url.finish())),
+        ("properties", Arc::new(properties.finish())),
+    ];
+    RecordBatch::try_from_iter(columns).map_err(|e| StoreError::internal("cannot build the event batch", e))
 }
