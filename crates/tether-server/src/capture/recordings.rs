@@ -18,7 +18,7 @@ pub(super) async fn capture(
     // Held until the chunks are committed: they wait in the commit queue until then.
     let memory = state.request_memory();
     let Decoded { project, capture, mut budget, body_bytes } =
-        decode_request(&state, request, MAX_RECORDING_BYTES, &memory).await?;
+        decode_request(&state, request, MAX_RECORDING_BYTES, &memory, Ok).await?;
     // Before the costly part (expanding `cv` fields, compressing chunks): the envelope
     // named the project, so its rate is known.
     check_rate(&state, &project, Kind::RecordingBytes, body_bytes as u64)?;
