@@ -95,7 +95,8 @@ pub(super) async fn capture(
     // Held until the events are committed: they wait in the commit queue until then.
     let memory = state.request_memory();
     let decoded =
-        decode_request(&state, request, MAX_BATCH_BYTES, &memory, |c| prepare(c.events, MAX_EVENT_BYTES)).await?;
+        decode_request(&state, request, MAX_BATCH_BYTES, &memory, |c| prepare(c.events, MAX_EVENT_BYTES))
+            .await?;
     let Decoded { project, capture: (events, frames_dropped), .. } = decoded;
     check_rate(&state, &project, Kind::Events, events.len() as u64)?;
     state.metrics().frames_dropped.fetch_add(frames_dropped, std::sync::atomic::Ordering::Relaxed);
