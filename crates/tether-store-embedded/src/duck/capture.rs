@@ -121,14 +121,20 @@ fn exception_where(scope: &ExceptionScope) -> Where {
 #[async_trait]
 impl EventStore for DuckAnalytics {
     async fn append_events(&self, events: Vec<Event>) -> StoreResult<()> {
-        self.write_deduplicated(move |conn, dedup| {
+        let events = std::sync::Arc::new(events);
+        let all = events.clone();
+        // Built for every event before the write lock; rebuilt in it only when some
+        // turn out to be stored already (an SDK retry).
+        let prepare = move || super::columns::events_batch(&all.iter().collect::<Vec<_>>());
+        self.prepare_and_write(prepare, move |conn, dedup, batch| {
             let fresh = only_new(conn, dedup, Table::Events, &events, |e| {
                 (e.project_id, e.uuid.as_str(), e.timestamp_ms)
             })?;
             if fresh.is_empty() {
                 return Ok(());
             }
-            let batch = super::columns::events_batch(&fresh)?;
+            let batch =
+                if fresh.len() == events.len() { batch } else { super::columns::events_batch(&fresh)? };
             let mut app = conn.appender("events").map_err(db_err("cannot append events"))?;
             app.append_record_batch(batch).map_err(db_err("cannot append events"))?;
             app.flush().map_err(db_err("cannot flush events"))
