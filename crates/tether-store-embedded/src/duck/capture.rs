@@ -7,8 +7,8 @@ use duckdb::types::Value;
 use duckdb::{Connection, params, params_from_iter};
 use tether_model::{Event, ExceptionRecord, ProjectId};
 use tether_store::{
-    ChunkEntry, ChunkPlace, ChunkRef, EventStore, ExceptionScope, IssueStats, PlacedChunk, Recording,
-    RecordingIndex, RecordingQuery, StoreResult,
+    ChunkEntry, ChunkRef, EventStore, ExceptionScope, IssueStats, PlacedChunk, Recording, RecordingIndex,
+    RecordingQuery, StoreResult,
 };
 
 use super::query::Where;
@@ -441,12 +441,7 @@ impl RecordingIndex for DuckAnalytics {
                 .map_err(db_err("cannot prepare chunk list"))?;
             let rows = stmt
                 .query_map(params![project_id, session], |r| {
-                    let place = ChunkPlace {
-                        blob_key: r.get(1)?,
-                        offset: r.get::<_, i64>(2)? as u64,
-                        length: r.get::<_, i64>(3)? as u64,
-                    };
-                    Ok(ChunkRef { window_id: r.get(0)?, place })
+                    Ok(ChunkRef { window_id: r.get(0)?, place: super::chunk_index::place_at(r, 1)? })
                 })
                 .map_err(db_err("chunk list failed"))?;
             rows.collect::<Result<_, _>>().map_err(db_err("cannot read chunk row"))

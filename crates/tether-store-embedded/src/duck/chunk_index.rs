@@ -165,6 +165,15 @@ fn upsert_summaries(
     Ok(())
 }
 
+/// The chunk place in a row's columns `blob_key, blob_offset, blob_length` from `first`.
+pub(super) fn place_at(r: &duckdb::Row<'_>, first: usize) -> duckdb::Result<ChunkPlace> {
+    Ok(ChunkPlace {
+        blob_key: r.get(first)?,
+        offset: r.get::<_, i64>(first + 1)? as u64,
+        length: r.get::<_, i64>(first + 2)? as u64,
+    })
+}
+
 /// The project's chunks whose bytes are in `blob_keys`.
 pub(super) fn chunks_in_blobs(
     conn: &Connection,
@@ -180,15 +189,7 @@ pub(super) fn chunks_in_blobs(
     let keys = Value::List(blob_keys.into_iter().map(Value::Text).collect());
     let rows = stmt
         .query_map(params![project_id, keys], |r| {
-            Ok(PlacedChunk {
-                session_id: r.get(0)?,
-                chunk_id: r.get(1)?,
-                place: ChunkPlace {
-                    blob_key: r.get(2)?,
-                    offset: r.get::<_, i64>(3)? as u64,
-                    length: r.get::<_, i64>(4)? as u64,
-                },
-            })
+            Ok(PlacedChunk { session_id: r.get(0)?, chunk_id: r.get(1)?, place: place_at(r, 2)? })
         })
         .map_err(db_err("cannot find chunks by segment"))?;
     rows.collect::<Result<_, _>>().map_err(db_err("cannot read a chunk row"))
