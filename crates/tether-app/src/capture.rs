@@ -37,13 +37,6 @@ pub struct CaptureWriters {
     pub chunks: Batcher<RecordingChunk>,
 }
 
-/// A captured event ready to store: its properties already serialized (which is also how
-/// the server checked their size).
-pub struct PreparedEvent {
-    pub event: CapturedEvent,
-    pub properties: String,
-}
-
 /// The capture use cases over their writers, the issue store and the symbolicator.
 #[derive(Clone)]
 pub struct Capture {
@@ -112,20 +105,20 @@ impl Capture {
     pub async fn store_events(
         &self,
         project_id: ProjectId,
-        prepared: Vec<PreparedEvent>,
+        captured: Vec<CapturedEvent>,
     ) -> Result<(), SubmitError> {
         let mut exceptions = Vec::new();
-        for e in prepared.iter().map(|p| &p.event).filter(|e| e.event == "$exception") {
+        for e in captured.iter().filter(|e| e.event == "$exception") {
             if let Some(record) = self.exception(project_id, e).await? {
                 exceptions.push(record);
             }
         }
-        let persons = self.known.needed(person_updates(project_id, prepared.iter().map(|p| &p.event)));
+        let persons = self.known.needed(person_updates(project_id, captured.iter()));
         let with_person: Vec<(ProjectId, String)> =
             persons.iter().map(|u| (u.project_id, u.distinct_id.clone())).collect();
-        let events: Vec<Event> = prepared
+        let events: Vec<Event> = captured
             .into_iter()
-            .map(|PreparedEvent { event: e, properties }| Event {
+            .map(|e| Event {
                 project_id,
                 uuid: e.uuid,
                 event: e.event,
@@ -134,7 +127,7 @@ impl Capture {
                 window_id: e.window_id,
                 timestamp_ms: e.timestamp_ms,
                 current_url: e.current_url,
-                properties,
+                properties: e.properties,
             })
             .collect();
         // Each kind commits in its own group at the same time: a request waits for the
@@ -162,10 +155,10 @@ impl Capture {
         project_id: ProjectId,
         e: &CapturedEvent,
     ) -> Result<Option<ExceptionRecord>, SubmitError> {
-        let Some(list) = e.properties.get("$exception_list") else { return Ok(None) };
-        let mut resolved = e.properties.clone();
-        resolved.insert("$exception_list".into(), self.symbols.symbolicate(project_id, list).await);
-        let Some(info) = exception_info(&resolved) else { return Ok(None) };
+        let mut properties = e.properties_map();
+        let Some(list) = properties.get("$exception_list").cloned() else { return Ok(None) };
+        properties.insert("$exception_list".into(), self.symbols.symbolicate(project_id, &list).await);
+        let Some(info) = exception_info(&properties) else { return Ok(None) };
         let issue_id = self
             .issues
             .record_occurrence(project_id, &info.fingerprint, &info.name, &info.message, e.timestamp_ms)
@@ -182,7 +175,7 @@ impl Capture {
             name: info.name,
             message: info.message,
             // Stored as sent: a map uploaded later still applies when it is read.
-            exception_list: list.clone(),
+            exception_list: list,
         }))
     }
 }
@@ -197,18 +190,10 @@ fn person_updates<'a>(
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for e in events {
-        if e.properties.get("$process_person_profile") == Some(&Value::Bool(false)) {
+        if !e.makes_person {
             continue;
         }
-        let mut merge_from = Vec::new();
-        let other = match e.event.as_str() {
-            "$identify" => e.properties.get("$anon_distinct_id"),
-            "$create_alias" => e.properties.get("alias"),
-            _ => None,
-        };
-        if let Some(id) = other.and_then(Value::as_str).filter(|s| !s.is_empty()) {
-            merge_from.push(id.to_owned());
-        }
+        let merge_from: Vec<String> = e.merge_from.iter().cloned().collect();
         let has_ops =
             !merge_from.is_empty() || !e.set.is_empty() || !e.set_once.is_empty() || !e.unset.is_empty();
         if has_ops || seen.insert(e.distinct_id.clone()) {

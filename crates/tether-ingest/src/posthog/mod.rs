@@ -4,6 +4,7 @@
 
 mod body;
 pub mod events;
+mod raw;
 pub mod snapshots;
 
 pub use body::decode_capture_body;

@@ -3,11 +3,13 @@
 
 use std::io::{Read, Write};
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use tether_model::RecordingStats;
 
 use super::events::CapturedEvent;
+use super::raw::{Lenient, Members, starts};
 use crate::body::{InflateError, inflate};
 use crate::{Budget, DecodeError};
 
@@ -26,19 +28,71 @@ const ACTIVE_SOURCES: [i64; 6] = [1, 2, 3, 4, 5, 6];
 const ACTIVE_GAP_MS: i64 = 5_000;
 
 /// The rrweb events of one session window from one request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SnapshotChunk {
     pub session_id: String,
     pub window_id: String,
     pub distinct_id: String,
-    /// rrweb events in timestamp order, `cv` compression expanded: ready for a player.
-    pub events: Vec<Value>,
+    /// rrweb events in timestamp order, `cv` compression expanded: ready for a player. Kept
+    /// as the JSON text they came as (a player reads them, Tether only their heads).
+    pub events: Vec<Box<RawValue>>,
     pub stats: RecordingStats,
+}
+
+/// What Tether reads of an rrweb event (its summary, its `cv` expansion); the rest of it,
+/// the bulk of a recording, is never parsed.
+#[derive(Deserialize, Default, Debug)]
+#[serde(default)]
+pub struct RrwebHead {
+    timestamp: Lenient<i64>,
+    #[serde(rename = "type")]
+    kind: Lenient<i64>,
+    cv: Lenient<String>,
+    data: Lenient<DataHead>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default)]
+struct DataHead {
+    source: Lenient<i64>,
+    #[serde(rename = "type")]
+    kind: Lenient<i64>,
+    href: Lenient<String>,
+    plugin: Lenient<String>,
+    payload: Lenient<PayloadHead>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default)]
+struct PayloadHead {
+    level: Lenient<String>,
+}
+
+impl RrwebHead {
+    /// The head of one rrweb event's text (empty when it is not an object).
+    pub fn of(event: &RawValue) -> RrwebHead {
+        serde_json::from_str(event.get()).unwrap_or_default()
+    }
+
+    fn data(&self) -> Option<&DataHead> {
+        self.data.0.as_ref()
+    }
+
+    fn source(&self) -> Option<i64> {
+        self.data().and_then(|d| d.source.0)
+    }
 }
 
 /// A posthog-js session id: at most 70 letters, digits and dashes.
 pub fn valid_session_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 70 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Where a `$snapshot` event's rrweb events are.
+#[derive(Deserialize)]
+struct SnapshotProperties<'a> {
+    #[serde(rename = "$snapshot_data", borrow)]
+    data: Option<&'a RawValue>,
 }
 
 /// Collects the `$snapshot` events of a request into one chunk per session window, with
@@ -48,8 +102,10 @@ pub fn snapshot_chunks(
     budget: &mut Budget,
 ) -> Result<Vec<SnapshotChunk>, DecodeError> {
     let bad = |msg: String| DecodeError::Malformed(msg);
-    let mut chunks: Vec<SnapshotChunk> = Vec::new();
-    for (i, mut e) in events.into_iter().enumerate() {
+    // Each chunk with its events and their heads, in arrival order until sorted.
+    type Items = Vec<(Box<RawValue>, RrwebHead)>;
+    let mut chunks: Vec<(SnapshotChunk, Items)> = Vec::new();
+    for (i, e) in events.into_iter().enumerate() {
         if e.event != "$snapshot" {
             continue;
         }
@@ -62,53 +118,69 @@ pub fn snapshot_chunks(
         }
         let window_id =
             e.window_id.clone().filter(|w| valid_session_id(w)).unwrap_or_else(|| session_id.clone());
-        let data = match e.properties.remove("$snapshot_data") {
-            Some(Value::Array(items)) => items,
-            Some(item @ Value::Object(_)) => vec![item],
-            _ => return Err(bad(format!("event {i}: $snapshot has no $snapshot_data"))),
+        let no_data = || bad(format!("event {i}: $snapshot has no $snapshot_data"));
+        let properties: SnapshotProperties =
+            serde_json::from_str(&e.properties).map_err(|e| bad(format!("event {i}: {e}")))?;
+        let data = properties.data.ok_or_else(no_data)?;
+        let items: Vec<&RawValue> = match starts(data) {
+            b'[' => serde_json::from_str(data.get()).map_err(|e| bad(format!("event {i}: {e}")))?,
+            b'{' => vec![data],
+            _ => return Err(no_data()),
         };
         // Items without a positive numeric timestamp cannot be placed on a timeline.
-        let items = data.into_iter().filter(|item| item["timestamp"].as_i64().is_some_and(|t| t > 0));
-        match chunks.iter_mut().find(|c| c.session_id == session_id && c.window_id == window_id) {
-            Some(chunk) => chunk.events.extend(items),
-            None => chunks.push(SnapshotChunk {
-                session_id,
-                window_id,
-                distinct_id: e.distinct_id,
-                events: items.collect(),
-                stats: RecordingStats::default(),
-            }),
+        let items = items
+            .into_iter()
+            .map(|item| (item, RrwebHead::of(item)))
+            .filter(|(_, head)| head.timestamp.0.is_some_and(|t| t > 0))
+            .map(|(item, head)| (item.to_owned(), head));
+        match chunks.iter_mut().find(|(c, _)| c.session_id == session_id && c.window_id == window_id) {
+            Some((_, known)) => known.extend(items),
+            None => chunks.push((
+                SnapshotChunk {
+                    session_id,
+                    window_id,
+                    distinct_id: e.distinct_id,
+                    events: Vec::new(),
+                    stats: RecordingStats::default(),
+                },
+                items.collect(),
+            )),
         }
     }
-    chunks.retain(|c| !c.events.is_empty());
-    for chunk in &mut chunks {
-        chunk.events.sort_by_cached_key(|e| e["timestamp"].as_i64().unwrap_or(0));
-        // Expanded once here, at ingest, so playback only concatenates stored chunks.
-        for event in &mut chunk.events {
-            decompress_event(event, budget)?;
+    let mut out = Vec::with_capacity(chunks.len());
+    for (mut chunk, mut items) in chunks {
+        if items.is_empty() {
+            continue;
         }
-        chunk.stats = summarize(&chunk.events);
+        // Stable: events of the same millisecond keep the order they were recorded in.
+        items.sort_by_key(|(_, head)| head.timestamp.0.unwrap_or(0));
+        chunk.stats = summarize(&items.iter().map(|(_, head)| head).collect::<Vec<_>>());
+        for (event, head) in items {
+            // Expanded once here, at ingest, so playback only concatenates stored chunks.
+            let expanded = expand_cv(&event, &head, budget)?;
+            chunk.events.push(expanded.unwrap_or(event));
+        }
+        out.push(chunk);
     }
-    Ok(chunks)
+    Ok(out)
 }
 
-/// Counts clicks, key presses, console errors and active time over rrweb events.
-pub fn summarize(events: &[Value]) -> RecordingStats {
+/// Counts clicks, key presses, console errors and active time over rrweb events' heads.
+pub fn summarize(events: &[&RrwebHead]) -> RecordingStats {
     let mut s = RecordingStats { first_ms: i64::MAX, last_ms: i64::MIN, ..Default::default() };
     let mut last_active: Option<i64> = None;
     for e in events {
-        let ts = e["timestamp"].as_i64().unwrap_or(0);
+        let ts = e.timestamp.0.unwrap_or(0);
         s.first_ms = s.first_ms.min(ts);
         s.last_ms = s.last_ms.max(ts);
-        let kind = e["type"].as_i64().unwrap_or(-1);
-        let data = &e["data"];
-        match kind {
+        let data = e.data();
+        match e.kind.0.unwrap_or(-1) {
             FULL_SNAPSHOT => s.has_full_snapshot = true,
-            META if s.first_url.is_none() => s.first_url = data["href"].as_str().map(str::to_owned),
+            META if s.first_url.is_none() => s.first_url = data.and_then(|d| d.href.0.clone()),
             INCREMENTAL => {
-                let source = data["source"].as_i64().unwrap_or(-1);
+                let source = e.source().unwrap_or(-1);
                 // MouseInteraction type 2 is a click.
-                if source == SOURCE_MOUSE_INTERACTION && data["type"].as_i64() == Some(2) {
+                if source == SOURCE_MOUSE_INTERACTION && data.and_then(|d| d.kind.0) == Some(2) {
                     s.clicks += 1;
                 }
                 if source == SOURCE_INPUT {
@@ -125,8 +197,10 @@ pub fn summarize(events: &[Value]) -> RecordingStats {
                 }
             }
             PLUGIN
-                if data["plugin"].as_str() == Some("rrweb/console@1")
-                    && data["payload"]["level"].as_str() == Some("error") =>
+                if data.is_some_and(|d| {
+                    d.plugin.0.as_deref() == Some("rrweb/console@1")
+                        && d.payload.0.as_ref().and_then(|p| p.level.0.as_deref()) == Some("error")
+                }) =>
             {
                 s.console_errors += 1;
             }
@@ -140,42 +214,54 @@ pub fn summarize(events: &[Value]) -> RecordingStats {
     s
 }
 
-/// Expands posthog-js's `cv: "2024-10"` compression in place: gzip streams carried as
-/// strings of one char per byte, in full snapshots' `data` and in mutation and stylesheet
-/// fields. Fields that fail to decode are left as they are; what they expand to is
-/// charged to `budget` (twice: the text, and its parsed form of about the same size), and
-/// running out of it is the error.
-pub fn decompress_event(event: &mut Value, budget: &mut Budget) -> Result<(), DecodeError> {
-    if event["cv"].as_str() != Some("2024-10") {
-        return Ok(());
+/// Expands posthog-js's `cv: "2024-10"` compression: gzip streams carried as strings of one
+/// char per byte, in full snapshots' `data` and in mutation and stylesheet fields. `None`
+/// when the event has no such compression; fields that fail to decode are left as they are.
+/// What they expand to is charged to `budget` (twice: the text as inflated, and the copy it
+/// is spliced into), and running out of it is the error. The expanded text is spliced in
+/// without being parsed into a tree.
+pub fn expand_cv(
+    event: &RawValue,
+    head: &RrwebHead,
+    budget: &mut Budget,
+) -> Result<Option<Box<RawValue>>, DecodeError> {
+    if head.cv.0.as_deref() != Some("2024-10") {
+        return Ok(None);
     }
-    let kind = event["type"].as_i64();
-    let source = event["data"]["source"].as_i64();
+    let Ok(members) = serde_json::from_str::<Members>(event.get()) else { return Ok(None) };
+    let kind = head.kind.0;
+    let fields: &[&str] = match (kind, head.source()) {
+        (Some(INCREMENTAL), Some(SOURCE_MUTATION)) => &["adds", "removes", "texts", "attributes"],
+        (Some(INCREMENTAL), Some(SOURCE_STYLESHEET_RULE)) => &["adds", "removes"],
+        _ => &[],
+    };
+    let mut data = None;
     if kind == Some(FULL_SNAPSHOT) {
-        if let Some(decoded) = gunzip_chars(&event["data"], budget)? {
-            event["data"] = decoded;
+        if let Some(field) = members.get("data") {
+            data = gunzip_chars(field, budget)?;
         }
-    } else if kind == Some(INCREMENTAL) {
-        let fields: &[&str] = match source {
-            Some(SOURCE_MUTATION) => &["adds", "removes", "texts", "attributes"],
-            Some(SOURCE_STYLESHEET_RULE) => &["adds", "removes"],
-            _ => &[],
-        };
-        for field in fields {
-            if let Some(decoded) = gunzip_chars(&event["data"][*field], budget)? {
-                event["data"][*field] = decoded;
+    } else if let Some(inner) = members.get("data").filter(|_| !fields.is_empty()) {
+        let inner = serde_json::from_str::<Members>(inner.get()).ok();
+        if let Some(inner) = inner {
+            let mut expanded = Vec::new();
+            for field in fields {
+                if let Some(text) = inner.get(field).map(|v| gunzip_chars(v, budget)).transpose()?.flatten() {
+                    expanded.push((*field, text));
+                }
             }
+            let replace: Vec<(&str, &str)> = expanded.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            data = Some(inner.write(&replace, ""));
         }
     }
-    if let Value::Object(obj) = event {
-        obj.remove("cv");
-    }
-    Ok(())
+    let replace: Vec<(&str, &str)> = data.iter().map(|d| ("data", d.as_str())).collect();
+    let text = members.write(&replace, "cv");
+    budget.charge(text.len())?;
+    Ok(RawValue::from_string(text).ok())
 }
 
-/// A `cv` field's JSON, `None` when it is not a string of a gzip stream of JSON.
-fn gunzip_chars(field: &Value, budget: &mut Budget) -> Result<Option<Value>, DecodeError> {
-    let Some(s) = field.as_str() else { return Ok(None) };
+/// A `cv` field's JSON text, `None` when it is not a string of a gzip stream of JSON.
+fn gunzip_chars(field: &RawValue, budget: &mut Budget) -> Result<Option<String>, DecodeError> {
+    let Ok(s) = serde_json::from_str::<String>(field.get()) else { return Ok(None) };
     let Some(bytes) = s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect::<Option<Vec<u8>>>() else {
         return Ok(None);
     };
@@ -184,19 +270,27 @@ fn gunzip_chars(field: &Value, budget: &mut Budget) -> Result<Option<Value>, Dec
         Err(InflateError::Budget(e)) => return Err(e),
         Err(InflateError::Io(_)) => return Ok(None),
     };
-    budget.charge(out.len())?;
-    Ok(serde_json::from_slice(&out).ok())
+    let Ok(text) = String::from_utf8(out) else { return Ok(None) };
+    // Spliced into the event's text as it is: it must be one JSON value.
+    Ok(serde_json::from_str::<&RawValue>(&text).is_ok().then_some(text))
 }
 
-/// Gzips a JSON array of rrweb events for storage.
-pub fn encode_chunk(events: &[serde_json::Value]) -> (Vec<u8>, u64) {
-    // Serialized from the slice: copying the events into an array first cost more than
-    // the gzip.
-    let json = serde_json::to_string(events).unwrap_or_default();
+/// Gzips a JSON array of rrweb events for storage; returns it and the JSON's length.
+pub fn encode_chunk(events: &[Box<RawValue>]) -> (Vec<u8>, u64) {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut size = 2;
     // Writing into a Vec cannot fail.
-    let _ = enc.write_all(json.as_bytes());
-    (enc.finish().unwrap_or_default(), json.len() as u64)
+    let _ = enc.write_all(b"[");
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            let _ = enc.write_all(b",");
+            size += 1;
+        }
+        let _ = enc.write_all(event.get().as_bytes());
+        size += event.get().len() as u64;
+    }
+    let _ = enc.write_all(b"]");
+    (enc.finish().unwrap_or_default(), size)
 }
 
 /// The events of a stored chunk as JSON text without the enclosing brackets
@@ -216,8 +310,21 @@ pub fn chunk_events_json(blob: &[u8]) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
     use std::io::Write;
+
+    /// `event` with its `cv` fields expanded, as a chunk would store it.
+    fn expand(event: &Value, budget: &mut Budget) -> Result<Value, DecodeError> {
+        let raw = serde_json::value::to_raw_value(event).unwrap();
+        Ok(match expand_cv(&raw, &RrwebHead::of(&raw), budget)? {
+            Some(expanded) => serde_json::from_str(expanded.get()).unwrap(),
+            None => event.clone(),
+        })
+    }
+
+    fn raw(events: &[Value]) -> Vec<Box<RawValue>> {
+        events.iter().map(|e| serde_json::value::to_raw_value(e).unwrap()).collect()
+    }
 
     fn gzip_chars(v: &Value) -> String {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -228,17 +335,18 @@ mod tests {
     #[test]
     fn cv_fields_expand() {
         let node = json!({"node": {"type": 0, "childNodes": []}, "initialOffset": {"top": 0, "left": 0}});
-        let mut full = json!({"type": 2, "data": gzip_chars(&node), "timestamp": 1, "cv": "2024-10"});
-        decompress_event(&mut full, &mut Budget::new(1 << 20)).unwrap();
+        let full = json!({"type": 2, "data": gzip_chars(&node), "timestamp": 1, "cv": "2024-10"});
+        let full = expand(&full, &mut Budget::new(1 << 20)).unwrap();
         assert_eq!(full, json!({"type": 2, "data": node, "timestamp": 1}));
         let adds = json!([{"parentId": 1, "node": {"type": 3, "textContent": "hi"}}]);
-        let mut m = json!({"type": 3, "data": {"source": 0, "adds": gzip_chars(&adds), "removes": gzip_chars(&json!([])), "texts": gzip_chars(&json!([])), "attributes": gzip_chars(&json!([]))}, "timestamp": 2, "cv": "2024-10"});
-        decompress_event(&mut m, &mut Budget::new(1 << 20)).unwrap();
-        assert_eq!(m["data"]["adds"], adds);
-        let mut plain = json!({"type": 3, "data": {"source": 1}, "timestamp": 3});
-        let before = plain.clone();
-        decompress_event(&mut plain, &mut Budget::new(0)).unwrap();
-        assert_eq!(plain, before);
+        let m = json!({"type": 3, "data": {"source": 0, "adds": gzip_chars(&adds), "removes": gzip_chars(&json!([])), "texts": gzip_chars(&json!([])), "attributes": gzip_chars(&json!([]))}, "timestamp": 2, "cv": "2024-10"});
+        let m = expand(&m, &mut Budget::new(1 << 20)).unwrap();
+        assert_eq!(m, json!({"type": 3, "data": {"source": 0, "adds": adds, "removes": [], "texts": [], "attributes": []}, "timestamp": 2}));
+        let plain = json!({"type": 3, "data": {"source": 1}, "timestamp": 3});
+        assert_eq!(expand(&plain, &mut Budget::new(0)).unwrap(), plain);
+        // A field that is not a gzip stream stays as it was sent; `cv` goes.
+        let odd = json!({"type": 2, "data": "not gzip", "timestamp": 4, "cv": "2024-10"});
+        assert_eq!(expand(&odd, &mut Budget::new(1 << 20)).unwrap(), json!({"type": 2, "data": "not gzip", "timestamp": 4}));
     }
 
     #[test]
@@ -246,12 +354,12 @@ mod tests {
         // Four fields of ~1 MB each (charged about twice: the inflated text as allocated,
         // and its parsed form): every one fits the budget alone, together they do not.
         let big = json!(vec!["x".repeat(1000); 1000]);
-        let mut m = json!({"type": 3, "data": {"source": 0, "adds": gzip_chars(&big), "removes": gzip_chars(&big), "texts": gzip_chars(&big), "attributes": gzip_chars(&big)}, "timestamp": 2, "cv": "2024-10"});
+        let m = json!({"type": 3, "data": {"source": 0, "adds": gzip_chars(&big), "removes": gzip_chars(&big), "texts": gzip_chars(&big), "attributes": gzip_chars(&big)}, "timestamp": 2, "cv": "2024-10"});
         let one = big.to_string().len();
         assert!(m.to_string().len() < one / 20, "the fields are small on the wire");
-        let err = decompress_event(&mut m.clone(), &mut Budget::new(5 * one)).unwrap_err();
+        let err = expand(&m, &mut Budget::new(5 * one)).unwrap_err();
         assert!(matches!(err, DecodeError::TooLarge { decompressed: true, .. }), "{err}");
-        decompress_event(&mut m, &mut Budget::new(10 * one)).unwrap();
+        let m = expand(&m, &mut Budget::new(14 * one)).unwrap();
         assert_eq!(m["data"]["texts"], big);
     }
 
@@ -265,7 +373,8 @@ mod tests {
             json!({"type": 3, "data": {"source": 1}, "timestamp": 20000}),
             json!({"type": 6, "data": {"plugin": "rrweb/console@1", "payload": {"level": "error"}}, "timestamp": 20500}),
         ];
-        let s = summarize(&events);
+        let heads: Vec<RrwebHead> = raw(&events).iter().map(|e| RrwebHead::of(e)).collect();
+        let s = summarize(&heads.iter().collect::<Vec<_>>());
         assert_eq!((s.first_ms, s.last_ms), (1000, 20500));
         assert_eq!(s.first_url.as_deref(), Some("https://shop/"));
         assert_eq!((s.clicks, s.keypresses, s.console_errors), (1, 1, 1));
@@ -275,8 +384,9 @@ mod tests {
 
     #[test]
     fn stored_chunks_concatenate_without_parsing() {
-        let events = vec![json!({"type": 3, "timestamp": 1}), json!({"type": 3, "timestamp": 2})];
+        let events = raw(&[json!({"type": 3, "timestamp": 1}), json!({"type": 3, "timestamp": 2})]);
         let (blob, size) = encode_chunk(&events);
+        assert_eq!(size, r#"[{"type":3,"timestamp":1},{"type":3,"timestamp":2}]"#.len() as u64);
         assert!(size > 0);
         let inner = chunk_events_json(&blob).unwrap();
         let joined = format!("[{},{}]", String::from_utf8_lossy(&inner), String::from_utf8_lossy(&inner));

@@ -114,10 +114,13 @@ pub(super) async fn flags(State(state): State<AppState>, request: Request) -> Js
     };
     let mut budget = state.decoding_budget(MAX_EVENT_BYTES, &memory);
     let body = state
-        .on_cpu(move || posthog::decode_capture_body(&bytes, content_type.as_deref(), None, &mut budget))
+        .on_cpu(move || {
+            let text = posthog::decode_capture_body(&bytes, content_type.as_deref(), None, &mut budget).ok()?;
+            serde_json::from_slice::<Value>(&text).ok()
+        })
         .await
         .ok()
-        .and_then(Result::ok)
+        .flatten()
         .unwrap_or(Value::Null);
     let token = ["token", "api_key"].iter().find_map(|k| body.get(*k).and_then(Value::as_str));
     if let Ok(project) = project_for(&state, token).await

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Query, Request, State};
 use axum::http::{Method, header};
 use serde_json::{Value, json};
-use tether_app::capture::PreparedEvent;
 use tether_ingest::posthog::events::{Capture, CapturedEvent, parse_capture};
 use tether_ingest::posthog::{self};
 use tether_model::exceptions::cap_frames;
@@ -71,14 +70,14 @@ pub(crate) async fn decode_request<T: Send + 'static>(
     let mut budget = state.decoding_budget(limit, memory);
     let decoded = state
         .on_cpu(move || {
-            let value = posthog::decode_capture_body(
+            let text = posthog::decode_capture_body(
                 &bytes,
                 content_type.as_deref(),
                 compression.as_deref(),
                 &mut budget,
             )?;
             drop(bytes);
-            let capture = parse_capture(value, now_ms(), &mut new_uuid)?;
+            let capture = parse_capture(&text, now_ms(), &mut new_uuid)?;
             let token = capture.token().map(str::to_owned);
             Ok::<_, ApiError>((token, then(capture)?, budget))
         })
@@ -106,32 +105,37 @@ pub(super) async fn capture(
     Ok(Json(json!({ "status": 1 })))
 }
 
-/// CPU work before storing: exception frames capped (the rest dropped; their count is
-/// returned), and each event's properties serialized once, which is also how their size is
-/// checked. Recordings' snapshot events are left out (`/s/` stores their data as chunks).
+/// CPU work before storing: each event's size checked, and exception frames capped (the
+/// rest dropped; their count is returned). Recordings' snapshot events are left out (`/s/`
+/// stores their data as chunks).
 fn prepare(
     events: Vec<CapturedEvent>,
     max_event_bytes: usize,
-) -> Result<(Vec<PreparedEvent>, u64), ApiError> {
+) -> Result<(Vec<CapturedEvent>, u64), ApiError> {
     let mut out = Vec::with_capacity(events.len());
     let mut frames_dropped = 0;
     for (i, mut event) in events.into_iter().enumerate() {
         if event.event == "$snapshot" {
             continue;
         }
-        if event.event == "$exception"
-            && let Some(list) = event.properties.get_mut("$exception_list")
-        {
-            frames_dropped += cap_frames(list) as u64;
+        if event.event == "$exception" {
+            // Rare, and read whole anyway: parsed, capped, and written back.
+            let mut properties = event.properties_map();
+            if let Some(list) = properties.get_mut("$exception_list") {
+                let dropped = cap_frames(list);
+                if dropped > 0 {
+                    frames_dropped += dropped as u64;
+                    event.properties = Value::Object(properties).to_string();
+                }
+            }
         }
-        let properties = serde_json::to_string(&event.properties).unwrap_or_default();
-        if properties.len() > max_event_bytes {
+        if event.properties.len() > max_event_bytes {
             return Err(ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 format!("event {i} exceeds the limit of {max_event_bytes} bytes"),
             ));
         }
-        out.push(PreparedEvent { event, properties });
+        out.push(event);
     }
     Ok((out, frames_dropped))
 }
