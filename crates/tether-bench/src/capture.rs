@@ -63,7 +63,14 @@ fn event_batch(n: u64, now_ms: i64) -> Value {
     json!({ "api_key": TOKEN, "batch": events, "sent_at": time_iso(now_ms) })
 }
 
-/// One `/s/` request: two seconds of a person moving, clicking and the page changing.
+/// posthog-js's `cv: "2024-10"` field compression (on by default): the JSON gzipped, one
+/// char per byte.
+fn cv(v: &Value) -> String {
+    gzip(v).into_iter().map(char::from).collect()
+}
+
+/// One `/s/` request: two seconds of a person moving, clicking and the page changing, as
+/// posthog-js sends it (the full snapshot's data and the mutation's fields `cv`-compressed).
 pub(crate) fn snapshot_request(session: &str, start_ms: i64, full: bool) -> Value {
     let mut data = Vec::new();
     if full {
@@ -71,13 +78,16 @@ pub(crate) fn snapshot_request(session: &str, start_ms: i64, full: bool) -> Valu
         let rows: Vec<Value> = (0..400)
             .map(|i| json!({"type": 2, "tagName": "div", "attributes": {"class": "row product-line"}, "childNodes": [{"type": 3, "textContent": format!("Product {i} — a fine thing at ${i}.99"), "id": 10_000 + i}], "id": 5_000 + i}))
             .collect();
-        data.push(json!({"type": 2, "data": {"node": {"type": 0, "childNodes": [{"type": 2, "tagName": "html", "attributes": {}, "childNodes": rows, "id": 2}], "id": 1}, "initialOffset": {"left": 0, "top": 0}}, "timestamp": start_ms + 1}));
+        let page = json!({"node": {"type": 0, "childNodes": [{"type": 2, "tagName": "html", "attributes": {}, "childNodes": rows, "id": 2}], "id": 1}, "initialOffset": {"left": 0, "top": 0}});
+        data.push(json!({"type": 2, "data": cv(&page), "timestamp": start_ms + 1, "cv": "2024-10"}));
     }
     for i in 0..60 {
         data.push(json!({"type": 3, "data": {"source": 1, "positions": [{"x": 100 + i, "y": 200 + i, "id": 42, "timeOffset": -20}]}, "timestamp": start_ms + 10 + i * 30}));
     }
     data.push(json!({"type": 3, "data": {"source": 2, "type": 2, "id": 77, "x": 310, "y": 420}, "timestamp": start_ms + 1900}));
-    data.push(json!({"type": 3, "data": {"source": 0, "adds": [{"parentId": 5, "nextId": null, "node": {"type": 3, "textContent": "Added to cart", "id": 90_000 + start_ms % 1000}}], "removes": [], "texts": [], "attributes": []}, "timestamp": start_ms + 1950}));
+    let adds = json!([{"parentId": 5, "nextId": null, "node": {"type": 3, "textContent": "Added to cart", "id": 90_000 + start_ms % 1000}}]);
+    let none = cv(&json!([]));
+    data.push(json!({"type": 3, "data": {"source": 0, "adds": cv(&adds), "removes": none, "texts": none, "attributes": none}, "timestamp": start_ms + 1950, "cv": "2024-10"}));
     json!([{
         "uuid": format!("snap-{session}-{start_ms}"),
         "event": "$snapshot",

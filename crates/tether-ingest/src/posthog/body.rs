@@ -75,7 +75,11 @@ mod tests {
             (format!("data={}", urlencode(&b64)).into_bytes(), Some("application/x-www-form-urlencoded")),
         ];
         for (body, ct) in cases {
-            assert_eq!(decode_capture_body(&body, ct, None, &mut Budget::new(1 << 20)).unwrap(), json, "{ct:?}");
+            assert_eq!(
+                decode_capture_body(&body, ct, None, &mut Budget::new(1 << 20)).unwrap(),
+                json,
+                "{ct:?}"
+            );
         }
     }
 

@@ -110,11 +110,15 @@ pub fn parse_capture(
     new_uuid: &mut dyn FnMut() -> String,
 ) -> Result<Capture, DecodeError> {
     let invalid = |e: serde_json::Error| bad(format!("invalid JSON: {e}"));
-    let whole: &RawValue = serde_json::from_slice(body).map_err(invalid)?;
-    let (token, sent_at, items): (_, _, Vec<&RawValue>) = match starts(whole) {
-        b'[' => (None, None, serde_json::from_str(whole.get()).map_err(invalid)?),
-        b'{' => {
-            let envelope: Envelope = serde_json::from_str(whole.get()).map_err(|e| bad(e.to_string()))?;
+    // Each level is read once for what it holds: the body's first character says which.
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let (token, sent_at, items): (_, _, Vec<&RawValue>) = match first {
+        Some(b'[') => (None, None, serde_json::from_slice(body).map_err(invalid)?),
+        Some(b'{') => {
+            let envelope: Envelope = serde_json::from_slice(body).map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => bad(e.to_string()),
+                _ => invalid(e),
+            })?;
             match envelope.batch {
                 Some(batch) if starts(batch) == b'[' => (
                     text(envelope.api_key.as_ref()).or_else(|| text(envelope.token.as_ref())),
@@ -122,10 +126,13 @@ pub fn parse_capture(
                     serde_json::from_str(batch.get()).map_err(invalid)?,
                 ),
                 Some(_) => return Err(bad("batch must be an array")),
-                None => (None, None, vec![whole]),
+                None => (None, None, vec![serde_json::from_slice(body).map_err(invalid)?]),
             }
         }
-        _ => return Err(bad("body must be an event, an array of events, or a batch")),
+        _ => match serde_json::from_slice::<&RawValue>(body) {
+            Ok(_) => return Err(bad("body must be an event, an array of events, or a batch")),
+            Err(e) => return Err(invalid(e)),
+        },
     };
     let events = items
         .into_iter()
@@ -314,7 +321,10 @@ mod tests {
     fn properties_are_kept_as_sent() {
         let body = r#"[{"event": "x", "properties": {"distinct_id": "d", "n": 1.50, "s": "caf\u00e9", "nested": {"a": [1, 2]}}}]"#;
         let c = parse_capture(body.as_bytes(), NOW, &mut uuids()).unwrap();
-        assert_eq!(c.events[0].properties, r#"{"distinct_id": "d", "n": 1.50, "s": "caf\u00e9", "nested": {"a": [1, 2]}}"#);
+        assert_eq!(
+            c.events[0].properties,
+            r#"{"distinct_id": "d", "n": 1.50, "s": "caf\u00e9", "nested": {"a": [1, 2]}}"#
+        );
         let c = parse(json!([{"event": "x", "distinct_id": "d", "properties": null}])).unwrap();
         assert_eq!(c.events[0].properties, "{}");
     }

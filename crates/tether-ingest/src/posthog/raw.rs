@@ -93,7 +93,8 @@ mod tests {
             #[serde(default)]
             s: Lenient<String>,
         }
-        let h: Head = serde_json::from_str(r#"{"n": "not a number", "s": "x", "other": [1, {"a": 2}]}"#).unwrap();
+        let h: Head =
+            serde_json::from_str(r#"{"n": "not a number", "s": "x", "other": [1, {"a": 2}]}"#).unwrap();
         assert_eq!((h.n.0, h.s.0.as_deref()), (None, Some("x")));
         let h: Head = serde_json::from_str(r#"{"n": 7}"#).unwrap();
         assert_eq!((h.n.0, h.s.0), (Some(7), None));

@@ -341,12 +341,18 @@ mod tests {
         let adds = json!([{"parentId": 1, "node": {"type": 3, "textContent": "hi"}}]);
         let m = json!({"type": 3, "data": {"source": 0, "adds": gzip_chars(&adds), "removes": gzip_chars(&json!([])), "texts": gzip_chars(&json!([])), "attributes": gzip_chars(&json!([]))}, "timestamp": 2, "cv": "2024-10"});
         let m = expand(&m, &mut Budget::new(1 << 20)).unwrap();
-        assert_eq!(m, json!({"type": 3, "data": {"source": 0, "adds": adds, "removes": [], "texts": [], "attributes": []}, "timestamp": 2}));
+        assert_eq!(
+            m,
+            json!({"type": 3, "data": {"source": 0, "adds": adds, "removes": [], "texts": [], "attributes": []}, "timestamp": 2})
+        );
         let plain = json!({"type": 3, "data": {"source": 1}, "timestamp": 3});
         assert_eq!(expand(&plain, &mut Budget::new(0)).unwrap(), plain);
         // A field that is not a gzip stream stays as it was sent; `cv` goes.
         let odd = json!({"type": 2, "data": "not gzip", "timestamp": 4, "cv": "2024-10"});
-        assert_eq!(expand(&odd, &mut Budget::new(1 << 20)).unwrap(), json!({"type": 2, "data": "not gzip", "timestamp": 4}));
+        assert_eq!(
+            expand(&odd, &mut Budget::new(1 << 20)).unwrap(),
+            json!({"type": 2, "data": "not gzip", "timestamp": 4})
+        );
     }
 
     #[test]

@@ -115,7 +115,8 @@ pub(super) async fn flags(State(state): State<AppState>, request: Request) -> Js
     let mut budget = state.decoding_budget(MAX_EVENT_BYTES, &memory);
     let body = state
         .on_cpu(move || {
-            let text = posthog::decode_capture_body(&bytes, content_type.as_deref(), None, &mut budget).ok()?;
+            let text =
+                posthog::decode_capture_body(&bytes, content_type.as_deref(), None, &mut budget).ok()?;
             serde_json::from_slice::<Value>(&text).ok()
         })
         .await
