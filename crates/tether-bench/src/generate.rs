@@ -1,5 +1,11 @@
-//! Seeded, realistic OTLP log batches: ~200-byte bodies from service templates, 8 attributes,
-//! 70% of records carrying a session id (and its user), sessions starting and ending over time.
+//! Seeded OTLP log batches shaped like a real site's: bodies from ~100 templates of 16 kinds
+//! of real logs ([`crate::templates`]); requests of 1–8 logs sharing a request id and a
+//! trace; browser sessions of realistic length (minutes to hours, median ~10 minutes) that
+//! start and end through the span, ~70 % of requests inside one; people with several
+//! sessions. It also keeps what the queries look for, and the true answers the benchmark
+//! compares the server's counts with.
+
+use std::collections::HashSet;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
@@ -8,21 +14,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-const SERVICES: [&str; 6] = ["checkout-api", "auth", "catalog", "payments", "search", "notifications"];
-const ROUTES: [&str; 8] = [
-    "/api/cart",
-    "/api/cart/items",
-    "/api/checkout",
-    "/api/login",
-    "/api/products",
-    "/api/search",
-    "/api/orders",
-    "/api/payments/confirm",
-];
-const REGIONS: [&str; 4] = ["eu-west-1", "us-east-1", "us-west-2", "ap-south-1"];
-/// (severity number, text, weight in 1000)
-const SEVERITIES: [(i32, &str, u32); 5] =
-    [(5, "DEBUG", 150), (9, "INFO", 700), (13, "WARN", 100), (17, "ERROR", 45), (21, "FATAL", 5)];
+use crate::templates::{COMMON_TERM, KINDS, RARE_TERM, TEMPLATES, Template, fill};
 
 fn s(v: impl Into<String>) -> Option<AnyValue> {
     Some(AnyValue { value: Some(Value::StringValue(v.into())) })
@@ -32,146 +24,324 @@ fn kv(key: &str, value: Option<AnyValue>) -> KeyValue {
     KeyValue { key: key.into(), value }
 }
 
+/// A browser session: its id, its person (an index), and when it is active.
+struct Session {
+    id: String,
+    person: u32,
+    start_ns: i64,
+    end_ns: i64,
+    logs: u32,
+}
+
+/// The request being logged: its service kind, ids and logs still to come.
+struct Request {
+    kind: usize,
+    request_id: String,
+    trace_id: Vec<u8>,
+    session: Option<usize>,
+    left: u32,
+}
+
+/// What the queries look for, and the true answers for the counted ones.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Probes {
+    /// A 16-hex-digit token in exactly one body.
+    pub needle: String,
+    /// The request id and trace (32 hex digits) of a request of 8 logs.
+    pub request_id: String,
+    pub trace_id: String,
+    /// The session whose log count is nearest 1,000, its count and its person.
+    pub session: String,
+    pub session_logs: u32,
+    pub person: String,
+    /// Logs whose body contains [`RARE_TERM`] / [`COMMON_TERM`] (case-insensitively).
+    pub rare_logs: u64,
+    pub common_logs: u64,
+    /// Distinct sessions and people of the common term's logs.
+    pub common_sessions: u64,
+    pub common_people: u64,
+}
+
 /// Produces batches deterministically from a seed.
 pub(crate) struct Generator {
     rng: StdRng,
-    sessions: Vec<(String, String)>,
+    sessions: Vec<Session>,
+    /// Sessions not yet started (indexes, by start time) and those active now.
+    next_session: usize,
+    active: Vec<usize>,
+    request: Option<Request>,
     produced: u64,
     start_ns: i64,
     step_ns: i64,
-    /// The record whose request id is kept as the needle (a token that occurs once).
     needle_at: u64,
-    needle: Option<String>,
+    probes: Probes,
+    common_sessions: HashSet<usize>,
+    common_people: HashSet<u32>,
+    /// Each kind's templates and the sum of their weights.
+    kinds: Vec<(Vec<&'static Template>, u32)>,
 }
 
+/// Browser sessions per 1,000 logs (30,000 in 10 M), and people per session (8,300 people
+/// have those sessions).
+const SESSIONS_PER_1000_LOGS: f64 = 3.0;
+const PEOPLE_PER_SESSION: f64 = 0.28;
+
 impl Generator {
-    /// Logs are spread evenly from `start_ns` with `step_ns` between consecutive records.
-    /// The request id of record number `needle_at` is kept: see [`Generator::needle`].
-    pub(crate) fn new(seed: u64, start_ns: i64, step_ns: i64, needle_at: u64) -> Generator {
+    /// `logs` records spread evenly over `span_ns` from `start_ns`. The body of record
+    /// number `needle_at` carries the needle.
+    pub(crate) fn new(seed: u64, start_ns: i64, span_ns: i64, logs: u64, needle_at: u64) -> Generator {
         let mut rng = StdRng::seed_from_u64(seed);
-        let sessions = (0..2000).map(|_| new_session(&mut rng)).collect();
-        Generator { rng, sessions, produced: 0, start_ns, step_ns, needle_at, needle: None }
+        let count = ((logs as f64 / 1000.0 * SESSIONS_PER_1000_LOGS) as usize).max(50);
+        let people = ((count as f64 * PEOPLE_PER_SESSION) as u32).max(10);
+        let mut sessions: Vec<Session> = (0..count)
+            .map(|_| {
+                // Log-normal length: median ~10 minutes, a few last hours.
+                let normal: f64 = (0..12).map(|_| rng.random::<f64>()).sum::<f64>() - 6.0;
+                let minutes = (2.3 + normal).exp().min(360.0);
+                let start_ns = start_ns + rng.random_range(0..span_ns.max(1));
+                // Some people come back often: the first people have most sessions.
+                let person = (rng.random::<f64>().powi(2) * f64::from(people)) as u32;
+                Session {
+                    id: session_id(&mut rng),
+                    person,
+                    start_ns,
+                    end_ns: start_ns + (minutes * 60e9) as i64,
+                    logs: 0,
+                }
+            })
+            .collect();
+        sessions.sort_by_key(|s| s.start_ns);
+        let kinds = (0..KINDS.len())
+            .map(|kind| {
+                let of_kind: Vec<&Template> = TEMPLATES.iter().filter(|t| t.kind == kind).collect();
+                let total = of_kind.iter().map(|t| t.weight).sum();
+                (of_kind, total)
+            })
+            .collect();
+        Generator {
+            rng,
+            sessions,
+            next_session: 0,
+            active: Vec::new(),
+            request: None,
+            produced: 0,
+            start_ns,
+            step_ns: span_ns / logs.max(1) as i64,
+            needle_at,
+            probes: Probes::default(),
+            common_sessions: HashSet::new(),
+            common_people: HashSet::new(),
+            kinds,
+        }
     }
 
-    /// The request id of the chosen record once it was produced: 16 random hex digits,
-    /// in one body and one attribute of the whole data set.
-    pub(crate) fn needle(&self) -> Option<&str> {
-        self.needle.as_deref()
-    }
-
-    /// A session id known to have logs (for the session-filter query).
-    pub(crate) fn some_session(&self) -> String {
-        self.sessions[0].0.clone()
+    /// What the queries look for, once every record is produced.
+    pub(crate) fn probes(&self) -> Probes {
+        let mut probes = self.probes.clone();
+        if let Some(s) = self.sessions.iter().min_by_key(|s| s.logs.abs_diff(1000)) {
+            probes.session = s.id.clone();
+            probes.session_logs = s.logs;
+            probes.person = person_id(s.person);
+        }
+        probes.common_sessions = self.common_sessions.len() as u64;
+        probes.common_people = self.common_people.len() as u64;
+        probes
     }
 
     pub(crate) fn batch(&mut self, size: usize) -> ExportLogsServiceRequest {
-        let service = SERVICES[self.rng.random_range(0..SERVICES.len())];
-        let records = (0..size).map(|_| self.record()).collect();
-        ExportLogsServiceRequest {
-            resource_logs: vec![ResourceLogs {
+        let mut by_kind: Vec<Vec<LogRecord>> = vec![Vec::new(); KINDS.len()];
+        for _ in 0..size {
+            let (kind, record) = self.record();
+            by_kind[kind].push(record);
+        }
+        let resource_logs = by_kind
+            .into_iter()
+            .enumerate()
+            .filter(|(_, records)| !records.is_empty())
+            .map(|(kind, log_records)| ResourceLogs {
                 resource: Some(Resource {
                     attributes: vec![
-                        kv("service.name", s(service)),
+                        kv("service.name", s(KINDS[kind])),
                         kv("service.version", s("1.42.0")),
-                        kv("host.name", s(format!("{service}-7d9f-{}", self.rng.random_range(0..4)))),
+                        kv("host.name", s(format!("{}-7d9f-{}", KINDS[kind], self.rng.random_range(0..4)))),
                     ],
                     ..Default::default()
                 }),
-                scope_logs: vec![ScopeLogs { log_records: records, ..Default::default() }],
+                scope_logs: vec![ScopeLogs { log_records, ..Default::default() }],
                 ..Default::default()
-            }],
-        }
+            })
+            .collect();
+        ExportLogsServiceRequest { resource_logs }
     }
 
-    fn record(&mut self) -> LogRecord {
-        let rng = &mut self.rng;
+    /// The session a request starting at `ts` belongs to: ~70 % of requests are a browser
+    /// session's, when one is active.
+    fn session_at(&mut self, ts: i64) -> Option<usize> {
+        while self.next_session < self.sessions.len() && self.sessions[self.next_session].start_ns <= ts {
+            self.active.push(self.next_session);
+            self.next_session += 1;
+        }
+        if !self.rng.random_bool(0.7) {
+            return None;
+        }
+        while !self.active.is_empty() {
+            let at = self.rng.random_range(0..self.active.len());
+            let session = self.active[at];
+            if self.sessions[session].end_ns > ts {
+                return Some(session);
+            }
+            self.active.swap_remove(at);
+        }
+        None
+    }
+
+    fn new_request(&mut self, ts: i64) -> Request {
+        let kind = self.rng.random_range(0..KINDS.len());
+        let session = self.session_at(ts);
+        let request_id = format!("{:016x}", self.rng.random::<u64>());
+        let trace_id = self.rng.random::<[u8; 16]>().to_vec();
+        let left = self.rng.random_range(1..=8);
+        if left == 8 && self.probes.request_id.is_empty() && self.produced >= self.needle_at {
+            self.probes.request_id = request_id.clone();
+            self.probes.trace_id = hex(&trace_id);
+        }
+        Request { kind, request_id, trace_id, session, left }
+    }
+
+    fn record(&mut self) -> (usize, LogRecord) {
         self.produced += 1;
-        // Sessions end and new ones begin: one in the pool is replaced every 500 records.
-        if self.produced.is_multiple_of(500) {
-            let i = rng.random_range(1..self.sessions.len());
-            self.sessions[i] = new_session(rng);
-        }
-        let roll = rng.random_range(0..1000);
-        let mut acc = 0;
-        let (number, text, _) = SEVERITIES
-            .iter()
-            .find(|(_, _, w)| {
-                acc += w;
-                roll < acc
-            })
-            .copied()
-            .unwrap_or(SEVERITIES[1]);
-        let route = ROUTES[rng.random_range(0..ROUTES.len())];
-        let method = if rng.random_bool(0.7) { "GET" } else { "POST" };
-        let status: i64 = if number >= 17 { 500 + rng.random_range(0..4) } else { 200 };
-        let ms: f64 = f64::from(rng.random_range(1..3000u32)) / 10.0;
-        let request_id = format!("{:016x}", rng.random::<u64>());
-        if self.produced == self.needle_at {
-            self.needle = Some(request_id.clone());
-        }
-        let user = format!("user{}@example.com", rng.random_range(0..50_000));
-        let body = match number {
-            17 | 21 => format!(
-                "{method} {route} failed after {ms}ms: upstream payments-gateway returned {status} \
-                 (timeout waiting for connection from pool, attempt {}/3, region={}, request_id={request_id})",
-                rng.random_range(1..4),
-                REGIONS[rng.random_range(0..REGIONS.len())]
-            ),
-            13 => format!(
-                "{method} {route} slow response {ms}ms exceeds budget of 250ms; cache miss on key \
-                 cart:{}:items, falling back to primary database (request_id={request_id})",
-                rng.random_range(0..100_000)
-            ),
-            _ => format!(
-                "{method} {route} completed {status} in {ms}ms for {user} with {} items, cache={}, \
-                 upstream=catalog-{} (request_id={request_id})",
-                rng.random_range(0..20),
-                if rng.random_bool(0.8) { "hit" } else { "miss" },
-                rng.random_range(0..8)
-            ),
-        };
-        let mut attributes = vec![
-            kv("http.method", s(method)),
-            kv("http.route", s(route)),
-            kv("http.status_code", Some(AnyValue { value: Some(Value::IntValue(status)) })),
-            kv("duration_ms", Some(AnyValue { value: Some(Value::DoubleValue(ms)) })),
-            kv("request_id", s(request_id)),
-            kv("region", s(REGIONS[rng.random_range(0..REGIONS.len())])),
-        ];
-        if rng.random_bool(0.7) {
-            let (session, person) = &self.sessions[rng.random_range(0..self.sessions.len())];
-            attributes.push(kv("sessionId", s(session.clone())));
-            attributes.push(kv("posthogDistinctId", s(person.clone())));
-        } else {
-            attributes.push(kv("thread", s(format!("worker-{}", rng.random_range(0..16)))));
-            attributes.push(kv("component", s("http")));
-        }
         let ts = self.start_ns + self.produced as i64 * self.step_ns;
-        LogRecord {
+        let mut request = match self.request.take() {
+            Some(r) if r.left > 0 => r,
+            _ => self.new_request(ts),
+        };
+        request.left -= 1;
+        let template = self.template(request.kind);
+        let mut body = fill(template.text, &mut self.rng);
+        if self.produced == self.needle_at {
+            let needle = format!("{:016x}", self.rng.random::<u64>());
+            body.push_str(&format!(" (correlation {needle})"));
+            self.probes.needle = needle;
+        }
+        let lower = body.to_lowercase();
+        if lower.contains(&RARE_TERM.to_lowercase()) {
+            self.probes.rare_logs += 1;
+        }
+        let common = lower.contains(COMMON_TERM);
+        if common {
+            self.probes.common_logs += 1;
+        }
+        let mut attributes = vec![
+            kv("request_id", s(request.request_id.clone())),
+            kv("thread", s(format!("worker-{}", self.rng.random_range(0..16)))),
+            kv("region", s(["eu-west-1", "us-east-1", "us-west-2", "ap-south-1"][request.kind % 4])),
+        ];
+        if let Some(at) = request.session {
+            let session = &mut self.sessions[at];
+            session.logs += 1;
+            attributes.push(kv("sessionId", s(session.id.clone())));
+            attributes.push(kv("posthogDistinctId", s(person_id(session.person))));
+            if common {
+                self.common_sessions.insert(at);
+                self.common_people.insert(session.person);
+            }
+        }
+        let record = LogRecord {
             time_unix_nano: ts as u64,
             observed_time_unix_nano: ts as u64,
-            severity_number: number,
-            severity_text: text.into(),
+            severity_number: template.severity,
+            severity_text: severity_text(template.severity).into(),
             body: s(body),
             attributes,
-            trace_id: rng.random::<[u8; 16]>().to_vec(),
-            span_id: rng.random::<[u8; 8]>().to_vec(),
+            trace_id: request.trace_id.clone(),
+            span_id: self.rng.random::<[u8; 8]>().to_vec(),
             ..Default::default()
+        };
+        let kind = request.kind;
+        self.request = Some(request);
+        (kind, record)
+    }
+
+    /// A template of `kind`, by the templates' weights.
+    fn template(&mut self, kind: usize) -> &'static Template {
+        let (of_kind, total) = &self.kinds[kind];
+        let mut roll = self.rng.random_range(0..(*total).max(1));
+        for template in of_kind {
+            if roll < template.weight {
+                return template;
+            }
+            roll -= template.weight;
         }
+        &TEMPLATES[0]
     }
 }
 
-/// A UUIDv7-shaped session id and the person it belongs to.
-fn new_session(rng: &mut StdRng) -> (String, String) {
+fn severity_text(number: i32) -> &'static str {
+    match number {
+        ..=8 => "DEBUG",
+        9..=12 => "INFO",
+        13..=16 => "WARN",
+        17..=20 => "ERROR",
+        _ => "FATAL",
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn person_id(person: u32) -> String {
+    format!("user{person}@example.com")
+}
+
+/// A UUIDv7-shaped session id.
+fn session_id(rng: &mut StdRng) -> String {
     let a: u64 = rng.random();
     let b: u64 = rng.random();
-    let id = format!(
+    format!(
         "{:08x}-{:04x}-7{:03x}-{:04x}-{:012x}",
         a >> 32,
         (a >> 16) & 0xffff,
         a & 0xfff,
         (b >> 48) | 0x8000,
         b & 0xffff_ffff_ffff
-    );
-    (id, format!("user{}@example.com", rng.random_range(0..50_000)))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_share_ids_and_sessions_have_realistic_lengths() {
+        let logs = 200_000;
+        let mut g = Generator::new(7, 0, 24 * 3_600_000_000_000, logs, logs / 2);
+        let mut bodies = HashSet::new();
+        let mut by_request: std::collections::HashMap<String, (u32, Vec<u8>)> = Default::default();
+        for _ in 0..logs / 1000 {
+            for r in
+                g.batch(1000).resource_logs.iter().flat_map(|r| &r.scope_logs).flat_map(|s| &s.log_records)
+            {
+                if let Some(Value::StringValue(b)) = r.body.as_ref().and_then(|b| b.value.as_ref()) {
+                    bodies.insert(b.split(' ').take(3).collect::<Vec<_>>().join(" "));
+                }
+                let Some(Value::StringValue(id)) =
+                    r.attributes[0].value.as_ref().and_then(|v| v.value.as_ref())
+                else {
+                    panic!("request id")
+                };
+                let entry = by_request.entry(id.clone()).or_insert((0, r.trace_id.clone()));
+                entry.0 += 1;
+                assert_eq!(entry.1, r.trace_id, "a request's logs share its trace");
+            }
+        }
+        assert!(bodies.len() > 1000, "bodies vary: {} distinct starts", bodies.len());
+        assert!(by_request.values().all(|(n, _)| (1..=8).contains(n)));
+        let p = g.probes();
+        assert_eq!(by_request[&p.request_id].0, 8);
+        assert!(p.session_logs > 100, "{p:?}");
+        assert!(p.rare_logs > 0 && p.common_logs > 10 * p.rare_logs, "{p:?}");
+        assert!(p.common_sessions > 0 && p.common_people <= p.common_sessions);
+        assert_eq!(p.needle.len(), 16);
+    }
 }

@@ -8,8 +8,8 @@ use anyhow::bail;
 use prost::Message;
 
 use crate::backends::{Servers, StorageArgs};
-use crate::generate;
 use crate::server::{API_KEY, TOKEN, cpu_seconds, dir_bytes, now_ns, peak_rss_mb, wait_healthy};
+use crate::{generate, templates};
 use std::process::Command;
 
 /// Options of the logs benchmark.
@@ -57,9 +57,7 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
 
     let span_ns = args.hours * 3600 * 1_000_000_000;
     let start_ns = now_ns() - span_ns;
-    let mut generator =
-        generate::Generator::new(args.seed, start_ns, span_ns / args.logs.max(1) as i64, args.logs / 2);
-    let session = generator.some_session();
+    let mut generator = generate::Generator::new(args.seed, start_ns, span_ns, args.logs, args.logs / 2);
     let batches = args.logs.div_ceil(args.batch as u64);
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(args.clients * 2);
     let batch_size = args.batch;
@@ -74,7 +72,7 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
                 break;
             }
         }
-        generator.needle().unwrap_or_default().to_owned()
+        generator.probes()
     });
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let bytes_sent = Arc::new(AtomicU64::new(0));
@@ -113,7 +111,7 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         s.await??;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let needle = producer.join().map_err(|_| anyhow::anyhow!("generator thread panicked"))?;
+    let probes = producer.join().map_err(|_| anyhow::anyhow!("generator thread panicked"))?;
     let mb = bytes_sent.load(Ordering::Relaxed) as f64 / 1e6;
     println!("ingest: {} records in {elapsed:.1} s", args.logs);
     println!(
@@ -150,52 +148,78 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         let url = format!("{}/api/projects/1/{path}", server.base);
         async move {
             let mut times = Vec::new();
-            let mut results = 0;
+            let mut answer = serde_json::Value::Null;
             for _ in 0..args.repeat {
                 let t = Instant::now();
                 let resp = client.get(&url).bearer_auth(API_KEY).send().await?;
                 if !resp.status().is_success() {
                     bail!("{url} answered {}", resp.status());
                 }
-                let v: serde_json::Value = resp.json().await?;
+                answer = resp.json().await?;
                 times.push(t.elapsed().as_secs_f64() * 1000.0);
-                // Logs of a page, buckets of a histogram, attribute keys of facets, or the
-                // log count of a summary.
-                results = ["results", "buckets", "attributes"]
-                    .iter()
-                    .find_map(|k| v[k].as_array().map(Vec::len))
-                    .unwrap_or_else(|| v["logs"].as_u64().unwrap_or(0) as usize);
             }
             times.sort_by(f64::total_cmp);
-            Ok::<_, anyhow::Error>((times[times.len() / 2], times[times.len() * 95 / 100], results))
+            Ok::<_, anyhow::Error>((times[times.len() / 2], times[times.len() * 95 / 100], answer))
         }
     };
     let range = format!("from=-{}h", args.hours + 1);
-    let common = "q=timeout%20waiting";
-    println!(
-        "queries over {} logs ({} runs each); the needle is request id {needle}:",
-        args.logs, args.repeat
-    );
-    for (name, path) in [
-        ("needle (a token once in the data)", format!("logs?{range}&q={needle}&limit=100")),
+    let p = &probes;
+    let common = format!("q={}", templates::COMMON_TERM.replace(' ', "%20"));
+    let rare = format!("q={}", templates::RARE_TERM);
+    println!("queries over {} logs ({} runs each), p50 and p95 through the API:", args.logs, args.repeat);
+    for (name, path, truth) in [
+        ("a token that occurs once, newest 100", format!("logs?{range}&q={}&limit=100", p.needle), 1),
+        ("12-character substring of it", format!("logs?{range}&q={}&limit=100", &p.needle[2..14]), 1),
         (
-            "12-character substring of it",
-            format!("logs?{range}&q={}&limit=100", &needle[2..14.min(needle.len())]),
+            "attribute request_id = X (8 logs)",
+            format!("logs?{range}&attr=request_id%3D{}&limit=100", p.request_id),
+            8,
         ),
-        ("substring search, common term", format!("logs?{range}&{common}&limit=100")),
-        ("substring search, rare term", format!("logs?{range}&q=cart:4242:items&limit=100")),
-        ("attribute filter", format!("logs?{range}&attr=http.route%3D/api/checkout&limit=100")),
-        ("histogram by severity", format!("logs/histogram?{range}")),
-        ("histogram of a search", format!("logs/histogram?{range}&{common}")),
-        ("session filter", format!("logs?{range}&session_id={session}&limit=100")),
-        ("facets", format!("logs/facets?{range}")),
-        ("facets of a search", format!("logs/facets?{range}&{common}")),
-        ("summary of a search", format!("logs/summary?{range}&{common}")),
-        ("summary of the needle", format!("logs/summary?{range}&q={needle}")),
+        ("one trace's logs (8 logs)", format!("logs?{range}&trace_id={}&limit=100", p.trace_id), 8),
+        ("one person's logs, newest 100", format!("logs?{range}&distinct_id={}&limit=100", p.person), 100),
+        (
+            "one session's logs",
+            format!("logs?{range}&session_id={}&limit=1000", p.session),
+            u64::from(p.session_logs).min(1000),
+        ),
+        ("rare term, newest 100", format!("logs?{range}&{rare}&limit=100"), p.rare_logs.min(100)),
+        ("common term, newest 100", format!("logs?{range}&{common}&limit=100"), 100),
     ] {
-        let (p50, p95, n) = query(path).await?;
-        println!("  {name:<32} p50 {p50:7.1} ms   p95 {p95:7.1} ms   ({n} results)");
+        let (p50, p95, answer) = query(path).await?;
+        let n = answer["results"].as_array().map_or(0, Vec::len);
+        let check = if n as u64 == truth { String::new() } else { format!(" (expected {truth})") };
+        println!("  {name:<40} p50 {p50:7.1} ms   p95 {p95:7.1} ms   {n} logs{check}");
     }
+    for (name, path) in [
+        ("histogram of a search", format!("logs/histogram?{range}&{common}")),
+        ("histogram of 24 h by severity", format!("logs/histogram?{range}")),
+        ("facets (top services)", format!("logs/facets?{range}")),
+    ] {
+        let (p50, p95, answer) = query(path).await?;
+        let estimated =
+            [&answer["approximate"], &answer["sampled"]].iter().any(|v| v.as_bool() == Some(true));
+        let what = match answer["buckets"].as_array() {
+            Some(buckets) => {
+                format!("{} logs counted", buckets.iter().filter_map(|b| b["total"].as_u64()).sum::<u64>())
+            }
+            None => format!("{} services", answer["services"].as_array().map_or(0, Vec::len)),
+        };
+        let exact = if estimated { "estimated" } else { "exact" };
+        println!("  {name:<40} p50 {p50:7.1} ms   p95 {p95:7.1} ms   {what}, {exact}");
+    }
+    let (p50, p95, answer) = query(format!("logs/summary?{range}&{common}")).await?;
+    println!(
+        "  {:<40} p50 {p50:7.1} ms   p95 {p95:7.1} ms   {} logs · {} sessions · {} users{}",
+        "logs · sessions · users of a search",
+        answer["logs"],
+        answer["sessions"],
+        answer["users"],
+        if answer["approximate"].as_bool() == Some(true) { " (approximate)" } else { "" }
+    );
+    println!(
+        "    true answer: {} logs · {} sessions · {} users; rare term in {} logs",
+        p.common_logs, p.common_sessions, p.common_people, p.rare_logs
+    );
     for server in &servers.servers {
         println!("server peak RSS overall: {:.0} MB", peak_rss_mb(server.child.id()));
     }
