@@ -9,7 +9,7 @@ use prost::Message;
 
 use crate::backends::{Servers, StorageArgs};
 use crate::server::{API_KEY, TOKEN, cpu_seconds, dir_bytes, now_ns, peak_rss_mb, wait_healthy};
-use crate::{generate, templates};
+use crate::{generate, tantivy_side, templates};
 use std::process::Command;
 
 /// Options of the logs benchmark.
@@ -41,6 +41,9 @@ pub(crate) struct LogsArgs {
     /// "2GiB"` to measure what the default memory limit costs.
     #[arg(long)]
     config: Option<std::path::PathBuf>,
+    /// Then index the same logs with tantivy, in process, and time the same lookups there.
+    #[arg(long)]
+    tantivy: bool,
     #[command(flatten)]
     storage: StorageArgs,
 }
@@ -248,5 +251,17 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         args.logs,
         disk as f64 / args.logs as f64
     );
+    if args.tantivy {
+        // The same seed makes the same logs.
+        let mut generator = generate::Generator::new(args.seed, start_ns, span_ns, args.logs, args.logs / 2);
+        let mut side = tantivy_side::Side::new()?;
+        let mut left = args.logs;
+        while left > 0 {
+            let n = left.min(args.batch as u64);
+            left -= n;
+            side.add(&generator.batch(n as usize))?;
+        }
+        side.report(&generator.probes(), args.logs, args.repeat)?;
+    }
     Ok(())
 }

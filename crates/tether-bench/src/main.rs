@@ -21,6 +21,7 @@ mod metadata;
 mod overload;
 mod server;
 mod stamp;
+mod tantivy_side;
 mod templates;
 
 use clap::{Parser, Subcommand};

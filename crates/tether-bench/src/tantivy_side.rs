@@ -1,0 +1,208 @@
+//! The logs benchmark's lookups answered by tantivy (the engine inside Quickwit) over the
+//! same generated logs, in process: the figure Tether's index design is measured against
+//! (issue 26 asks for tantivy as one of the designs). Its schema is the one such a store
+//! would have: the body tokenized with positions, ids as exact terms, the time, severity and
+//! service as fast fields, every field stored for the page of results.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use tantivy::aggregation::AggregationCollector;
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, PhraseQuery, Query, RegexQuery, TermQuery};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TEXT};
+use tantivy::{Index, IndexWriter, Order, TantivyDocument, Term, doc};
+
+use crate::generate::Probes;
+use crate::templates::{COMMON_TERM, RARE_TERM};
+
+struct Fields {
+    ts: Field,
+    severity: Field,
+    service: Field,
+    body: Field,
+    request_id: Field,
+    trace_id: Field,
+    session_id: Field,
+    distinct_id: Field,
+}
+
+/// A tantivy index being filled with the benchmark's logs.
+pub(crate) struct Side {
+    index: Index,
+    writer: IndexWriter,
+    fields: Fields,
+    dir: tempfile::TempDir,
+    indexing_seconds: f64,
+}
+
+fn text(v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>) -> String {
+    match v.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+impl Side {
+    pub(crate) fn new() -> anyhow::Result<Side> {
+        let mut schema = Schema::builder();
+        let fields = Fields {
+            ts: schema.add_i64_field("ts", FAST | INDEXED | STORED),
+            severity: schema.add_u64_field("severity", FAST | STORED),
+            service: schema.add_text_field("service", STRING | FAST | STORED),
+            body: schema.add_text_field("body", TEXT | STORED),
+            request_id: schema.add_text_field("request_id", STRING | STORED),
+            trace_id: schema.add_text_field("trace_id", STRING | STORED),
+            session_id: schema.add_text_field("session_id", STRING | FAST | STORED),
+            distinct_id: schema.add_text_field("distinct_id", STRING | FAST | STORED),
+        };
+        let dir = tempfile::tempdir()?;
+        let index = Index::create_in_dir(dir.path(), schema.build())?;
+        let writer = index.writer(256 << 20)?;
+        Ok(Side { index, writer, fields, dir, indexing_seconds: 0.0 })
+    }
+
+    /// Indexes one batch of the generated logs.
+    pub(crate) fn add(&mut self, batch: &ExportLogsServiceRequest) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let f = &self.fields;
+        for resource in &batch.resource_logs {
+            let service = resource
+                .resource
+                .iter()
+                .flat_map(|r| &r.attributes)
+                .find(|a| a.key == "service.name")
+                .map(|a| text(&a.value))
+                .unwrap_or_default();
+            for record in resource.scope_logs.iter().flat_map(|s| &s.log_records) {
+                let attr = |key: &str| {
+                    record
+                        .attributes
+                        .iter()
+                        .find(|a| a.key == key)
+                        .map(|a| text(&a.value))
+                        .unwrap_or_default()
+                };
+                let trace: String = record.trace_id.iter().map(|b| format!("{b:02x}")).collect();
+                self.writer.add_document(doc!(
+                    f.ts => record.time_unix_nano as i64,
+                    f.severity => u64::try_from(record.severity_number).unwrap_or(0),
+                    f.service => service.clone(),
+                    f.body => text(&record.body),
+                    f.request_id => attr("request_id"),
+                    f.trace_id => trace,
+                    f.session_id => attr("sessionId"),
+                    f.distinct_id => attr("posthogDistinctId"),
+                ))?;
+            }
+        }
+        self.indexing_seconds += started.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// Commits, merges nothing further, and times the same lookups as the API's.
+    pub(crate) fn report(mut self, probes: &Probes, logs: u64, repeat: usize) -> anyhow::Result<()> {
+        let started = Instant::now();
+        self.writer.commit()?;
+        self.writer.wait_merging_threads()?;
+        let indexing = self.indexing_seconds + started.elapsed().as_secs_f64();
+        let reader = self.index.reader()?;
+        let searcher = reader.searcher();
+        println!(
+            "tantivy 0.27 over the same logs, in process: indexed at {:.0} logs/s (one writer, 2 threads), {} segments",
+            logs as f64 / indexing,
+            searcher.segment_readers().len()
+        );
+        let f = &self.fields;
+        let term = |field: Field, value: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+        };
+        let phrase = |words: &str| -> Box<dyn Query> {
+            let terms: Vec<Term> = words.split(' ').map(|w| Term::from_field_text(f.body, w)).collect();
+            Box::new(PhraseQuery::new(terms))
+        };
+        let time = |run: &mut dyn FnMut() -> anyhow::Result<usize>| -> anyhow::Result<(f64, usize)> {
+            let mut times = Vec::new();
+            let mut n = 0;
+            for _ in 0..repeat {
+                let t = Instant::now();
+                n = run()?;
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.sort_by(f64::total_cmp);
+            Ok((times[times.len() / 2], n))
+        };
+        // The newest `limit` matches, each document read whole (as a page of results is).
+        let newest = |query: &dyn Query, limit: usize| -> anyhow::Result<usize> {
+            let top = searcher
+                .search(query, &TopDocs::with_limit(limit).order_by_fast_field::<i64>("ts", Order::Desc))?;
+            for (_, address) in &top {
+                let _: TantivyDocument = searcher.doc(*address)?;
+            }
+            Ok(top.len())
+        };
+        let substring = RegexQuery::from_pattern(&format!(".*{}.*", &probes.needle[2..14]), f.body)
+            .context("the substring's pattern")?;
+        let lookups: Vec<(&str, Box<dyn Query>, usize)> = vec![
+            ("a token that occurs once, newest 100", term(f.body, &probes.needle), 100),
+            ("12-character substring of it (regex)", Box::new(substring), 100),
+            ("attribute request_id = X (8 logs)", term(f.request_id, &probes.request_id), 100),
+            ("one trace's logs (8 logs)", term(f.trace_id, &probes.trace_id), 100),
+            ("one person's logs, newest 100", term(f.distinct_id, &probes.person), 100),
+            ("one session's logs", term(f.session_id, &probes.session), 1000),
+            ("rare term, newest 100", term(f.body, &RARE_TERM.to_lowercase()), 100),
+            ("common term, newest 100", phrase(COMMON_TERM), 100),
+        ];
+        for (name, query, limit) in &lookups {
+            let (p50, n) = time(&mut || newest(query.as_ref(), *limit))?;
+            println!("  {name:<40} p50 {p50:7.2} ms   {n} logs");
+        }
+        let hour_ns = 3_600_000_000_000i64;
+        let aggregate = |query: &dyn Query, aggs: serde_json::Value| -> anyhow::Result<serde_json::Value> {
+            let aggs: Aggregations = serde_json::from_value(aggs)?;
+            let collector = AggregationCollector::from_aggs(aggs, Default::default());
+            Ok(serde_json::to_value(searcher.search(query, &collector)?)?)
+        };
+        let common = phrase(COMMON_TERM);
+        let histogram =
+            serde_json::json!({"h": {"histogram": {"field": "ts", "interval": hour_ns as f64 / 2.0}}});
+        let by_severity = serde_json::json!({"h": {"histogram": {"field": "ts", "interval": hour_ns as f64 / 2.0},
+            "aggs": {"s": {"terms": {"field": "severity"}}}}});
+        let facets = serde_json::json!({"s": {"terms": {"field": "service", "size": 10}}});
+        let summary = serde_json::json!({"sessions": {"cardinality": {"field": "session_id"}},
+            "users": {"cardinality": {"field": "distinct_id"}}});
+        let buckets = |v: &serde_json::Value| v["h"]["buckets"].as_array().map_or(0, Vec::len);
+        let (p50, n) = time(&mut || Ok(buckets(&aggregate(common.as_ref(), histogram.clone())?)))?;
+        println!("  {:<40} p50 {p50:7.2} ms   {n} buckets", "histogram of a search");
+        let (p50, n) = time(&mut || Ok(buckets(&aggregate(&AllQuery, by_severity.clone())?)))?;
+        println!("  {:<40} p50 {p50:7.2} ms   {n} buckets", "histogram of 24 h by severity");
+        let (p50, n) = time(&mut || {
+            Ok(aggregate(&AllQuery, facets.clone())?["s"]["buckets"].as_array().map_or(0, Vec::len))
+        })?;
+        println!("  {:<40} p50 {p50:7.2} ms   {n} services", "facets (top services)");
+        let mut answer = serde_json::Value::Null;
+        let (p50, _) = time(&mut || {
+            let count = searcher.search(common.as_ref(), &Count)?;
+            answer = aggregate(common.as_ref(), summary.clone())?;
+            answer["logs"] = count.into();
+            Ok(count)
+        })?;
+        println!(
+            "  {:<40} p50 {p50:7.2} ms   {} logs · {} sessions · {} users (sessions and users: HyperLogLog)",
+            "logs · sessions · users of a search",
+            answer["logs"],
+            answer["sessions"]["value"],
+            answer["users"]["value"]
+        );
+        let bytes = crate::server::dir_bytes(self.dir.path());
+        println!(
+            "  index: {:.1} MB = {:.1} bytes/log (every field stored, tantivy's default doc store compression)",
+            bytes as f64 / 1e6,
+            bytes as f64 / logs as f64
+        );
+        Ok(())
+    }
+}
