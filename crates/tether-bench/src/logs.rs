@@ -41,7 +41,8 @@ pub(crate) struct LogsArgs {
     /// "2GiB"` to measure what the default memory limit costs.
     #[arg(long)]
     config: Option<std::path::PathBuf>,
-    /// Then index the same logs with tantivy, in process, and time the same lookups there.
+    /// Then index the same logs with tantivy in process, as the log store and as an index of
+    /// terms only, and time the same lookups there.
     #[arg(long)]
     tantivy: bool,
     #[command(flatten)]
@@ -252,16 +253,19 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         disk as f64 / args.logs as f64
     );
     if args.tantivy {
-        // The same seed makes the same logs.
-        let mut generator = generate::Generator::new(args.seed, start_ns, span_ns, args.logs, args.logs / 2);
-        let mut side = tantivy_side::Side::new()?;
-        let mut left = args.logs;
-        while left > 0 {
-            let n = left.min(args.batch as u64);
-            left -= n;
-            side.add(&generator.batch(n as usize))?;
+        for layout in [tantivy_side::Layout::Store, tantivy_side::Layout::Terms] {
+            // The same seed makes the same logs.
+            let mut generator =
+                generate::Generator::new(args.seed, start_ns, span_ns, args.logs, args.logs / 2);
+            let mut side = tantivy_side::Side::new(layout)?;
+            let mut left = args.logs;
+            while left > 0 {
+                let n = left.min(args.batch as u64);
+                left -= n;
+                side.add(&generator.batch(n as usize))?;
+            }
+            side.report(&generator.probes(), args.logs, args.repeat)?;
         }
-        side.report(&generator.probes(), args.logs, args.repeat)?;
     }
     Ok(())
 }

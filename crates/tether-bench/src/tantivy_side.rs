@@ -1,8 +1,12 @@
 //! The logs benchmark's lookups answered by tantivy (the engine inside Quickwit) over the
-//! same generated logs, in process: the figure Tether's index design is measured against
-//! (issue 26 asks for tantivy as one of the designs). Its schema is the one such a store
-//! would have: the body tokenized with positions, ids as exact terms, the time, severity and
-//! service as fast fields, every field stored for the page of results.
+//! same generated logs, in process: the figures Tether's index design is measured against
+//! (issue 26 asks for tantivy as one of the designs), in two layouts:
+//! - [`Layout::Store`], tantivy as the log store (Quickwit's way): the body tokenized with
+//!   positions, ids as exact terms, the time, severity and service as fast fields, every
+//!   field stored (zstd) for the page of results;
+//! - [`Layout::Terms`], an index beside a columnar store that keeps the rows: terms only
+//!   (no positions, norms or stored documents), the time as a fast field, so a lookup yields
+//!   the rows to fetch.
 
 use std::time::Instant;
 
@@ -12,8 +16,11 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use tantivy::aggregation::AggregationCollector;
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, PhraseQuery, Query, RegexQuery, TermQuery};
-use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TEXT};
+use tantivy::query::{AllQuery, BooleanQuery, PhraseQuery, Query, RegexQuery, TermQuery};
+use tantivy::schema::{
+    FAST, Field, IndexRecordOption, NumericOptions, STORED, STRING, Schema, TEXT, TextFieldIndexing,
+    TextOptions,
+};
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{Index, IndexSettings, IndexWriter, Order, TantivyDocument, Term, doc};
 
@@ -31,8 +38,16 @@ struct Fields {
     distinct_id: Field,
 }
 
+/// What the index holds.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Layout {
+    Store,
+    Terms,
+}
+
 /// A tantivy index being filled with the benchmark's logs.
 pub(crate) struct Side {
+    layout: Layout,
     index: Index,
     writer: IndexWriter,
     fields: Fields,
@@ -48,17 +63,32 @@ fn text(v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>) -> String 
 }
 
 impl Side {
-    pub(crate) fn new() -> anyhow::Result<Side> {
+    pub(crate) fn new(layout: Layout) -> anyhow::Result<Side> {
         let mut schema = Schema::builder();
+        let store = layout == Layout::Store;
+        let numeric = |o: NumericOptions| if store { o.set_stored() } else { o };
+        let service: TextOptions = STRING | FAST;
+        // Terms only: no positions (phrases are checked on the fetched rows), no norms.
+        let terms = |tokenizer: &str| {
+            let indexing = TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false);
+            TextOptions::default().set_indexing_options(indexing)
+        };
+        let (body, id) = match layout {
+            Layout::Store => (TEXT | STORED, STRING | STORED),
+            Layout::Terms => (terms("default"), terms("raw")),
+        };
         let fields = Fields {
-            ts: schema.add_i64_field("ts", FAST | INDEXED | STORED),
-            severity: schema.add_u64_field("severity", FAST | STORED),
-            service: schema.add_text_field("service", STRING | FAST | STORED),
-            body: schema.add_text_field("body", TEXT | STORED),
-            request_id: schema.add_text_field("request_id", STRING | STORED),
-            trace_id: schema.add_text_field("trace_id", STRING | STORED),
-            session_id: schema.add_text_field("session_id", STRING | FAST | STORED),
-            distinct_id: schema.add_text_field("distinct_id", STRING | FAST | STORED),
+            ts: schema.add_i64_field("ts", numeric(NumericOptions::default().set_fast().set_indexed())),
+            severity: schema.add_u64_field("severity", numeric(NumericOptions::default().set_fast())),
+            service: schema.add_text_field("service", if store { service.set_stored() } else { service }),
+            body: schema.add_text_field("body", body),
+            request_id: schema.add_text_field("request_id", id.clone()),
+            trace_id: schema.add_text_field("trace_id", id.clone()),
+            session_id: schema.add_text_field("session_id", id.clone() | FAST),
+            distinct_id: schema.add_text_field("distinct_id", id | FAST),
         };
         let dir = tempfile::tempdir()?;
         // zstd for the documents, as Quickwit stores them (tantivy's default is lz4).
@@ -68,7 +98,7 @@ impl Side {
         };
         let index = Index::builder().schema(schema.build()).settings(settings).create_in_dir(dir.path())?;
         let writer = index.writer(256 << 20)?;
-        Ok(Side { index, writer, fields, dir, indexing_seconds: 0.0 })
+        Ok(Side { layout, index, writer, fields, dir, indexing_seconds: 0.0 })
     }
 
     /// Indexes one batch of the generated logs.
@@ -117,18 +147,30 @@ impl Side {
         let indexing = self.indexing_seconds + started.elapsed().as_secs_f64();
         let reader = self.index.reader()?;
         let searcher = reader.searcher();
+        let layout = match self.layout {
+            Layout::Store => "as the log store (documents stored, zstd)",
+            Layout::Terms => "as an index of terms only (no documents, positions or norms)",
+        };
         println!(
-            "tantivy 0.27 over the same logs, in process: indexed at {:.0} logs/s (one writer, 2 threads), {} segments",
+            "tantivy 0.27 {layout}, over the same logs in process: indexed at {:.0} logs/s (one writer, 2 threads), {} segments",
             logs as f64 / indexing,
             searcher.segment_readers().len()
         );
+        let store = self.layout == Layout::Store;
         let f = &self.fields;
         let term = |field: Field, value: &str| -> Box<dyn Query> {
             Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
         };
+        // Without positions, a phrase is its words (the fetched rows are checked for it).
         let phrase = |words: &str| -> Box<dyn Query> {
             let terms: Vec<Term> = words.split(' ').map(|w| Term::from_field_text(f.body, w)).collect();
-            Box::new(PhraseQuery::new(terms))
+            if store {
+                return Box::new(PhraseQuery::new(terms));
+            }
+            let each = terms
+                .into_iter()
+                .map(|t| -> Box<dyn Query> { Box::new(TermQuery::new(t, IndexRecordOption::Basic)) });
+            Box::new(BooleanQuery::intersection(each.collect()))
         };
         let time = |run: &mut dyn FnMut() -> anyhow::Result<usize>| -> anyhow::Result<(f64, usize)> {
             let mut times = Vec::new();
@@ -141,12 +183,15 @@ impl Side {
             times.sort_by(f64::total_cmp);
             Ok((times[times.len() / 2], n))
         };
-        // The newest `limit` matches, each document read whole (as a page of results is).
+        // The newest `limit` matches, each document read whole (as a page of results is)
+        // where the index stores them; else the rows to fetch are what it yields.
         let newest = |query: &dyn Query, limit: usize| -> anyhow::Result<usize> {
             let top = searcher
                 .search(query, &TopDocs::with_limit(limit).order_by_fast_field::<i64>("ts", Order::Desc))?;
-            for (_, address) in &top {
-                let _: TantivyDocument = searcher.doc(*address)?;
+            if store {
+                for (_, address) in &top {
+                    let _: TantivyDocument = searcher.doc(*address)?;
+                }
             }
             Ok(top.len())
         };
@@ -216,7 +261,7 @@ impl Side {
         let detail: Vec<String> =
             parts.iter().map(|(ext, bytes)| format!("{ext} {:.1}", per_log(*bytes))).collect();
         println!(
-            "  index: {:.1} MB = {:.1} bytes/log (documents zstd; bytes/log by part: {})",
+            "  index: {:.1} MB = {:.1} bytes/log (by part: {})",
             total as f64 / 1e6,
             per_log(total),
             detail.join(", ")
