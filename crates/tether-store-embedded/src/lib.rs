@@ -7,6 +7,7 @@
 //! not contain: HTTP, decoding, or policy (auth decisions are the server's).
 
 mod duck;
+mod id_index;
 mod text_index;
 
 use std::path::Path;

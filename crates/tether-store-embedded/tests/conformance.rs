@@ -30,3 +30,37 @@ async fn recordings() -> RecordingStores {
 tether_store::logs_suite!(logs);
 tether_store::events_suite!(events);
 tether_store::recordings_suite!(recordings);
+
+/// The log suite again with the indexes committed after every append, so each case also
+/// reads through the id index (committed about once a second, see `id_index`) and not only
+/// the logs above its watermark, which the suite above reads right after appending.
+mod indexed {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use tether_model::ProjectId;
+    use tether_store::conformance::LogStores;
+    use tether_store::{LogWriter, StoreResult, StoredLog};
+    use tether_store_embedded::DuckAnalytics;
+
+    struct Committed(Arc<DuckAnalytics>);
+
+    #[async_trait]
+    impl LogWriter for Committed {
+        async fn append_logs(&self, logs: Vec<StoredLog>) -> StoreResult<()> {
+            self.0.append_logs(logs).await?;
+            self.0.checkpoint().await
+        }
+
+        async fn delete_logs_before(&self, project_id: ProjectId, before_ns: i64) -> StoreResult<u64> {
+            self.0.delete_logs_before(project_id, before_ns).await
+        }
+    }
+
+    async fn logs() -> LogStores {
+        let (duck, dir) = super::open().await;
+        LogStores { writer: Arc::new(Committed(duck.clone())), logs: duck, guard: Box::new(dir) }
+    }
+
+    tether_store::logs_suite!(logs);
+}

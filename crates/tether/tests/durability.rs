@@ -1,8 +1,9 @@
 //! Acknowledged logs survive the process being killed (SIGKILL, no shutdown, no checkpoint):
 //! the real binary is started, sent logs, killed, restarted on the same data directory, and
-//! every acknowledged log is read back, and found by text search (the text index is
-//! rebuilt from the logs for what its files did not cover: 140,000 logs fill one segment
-//! file and leave the rest in memory when the process dies).
+//! every acknowledged log is read back, and found by text search and by id (the text and
+//! id indexes are rebuilt from the logs for what their files did not cover: 140,000 logs
+//! fill one text index segment file and leave the rest in memory when the process dies,
+//! and the id index commits once a second).
 
 use serde_json::{Value, json};
 
@@ -19,11 +20,17 @@ fn otlp(batch: usize, per_batch: usize) -> Value {
     let records: Vec<Value> = (0..per_batch)
         .map(|i| {
             json!({"severityText": "INFO", "body": {"stringValue": format!("durable {batch}-{i}")},
-                   "attributes": [{"key": "sessionId", "value": {"stringValue": "durable-session"}}]})
+                   "attributes": [{"key": "sessionId", "value": {"stringValue": "durable-session"}},
+                                  {"key": "request_id", "value": {"stringValue": request_id(batch)}}]})
         })
         .collect();
     json!({"resourceLogs": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
                               "scopeLogs": [{"logRecords": records}]}]})
+}
+
+/// Each batch's logs share a request id, as a request's logs do.
+fn request_id(batch: usize) -> String {
+    format!("req-{batch:04}-7f3a9c")
 }
 
 #[tokio::test]
@@ -57,5 +64,18 @@ async fn acknowledged_logs_survive_sigkill() {
         let bodies: Vec<&str> =
             found["results"].as_array().unwrap().iter().filter_map(|l| l["body"].as_str()).collect();
         assert_eq!(bodies, [body], "{found}");
+    }
+    for batch in [0, 31, 69] {
+        let url = format!(
+            "{}/api/projects/1/logs?from=-1h&attr=request_id%3D{}&limit=1000",
+            tether.base,
+            request_id(batch)
+        );
+        let found: Value = client.get(url).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
+        let results = found["results"].as_array().unwrap();
+        assert_eq!(results.len(), 1000, "a full page of the request's 2,000 logs");
+        let prefix = format!("durable {batch}-");
+        assert!(results.iter().all(|l| l["body"].as_str().unwrap().starts_with(&prefix)), "{found}");
+        assert_eq!(found["has_more"], true, "the other 1,000 are a page away");
     }
 }

@@ -3,6 +3,7 @@
 //! cloned connections. All DuckDB calls run on blocking threads, off the async reactor.
 
 mod capture;
+mod catch_up;
 mod chunk_index;
 mod columns;
 mod expire;
@@ -10,7 +11,6 @@ mod query;
 mod read;
 mod recent;
 mod schema;
-mod text;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +24,7 @@ use tether_store::{
     StoreResult, StoredLog,
 };
 
+use crate::id_index::{self, IdIndex};
 use crate::text_index::{BlockSpan, TextIndex};
 
 /// DuckDB's memory limit unless configured: what keeps the whole server under ~512 MB.
@@ -44,6 +45,8 @@ struct Inner {
     /// Which blocks of logs may contain a text (`crate::text_index`). Taken after `writer`
     /// when both are held.
     text: Mutex<TextIndex>,
+    /// Which logs carry a session, person, trace or attribute value (`crate::id_index`).
+    ids: Arc<IdIndex>,
 }
 
 fn db_err(context: &'static str) -> impl FnOnce(duckdb::Error) -> StoreError {
@@ -56,8 +59,9 @@ impl DuckAnalytics {
         DuckAnalytics::open_with_memory(path, DEFAULT_MEMORY_LIMIT).await
     }
 
-    /// Opens (creating and migrating) the DuckDB file at `path`, and its text index in the
-    /// folder beside it (`<file>.text-index`), brought up to date with the logs. DuckDB
+    /// Opens (creating and migrating) the DuckDB file at `path`, and its text and id
+    /// indexes in the folders beside it (`<file>.text-index`, `<file>.id-index`), brought
+    /// up to date with the logs. DuckDB
     /// keeps at most `memory_limit` bytes (its cache of table blocks, sorts, checkpoints)
     /// and spills to disk past it instead of growing.
     pub async fn open_with_memory(path: &Path, memory_limit: u64) -> StoreResult<DuckAnalytics> {
@@ -74,11 +78,19 @@ impl DuckAnalytics {
                 .map_err(db_err("invalid DuckDB config"))?;
             let conn = Connection::open_with_flags(&path, config).map_err(db_err("cannot open DuckDB"))?;
             schema::migrate(&conn).map_err(db_err("DuckDB migration failed"))?;
-            let mut index_dir = PathBuf::from(path.as_os_str());
-            index_dir.as_mut_os_string().push(".text-index");
-            let mut text = TextIndex::open(&index_dir)
+            let beside = |suffix: &str| {
+                let mut dir = PathBuf::from(path.as_os_str());
+                dir.as_mut_os_string().push(suffix);
+                dir
+            };
+            let mut text = TextIndex::open(&beside(".text-index"))
                 .map_err(|e| StoreError::internal("cannot open the text index", e))?;
-            text::catch_up(&conn, &mut text)?;
+            catch_up::text(&conn, &mut text)?;
+            let ids = Arc::new(
+                IdIndex::open(&beside(".id-index"))
+                    .map_err(|e| StoreError::internal("cannot open the id index", e))?,
+            );
+            catch_up::ids(&conn, &ids)?;
             let writer = write::Writer::new(conn.try_clone().map_err(db_err("cannot clone connection"))?)
                 .map_err(db_err("cannot prepare the writer"))?;
             Ok(DuckAnalytics {
@@ -87,6 +99,7 @@ impl DuckAnalytics {
                     readers: Mutex::new(Vec::new()),
                     origin: Mutex::new(conn),
                     text: Mutex::new(text),
+                    ids,
                 }),
             })
         })
@@ -198,7 +211,8 @@ impl DuckAnalytics {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            writer.checkpoint().map_err(db_err("checkpoint failed"))
+            writer.checkpoint().map_err(db_err("checkpoint failed"))?;
+            inner.ids.commit().map_err(|e| StoreError::internal("cannot commit the id index", e))
         })
         .await
         .map_err(|e| StoreError::internal("DuckDB checkpoint task failed", e))?
@@ -225,8 +239,10 @@ impl LogWriter for DuckAnalytics {
         }
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            // Before the lock: the previous commit's sync need not wait for this.
+            // Before the lock: the previous commit's sync need not wait for this. The id index
+            // is added to before the commit too (a reader never finds a stored log it lacks).
             let batches = columns::logs_batches(&logs)?;
+            inner.ids.add(&logs).map_err(|e| StoreError::internal("cannot add to the id index", e))?;
             let mut writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
             let mut text = inner.text.lock().unwrap_or_else(PoisonError::into_inner);
             // Indexed before the commit: a reader never finds a stored log the index lacks.
@@ -249,11 +265,13 @@ impl LogWriter for DuckAnalytics {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let mut text = inner.text.lock().unwrap_or_else(PoisonError::into_inner);
-            text.forget_before(project_id, before_ns)
+            text.forget_before(project_id, before_ns)?;
+            drop(text);
+            inner.ids.forget_before(project_id, before_ns).map_err(std::io::Error::other)
         })
         .await
         .map_err(|e| StoreError::internal("text index task failed", e))?
-        .map_err(|e| StoreError::internal("cannot drop text index segments", e))?;
+        .map_err(|e| StoreError::internal("cannot forget old logs in the indexes", e))?;
         Ok(deleted)
     }
 }
@@ -262,6 +280,12 @@ impl LogWriter for DuckAnalytics {
 impl LogReader for DuckAnalytics {
     async fn search(&self, query: LogQuery) -> StoreResult<LogPage> {
         let LogQuery { filter, limit, after } = query;
+        if let Some(groups) = id_index::filter_keys(&filter) {
+            let ids = self.inner.ids.clone();
+            return self
+                .read(move |conn| read::search_indexed(conn, &filter, limit, after, &ids, &groups))
+                .await;
+        }
         self.read_filtered(filter, move |conn, filter, blocks| {
             read::search(conn, filter, limit, after, blocks)
         })

@@ -16,6 +16,7 @@ use super::columns::{
 };
 use super::db_err;
 use super::query::{LOG_COLUMNS, Where};
+use crate::id_index::IdIndex;
 use crate::text_index::BlockSpan;
 
 /// A search narrowed by the text index to at most this many blocks reads them one by one
@@ -170,10 +171,7 @@ pub(super) fn search(
         Some(logs) => logs,
         None => search_slices(conn, &base, filter, limit, after)?,
     };
-    let next = (logs.len() == limit)
-        .then(|| logs.last().map(|l| PageCursor { timestamp_ns: l.record.timestamp_ns, id: l.id }))
-        .flatten();
-    Ok(LogPage { logs, next })
+    Ok(LogPage { next: next_cursor(&logs, limit), logs })
 }
 
 /// Time slices start at this part of the range (at least a minute) and grow ×4.
@@ -203,16 +201,13 @@ fn search_slices(
         let slice_start = upper.saturating_sub(width).max(lower);
         let mut w = base.clone();
         w.push("ts >= ? AND ts < ?", [Value::BigInt(slice_start), Value::BigInt(upper)]);
-        let t0 = std::time::Instant::now();
         page.extend(newest_keys(conn, &w, limit - page.len())?);
-        tracing::info!(width, ms = t0.elapsed().as_secs_f64() * 1e3, n = page.len(), "XSLICE");
         upper = slice_start;
         width = width.saturating_mul(4);
     }
-    let t0 = std::time::Instant::now();
-    let r = rows_of(conn, filter, &page);
-    tracing::info!(ms = t0.elapsed().as_secs_f64() * 1e3, "XROWS");
-    r
+    // The keys already satisfy the text and attribute predicates, which cost a body
+    // decode or a lookup per row.
+    rows_of(conn, &LogFilter { text: None, attributes: Vec::new(), ..filter.clone() }, &page)
 }
 
 /// Newest first from candidate blocks (sorted by their newest log, newest first), read in
@@ -246,9 +241,7 @@ fn search_blocks(
         w.read_ranges(group.iter().map(|b| (b.first_id, b.last_id)).collect());
         let sql =
             format!("SELECT {} {} ORDER BY ts DESC, id DESC LIMIT {limit}", *LOG_COLUMNS, w.source_sql());
-        let t0 = std::time::Instant::now();
         logs.extend(query_logs(conn, &sql, &w.source_params())?);
-        tracing::info!(group = group.len(), ms = t0.elapsed().as_secs_f64() * 1e3, n = logs.len(), "XBLOCK");
         logs.sort_by_key(key);
         logs.truncate(limit);
     }
@@ -265,25 +258,63 @@ fn newest_keys(conn: &Connection, w: &Where, limit: usize) -> StoreResult<Vec<(i
     query_rows(conn, &sql, &w.params(), |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
-/// The logs of `keys` (from [`newest_keys`], newest first), in that order. The query
-/// repeats the filter's column predicates (time, severity, service, session, person,
-/// trace), which DuckDB pushes into the scan, with the keys' time and id bounds — an
-/// `id IN` list alone is no narrowing it pushes: a session's page spread over a wide id
-/// range took 46 ms by ids alone, 21 with the session too — but not its text or attribute
-/// predicates, which the keys already satisfy and which cost a body decode or a lookup
-/// per row.
+/// The logs of `keys` (newest first) that match `filter`, in that order. Besides the
+/// filter's predicates, which DuckDB pushes into the scan where they are column
+/// comparisons, the query bounds the keys' time and ids — an `id IN` list alone is no
+/// narrowing DuckDB pushes: a session's page spread over a wide id range took 46 ms by ids
+/// alone, 21 with the session too.
 fn rows_of(conn: &Connection, filter: &LogFilter, keys: &[(i64, i64)]) -> StoreResult<Vec<StoredLog>> {
     let (Some(&(newest, _)), Some(&(oldest, _))) = (keys.first(), keys.last()) else { return Ok(Vec::new()) };
     let ids = keys.iter().map(|&(_, id)| id);
     let (low, high) = (ids.clone().min().unwrap_or(0), ids.clone().max().unwrap_or(0));
-    let columns_only = LogFilter { text: None, attributes: Vec::new(), ..filter.clone() };
-    let mut w = Where::from_filter(&columns_only, None);
+    let mut w = Where::from_filter(filter, None);
     w.push("ts >= ? AND ts <= ?", [Value::BigInt(oldest), Value::BigInt(newest)]);
     w.push("id >= ? AND id <= ?", [Value::BigInt(low), Value::BigInt(high)]);
     // One list parameter, not `IN (?, …)`: the statement stays the same for any page.
     w.push("list_contains(?, id)", [Value::List(ids.map(Value::BigInt).collect())]);
     let sql = format!("SELECT {} FROM logs {} ORDER BY ts DESC, id DESC", *LOG_COLUMNS, w.sql());
     query_logs(conn, &sql, &w.params())
+}
+
+/// Candidates beyond this many fall back to [`search`]: the other predicates of the
+/// filter drop most of what the index finds, and a scan is cheaper than reading them.
+const MAX_INDEX_CANDIDATES: usize = 16_384;
+
+/// A page of a filter on an indexed id (a session, person, trace or attribute value, see
+/// `crate::id_index`): the index's newest candidates read from DuckDB with the whole
+/// filter; when its other predicates drop some, four times as many, and so on.
+pub(super) fn search_indexed(
+    conn: &Connection,
+    filter: &LogFilter,
+    limit: usize,
+    after: Option<PageCursor>,
+    index: &IdIndex,
+    groups: &[Vec<u64>],
+) -> StoreResult<LogPage> {
+    let snapshot = index.snapshot(groups);
+    let mut wanted = limit.max(1);
+    let logs = loop {
+        if wanted > MAX_INDEX_CANDIDATES {
+            return search(conn, filter, limit, after, None);
+        }
+        let found = snapshot
+            .newest(groups, filter, after, wanted)
+            .map_err(|e| StoreError::internal("cannot read the id index", e))?;
+        let mut logs = rows_of(conn, filter, &found.keys)?;
+        if logs.len() >= limit || !found.more {
+            logs.truncate(limit);
+            break logs;
+        }
+        wanted = wanted.saturating_mul(4);
+    };
+    Ok(LogPage { next: next_cursor(&logs, limit), logs })
+}
+
+/// Where the page after `logs` starts, when it was full.
+fn next_cursor(logs: &[StoredLog], limit: usize) -> Option<PageCursor> {
+    (logs.len() == limit)
+        .then(|| logs.last().map(|l| PageCursor { timestamp_ns: l.record.timestamp_ns, id: l.id }))
+        .flatten()
 }
 
 pub(super) fn get(conn: &Connection, project_id: ProjectId, id: LogId) -> StoreResult<Option<StoredLog>> {

@@ -1,0 +1,156 @@
+//! What a log is found by in the id index: 64-bit keys of its ids, and the keys a filter
+//! looks up.
+
+use tether_model::{AttrValue, ProjectId};
+use tether_store::{AttrOp, LogFilter, StoredLog};
+
+/// Attribute values longer than this are not indexed (a filter on one reads DuckDB).
+const MAX_VALUE_BYTES: usize = 256;
+
+/// What one log is found by: a 64-bit hash of the project, a kind (`s` session, `p`
+/// person, `t` trace, `a` attribute) and the value (a trace id's 16 bytes; an attribute's
+/// key and value, as filters compare it: text, integers in decimal). A hash rather than
+/// the text: tantivy's time went to building the term dictionary (an FST) when merging
+/// segments (a third of the CPU at 70k logs/s, nearly all of it random ids), which eight
+/// bytes per term cut, and the dictionary shrinks with it. Two values sharing a hash only
+/// add a candidate, which reading the row drops.
+fn key(project: ProjectId, kind: u8, parts: &[&[u8]]) -> u64 {
+    let mut bytes = Vec::with_capacity(9 + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+    bytes.extend(project.to_le_bytes());
+    bytes.push(kind);
+    for part in parts {
+        bytes.extend_from_slice(part);
+        bytes.push(0x1f);
+    }
+    twox_hash::XxHash3_128::oneshot(&bytes) as u64
+}
+
+/// The key of a trace id in hex (any case, up to 32 digits), if it is one.
+fn trace_key(project: ProjectId, trace_hex: &str) -> Option<u64> {
+    let id = u128::from_str_radix(trace_hex, 16)
+        .ok()
+        .filter(|_| !trace_hex.is_empty() && trace_hex.len() <= 32)?;
+    Some(key(project, b't', &[&id.to_be_bytes()]))
+}
+
+fn attribute_key(project: ProjectId, name: &str, value: &str) -> u64 {
+    key(project, b'a', &[name.as_bytes(), value.as_bytes()])
+}
+
+/// Whether an attribute value is indexed: text that can identify something (at least 4
+/// digits, or 16 characters — request and order ids, UUIDs, emails), at most
+/// [`MAX_VALUE_BYTES`]. Values like a region or a status code are shared by so many logs
+/// that a scan answers them as fast, and they would cost a posting per log.
+fn indexed_value(value: &str) -> bool {
+    let digits = value.bytes().filter(u8::is_ascii_digit).count();
+    (digits >= 4 || value.chars().count() >= 16) && value.len() <= MAX_VALUE_BYTES
+}
+
+/// The keys a log is indexed under. An attribute holding the log's session or distinct id
+/// (`sessionId`, how SDKs send it) is found by that id's key.
+pub(super) fn keys_of(log: &StoredLog) -> Vec<u64> {
+    let r = &log.record;
+    let project = r.project_id;
+    let mut keys = Vec::with_capacity(r.attributes.len() + 3);
+    keys.extend(r.session_id.as_deref().map(|s| key(project, b's', &[s.as_bytes()])));
+    keys.extend(r.distinct_id.as_deref().map(|p| key(project, b'p', &[p.as_bytes()])));
+    keys.extend(trace_key(project, &r.trace_id));
+    for (name, value) in &r.attributes.0 {
+        let Some(text) = attribute_text(value) else { continue };
+        let is_id = [&r.session_id, &r.distinct_id].iter().any(|id| id.as_deref() == Some(text.as_str()));
+        if !is_id && indexed_value(&text) {
+            keys.push(attribute_key(project, name, &text));
+        }
+    }
+    keys
+}
+
+/// An attribute value as `attr=k=v` compares it, for the scalars that can be ids.
+fn attribute_text(value: &AttrValue) -> Option<String> {
+    match value {
+        AttrValue::String(s) | AttrValue::Bytes(s) => Some(s.clone()),
+        AttrValue::Int(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+/// The lookups a filter implies, as groups of keys: a log matches when it has a key of
+/// every group. `None` when no predicate of the filter is indexed.
+pub(crate) fn filter_keys(filter: &LogFilter) -> Option<Vec<Vec<u64>>> {
+    let project = filter.project_id;
+    let mut groups = Vec::new();
+    if let Some(session) = &filter.session_id {
+        groups.push(vec![key(project, b's', &[session.as_bytes()])]);
+    }
+    if !filter.distinct_ids.is_empty() {
+        groups.push(filter.distinct_ids.iter().map(|p| key(project, b'p', &[p.as_bytes()])).collect());
+    }
+    if let Some(trace) = &filter.trace_id {
+        // Text that is no trace id matches nothing: an empty group.
+        groups.push(trace_key(project, trace).into_iter().collect());
+    }
+    for attr in &filter.attributes {
+        if let AttrOp::Equals(value) = &attr.op
+            && indexed_value(value)
+        {
+            // Or the value is the log's own session or distinct id (see [`keys_of`]).
+            groups.push(vec![
+                attribute_key(project, &attr.key, value),
+                key(project, b's', &[value.as_bytes()]),
+                key(project, b'p', &[value.as_bytes()]),
+            ]);
+        }
+    }
+    (!groups.is_empty()).then_some(groups)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tether_model::{Attributes, LogId, LogRecord, Severity};
+    use tether_store::AttrFilter;
+
+    #[test]
+    fn values_that_can_identify_something_are_indexed() {
+        for id in ["95ff2790a3db89d5", "12345", "alice@example.com", "0192f0a1-5cbc-7109-b24f-bafb9503989b"] {
+            assert!(indexed_value(id), "{id}");
+        }
+        for shared in ["eu-west-1", "worker-12", "504", "GET", &"x".repeat(MAX_VALUE_BYTES + 1)] {
+            assert!(!indexed_value(shared), "{shared}");
+        }
+    }
+
+    #[test]
+    fn an_attribute_holding_the_session_id_is_found_by_the_sessions_key() {
+        let record = LogRecord {
+            project_id: 1,
+            timestamp_ns: 0,
+            observed_timestamp_ns: 0,
+            severity: Severity::Info,
+            severity_text: String::new(),
+            severity_number: 0,
+            service: String::new(),
+            body: String::new(),
+            session_id: Some("0192f0a1-sess".into()),
+            distinct_id: None,
+            trace_id: String::new(),
+            span_id: String::new(),
+            trace_flags: 0,
+            event_name: String::new(),
+            scope_name: String::new(),
+            scope_version: String::new(),
+            attributes: Attributes(vec![("sessionId".into(), AttrValue::String("0192f0a1-sess".into()))]),
+            resource_attributes: Default::default(),
+            scope_attributes: Default::default(),
+        };
+        let keys = keys_of(&StoredLog { id: LogId(1), record });
+        assert_eq!(keys.len(), 1, "the session once, not again as an attribute");
+        let mut filter = LogFilter::new(1, 0, 1);
+        filter.attributes =
+            vec![AttrFilter { key: "sessionId".into(), op: AttrOp::Equals("0192f0a1-sess".into()) }];
+        let groups = filter_keys(&filter).unwrap();
+        assert!(groups[0].contains(&keys[0]));
+        filter.attributes[0].op = AttrOp::Equals("eu-west-1".into());
+        assert!(filter_keys(&filter).is_none(), "not indexed: the scan answers");
+    }
+}

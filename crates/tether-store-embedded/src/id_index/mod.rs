@@ -1,0 +1,445 @@
+//! The id index: which logs carry a given session, person, trace or attribute value,
+//! answered from postings (tantivy, the engine inside Quickwit) instead of a scan of the
+//! time range. DuckDB stays the store of the logs; the index yields the (time, id) of the
+//! newest candidates, and the rows are read from DuckDB with the whole filter applied again,
+//! so the index only has to be a superset: a false candidate is dropped by the read.
+//!
+//! **Visible when the append returns.** The index is committed about once a second (a
+//! tantivy commit writes and syncs segment files, too much per group commit); what was
+//! added since is also kept in memory, keys to (time, id), and a reader takes both at once
+//! ([`IdIndex::snapshot`]), so a log is found as soon as its append returns, as the
+//! `LogReader` contract says, without scanning DuckDB for what the index has not committed.
+//!
+//! **Derived data.** A commit's payload is the highest id it holds; at open, DuckDB's logs
+//! above it are added again (after a crash, the last second; after losing the folder,
+//! everything). That assumes appends come in id order, as the batcher makes them (it mints
+//! a group's ids right before committing it, one group at a time). A log whose DuckDB
+//! append failed after it was added stays a candidate that no read finds. Retention
+//! deletes by time.
+
+mod keys;
+mod newest;
+
+use std::collections::HashSet;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::time::{Duration, Instant};
+
+use tantivy::directory::MmapDirectory;
+use tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{FAST, Field, IndexRecordOption, NumericOptions, Schema};
+use tantivy::store::{Compressor, ZstdCompressor};
+use tantivy::{
+    Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
+use tether_model::ProjectId;
+use tether_store::{LogFilter, PageCursor, StoredLog};
+
+pub(crate) use keys::filter_keys;
+use keys::keys_of;
+use newest::Newest;
+
+/// How often added logs are committed (made searchable from the index).
+const COMMIT_EVERY: Duration = Duration::from_secs(1);
+
+/// Segments with more logs than this are not merged further, so a log is merged about
+/// once (a second's segments into one of up to ~8 × this) and a merge's memory stays
+/// bounded. With 2 M, merges into segments of 5.8 M logs took the server's peak memory
+/// from ~410 to ~630–700 MB at 10 M logs and a third of the CPU during ingest.
+const MAX_MERGED_DOCS: usize = 150_000;
+
+/// Batches the indexing thread may be behind by.
+const WORK_QUEUE: usize = 256;
+
+/// The indexing memory of tantivy's writer (one thread, its minimum): a segment is
+/// written when full.
+const WRITER_MEMORY: usize = 15 << 20;
+
+type Result<T> = tantivy::Result<T>;
+
+struct Fields {
+    /// One term per id of the log, a hash (see [`keys`]); doc ids only.
+    key: Field,
+    project: Field,
+    id: Field,
+    ts: Field,
+}
+
+/// What a reader looks in: the searcher of the last commit and what was added since.
+pub(crate) struct Snapshot {
+    searcher: Searcher,
+    key: Field,
+    /// The (time, id) of the logs added since that commit that match the lookup.
+    pending: Vec<(i64, i64)>,
+}
+
+struct Added {
+    /// The highest id added; at open, the highest the last commit holds.
+    highest: i64,
+    /// The logs added and not yet committed: (key, time, id, batch) for each key of each.
+    /// A list, not a map: adding is on the ingest path; a lookup scans a second's worth.
+    pending: Vec<(u64, i64, i64, u64)>,
+    /// The number of the last batch added.
+    batch: u64,
+}
+
+/// What the indexing thread is asked to do, in order.
+enum Work {
+    /// A numbered batch: each log's keys, project, id and time.
+    Add(u64, Vec<(Vec<u64>, ProjectId, i64, i64)>),
+    /// Forget a project's logs older than a time.
+    Delete(ProjectId, i64),
+    /// Commit now and say how it went.
+    Commit(mpsc::Sender<Result<()>>),
+    /// The index is dropped: let go of the writer (and its lock on the folder).
+    Stop,
+}
+
+/// The index of one data directory. A thread owns tantivy's writer: adds are handed to it
+/// and return at once, so a commit (a segment written and synced, ~50–100 ms under load)
+/// never holds up an append.
+pub(crate) struct IdIndex {
+    key: Field,
+    /// Sent to under the `added` lock, so the thread sees batches in their numbers' order.
+    work: mpsc::SyncSender<Work>,
+    added: Arc<Mutex<Added>>,
+    /// The searcher of the last commit.
+    published: Arc<Mutex<Searcher>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for IdIndex {
+    /// Waits for the thread to let go of the folder, so the index can be opened again.
+    fn drop(&mut self) {
+        let _ = self.work.send(Work::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl IdIndex {
+    /// Opens (or creates) the index in `dir`; [`IdIndex::covered`] says what it holds.
+    /// Its thread commits what was added every [`COMMIT_EVERY`] while the index is alive.
+    pub(crate) fn open(dir: &Path) -> Result<IdIndex> {
+        std::fs::create_dir_all(dir)?;
+        let mut schema = Schema::builder();
+        let fields = Fields {
+            key: schema.add_u64_field("key", NumericOptions::default().set_indexed()),
+            project: schema.add_i64_field("project", NumericOptions::default().set_indexed()),
+            id: schema.add_i64_field("id", FAST),
+            ts: schema.add_i64_field("ts", FAST),
+        };
+        // No field is stored, but every document has an entry in the document store (its
+        // offset): 4 bytes per log with lz4, 2 with zstd.
+        let settings = IndexSettings {
+            docstore_compression: Compressor::Zstd(ZstdCompressor::default()),
+            ..IndexSettings::default()
+        };
+        let index = Index::builder()
+            .schema(schema.build())
+            .settings(settings)
+            .open_or_create(MmapDirectory::open(dir)?)?;
+        let covered = index.load_metas()?.payload.and_then(|p| p.parse().ok()).unwrap_or(i64::MIN);
+        let options = IndexWriterOptions::builder()
+            .num_worker_threads(1)
+            .memory_budget_per_thread(WRITER_MEMORY)
+            .num_merge_threads(1)
+            .build();
+        let writer: IndexWriter = index.writer_with_options(options)?;
+        let mut merges = LogMergePolicy::default();
+        merges.set_max_docs_before_merge(MAX_MERGED_DOCS);
+        writer.set_merge_policy(Box::new(merges));
+        let reader: IndexReader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let published = Arc::new(Mutex::new(reader.searcher()));
+        let added = Arc::new(Mutex::new(Added { highest: covered, pending: Vec::new(), batch: 0 }));
+        // Bounded: an indexer that falls behind slows appends instead of growing without end.
+        let (work, queue) = mpsc::sync_channel(WORK_QUEUE);
+        let key = fields.key;
+        let indexer = Indexer { fields, writer, reader, added: added.clone(), published: published.clone() };
+        let thread = std::thread::Builder::new()
+            .name("tether-id-index".into())
+            .spawn(move || indexer.run(queue, covered))?;
+        Ok(IdIndex { key, work, added, published, thread: Some(thread) })
+    }
+
+    /// The highest id added (at open, the highest the last commit holds): logs above it
+    /// are to be added.
+    pub(crate) fn covered(&self) -> i64 {
+        self.added.lock().unwrap_or_else(PoisonError::into_inner).highest
+    }
+
+    /// Adds logs (before their DuckDB commit, so the index never lacks a stored log); they
+    /// are found at once and committed within [`COMMIT_EVERY`].
+    pub(crate) fn add(&self, logs: &[StoredLog]) -> Result<()> {
+        let entries: Vec<_> =
+            logs.iter().map(|l| (keys_of(l), l.record.project_id, l.id.0, l.record.timestamp_ns)).collect();
+        let mut added = self.added.lock().unwrap_or_else(PoisonError::into_inner);
+        added.batch += 1;
+        let batch = added.batch;
+        for (keys, _, id, ts) in &entries {
+            added.highest = added.highest.max(*id);
+            added.pending.extend(keys.iter().map(|&k| (k, *ts, *id, batch)));
+        }
+        self.send(Work::Add(batch, entries))
+    }
+
+    /// Commits what was added and publishes it to readers.
+    pub(crate) fn commit(&self) -> Result<()> {
+        let (reply, answer) = mpsc::channel();
+        self.send(Work::Commit(reply))?;
+        answer.recv().map_err(|_| stopped())?
+    }
+
+    /// Deletes a project's entries of logs older than `before_ns`, and commits.
+    pub(crate) fn forget_before(&self, project: ProjectId, before_ns: i64) -> Result<()> {
+        self.send(Work::Delete(project, before_ns))?;
+        self.commit()
+    }
+
+    fn send(&self, work: Work) -> Result<()> {
+        self.work.send(work).map_err(|_| stopped())
+    }
+
+    /// What a reader of `groups` (from [`filter_keys`]) looks in now.
+    pub(crate) fn snapshot(&self, groups: &[Vec<u64>]) -> Snapshot {
+        let added = self.added.lock().unwrap_or_else(PoisonError::into_inner);
+        let searcher = self.published.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let any_of = |group: &Vec<u64>| -> HashSet<(i64, i64)> {
+            added.pending.iter().filter(|(k, ..)| group.contains(k)).map(|&(_, ts, id, _)| (ts, id)).collect()
+        };
+        let mut pending = groups.first().map(any_of).unwrap_or_default();
+        for group in groups.iter().skip(1) {
+            let these = any_of(group);
+            pending.retain(|at| these.contains(at));
+        }
+        Snapshot { searcher, key: self.key, pending: pending.into_iter().collect() }
+    }
+}
+
+fn stopped() -> tantivy::TantivyError {
+    tantivy::TantivyError::SystemError("the id index thread has stopped".into())
+}
+
+/// The thread that owns tantivy's writer.
+struct Indexer {
+    fields: Fields,
+    writer: IndexWriter,
+    reader: IndexReader,
+    added: Arc<Mutex<Added>>,
+    published: Arc<Mutex<Searcher>>,
+}
+
+impl Indexer {
+    /// Does the work in order, committing every [`COMMIT_EVERY`] when something changed,
+    /// until the index is dropped.
+    fn run(mut self, queue: mpsc::Receiver<Work>, covered: i64) {
+        let (mut last_batch, mut highest, mut dirty) = (0, covered, false);
+        let mut due = Instant::now() + COMMIT_EVERY;
+        loop {
+            let work = match queue.recv_timeout(due.saturating_duration_since(Instant::now())) {
+                Ok(Work::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Ok(work) => Some(work),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+            };
+            let done = match work {
+                Some(Work::Add(batch, entries)) => {
+                    (last_batch, dirty) = (batch, true);
+                    entries.into_iter().try_for_each(|(keys, project, id, ts)| {
+                        highest = highest.max(id);
+                        self.add(keys, project, id, ts)
+                    })
+                }
+                Some(Work::Delete(project, before_ns)) => {
+                    dirty = true;
+                    self.delete(project, before_ns)
+                }
+                Some(Work::Commit(reply)) => {
+                    let _ = reply.send(self.commit(last_batch, highest, &mut dirty));
+                    due = Instant::now() + COMMIT_EVERY;
+                    Ok(())
+                }
+                Some(Work::Stop) | None => Ok(()),
+            };
+            if let Err(e) = done {
+                tracing::error!(error = %e, "the id index failed to take a change");
+            }
+            if Instant::now() >= due {
+                if let Err(e) = self.commit(last_batch, highest, &mut dirty) {
+                    tracing::warn!(error = %e, "cannot commit the id index; retrying");
+                }
+                due = Instant::now() + COMMIT_EVERY;
+            }
+        }
+    }
+
+    fn add(&self, keys: Vec<u64>, project: ProjectId, id: i64, ts: i64) -> Result<()> {
+        let f = &self.fields;
+        let mut doc = TantivyDocument::new();
+        for key in keys {
+            doc.add_u64(f.key, key);
+        }
+        doc.add_i64(f.project, project);
+        doc.add_i64(f.id, id);
+        doc.add_i64(f.ts, ts);
+        self.writer.add_document(doc).map(drop)
+    }
+
+    fn delete(&self, project: ProjectId, before_ns: i64) -> Result<()> {
+        let f = &self.fields;
+        let project: Box<dyn Query> =
+            Box::new(TermQuery::new(Term::from_field_i64(f.project, project), IndexRecordOption::Basic));
+        let older = RangeQuery::new(Bound::Unbounded, Bound::Excluded(Term::from_field_i64(f.ts, before_ns)));
+        let query = BooleanQuery::new(vec![(Occur::Must, project), (Occur::Must, Box::new(older))]);
+        self.writer.delete_query(Box::new(query)).map(drop)
+    }
+
+    /// Commits (its payload the highest id added, see [`IdIndex::covered`]) and publishes
+    /// the new searcher while dropping what it now holds from the pending list, both under
+    /// the `added` lock: a reader finds each log in exactly one of them.
+    fn commit(&mut self, last_batch: u64, highest: i64, dirty: &mut bool) -> Result<()> {
+        if !*dirty {
+            return Ok(());
+        }
+        let mut commit = self.writer.prepare_commit()?;
+        commit.set_payload(&highest.to_string());
+        commit.commit()?;
+        self.reader.reload()?;
+        let mut added = self.added.lock().unwrap_or_else(PoisonError::into_inner);
+        *self.published.lock().unwrap_or_else(PoisonError::into_inner) = self.reader.searcher();
+        added.pending.retain(|&(.., batch)| batch > last_batch);
+        *dirty = false;
+        Ok(())
+    }
+}
+
+/// Keys (time, id) of candidate logs, newest first.
+pub(crate) struct Candidates {
+    pub(crate) keys: Vec<(i64, i64)>,
+    /// Whether matches beyond `keys` exist.
+    pub(crate) more: bool,
+}
+
+impl Snapshot {
+    /// The newest `limit` logs with a key of every group, in the filter's time range,
+    /// strictly after `after`.
+    pub(crate) fn newest(
+        &self,
+        groups: &[Vec<u64>],
+        filter: &LogFilter,
+        after: Option<PageCursor>,
+        limit: usize,
+    ) -> Result<Candidates> {
+        let musts = groups.iter().map(|group| {
+            let terms = group.iter().map(|&k| -> Box<dyn Query> {
+                Box::new(TermQuery::new(Term::from_field_u64(self.key, k), IndexRecordOption::Basic))
+            });
+            (Occur::Must, Box::new(BooleanQuery::union(terms.collect())) as Box<dyn Query>)
+        });
+        let query = BooleanQuery::new(musts.collect());
+        let upper = match after {
+            Some(c) => (c.timestamp_ns, c.id.0),
+            None => (filter.to_ns, i64::MIN),
+        };
+        let newest = Newest { limit, from_ns: filter.from_ns, upper };
+        let (mut keys, mut total) = self.searcher.search(&query, &newest)?;
+        for &at in &self.pending {
+            if newest.wants(at) {
+                keys.push(at);
+                total += 1;
+            }
+        }
+        keys.sort_unstable_by(|a, b| b.cmp(a));
+        keys.truncate(limit);
+        Ok(Candidates { more: total > keys.len(), keys })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tether_model::{AttrValue, Attributes, LogId, LogRecord, Severity};
+    use tether_store::AttrOp;
+
+    fn log(id: i64, ts: i64, session: &str, request: &str) -> StoredLog {
+        StoredLog {
+            id: LogId(id),
+            record: LogRecord {
+                project_id: 1,
+                timestamp_ns: ts,
+                observed_timestamp_ns: ts,
+                severity: Severity::Info,
+                severity_text: String::new(),
+                severity_number: 0,
+                service: "api".into(),
+                body: "hello".into(),
+                session_id: Some(session.into()),
+                distinct_id: None,
+                trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+                span_id: String::new(),
+                trace_flags: 0,
+                event_name: String::new(),
+                scope_name: String::new(),
+                scope_version: String::new(),
+                attributes: Attributes(vec![("request_id".into(), AttrValue::String(request.into()))]),
+                resource_attributes: Default::default(),
+                scope_attributes: Default::default(),
+            },
+        }
+    }
+
+    fn lookup(index: &IdIndex, filter: &LogFilter) -> Vec<i64> {
+        let groups = filter_keys(filter).unwrap();
+        let snapshot = index.snapshot(&groups);
+        snapshot.newest(&groups, filter, None, 10).unwrap().keys.into_iter().map(|(_, id)| id).collect()
+    }
+
+    #[test]
+    fn finds_by_each_id_newest_first_before_and_after_a_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = IdIndex::open(dir.path()).unwrap();
+        index.add(&[log(10, 100, "s1", "req-0001"), log(11, 300, "s1", "req-0002")]).unwrap();
+        let mut filter = LogFilter::new(1, 0, 1000);
+        filter.session_id = Some("s1".into());
+        assert_eq!(lookup(&index, &filter), vec![11, 10], "found before the commit");
+        index.commit().unwrap();
+        index.add(&[log(12, 200, "s2", "req-0002")]).unwrap();
+        assert_eq!(lookup(&index, &filter), vec![11, 10], "and after it");
+        let mut by_request = LogFilter::new(1, 0, 1000);
+        by_request.attributes = vec![tether_store::AttrFilter {
+            key: "request_id".into(),
+            op: AttrOp::Equals("req-0002".into()),
+        }];
+        assert_eq!(lookup(&index, &by_request), vec![11, 12], "committed and pending together");
+        let mut by_trace = LogFilter::new(1, 150, 1000);
+        by_trace.trace_id = Some("0AF7651916CD43DD8448EB211C80319C".into());
+        assert_eq!(lookup(&index, &by_trace), vec![11, 12], "any case, within the time range");
+        let mut both = by_trace.clone();
+        both.session_id = Some("s2".into());
+        assert_eq!(lookup(&index, &both), vec![12], "every group must match");
+        let mut other_project = filter.clone();
+        other_project.project_id = 2;
+        assert!(lookup(&index, &other_project).is_empty());
+    }
+
+    #[test]
+    fn a_reopened_index_knows_what_it_holds_and_forgets_old_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let index = IdIndex::open(dir.path()).unwrap();
+            index.add(&[log(10, 100, "s1", "req-0001"), log(20, 100, "s1", "req-0001")]).unwrap();
+            index.commit().unwrap();
+            index.add(&[log(30, 100, "s1", "req-0001")]).unwrap();
+            assert_eq!(index.covered(), 30);
+        }
+        let index = IdIndex::open(dir.path()).unwrap();
+        assert_eq!(index.covered(), 20, "the uncommitted add is lost, the commit is not");
+        let mut filter = LogFilter::new(1, 0, 1000);
+        filter.session_id = Some("s1".into());
+        assert_eq!(lookup(&index, &filter), vec![20, 10]);
+        index.forget_before(1, 1000).unwrap();
+        assert!(lookup(&index, &filter).is_empty());
+    }
+}

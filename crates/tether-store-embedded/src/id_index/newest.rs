@@ -1,0 +1,80 @@
+//! The collector of a lookup: the newest (time, id) keys of the matching logs, from the
+//! index's fast fields.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+type Result<T> = tantivy::Result<T>;
+
+/// Collects the newest `limit` (time, id) keys below `upper` (exclusive, in (time, id)
+/// order) and at or after `from_ns`, and how many matched in all.
+#[derive(Clone, Copy)]
+pub(super) struct Newest {
+    pub(super) limit: usize,
+    pub(super) from_ns: i64,
+    pub(super) upper: (i64, i64),
+}
+
+impl Newest {
+    pub(super) fn wants(&self, at: (i64, i64)) -> bool {
+        at.0 >= self.from_ns && at < self.upper
+    }
+}
+
+pub(super) struct NewestInSegment {
+    wanted: Newest,
+    ts: Column<i64>,
+    id: Column<i64>,
+    heap: BinaryHeap<Reverse<(i64, i64)>>,
+    total: usize,
+}
+
+impl Collector for Newest {
+    type Fruit = (Vec<(i64, i64)>, usize);
+    type Child = NewestInSegment;
+
+    fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> Result<NewestInSegment> {
+        Ok(NewestInSegment {
+            wanted: *self,
+            ts: segment.fast_fields().i64("ts")?,
+            id: segment.fast_fields().i64("id")?,
+            heap: BinaryHeap::with_capacity(self.limit + 1),
+            total: 0,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<(Vec<(i64, i64)>, usize)>) -> Result<Self::Fruit> {
+        let total = fruits.iter().map(|(_, n)| n).sum();
+        let mut keys: Vec<(i64, i64)> = fruits.into_iter().flat_map(|(k, _)| k).collect();
+        keys.sort_unstable_by(|a, b| b.cmp(a));
+        Ok((keys, total))
+    }
+}
+
+impl SegmentCollector for NewestInSegment {
+    type Fruit = (Vec<(i64, i64)>, usize);
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        let (Some(ts), Some(id)) = (self.ts.first(doc), self.id.first(doc)) else { return };
+        if !self.wanted.wants((ts, id)) {
+            return;
+        }
+        self.total += 1;
+        self.heap.push(Reverse((ts, id)));
+        if self.heap.len() > self.wanted.limit {
+            self.heap.pop();
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        (self.heap.into_iter().map(|Reverse(k)| k).collect(), self.total)
+    }
+}
