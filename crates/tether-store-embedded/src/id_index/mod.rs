@@ -102,8 +102,10 @@ enum Work {
 /// never holds up an append.
 pub(crate) struct IdIndex {
     key: Field,
-    /// Sent to under the `added` lock, so the thread sees batches in their numbers' order.
-    work: mpsc::SyncSender<Work>,
+    /// Its lock orders the sends, so the thread sees batches in their numbers' order. Not
+    /// `added`'s lock: a send waits when the queue is full, and the thread takes `added`
+    /// to publish a commit.
+    work: Mutex<mpsc::SyncSender<Work>>,
     added: Arc<Mutex<Added>>,
     /// The searcher of the last commit.
     published: Arc<Mutex<Searcher>>,
@@ -113,7 +115,7 @@ pub(crate) struct IdIndex {
 impl Drop for IdIndex {
     /// Waits for the thread to let go of the folder, so the index can be opened again.
     fn drop(&mut self) {
-        let _ = self.work.send(Work::Stop);
+        let _ = self.send(Work::Stop);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -162,7 +164,7 @@ impl IdIndex {
         let thread = std::thread::Builder::new()
             .name("tether-id-index".into())
             .spawn(move || indexer.run(queue, covered))?;
-        Ok(IdIndex { key, work, added, published, thread: Some(thread) })
+        Ok(IdIndex { key, work: Mutex::new(work), added, published, thread: Some(thread) })
     }
 
     /// The highest id added (at open, the highest the last commit holds): logs above it
@@ -176,14 +178,18 @@ impl IdIndex {
     pub(crate) fn add(&self, logs: &[StoredLog]) -> Result<()> {
         let entries: Vec<_> =
             logs.iter().map(|l| (keys_of(l), l.record.project_id, l.id.0, l.record.timestamp_ns)).collect();
-        let mut added = self.added.lock().unwrap_or_else(PoisonError::into_inner);
-        added.batch += 1;
-        let batch = added.batch;
-        for (keys, _, id, ts) in &entries {
-            added.highest = added.highest.max(*id);
-            added.pending.extend(keys.iter().map(|&k| (k, *ts, *id, batch)));
-        }
-        self.send(Work::Add(batch, entries))
+        let work = self.work.lock().unwrap_or_else(PoisonError::into_inner);
+        let batch = {
+            let mut added = self.added.lock().unwrap_or_else(PoisonError::into_inner);
+            added.batch += 1;
+            let batch = added.batch;
+            for (keys, _, id, ts) in &entries {
+                added.highest = added.highest.max(*id);
+                added.pending.extend(keys.iter().map(|&k| (k, *ts, *id, batch)));
+            }
+            batch
+        };
+        work.send(Work::Add(batch, entries)).map_err(|_| stopped())
     }
 
     /// Commits what was added and publishes it to readers.
@@ -200,7 +206,7 @@ impl IdIndex {
     }
 
     fn send(&self, work: Work) -> Result<()> {
-        self.work.send(work).map_err(|_| stopped())
+        self.work.lock().unwrap_or_else(PoisonError::into_inner).send(work).map_err(|_| stopped())
     }
 
     /// What a reader of `groups` (from [`filter_keys`]) looks in now.
