@@ -7,10 +7,11 @@ use crate::{Budget, DecodeError, decompress};
 
 /// Decodes a capture request body into its JSON text (parsed by the caller, which knows
 /// what it reads of it). `query_compression` is the `compression` query parameter (older
-/// SDKs name the encoding there). What decoding produces — the form's field, its base64
-/// bytes, the inflated text, and twice the text again for what the caller makes of it (the
-/// events' copies of their properties, and the records stored) (measured: an 18 MB batch of large events raised
-/// the server's peak memory by ~140 MB, DuckDB's copies included) — is charged to `budget`.
+/// SDKs name the encoding there). What decoding produces is charged to `budget`: the
+/// form's field, its base64 bytes, the inflated text, and twice the text again for what
+/// the caller makes of it, the events' copies of their properties and the records stored
+/// (measured: an 18 MB batch of large events raised the server's peak memory by ~140 MB,
+/// DuckDB's copies included).
 pub fn decode_capture_body(
     body: &[u8],
     content_type: Option<&str>,

@@ -354,7 +354,7 @@ fn hex_id(hex: &str, digits: usize, name: &str) -> StoreResult<Option<u128>> {
 
 /// A trace id (hex digits in any case) as its two column halves; `None` when the text is
 /// not a trace id.
-pub(super) fn trace_id_to_columns(hex: &str) -> Option<(u64, u64)> {
+pub(crate) fn trace_id_to_columns(hex: &str) -> Option<(u64, u64)> {
     hex_id(hex, 32, "trace_id").ok().flatten().map(halves)
 }
 

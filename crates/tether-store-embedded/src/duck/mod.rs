@@ -5,7 +5,7 @@
 mod capture;
 mod catch_up;
 mod chunk_index;
-mod columns;
+pub(crate) mod columns;
 mod expire;
 mod query;
 mod read;
@@ -61,9 +61,8 @@ impl DuckAnalytics {
 
     /// Opens (creating and migrating) the DuckDB file at `path`, and its text and id
     /// indexes in the folders beside it (`<file>.text-index`, `<file>.id-index`), brought
-    /// up to date with the logs. DuckDB
-    /// keeps at most `memory_limit` bytes (its cache of table blocks, sorts, checkpoints)
-    /// and spills to disk past it instead of growing.
+    /// up to date with the logs. DuckDB keeps at most `memory_limit` bytes (its cache of
+    /// table blocks, sorts, checkpoints) and spills to disk past it instead of growing.
     pub async fn open_with_memory(path: &Path, memory_limit: u64) -> StoreResult<DuckAnalytics> {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
@@ -265,13 +264,16 @@ impl LogWriter for DuckAnalytics {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let mut text = inner.text.lock().unwrap_or_else(PoisonError::into_inner);
-            text.forget_before(project_id, before_ns)?;
+            text.forget_before(project_id, before_ns)
+                .map_err(|e| StoreError::internal("cannot drop text index segments", e))?;
             drop(text);
-            inner.ids.forget_before(project_id, before_ns).map_err(std::io::Error::other)
+            inner
+                .ids
+                .forget_before(project_id, before_ns)
+                .map_err(|e| StoreError::internal("cannot forget old logs in the id index", e))
         })
         .await
-        .map_err(|e| StoreError::internal("text index task failed", e))?
-        .map_err(|e| StoreError::internal("cannot forget old logs in the indexes", e))?;
+        .map_err(|e| StoreError::internal("index task failed", e))??;
         Ok(deleted)
     }
 }
@@ -280,14 +282,10 @@ impl LogWriter for DuckAnalytics {
 impl LogReader for DuckAnalytics {
     async fn search(&self, query: LogQuery) -> StoreResult<LogPage> {
         let LogQuery { filter, limit, after } = query;
-        if let Some(groups) = id_index::filter_keys(&filter) {
-            let ids = self.inner.ids.clone();
-            return self
-                .read(move |conn| read::search_indexed(conn, &filter, limit, after, &ids, &groups))
-                .await;
-        }
-        self.read_filtered(filter, move |conn, filter, blocks| {
-            read::search(conn, filter, limit, after, blocks)
+        let ids = self.inner.ids.clone();
+        self.read_filtered(filter, move |conn, filter, blocks| match id_index::filter_keys(filter) {
+            Some(groups) => read::search_indexed(conn, filter, limit, after, blocks, &ids, &groups),
+            None => read::search(conn, filter, limit, after, blocks),
         })
         .await
     }

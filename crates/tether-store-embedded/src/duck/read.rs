@@ -282,12 +282,14 @@ const MAX_INDEX_CANDIDATES: usize = 16_384;
 
 /// A page of a filter on an indexed id (a session, person, trace or attribute value, see
 /// `crate::id_index`): the index's newest candidates read from DuckDB with the whole
-/// filter; when its other predicates drop some, four times as many, and so on.
+/// filter; when its other predicates drop some, four times as many, and so on, until
+/// [`search`] (narrowed by the text index's `blocks`) is cheaper.
 pub(super) fn search_indexed(
     conn: &Connection,
     filter: &LogFilter,
     limit: usize,
     after: Option<PageCursor>,
+    blocks: Option<&[BlockSpan]>,
     index: &IdIndex,
     groups: &[Vec<u64>],
 ) -> StoreResult<LogPage> {
@@ -295,7 +297,7 @@ pub(super) fn search_indexed(
     let mut wanted = limit.max(1);
     let logs = loop {
         if wanted > MAX_INDEX_CANDIDATES {
-            return search(conn, filter, limit, after, None);
+            return search(conn, filter, limit, after, blocks);
         }
         let found = snapshot
             .newest(groups, filter, after, wanted)

@@ -4,6 +4,8 @@
 use tether_model::{AttrValue, ProjectId};
 use tether_store::{AttrOp, LogFilter, StoredLog};
 
+use crate::duck::columns::trace_id_to_columns;
+
 /// Attribute values longer than this are not indexed (a filter on one reads DuckDB).
 const MAX_VALUE_BYTES: usize = 256;
 
@@ -25,12 +27,19 @@ fn key(project: ProjectId, kind: u8, parts: &[&[u8]]) -> u64 {
     twox_hash::XxHash3_128::oneshot(&bytes) as u64
 }
 
-/// The key of a trace id in hex (any case, up to 32 digits), if it is one.
+fn session_key(project: ProjectId, session: &str) -> u64 {
+    key(project, b's', &[session.as_bytes()])
+}
+
+fn person_key(project: ProjectId, distinct_id: &str) -> u64 {
+    key(project, b'p', &[distinct_id.as_bytes()])
+}
+
+/// The key of a trace id, if the text is one as DuckDB's columns read it (32 hex digits,
+/// any case), so the index and the read that confirms it agree.
 fn trace_key(project: ProjectId, trace_hex: &str) -> Option<u64> {
-    let id = u128::from_str_radix(trace_hex, 16)
-        .ok()
-        .filter(|_| !trace_hex.is_empty() && trace_hex.len() <= 32)?;
-    Some(key(project, b't', &[&id.to_be_bytes()]))
+    let (high, low) = trace_id_to_columns(trace_hex)?;
+    Some(key(project, b't', &[&[high.to_be_bytes(), low.to_be_bytes()].concat()]))
 }
 
 fn attribute_key(project: ProjectId, name: &str, value: &str) -> u64 {
@@ -52,8 +61,8 @@ pub(super) fn keys_of(log: &StoredLog) -> Vec<u64> {
     let r = &log.record;
     let project = r.project_id;
     let mut keys = Vec::with_capacity(r.attributes.len() + 3);
-    keys.extend(r.session_id.as_deref().map(|s| key(project, b's', &[s.as_bytes()])));
-    keys.extend(r.distinct_id.as_deref().map(|p| key(project, b'p', &[p.as_bytes()])));
+    keys.extend(r.session_id.as_deref().map(|s| session_key(project, s)));
+    keys.extend(r.distinct_id.as_deref().map(|p| person_key(project, p)));
     keys.extend(trace_key(project, &r.trace_id));
     for (name, value) in &r.attributes.0 {
         let Some(text) = attribute_text(value) else { continue };
@@ -80,10 +89,10 @@ pub(crate) fn filter_keys(filter: &LogFilter) -> Option<Vec<Vec<u64>>> {
     let project = filter.project_id;
     let mut groups = Vec::new();
     if let Some(session) = &filter.session_id {
-        groups.push(vec![key(project, b's', &[session.as_bytes()])]);
+        groups.push(vec![session_key(project, session)]);
     }
     if !filter.distinct_ids.is_empty() {
-        groups.push(filter.distinct_ids.iter().map(|p| key(project, b'p', &[p.as_bytes()])).collect());
+        groups.push(filter.distinct_ids.iter().map(|p| person_key(project, p)).collect());
     }
     if let Some(trace) = &filter.trace_id {
         // Text that is no trace id matches nothing: an empty group.
@@ -96,8 +105,8 @@ pub(crate) fn filter_keys(filter: &LogFilter) -> Option<Vec<Vec<u64>>> {
             // Or the value is the log's own session or distinct id (see [`keys_of`]).
             groups.push(vec![
                 attribute_key(project, &attr.key, value),
-                key(project, b's', &[value.as_bytes()]),
-                key(project, b'p', &[value.as_bytes()]),
+                session_key(project, value),
+                person_key(project, value),
             ]);
         }
     }

@@ -160,10 +160,18 @@ impl IdIndex {
         // Bounded: an indexer that falls behind slows appends instead of growing without end.
         let (work, queue) = mpsc::sync_channel(WORK_QUEUE);
         let key = fields.key;
-        let indexer = Indexer { fields, writer, reader, added: added.clone(), published: published.clone() };
-        let thread = std::thread::Builder::new()
-            .name("tether-id-index".into())
-            .spawn(move || indexer.run(queue, covered))?;
+        let indexer = Indexer {
+            fields,
+            writer,
+            reader,
+            added: added.clone(),
+            published: published.clone(),
+            last_batch: 0,
+            highest: covered,
+            dirty: false,
+        };
+        let thread =
+            std::thread::Builder::new().name("tether-id-index".into()).spawn(move || indexer.run(queue))?;
         Ok(IdIndex { key, work: Mutex::new(work), added, published, thread: Some(thread) })
     }
 
@@ -236,44 +244,44 @@ struct Indexer {
     reader: IndexReader,
     added: Arc<Mutex<Added>>,
     published: Arc<Mutex<Searcher>>,
+    /// The number of the last batch added to the writer.
+    last_batch: u64,
+    /// The highest id added to the writer: the next commit's payload.
+    highest: i64,
+    /// Whether anything changed since the last commit.
+    dirty: bool,
 }
 
 impl Indexer {
     /// Does the work in order, committing every [`COMMIT_EVERY`] when something changed,
     /// until the index is dropped.
-    fn run(mut self, queue: mpsc::Receiver<Work>, covered: i64) {
-        let (mut last_batch, mut highest, mut dirty) = (0, covered, false);
+    fn run(mut self, queue: mpsc::Receiver<Work>) {
         let mut due = Instant::now() + COMMIT_EVERY;
         loop {
-            let work = match queue.recv_timeout(due.saturating_duration_since(Instant::now())) {
+            let done = match queue.recv_timeout(due.saturating_duration_since(Instant::now())) {
                 Ok(Work::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
-                Ok(work) => Some(work),
-                Err(mpsc::RecvTimeoutError::Timeout) => None,
-            };
-            let done = match work {
-                Some(Work::Add(batch, entries)) => {
-                    (last_batch, dirty) = (batch, true);
-                    entries.into_iter().try_for_each(|(keys, project, id, ts)| {
-                        highest = highest.max(id);
-                        self.add(keys, project, id, ts)
-                    })
+                Err(mpsc::RecvTimeoutError::Timeout) => Ok(()),
+                Ok(Work::Add(batch, entries)) => {
+                    (self.last_batch, self.dirty) = (batch, true);
+                    entries
+                        .into_iter()
+                        .try_for_each(|(keys, project, id, ts)| self.add(keys, project, id, ts))
                 }
-                Some(Work::Delete(project, before_ns)) => {
-                    dirty = true;
+                Ok(Work::Delete(project, before_ns)) => {
+                    self.dirty = true;
                     self.delete(project, before_ns)
                 }
-                Some(Work::Commit(reply)) => {
-                    let _ = reply.send(self.commit(last_batch, highest, &mut dirty));
+                Ok(Work::Commit(reply)) => {
+                    let _ = reply.send(self.commit());
                     due = Instant::now() + COMMIT_EVERY;
                     Ok(())
                 }
-                Some(Work::Stop) | None => Ok(()),
             };
             if let Err(e) = done {
                 tracing::error!(error = %e, "the id index failed to take a change");
             }
             if Instant::now() >= due {
-                if let Err(e) = self.commit(last_batch, highest, &mut dirty) {
+                if let Err(e) = self.commit() {
                     tracing::warn!(error = %e, "cannot commit the id index; retrying");
                 }
                 due = Instant::now() + COMMIT_EVERY;
@@ -281,7 +289,8 @@ impl Indexer {
         }
     }
 
-    fn add(&self, keys: Vec<u64>, project: ProjectId, id: i64, ts: i64) -> Result<()> {
+    fn add(&mut self, keys: Vec<u64>, project: ProjectId, id: i64, ts: i64) -> Result<()> {
+        self.highest = self.highest.max(id);
         let f = &self.fields;
         let mut doc = TantivyDocument::new();
         for key in keys {
@@ -305,18 +314,19 @@ impl Indexer {
     /// Commits (its payload the highest id added, see [`IdIndex::covered`]) and publishes
     /// the new searcher while dropping what it now holds from the pending list, both under
     /// the `added` lock: a reader finds each log in exactly one of them.
-    fn commit(&mut self, last_batch: u64, highest: i64, dirty: &mut bool) -> Result<()> {
-        if !*dirty {
+    fn commit(&mut self) -> Result<()> {
+        if !self.dirty {
             return Ok(());
         }
         let mut commit = self.writer.prepare_commit()?;
-        commit.set_payload(&highest.to_string());
+        commit.set_payload(&self.highest.to_string());
         commit.commit()?;
         self.reader.reload()?;
         let mut added = self.added.lock().unwrap_or_else(PoisonError::into_inner);
         *self.published.lock().unwrap_or_else(PoisonError::into_inner) = self.reader.searcher();
+        let last_batch = self.last_batch;
         added.pending.retain(|&(.., batch)| batch > last_batch);
-        *dirty = false;
+        self.dirty = false;
         Ok(())
     }
 }

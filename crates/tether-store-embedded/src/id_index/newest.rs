@@ -10,7 +10,7 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 type Result<T> = tantivy::Result<T>;
 
-/// Collects the newest `limit` (time, id) keys below `upper` (exclusive, in (time, id)
+/// Collects (in no order) the newest `limit` (time, id) keys below `upper` (exclusive, in (time, id)
 /// order) and at or after `from_ns`, and how many matched in all.
 #[derive(Clone, Copy)]
 pub(super) struct Newest {
@@ -52,10 +52,9 @@ impl Collector for Newest {
     }
 
     fn merge_fruits(&self, fruits: Vec<(Vec<(i64, i64)>, usize)>) -> Result<Self::Fruit> {
+        // Unordered: the caller adds what is not committed yet, then sorts.
         let total = fruits.iter().map(|(_, n)| n).sum();
-        let mut keys: Vec<(i64, i64)> = fruits.into_iter().flat_map(|(k, _)| k).collect();
-        keys.sort_unstable_by(|a, b| b.cmp(a));
-        Ok((keys, total))
+        Ok((fruits.into_iter().flat_map(|(k, _)| k).collect(), total))
     }
 }
 
