@@ -7,7 +7,7 @@ use axum::http::header::AUTHORIZATION;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use tether_model::ProjectId;
-use tether_store::{ApiKey, KeyScope, MetadataStore, Project, Role, User};
+use tether_store::{ApiKey, KeyScope, Membership, MetadataStore, Project, Role, User, UserStore};
 
 use crate::{ApiError, AppState};
 
@@ -204,15 +204,20 @@ impl Principal {
         }
     }
 
-    /// Whether this caller may see a project (every user sees every project; a key its scope).
-    pub fn may_read(&self, project_id: ProjectId) -> bool {
-        match self {
-            Principal::User(_) => true,
-            Principal::Key { key, .. } => match key.scope {
-                KeyScope::AllProjects => true,
-                KeyScope::Project(id) => id == project_id,
-            },
-        }
+    /// Which projects this caller may see, and with which role: an instance admin (and the
+    /// operator key) every project as an admin, anyone else the projects they are a member
+    /// of, with that membership's role. A key is held to its scope and to its owner's
+    /// memberships as they are now, not as they were when it was made.
+    pub async fn access(&self, users: &dyn UserStore) -> Result<Access, ApiError> {
+        let (owner, scope) = match self {
+            Principal::User(user) => (Some(user), KeyScope::AllProjects),
+            Principal::Key { key, owner } => (owner.as_ref(), key.scope),
+        };
+        let memberships = match owner {
+            Some(user) if user.role != Role::Admin => Some(users.memberships(user.id).await?),
+            _ => None,
+        };
+        Ok(Access { memberships, scope })
     }
 
     /// Whether this caller acts on the whole instance (a user, or an all-projects key):
@@ -224,17 +229,42 @@ impl Principal {
         }
     }
 
-    /// `Forbidden` unless the caller's role is at least `needed`.
+    /// `Forbidden` unless the caller's instance role is at least `needed`.
     pub fn require(&self, needed: Role, doing: &str) -> Result<(), ApiError> {
-        let role = self.role();
-        if role < needed {
-            return Err(ApiError::forbidden(format!(
-                "{doing} needs the {} role; you are a {}",
-                needed.as_str(),
-                role.as_str()
-            )));
+        require(self.role(), needed, doing)
+    }
+}
+
+/// `Forbidden` unless `role` is at least `needed` for `doing` (said in the 403: "changing an
+/// issue's status needs the member role; you are a viewer").
+pub fn require(role: Role, needed: Role, doing: &str) -> Result<(), ApiError> {
+    if role < needed {
+        return Err(ApiError::forbidden(format!(
+            "{doing} needs the {} role; you are a {}",
+            needed.as_str(),
+            role.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// The projects a caller may see (see [`Principal::access`]).
+pub struct Access {
+    /// `None`: every project, as an admin.
+    memberships: Option<Vec<Membership>>,
+    scope: KeyScope,
+}
+
+impl Access {
+    /// The caller's role in a project; `None` when they may not see it.
+    pub fn role_in(&self, project_id: ProjectId) -> Option<Role> {
+        if matches!(self.scope, KeyScope::Project(id) if id != project_id) {
+            return None;
         }
-        Ok(())
+        match &self.memberships {
+            None => Some(Role::Admin),
+            Some(list) => list.iter().find(|m| m.project_id == project_id).map(|m| m.role),
+        }
     }
 }
 

@@ -138,7 +138,8 @@ async fn api_errors_are_json_with_the_right_status() {
     assert_eq!(get(logs_url(s.project_id), Some(s.token.clone())).await.unwrap().status(), 401);
     assert_eq!(get(logs_url(999), Some(s.api_key.clone())).await.unwrap().status(), 404);
 
-    // A key scoped to a second project may read it but not the first one (403).
+    // A key scoped to a second project may read it but not the first one, which it is
+    // answered does not exist.
     let post = |path: String, body: Value| {
         let req = s.client.post(format!("{}{path}", s.base)).bearer_auth(&s.api_key).json(&body);
         async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
@@ -146,11 +147,24 @@ async fn api_errors_are_json_with_the_right_status() {
     let created = post("/api/projects".into(), json!({ "name": "Shop" })).await;
     let shop = created["id"].as_i64().unwrap();
     assert!(created["token"].as_str().unwrap().starts_with("phc_"));
-    let key = post(format!("/api/projects/{shop}/api_keys"), json!({ "name": "shop reader" })).await;
+    // Keys are made by a person, logged in.
+    let login = s.login(&s.admin_password).await;
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let key: Value = s
+        .client
+        .post(format!("{}/api/projects/{shop}/api_keys", s.base))
+        .header("cookie", cookie)
+        .json(&json!({ "name": "shop reader" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let shop_key = key["secret"].as_str().unwrap().to_owned();
     assert_eq!(get(logs_url(shop), Some(shop_key.clone())).await.unwrap().status(), 200);
     let denied = get(logs_url(s.project_id), Some(shop_key.clone())).await.unwrap();
-    assert_eq!(denied.status(), 403);
+    assert_eq!(denied.status(), 404);
     let projects: Value =
         get(format!("{}/api/projects", s.base), Some(shop_key)).await.unwrap().json().await.unwrap();
     assert_eq!(projects["results"].as_array().unwrap().len(), 1);

@@ -17,6 +17,8 @@ enum Auth {
 struct Caller {
     name: &'static str,
     auth: Auth,
+    /// The person behind the caller (themselves, or a key's owner): they make its keys.
+    owner: Auth,
     /// 0 viewer, 1 member, 2 admin.
     rank: u8,
     instance_wide: bool,
@@ -138,12 +140,13 @@ fn matrix() -> Vec<Row> {
         Row { person: true, ..row(Method::DELETE, "/api/me/sessions/{session_id}", v, 404) },
         Row { instance: true, ..row(Method::PATCH, "/api/users/{user_id}", a, 200) },
         Row { instance: true, ..row(Method::DELETE, "/api/users/{user_id}", a, 204) },
+        Row { instance: true, ..row(Method::PUT, "/api/users/{user_id}/projects/{project_id}", a, 204) },
         Row { instance: true, ..row(Method::POST, "/api/invites", a, 201) },
         Row { instance: true, ..row(Method::DELETE, "/api/invites/{invite_id}", a, 204) },
         Row { instance: true, ..row(Method::POST, "/api/projects", a, 201) },
         row(Method::PATCH, "/api/projects/{project_id}", a, 200),
-        row(Method::POST, "/api/projects/{project_id}/api_keys", v, 201),
-        Row { instance: true, ..row(Method::POST, "/api/api_keys", v, 201) },
+        Row { person: true, ..row(Method::POST, "/api/projects/{project_id}/api_keys", v, 201) },
+        Row { instance: true, person: true, ..row(Method::POST, "/api/api_keys", v, 201) },
         // Revoking one's own key (another's is checked after the matrix).
         row(Method::DELETE, "/api/api_keys/{key_id}", v, 204),
         row(Method::PATCH, "/api/projects/{project_id}/settings", a, 200),
@@ -218,12 +221,32 @@ async fn every_mutating_endpoint_checks_the_callers_role() {
         Auth::Key(v["secret"].as_str().unwrap().to_owned())
     };
     let issue = an_issue(&s).await;
+    let (viewer, member) = (Auth::Cookie(viewer), Auth::Cookie(member));
+    let person = |name, auth: &Auth, rank| Caller {
+        name,
+        auth: auth.clone(),
+        owner: auth.clone(),
+        rank,
+        instance_wide: true,
+    };
     let callers = [
-        Caller { name: "viewer", auth: Auth::Cookie(viewer), rank: 0, instance_wide: true },
-        Caller { name: "member", auth: Auth::Cookie(member), rank: 1, instance_wide: true },
-        Caller { name: "admin", auth: admin.clone(), rank: 2, instance_wide: true },
-        Caller { name: "member's key", auth: member_key, rank: 1, instance_wide: true },
-        Caller { name: "admin's project key", auth: scoped_admin_key, rank: 2, instance_wide: false },
+        person("viewer", &viewer, 0),
+        person("member", &member, 1),
+        person("admin", &admin, 2),
+        Caller {
+            name: "member's key",
+            auth: member_key,
+            owner: member.clone(),
+            rank: 1,
+            instance_wide: true,
+        },
+        Caller {
+            name: "admin's project key",
+            auth: scoped_admin_key,
+            owner: admin.clone(),
+            rank: 2,
+            instance_wide: false,
+        },
     ];
 
     let rows = matrix();
@@ -248,11 +271,13 @@ async fn every_mutating_endpoint_checks_the_callers_role() {
                 path = path.replace("{alert_id}", &team.alert_id().await.to_string());
             }
             if path.contains("{key_id}") {
-                path = path.replace("{key_id}", &team.key_of(&caller.auth).await.to_string());
+                path = path.replace("{key_id}", &team.key_of(&caller.owner).await.to_string());
             }
             let body = match row.route {
                 "/api/me/password" => json!({"current_password": "not it", "new_password": "whatever long"}),
-                "/api/users/{user_id}" => json!({"role": "member"}),
+                "/api/users/{user_id}" | "/api/users/{user_id}/projects/{project_id}" => {
+                    json!({"role": "member"})
+                }
                 "/api/invites" => json!({"role": "viewer"}),
                 "/api/projects" | "/api/projects/{project_id}" => {
                     json!({"name": format!("by {}", caller.name)})
@@ -282,8 +307,9 @@ async fn every_mutating_endpoint_checks_the_callers_role() {
     assert_eq!(checked, rows.len() * callers.len());
 
     // Another's key: only an instance-wide admin may revoke it.
+    let someone = Auth::Cookie(team.person("viewer").await.1);
     for caller in &callers {
-        let other = team.key_of(&team.operator()).await;
+        let other = team.key_of(&someone).await;
         let (status, _) =
             call(&s, Method::DELETE, &format!("/api/api_keys/{other}"), &caller.auth, None).await;
         let allowed = caller.rank == 2 && caller.instance_wide;
@@ -429,4 +455,134 @@ async fn guessing_the_current_password_is_throttled_like_logins() {
     let (status, refused) = call(&s, Method::POST, "/api/me/password", &me, Some(guess)).await;
     assert_eq!(status, 429);
     assert!(refused["error"].as_str().unwrap().starts_with("too many failed logins"), "{refused}");
+}
+
+/// Every route of the API that names a project, read from the OpenAPI document: each
+/// method with its path.
+async fn project_routes(s: &TestServer) -> Vec<(Method, String)> {
+    let doc: Value =
+        s.client.get(format!("{}/api/openapi.json", s.base)).send().await.unwrap().json().await.unwrap();
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("the document lists paths") {
+        if !path.starts_with("/api/projects/{project_id}") {
+            continue;
+        }
+        for method in ["get", "post", "patch", "put", "delete"] {
+            if item.get(method).is_some() {
+                routes.push((Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), path.clone()));
+            }
+        }
+    }
+    assert!(routes.len() > 25, "the document names too few project routes: {routes:?}");
+    routes
+}
+
+/// A contractor invited to Staging only: Production does not exist for them (404 on every
+/// route that names it, also through their key), their role is per project, and access
+/// granted or taken away works at their next request.
+#[tokio::test]
+async fn a_member_of_one_project_cannot_see_another() {
+    let s = TestServer::start().await;
+    let admin = Auth::Cookie(cookie_of(&s.login(&s.admin_password).await));
+    let production = s.project_id;
+    let (status, staging) =
+        call(&s, Method::POST, "/api/projects", &admin, Some(json!({"name": "Staging"}))).await;
+    assert_eq!(status, 201, "{staging}");
+    let staging = staging["id"].as_i64().unwrap();
+
+    let only_staging = json!({"role": "viewer", "projects": [{"project_id": staging, "role": "viewer"}]});
+    let (status, invite) = call(&s, Method::POST, "/api/invites", &admin, Some(only_staging)).await;
+    assert_eq!(status, 201, "{invite}");
+    assert_eq!(invite["invite"]["projects"], json!([{"project_id": staging, "role": "viewer"}]));
+    let token = invite["url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let resp = s
+        .client
+        .post(format!("{}/api/invite/{token}/accept", s.base))
+        .json(&json!({"username": "contractor", "password": "a long password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let contractor = Auth::Cookie(cookie_of(&resp));
+    let id = resp.json::<Value>().await.unwrap()["user"]["id"].as_i64().unwrap();
+    let (_, key) = call(&s, Method::POST, "/api/api_keys", &contractor, Some(json!({"name": "ci"}))).await;
+    let key = Auth::Key(key["secret"].as_str().unwrap().to_owned());
+
+    let (_, listed) = call(&s, Method::GET, "/api/projects", &contractor, None).await;
+    let listed: Vec<_> =
+        listed["results"].as_array().unwrap().iter().map(|p| (p["id"].clone(), p["role"].clone())).collect();
+    assert_eq!(listed, [(json!(staging), json!("viewer"))], "Production is not listed");
+
+    let routes = project_routes(&s).await;
+    for caller in [&contractor, &key] {
+        for (method, route) in &routes {
+            // Every other parameter is 1: a number where one is expected, a text elsewhere.
+            // The upload URL's one-time secret is its authorization: a wrong one is refused
+            // alike for every project.
+            let expected = if route.ends_with("/upload") { 403 } else { 404 };
+            let path_of = |project: i64| {
+                let mut path = route.replace("{project_id}", &project.to_string());
+                while let (Some(open), Some(close)) = (path.find('{'), path.find('}')) {
+                    path.replace_range(open..=close, "1");
+                }
+                if expected == 403 {
+                    path.push_str("?secret=a-guess");
+                }
+                path
+            };
+            let (path, missing) = (path_of(production), path_of(999_999));
+            let (status, answer) = call(&s, method.clone(), &path, caller, Some(json!({}))).await;
+            assert_eq!(status, expected, "{method} {path}: {answer}");
+            let (status, other) = call(&s, method.clone(), &missing, caller, Some(json!({}))).await;
+            assert_eq!(status, expected, "{method} {missing}");
+            let (answer, other) = (answer.to_string(), other.to_string());
+            assert_eq!(
+                answer.replace(&production.to_string(), "N"),
+                other.replace("999999", "N"),
+                "the same answer"
+            );
+        }
+    }
+    assert_eq!(call(&s, Method::GET, &format!("/api/projects/{staging}/logs"), &key, None).await.0, 200);
+
+    // Roles are per project: an admin of Production, still a viewer of Staging.
+    let (s, admin) = (&s, &admin);
+    let grant = |project: i64, role: Value| async move {
+        let path = format!("/api/users/{id}/projects/{project}");
+        call(s, Method::PUT, &path, admin, Some(json!({"role": role}))).await
+    };
+    assert_eq!(grant(production, json!("admin")).await.0, 204);
+    let settings = json!({"retention": {"logs_days": 9}});
+    for (project, expected) in [(production, 200), (staging, 403)] {
+        let path = format!("/api/projects/{project}/settings");
+        let (status, answer) = call(s, Method::PATCH, &path, &contractor, Some(settings.clone())).await;
+        assert_eq!(status, expected, "{path}: {answer}");
+    }
+    let (_, users) = call(s, Method::GET, "/api/users", admin, None).await;
+    let shown = users["results"].as_array().unwrap().iter().find(|u| u["id"] == id).unwrap().clone();
+    assert_eq!(
+        shown["projects"],
+        json!([{"project_id": production, "role": "admin"}, {"project_id": staging, "role": "viewer"}])
+    );
+    assert_eq!(grant(production, Value::Null).await.0, 204);
+    assert_eq!(
+        call(s, Method::GET, &format!("/api/projects/{production}/logs"), &key, None).await.0,
+        404,
+        "at once"
+    );
+    let (status, bad) = grant(staging, json!("owner")).await;
+    assert_eq!(
+        (status, bad["error"].as_str()),
+        (400, Some("invalid role \"owner\": expected admin, member or viewer"))
+    );
+    assert_eq!(grant(999_999, json!("viewer")).await.0, 404);
+
+    // Keys do not make keys, not even the operator's.
+    for caller in [&key, &Team { s, admin: admin.clone(), n: Default::default() }.operator()] {
+        let (status, answer) =
+            call(s, Method::POST, "/api/api_keys", caller, Some(json!({"name": "child"}))).await;
+        assert_eq!(status, 403, "{answer}");
+        let path = format!("/api/projects/{staging}/api_keys");
+        assert_eq!(call(s, Method::POST, &path, caller, Some(json!({"name": "child"}))).await.0, 403);
+    }
 }

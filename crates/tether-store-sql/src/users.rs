@@ -3,12 +3,15 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use tether_store::{ErrorKind, Invite, LoginSession, Role, StoreError, StoreResult, User, UserStore};
+use tether_model::ProjectId;
+use tether_store::{
+    ErrorKind, Invite, LoginSession, Membership, Role, StoreError, StoreResult, User, UserStore,
+};
 
 use crate::{SqlMeta, internal, now_ms};
 
 const USER_COLUMNS: &str = "id, username, role, created_at_ms";
-const INVITE_COLUMNS: &str = "id, role, created_by, created_at_ms, expires_at_ms";
+const INVITE_COLUMNS: &str = "id, role, projects, created_by, created_at_ms, expires_at_ms";
 /// How many hex characters of a session's token hash name it in lists.
 const SESSION_ID_LEN: usize = 16;
 
@@ -30,10 +33,48 @@ fn invite(row: &AnyRow) -> Invite {
     Invite {
         id: row.get("id"),
         role: role(row, "role"),
+        projects: invite_projects(row),
         created_by: row.get("created_by"),
         created_at_ms: row.get("created_at_ms"),
         expires_at_ms: row.get("expires_at_ms"),
     }
+}
+
+/// An invitation's projects (JSON written by [`UserStore::create_invite`]).
+fn invite_projects(row: &AnyRow) -> Option<Vec<Membership>> {
+    let text: Option<String> = row.get("projects");
+    // Only this code writes the column; unreadable JSON (a newer version's) grants nothing.
+    text.map(|t| serde_json::from_str(&t).unwrap_or_default())
+}
+
+/// Makes `user` a member of the projects `grant` names (of those that exist), or with
+/// `None` of every project, with `role`.
+async fn grant(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user: i64,
+    role: Role,
+    grant: Option<&[Membership]>,
+) -> StoreResult<()> {
+    // One statement per project named (PostgreSQL refuses a bind its statement does not use).
+    let all = [None];
+    let named: Vec<Option<&Membership>> =
+        grant.map_or_else(|| all.to_vec(), |list| list.iter().map(Some).collect());
+    for m in named {
+        let (source, role) = match m {
+            None => ("SELECT id FROM projects", role),
+            Some(m) => ("SELECT id FROM projects WHERE id = $3", m.role),
+        };
+        let sql = format!(
+            "INSERT INTO project_members (user_id, project_id, role) SELECT $1, id, $2 FROM ({source}) p WHERE true \
+             ON CONFLICT (user_id, project_id) DO UPDATE SET role = excluded.role"
+        );
+        let mut query = sqlx::query(&sql).bind(user).bind(role.as_str());
+        if let Some(m) = m {
+            query = query.bind(m.project_id);
+        }
+        query.execute(&mut **tx).await.map_err(internal("cannot grant project access"))?;
+    }
+    Ok(())
 }
 
 fn taken(e: sqlx::Error) -> StoreError {
@@ -181,9 +222,19 @@ impl UserStore for SqlMeta {
     }
 
     async fn set_role(&self, id: i64, new_role: Role) -> StoreResult<User> {
-        let sql =
-            format!("UPDATE users SET role = '{}' WHERE id = $1 RETURNING {USER_COLUMNS}", new_role.as_str());
-        let row = self.change_user(id, new_role != Role::Admin, |_| vec![(sql.clone(), vec![id])]).await?;
+        let role = new_role.as_str();
+        // Before the update, while the old role is still there to see.
+        let keep_projects = format!(
+            "INSERT INTO project_members (user_id, project_id, role) SELECT $1, p.id, '{role}' FROM projects p \
+             WHERE (SELECT role FROM users WHERE id = $1) = 'admin' AND '{role}' <> 'admin' \
+             ON CONFLICT (user_id, project_id) DO NOTHING"
+        );
+        let sql = format!("UPDATE users SET role = '{role}' WHERE id = $1 RETURNING {USER_COLUMNS}");
+        let row = self
+            .change_user(id, new_role != Role::Admin, |_| {
+                vec![(keep_projects.clone(), vec![id]), (sql.clone(), vec![id])]
+            })
+            .await?;
         row.as_ref().map(user).ok_or_else(|| not_found("user"))
     }
 
@@ -196,11 +247,61 @@ impl UserStore for SqlMeta {
                         .into(),
                     vec![now, id],
                 ),
+                ("DELETE FROM project_members WHERE user_id = $1".into(), vec![id]),
                 ("DELETE FROM users WHERE id = $1".into(), vec![id]),
             ]
         })
         .await?;
         Ok(())
+    }
+
+    async fn memberships(&self, user_id: i64) -> StoreResult<Vec<Membership>> {
+        let rows = sqlx::query(
+            "SELECT project_id, role FROM project_members WHERE user_id = $1 ORDER BY project_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(internal("cannot read memberships"))?;
+        Ok(rows
+            .iter()
+            .map(|r| Membership { project_id: r.get("project_id"), role: role(r, "role") })
+            .collect())
+    }
+
+    async fn set_membership(
+        &self,
+        user_id: i64,
+        project_id: ProjectId,
+        new: Option<Role>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(internal("cannot begin membership change"))?;
+        let found = sqlx::query(
+            "SELECT (SELECT count(*) FROM users WHERE id = $1), (SELECT count(*) FROM projects WHERE id = $2)",
+        )
+        .bind(user_id)
+        .bind(project_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(internal("cannot read membership"))?;
+        if found.get::<i64, _>(0) == 0 {
+            return Err(not_found("user"));
+        }
+        if found.get::<i64, _>(1) == 0 {
+            return Err(not_found("project"));
+        }
+        match new {
+            Some(role) => grant(&mut tx, user_id, role, Some(&[Membership { project_id, role }])).await?,
+            None => {
+                sqlx::query("DELETE FROM project_members WHERE user_id = $1 AND project_id = $2")
+                    .bind(user_id)
+                    .bind(project_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(internal("cannot remove membership"))?;
+            }
+        }
+        tx.commit().await.map_err(internal("cannot commit membership change"))
     }
 
     async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
@@ -308,15 +409,18 @@ impl UserStore for SqlMeta {
         &self,
         token_hash: &str,
         role: Role,
+        projects: Option<&[Membership]>,
         created_by: i64,
         expires_at_ms: i64,
     ) -> StoreResult<Invite> {
+        let projects = projects.map(|p| serde_json::to_string(p).unwrap_or_default());
         let row = sqlx::query(&format!(
-            "INSERT INTO invites (token_hash, role, created_by, created_at_ms, expires_at_ms) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {INVITE_COLUMNS}"
+            "INSERT INTO invites (token_hash, role, projects, created_by, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {INVITE_COLUMNS}"
         ))
         .bind(token_hash)
         .bind(role.as_str())
+        .bind(projects)
         .bind(created_by)
         .bind(now_ms())
         .bind(expires_at_ms)
@@ -363,7 +467,7 @@ impl UserStore for SqlMeta {
         // then finds it used.
         let used = sqlx::query(
             "UPDATE invites SET used_at_ms = $1 WHERE token_hash = $2 AND used_at_ms IS NULL \
-             AND revoked_at_ms IS NULL AND expires_at_ms > $3 RETURNING role",
+             AND revoked_at_ms IS NULL AND expires_at_ms > $3 RETURNING role, projects",
         )
         .bind(now_ms())
         .bind(token_hash)
@@ -376,6 +480,9 @@ impl UserStore for SqlMeta {
         };
         // On a taken username the transaction is dropped: rolled back, the invitation unused.
         let user = insert_user(&mut *tx, username, password_hash, role(&used, "role")).await?;
+        if user.role != Role::Admin {
+            grant(&mut tx, user.id, user.role, invite_projects(&used).as_deref()).await?;
+        }
         tx.commit().await.map_err(internal("cannot commit accepting invitation"))?;
         Ok(user)
     }

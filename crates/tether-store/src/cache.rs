@@ -13,8 +13,8 @@ use moka::future::Cache;
 use tether_model::ProjectId;
 
 use crate::{
-    ApiKey, Invite, LoginSession, MetadataStore, NewApiKey, Project, ProjectSettings, Role, StoreError,
-    StoreResult, User, UserStore,
+    ApiKey, Invite, LoginSession, Membership, MetadataStore, NewApiKey, Project, ProjectSettings, Role,
+    StoreError, StoreResult, User, UserStore,
 };
 
 /// The default of how long another process's change (a revoked key, new settings) may go
@@ -43,6 +43,8 @@ pub struct CachedMeta {
     sessions: Cache<String, Option<User>>,
     /// User id → the user (the owner of an API key).
     users_by_id: Cache<i64, Option<User>>,
+    /// User id → their memberships (asked on every project request).
+    memberships: Cache<i64, Vec<Membership>>,
     ttl: Duration,
 }
 
@@ -57,6 +59,7 @@ impl CachedMeta {
             keys: cache(ttl),
             sessions: cache(ttl),
             users_by_id: cache(ttl),
+            memberships: cache(ttl),
             ttl,
         }
     }
@@ -66,6 +69,7 @@ impl CachedMeta {
     async fn forget_user(&self, id: i64) {
         self.sessions.invalidate_all();
         self.users_by_id.invalidate(&id).await;
+        self.memberships.invalidate(&id).await;
     }
 
     async fn forget_project(&self, project: &Project) {
@@ -204,6 +208,21 @@ impl UserStore for CachedMeta {
         Ok(())
     }
 
+    async fn memberships(&self, user_id: i64) -> StoreResult<Vec<Membership>> {
+        cached(&self.memberships, user_id, self.users.memberships(user_id)).await
+    }
+
+    async fn set_membership(
+        &self,
+        user_id: i64,
+        project_id: ProjectId,
+        role: Option<Role>,
+    ) -> StoreResult<()> {
+        self.users.set_membership(user_id, project_id, role).await?;
+        self.memberships.invalidate(&user_id).await;
+        Ok(())
+    }
+
     async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
         let changed = self.users.set_password(username, password_hash).await?;
         // The user's sessions are gone: no cached one may still log them in here.
@@ -259,10 +278,11 @@ impl UserStore for CachedMeta {
         &self,
         token_hash: &str,
         role: Role,
+        projects: Option<&[Membership]>,
         created_by: i64,
         expires_at_ms: i64,
     ) -> StoreResult<Invite> {
-        self.users.create_invite(token_hash, role, created_by, expires_at_ms).await
+        self.users.create_invite(token_hash, role, projects, created_by, expires_at_ms).await
     }
 
     async fn invites(&self, now_ms: i64) -> StoreResult<Vec<Invite>> {

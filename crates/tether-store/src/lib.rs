@@ -38,4 +38,4 @@ pub use metadata::{
 pub use people::{Issue, IssueQuery, IssueStatus, IssueStore, Person, PersonStore};
 pub use recordings::Recordings;
 pub use symbols::{NewRelease, NewSymbolSet, Release, SymbolSet, SymbolStore};
-pub use users::{Invite, LoginSession, Role, User, UserStore};
+pub use users::{Invite, LoginSession, Membership, Role, User, UserStore};

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use crate::StoreResult;
 
+use tether_model::ProjectId;
 pub use tether_model::Role;
 
 /// A person who logs in to the UI.
@@ -13,6 +14,14 @@ pub struct User {
     pub username: String,
     pub role: Role,
     pub created_at_ms: i64,
+}
+
+/// A user's role in one project. An instance admin is an admin of every project and needs
+/// none; anyone else sees only the projects they are a member of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Membership {
+    pub project_id: ProjectId,
+    pub role: Role,
 }
 
 /// A login session as its owner sees it in a list. `id` is a prefix of the token's hash:
@@ -30,7 +39,11 @@ pub struct LoginSession {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Invite {
     pub id: i64,
+    /// The instance role of the account it creates.
     pub role: Role,
+    /// The projects the account becomes a member of; `None`: every project there is when it
+    /// is accepted, with `role` (an admin invitation needs none: admins see every project).
+    pub projects: Option<Vec<Membership>>,
     /// The user who invited.
     pub created_by: i64,
     pub created_at_ms: i64,
@@ -52,11 +65,23 @@ pub trait UserStore: Send + Sync {
     /// Every user, oldest first.
     async fn users(&self) -> StoreResult<Vec<User>>;
     async fn user_count(&self) -> StoreResult<u64>;
-    /// Changes a user's role. `NotFound` for an unknown user; `InvalidInput` when it would
-    /// leave no admin (checked in the same step as the change, so two admins demoting each
-    /// other at once cannot both succeed).
+    /// Changes a user's instance role. `NotFound` for an unknown user; `InvalidInput` when
+    /// it would leave no admin (checked in the same step as the change, so two admins
+    /// demoting each other at once cannot both succeed). A demoted admin becomes a member of
+    /// every project they were not one of, with the new role: they keep seeing what they saw.
     async fn set_role(&self, id: i64, role: Role) -> StoreResult<User>;
-    /// Removes a user: their sessions end and their API keys are revoked in the same step.
+    /// The projects a user is a member of, by project id.
+    async fn memberships(&self, user_id: i64) -> StoreResult<Vec<Membership>>;
+    /// Makes the user a member of the project with `role`, or (`None`) not a member.
+    /// `NotFound` for an unknown user or project.
+    async fn set_membership(
+        &self,
+        user_id: i64,
+        project_id: ProjectId,
+        role: Option<Role>,
+    ) -> StoreResult<()>;
+    /// Removes a user: their sessions end, their API keys are revoked and their memberships
+    /// go in the same step.
     /// `NotFound` for an unknown user; `InvalidInput` for the last admin.
     async fn delete_user(&self, id: i64) -> StoreResult<()>;
     /// Replaces the user's password hash and ends every session of theirs (in one step:
@@ -81,6 +106,7 @@ pub trait UserStore: Send + Sync {
         &self,
         token_hash: &str,
         role: Role,
+        projects: Option<&[Membership]>,
         created_by: i64,
         expires_at_ms: i64,
     ) -> StoreResult<Invite>;
@@ -88,7 +114,8 @@ pub trait UserStore: Send + Sync {
     async fn invites(&self, now_ms: i64) -> StoreResult<Vec<Invite>>;
     /// The usable invitation with this token hash.
     async fn invite_by_hash(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Invite>>;
-    /// Uses an invitation: creates its user and consumes it, both or neither. `NotFound`
+    /// Uses an invitation: creates its user with its memberships (of the projects that still
+    /// exist) and consumes it, all or nothing. `NotFound`
     /// when it is unknown, used, revoked or expired (two people racing for one link: one
     /// wins); `InvalidInput` for a taken username (the invitation stays usable).
     async fn accept_invite(

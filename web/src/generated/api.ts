@@ -245,7 +245,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The projects the caller may read, oldest first. */
+        /** The projects the caller may read, oldest first, each with the caller's role in it. */
         get: operations["projects_list"];
         put?: never;
         /** `POST /api/projects` (admins): a new project with its own token. */
@@ -771,7 +771,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every user (admins). */
+        /** Every user with their project memberships (admins). */
         get: operations["people_list"];
         put?: never;
         post?: never;
@@ -800,6 +800,27 @@ export interface paths {
         head?: never;
         /** `PATCH /api/users/{id}`: changes a user's role, at once for their sessions and keys. */
         patch: operations["people_update"];
+        trace?: never;
+    };
+    "/api/users/{user_id}/projects/{project_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * `PUT /api/users/{user_id}/projects/{project_id}`: gives a user a role in one project, or
+         *     (`{"role": null}`) takes the project away, at once for their sessions and keys. Instance
+         *     admins see every project whatever their memberships.
+         */
+        put: operations["people_set_membership"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
 }
@@ -1035,6 +1056,8 @@ export interface components {
             expires_at_ms: number;
             /** Format: int64 */
             id: number;
+            /** @description The projects the new account becomes a member of; `null`: every project, with `role`. */
+            projects?: components["schemas"]["MembershipJson"][] | null;
             role: components["schemas"]["Role"];
         };
         InviteList: {
@@ -1173,13 +1196,28 @@ export interface components {
             api_key?: components["schemas"]["KeyName"] | null;
             user?: components["schemas"]["User"] | null;
         };
+        MembershipChange: {
+            /** @description `admin`, `member` or `viewer` in this project; `null` takes the project away. */
+            role?: string | null;
+        };
+        /** @description A user's role in one project. */
+        MembershipJson: {
+            /** Format: int64 */
+            project_id: number;
+            role: components["schemas"]["Role"];
+        };
         NewInvite: {
             /**
              * Format: int64
              * @description 1 to 720; a week when absent.
              */
             expires_in_hours?: number | null;
-            /** @description `admin`, `member` or `viewer`. */
+            /**
+             * @description The projects the new account becomes a member of, each with its role ("member of
+             *     Staging only"); absent: every project, with `role`. Admins see every project anyway.
+             */
+            projects?: components["schemas"]["MembershipJson"][] | null;
+            /** @description `admin`, `member` or `viewer`: the instance role. */
             role: string;
         };
         /** @description A new invitation and its one-time link. */
@@ -1266,6 +1304,11 @@ export interface components {
             /** Format: int64 */
             sessions: number;
         };
+        /** @description A user with the projects they are a member of. */
+        PersonJson: components["schemas"]["User"] & {
+            /** @description Their projects (empty for admins, who see every project). */
+            projects: components["schemas"]["MembershipJson"][];
+        };
         PresignedUrl: {
             /** @description Always empty: the upload is a PUT of the bytes. */
             fields: {
@@ -1303,6 +1346,7 @@ export interface components {
             /** Format: int64 */
             id: number;
             name: string;
+            role?: components["schemas"]["Role"] | null;
             settings: components["schemas"]["ProjectSettings"];
             /** @description The public, write-only token (`phc_…`) SDKs send data with. */
             token: string;
@@ -1549,11 +1593,15 @@ export interface components {
             created_at_ms: number;
             /** Format: int64 */
             id: number;
+            /**
+             * @description The instance role: an admin manages people and projects and is an admin of every
+             *     project; anyone else sees the projects they are a member of.
+             */
             role: components["schemas"]["Role"];
             username: string;
         };
         UserList: {
-            results: components["schemas"]["User"][];
+            results: components["schemas"]["PersonJson"][];
         };
     };
     responses: never;
@@ -2898,6 +2946,31 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
+            };
+        };
+    };
+    people_set_membership: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MembershipChange"];
+            };
+        };
+        responses: {
+            /** @description changed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -47,6 +47,7 @@ pub(crate) fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(session::end_session))
         .routes(routes!(users::list))
         .routes(routes!(users::update, users::remove))
+        .routes(routes!(users::set_membership))
         .routes(routes!(users::invites, users::invite))
         .routes(routes!(users::revoke_invite))
         .routes(routes!(users::show))
@@ -96,8 +97,8 @@ pub(crate) struct ProjectPath {
     project_id: i64,
 }
 
-/// Checks the caller may read `project_id` (404 before 403, so a project-scoped key
-/// learns nothing it could not already guess).
+/// Checks the caller may read `project_id` (404 when they may not, as for a project that
+/// does not exist).
 pub(crate) async fn authorize_project(
     state: &AppState,
     headers: &HeaderMap,
@@ -107,7 +108,8 @@ pub(crate) async fn authorize_project(
 }
 
 /// Checks the caller may see `project_id` and has at least the role `needed` for `doing`
-/// (said in the 403: "changing an issue's status needs the member role; you are a viewer").
+/// in it. A project the caller is not a member of is answered like one that does not exist
+/// (404), so its existence does not leak; a role too low is a 403 that says which is needed.
 pub(crate) async fn authorize_project_as(
     state: &AppState,
     headers: &HeaderMap,
@@ -116,15 +118,10 @@ pub(crate) async fn authorize_project_as(
     doing: &str,
 ) -> Result<(Project, Principal), ApiError> {
     let caller = auth::principal(state, headers).await?;
-    let project = state
-        .meta()
-        .project(project_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("project {project_id} not found")))?;
-    if !caller.may_read(project_id) {
-        return Err(ApiError::forbidden(format!("this API key may not read project {project_id}")));
-    }
-    caller.require(needed, doing)?;
+    let not_found = || ApiError::not_found(format!("project {project_id} not found"));
+    let role = caller.access(state.users()).await?.role_in(project_id).ok_or_else(not_found)?;
+    let project = state.meta().project(project_id).await?.ok_or_else(not_found)?;
+    auth::require(role, needed, doing)?;
     Ok((project, caller))
 }
 

@@ -24,6 +24,8 @@ pub(crate) struct ProjectJson {
     token: String,
     created_at_ms: i64,
     settings: ProjectSettings,
+    /// The caller's role in this project (in lists; `null` elsewhere).
+    role: Option<Role>,
 }
 
 impl From<Project> for ProjectJson {
@@ -34,6 +36,7 @@ impl From<Project> for ProjectJson {
             token: p.token,
             created_at_ms: p.created_at_ms,
             settings: p.settings,
+            role: None,
         }
     }
 }
@@ -44,20 +47,22 @@ pub(crate) struct ProjectList {
     results: Vec<ProjectJson>,
 }
 
-/// The projects the caller may read, oldest first.
+/// The projects the caller may read, oldest first, each with the caller's role in it.
 #[utoipa::path(get, path = "/api/projects", tag = "projects", responses((status = 200, body = ProjectList)))]
 pub(super) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<ProjectList>, ApiError> {
-    let caller = auth::principal(&state, &headers).await?;
+    let access = auth::principal(&state, &headers).await?.access(state.users()).await?;
     let results = state
         .meta()
         .projects()
         .await?
         .into_iter()
-        .filter(|p| caller.may_read(p.id))
-        .map(ProjectJson::from)
+        .filter_map(|p| {
+            let role = access.role_in(p.id)?;
+            Some(ProjectJson { role: Some(role), ..ProjectJson::from(p) })
+        })
         .collect();
     Ok(Json(ProjectList { results }))
 }
@@ -210,6 +215,13 @@ async fn issue_key(
     name: &str,
     scope: KeyScope,
 ) -> Result<(StatusCode, Json<NewKeyAnswer>), ApiError> {
+    // A key that could make keys would outlive its own revocation (or its scope) through
+    // them; only a logged-in person makes keys.
+    if matches!(caller, Principal::Key { .. }) {
+        return Err(ApiError::forbidden(
+            "API keys are made by a person logged in to Tether, not by another key",
+        ));
+    }
     let name = tether_model::valid_name(name).map_err(ApiError::bad_request)?;
     let secret = auth::generate_secret(auth::API_KEY_PREFIX);
     let owner = caller.user().cloned();

@@ -7,7 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use tether_store::{Invite, Role, User};
+use tether_model::ProjectId;
+use tether_store::{Invite, Membership, Role, User};
 use utoipa::ToSchema;
 
 use super::session::{LoggedIn, Login, hash_password, start_session};
@@ -28,6 +29,8 @@ fn parse_role(name: &str) -> Result<Role, ApiError> {
 pub(crate) struct UserJson {
     id: i64,
     username: String,
+    /// The instance role: an admin manages people and projects and is an admin of every
+    /// project; anyone else sees the projects they are a member of.
     role: Role,
     created_at_ms: i64,
 }
@@ -38,19 +41,75 @@ impl From<User> for UserJson {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub(crate) struct UserList {
-    results: Vec<UserJson>,
+/// A user's role in one project.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MembershipJson {
+    #[schema(value_type = i64)]
+    project_id: ProjectId,
+    role: Role,
 }
 
-/// Every user (admins).
+impl From<Membership> for MembershipJson {
+    fn from(m: Membership) -> Self {
+        MembershipJson { project_id: m.project_id, role: m.role }
+    }
+}
+
+/// A user with the projects they are a member of.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PersonJson {
+    #[serde(flatten)]
+    user: UserJson,
+    /// Their projects (empty for admins, who see every project).
+    projects: Vec<MembershipJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserList {
+    results: Vec<PersonJson>,
+}
+
+/// Every user with their project memberships (admins).
 #[utoipa::path(get, path = "/api/users", tag = "people", responses((status = 200, body = UserList)))]
 pub(super) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<UserList>, ApiError> {
     authorize_instance(&state, &headers, Role::Admin, "managing people").await?;
-    Ok(Json(UserList { results: state.users().users().await?.into_iter().map(UserJson::from).collect() }))
+    let mut results = Vec::new();
+    for user in state.users().users().await? {
+        let projects =
+            state.users().memberships(user.id).await?.into_iter().map(MembershipJson::from).collect();
+        results.push(PersonJson { user: user.into(), projects });
+    }
+    Ok(Json(UserList { results }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MembershipChange {
+    /// `admin`, `member` or `viewer` in this project; `null` takes the project away.
+    role: Option<String>,
+}
+
+/// `PUT /api/users/{user_id}/projects/{project_id}`: gives a user a role in one project, or
+/// (`{"role": null}`) takes the project away, at once for their sessions and keys. Instance
+/// admins see every project whatever their memberships.
+#[utoipa::path(put, path = "/api/users/{user_id}/projects/{project_id}", tag = "people",
+    params(("user_id" = i64, Path), ("project_id" = i64, Path)), request_body = MembershipChange,
+    responses((status = 204, description = "changed")))]
+pub(super) async fn set_membership(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((user_id, project_id)): Path<(i64, ProjectId)>,
+    body: JsonBody<MembershipChange>,
+) -> Result<StatusCode, ApiError> {
+    authorize_instance(&state, &headers, Role::Admin, "managing people").await?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let role = body.role.as_deref().map(parse_role).transpose()?;
+    state.users().set_membership(user_id, project_id, role).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -98,6 +157,8 @@ pub(super) async fn remove(
 pub(crate) struct InviteJson {
     id: i64,
     role: Role,
+    /// The projects the new account becomes a member of; `null`: every project, with `role`.
+    projects: Option<Vec<MembershipJson>>,
     /// The user who invited.
     created_by: i64,
     created_at_ms: i64,
@@ -109,6 +170,7 @@ impl From<Invite> for InviteJson {
         InviteJson {
             id: i.id,
             role: i.role,
+            projects: i.projects.map(|list| list.into_iter().map(MembershipJson::from).collect()),
             created_by: i.created_by,
             created_at_ms: i.created_at_ms,
             expires_at_ms: i.expires_at_ms,
@@ -135,8 +197,12 @@ pub(super) async fn invites(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewInvite {
-    /// `admin`, `member` or `viewer`.
+    /// `admin`, `member` or `viewer`: the instance role.
     role: String,
+    /// The projects the new account becomes a member of, each with its role ("member of
+    /// Staging only"); absent: every project, with `role`. Admins see every project anyway.
+    #[serde(default)]
+    projects: Option<Vec<MembershipJson>>,
     /// 1 to 720; a week when absent.
     #[serde(default)]
     expires_in_hours: Option<i64>,
@@ -173,10 +239,29 @@ pub(super) async fn invite(
     };
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let role = parse_role(&body.role)?;
+    let projects: Option<Vec<Membership>> = match body.projects {
+        None => None,
+        Some(list) => {
+            let mut granted = Vec::with_capacity(list.len());
+            for m in list {
+                if state.meta().project(m.project_id).await?.is_none() {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid projects: project {} not found",
+                        m.project_id
+                    )));
+                }
+                granted.push(Membership { project_id: m.project_id, role: m.role });
+            }
+            Some(granted)
+        }
+    };
     let hours = tether_model::invite_hours(body.expires_in_hours).map_err(ApiError::bad_request)?;
     let token = auth::generate_secret(INVITE_PREFIX);
     let expires = crate::clock::now_ms() + hours * 3_600_000;
-    let invite = state.users().create_invite(&auth::hash_secret(&token), role, inviter.id, expires).await?;
+    let invite = state
+        .users()
+        .create_invite(&auth::hash_secret(&token), role, projects.as_deref(), inviter.id, expires)
+        .await?;
     let url = format!("{}/invite/{token}", public_base(&state, &headers));
     Ok((StatusCode::CREATED, Json(NewInviteAnswer { invite: invite.into(), url })))
 }

@@ -252,7 +252,8 @@ macro_rules! users_suite {
             concurrent_demotions_leave_an_admin,
             removing_a_user_ends_their_sessions_and_keys,
             sessions_are_listed_and_ended_one_by_one,
-            invitations_are_used_once_and_expire);
+            invitations_are_used_once_and_expire,
+            memberships_are_granted_changed_and_removed);
     };
 }
 

@@ -1,7 +1,7 @@
 //! The users suite: accounts, roles, login sessions and invitations.
 
 use super::MetaStores;
-use crate::{ErrorKind, KeyScope, NewApiKey, Role};
+use crate::{ErrorKind, KeyScope, Membership, NewApiKey, Role};
 
 pub async fn users_and_sessions_expire(s: MetaStores) {
     assert_eq!(s.users.user_count().await.unwrap(), 0);
@@ -122,9 +122,9 @@ pub async fn sessions_are_listed_and_ended_one_by_one(s: MetaStores) {
 pub async fn invitations_are_used_once_and_expire(s: MetaStores) {
     let admin = s.users.create_user("admin", "h", Role::Admin).await.unwrap();
     s.users.create_user("taken", "h", Role::Viewer).await.unwrap();
-    let inv = s.users.create_invite("i1", Role::Member, admin.id, 10_000).await.unwrap();
+    let inv = s.users.create_invite("i1", Role::Member, None, admin.id, 10_000).await.unwrap();
     assert_eq!((inv.role, inv.created_by, inv.expires_at_ms), (Role::Member, admin.id, 10_000));
-    s.users.create_invite("i2", Role::Viewer, admin.id, 2_000).await.unwrap();
+    s.users.create_invite("i2", Role::Viewer, None, admin.id, 2_000).await.unwrap();
     assert_eq!(s.users.invites(1_000).await.unwrap().len(), 2);
     assert_eq!(
         s.users.invites(5_000).await.unwrap(),
@@ -151,9 +151,67 @@ pub async fn invitations_are_used_once_and_expire(s: MetaStores) {
         s.users.accept_invite("i1", 1_000, "again", "h").await.unwrap_err().kind(),
         ErrorKind::NotFound
     );
-    let i3 = s.users.create_invite("i3", Role::Admin, admin.id, 10_000).await.unwrap();
+    let i3 = s.users.create_invite("i3", Role::Admin, None, admin.id, 10_000).await.unwrap();
     s.users.revoke_invite(i3.id).await.unwrap();
     assert_eq!(s.users.accept_invite("i3", 1_000, "x", "h").await.unwrap_err().kind(), ErrorKind::NotFound);
     assert_eq!(s.users.revoke_invite(i3.id).await.unwrap_err().kind(), ErrorKind::NotFound);
     assert_eq!(s.users.user_count().await.unwrap(), 3);
+}
+
+/// Members see the projects they were granted, with a role each: an invitation names them
+/// (or, naming none, grants every project there is), an admin changes them one by one, and
+/// they go with the user. A demoted admin keeps seeing every project.
+pub async fn memberships_are_granted_changed_and_removed(s: MetaStores) {
+    let admin = s.users.create_user("admin", "h", Role::Admin).await.unwrap();
+    let prod = s.meta.create_project("Production", "phc_prod").await.unwrap();
+    let staging = s.meta.create_project("Staging", "phc_staging").await.unwrap();
+    let member = |project: &crate::Project, role| Membership { project_id: project.id, role };
+    let only_staging = [member(&staging, Role::Member), Membership { project_id: 9_999, role: Role::Admin }];
+    let inv = s.users.create_invite("c", Role::Viewer, Some(&only_staging), admin.id, 10_000).await.unwrap();
+    assert_eq!(inv.projects.as_deref(), Some(&only_staging[..]));
+    assert_eq!(s.users.invites(1_000).await.unwrap(), [inv]);
+    let contractor = s.users.accept_invite("c", 1_000, "contractor", "h").await.unwrap();
+    assert_eq!(
+        s.users.memberships(contractor.id).await.unwrap(),
+        [member(&staging, Role::Member)],
+        "the invited project only; one that does not exist grants nothing"
+    );
+    s.users.create_invite("e", Role::Member, None, admin.id, 10_000).await.unwrap();
+    let everyone = s.users.accept_invite("e", 1_000, "everyone", "h").await.unwrap();
+    assert_eq!(
+        s.users.memberships(everyone.id).await.unwrap(),
+        [member(&prod, Role::Member), member(&staging, Role::Member)]
+    );
+
+    s.users.set_membership(contractor.id, prod.id, Some(Role::Viewer)).await.unwrap();
+    s.users.set_membership(contractor.id, staging.id, Some(Role::Admin)).await.unwrap();
+    assert_eq!(
+        s.users.memberships(contractor.id).await.unwrap(),
+        [member(&prod, Role::Viewer), member(&staging, Role::Admin)],
+        "seen at once, also where cached"
+    );
+    s.users.set_membership(contractor.id, prod.id, None).await.unwrap();
+    assert_eq!(s.users.memberships(contractor.id).await.unwrap(), [member(&staging, Role::Admin)]);
+    let unknown = s.users.set_membership(contractor.id, 9_999, Some(Role::Viewer)).await.unwrap_err();
+    assert_eq!(unknown.kind(), ErrorKind::NotFound);
+    let nobody = s.users.set_membership(9_999, prod.id, Some(Role::Viewer)).await.unwrap_err();
+    assert_eq!(nobody.kind(), ErrorKind::NotFound);
+
+    // A changed instance role leaves a member's projects as they were.
+    s.users.set_role(contractor.id, Role::Member).await.unwrap();
+    assert_eq!(s.users.memberships(contractor.id).await.unwrap(), [member(&staging, Role::Admin)]);
+    // A demoted admin becomes a member of every project, with the new role.
+    let second = s.users.create_user("second", "h", Role::Admin).await.unwrap();
+    assert_eq!(s.users.memberships(second.id).await.unwrap(), []);
+    s.users.set_role(second.id, Role::Viewer).await.unwrap();
+    assert_eq!(
+        s.users.memberships(second.id).await.unwrap(),
+        [member(&prod, Role::Viewer), member(&staging, Role::Viewer)]
+    );
+
+    s.users.delete_user(contractor.id).await.unwrap();
+    assert_eq!(s.users.memberships(contractor.id).await.unwrap(), []);
+    // A new account under the same id space starts with nothing.
+    let fresh = s.users.create_user("contractor", "h", Role::Viewer).await.unwrap();
+    assert_eq!(s.users.memberships(fresh.id).await.unwrap(), []);
 }
