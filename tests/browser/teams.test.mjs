@@ -103,6 +103,35 @@ test('an admin invites a member, who works across projects until removed', async
   await member.waitForSelector('table[aria-label=Sessions] :text("this browser")');
   await member.screenshot({ path: join(artifacts, 'account.png') });
 
+  // A contractor invited to Staging only: Production does not exist for them, until the admin
+  // gives them a role there on the People page.
+  await adminPage.goto(`${tether.base}/users`);
+  await adminPage.selectOption('select[aria-label="Role of the invited person"]', 'viewer');
+  await adminPage.selectOption('select[aria-label="Projects of the invited person"]', String(staging.id));
+  await adminPage.click('button:has-text("Create invitation link")');
+  const contractorLink = await adminPage.locator('[data-testid=invite-link]').innerText();
+  await adminPage.waitForSelector('table[aria-label="Pending invitations"] :text("Staging (viewer)")');
+  const contractor = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  await contractor.goto(contractorLink);
+  await contractor.fill('input[autocomplete=username]', 'contractor');
+  await contractor.fill('input[autocomplete=new-password] >> nth=0', 'contractor-password-1');
+  await contractor.fill('input[autocomplete=new-password] >> nth=1', 'contractor-password-1');
+  await contractor.click('button[type=submit]');
+  await contractor.waitForURL(new RegExp(`/project/${staging.id}/logs`));
+  await contractor.waitForSelector(`.log-row:has-text("${body}")`);
+  const choices = await contractor.locator('select[aria-label=Project] option').allInnerTexts();
+  assert.deepEqual(choices.filter((c) => !c.startsWith('+')), ['Staging'], 'only Staging is offered');
+  await contractor.goto(`${tether.base}/project/1/logs`);
+  await contractor.waitForSelector('h2:has-text("Project 1 not found")');
+  const refused = await contractor.evaluate(async () => (await fetch('/api/projects/1/logs')).status);
+  assert.equal(refused, 404);
+  await adminPage.reload();
+  await adminPage.selectOption('select[aria-label="Role of contractor in Default project"]', 'member');
+  await adminPage.waitForSelector('[role=status]:has-text("contractor is now member in Default project.")');
+  await adminPage.screenshot({ path: join(artifacts, 'people-projects.png') });
+  await contractor.goto(`${tether.base}/project/1/errors`);
+  await contractor.waitForSelector('h2:has-text("Errors")');
+
   // The admin removes the member; the member's next request is refused.
   await adminPage.reload();
   adminPage.once('dialog', (d) => d.accept());

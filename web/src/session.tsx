@@ -21,7 +21,8 @@ export function useSession(): Session {
   return s;
 }
 
-/** Whether the logged-in person's role is at least `needed` (the server checks it too). */
+/** Whether the logged-in person's role in the project on screen is at least `needed` (the
+ * server checks it too). */
 export function useCan(needed: Role): boolean {
-  return atLeast(useSession().user.role, needed);
+  return atLeast(useSession().project.role ?? undefined, needed);
 }

@@ -1057,7 +1057,7 @@ export interface components {
             /** Format: int64 */
             id: number;
             /** @description The projects the new account becomes a member of; `null`: every project, with `role`. */
-            projects?: components["schemas"]["MembershipJson"][] | null;
+            projects?: components["schemas"]["Membership"][] | null;
             role: components["schemas"]["Role"];
         };
         InviteList: {
@@ -1196,15 +1196,15 @@ export interface components {
             api_key?: components["schemas"]["KeyName"] | null;
             user?: components["schemas"]["User"] | null;
         };
-        MembershipChange: {
-            /** @description `admin`, `member` or `viewer` in this project; `null` takes the project away. */
-            role?: string | null;
-        };
         /** @description A user's role in one project. */
-        MembershipJson: {
+        Membership: {
             /** Format: int64 */
             project_id: number;
             role: components["schemas"]["Role"];
+        };
+        MembershipChange: {
+            /** @description `admin`, `member` or `viewer` in this project; `null` takes the project away. */
+            role?: string | null;
         };
         NewInvite: {
             /**
@@ -1216,7 +1216,7 @@ export interface components {
              * @description The projects the new account becomes a member of, each with its role ("member of
              *     Staging only"); absent: every project, with `role`. Admins see every project anyway.
              */
-            projects?: components["schemas"]["MembershipJson"][] | null;
+            projects?: components["schemas"]["Membership"][] | null;
             /** @description `admin`, `member` or `viewer`: the instance role. */
             role: string;
         };
@@ -1303,11 +1303,6 @@ export interface components {
             logs_30d: number;
             /** Format: int64 */
             sessions: number;
-        };
-        /** @description A user with the projects they are a member of. */
-        PersonJson: components["schemas"]["User"] & {
-            /** @description Their projects (empty for admins, who see every project). */
-            projects: components["schemas"]["MembershipJson"][];
         };
         PresignedUrl: {
             /** @description Always empty: the upload is a PUT of the bytes. */
@@ -1581,6 +1576,11 @@ export interface components {
             cursor: string;
             results: components["schemas"]["Log"][];
         };
+        /** @description A user with the projects they are a member of. */
+        TeamMember: components["schemas"]["User"] & {
+            /** @description Their projects (empty for admins, who see every project). */
+            projects: components["schemas"]["Membership"][];
+        };
         /** @description Where to send one chunk's bytes (in both of the shapes posthog-cli versions read). */
         UploadTarget: {
             presigned_put_url: string;
@@ -1601,7 +1601,7 @@ export interface components {
             username: string;
         };
         UserList: {
-            results: components["schemas"]["PersonJson"][];
+            results: components["schemas"]["TeamMember"][];
         };
     };
     responses: never;

@@ -44,6 +44,7 @@ impl From<User> for UserJson {
 /// A user's role in one project.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Membership)]
 pub(crate) struct MembershipJson {
     #[schema(value_type = i64)]
     project_id: ProjectId,
@@ -58,6 +59,7 @@ impl From<Membership> for MembershipJson {
 
 /// A user with the projects they are a member of.
 #[derive(Serialize, ToSchema)]
+#[schema(as = TeamMember)]
 pub(crate) struct PersonJson {
     #[serde(flatten)]
     user: UserJson,
