@@ -11,6 +11,7 @@ mod batcher;
 mod body;
 pub mod bootstrap;
 mod capture;
+mod client_addr;
 mod clock;
 mod disk;
 pub mod edge;
@@ -99,6 +100,7 @@ struct Inner {
     limits: Limits,
     /// Served to browsers over HTTPS by a proxy that terminates TLS in front of Tether.
     tls_proxy: std::sync::atomic::AtomicBool,
+    proxies: std::sync::OnceLock<client_addr::TrustedProxies>,
     logins: api::throttle::LoginThrottle,
     /// Set when stores keep their files in a local data directory.
     disk: std::sync::OnceLock<disk::DiskGuard>,
@@ -204,6 +206,7 @@ impl AppState {
             metrics,
             limits,
             tls_proxy: Default::default(),
+            proxies: Default::default(),
             logins: Default::default(),
             disk: Default::default(),
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
@@ -224,6 +227,16 @@ impl AppState {
 
     pub(crate) fn behind_tls_proxy(&self) -> bool {
         self.inner.tls_proxy.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The networks whose connections may say, in `X-Forwarded-For`, which client they
+    /// forward (loopback unless set). Set once, at start.
+    pub fn trust_proxies(&self, networks: Vec<ipnet::IpNet>) {
+        let _ = self.inner.proxies.set(client_addr::TrustedProxies(networks));
+    }
+
+    pub(crate) fn trusted_proxies(&self) -> &client_addr::TrustedProxies {
+        self.inner.proxies.get_or_init(Default::default)
     }
 
     /// Refuses writes (503 with the reason) while fewer than `min_free` bytes are free on

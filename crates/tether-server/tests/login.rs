@@ -73,3 +73,24 @@ async fn a_brute_force_of_the_login_is_throttled() {
     tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
     assert_eq!(s.login(&s.admin_password).await.status(), 200);
 }
+
+/// Forty wrong passwords for one user at once: the password is checked a handful of times
+/// (each attempt is counted before its slow hash), the rest are 429 — also when each
+/// attempt claims another client address in `X-Forwarded-For`, which only a trusted
+/// proxy may set.
+#[tokio::test]
+async fn a_concurrent_burst_of_guesses_gets_a_handful_of_checks() {
+    let s = TestServer::start().await;
+    let guesses = (0..40).map(|i| {
+        let request = s
+            .client
+            .post(format!("{}/api/login", s.base))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .json(&serde_json::json!({"username": "admin", "password": format!("guess {i}")}));
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(checked <= 6, "passwords checked: {checked} of {statuses:?}");
+    assert_eq!(checked + statuses.iter().filter(|s| **s == 429).count(), 40, "{statuses:?}");
+}

@@ -44,6 +44,10 @@ pub(crate) struct ServerConfig {
     /// Bytes all requests in flight may hold together, bodies and what decoding them
     /// produces (503 with `Retry-After` past it).
     pub in_flight: ByteSize,
+    /// Networks of the proxies in front of Tether (`"10.0.0.0/8"`, `"127.0.0.1/32"`): their
+    /// connections say in `X-Forwarded-For` which client they forward; anyone else's
+    /// header is ignored. Loopback when not set.
+    pub trusted_proxies: Option<Vec<ipnet::IpNet>>,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +59,7 @@ impl Default for ServerConfig {
             body_timeout_secs: edge.body_timeout.as_secs(),
             request_timeout_secs: edge.request_timeout.as_secs(),
             in_flight: ByteSize(edge.in_flight_bytes as u64),
+            trusted_proxies: None,
         }
     }
 }

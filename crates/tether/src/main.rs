@@ -312,6 +312,9 @@ impl Server {
         let (state, writer) =
             AppState::new(stores.clone(), limits).await.context("cannot start the writers")?;
         state.set_behind_tls_proxy(config.behind_tls_proxy);
+        if let Some(networks) = &config.server.trusted_proxies {
+            state.trust_proxies(networks.clone());
+        }
         if storage.uses_data_dir {
             state.guard_disk(config.data_dir.clone(), config.ingest.min_free_disk.0);
         }

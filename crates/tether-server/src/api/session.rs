@@ -36,25 +36,24 @@ fn user_key(username: &str) -> String {
     format!("user:{}", username.to_lowercase())
 }
 
-/// Who is logging in, for the throttle: the client address (the first `X-Forwarded-For`
-/// hop behind a TLS proxy, which sets it) and the username.
+/// Who is logging in, for the throttle: the username and the client's address (see
+/// `client_addr`: the right-most hop not written by a trusted proxy).
 fn throttle_keys(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
     username: &str,
 ) -> Vec<String> {
-    let forwarded = state
-        .behind_tls_proxy()
-        .then(|| {
-            headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next().map(|a| a.trim().to_owned())
-        })
-        .flatten();
-    let client = forwarded.or_else(|| peer.map(|p| p.ip().to_string()));
+    let client = peer.map(|p| state.trusted_proxies().client(p.ip(), headers));
     let mut keys = vec![user_key(username)];
     keys.extend(client.map(|c| format!("client:{c}")));
     keys
 }
+
+/// The longest username a login is looked up, throttled and logged by: no account has a
+/// longer one (see `auth::check_username`), and a longer one must not grow the throttle's
+/// keys or the log.
+const MAX_LOGIN_NAME_CHARS: usize = 128;
 
 /// Logs in with a username and password; the answer sets the session cookie.
 #[utoipa::path(post, path = "/api/login", tag = "session", request_body = Login,
@@ -67,9 +66,9 @@ pub(super) async fn login(
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(login) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let username = login.username.trim().to_owned();
+    let username: String = login.username.trim().chars().take(MAX_LOGIN_NAME_CHARS).collect();
     let keys = throttle_keys(&state, &headers, peer.map(|Extension(ConnectInfo(p))| p), &username);
-    if let Some(wait) = state.logins().wait(&keys).await {
+    if let Err(wait) = state.logins().reserve(&keys).await {
         tracing::warn!(username, client = keys.get(1).map(String::as_str), "login throttled");
         return Ok(throttled(&state, wait));
     }
@@ -81,12 +80,11 @@ pub(super) async fn login(
     };
     let ok = verify_password(&state, login.password, hash).await?;
     let Some(user) = user.filter(|_| ok) else {
-        state.logins().failed(&keys).await;
         state.metrics().logins_failed.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(username, client = keys.get(1).map(String::as_str), "failed login");
         return Err(ApiError::unauthorized("Wrong username or password"));
     };
-    state.logins().forget(&keys[0]).await;
+    state.logins().succeeded(&keys).await;
     start_session(&state, &headers, user).await
 }
 
@@ -203,15 +201,15 @@ pub(super) async fn change_password(
     // Wrong current passwords count as failed logins of the user: a stolen session cannot
     // guess the password faster than the login page could.
     let keys = [user_key(&user.username)];
-    if let Some(wait) = state.logins().wait(&keys).await {
+    if let Err(wait) = state.logins().reserve(&keys).await {
         return Ok(throttled(&state, wait));
     }
     let (_, hash) = state.users().user_by_name(&user.username).await?.ok_or_else(ApiError::internal)?;
     if !verify_password(&state, change.current_password, hash).await? {
-        state.logins().failed(&keys).await;
         state.metrics().logins_failed.fetch_add(1, Ordering::Relaxed);
         return Err(ApiError::bad_request("the current password is wrong"));
     }
+    state.logins().succeeded(&keys).await;
     let hash = hash_password(&state, change.new_password).await?;
     state.users().set_password(&user.username, &hash).await?;
     start_session(&state, &headers, user).await
