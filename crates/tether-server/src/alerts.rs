@@ -86,7 +86,8 @@ async fn evaluate_all(state: &AppState, tx: &mpsc::Sender<Notification>) -> Stor
 }
 
 async fn deliver(state: AppState, mut rx: mpsc::Receiver<Notification>, config: AlertConfig) {
-    let client = match reqwest::Client::builder().timeout(config.timeout).build() {
+    let networks = state.webhook_networks().clone();
+    let client = match networks.client(config.timeout) {
         Ok(client) => client,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the webhook client; alerts will not be delivered");
@@ -96,9 +97,14 @@ async fn deliver(state: AppState, mut rx: mpsc::Receiver<Notification>, config: 
     let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_DELIVERIES));
     while let Some(n) = rx.recv().await {
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
-        let (state, client) = (state.clone(), client.clone());
+        let (state, client, networks) = (state.clone(), client.clone(), networks.clone());
         tokio::spawn(async move {
-            let (delivery, attempts, error) = send_with_retries(&client, &n, config).await;
+            // The resolver checks names; an address in the URL is not resolved, so it is
+            // checked here (the rules may have changed since the alert was saved).
+            let (delivery, attempts, error) = match networks.check(&n.url).await {
+                Ok(()) => send_with_retries(&client, &n, config).await,
+                Err(why) => (Delivery::Failed, 0, Some(why)),
+            };
             if let Err(e) = state.alerts().record_delivery(n.event_id, delivery, attempts, error).await {
                 tracing::warn!(error = %e, event = n.event_id, "cannot record an alert delivery");
             }

@@ -23,6 +23,7 @@ pub mod retention;
 mod security;
 mod symbols;
 mod ui;
+mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -101,6 +102,7 @@ struct Inner {
     /// Served to browsers over HTTPS by a proxy that terminates TLS in front of Tether.
     tls_proxy: std::sync::atomic::AtomicBool,
     proxies: std::sync::OnceLock<client_addr::TrustedProxies>,
+    webhooks: std::sync::OnceLock<Arc<webhooks::WebhookNetworks>>,
     logins: api::throttle::LoginThrottle,
     /// Set when stores keep their files in a local data directory.
     disk: std::sync::OnceLock<disk::DiskGuard>,
@@ -207,6 +209,7 @@ impl AppState {
             limits,
             tls_proxy: Default::default(),
             proxies: Default::default(),
+            webhooks: Default::default(),
             logins: Default::default(),
             disk: Default::default(),
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
@@ -233,6 +236,16 @@ impl AppState {
     /// forward (loopback unless set). Set once, at start.
     pub fn trust_proxies(&self, networks: Vec<ipnet::IpNet>) {
         let _ = self.inner.proxies.set(client_addr::TrustedProxies(networks));
+    }
+
+    /// The networks beyond the public internet that alert webhooks may reach (none unless
+    /// set; see `webhooks`). Set once, at start, before alerts are spawned.
+    pub fn allow_webhook_networks(&self, networks: Vec<ipnet::IpNet>) {
+        let _ = self.inner.webhooks.set(Arc::new(webhooks::WebhookNetworks { allowed: networks }));
+    }
+
+    pub(crate) fn webhook_networks(&self) -> &Arc<webhooks::WebhookNetworks> {
+        self.inner.webhooks.get_or_init(Default::default)
     }
 
     pub(crate) fn trusted_proxies(&self) -> &client_addr::TrustedProxies {

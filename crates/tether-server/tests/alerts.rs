@@ -32,7 +32,12 @@ impl Receiver {
             let next = { r.script.lock().unwrap().pop() };
             StatusCode::from_u16(next.unwrap_or(200)).unwrap()
         }
-        let app = axum::Router::new().route("/hook", axum::routing::post(hook)).with_state(self.clone());
+        // `/redirect` sends the caller on to `/hook`, which a webhook must not follow.
+        let redirect = || async { (StatusCode::TEMPORARY_REDIRECT, [("location", "/hook")]) };
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(hook))
+            .route("/redirect", axum::routing::post(redirect))
+            .with_state(self.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -235,4 +240,49 @@ async fn bad_alerts_are_refused_with_the_reason() {
     }
     assert_eq!(s.send(reqwest::Method::GET, "alerts/999/history", None).await.0, 404);
     assert_eq!(s.send(reqwest::Method::DELETE, "alerts/999", None).await.0, 404);
+}
+
+/// Webhooks cannot reach inside: loopback, link-local and private destinations are refused
+/// when the alert is saved, with the reason, unless their network is allowed; a redirect
+/// is not followed. (Only loopback is ever connected to here.)
+#[tokio::test]
+async fn webhooks_to_internal_addresses_are_refused_unless_allowed() {
+    let s = TestServer::start_with_public_webhooks_only().await;
+    let rule = json!({"kind": "new_issue"});
+    for (url, why) in [
+        ("http://127.0.0.1:9/hook", "127.0.0.1 is a loopback address"),
+        ("http://[::1]:9/hook", "::1 is a loopback address"),
+        ("http://localhost:9/hook", "is a loopback address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+        ("http://10.0.0.1/hook", "10.0.0.1 is a private address"),
+        ("http://[fd00::1]/hook", "fd00::1 is a unique local address"),
+    ] {
+        let body = json!({"name": "a", "webhook_url": url, "rule": rule});
+        let (status, answer) = s.send(reqwest::Method::POST, "alerts", Some(body)).await;
+        assert_eq!(status, 400, "{url}: {answer}");
+        let error = answer["error"].as_str().unwrap();
+        assert!(error.starts_with("webhook_url refused: ") && error.contains(why), "{url}: {error}");
+        assert!(error.contains("allowed_webhook_networks"), "says how to allow it: {error}");
+    }
+
+    // Allowed (loopback, as tests are), a receiver that redirects is not followed.
+    let s = TestServer::start_with_alerts(fast()).await;
+    let (hook, url) = Receiver::default().start().await;
+    let alert = json!({"name": "redirected", "webhook_url": url.replace("/hook", "/redirect"), "rule": rule});
+    let (status, created) = s.send(reqwest::Method::POST, "alerts", Some(alert)).await;
+    assert_eq!(status, 201, "{created}");
+    let exception = json!({"api_key": s.token, "batch": [{"event": "$exception",
+        "uuid": "0194d8a4-0000-7000-8000-00000000000d", "distinct_id": "u1",
+        "properties": {"$exception_list": [{"type": "TypeError", "value": "x is undefined"}]}}]});
+    assert_eq!(
+        s.client.post(format!("{}/batch/", s.base)).json(&exception).send().await.unwrap().status(),
+        200
+    );
+    let id = created["id"].as_i64().unwrap();
+    let failed = until("the redirected delivery", async || {
+        s.history(id).await.into_iter().find(|e| e["delivery"] == "failed")
+    })
+    .await;
+    assert_eq!(failed["last_error"], "HTTP 307", "{failed}");
+    assert!(hook.got.lock().unwrap().is_empty(), "the redirect was not followed");
 }

@@ -545,6 +545,15 @@ async fn a_member_of_one_project_cannot_see_another() {
     }
     assert_eq!(call(&s, Method::GET, &format!("/api/projects/{staging}/logs"), &key, None).await.0, 200);
 
+    // A webhook URL is a secret (Slack's, Discord's): only its origin is shown to non-admins.
+    let alert = json!({"name": "a", "webhook_url": "http://127.0.0.1:9/hooks/T000/B000/secret", "rule": {"kind": "new_issue"}});
+    let alerts = format!("/api/projects/{staging}/alerts");
+    assert_eq!(call(&s, Method::POST, &alerts, &admin, Some(alert)).await.0, 201);
+    let (_, seen) = call(&s, Method::GET, &alerts, &contractor, None).await;
+    assert_eq!(seen["results"][0]["webhook_url"], "http://127.0.0.1:9/…");
+    let (_, seen) = call(&s, Method::GET, &alerts, &admin, None).await;
+    assert_eq!(seen["results"][0]["webhook_url"], "http://127.0.0.1:9/hooks/T000/B000/secret");
+
     // Roles are per project: an admin of Production, still a viewer of Staging.
     let (s, admin) = (&s, &admin);
     let grant = |project: i64, role: Value| async move {

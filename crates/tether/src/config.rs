@@ -89,6 +89,10 @@ pub(crate) struct AlertsConfig {
     pub interval_secs: u64,
     /// Seconds one webhook call may take before it counts as failed (and is retried).
     pub webhook_timeout_secs: u64,
+    /// Networks beyond the public internet webhooks may reach (`["10.1.0.0/16"]` for an
+    /// internal receiver): loopback, private, link-local, shared, unique-local and multicast
+    /// addresses are refused otherwise.
+    pub allowed_webhook_networks: Vec<ipnet::IpNet>,
 }
 
 impl Default for AlertsConfig {
@@ -97,6 +101,7 @@ impl Default for AlertsConfig {
         AlertsConfig {
             interval_secs: defaults.interval.as_secs(),
             webhook_timeout_secs: defaults.timeout.as_secs(),
+            allowed_webhook_networks: Vec::new(),
         }
     }
 }

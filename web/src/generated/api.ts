@@ -842,7 +842,10 @@ export interface components {
             /** Format: int64 */
             project_id: number;
             rule: components["schemas"]["AlertRule"];
-            /** @description Where notifications are POSTed (JSON). */
+            /**
+             * @description Where notifications are POSTed (JSON). Only its origin for non-admins: the rest of
+             *     a Slack or Discord URL is the secret that lets anyone post to the channel.
+             */
             webhook_url: string;
         };
         /** @description What an alert is made of. */

@@ -36,7 +36,8 @@ pub(crate) struct AlertJson {
     project_id: ProjectId,
     name: String,
     rule: AlertRule,
-    /// Where notifications are POSTed (JSON).
+    /// Where notifications are POSTed (JSON). Only its origin for non-admins: the rest of
+    /// a Slack or Discord URL is the secret that lets anyone post to the channel.
     webhook_url: String,
     /// The origin of Tether's UI for the links in notifications.
     link_base: String,
@@ -110,15 +111,17 @@ fn enabled() -> bool {
     true
 }
 
-/// The alert as asked for, checked: a name, an http(s) webhook, a query that parses and a
-/// window of 1 s to a day.
-fn spec(state: &AppState, headers: &HeaderMap, body: AlertBody) -> Result<AlertSpec, ApiError> {
+/// The alert as asked for, checked: a name, an http(s) webhook to an address webhooks may
+/// reach (see `crate::webhooks`), a query that parses and a window of 1 s to a day.
+async fn spec(state: &AppState, headers: &HeaderMap, body: AlertBody) -> Result<AlertSpec, ApiError> {
     let name = tether_model::valid_name(&body.name).map_err(ApiError::bad_request)?;
     let url = tether_model::webhook_url(&body.webhook_url).map_err(ApiError::bad_request)?;
     body.rule.validate().map_err(ApiError::bad_request)?;
     if let AlertRule::LogThreshold { query, .. } = &body.rule {
         tether_app::search::check_saved_search(query)?;
     }
+    // Last: it may resolve the host's name.
+    state.webhook_networks().check(&url).await.map_err(ApiError::bad_request)?;
     Ok(AlertSpec {
         name: name.to_owned(),
         rule: body.rule,
@@ -142,9 +145,25 @@ pub(super) async fn list(
     headers: HeaderMap,
     Path(project_id): Path<ProjectId>,
 ) -> Result<Json<AlertList>, ApiError> {
-    authorize_project(&state, &headers, project_id).await?;
+    let (_, caller) = authorize_project_as(&state, &headers, project_id, Role::Viewer, "reading").await?;
+    let admin = caller.access(state.users()).await?.role_in(project_id) == Some(Role::Admin);
     let alerts = state.alerts().alerts(project_id).await?;
-    Ok(Json(AlertList { results: alerts.into_iter().map(AlertJson::from).collect() }))
+    let results = alerts
+        .into_iter()
+        .map(|a| {
+            let url = if admin { a.webhook_url.clone() } else { masked(&a.webhook_url) };
+            AlertJson { webhook_url: url, ..a.into() }
+        })
+        .collect();
+    Ok(Json(AlertList { results }))
+}
+
+/// A webhook URL's origin and `/…`: where it goes, without its secret.
+fn masked(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!("{}/…", u.origin().ascii_serialization()),
+        Err(_) => "…".to_owned(),
+    }
 }
 
 /// A new alert (admins).
@@ -157,7 +176,7 @@ pub(super) async fn create(
     body: Result<Json<AlertBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<AlertJson>), ApiError> {
     authorize_project_as(&state, &headers, project_id, Role::Admin, "managing alerts").await?;
-    let spec = spec(&state, &headers, body_of(body)?)?;
+    let spec = spec(&state, &headers, body_of(body)?).await?;
     let alert = state.alerts().create_alert(project_id, spec, crate::clock::now_ms()).await?;
     Ok((StatusCode::CREATED, Json(alert.into())))
 }
@@ -173,7 +192,7 @@ pub(super) async fn update(
     body: Result<Json<AlertBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<AlertJson>, ApiError> {
     authorize_project_as(&state, &headers, project_id, Role::Admin, "managing alerts").await?;
-    let spec = spec(&state, &headers, body_of(body)?)?;
+    let spec = spec(&state, &headers, body_of(body)?).await?;
     let alert = state.alerts().update_alert(project_id, alert_id, spec).await?;
     alert.map(|a| Json(a.into())).ok_or_else(|| ApiError::not_found(format!("alert {alert_id} not found")))
 }

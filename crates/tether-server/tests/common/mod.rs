@@ -28,17 +28,22 @@ impl TestServer {
     }
 
     pub async fn start_with(limits: Limits) -> TestServer {
-        Self::start_full(limits, None, None, None).await
+        Self::start_full(limits, None, None, None, true).await
     }
 
     /// A server whose default project has this token (fixtures name theirs).
     pub async fn start_with_token(token: &str) -> TestServer {
-        Self::start_full(Limits::default(), Some(token), None, None).await
+        Self::start_full(Limits::default(), Some(token), None, None, true).await
+    }
+
+    /// A server whose webhooks may reach the public internet only (the default of `tether`).
+    pub async fn start_with_public_webhooks_only() -> TestServer {
+        Self::start_full(Limits::default(), None, None, None, false).await
     }
 
     /// A server that evaluates alerts and delivers their webhooks as `alerts` says.
     pub async fn start_with_alerts(alerts: tether_server::alerts::AlertConfig) -> TestServer {
-        Self::start_full(Limits::default(), None, Some(alerts), None).await
+        Self::start_full(Limits::default(), None, Some(alerts), None, true).await
     }
 
     /// [`TestServer::start_with_alerts`] whose alerts and use cases read the time from `clock`.
@@ -46,7 +51,7 @@ impl TestServer {
         alerts: tether_server::alerts::AlertConfig,
         clock: std::sync::Arc<dyn tether_app::Clock>,
     ) -> TestServer {
-        Self::start_full(Limits::default(), None, Some(alerts), Some(clock)).await
+        Self::start_full(Limits::default(), None, Some(alerts), Some(clock), true).await
     }
 
     async fn start_full(
@@ -54,6 +59,7 @@ impl TestServer {
         token: Option<&str>,
         alerts: Option<tether_server::alerts::AlertConfig>,
         clock: Option<std::sync::Arc<dyn tether_app::Clock>>,
+        webhooks_to_loopback: bool,
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let stores = EmbeddedStores::open(dir.path()).await.expect("open stores");
@@ -65,6 +71,11 @@ impl TestServer {
             .expect("admin created");
         let clock = clock.unwrap_or_else(|| std::sync::Arc::new(tether_app::SystemClock));
         let (state, writer) = AppState::with_clock(stores, limits, clock).await.expect("start writers");
+        // Tests receive webhooks on this machine; `tests/alerts.rs` checks the refusals
+        // with a server that allows nothing.
+        if webhooks_to_loopback {
+            state.allow_webhook_networks(vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]);
+        }
         if let Some(config) = alerts {
             tether_server::alerts::spawn(state.clone(), config);
         }
