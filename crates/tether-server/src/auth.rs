@@ -132,6 +132,9 @@ async fn api_key(state: &AppState, headers: &HeaderMap) -> Result<Principal, Api
         .api_key_by_hash(&hash_secret(&secret))
         .await?
         .ok_or_else(|| ApiError::unauthorized("Invalid personal API key"))?;
+    if key.expires_at_ms.is_some_and(|at| at <= crate::clock::now_ms()) {
+        return Err(ApiError::unauthorized("This API key has expired: make a new one"));
+    }
     let owner = match key.user_id {
         None => None,
         Some(id) => Some(
@@ -189,10 +192,11 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The instance role: a key's is the lower of its owner's and its cap.
     pub fn role(&self) -> Role {
         match self {
-            Principal::User(user) | Principal::Key { owner: Some(user), .. } => user.role,
-            Principal::Key { owner: None, .. } => Role::Admin,
+            Principal::User(user) => user.role,
+            Principal::Key { key, owner } => owner.as_ref().map_or(Role::Admin, |u| u.role).min(key_cap(key)),
         }
     }
 
@@ -209,15 +213,15 @@ impl Principal {
     /// of, with that membership's role. A key is held to its scope and to its owner's
     /// memberships as they are now, not as they were when it was made.
     pub async fn access(&self, users: &dyn UserStore) -> Result<Access, ApiError> {
-        let (owner, scope) = match self {
-            Principal::User(user) => (Some(user), KeyScope::AllProjects),
-            Principal::Key { key, owner } => (owner.as_ref(), key.scope),
+        let (owner, scope, cap) = match self {
+            Principal::User(user) => (Some(user), KeyScope::AllProjects, Role::Admin),
+            Principal::Key { key, owner } => (owner.as_ref(), key.scope, key_cap(key)),
         };
         let memberships = match owner {
             Some(user) if user.role != Role::Admin => Some(users.memberships(user.id).await?),
             _ => None,
         };
-        Ok(Access { memberships, scope })
+        Ok(Access { memberships, scope, cap })
     }
 
     /// Whether this caller acts on the whole instance (a user, or an all-projects key):
@@ -248,11 +252,18 @@ pub fn require(role: Role, needed: Role, doing: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The most a key may do: its cap, or everything its owner may.
+fn key_cap(key: &ApiKey) -> Role {
+    key.role.unwrap_or(Role::Admin)
+}
+
 /// The projects a caller may see (see [`Principal::access`]).
 pub struct Access {
     /// `None`: every project, as an admin.
     memberships: Option<Vec<Membership>>,
     scope: KeyScope,
+    /// The most a key may do, whatever its owner may.
+    cap: Role,
 }
 
 impl Access {
@@ -261,10 +272,11 @@ impl Access {
         if matches!(self.scope, KeyScope::Project(id) if id != project_id) {
             return None;
         }
-        match &self.memberships {
+        let role = match &self.memberships {
             None => Some(Role::Admin),
             Some(list) => list.iter().find(|m| m.project_id == project_id).map(|m| m.role),
-        }
+        };
+        role.map(|r| r.min(self.cap))
     }
 }
 

@@ -586,6 +586,30 @@ async fn a_member_of_one_project_cannot_see_another() {
     );
     assert_eq!(grant(999_999, json!("viewer")).await.0, 404);
 
+    // A key may be capped below its owner's role, and made to expire.
+    let capped = json!({"name": "dashboard", "role": "viewer", "expires_in_days": 30});
+    let (status, made) = call(s, Method::POST, "/api/api_keys", admin, Some(capped)).await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["key"]["role"], "viewer");
+    let expires =
+        made["key"]["expires_at_ms"].as_i64().unwrap() - made["key"]["created_at_ms"].as_i64().unwrap();
+    assert!((expires - 30 * 86_400_000).abs() < 60_000, "in 30 days: {made}");
+    let dashboard = Auth::Key(made["secret"].as_str().unwrap().to_owned());
+    let path = format!("/api/projects/{production}/settings");
+    let (status, refused) =
+        call(s, Method::PATCH, &path, &dashboard, Some(json!({"retention": {"logs_days": 8}}))).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (403, Some("changing project settings needs the admin role; you are a viewer"))
+    );
+    assert_eq!(
+        call(s, Method::GET, &format!("/api/projects/{production}/logs"), &dashboard, None).await.0,
+        200
+    );
+    for bad in [json!({"name": "k", "expires_in_days": 0}), json!({"name": "k", "role": "owner"})] {
+        assert_eq!(call(s, Method::POST, "/api/api_keys", admin, Some(bad)).await.0, 400);
+    }
+
     // Keys do not make keys, not even the operator's.
     for caller in [&key, &Team { s, admin: admin.clone(), n: Default::default() }.operator()] {
         let (status, answer) =

@@ -20,7 +20,8 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 use tether_model::ProjectId;
 use tether_store::{
-    ApiKey, ErrorKind, KeyScope, MetadataStore, NewApiKey, Project, ProjectSettings, StoreError, StoreResult,
+    ApiKey, ErrorKind, KeyScope, MetadataStore, NewApiKey, Project, ProjectSettings, Role, StoreError,
+    StoreResult,
 };
 
 /// Which database a [`SqlMeta`] talks to.
@@ -176,14 +177,16 @@ fn api_key(row: &AnyRow) -> ApiKey {
         prefix: row.get("prefix"),
         created_at_ms: row.get("created_at_ms"),
         last_used_at_ms: row.get("last_used_at_ms"),
+        expires_at_ms: row.get("expires_at_ms"),
+        // Only this code writes roles; an unknown one (a newer version's) reads as the least.
+        role: row.get::<Option<&str>, _>("role").map(|r| Role::parse(r).unwrap_or(Role::Viewer)),
     }
 }
 
 const PROJECT_COLUMNS: &str = "SELECT id, name, token, created_at_ms, settings FROM projects";
 const PROJECT_RETURNING: &str = "RETURNING id, name, token, created_at_ms, settings";
-const KEY_RETURNING: &str = "RETURNING id, name, project_id, user_id, prefix, created_at_ms, last_used_at_ms";
-const KEY_COLUMNS: &str =
-    "SELECT id, name, project_id, user_id, prefix, created_at_ms, last_used_at_ms FROM api_keys";
+const KEY_FIELDS: &str =
+    "id, name, project_id, user_id, prefix, created_at_ms, last_used_at_ms, expires_at_ms, role";
 
 fn unique_as(message: &'static str, context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |e| match &e {
@@ -223,8 +226,8 @@ async fn insert_key<'e, E: Executor<'e, Database = sqlx::Any>>(
         KeyScope::Project(id) => Some(id),
     };
     let row = sqlx::query(&format!(
-        "INSERT INTO api_keys (name, project_id, user_id, secret_hash, prefix, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6) {KEY_RETURNING}"
+        "INSERT INTO api_keys (name, project_id, user_id, secret_hash, prefix, created_at_ms, expires_at_ms, role) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {KEY_FIELDS}"
     ))
     .bind(&key.name)
     .bind(project_id)
@@ -232,6 +235,8 @@ async fn insert_key<'e, E: Executor<'e, Database = sqlx::Any>>(
     .bind(&key.secret_hash)
     .bind(&key.prefix)
     .bind(now_ms())
+    .bind(key.expires_at_ms)
+    .bind(key.role.map(Role::as_str))
     .fetch_one(executor)
     .await
     .map_err(unique_as("API key already exists", "cannot create API key"))?;
@@ -313,19 +318,23 @@ impl MetadataStore for SqlMeta {
     }
 
     async fn api_key_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiKey>> {
-        let row = sqlx::query(&format!("{KEY_COLUMNS} WHERE secret_hash = $1 AND revoked_at_ms IS NULL"))
-            .bind(secret_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(internal("cannot read API key"))?;
+        let row = sqlx::query(&format!(
+            "SELECT {KEY_FIELDS} FROM api_keys WHERE secret_hash = $1 AND revoked_at_ms IS NULL"
+        ))
+        .bind(secret_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(internal("cannot read API key"))?;
         Ok(row.as_ref().map(api_key))
     }
 
     async fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        let rows = sqlx::query(&format!("{KEY_COLUMNS} WHERE revoked_at_ms IS NULL ORDER BY id"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(internal("cannot list API keys"))?;
+        let rows = sqlx::query(&format!(
+            "SELECT {KEY_FIELDS} FROM api_keys WHERE revoked_at_ms IS NULL ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(internal("cannot list API keys"))?;
         Ok(rows.iter().map(api_key).collect())
     }
 

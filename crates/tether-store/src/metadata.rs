@@ -41,6 +41,11 @@ pub struct ApiKey {
     pub created_at_ms: i64,
     /// When it was last used, to the minute (see [`MetadataStore::touch_api_key`]).
     pub last_used_at_ms: Option<i64>,
+    /// When it stops working (`None`: when revoked).
+    pub expires_at_ms: Option<i64>,
+    /// The most it may do: it acts with the lower of this and its owner's role (`None`:
+    /// its owner's).
+    pub role: Option<crate::Role>,
 }
 
 /// A key to insert: the caller generates the secret and passes only its hash.
@@ -51,6 +56,8 @@ pub struct NewApiKey {
     pub user_id: Option<i64>,
     pub secret_hash: String,
     pub prefix: String,
+    pub expires_at_ms: Option<i64>,
+    pub role: Option<crate::Role>,
 }
 
 /// Projects and API keys.

@@ -48,6 +48,10 @@ pub(crate) struct ServerConfig {
     /// connections say in `X-Forwarded-For` which client they forward; anyone else's
     /// header is ignored. Loopback when not set.
     pub trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    /// What the operator key (the owner-less admin key made at first start) is to be:
+    /// `"disabled"` revokes it; a `phx_…` value replaces it (rotation). Unset: unchanged.
+    /// Better given as `TETHER_OPERATOR_KEY` than written in a file.
+    pub operator_key: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +64,7 @@ impl Default for ServerConfig {
             request_timeout_secs: edge.request_timeout.as_secs(),
             in_flight: ByteSize(edge.in_flight_bytes as u64),
             trusted_proxies: None,
+            operator_key: None,
         }
     }
 }
@@ -247,7 +252,7 @@ pub(crate) struct Overrides {
 
 /// Environment variables that configure the server (others named `TETHER_*` are refused,
 /// so a typo is not silently ignored).
-const ENV_KEYS: [&str; 12] = [
+const ENV_KEYS: [&str; 13] = [
     "TETHER_CONFIG",
     "TETHER_BEHIND_TLS_PROXY",
     "TETHER_HTTP_ADDR",
@@ -257,6 +262,7 @@ const ENV_KEYS: [&str; 12] = [
     "TETHER_BLOB_URL",
     "TETHER_CLICKHOUSE_URL",
     "TETHER_METADATA_CACHE_TTL_MS",
+    "TETHER_OPERATOR_KEY",
     // Read at first start only, by the bootstrap.
     "TETHER_PROJECT_TOKEN",
     "TETHER_API_KEY",
@@ -298,6 +304,9 @@ pub(crate) fn load(cli: &Overrides, env: &HashMap<String, String>) -> anyhow::Re
             other => bail!("TETHER_BEHIND_TLS_PROXY: expected true or false, not {other:?}"),
         };
     }
+    if let Some(v) = env.get("TETHER_OPERATOR_KEY") {
+        config.server.operator_key = Some(v.clone()).filter(|v| !v.is_empty());
+    }
     if let Some(v) = env.get("TETHER_METADATA_CACHE_TTL_MS") {
         config.storage.metadata_cache_ttl_ms = v
             .parse()
@@ -334,6 +343,11 @@ fn validate(config: &Config) -> anyhow::Result<()> {
     // The largest request budget: a 25 MiB recording body decoded to four times its size.
     if config.server.in_flight.0 < 100 << 20 {
         bail!("server.in_flight must be at least 100MiB (what one large recording request may decode to)");
+    }
+    if let Some(key) = &config.server.operator_key
+        && let Err(e) = key.parse::<tether_server::bootstrap::OperatorKey>()
+    {
+        bail!("server.operator_key (TETHER_OPERATOR_KEY): {e}");
     }
     if config.storage.duckdb_memory.0 < 64 * 1024 * 1024 {
         bail!("storage.duckdb_memory must be at least 64MiB");

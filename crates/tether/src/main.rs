@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tether_server::bootstrap::{FirstStart, ensure_admin, first_start};
+use tether_server::bootstrap::{FirstStart, OperatorKey, ensure_admin, first_start, set_operator_key};
 use tether_server::{AppState, Limits, Listeners, Stores};
 
 #[derive(Parser)]
@@ -267,10 +267,26 @@ pub(crate) struct Server {
     pub(crate) http_addr: SocketAddr,
     pub(crate) grpc_addr: SocketAddr,
     pub(crate) data_dir: PathBuf,
-    /// Set on the first start of this data directory.
-    pub(crate) created: Option<FirstStart>,
+    /// Set on the first start of this data directory, with its operator key.
+    pub(crate) created: Option<(FirstStart, Secret)>,
     /// Set when the admin user was created now.
-    pub(crate) admin_password: Option<String>,
+    pub(crate) admin_password: Option<Secret>,
+}
+
+/// A secret made at start: printed once if Tether made it, named if the operator gave it.
+pub(crate) enum Secret {
+    Made(String),
+    /// Given by this environment variable.
+    Given(&'static str),
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Secret::Made(secret) => write!(f, "{secret} (shown only now)"),
+            Secret::Given(variable) => write!(f, "the one in {variable}"),
+        }
+    }
 }
 
 impl Server {
@@ -291,9 +307,32 @@ impl Server {
         )
         .await
         .context("cannot create the default project")?;
-        let password = env.get("TETHER_ADMIN_PASSWORD").map(String::as_str).or(default_password);
-        let admin_password =
-            ensure_admin(stores.users.as_ref(), password).await.context("cannot create the admin user")?;
+        if let Some(wanted) = &config.server.operator_key {
+            let wanted = wanted.parse().map_err(|e: String| anyhow::anyhow!("server.operator_key: {e}"))?;
+            let revoked = set_operator_key(stores.meta.as_ref(), &wanted)
+                .await
+                .context("cannot set the operator key")?;
+            tracing::info!(revoked, disabled = wanted == OperatorKey::Disabled, "operator key as configured");
+        }
+        let given_password = env.get("TETHER_ADMIN_PASSWORD").map(String::as_str);
+        let admin_password = ensure_admin(stores.users.as_ref(), given_password.or(default_password))
+            .await
+            .context("cannot create the admin user")?
+            // A password given through the environment is the operator's already: not printed.
+            .map(|p| {
+                if given_password.is_some() {
+                    Secret::Given("TETHER_ADMIN_PASSWORD")
+                } else {
+                    Secret::Made(p)
+                }
+            });
+        let created = created.map(|first| {
+            let key = match env.contains_key("TETHER_API_KEY") {
+                true => Secret::Given("TETHER_API_KEY"),
+                false => Secret::Made(first.api_key.clone()),
+            };
+            (first, key)
+        });
         let http = tokio::net::TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("cannot listen on {} (http_addr)", config.http_addr))?;
@@ -397,25 +436,28 @@ fn print_banner(server: &Server) {
         println!("  {:<27}{place}", format!("{what}:"));
     }
     if let Some(password) = &server.admin_password {
-        println!("  UI login (shown only now): user admin, password {password}");
+        println!("  UI login:                  user admin, password {password}");
     }
-    let Some(first) = &server.created else {
+    let Some((first, key)) = &server.created else {
         println!("\nProject tokens and API keys were printed at first start.\n");
         return;
     };
     let token = &first.project.token;
-    let key = &first.api_key;
     let id = first.project.id;
     println!("\nFirst start: created \"{}\" (id {id}).", first.project.name);
     println!("  Project token (public, for SDKs and OTLP): {token}");
-    println!("  Personal API key (secret, shown only now):  {key}");
+    println!("  Operator API key (secret):                 {key}");
+    let key = match key {
+        Secret::Made(key) => key.as_str(),
+        Secret::Given(_) => "$TETHER_API_KEY",
+    };
     println!("\nSend a log:");
     println!(
         "  curl -X POST http://{http}/v1/logs -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n    -d '{{\"resourceLogs\":[{{\"resource\":{{\"attributes\":[{{\"key\":\"service.name\",\"value\":{{\"stringValue\":\"api\"}}}}]}},\"scopeLogs\":[{{\"logRecords\":[{{\"severityText\":\"ERROR\",\"body\":{{\"stringValue\":\"payment failed\"}},\"attributes\":[{{\"key\":\"sessionId\",\"value\":{{\"stringValue\":\"my-session\"}}}},{{\"key\":\"posthogDistinctId\",\"value\":{{\"stringValue\":\"user@example.com\"}}}}]}}]}}]}}]}}'"
     );
     println!("\nRead it back:");
     println!(
-        "  curl -H 'Authorization: Bearer {key}' 'http://{http}/api/projects/{id}/logs?session_id=my-session'"
+        "  curl -H \"Authorization: Bearer {key}\" 'http://{http}/api/projects/{id}/logs?session_id=my-session'"
     );
     println!("\nOpenTelemetry SDKs (Python, Node, …):");
     println!("  export OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=http://{http}/v1/logs");

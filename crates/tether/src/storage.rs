@@ -54,17 +54,22 @@ enum Analytics {
     ClickHouse(Arc<ClickAnalytics>),
 }
 
-/// `url` without its password, for messages and the banner.
+/// `url` without its secrets, for messages and the banner: the password of its user part
+/// and the value of every query parameter that can hold one (`?password=`, `?sslpassword=`,
+/// tokens and keys).
 pub(crate) fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("redacted"));
-            }
-            u.to_string()
-        }
-        Err(_) => "(an invalid URL)".into(),
+    const SECRET_PARAMS: &[&str] = &["password", "pass", "passwd", "secret", "token", "key"];
+    let Ok(mut u) = url::Url::parse(url) else { return "(an invalid URL)".into() };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("redacted"));
     }
+    let pairs: Vec<(String, String)> = u.query_pairs().into_owned().collect();
+    if !pairs.is_empty() {
+        let secret = |k: &str| SECRET_PARAMS.iter().any(|s| k.to_ascii_lowercase().contains(s));
+        let redacted = pairs.iter().map(|(k, v)| (k, if secret(k) { "redacted" } else { v.as_str() }));
+        u.query_pairs_mut().clear().extend_pairs(redacted);
+    }
+    u.to_string()
 }
 
 impl Storage {
@@ -127,6 +132,32 @@ impl Storage {
         match &self.duck {
             Some(duck) => duck.checkpoint().await.context("final checkpoint failed"),
             None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_are_shown_without_their_secrets() {
+        for (url, shown) in [
+            ("postgres://tether:hunter2@db:5432/tether", "postgres://tether:redacted@db:5432/tether"),
+            (
+                "postgres://db/tether?user=t&password=hunter2&sslmode=require",
+                "postgres://db/tether?user=t&password=redacted&sslmode=require",
+            ),
+            (
+                "postgres://db/t?sslpassword=x&PassWord=y",
+                "postgres://db/t?sslpassword=redacted&PassWord=redacted",
+            ),
+            (
+                "http://default:pw@clickhouse:8123/?access_key=k",
+                "http://default:redacted@clickhouse:8123/?access_key=redacted",
+            ),
+            ("s3://bucket/prefix", "s3://bucket/prefix"),
+            ("not a url", "(an invalid URL)"),
+        ] {
+            assert_eq!(super::redact(url), shown, "{url}");
         }
     }
 }

@@ -121,3 +121,49 @@ async fn an_operator_sets_a_new_password_while_tether_runs() {
     let short = set_password(dir.path(), "admin", "short");
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8 characters"));
 }
+
+/// Secrets the operator gave through the environment are not printed; the operator key is
+/// rotated by configuring a new one and disabled by configuring `disabled`.
+#[tokio::test]
+async fn the_operator_key_is_rotated_and_disabled_and_given_secrets_are_not_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let banner = dir.path().join("banner.txt");
+    let password = "given-admin-password";
+    let tether = common::spawn_printing_to(
+        &data,
+        &[("TETHER_ADMIN_PASSWORD", password)],
+        Stdio::from(std::fs::File::create(&banner).unwrap()),
+    );
+    healthy(&tether).await;
+    drop(tether);
+    let printed = std::fs::read_to_string(&banner).unwrap();
+    assert!(printed.contains("First start"), "{printed}");
+    assert!(
+        !printed.contains(password) && !printed.contains(common::KEY),
+        "printed a given secret: {printed}"
+    );
+    assert!(printed.contains("TETHER_ADMIN_PASSWORD") && printed.contains("TETHER_API_KEY"), "{printed}");
+
+    let me = |base: String, key: String| async move {
+        reqwest::Client::new().get(format!("{base}/api/me")).bearer_auth(key).send().await.unwrap().status()
+    };
+    let rotated = "phx_rotatedoperatorkey0123456789";
+    let tether = common::spawn(&data, &[("TETHER_OPERATOR_KEY", rotated)]);
+    healthy(&tether).await;
+    assert_eq!(me(tether.base.clone(), common::KEY.into()).await, 401, "the old key is revoked");
+    assert_eq!(me(tether.base.clone(), rotated.into()).await, 200);
+    drop(tether);
+    let tether = common::spawn(&data, &[("TETHER_OPERATOR_KEY", "disabled")]);
+    healthy(&tether).await;
+    assert_eq!(me(tether.base.clone(), rotated.into()).await, 401, "no operator key");
+    drop(tether);
+    let bad = common::tether_command()
+        .args(["serve", "--data-dir"])
+        .arg(&data)
+        .env("TETHER_OPERATOR_KEY", "phx_short")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("server.operator_key"), "{bad:?}");
+}

@@ -907,6 +907,11 @@ export interface components {
         ApiKey: {
             /** Format: int64 */
             created_at_ms: number;
+            /**
+             * Format: int64
+             * @description When it stops working (`null`: when revoked).
+             */
+            expires_at_ms?: number | null;
             /** Format: int64 */
             id: number;
             /** Format: int64 */
@@ -918,6 +923,7 @@ export interface components {
              * @description `null` for keys that may read every project.
              */
             project_id?: number | null;
+            role?: components["schemas"]["Role"] | null;
             /**
              * Format: int64
              * @description Whose key it is (`null`: the operator key made at first start).
@@ -1229,6 +1235,11 @@ export interface components {
             url: string;
         };
         NewKey: {
+            /**
+             * Format: int64
+             * @description Days until it stops working, 1 to 3650; absent: until revoked.
+             */
+            expires_in_days?: number | null;
             name: string;
             /**
              * Format: int64
@@ -1236,6 +1247,11 @@ export interface components {
              *     for all of them.
              */
             project_id?: number | null;
+            /**
+             * @description `viewer`, `member` or `admin`: the most it may do, less than its owner's role if
+             *     lower (a read-only key for a dashboard); absent: what its owner may.
+             */
+            role?: string | null;
         };
         /** @description A new key with its secret, shown this once. */
         NewKeyAnswer: {

@@ -124,6 +124,10 @@ pub(crate) struct KeyJson {
     prefix: String,
     created_at_ms: i64,
     last_used_at_ms: Option<i64>,
+    /// When it stops working (`null`: when revoked).
+    expires_at_ms: Option<i64>,
+    /// The most it may do (`null`: whatever its owner may).
+    role: Option<Role>,
 }
 
 impl KeyJson {
@@ -141,6 +145,8 @@ impl KeyJson {
             prefix: k.prefix,
             created_at_ms: k.created_at_ms,
             last_used_at_ms: k.last_used_at_ms,
+            expires_at_ms: k.expires_at_ms,
+            role: k.role,
         }
     }
 }
@@ -154,7 +160,17 @@ pub(crate) struct NewKey {
     #[serde(default)]
     #[schema(value_type = Option<i64>)]
     project_id: Option<ProjectId>,
+    /// Days until it stops working, 1 to 3650; absent: until revoked.
+    #[serde(default)]
+    expires_in_days: Option<i64>,
+    /// `viewer`, `member` or `admin`: the most it may do, less than its owner's role if
+    /// lower (a read-only key for a dashboard); absent: what its owner may.
+    #[serde(default)]
+    role: Option<String>,
 }
+
+/// Longest a key may be made to last, in days (ten years).
+const MAX_KEY_DAYS: i64 = 3650;
 
 /// A new key with its secret, shown this once.
 #[derive(Serialize, ToSchema)]
@@ -189,7 +205,7 @@ pub(super) async fn create_own_key(
             KeyScope::Project(id),
         ),
     };
-    issue_key(&state, &caller, &body.name, scope).await
+    issue_key(&state, &caller, &body, scope).await
 }
 
 /// `POST /api/projects/{id}/api_keys`: a key of the caller's own that may read one project.
@@ -206,13 +222,13 @@ pub(super) async fn create_key(
     if body.project_id.is_some_and(|id| id != project_id) {
         return Err(ApiError::bad_request("invalid project_id: this path names the key's project"));
     }
-    issue_key(&state, &caller, &body.name, KeyScope::Project(project_id)).await
+    issue_key(&state, &caller, &body, KeyScope::Project(project_id)).await
 }
 
 async fn issue_key(
     state: &AppState,
     caller: &Principal,
-    name: &str,
+    asked: &NewKey,
     scope: KeyScope,
 ) -> Result<(StatusCode, Json<NewKeyAnswer>), ApiError> {
     // A key that could make keys would outlive its own revocation (or its scope) through
@@ -222,7 +238,17 @@ async fn issue_key(
             "API keys are made by a person logged in to Tether, not by another key",
         ));
     }
-    let name = tether_model::valid_name(name).map_err(ApiError::bad_request)?;
+    let name = tether_model::valid_name(&asked.name).map_err(ApiError::bad_request)?;
+    let expires_at_ms = match asked.expires_in_days {
+        None => None,
+        Some(days) if (1..=MAX_KEY_DAYS).contains(&days) => Some(crate::clock::now_ms() + days * 86_400_000),
+        Some(_) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid expires_in_days: expected 1 to {MAX_KEY_DAYS}"
+            )));
+        }
+    };
+    let role = asked.role.as_deref().map(Role::parse_named).transpose().map_err(ApiError::bad_request)?;
     let secret = auth::generate_secret(auth::API_KEY_PREFIX);
     let owner = caller.user().cloned();
     let key = state
@@ -233,6 +259,8 @@ async fn issue_key(
             user_id: owner.as_ref().map(|u| u.id),
             secret_hash: auth::hash_secret(&secret),
             prefix: secret[..8].to_owned(),
+            expires_at_ms,
+            role,
         })
         .await?;
     let key = KeyJson::new(key, owner.map(|u| u.username));

@@ -1,7 +1,9 @@
 //! The metadata suite: projects, API keys, node numbers and issues.
 
 use super::MetaStores;
-use crate::{ErrorKind, IssueQuery, IssueStatus, KeyScope, NewApiKey, Privacy, ProjectSettings, Retention};
+use crate::{
+    ErrorKind, IssueQuery, IssueStatus, KeyScope, NewApiKey, Privacy, ProjectSettings, Retention, Role,
+};
 
 pub async fn metadata_projects_and_tokens(s: MetaStores) {
     assert!(s.meta.projects().await.unwrap().is_empty());
@@ -42,6 +44,8 @@ pub async fn metadata_api_keys_by_hash_and_revocation(s: MetaStores) {
             user_id: None,
             secret_hash: "h1".into(),
             prefix: "phx_ab".into(),
+            expires_at_ms: None,
+            role: None,
         })
         .await
         .unwrap();
@@ -53,12 +57,20 @@ pub async fn metadata_api_keys_by_hash_and_revocation(s: MetaStores) {
             user_id: Some(7),
             secret_hash: "h2".into(),
             prefix: "phx_cd".into(),
+            expires_at_ms: Some(9_000),
+            role: Some(Role::Viewer),
         })
         .await
         .unwrap();
     assert_eq!(s.meta.api_key_by_hash("h1").await.unwrap(), Some(admin.clone()));
     let found = s.meta.api_key_by_hash("h2").await.unwrap().unwrap();
     assert_eq!((found.scope, found.user_id, found.last_used_at_ms), (KeyScope::Project(p.id), Some(7), None));
+    assert_eq!(
+        (found.expires_at_ms, found.role),
+        (Some(9_000), Some(Role::Viewer)),
+        "its expiry and role cap"
+    );
+    assert_eq!((admin.expires_at_ms, admin.role), (None, None));
     s.meta.touch_api_key(scoped.id, 5_000).await.unwrap();
     let listed = s.meta.api_keys().await.unwrap();
     assert_eq!(listed.iter().find(|k| k.id == scoped.id).unwrap().last_used_at_ms, Some(5_000));
@@ -154,6 +166,8 @@ pub async fn first_start_happens_once(s: MetaStores) {
                 user_id: None,
                 secret_hash: format!("hash-{i}"),
                 prefix: "phx_".into(),
+                expires_at_ms: None,
+                role: None,
             };
             let project = meta.create_first_project("Default", &format!("phc_start{i}"), key).await.unwrap();
             let user = users.create_first_user("admin", &format!("pw-{i}")).await.unwrap();

@@ -80,6 +80,8 @@ pub async fn removing_a_user_ends_their_sessions_and_keys(s: MetaStores) {
         user_id: Some(user_id),
         secret_hash: hash.into(),
         prefix: "phx_".into(),
+        expires_at_ms: None,
+        role: None,
     };
     s.meta.create_api_key(key(grace.id, "kg")).await.unwrap();
     s.meta.create_api_key(key(admin.id, "ka")).await.unwrap();

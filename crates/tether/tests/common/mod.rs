@@ -43,6 +43,11 @@ pub fn tether_command() -> Command {
 
 /// Starts `tether serve` on `data_dir` with the fixed token and key and `env` added.
 pub fn spawn(data_dir: &Path, env: &[(&str, &str)]) -> Tether {
+    spawn_printing_to(data_dir, env, Stdio::null())
+}
+
+/// [`spawn`] with what Tether prints (its banner) going to `stdout`.
+pub fn spawn_printing_to(data_dir: &Path, env: &[(&str, &str)], stdout: Stdio) -> Tether {
     let http = free_addr();
     let child = tether_command()
         .args(["serve", "--http-addr", &http, "--grpc-addr", "127.0.0.1:0", "--data-dir"])
@@ -51,7 +56,7 @@ pub fn spawn(data_dir: &Path, env: &[(&str, &str)]) -> Tether {
         .env("TETHER_API_KEY", KEY)
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .spawn()
         .expect("tether starts");
     Tether { child, base: format!("http://{http}") }

@@ -12,3 +12,6 @@ INSERT INTO project_members (user_id, project_id, role)
 -- The projects an invitation grants (a JSON list of {project_id, role}); NULL: every
 -- project, with the invitation's role.
 ALTER TABLE invites ADD COLUMN projects TEXT;
+-- A key may expire, and may act with less than its owner's role (NULL: never; the owner's).
+ALTER TABLE api_keys ADD COLUMN expires_at_ms INTEGER;
+ALTER TABLE api_keys ADD COLUMN role TEXT;
