@@ -111,6 +111,8 @@ function ApiKeys() {
   const keys = useApi<KeyList>('/api/api_keys');
   const [name, setName] = useState('');
   const [scope, setScope] = useState('');
+  const [cap, setCap] = useState('');
+  const [days, setDays] = useState('');
   const [secret, setSecret] = useState<string | null>(null);
   const { outcome, run } = useAction(keys.reload);
   const projectName = (id: number | null) => (id === null ? 'all projects' : projects.find((p) => p.id === id)?.name ?? `project ${id}`);
@@ -118,7 +120,8 @@ function ApiKeys() {
     <section>
       <h3>Personal API keys</h3>
       <p className="muted">
-        Secret keys for the API and posthog-cli (<code>Authorization: Bearer phx_…</code>), acting with your role. A new key is shown once.
+        Secret keys for the API and posthog-cli (<code>Authorization: Bearer phx_…</code>), acting with your role in each project
+        you may see (or less, if you cap it), until revoked or expired. Keys cannot make keys. A new key is shown once.
         {user.role === 'admin' && ' As an admin you see everyone’s keys.'}
       </p>
       {keys.error && <div className="error-banner">{keys.error}</div>}
@@ -127,7 +130,12 @@ function ApiKeys() {
         className="toolbar"
         onSubmit={async (e) => {
           e.preventDefault();
-          const body = JSON.stringify({ name: name || 'unnamed key', project_id: scope === '' ? null : Number(scope) });
+          const body = JSON.stringify({
+            name: name || 'unnamed key',
+            project_id: scope === '' ? null : Number(scope),
+            role: cap || undefined,
+            expires_in_days: days === '' ? undefined : Number(days),
+          });
           const created = await run(async () => {
             setSecret((await api<NewKeyAnswer>('/api/api_keys', { method: 'POST', body })).secret);
           });
@@ -140,6 +148,17 @@ function ApiKeys() {
           {projects.map((p) => (
             <option key={p.id} value={p.id}>Only {p.name}</option>
           ))}
+        </select>
+        <select aria-label="Key role" value={cap} onChange={(e) => setCap(e.target.value)}>
+          <option value="">With your role</option>
+          <option value="viewer">Read only (viewer)</option>
+          <option value="member">At most member</option>
+        </select>
+        <select aria-label="Key expiry" value={days} onChange={(e) => setDays(e.target.value)}>
+          <option value="">Until revoked</option>
+          <option value="30">Expires in 30 days</option>
+          <option value="90">Expires in 90 days</option>
+          <option value="365">Expires in a year</option>
         </select>
         <button className="primary" type="submit">Create key</button>
       </form>
@@ -156,6 +175,8 @@ function ApiKeys() {
             <th>Key</th>
             <th>May read</th>
             <th>Owner</th>
+            <th>Role</th>
+            <th>Expires</th>
             <th>Created</th>
             <th>Last used</th>
             <th />
@@ -168,6 +189,8 @@ function ApiKeys() {
               <td><code>{k.prefix}…</code></td>
               <td className="muted">{projectName(k.project_id ?? null)}</td>
               <td className="muted">{k.username ?? 'operator key'}</td>
+              <td className="muted">{k.role ?? 'owner’s'}</td>
+              <td className="muted">{k.expires_at_ms ? <Ago ms={k.expires_at_ms} /> : 'never'}</td>
               <td className="muted"><Ago ms={k.created_at_ms} /></td>
               <td className="muted">{k.last_used_at_ms ? <Ago ms={k.last_used_at_ms} /> : 'never'}</td>
               <td>
