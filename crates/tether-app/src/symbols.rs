@@ -57,6 +57,8 @@ pub enum Refused {
     Unreadable(String),
     /// A newer upload replaced this set meanwhile.
     Replaced,
+    /// The set's bytes were received already: its URL does not take others.
+    Finished,
 }
 
 impl App {
@@ -131,6 +133,11 @@ impl App {
         };
         if self.now_ms() - set.created_at_ms > UPLOAD_WINDOW_MS {
             return Ok(Err(Refused::Expired));
+        }
+        // An upload URL works once: a copy of it (from a build log, a proxy) must not
+        // replace the map the build uploaded.
+        if set.finished_at_ms.is_some() {
+            return Ok(Err(Refused::Finished));
         }
         Ok(Ok(set))
     }

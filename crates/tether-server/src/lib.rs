@@ -103,6 +103,7 @@ struct Inner {
     tls_proxy: std::sync::atomic::AtomicBool,
     proxies: std::sync::OnceLock<client_addr::TrustedProxies>,
     webhooks: std::sync::OnceLock<Arc<webhooks::WebhookNetworks>>,
+    public_url: std::sync::OnceLock<String>,
     logins: api::throttle::LoginThrottle,
     /// Set when stores keep their files in a local data directory.
     disk: std::sync::OnceLock<disk::DiskGuard>,
@@ -210,6 +211,7 @@ impl AppState {
             tls_proxy: Default::default(),
             proxies: Default::default(),
             webhooks: Default::default(),
+            public_url: Default::default(),
             logins: Default::default(),
             disk: Default::default(),
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
@@ -236,6 +238,16 @@ impl AppState {
     /// forward (loopback unless set). Set once, at start.
     pub fn trust_proxies(&self, networks: Vec<ipnet::IpNet>) {
         let _ = self.inner.proxies.set(client_addr::TrustedProxies(networks));
+    }
+
+    /// The origin people reach Tether at, for every absolute URL it hands out (without it,
+    /// the request's `Host`). Set once, at start.
+    pub fn set_public_url(&self, origin: &str) {
+        let _ = self.inner.public_url.set(origin.to_owned());
+    }
+
+    pub(crate) fn public_url(&self) -> Option<&str> {
+        self.inner.public_url.get().map(String::as_str)
     }
 
     /// The networks beyond the public internet that alert webhooks may reach (none unless

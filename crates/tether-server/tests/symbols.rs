@@ -151,6 +151,11 @@ async fn uploads_need_their_url_secret_the_declared_length_and_a_real_symbol_set
 
     assert_eq!(put(url.to_owned(), bytes.clone()).await.unwrap().status(), 200);
     assert_eq!(s.cli(reqwest::Method::POST, "symbol_sets/bulk_finish_upload", Some(finish)).await.0, 200);
+    // The URL worked once: a copy of it cannot replace the uploaded map.
+    let again = put(url.to_owned(), bytes.clone()).await.unwrap();
+    assert_eq!(again.status(), 409);
+    let again: Value = again.json().await.unwrap();
+    assert!(again["error"].as_str().unwrap().contains("an upload URL works once"), "{again}");
     let (_, check) = s
         .cli(
             reqwest::Method::POST,

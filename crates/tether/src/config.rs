@@ -21,6 +21,10 @@ pub(crate) struct Config {
     /// Browsers reach Tether over HTTPS through a proxy that terminates TLS: the login
     /// cookie gets `Secure` and responses carry HSTS.
     pub behind_tls_proxy: bool,
+    /// The origin people reach Tether at (`https://tether.example.com`): every absolute URL
+    /// Tether hands out — invitation links, source map upload URLs, alert links — is built
+    /// on it. Unset: the `Host` the request came with, which a client chooses.
+    pub public_url: Option<String>,
     pub server: ServerConfig,
     pub ingest: IngestConfig,
     pub storage: StorageConfig,
@@ -179,6 +183,7 @@ impl Default for Config {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 4317)),
             data_dir: PathBuf::from("./tether-data"),
             behind_tls_proxy: false,
+            public_url: None,
             server: ServerConfig::default(),
             ingest: IngestConfig::default(),
             storage: StorageConfig::default(),
@@ -252,7 +257,7 @@ pub(crate) struct Overrides {
 
 /// Environment variables that configure the server (others named `TETHER_*` are refused,
 /// so a typo is not silently ignored).
-const ENV_KEYS: [&str; 13] = [
+const ENV_KEYS: [&str; 14] = [
     "TETHER_CONFIG",
     "TETHER_BEHIND_TLS_PROXY",
     "TETHER_HTTP_ADDR",
@@ -263,6 +268,7 @@ const ENV_KEYS: [&str; 13] = [
     "TETHER_CLICKHOUSE_URL",
     "TETHER_METADATA_CACHE_TTL_MS",
     "TETHER_OPERATOR_KEY",
+    "TETHER_PUBLIC_URL",
     // Read at first start only, by the bootstrap.
     "TETHER_PROJECT_TOKEN",
     "TETHER_API_KEY",
@@ -304,6 +310,9 @@ pub(crate) fn load(cli: &Overrides, env: &HashMap<String, String>) -> anyhow::Re
             other => bail!("TETHER_BEHIND_TLS_PROXY: expected true or false, not {other:?}"),
         };
     }
+    if let Some(v) = env.get("TETHER_PUBLIC_URL") {
+        config.public_url = Some(v.clone()).filter(|v| !v.is_empty());
+    }
     if let Some(v) = env.get("TETHER_OPERATOR_KEY") {
         config.server.operator_key = Some(v.clone()).filter(|v| !v.is_empty());
     }
@@ -343,6 +352,13 @@ fn validate(config: &Config) -> anyhow::Result<()> {
     // The largest request budget: a 25 MiB recording body decoded to four times its size.
     if config.server.in_flight.0 < 100 << 20 {
         bail!("server.in_flight must be at least 100MiB (what one large recording request may decode to)");
+    }
+    if let Some(url) = &config.public_url
+        && url::Url::parse(url).map_or(true, |u| {
+            !matches!(u.scheme(), "http" | "https") || u.path() != "/" || u.query().is_some()
+        })
+    {
+        bail!("public_url must be an origin such as https://tether.example.com (got {url:?})");
     }
     if let Some(key) = &config.server.operator_key
         && let Err(e) = key.parse::<tether_server::bootstrap::OperatorKey>()

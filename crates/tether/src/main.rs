@@ -351,6 +351,9 @@ impl Server {
         let (state, writer) =
             AppState::new(stores.clone(), limits).await.context("cannot start the writers")?;
         state.set_behind_tls_proxy(config.behind_tls_proxy);
+        if let Some(url) = &config.public_url {
+            state.set_public_url(url.trim_end_matches('/'));
+        }
         state.allow_webhook_networks(config.alerts.allowed_webhook_networks.clone());
         if let Some(networks) = &config.server.trusted_proxies {
             state.trust_proxies(networks.clone());

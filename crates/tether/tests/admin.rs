@@ -167,3 +167,39 @@ async fn the_operator_key_is_rotated_and_disabled_and_given_secrets_are_not_prin
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("server.operator_key"), "{bad:?}");
 }
+
+/// With `public_url` set, the links Tether hands out use it, whatever `Host` a request
+/// carried; a `public_url` that is not an origin is refused at start.
+#[tokio::test]
+async fn links_are_built_on_the_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env =
+        [("TETHER_ADMIN_PASSWORD", "admin-password-1"), ("TETHER_PUBLIC_URL", "https://tether.example.com/")];
+    let tether = common::spawn(&data, &env);
+    healthy(&tether).await;
+    let login = login(&tether.base, "admin-password-1").await;
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let invite: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/invites", tether.base))
+        .header("cookie", cookie)
+        .header("host", "attacker.example")
+        .json(&json!({"role": "viewer"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        invite["url"].as_str().unwrap().starts_with("https://tether.example.com/invite/tin_"),
+        "{invite}"
+    );
+    let bad = common::tether_command()
+        .args(["serve", "--data-dir"])
+        .arg(&data)
+        .env("TETHER_PUBLIC_URL", "https://tether.example.com/some/path")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("public_url must be an origin"), "{bad:?}");
+}

@@ -125,8 +125,12 @@ pub(crate) async fn authorize_project_as(
     Ok((project, caller))
 }
 
-/// The origin a caller reached Tether at (its `Host`), for links and URLs handed back to it.
+/// The origin for links and URLs Tether hands out: the configured `public_url`, else the
+/// one the caller reached Tether at (its `Host`, which the caller chooses).
 pub(crate) fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(origin) = state.public_url() {
+        return origin.to_owned();
+    }
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let scheme = if state.behind_tls_proxy() { "https" } else { "http" };
     format!("{scheme}://{host}")

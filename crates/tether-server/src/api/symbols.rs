@@ -181,6 +181,10 @@ fn refused(why: Refused) -> ApiError {
         Refused::Replaced => {
             ApiError::new(StatusCode::CONFLICT, "this symbol set was replaced by a newer upload")
         }
+        Refused::Finished => ApiError::new(
+            StatusCode::CONFLICT,
+            "this symbol set is uploaded already: an upload URL works once (start a new upload to replace it)",
+        ),
     }
 }
 
