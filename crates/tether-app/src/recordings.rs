@@ -54,22 +54,15 @@ impl App {
             Some(d) => self.person_ids(project_id, d).await?,
             None => Vec::new(),
         };
-        let errors = match filter.has_errors {
-            None => None,
-            Some(has_errors) => {
-                let scope = ExceptionScope {
-                    project_id,
-                    from_ms: filter.from_ms.map(|t| t - ERROR_MARGIN_MS),
-                    to_ms: filter.to_ms.map(|t| t + ERROR_MARGIN_MS),
-                    ..Default::default()
-                };
-                let sessions = self.stores.events.session_exception_counts(scope, Vec::new()).await?;
-                Some(ErrorFilter {
-                    has_errors,
-                    sessions_with_exceptions: sessions.into_iter().map(|(s, _)| s).collect(),
-                })
-            }
-        };
+        let errors = filter.has_errors.map(|has_errors| ErrorFilter {
+            has_errors,
+            exceptions: ExceptionScope {
+                project_id,
+                from_ms: filter.from_ms.map(|t| t - ERROR_MARGIN_MS),
+                to_ms: filter.to_ms.map(|t| t + ERROR_MARGIN_MS),
+                ..Default::default()
+            },
+        });
         let query = RecordingQuery {
             project_id,
             distinct_ids,

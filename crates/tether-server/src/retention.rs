@@ -45,5 +45,10 @@ async fn run_once(state: &AppState) -> StoreResult<Deleted> {
         total.events += deleted.events;
         total.recordings += deleted.recordings;
     }
+    // Login sessions that expired log no one in; their rows go with the data.
+    let purged = state.users().delete_expired_sessions(crate::clock::now_ms()).await?;
+    if purged > 0 {
+        tracing::debug!(purged, "expired login sessions deleted");
+    }
     Ok(total)
 }

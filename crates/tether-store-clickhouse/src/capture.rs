@@ -407,10 +407,14 @@ impl RecordingIndex for ClickAnalytics {
             having.push("ended - started >= ?", [min.into()]);
         }
         if let Some(errors) = &query.errors {
-            let with_errors = "(console_error_count > 0 OR has(?, session_id))";
-            let clause =
-                if errors.has_errors { with_errors.to_owned() } else { format!("NOT {with_errors}") };
-            having.push(&clause, [Bound::Texts(errors.sessions_with_exceptions.clone())]);
+            let mut exceptions = exception_where(&errors.exceptions);
+            exceptions.push("session_id != ''", []);
+            let with_errors = format!(
+                "(console_error_count > 0 OR session_id IN (SELECT session_id FROM exceptions {}))",
+                exceptions.sql()
+            );
+            let clause = if errors.has_errors { with_errors } else { format!("NOT {with_errors}") };
+            having.push(&clause, exceptions.binds().iter().cloned());
         }
         self.query_recordings(
             &w,

@@ -30,7 +30,8 @@ async fn events() -> EventStores {
 }
 
 async fn recordings() -> RecordingStores {
-    RecordingStores { index: open().await, guard: Box::new(()) }
+    let store = open().await;
+    RecordingStores { index: store.clone(), events: store, guard: Box::new(()) }
 }
 
 tether_store::logs_suite!(logs, requires = "TETHER_TEST_CLICKHOUSE_URL");

@@ -24,7 +24,7 @@ async fn events() -> EventStores {
 
 async fn recordings() -> RecordingStores {
     let (duck, dir) = open().await;
-    RecordingStores { index: duck, guard: Box::new(dir) }
+    RecordingStores { index: duck.clone(), events: duck, guard: Box::new(dir) }
 }
 
 tether_store::logs_suite!(logs);

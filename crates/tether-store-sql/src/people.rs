@@ -26,6 +26,52 @@ fn issue(row: &AnyRow) -> Issue {
     }
 }
 
+/// Issue ids bound in one statement at most.
+const IDS_PER_STATEMENT: usize = 1000;
+
+impl SqlMeta {
+    /// The newest issues matching `query`, among `ids` when given (instead of `query.ids`).
+    async fn issues_among(&self, query: &IssueQuery, ids: Option<&[i64]>) -> StoreResult<Vec<Issue>> {
+        if ids.is_some_and(<[i64]>::is_empty) {
+            return Ok(Vec::new());
+        }
+        // Placeholders are numbered as the clauses are added; binds follow in that order.
+        let mut sql = format!("{ISSUE_COLUMNS} WHERE project_id = $1");
+        let mut n = 1;
+        let mut mark = || {
+            n += 1;
+            format!("${n}")
+        };
+        if query.status.is_some() {
+            sql += &format!(" AND status = {}", mark());
+        }
+        if query.text.is_some() {
+            let m = mark();
+            sql += &format!(
+                " AND (lower(name) LIKE {m} ESCAPE '\\' OR lower(description) LIKE {m} ESCAPE '\\')"
+            );
+        }
+        if let Some(ids) = ids {
+            let marks: Vec<String> = ids.iter().map(|_| mark()).collect();
+            sql += &format!(" AND id IN ({})", marks.join(", "));
+        }
+        sql += &format!(" ORDER BY last_seen_ms DESC, id DESC LIMIT {}", query.limit);
+        let mut q = sqlx::query(&sql).bind(query.project_id);
+        if let Some(status) = query.status {
+            q = q.bind(status.as_str());
+        }
+        if let Some(text) = &query.text {
+            let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            q = q.bind(format!("%{escaped}%"));
+        }
+        for id in ids.into_iter().flatten() {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(internal("cannot list issues"))?;
+        Ok(rows.iter().map(issue).collect())
+    }
+}
+
 #[async_trait]
 impl IssueStore for SqlMeta {
     async fn record_occurrence(
@@ -63,43 +109,17 @@ impl IssueStore for SqlMeta {
     }
 
     async fn issues(&self, query: IssueQuery) -> StoreResult<Vec<Issue>> {
-        if query.ids.as_ref().is_some_and(Vec::is_empty) {
-            return Ok(Vec::new());
+        let Some(ids) = &query.ids else { return self.issues_among(&query, None).await };
+        // The ids come from exceptions a public token sends, so there may be more than a
+        // statement may bind (SQLite 32,766, PostgreSQL 65,535): a statement per slice,
+        // the newest of all kept.
+        let mut found = Vec::new();
+        for slice in ids.chunks(IDS_PER_STATEMENT) {
+            found.extend(self.issues_among(&query, Some(slice)).await?);
         }
-        // Placeholders are numbered as the clauses are added; binds follow in that order.
-        let mut sql = format!("{ISSUE_COLUMNS} WHERE project_id = $1");
-        let mut n = 1;
-        let mut mark = || {
-            n += 1;
-            format!("${n}")
-        };
-        if query.status.is_some() {
-            sql += &format!(" AND status = {}", mark());
-        }
-        if query.text.is_some() {
-            let m = mark();
-            sql += &format!(
-                " AND (lower(name) LIKE {m} ESCAPE '\\' OR lower(description) LIKE {m} ESCAPE '\\')"
-            );
-        }
-        if let Some(ids) = &query.ids {
-            let marks: Vec<String> = ids.iter().map(|_| mark()).collect();
-            sql += &format!(" AND id IN ({})", marks.join(", "));
-        }
-        sql += &format!(" ORDER BY last_seen_ms DESC, id DESC LIMIT {}", query.limit);
-        let mut q = sqlx::query(&sql).bind(query.project_id);
-        if let Some(status) = query.status {
-            q = q.bind(status.as_str());
-        }
-        if let Some(text) = &query.text {
-            let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            q = q.bind(format!("%{escaped}%"));
-        }
-        for id in query.ids.iter().flatten() {
-            q = q.bind(*id);
-        }
-        let rows = q.fetch_all(&self.pool).await.map_err(internal("cannot list issues"))?;
-        Ok(rows.iter().map(issue).collect())
+        found.sort_by(|a, b| (b.last_seen_ms, b.id).cmp(&(a.last_seen_ms, a.id)));
+        found.truncate(query.limit);
+        Ok(found)
     }
 
     async fn issue(&self, project_id: ProjectId, id: i64) -> StoreResult<Option<Issue>> {

@@ -387,6 +387,15 @@ impl UserStore for SqlMeta {
         Ok(())
     }
 
+    async fn delete_expired_sessions(&self, now: i64) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM user_sessions WHERE expires_at_ms <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(internal("cannot delete expired sessions"))?;
+        Ok(done.rows_affected())
+    }
+
     async fn delete_session_by_id(&self, user_id: i64, id: &str) -> StoreResult<()> {
         // Only a full-length hex id names one session (a shorter prefix could name several).
         if id.len() != SESSION_ID_LEN || !id.bytes().all(|b| b.is_ascii_hexdigit()) {

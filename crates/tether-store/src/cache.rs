@@ -267,6 +267,11 @@ impl UserStore for CachedMeta {
         Ok(())
     }
 
+    async fn delete_expired_sessions(&self, now_ms: i64) -> StoreResult<u64> {
+        // Cached sessions are valid a TTL longer than any expired one: nothing to forget.
+        self.users.delete_expired_sessions(now_ms).await
+    }
+
     async fn delete_session_by_id(&self, user_id: i64, id: &str) -> StoreResult<()> {
         self.users.delete_session_by_id(user_id, id).await?;
         // Sessions are cached by token hash, which the short id does not give.

@@ -28,12 +28,14 @@ pub struct Recording {
 }
 
 /// Which recordings count as "with errors": console errors recorded in the session, or an
-/// exception of one of `sessions_with_exceptions` (which the caller takes from the
-/// [`EventStore`]: the two may live in different databases).
+/// exception of the session within `exceptions` (its project and time range). The store
+/// finds those sessions in its own exceptions (events and the recording index live in one
+/// database on every backend), so no list of sessions — which a public token can grow
+/// without bound — passes through a query.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ErrorFilter {
     pub has_errors: bool,
-    pub sessions_with_exceptions: Vec<String>,
+    pub exceptions: ExceptionScope,
 }
 
 /// Filters of the recordings list. Newest first.

@@ -99,6 +99,9 @@ pub trait UserStore: Send + Sync {
     /// The user's sessions that have not expired at `now_ms`, newest first.
     async fn sessions(&self, user_id: i64, now_ms: i64) -> StoreResult<Vec<LoginSession>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Deletes the sessions expired at `now_ms` (they log no one in, but their rows would
+    /// pile up forever); how many.
+    async fn delete_expired_sessions(&self, now_ms: i64) -> StoreResult<u64>;
     /// Ends the user's session named by a [`LoginSession::id`]; `NotFound` when the user
     /// has no such session.
     async fn delete_session_by_id(&self, user_id: i64, id: &str) -> StoreResult<()>;

@@ -357,18 +357,15 @@ impl RecordingIndex for DuckAnalytics {
                 w.push("r.end_ms - r.start_ms >= ?", [Value::BigInt(min)]);
             }
             if let Some(errors) = &query.errors {
-                let sessions: Vec<Value> =
-                    errors.sessions_with_exceptions.iter().map(|s| Value::Text(s.clone())).collect();
-                let with_errors = if sessions.is_empty() {
-                    "(r.console_errors > 0)".to_owned()
-                } else {
-                    format!(
-                        "(r.console_errors > 0 OR r.session_id IN ({}))",
-                        vec!["?"; sessions.len()].join(", ")
-                    )
-                };
+                // `NOT IN` a set holding NULL is never true: sessions without an id are left out.
+                let exceptions = exception_where(&errors.exceptions);
+                let with_errors = format!(
+                    "(r.console_errors > 0 OR r.session_id IN (SELECT session_id FROM exceptions {} \
+                     AND session_id IS NOT NULL))",
+                    exceptions.sql()
+                );
                 let clause = if errors.has_errors { with_errors } else { format!("NOT {with_errors}") };
-                w.push(&clause, sessions);
+                w.push(&clause, exceptions.params());
             }
             query_recordings(conn, &w, &format!("ORDER BY r.start_ms DESC LIMIT {}", query.limit))
         })

@@ -122,7 +122,13 @@ pub async fn issues_reopen_when_seen_again(s: MetaStores) {
     assert_eq!(list(IssueQuery { text: Some("undefined".into()), ..all.clone() }).await, [id], "description");
     assert!(list(IssueQuery { text: Some("x_is".into()), ..all.clone() }).await.is_empty(), "_ is literal");
     assert_eq!(list(IssueQuery { ids: Some(vec![id, 9999]), ..all.clone() }).await, [id]);
-    assert!(list(IssueQuery { ids: Some(Vec::new()), ..all.clone() }).await.is_empty());
+    assert!(list(IssueQuery { ids: Some(vec![]), ..all.clone() }).await.is_empty());
+    // More ids than one statement may bind (every session with an error can name one).
+    let mut many: Vec<i64> = (0..100_000).map(|i| 1_000_000 + i).collect();
+    many.insert(50_000, id);
+    many.push(other);
+    assert_eq!(list(IssueQuery { ids: Some(many.clone()), ..all.clone() }).await, [other, id]);
+    assert_eq!(list(IssueQuery { ids: Some(many), limit: 1, ..all.clone() }).await, [other]);
     assert!(list(IssueQuery { project_id: p.id + 1, ..all }).await.is_empty(), "other project");
     let missing = s.issues.set_issue_status(p.id, 9999, IssueStatus::Resolved).await.unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::NotFound);

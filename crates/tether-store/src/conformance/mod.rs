@@ -44,6 +44,8 @@ pub struct EventStores {
 /// A fresh recording index.
 pub struct RecordingStores {
     pub index: Arc<dyn RecordingIndex>,
+    /// The same backend's events: "with errors" finds sessions by their exceptions there.
+    pub events: Arc<dyn EventStore>,
     pub guard: Guard,
 }
 
@@ -156,7 +158,7 @@ macro_rules! recordings_suite {
         $crate::conformance_cases!($make, $requires, recordings;
             recordings_fold_chunks_into_a_summary,
             recording_chunks_index_together,
-            recordings_filter_by_errors_from_the_caller,
+            recordings_filter_by_errors,
             recordings_overlap_the_time_range,
             a_persons_recordings_are_counted,
             ended_recordings_are_found_and_forgotten,

@@ -3,7 +3,7 @@
 use tether_model::{ProjectId, RecordingStats};
 
 use super::RecordingStores;
-use crate::{ChunkEntry, ChunkPlace, ErrorFilter, PlacedChunk, RecordingQuery};
+use crate::{ChunkEntry, ChunkPlace, ErrorFilter, ExceptionScope, PlacedChunk, RecordingQuery};
 
 fn chunk(window: &str, chunk_id: &str, first: i64, last: i64, clicks: u64) -> ChunkEntry {
     ChunkEntry {
@@ -117,17 +117,21 @@ pub async fn recording_chunks_index_together(s: RecordingStores) {
     assert!(s.index.recording(1, "sess-3").await.unwrap().is_some());
 }
 
-pub async fn recordings_filter_by_errors_from_the_caller(s: RecordingStores) {
+/// "With errors" is console errors, or an exception of the session in the scope's time
+/// range — also when 100,000 sessions have one (no list of them goes into a query).
+pub async fn recordings_filter_by_errors(s: RecordingStores) {
     let mut noisy = chunk("w1", "n1", 1000, 2000, 0);
     noisy.session_id = "console".into();
     noisy.stats.console_errors = 2;
     let mut calm = chunk("w1", "q1", 1000, 2000, 0);
     calm.session_id = "calm".into();
-    s.index.index_chunks(vec![noisy, calm, chunk("w1", "c1", 1000, 2000, 0)]).await.unwrap();
-    let errors = |has_errors: bool, with: &[&str]| RecordingQuery {
+    let mut late = chunk("w1", "l1", 1000, 2000, 0);
+    late.session_id = "late".into();
+    s.index.index_chunks(vec![noisy, calm, late, chunk("w1", "c1", 1000, 2000, 0)]).await.unwrap();
+    let errors = |has_errors: bool, to_ms: i64| RecordingQuery {
         errors: Some(ErrorFilter {
             has_errors,
-            sessions_with_exceptions: with.iter().map(|s| (*s).to_owned()).collect(),
+            exceptions: ExceptionScope { project_id: 1, to_ms: Some(to_ms), ..Default::default() },
         }),
         ..base(1)
     };
@@ -140,10 +144,26 @@ pub async fn recordings_filter_by_errors_from_the_caller(s: RecordingStores) {
             v
         }
     };
-    assert_eq!(sessions(errors(true, &[])).await, ["console"]);
-    assert_eq!(sessions(errors(true, &["sess-1"])).await, ["console", "sess-1"]);
-    assert_eq!(sessions(errors(false, &["sess-1"])).await, ["calm"]);
-    assert_eq!(sessions(errors(false, &[])).await, ["calm", "sess-1"]);
+    assert_eq!(sessions(errors(true, 10_000)).await, ["console"]);
+    assert_eq!(sessions(errors(false, 10_000)).await, ["calm", "late", "sess-1"]);
+
+    // 100,000 sessions with an exception, one of them recorded; one recorded session's
+    // exception comes after the range; another project's exception of "calm" does not count.
+    let mut many: Vec<_> = (0..100_000)
+        .map(|i| super::events::exception(&format!("x{i}"), 1, &format!("unrecorded-{i}"), "bob", 5_000))
+        .collect();
+    many.push(super::events::exception("x-sess", 1, "sess-1", "alice", 5_000));
+    many.push(super::events::exception("x-late", 1, "late", "alice", 20_000));
+    many.push(tether_model::ExceptionRecord {
+        project_id: 2,
+        ..super::events::exception("x-other", 1, "calm", "c", 5_000)
+    });
+    for batch in many.chunks(20_000) {
+        s.events.append_exceptions(batch.to_vec()).await.unwrap();
+    }
+    assert_eq!(sessions(errors(true, 10_000)).await, ["console", "sess-1"]);
+    assert_eq!(sessions(errors(false, 10_000)).await, ["calm", "late"]);
+    assert_eq!(sessions(errors(true, 30_000)).await, ["console", "late", "sess-1"]);
 }
 
 pub async fn recordings_overlap_the_time_range(s: RecordingStores) {

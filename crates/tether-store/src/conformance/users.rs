@@ -18,6 +18,16 @@ pub async fn users_and_sessions_expire(s: MetaStores) {
     assert_eq!(s.users.session_user("nope", 1000).await.unwrap(), None);
     s.users.delete_session("t1").await.unwrap();
     assert_eq!(s.users.session_user("t1", 1000).await.unwrap(), None);
+    // Expired sessions are purged; live ones stay.
+    s.users.create_session("old", admin.id, "", 1500).await.unwrap();
+    s.users.create_session("new", admin.id, "", 3000).await.unwrap();
+    assert_eq!(s.users.delete_expired_sessions(2000).await.unwrap(), 1);
+    assert_eq!(
+        s.users.sessions(admin.id, 0).await.unwrap().len(),
+        1,
+        "only the live one is left, even unfiltered"
+    );
+    assert_eq!(s.users.session_user("new", 2000).await.unwrap(), Some(admin.clone()));
     assert_eq!(s.users.user_count().await.unwrap(), 1);
 }
 
