@@ -117,7 +117,7 @@ impl IssueStore for SqlMeta {
         for slice in ids.chunks(IDS_PER_STATEMENT) {
             found.extend(self.issues_among(&query, Some(slice)).await?);
         }
-        found.sort_by(|a, b| (b.last_seen_ms, b.id).cmp(&(a.last_seen_ms, a.id)));
+        found.sort_by_key(|i| std::cmp::Reverse((i.last_seen_ms, i.id)));
         found.truncate(query.limit);
         Ok(found)
     }
