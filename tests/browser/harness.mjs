@@ -233,8 +233,8 @@ export async function sendLog(tether, { body, timeMs, attributes, api }) {
 }
 
 /** Tether, the customer app (`appOptions` as for startApp) and Chromium, each stopped when the test ends. */
-export async function startStack(t, appOptions = {}) {
-  const tether = await startTether();
+export async function startStack(t, appOptions = {}, tetherConfig = '') {
+  const tether = await startTether({ config: tetherConfig });
   t.after(tether.stop);
   const app = await startApp(tether.base, appOptions);
   t.after(app.stop);

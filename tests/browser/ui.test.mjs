@@ -12,7 +12,8 @@ const artifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 mkdirSync(artifacts, { recursive: true });
 
 test('from a log line to the recording, the related errors and the person', async (t) => {
-  const { tether, app, browser } = await startStack(t);
+  // The alert below posts to this machine, which webhooks may reach only when allowed.
+  const { tether, app, browser } = await startStack(t, {}, '[alerts]\nallowed_webhook_networks = ["127.0.0.0/8"]\n');
 
   // A visitor uses the shop: recorded, errors, calls the backend.
   const shop = await browser.newPage();
@@ -169,6 +170,10 @@ test('from a log line to the recording, the related errors and the person', asyn
   await page.waitForURL(/\/alerts\?query=/);
   assert.equal(await page.locator('input[aria-label="Alert query"]').inputValue(), 'q=gateway+timeout&severity=error');
   await page.fill('input[aria-label="Alert name"]', 'Gateway timeouts');
+  // The cloud metadata service is refused when the alert is saved (no packet is sent).
+  await page.fill('input[aria-label="Webhook URL"]', 'http://169.254.169.254/latest/meta-data/');
+  await page.click('button:has-text("Create alert")');
+  await page.waitForSelector('[role=status]:has-text("169.254.169.254 is a link-local address")');
   await page.fill('input[aria-label="Webhook URL"]', 'http://127.0.0.1:9/hook');
   await page.click('button:has-text("Create alert")');
   await page.waitForSelector('tr:has-text("Gateway timeouts") :text("more than 20 logs in 5 min")');
