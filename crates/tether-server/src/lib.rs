@@ -251,9 +251,10 @@ impl AppState {
     }
 
     /// The networks beyond the public internet that alert webhooks may reach (none unless
-    /// set; see `webhooks`). Set once, at start, before alerts are spawned.
-    pub fn allow_webhook_networks(&self, networks: Vec<ipnet::IpNet>) {
-        let _ = self.inner.webhooks.set(Arc::new(webhooks::WebhookNetworks { allowed: networks }));
+    /// set; see `webhooks`), and the proxy they go through (none unless set). Set once, at
+    /// start, before alerts are spawned.
+    pub fn set_webhook_rules(&self, allowed: Vec<ipnet::IpNet>, proxy: Option<String>) {
+        let _ = self.inner.webhooks.set(Arc::new(webhooks::WebhookNetworks { allowed, proxy }));
     }
 
     pub(crate) fn webhook_networks(&self) -> &Arc<webhooks::WebhookNetworks> {

@@ -7,7 +7,8 @@
 //! later (DNS rebinding) is still refused. Internal receivers are allowed by listing their
 //! networks (`[alerts] allowed_webhook_networks`). Redirects are not followed (a public
 //! receiver could otherwise redirect inward) and proxy variables of the environment are
-//! ignored (they would decide the destination instead of these rules).
+//! ignored (they would decide the destination instead of these rules); a proxy is used only
+//! when configured (`[alerts] webhook_proxy`), and its own address must then be allowed.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -54,6 +55,8 @@ fn canonical(addr: IpAddr) -> IpAddr {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct WebhookNetworks {
     pub(crate) allowed: Vec<IpNet>,
+    /// The proxy every webhook goes through, if one is configured.
+    pub(crate) proxy: Option<String>,
 }
 
 impl WebhookNetworks {
@@ -87,14 +90,17 @@ impl WebhookNetworks {
     }
 
     /// The HTTP client webhooks are sent with: every connection through the checking
-    /// resolver, no redirects, no proxy.
+    /// resolver, no redirects, the configured proxy or none.
     pub(crate) fn client(self: &Arc<Self>, timeout: Duration) -> reqwest::Result<reqwest::Client> {
-        reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(Resolver(self.clone())))
-            .build()
+            .dns_resolver(Arc::new(Resolver(self.clone())));
+        match &self.proxy {
+            Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy)?),
+            None => builder.no_proxy(),
+        }
+        .build()
     }
 }
 
@@ -174,7 +180,7 @@ mod tests {
 
     #[test]
     fn listed_networks_are_allowed() {
-        let networks = WebhookNetworks { allowed: vec!["10.20.0.0/16".parse().unwrap()] };
+        let networks = WebhookNetworks { allowed: vec!["10.20.0.0/16".parse().unwrap()], proxy: None };
         assert_eq!(networks.refuses("10.20.3.4".parse().unwrap()), None);
         assert_eq!(networks.refuses("::ffff:10.20.3.4".parse().unwrap()), None, "as IPv6 too");
         let refused = networks.refuses("10.21.0.1".parse().unwrap()).unwrap();
@@ -198,9 +204,34 @@ mod tests {
         assert!(
             none.check("http://169.254.169.254/latest/meta-data").await.unwrap_err().contains("link-local")
         );
-        let loopback =
-            WebhookNetworks { allowed: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()] };
+        let loopback = WebhookNetworks {
+            allowed: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+            proxy: None,
+        };
         assert_eq!(loopback.check("http://localhost:9/hook").await, Ok(()));
         assert_eq!(loopback.check("http://[::1]:9/hook").await, Ok(()));
+    }
+
+    /// A configured proxy carries every webhook (and environment proxies are not used).
+    #[tokio::test]
+    async fn a_configured_proxy_carries_the_webhook() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = proxy.local_addr().unwrap();
+        let seen = tokio::spawn(async move {
+            let (mut conn, _) = proxy.accept().await.unwrap();
+            let mut head = vec![0; 4096];
+            let n = conn.read(&mut head).await.unwrap();
+            conn.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+            String::from_utf8_lossy(&head[..n]).lines().next().unwrap_or_default().to_owned()
+        });
+        let networks = Arc::new(WebhookNetworks {
+            allowed: vec!["127.0.0.0/8".parse().unwrap()],
+            proxy: Some(format!("http://{address}")),
+        });
+        let client = networks.client(Duration::from_secs(5)).unwrap();
+        let sent = client.post("http://127.0.0.1:9/hook").body("{}").send().await.unwrap();
+        assert_eq!(sent.status(), 204);
+        assert_eq!(seen.await.unwrap(), "POST http://127.0.0.1:9/hook HTTP/1.1");
     }
 }

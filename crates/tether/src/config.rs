@@ -102,6 +102,10 @@ pub(crate) struct AlertsConfig {
     /// internal receiver): loopback, private, link-local, shared, unique-local and multicast
     /// addresses are refused otherwise.
     pub allowed_webhook_networks: Vec<ipnet::IpNet>,
+    /// A proxy every webhook goes through (`http://proxy.internal:3128`); its network must
+    /// be in `allowed_webhook_networks` when it is inside. Unset: none (`HTTP_PROXY` and the
+    /// like are ignored).
+    pub webhook_proxy: Option<String>,
 }
 
 impl Default for AlertsConfig {
@@ -111,6 +115,7 @@ impl Default for AlertsConfig {
             interval_secs: defaults.interval.as_secs(),
             webhook_timeout_secs: defaults.timeout.as_secs(),
             allowed_webhook_networks: Vec::new(),
+            webhook_proxy: None,
         }
     }
 }
@@ -359,6 +364,15 @@ fn validate(config: &Config) -> anyhow::Result<()> {
         })
     {
         bail!("public_url must be an origin such as https://tether.example.com (got {url:?})");
+    }
+    if let Some(proxy) = &config.alerts.webhook_proxy
+        && url::Url::parse(proxy)
+            .map_or(true, |u| !matches!(u.scheme(), "http" | "https") || u.host().is_none())
+    {
+        bail!(
+            "alerts.webhook_proxy must be an http:// or https:// URL (got {:?})",
+            crate::storage::redact(proxy)
+        );
     }
     if let Some(key) = &config.server.operator_key
         && let Err(e) = key.parse::<tether_server::bootstrap::OperatorKey>()

@@ -354,7 +354,10 @@ impl Server {
         if let Some(url) = &config.public_url {
             state.set_public_url(url.trim_end_matches('/'));
         }
-        state.allow_webhook_networks(config.alerts.allowed_webhook_networks.clone());
+        state.set_webhook_rules(
+            config.alerts.allowed_webhook_networks.clone(),
+            config.alerts.webhook_proxy.clone(),
+        );
         if let Some(networks) = &config.server.trusted_proxies {
             state.trust_proxies(networks.clone());
         }

@@ -74,7 +74,8 @@ impl TestServer {
         // Tests receive webhooks on this machine; `tests/alerts.rs` checks the refusals
         // with a server that allows nothing.
         if webhooks_to_loopback {
-            state.allow_webhook_networks(vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]);
+            let loopback = vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+            state.set_webhook_rules(loopback, None);
         }
         if let Some(config) = alerts {
             tether_server::alerts::spawn(state.clone(), config);
