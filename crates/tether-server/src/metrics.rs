@@ -14,6 +14,7 @@ pub const LOGINS_THROTTLED: &str = "tether_logins_throttled_total";
 /// Rows deleted by retention, by kind (logs, events, recordings).
 pub const RETENTION_DELETED: &str = "tether_retention_deleted_total";
 pub const RETENTION_FAILED: &str = "tether_retention_runs_failed_total";
+pub const RETENTION_RUNS: &str = "tether_retention_runs_total";
 pub const QUEUE_DEPTH: &str = "tether_ingest_queue_records";
 /// Captured items waiting for their group commit, by kind (events, persons, chunks).
 pub const CAPTURE_QUEUE_DEPTH: &str = "tether_capture_queue_items";
@@ -43,6 +44,8 @@ pub struct Metrics {
     /// Logs, events (with exceptions) and recorded sessions deleted by retention.
     pub retention_deleted: [AtomicU64; 3],
     pub retention_failed: AtomicU64,
+    /// Retention runs that completed.
+    pub retention_runs: AtomicU64,
     pub requests_timed_out: AtomicU64,
     /// Events, recordings.
     pub rate_limited: [AtomicU64; 2],
@@ -103,6 +106,7 @@ impl Metrics {
             "Logins answered 429 after too many failures.",
             &self.logins_throttled,
         );
+        counter(&mut out, RETENTION_RUNS, "Retention runs that completed.", &self.retention_runs);
         counter(
             &mut out,
             RETENTION_FAILED,

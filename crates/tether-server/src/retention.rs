@@ -16,7 +16,11 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match run_once(&state).await {
+            let outcome = run_once(&state).await;
+            if outcome.is_ok() {
+                state.metrics().retention_runs.fetch_add(1, Ordering::Relaxed);
+            }
+            match outcome {
                 Ok(d) if d == Deleted::default() => tracing::debug!("retention: nothing to delete"),
                 Ok(d) => tracing::info!(
                     logs = d.logs,

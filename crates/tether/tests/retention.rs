@@ -93,6 +93,16 @@ async fn recorded(tether: &Tether) -> Vec<String> {
     sorted_field(tether, "projects/1/recordings?from=2020-01-01T00:00:00Z", "session_id").await
 }
 
+/// Retention runs completed so far (`/metrics`).
+async fn retention_runs(tether: &Tether) -> u64 {
+    let metrics = reqwest::get(format!("{}/metrics", tether.base)).await.unwrap().text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tether_retention_runs_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Polls `check` until it holds, for at most 30 s.
 async fn eventually<F, Fut>(what: &str, check: F)
 where
@@ -125,6 +135,13 @@ async fn old_data_goes_and_new_data_stays(tether: &Tether) {
     // Keep everything (ten years) until all of it is stored.
     let long = json!({"retention": {"logs_days": 3650, "events_days": 3650, "recordings_days": 3650}});
     assert_eq!(settings(tether, long).await.0, 200);
+    // A run that began before the change (the first runs at start) still holds the default
+    // settings and would delete the old data about to be sent: wait for two runs to end.
+    let before = retention_runs(tether).await;
+    eventually("two retention runs under the new settings", || async {
+        retention_runs(tether).await >= before + 2
+    })
+    .await;
     send_logs(tether, &[("old log", old), ("new log", now - 1000)]).await;
     let events = vec![
         event("0192f0a1-0000-7000-8000-00000000e001", "$pageview", "s-old", old),
