@@ -148,12 +148,10 @@ async fn api_errors_are_json_with_the_right_status() {
     let shop = created["id"].as_i64().unwrap();
     assert!(created["token"].as_str().unwrap().starts_with("phc_"));
     // Keys are made by a person, logged in.
-    let login = s.login(&s.admin_password).await;
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     let key: Value = s
         .client
         .post(format!("{}/api/projects/{shop}/api_keys", s.base))
-        .header("cookie", cookie)
+        .header("cookie", s.admin_cookie().await)
         .json(&json!({ "name": "shop reader" }))
         .send()
         .await

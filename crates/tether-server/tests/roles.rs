@@ -198,7 +198,7 @@ async fn an_issue(s: &TestServer) -> i64 {
 #[tokio::test]
 async fn every_mutating_endpoint_checks_the_callers_role() {
     let s = TestServer::start().await;
-    let admin = Auth::Cookie(cookie_of(&s.login(&s.admin_password).await));
+    let admin = Auth::Cookie(s.admin_cookie().await);
     let team = Team { s: &s, admin: admin.clone(), n: Default::default() };
     let (_, viewer) = team.person("viewer").await;
     let (_, member) = team.person("member").await;
@@ -320,7 +320,7 @@ async fn every_mutating_endpoint_checks_the_callers_role() {
 #[tokio::test]
 async fn people_are_invited_change_roles_and_removed_at_once() {
     let s = TestServer::start().await;
-    let admin = Auth::Cookie(cookie_of(&s.login(&s.admin_password).await));
+    let admin = Auth::Cookie(s.admin_cookie().await);
     let team = Team { s: &s, admin: admin.clone(), n: Default::default() };
 
     // An invitation link works once, and says what it offers before that.
@@ -405,8 +405,8 @@ async fn people_are_invited_change_roles_and_removed_at_once() {
 #[tokio::test]
 async fn a_person_changes_their_password_and_ends_their_other_sessions() {
     let s = TestServer::start().await;
-    let first = cookie_of(&s.login(&s.admin_password).await);
-    let second = Auth::Cookie(cookie_of(&s.login(&s.admin_password).await));
+    let first = s.admin_cookie().await;
+    let second = Auth::Cookie(s.admin_cookie().await);
     let first = Auth::Cookie(first);
     let (_, sessions) = call(&s, Method::GET, "/api/me/sessions", &first, None).await;
     let sessions = sessions["results"].as_array().unwrap().clone();
@@ -416,7 +416,7 @@ async fn a_person_changes_their_password_and_ends_their_other_sessions() {
     assert_eq!(call(&s, Method::DELETE, &format!("/api/me/sessions/{other}"), &first, None).await.0, 204);
     assert_eq!(call(&s, Method::GET, "/api/me", &second, None).await.0, 401, "ended from the other one");
 
-    let third = Auth::Cookie(cookie_of(&s.login(&s.admin_password).await));
+    let third = Auth::Cookie(s.admin_cookie().await);
     let change = |current: &str| json!({"current_password": current, "new_password": "a brand new password"});
     let (status, wrong) = call(&s, Method::POST, "/api/me/password", &first, Some(change("not it"))).await;
     assert_eq!((status, wrong["error"].as_str()), (400, Some("the current password is wrong")));
@@ -447,7 +447,7 @@ async fn a_person_changes_their_password_and_ends_their_other_sessions() {
 #[tokio::test]
 async fn guessing_the_current_password_is_throttled_like_logins() {
     let s = TestServer::start().await;
-    let me = Auth::Cookie(cookie_of(&s.login(&s.admin_password).await));
+    let me = Auth::Cookie(s.admin_cookie().await);
     let guess = json!({"current_password": "a guess", "new_password": "a brand new password"});
     for _ in 0..5 {
         assert_eq!(call(&s, Method::POST, "/api/me/password", &me, Some(guess.clone())).await.0, 400);
@@ -483,7 +483,7 @@ async fn project_routes(s: &TestServer) -> Vec<(Method, String)> {
 #[tokio::test]
 async fn a_member_of_one_project_cannot_see_another() {
     let s = TestServer::start().await;
-    let admin = Auth::Cookie(cookie_of(&s.login(&s.admin_password).await));
+    let admin = Auth::Cookie(s.admin_cookie().await);
     let production = s.project_id;
     let (status, staging) =
         call(&s, Method::POST, "/api/projects", &admin, Some(json!({"name": "Staging"}))).await;

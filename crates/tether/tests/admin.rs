@@ -158,14 +158,20 @@ async fn the_operator_key_is_rotated_and_disabled_and_given_secrets_are_not_prin
     healthy(&tether).await;
     assert_eq!(me(tether.base.clone(), rotated.into()).await, 401, "no operator key");
     drop(tether);
-    let bad = common::tether_command()
+    let refused = refused_start(&data, "TETHER_OPERATOR_KEY", "phx_short");
+    assert!(refused.contains("server.operator_key"), "{refused}");
+}
+
+/// What `tether serve` on `data_dir` with `variable` set to `value` says as it refuses to start.
+fn refused_start(data_dir: &std::path::Path, variable: &str, value: &str) -> String {
+    let out = common::tether_command()
         .args(["serve", "--data-dir"])
-        .arg(&data)
-        .env("TETHER_OPERATOR_KEY", "phx_short")
+        .arg(data_dir)
+        .env(variable, value)
         .output()
         .unwrap();
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("server.operator_key"), "{bad:?}");
+    assert!(!out.status.success(), "started with {variable}={value}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// With `public_url` set, the links Tether hands out use it, whatever `Host` a request
@@ -195,11 +201,6 @@ async fn links_are_built_on_the_public_url() {
         invite["url"].as_str().unwrap().starts_with("https://tether.example.com/invite/tin_"),
         "{invite}"
     );
-    let bad = common::tether_command()
-        .args(["serve", "--data-dir"])
-        .arg(&data)
-        .env("TETHER_PUBLIC_URL", "https://tether.example.com/some/path")
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("public_url must be an origin"), "{bad:?}");
+    let refused = refused_start(&data, "TETHER_PUBLIC_URL", "https://tether.example.com/some/path");
+    assert!(refused.contains("public_url must be an origin"), "{refused}");
 }

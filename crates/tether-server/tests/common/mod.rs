@@ -109,7 +109,12 @@ impl TestServer {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
-    /// Posts an OTLP/JSON body to `/v1/logs` with the project token.
+    /// The session cookie (`tether_session=…`) of the admin, logged in now.
+    pub async fn admin_cookie(&self) -> String {
+        let login = self.login(&self.admin_password).await;
+        login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+    }
+
     /// `POST /api/login` as the admin with `password`.
     pub async fn login(&self, password: &str) -> reqwest::Response {
         self.client
@@ -120,6 +125,7 @@ impl TestServer {
             .unwrap()
     }
 
+    /// Posts an OTLP/JSON body to `/v1/logs` with the project token.
     pub async fn send_json(&self, body: &Value) -> (u16, Value) {
         let resp = self
             .client
