@@ -38,11 +38,19 @@ export function useLocation(): URL {
 
 /** Sets query parameters of the current URL (empty values are removed). */
 export function setQuery(params: Record<string, string | null>, replace = true) {
+  editQuery((q) => {
+    for (const [k, v] of Object.entries(params)) {
+      if (v === null || v === '') q.delete(k);
+      else q.set(k, v);
+    }
+  }, replace);
+}
+
+/** Changes the current URL's query in place, as a new history entry unless `replace`. */
+export function editQuery(edit: (params: URLSearchParams) => void, replace = false) {
   const url = new URL(location.href);
-  for (const [k, v] of Object.entries(params)) {
-    if (v === null || v === '') url.searchParams.delete(k);
-    else url.searchParams.set(k, v);
-  }
+  edit(url.searchParams);
+  if (url.search === location.search) return;
   history[replace ? 'replaceState' : 'pushState'](null, '', url.pathname + url.search);
   window.dispatchEvent(new PopStateEvent('popstate'));
 }

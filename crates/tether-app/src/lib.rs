@@ -23,6 +23,7 @@ pub mod errors;
 pub mod keys;
 pub mod logs;
 pub mod people;
+pub mod query;
 pub mod recordings;
 pub mod retention;
 pub mod search;

@@ -1,13 +1,13 @@
-//! The logs search grammar: the query string the logs API takes and an alert saves
-//! (`q`, `severity`, `service`, `attr`, `session_id`, `distinct_id`, `trace_id`, a time range,
-//! paging), parsed into a typed [`Search`]. Every parameter is checked, and a bad one is
+//! The logs search parameters: the query string the logs API takes and an alert saves
+//! (`q` in the [`crate::query`] language, `severity`, `service`, `attr`, `session_id`,
+//! `distinct_id`, `trace_id`, a time range, paging), parsed into a typed [`Search`]. Every parameter is checked, and a bad one is
 //! refused naming it. Written once here because the API and the alerts both parse it.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tether_model::{LogId, ProjectId, Severity};
 use tether_store::{
-    AttrFilter, AttrOp, Breakdown, ErrorKind, LogFilter, PageCursor, StoreError, StoreResult,
+    Breakdown, Condition, ErrorKind, LogExpr, LogFilter, PageCursor, StoreError, StoreResult,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -56,6 +56,9 @@ pub fn parse(raw: Option<&str>, project_id: ProjectId, now: i64) -> StoreResult<
         after: None,
         breakdown: Breakdown::Severity,
     };
+    // Added once every field is read: the fields a query requires move to the filter's own
+    // when those are unset (see [`LogFilter::and_query`]).
+    let mut query = Vec::new();
     let pairs = form_urlencoded::parse(raw.unwrap_or("").as_bytes());
     for (key, value) in pairs {
         let value = value.trim();
@@ -69,7 +72,7 @@ pub fn parse(raw: Option<&str>, project_id: ProjectId, now: i64) -> StoreResult<
                 p.filter.to_ns = parse_time(value, now)
                     .ok_or_else(|| bad("expected RFC 3339 or relative time like -1h"))?
             }
-            "q" => p.filter.text = Some(value.to_owned()).filter(|v| !v.is_empty()),
+            "q" => query.extend(crate::query::parse(value).map_err(|e| invalid(format!("invalid q: {e}")))?),
             "severity" => {
                 for name in value.split(',').filter(|s| !s.is_empty()) {
                     let s = Severity::parse_name(&name.to_ascii_lowercase())
@@ -78,9 +81,7 @@ pub fn parse(raw: Option<&str>, project_id: ProjectId, now: i64) -> StoreResult<
                 }
             }
             "service" => p.filter.services.push(value.to_owned()),
-            "attr" => p
-                .filter
-                .attributes
+            "attr" => query
                 .push(parse_attr(value).ok_or_else(|| bad("expected key=value, key!=value, key or !key"))?),
             "session_id" => p.filter.session_id = Some(value.to_owned()).filter(|v| !v.is_empty()),
             "distinct_id" => {
@@ -114,6 +115,9 @@ pub fn parse(raw: Option<&str>, project_id: ProjectId, now: i64) -> StoreResult<
             other => return Err(invalid(format!("unknown parameter {other}"))),
         }
     }
+    if !query.is_empty() {
+        p.filter.and_query(LogExpr::all(query));
+    }
     if p.filter.from_ns >= p.filter.to_ns {
         return Err(invalid("invalid time range: from must be before to".to_owned()));
     }
@@ -142,17 +146,18 @@ pub fn parse_time(value: &str, now: i64) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos()).ok()
 }
 
-fn parse_attr(value: &str) -> Option<AttrFilter> {
-    let filter = if let Some((key, v)) = value.split_once("!=") {
-        AttrFilter { key: key.trim().to_owned(), op: AttrOp::NotEquals(v.trim().to_owned()) }
+/// `attr=`: `key=value`, `key!=value`, `key` (has it) or `!key` (has it not).
+fn parse_attr(value: &str) -> Option<LogExpr> {
+    let (key, expr) = if let Some((key, v)) = value.split_once("!=") {
+        (key.trim(), LogExpr::attr_equals(key.trim(), v.trim()).negate())
     } else if let Some((key, v)) = value.split_once('=') {
-        AttrFilter { key: key.trim().to_owned(), op: AttrOp::Equals(v.trim().to_owned()) }
+        (key.trim(), LogExpr::attr_equals(key.trim(), v.trim()))
     } else if let Some(key) = value.strip_prefix('!') {
-        AttrFilter { key: key.trim().to_owned(), op: AttrOp::NotExists }
+        (key.trim(), LogExpr::Match(Condition::AttrPresent(key.trim().to_owned())).negate())
     } else {
-        AttrFilter { key: value.to_owned(), op: AttrOp::Exists }
+        (value, LogExpr::Match(Condition::AttrPresent(value.to_owned())))
     };
-    (!filter.key.is_empty()).then_some(filter)
+    (!key.is_empty()).then_some(expr)
 }
 
 /// Formats Unix nanoseconds as RFC 3339 UTC with nanoseconds, as the API and notifications
@@ -195,15 +200,16 @@ mod tests {
         assert_eq!(p.filter.to_ns, NOW);
         assert_eq!(p.filter.severities, [Severity::Error, Severity::Warn, Severity::Fatal]);
         assert_eq!(p.filter.services, ["a", "b"]);
-        let ops: Vec<_> = p.filter.attributes.iter().map(|a| (a.key.as_str(), a.op.clone())).collect();
+        let has = |key: &str| LogExpr::Match(Condition::AttrPresent(key.into()));
         assert_eq!(
-            ops,
-            [
-                ("http.route", AttrOp::Equals("/pay".into())),
-                ("x", AttrOp::NotEquals("1".into())),
-                ("has", AttrOp::Exists),
-                ("gone", AttrOp::NotExists)
-            ]
+            p.filter.query,
+            Some(LogExpr::And(vec![
+                LogExpr::body("Timeout"),
+                LogExpr::attr_equals("http.route", "/pay"),
+                LogExpr::attr_equals("x", "1").negate(),
+                has("has"),
+                has("gone").negate(),
+            ]))
         );
         assert_eq!(p.filter.trace_id.as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
         assert_eq!(p.limit, 5);
@@ -220,6 +226,7 @@ mod tests {
             ("trace_id=xyz", "invalid trace_id"),
             ("cursor=@@", "invalid cursor"),
             ("attr=", "invalid attr"),
+            ("q=service%3A", "invalid q: column 9: expected a value"),
             ("colour=red", "unknown parameter colour"),
             ("from=-1h&to=-2h", "invalid time range"),
         ];
@@ -233,5 +240,22 @@ mod tests {
     fn cursor_round_trips() {
         let c = PageCursor { timestamp_ns: NOW, id: LogId(42) };
         assert_eq!(decode_cursor(&encode_cursor(c)), Some(c));
+    }
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::*;
+
+    #[test]
+    fn fields_a_query_requires_use_the_filters_own_unless_those_are_set() {
+        let p = parse(Some("q=service:api level:error session:s1 timeout&service=web"), 1, 0).unwrap();
+        assert_eq!(p.filter.services, ["web"], "the parameter keeps its own; the query's is ANDed");
+        assert_eq!(p.filter.severities, [Severity::Error]);
+        assert_eq!(p.filter.session_id.as_deref(), Some("s1"));
+        let service = LogExpr::Match(Condition::Equals(tether_store::Field::Service, "api".into()));
+        assert_eq!(p.filter.query, Some(LogExpr::And(vec![service, LogExpr::body("timeout")])));
+        let p = parse(Some("q=level:error OR service:api"), 1, 0).unwrap();
+        assert!(p.filter.severities.is_empty() && p.filter.services.is_empty(), "an OR stays a query");
     }
 }

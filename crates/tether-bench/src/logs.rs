@@ -168,7 +168,8 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
     };
     let range = format!("from=-{}h", args.hours + 1);
     let p = &probes;
-    let common = format!("q={}", templates::COMMON_TERM.replace(' ', "%20"));
+    // Quoted: the phrase, as before the query language read a space as AND.
+    let common = format!("q=%22{}%22", templates::COMMON_TERM.replace(' ', "%20"));
     let rare = format!("q={}", templates::RARE_TERM);
     println!("queries over {} logs ({} runs each), p50 and p95 through the API:", args.logs, args.repeat);
     for (name, path, truth) in [

@@ -141,7 +141,7 @@ pub(crate) async fn run(args: OverloadArgs) -> anyhow::Result<()> {
     let (tally, acked, secs) = flood(&base, "/v1/logs", &args, logs).await?;
     report("logs", &tally, secs, "records", batch as u64);
     println!("  server peak RSS: {:.0} MB", peak_rss_mb(server.child.id()));
-    let summary = get(&client, &base, "logs/summary?from=-1h&q=ov%20c").await?;
+    let summary = get(&client, &base, "logs/summary?from=-1h&q=%22ov%20c%22").await?;
     let stored = summary["logs"].as_u64().unwrap_or(0);
     let expected = acked.len() as u64 * batch as u64;
     println!(

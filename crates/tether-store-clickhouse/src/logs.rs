@@ -5,9 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
-    AttrOp, AttributeFacet, Breakdown, CountedValue, ErrorKind, Facets, Histogram, HistogramBucket,
-    LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoreError, StoreResult,
-    StoredLog,
+    AttributeFacet, Breakdown, Condition, CountedValue, ErrorKind, Facets, Field, Histogram, HistogramBucket,
+    LogExpr, LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoreError,
+    StoreResult, StoredLog,
 };
 
 use crate::sql::{self, Bound, Where};
@@ -125,11 +125,6 @@ fn filter_where(filter: &LogFilter, span: Option<(i64, i64)>) -> Where {
     let (from, to) = filter.range_within(span);
     w.push("project_id = ?", [Bound::Int(filter.project_id)]);
     w.push("ts >= fromUnixTimestamp64Nano(?) AND ts < fromUnixTimestamp64Nano(?)", [from.into(), to.into()]);
-    if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
-        // The same expression as the token and n-gram indexes, so both can skip granules:
-        // tokens the pattern holds whole, and every 3-gram of it.
-        w.push("lowerUTF8(body) LIKE ?", [Bound::Text(contains_pattern(&text.to_lowercase()))]);
-    }
     w.push_in("severity", filter.severities.iter().map(|s| Bound::Int(s.code().into())));
     w.push_in("service", filter.services.iter().map(|s| Bound::from(s.as_str())));
     w.push_in("distinct_id", filter.distinct_ids.iter().map(|s| Bound::from(s.as_str())));
@@ -138,22 +133,71 @@ fn filter_where(filter: &LogFilter, span: Option<(i64, i64)>) -> Where {
             w.push(&format!("{column} = ?"), [Bound::from(v.as_str())]);
         }
     }
-    for attr in &filter.attributes {
-        let key = Bound::from(attr.key.as_str());
-        match &attr.op {
-            AttrOp::Equals(v) => w.push(
-                "(mapContains(attributes, ?) AND attributes[?] = ?)",
-                [key.clone(), key, Bound::from(v.as_str())],
-            ),
-            AttrOp::NotEquals(v) => w.push(
-                "NOT (mapContains(attributes, ?) AND attributes[?] = ?)",
-                [key.clone(), key, Bound::from(v.as_str())],
-            ),
-            AttrOp::Exists => w.push("mapContains(attributes, ?)", [key]),
-            AttrOp::NotExists => w.push("NOT mapContains(attributes, ?)", [key]),
-        }
+    if let Some(query) = &filter.query {
+        let mut sql = String::new();
+        let mut binds = Vec::new();
+        expr_sql(query, &mut sql, &mut binds);
+        w.push(&sql, binds);
     }
     w
+}
+
+/// Appends `expr` as a boolean SQL expression (never NULL, so NOT inverts it) and its values.
+fn expr_sql(expr: &LogExpr, sql: &mut String, binds: &mut Vec<Bound>) {
+    let mut join = |parts: &[LogExpr], op: &str, empty: &str| {
+        if parts.is_empty() {
+            sql.push_str(empty);
+        }
+        for (i, part) in parts.iter().enumerate() {
+            sql.push_str(if i == 0 { "(" } else { op });
+            expr_sql(part, sql, binds);
+        }
+        if !parts.is_empty() {
+            sql.push(')');
+        }
+    };
+    match expr {
+        LogExpr::And(parts) => join(parts, " AND ", "1"),
+        LogExpr::Or(parts) => join(parts, " OR ", "0"),
+        LogExpr::Not(inner) => {
+            sql.push_str("NOT ");
+            expr_sql(inner, sql, binds);
+        }
+        LogExpr::Match(condition) => {
+            let (clause, values) = condition_sql(condition);
+            sql.push_str(&format!("ifNull({clause}, 0)"));
+            binds.extend(values);
+        }
+    }
+}
+
+/// One condition as SQL (NULL or false where the field is missing) and its values.
+fn condition_sql(condition: &Condition) -> (String, Vec<Bound>) {
+    let column = |field: Field| match field {
+        Field::Service => "service",
+        Field::Session => "session_id",
+        Field::Person => "distinct_id",
+        Field::Trace => "trace_id",
+    };
+    match condition {
+        // The same expression as the token and n-gram indexes, so both can skip granules:
+        // tokens the pattern holds whole, and every 3-gram of it.
+        Condition::Body(text) => {
+            ("lowerUTF8(body) LIKE ?".into(), vec![Bound::Text(contains_pattern(&text.to_lowercase()))])
+        }
+        Condition::Equals(field, v) => (format!("{} = ?", column(*field)), vec![Bound::from(v.as_str())]),
+        Condition::Present(field) => (format!("{} != ''", column(*field)), Vec::new()),
+        Condition::Severity(op, s) => (format!("severity {} ?", op.sql()), vec![Bound::Int(s.code().into())]),
+        Condition::AttrEquals { key, value } => (
+            "(mapContains(attributes, ?) AND attributes[?] = ?)".into(),
+            vec![key.as_str().into(), key.as_str().into(), value.as_str().into()],
+        ),
+        Condition::AttrPresent(key) => ("mapContains(attributes, ?)".into(), vec![key.as_str().into()]),
+        Condition::AttrCompare { key, op, value } => (
+            format!("toFloat64OrNull(attributes[?]) {} ?", op.sql()),
+            vec![key.as_str().into(), Bound::Float(*value)],
+        ),
+    }
 }
 
 #[derive(clickhouse::Row, serde::Deserialize)]

@@ -13,6 +13,7 @@ use crate::{QUERY_TIMEOUT, timed_out};
 #[derive(Debug, Clone)]
 pub(crate) enum Bound {
     Int(i64),
+    Float(f64),
     Text(String),
     /// An `Array(String)` literal.
     Texts(Vec<String>),
@@ -79,6 +80,7 @@ impl Where {
 pub(crate) fn query<'a>(client: &Client, sql: &str, binds: impl IntoIterator<Item = &'a Bound>) -> Query {
     binds.into_iter().fold(client.query(sql), |q, b| match b {
         Bound::Int(v) => q.bind(*v),
+        Bound::Float(v) => q.bind(*v),
         Bound::Text(v) => q.bind(v.as_str()),
         Bound::Texts(v) => q.bind(v.as_slice()),
         Bound::Counts(v) => q.bind(v.as_slice()),

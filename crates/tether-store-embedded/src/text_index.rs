@@ -199,9 +199,10 @@ impl TextIndex {
         Ok(())
     }
 
-    /// The blocks of the project overlapping `[from_ts, to_ts)` that may contain `text`
-    /// (case-insensitively), newest first by their latest log; `None` when the index
-    /// cannot narrow this text (shorter than a gram, or letters beyond ASCII).
+    /// The blocks of the project overlapping `[from_ts, to_ts)` that may contain every one
+    /// of `texts` (case-insensitively), newest first by their latest log; `None` when the
+    /// index can narrow none of them (each shorter than a gram, or with letters beyond
+    /// ASCII). Texts it cannot narrow are left to the scan.
     /// Probes the open blocks at once; the written segments are probed by
     /// [`Lookup::candidates`], which reads their files and needs no lock on the index.
     pub(crate) fn lookup(
@@ -209,13 +210,17 @@ impl TextIndex {
         project_id: ProjectId,
         from_ts: i64,
         to_ts: i64,
-        text: &str,
+        texts: &[&str],
     ) -> Option<Lookup> {
-        if text.len() < GRAM || text.chars().any(|c| !c.is_ascii() && c.is_alphabetic()) {
+        let narrowing =
+            |text: &&&str| text.len() >= GRAM && !text.chars().any(|c| !c.is_ascii() && c.is_alphabetic());
+        let mut bits = Vec::new();
+        for text in texts.iter().filter(narrowing) {
+            for_each_gram(text, |bit| bits.push(bit));
+        }
+        if bits.is_empty() {
             return None;
         }
-        let mut bits = Vec::new();
-        for_each_gram(text, |bit| bits.push(bit));
         bits.sort_unstable();
         bits.dedup();
         let mut lookup = Lookup { bits, from_ts, to_ts, segments: Vec::new(), found: Vec::new() };
@@ -377,7 +382,7 @@ mod tests {
             to: i64,
             text: &str,
         ) -> std::io::Result<Option<Vec<BlockSpan>>> {
-            self.lookup(p, from, to, text).map(Lookup::candidates).transpose()
+            self.lookup(p, from, to, &[text]).map(Lookup::candidates).transpose()
         }
     }
 

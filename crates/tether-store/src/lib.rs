@@ -11,6 +11,7 @@ mod cache;
 mod capture;
 pub mod conformance;
 mod error;
+mod log_expr;
 mod logs;
 mod metadata;
 mod people;
@@ -28,9 +29,10 @@ pub use capture::{
     Recording, RecordingIndex, RecordingQuery,
 };
 pub use error::{ErrorKind, StoreError, StoreResult};
+pub use log_expr::{Compare, Condition, Field, LogExpr};
 pub use logs::{
-    AttrFilter, AttrOp, AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket,
-    LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoredLog,
+    AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket, LogFilter, LogPage,
+    LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoredLog,
 };
 pub use metadata::{
     ApiKey, IngestLimits, KeyScope, MetadataStore, NewApiKey, Privacy, Project, ProjectSettings, Retention,

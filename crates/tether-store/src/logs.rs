@@ -4,28 +4,13 @@ use async_trait::async_trait;
 use tether_model::{LogId, LogRecord, ProjectId, Severity};
 
 use crate::StoreResult;
+use crate::log_expr::{Compare, Condition, Field, LogExpr};
 
 /// A stored log: its id plus the record as ingested.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredLog {
     pub id: LogId,
     pub record: LogRecord,
-}
-
-/// One attribute predicate; the attribute is looked up in the log attributes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttrFilter {
-    pub key: String,
-    pub op: AttrOp,
-}
-
-/// How an attribute is compared. Values compare as text (`42`, `true`, `abc`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum AttrOp {
-    Equals(String),
-    NotEquals(String),
-    Exists,
-    NotExists,
 }
 
 /// The predicates shared by every log query. Empty lists and `None` mean "any".
@@ -36,16 +21,17 @@ pub struct LogFilter {
     pub from_ns: i64,
     /// Exclusive upper bound, Unix nanoseconds.
     pub to_ns: i64,
-    /// Case-insensitive substring of the body.
-    pub text: Option<String>,
+    /// Any of these severities.
     pub severities: Vec<Severity>,
+    /// Any of these services.
     pub services: Vec<String>,
-    pub attributes: Vec<AttrFilter>,
     pub session_id: Option<String>,
     /// Any of these distinct ids (a person's several ids).
     pub distinct_ids: Vec<String>,
     /// Lowercase hex.
     pub trace_id: Option<String>,
+    /// What the search box's query asks besides the fields above.
+    pub query: Option<LogExpr>,
 }
 
 impl LogFilter {
@@ -55,14 +41,57 @@ impl LogFilter {
             project_id,
             from_ns,
             to_ns,
-            text: None,
             severities: Vec::new(),
             services: Vec::new(),
-            attributes: Vec::new(),
             session_id: None,
             distinct_ids: Vec::new(),
             trace_id: None,
+            query: None,
         }
+    }
+
+    /// Adds `expr` to the filter (both must hold). A session, trace, person, service or
+    /// severity the whole query requires moves to the filter's own field when that is unset:
+    /// the same logs match, and backends find those fields through their indexes.
+    pub fn and_query(&mut self, expr: LogExpr) {
+        let mut parts = Vec::new();
+        for part in self.query.take().into_iter().chain([expr]) {
+            match part {
+                LogExpr::And(inner) => parts.extend(inner),
+                other => parts.push(other),
+            }
+        }
+        parts.retain(|part| !self.hoist(part));
+        self.query = (!parts.is_empty()).then(|| LogExpr::all(parts));
+    }
+
+    /// Moves a required condition into its field when that is unset; whether it did.
+    fn hoist(&mut self, part: &LogExpr) -> bool {
+        let LogExpr::Match(condition) = part else { return false };
+        match condition {
+            Condition::Equals(Field::Session, v) if self.session_id.is_none() => {
+                self.session_id = Some(v.clone())
+            }
+            Condition::Equals(Field::Trace, v) if self.trace_id.is_none() => self.trace_id = Some(v.clone()),
+            Condition::Equals(Field::Person, v) if self.distinct_ids.is_empty() => {
+                self.distinct_ids = vec![v.clone()]
+            }
+            Condition::Equals(Field::Service, v) if self.services.is_empty() => {
+                self.services = vec![v.clone()]
+            }
+            Condition::Severity(Compare::Eq, s) if self.severities.is_empty() => self.severities = vec![*s],
+            _ => return false,
+        }
+        true
+    }
+
+    /// Whether the filter restricts anything beyond the project, time, severity and service
+    /// (what counts kept per minute by those can answer).
+    pub fn narrower_than_counts(&self) -> bool {
+        self.query.is_some()
+            || self.session_id.is_some()
+            || !self.distinct_ids.is_empty()
+            || self.trace_id.is_some()
     }
 
     /// The filter's half-open time range, narrowed to `span` (the first and last timestamp

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, formatTime, LogDetail, RelatedErrors as Related, useApi } from '../api';
 import { Link, setQuery, useLocation } from '../router';
+import { addFilter } from './logs/query';
 
 
 function AttributeTable({ title, attrs }: { title: string; attrs: Record<string, unknown> }) {
@@ -21,7 +22,7 @@ function AttributeTable({ title, attrs }: { title: string; attrs: Record<string,
                   <button className="link-button" title="Copy value" onClick={() => navigator.clipboard?.writeText(text)}>
                     copy
                   </button>
-                  <button className="link-button" title="Filter by this value" onClick={() => setQuery({ attr: `${k}=${text}` })}>
+                  <button className="link-button" title="Filter by this value" onClick={() => addFilter('attr', `${k}=${text}`)}>
                     filter
                   </button>
                 </td>

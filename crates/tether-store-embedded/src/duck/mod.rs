@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use duckdb::{Config, Connection};
 use tether_model::{LogId, ProjectId};
 use tether_store::{
-    Breakdown, Facets, Histogram, LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter, StoreError,
-    StoreResult, StoredLog,
+    Breakdown, Facets, Histogram, LogExpr, LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter,
+    StoreError, StoreResult, StoredLog,
 };
 
 use crate::id_index::{self, IdIndex};
@@ -139,7 +139,8 @@ impl DuckAnalytics {
     }
 
     /// Runs `f` with a read connection, the filter, and the blocks of logs the text index
-    /// says can match its text (`None`: no text, or one the index cannot narrow).
+    /// says can hold the texts its query requires (`None`: no such text, or none the index
+    /// can narrow).
     async fn read_filtered<T, F>(&self, filter: LogFilter, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
@@ -149,10 +150,12 @@ impl DuckAnalytics {
         self.read(move |conn| {
             // The lock covers the in-memory part only: segment files are read after it, so
             // appends never wait for a query's I/O.
-            let lookup = filter.text.as_deref().filter(|t| !t.is_empty()).and_then(|text| {
+            let texts = filter.query.as_ref().map(LogExpr::required_texts).unwrap_or_default();
+            let lookup = (!texts.is_empty()).then(|| {
                 let index = inner.text.lock().unwrap_or_else(PoisonError::into_inner);
-                index.lookup(filter.project_id, filter.from_ns, filter.to_ns, text)
+                index.lookup(filter.project_id, filter.from_ns, filter.to_ns, &texts)
             });
+            let lookup = lookup.flatten();
             let blocks = lookup
                 .map(crate::text_index::Lookup::candidates)
                 .transpose()

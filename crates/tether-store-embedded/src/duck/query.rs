@@ -2,7 +2,7 @@
 //! always bound, never spliced into the text.
 
 use duckdb::types::Value;
-use tether_store::{AttrOp, LogFilter, PageCursor};
+use tether_store::{Condition, Field, LogExpr, LogFilter, PageCursor};
 
 use std::sync::LazyLock;
 
@@ -23,9 +23,9 @@ pub(super) static LOG_COLUMNS: LazyLock<String> = LazyLock::new(|| {
 pub(super) struct Where {
     clauses: Vec<String>,
     params: Vec<Value>,
-    /// The predicate on the body (a search's text), last in the clause and, when `ranges`
+    /// The search's query (which may read bodies), last in the clause and, when `ranges`
     /// are read, applied after the scan (see [`Where::source_sql`]).
-    text: Option<(&'static str, Value)>,
+    text: Option<(String, Vec<Value>)>,
     /// Inclusive id ranges to read instead of the whole table (from the text index).
     ranges: Vec<(i64, i64)>,
 }
@@ -54,7 +54,7 @@ impl Where {
 
     /// The values of [`Where::sql`]'s placeholders, in order.
     pub(super) fn params(&self) -> Vec<Value> {
-        self.params.iter().chain(self.text.as_ref().map(|(_, v)| v)).cloned().collect()
+        self.params.iter().chain(self.text.iter().flat_map(|(_, v)| v)).cloned().collect()
     }
 
     /// Makes [`Where::source_sql`] read only these id ranges.
@@ -98,15 +98,11 @@ impl Where {
         let (from, to) = filter.range_within(session_span);
         w.push("project_id = ?", [Value::BigInt(filter.project_id)]);
         w.push("ts >= ? AND ts < ?", [Value::BigInt(from), Value::BigInt(to)]);
-        if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
-            // Case-insensitive substring. Measured over 10M bodies: ILIKE 541 ms,
-            // contains(lower(body), …) 196 ms, contains(body, …) 78 ms; text without letters
-            // (ids, numbers, paths) has no case, so it takes the fast path.
-            w.text = Some(if text.chars().any(char::is_alphabetic) {
-                ("contains(lower(body), ?)", Value::Text(text.to_lowercase()))
-            } else {
-                ("contains(body, ?)", Value::Text(text.to_owned()))
-            });
+        if let Some(query) = &filter.query {
+            let mut sql = String::new();
+            let mut params = Vec::new();
+            expr_sql(query, &mut sql, &mut params);
+            w.text = Some((sql, params));
         }
         w.push_in("severity", filter.severities.iter().map(|s| Value::UTinyInt(s.code())));
         w.push_in("service", filter.services.iter().map(|s| Value::Text(s.clone())));
@@ -115,28 +111,8 @@ impl Where {
             w.push("session_id = ?", [Value::Text(session.clone())]);
         }
         if let Some(trace) = &filter.trace_id {
-            // Hex in any case; text that is no trace id matches nothing.
-            match trace_id_to_columns(trace) {
-                Some((high, low)) => w.push(
-                    "trace_id_high = ? AND trace_id_low = ?",
-                    [Value::UBigInt(high), Value::UBigInt(low)],
-                ),
-                None => w.push("false", []),
-            }
-        }
-        for attr in &filter.attributes {
-            let key = Value::Text(attr.key.clone());
-            let (value, exists) = (&*ATTRIBUTE_VALUE, &*ATTRIBUTE_EXISTS);
-            match &attr.op {
-                AttrOp::Equals(v) => {
-                    w.push(&format!("{value} = ?"), [key.clone(), key, Value::Text(v.clone())])
-                }
-                AttrOp::NotEquals(v) => {
-                    w.push(&format!("{value} IS DISTINCT FROM ?"), [key.clone(), key, Value::Text(v.clone())])
-                }
-                AttrOp::Exists => w.push(exists, [key.clone(), key]),
-                AttrOp::NotExists => w.push(&format!("NOT ({exists})"), [key.clone(), key]),
-            }
+            let (clause, params) = trace_equals(trace);
+            w.push(clause, params);
         }
         w
     }
@@ -151,5 +127,80 @@ impl Where {
                 Value::BigInt(cursor.id.0),
             ],
         );
+    }
+}
+
+/// A trace id's columns equal to `hex` (in any case); text that is no trace id matches nothing.
+fn trace_equals(hex: &str) -> (&'static str, Vec<Value>) {
+    match trace_id_to_columns(hex) {
+        Some((high, low)) => {
+            ("trace_id_high = ? AND trace_id_low = ?", vec![Value::UBigInt(high), Value::UBigInt(low)])
+        }
+        None => ("false", Vec::new()),
+    }
+}
+
+/// Appends `expr` as a boolean SQL expression (never NULL, so NOT inverts it) and its values.
+fn expr_sql(expr: &LogExpr, sql: &mut String, params: &mut Vec<Value>) {
+    let mut join = |parts: &[LogExpr], op: &str, empty: &str| {
+        if parts.is_empty() {
+            sql.push_str(empty);
+        }
+        for (i, part) in parts.iter().enumerate() {
+            sql.push_str(if i == 0 { "(" } else { op });
+            expr_sql(part, sql, params);
+        }
+        if !parts.is_empty() {
+            sql.push(')');
+        }
+    };
+    match expr {
+        LogExpr::And(parts) => join(parts, " AND ", "true"),
+        LogExpr::Or(parts) => join(parts, " OR ", "false"),
+        LogExpr::Not(inner) => {
+            sql.push_str("NOT ");
+            expr_sql(inner, sql, params);
+        }
+        LogExpr::Match(condition) => {
+            let (clause, values) = condition_sql(condition);
+            sql.push_str(&format!("(({clause}) IS TRUE)"));
+            params.extend(values);
+        }
+    }
+}
+
+/// One condition as SQL (NULL where the field is missing) and its values.
+fn condition_sql(condition: &Condition) -> (String, Vec<Value>) {
+    let text = |v: &str| Value::Text(v.to_owned());
+    let column = |field: Field| match field {
+        Field::Service => "service",
+        Field::Session => "session_id",
+        Field::Person => "distinct_id",
+        Field::Trace => "trace_id_high",
+    };
+    match condition {
+        // Case-insensitive substring. Measured over 10M bodies: ILIKE 541 ms,
+        // contains(lower(body), …) 196 ms, contains(body, …) 78 ms; text without letters
+        // (ids, numbers, paths) has no case, so it takes the fast path.
+        Condition::Body(t) if t.chars().any(char::is_alphabetic) => {
+            ("contains(lower(body), ?)".into(), vec![Value::Text(t.to_lowercase())])
+        }
+        Condition::Body(t) => ("contains(body, ?)".into(), vec![text(t)]),
+        Condition::Equals(Field::Trace, hex) => {
+            let (clause, values) = trace_equals(hex);
+            (clause.into(), values)
+        }
+        Condition::Equals(field, v) => (format!("{} = ?", column(*field)), vec![text(v)]),
+        Condition::Present(Field::Trace) => ("trace_id_high IS NOT NULL".into(), Vec::new()),
+        Condition::Present(field) => (format!("{} <> ''", column(*field)), Vec::new()),
+        Condition::Severity(op, s) => (format!("severity {} ?", op.sql()), vec![Value::UTinyInt(s.code())]),
+        Condition::AttrEquals { key, value } => {
+            (format!("{} = ?", *ATTRIBUTE_VALUE), vec![text(key), text(key), text(value)])
+        }
+        Condition::AttrPresent(key) => (ATTRIBUTE_EXISTS.clone(), vec![text(key), text(key)]),
+        Condition::AttrCompare { key, op, value } => (
+            format!("TRY_CAST({} AS DOUBLE) {} ?", *ATTRIBUTE_VALUE, op.sql()),
+            vec![text(key), text(key), Value::Double(*value)],
+        ),
     }
 }

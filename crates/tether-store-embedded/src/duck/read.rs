@@ -6,7 +6,7 @@ use duckdb::types::Value;
 use duckdb::{Connection, Row, params, params_from_iter};
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
-    AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket, LogFilter, LogPage,
+    AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket, LogExpr, LogFilter, LogPage,
     LogSummary, PageCursor, StoreError, StoreResult, StoredLog,
 };
 
@@ -205,9 +205,9 @@ fn search_slices(
         upper = slice_start;
         width = width.saturating_mul(4);
     }
-    // The keys already satisfy the text and attribute predicates, which cost a body
+    // The keys already satisfy the query, whose text and attribute predicates cost a body
     // decode or a lookup per row.
-    rows_of(conn, &LogFilter { text: None, attributes: Vec::new(), ..filter.clone() }, &page)
+    rows_of(conn, &LogFilter { query: None, ..filter.clone() }, &page)
 }
 
 /// Newest first from candidate blocks (sorted by their newest log, newest first), read in
@@ -351,7 +351,7 @@ pub(super) fn histogram(
     if bucket_ns <= 0 {
         return Err(StoreError::new(tether_store::ErrorKind::InvalidInput, "bucket width must be positive"));
     }
-    let rollup_ok = rollup_answers(filter) && bucket_ns % MINUTE_NS == 0;
+    let rollup_ok = !filter.narrower_than_counts() && bucket_ns % MINUTE_NS == 0;
     let mut counts: Counts = Default::default();
     let (first_minute, end_minute) =
         (filter.from_ns.div_euclid(MINUTE_NS) * MINUTE_NS, filter.to_ns.div_euclid(MINUTE_NS) * MINUTE_NS);
@@ -394,7 +394,7 @@ const HISTOGRAM_SCAN_LOGS: u64 = 2_000_000;
 /// the others (a session, a trace, a service) are cheap column comparisons and counted
 /// exactly.
 fn sample_step(conn: &Connection, filter: &LogFilter, blocks: Option<&[BlockSpan]>) -> StoreResult<i64> {
-    let costly = filter.text.as_deref().is_some_and(|t| !t.is_empty()) || !filter.attributes.is_empty();
+    let costly = filter.query.as_ref().is_some_and(LogExpr::reads_bodies_or_attributes);
     if !costly || blocks.is_some_and(|b| b.len() <= MAX_UNION_BLOCKS) {
         return Ok(1);
     }
@@ -413,16 +413,6 @@ fn sample_step(conn: &Connection, filter: &LogFilter, blocks: Option<&[BlockSpan
 }
 
 const MINUTE_NS: i64 = 60_000_000_000;
-
-/// Whether the per-minute counts (by project, time, severity and service) can answer the
-/// filter: it restricts nothing else.
-fn rollup_answers(filter: &LogFilter) -> bool {
-    filter.text.is_none()
-        && filter.attributes.is_empty()
-        && filter.session_id.is_none()
-        && filter.distinct_ids.is_empty()
-        && filter.trace_id.is_none()
-}
 
 fn breakdown_key(breakdown: Breakdown, key: String) -> String {
     match breakdown {
@@ -678,7 +668,7 @@ pub(super) fn facets(
             _ => {}
         }
     }
-    if rollup_answers(filter) {
+    if !filter.narrower_than_counts() {
         facets.services = totals(conn, filter, blocks, Breakdown::Service)?;
         facets.severities = totals(conn, filter, blocks, Breakdown::Severity)?;
     } else {
@@ -712,7 +702,7 @@ mod tests {
             })
             .collect();
         store.append_logs(logs).await.unwrap();
-        let filter = LogFilter { text: Some("TIMEOUT".into()), ..LogFilter::new(1, 0, 4 * MINUTE) };
+        let filter = LogFilter { query: Some(LogExpr::body("TIMEOUT")), ..LogFilter::new(1, 0, 4 * MINUTE) };
         let (exact, sampled) = store
             .read(move |conn| {
                 let mut exact = Counts::default();
@@ -743,7 +733,7 @@ mod tests {
         let block = |i: i64| BlockSpan { first_id: i * 2048, last_id: i * 2048 + 2047, min_ts: i, max_ts: i };
         let many: Vec<BlockSpan> = (0..3000).map(block).collect();
         let few: Vec<BlockSpan> = (0..100).map(block).collect();
-        let search = LogFilter { text: Some("x".into()), ..LogFilter::new(1, 0, 1) };
+        let search = LogFilter { query: Some(LogExpr::body("x")), ..LogFilter::new(1, 0, 1) };
         assert_eq!(sample_step(&conn, &search, Some(&many)).unwrap(), 4, "6.1 M logs, 2 M read");
         assert_eq!(sample_step(&conn, &search, Some(&few)).unwrap(), 1);
         let session = LogFilter { session_id: Some("s".into()), ..LogFilter::new(1, 0, 1) };

@@ -2,7 +2,7 @@
 //! looks up.
 
 use tether_model::{AttrValue, ProjectId};
-use tether_store::{AttrOp, LogFilter, StoredLog};
+use tether_store::{Condition, Field, LogFilter, StoredLog};
 
 use crate::duck::columns::trace_id_to_columns;
 
@@ -98,16 +98,22 @@ pub(crate) fn filter_keys(filter: &LogFilter) -> Option<Vec<Vec<u64>>> {
         // Text that is no trace id matches nothing: an empty group.
         groups.push(trace_key(project, trace).into_iter().collect());
     }
-    for attr in &filter.attributes {
-        if let AttrOp::Equals(value) = &attr.op
-            && indexed_value(value)
-        {
-            // Or the value is the log's own session or distinct id (see [`keys_of`]).
-            groups.push(vec![
-                attribute_key(project, &attr.key, value),
-                session_key(project, value),
-                person_key(project, value),
-            ]);
+    for condition in filter.query.iter().flat_map(|q| q.required()) {
+        match condition {
+            Condition::Equals(Field::Session, session) => groups.push(vec![session_key(project, session)]),
+            Condition::Equals(Field::Person, person) => groups.push(vec![person_key(project, person)]),
+            Condition::Equals(Field::Trace, trace) => {
+                groups.push(trace_key(project, trace).into_iter().collect())
+            }
+            Condition::AttrEquals { key, value } if indexed_value(value) => {
+                // Or the value is the log's own session or distinct id (see [`keys_of`]).
+                groups.push(vec![
+                    attribute_key(project, key, value),
+                    session_key(project, value),
+                    person_key(project, value),
+                ]);
+            }
+            _ => {}
         }
     }
     (!groups.is_empty()).then_some(groups)
@@ -117,7 +123,7 @@ pub(crate) fn filter_keys(filter: &LogFilter) -> Option<Vec<Vec<u64>>> {
 mod tests {
     use super::*;
     use tether_model::{Attributes, LogId, LogRecord, Severity};
-    use tether_store::AttrFilter;
+    use tether_store::LogExpr;
 
     #[test]
     fn values_that_can_identify_something_are_indexed() {
@@ -155,11 +161,10 @@ mod tests {
         let keys = keys_of(&StoredLog { id: LogId(1), record });
         assert_eq!(keys.len(), 1, "the session once, not again as an attribute");
         let mut filter = LogFilter::new(1, 0, 1);
-        filter.attributes =
-            vec![AttrFilter { key: "sessionId".into(), op: AttrOp::Equals("0192f0a1-sess".into()) }];
+        filter.query = Some(LogExpr::attr_equals("sessionId", "0192f0a1-sess"));
         let groups = filter_keys(&filter).unwrap();
         assert!(groups[0].contains(&keys[0]));
-        filter.attributes[0].op = AttrOp::Equals("eu-west-1".into());
+        filter.query = Some(LogExpr::attr_equals("sessionId", "eu-west-1"));
         assert!(filter_keys(&filter).is_none(), "not indexed: the scan answers");
     }
 }

@@ -377,7 +377,6 @@ impl Snapshot {
 mod tests {
     use super::*;
     use tether_model::{AttrValue, Attributes, LogId, LogRecord, Severity};
-    use tether_store::AttrOp;
 
     fn log(id: i64, ts: i64, session: &str, request: &str) -> StoredLog {
         StoredLog {
@@ -424,10 +423,7 @@ mod tests {
         index.add(&[log(12, 200, "s2", "req-0002")]).unwrap();
         assert_eq!(lookup(&index, &filter), vec![11, 10], "and after it");
         let mut by_request = LogFilter::new(1, 0, 1000);
-        by_request.attributes = vec![tether_store::AttrFilter {
-            key: "request_id".into(),
-            op: AttrOp::Equals("req-0002".into()),
-        }];
+        by_request.query = Some(tether_store::LogExpr::attr_equals("request_id", "req-0002"));
         assert_eq!(lookup(&index, &by_request), vec![11, 12], "committed and pending together");
         let mut by_trace = LogFilter::new(1, 150, 1000);
         by_trace.trace_id = Some("0AF7651916CD43DD8448EB211C80319C".into());

@@ -5,7 +5,7 @@ use tether_model::LogRecord;
 
 use super::logs::{append, sample};
 use super::{LogStores, SEC, T0};
-use crate::LogFilter;
+use crate::{LogExpr, LogFilter};
 
 /// 300,000 logs over 300 s; every 20th says "timeout waiting", carries one of 500 sessions
 /// and one of 50 users.
@@ -36,7 +36,7 @@ fn within(value: u64, want: u64, tolerance: f64) -> bool {
 pub async fn summaries_and_facets_of_a_large_search_are_exact_or_say_they_are_not(s: LogStores) {
     many_logs(&s).await;
     let all = LogFilter::new(1, T0 - SEC, T0 + 400 * SEC);
-    let search = LogFilter { text: Some("Timeout Waiting".into()), ..all.clone() };
+    let search = LogFilter { query: Some(LogExpr::body("Timeout Waiting")), ..all.clone() };
     let summary = s.logs.summary(search.clone()).await.unwrap();
     if summary.approximate {
         assert!(within(summary.logs, 15_000, 0.2), "{summary:?}");

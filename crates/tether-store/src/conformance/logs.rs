@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tether_model::{AttrValue, Attributes, LogId, LogIdGen, LogRecord, ProjectId, Severity};
 
 use super::{LogStores, SEC, T0};
-use crate::{AttrFilter, AttrOp, Breakdown, LogFilter, LogQuery, LogReader, LogWriter, StoredLog};
+use crate::{Breakdown, Condition, LogExpr, LogFilter, LogQuery, LogReader, LogWriter, StoredLog};
 
 /// Stores records under fresh ids (as the server does), returning the ids.
 pub async fn append(writer: &dyn LogWriter, records: Vec<LogRecord>) -> Vec<LogId> {
@@ -44,11 +44,11 @@ pub fn sample(project_id: ProjectId, timestamp_ns: i64, body: &str) -> LogRecord
     }
 }
 
-fn all(project_id: ProjectId) -> LogFilter {
+pub(super) fn all(project_id: ProjectId) -> LogFilter {
     LogFilter::new(project_id, T0 - 1000 * SEC, T0 + 1000 * SEC)
 }
 
-async fn bodies(logs: &dyn LogReader, filter: LogFilter) -> Vec<String> {
+pub(super) async fn bodies(logs: &dyn LogReader, filter: LogFilter) -> Vec<String> {
     let page = logs.search(LogQuery { filter, limit: 1000, after: None }).await.expect("search");
     page.logs.into_iter().map(|l| l.record.body).collect()
 }
@@ -149,15 +149,15 @@ pub async fn filters_select_the_right_logs(s: LogStores) {
         ),
         (
             "text is case-insensitive",
-            Box::new(|f| f.text = Some("TIMEOUT".into())),
+            Box::new(|f| f.query = Some(LogExpr::body("TIMEOUT"))),
             vec!["Timeout talking to Stripe"],
         ),
         (
             "text matches % literally",
-            Box::new(|f| f.text = Some("100%".into())),
+            Box::new(|f| f.query = Some(LogExpr::body("100%"))),
             vec!["user signed in (100% ok)"],
         ),
-        ("text matches _ literally", Box::new(|f| f.text = Some("e_w".into())), vec![]),
+        ("text matches _ literally", Box::new(|f| f.query = Some(LogExpr::body("e_w"))), vec![]),
         (
             "severity",
             Box::new(|f| f.severities = vec![Severity::Error, Severity::Debug]),
@@ -175,44 +175,6 @@ pub async fn filters_select_the_right_logs(s: LogStores) {
             "trace id",
             Box::new(|f| f.trace_id = Some("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into())),
             vec!["Timeout talking to Stripe"],
-        ),
-        (
-            "attr equals",
-            Box::new(|f| {
-                f.attributes =
-                    vec![AttrFilter { key: "http.route".into(), op: AttrOp::Equals("/login".into()) }]
-            }),
-            vec!["user signed in (100% ok)"],
-        ),
-        (
-            "attr equals int",
-            Box::new(|f| {
-                f.attributes = vec![AttrFilter { key: "status".into(), op: AttrOp::Equals("504".into()) }]
-            }),
-            vec!["Timeout talking to Stripe"],
-        ),
-        (
-            "attr not equals keeps logs without it",
-            Box::new(|f| {
-                f.attributes =
-                    vec![AttrFilter { key: "http.route".into(), op: AttrOp::NotEquals("/login".into()) }]
-            }),
-            vec!["cache warm", "Timeout talking to Stripe"],
-        ),
-        (
-            "attr exists",
-            Box::new(|f| f.attributes = vec![AttrFilter { key: "http.route".into(), op: AttrOp::Exists }]),
-            vec!["user signed in (100% ok)", "Timeout talking to Stripe"],
-        ),
-        (
-            "attr not exists",
-            Box::new(|f| f.attributes = vec![AttrFilter { key: "status".into(), op: AttrOp::NotExists }]),
-            vec!["cache warm", "user signed in (100% ok)"],
-        ),
-        (
-            "key with quote and dot",
-            Box::new(|f| f.attributes = vec![AttrFilter { key: "we\"ird.key/x".into(), op: AttrOp::Exists }]),
-            vec![],
         ),
         (
             "time range end is exclusive",
@@ -323,17 +285,14 @@ pub async fn attributes_repeating_the_logs_ids_filter_and_count_like_others(s: L
     let ids = append(s.writer.as_ref(), logs.clone()).await;
     let got = s.logs.get(1, ids[2]).await.unwrap().unwrap();
     assert_eq!(got.record.attributes.to_json(), logs[2].attributes.to_json());
-    let with = |key: &str, op: AttrOp| {
-        let mut f = all(1);
-        f.attributes = vec![AttrFilter { key: key.into(), op }];
-        f
-    };
-    let mut found = bodies(s.logs.as_ref(), with("sessionId", AttrOp::Equals("s-1".into()))).await;
+    let with = |expr: LogExpr| LogFilter { query: Some(expr), ..all(1) };
+    let mut found = bodies(s.logs.as_ref(), with(LogExpr::attr_equals("sessionId", "s-1"))).await;
     found.sort();
     assert_eq!(found, ["log 0", "log 1"]);
-    let found = bodies(s.logs.as_ref(), with("posthogDistinctId", AttrOp::NotEquals("ada".into()))).await;
+    let found =
+        bodies(s.logs.as_ref(), with(LogExpr::attr_equals("posthogDistinctId", "ada").negate())).await;
     assert_eq!(found, ["log 2"]);
-    let found = bodies(s.logs.as_ref(), with("previousSession", AttrOp::Equals("s-2".into()))).await;
+    let found = bodies(s.logs.as_ref(), with(LogExpr::attr_equals("previousSession", "s-2"))).await;
     assert!(found.is_empty(), "{found:?}");
     let facets = s.logs.facets(all(1), 10, 5).await.unwrap();
     let values = |key: &str| -> Vec<(String, u64)> {
@@ -373,23 +332,20 @@ pub async fn many_attributes_in_any_order_filter_and_count(s: LogStores) {
         let got = s.logs.get(1, *id).await.unwrap().expect("stored");
         assert_eq!(got.record.attributes.to_json(), log.attributes.to_json());
     }
-    let with = |key: &str, op: AttrOp| {
-        let mut f = all(1);
-        f.attributes = vec![AttrFilter { key: key.into(), op }];
-        f
-    };
-    let found = bodies(s.logs.as_ref(), with("key.19", AttrOp::Equals("192".into()))).await;
+    let with = |expr: LogExpr| LogFilter { query: Some(expr), ..all(1) };
+    let has = |key: &str| LogExpr::Match(Condition::AttrPresent(key.into()));
+    let found = bodies(s.logs.as_ref(), with(LogExpr::attr_equals("key.19", "192"))).await;
     assert_eq!(found, ["log 2"]);
-    let found = bodies(s.logs.as_ref(), with("late.flag", AttrOp::Equals("true".into()))).await;
+    let found = bodies(s.logs.as_ref(), with(LogExpr::attr_equals("late.flag", "true"))).await;
     assert_eq!(found, ["log 1"]);
-    let found = bodies(s.logs.as_ref(), with("unit\u{1f}separated", AttrOp::Equals("u".into()))).await;
+    let found = bodies(s.logs.as_ref(), with(LogExpr::attr_equals("unit\u{1f}separated", "u"))).await;
     assert_eq!(found, ["log 2"]);
-    let mut found = bodies(s.logs.as_ref(), with("sessionId", AttrOp::NotEquals("s-1".into()))).await;
+    let mut found = bodies(s.logs.as_ref(), with(LogExpr::attr_equals("sessionId", "s-1").negate())).await;
     found.sort();
     assert_eq!(found, ["log 0", "log 2"]);
-    assert_eq!(bodies(s.logs.as_ref(), with("nothing", AttrOp::Exists)).await.len(), 3);
-    assert!(bodies(s.logs.as_ref(), with("key.05", AttrOp::NotExists)).await.is_empty());
-    assert_eq!(bodies(s.logs.as_ref(), with("absent", AttrOp::NotExists)).await.len(), 3);
+    assert_eq!(bodies(s.logs.as_ref(), with(has("nothing"))).await.len(), 3);
+    assert!(bodies(s.logs.as_ref(), with(has("key.05").negate())).await.is_empty());
+    assert_eq!(bodies(s.logs.as_ref(), with(has("absent").negate())).await.len(), 3);
     let facets = s.logs.facets(all(1), 30, 5).await.unwrap();
     let keys: Vec<_> = facets.attributes.iter().map(|a| (a.key.as_str(), a.count)).collect();
     for key in ["key.00", "key.19", "late.flag", "sessionId"] {
@@ -519,7 +475,7 @@ pub async fn text_search_finds_every_match_among_many_logs(s: LogStores) {
     for i in [0, 1, 2047, 2048, 4095, 4100, 5999] {
         let id = token(i);
         for text in [id.clone(), id[3..15].to_uppercase(), format!("orders/{i} ok")] {
-            let filter = LogFilter { text: Some(text.clone()), ..all(1) };
+            let filter = LogFilter { query: Some(LogExpr::body(&text)), ..all(1) };
             let found = bodies(s.logs.as_ref(), filter.clone()).await;
             assert_eq!(found.len(), 1, "{text:?}: {found:?}");
             assert!(found[0].contains(&id), "{text:?}: {found:?}");
@@ -528,12 +484,14 @@ pub async fn text_search_finds_every_match_among_many_logs(s: LogStores) {
             assert_eq!(hist.buckets.iter().map(|b| b.count).sum::<u64>(), 1, "{text:?}");
         }
     }
-    let every = LogFilter { text: Some("REQUEST_ID=".into()), ..all(1) };
+    let every = LogFilter { query: Some(LogExpr::body("REQUEST_ID=")), ..all(1) };
     assert_eq!(s.logs.summary(every.clone()).await.unwrap().logs, 6000);
     let page = s.logs.search(LogQuery { filter: every, limit: 100, after: None }).await.unwrap();
     let newest: Vec<_> = page.logs.iter().map(|l| l.record.timestamp_ns - T0).take(2).collect();
     assert_eq!(newest, [5999 * 1_000_000, 5998 * 1_000_000]);
     assert!(
-        bodies(s.logs.as_ref(), LogFilter { text: Some("no such text".into()), ..all(1) }).await.is_empty()
+        bodies(s.logs.as_ref(), LogFilter { query: Some(LogExpr::body("no such text")), ..all(1) })
+            .await
+            .is_empty()
     );
 }

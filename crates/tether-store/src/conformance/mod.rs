@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod blobs;
 pub mod events;
 pub mod log_estimates;
+pub mod log_queries;
 pub mod logs;
 pub mod metadata;
 pub mod persons;
@@ -128,6 +129,8 @@ macro_rules! logs_suite {
             concurrent_writers_lose_nothing,
             deleting_old_logs_leaves_newer_ones_and_other_projects,
             text_search_finds_every_match_among_many_logs);
+        $crate::conformance_cases!($make, $requires, log_queries;
+            every_operator_selects_the_right_logs);
         $crate::conformance_cases!($make, $requires, log_estimates;
             summaries_and_facets_of_a_large_search_are_exact_or_say_they_are_not);
     };

@@ -1,12 +1,20 @@
-// The logs page's filters: search, time range, service, attribute, live tail, severities,
-// and the chips of active filters. Everything is written to the URL.
-import { useState } from 'react';
-import { Link, setQuery } from '../../router';
+// The logs page's filters: search (in the query language, with its help), time range,
+// service, attribute, live tail, severities, and the chips of active filters. Everything is
+// written to the URL, each change as a history entry so Back steps back through searches.
+import { useEffect, useState } from 'react';
+import { editQuery, Link, setQuery as setUrlQuery } from '../../router';
 import type { Facets } from '../../api';
-import { alertQuery, CHIP_FILTERS, localInput, RANGES, SEVERITIES } from './query';
+import { addFilter, alertQuery, CHIP_FILTERS, localInput, RANGES, SEVERITIES } from './query';
+import { QueryHelp } from './QueryHelp';
+
+/** Sets the page's filters as a new history entry (empty values are removed). */
+const setQuery = (params: Record<string, string | null>) => setUrlQuery(params, false);
 
 export function Toolbar({ url, facets }: { url: URL; facets: Facets | null }) {
-  const [search, setSearch] = useState(url.searchParams.get('q') ?? '');
+  const urlQuery = url.searchParams.get('q') ?? '';
+  const [search, setSearch] = useState(urlQuery);
+  // The box shows the query of the list: after Back, or a link that sets another.
+  useEffect(() => setSearch(urlQuery), [urlQuery]);
   const [attrInput, setAttrInput] = useState('');
   const live = url.searchParams.get('live') === '1';
   const severityFilter = url.searchParams.getAll('severity').flatMap((s) => s.split(','));
@@ -22,8 +30,14 @@ export function Toolbar({ url, facets }: { url: URL; facets: Facets | null }) {
           }}
           className="search"
         >
-          <input placeholder="Search log messages… (press / )" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Search logs" />
+          <input
+            placeholder='Search… e.g. timeout service:api level>=warn -healthcheck (press / )'
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            aria-label="Search logs"
+          />
         </form>
+        <QueryHelp />
         <select
           value={RANGES.some(([v]) => v === from) ? from : 'custom'}
           onChange={(e) => e.target.value !== 'custom' && setQuery({ from: e.target.value, to: null })}
@@ -59,7 +73,7 @@ export function Toolbar({ url, facets }: { url: URL; facets: Facets | null }) {
         <form
           onSubmit={(e) => {
             e.preventDefault();
-            if (attrInput.trim()) setQuery({ attr: attrInput.trim() });
+            if (attrInput.trim()) addFilter('attr', attrInput.trim());
             setAttrInput('');
           }}
         >
@@ -95,7 +109,12 @@ export function Toolbar({ url, facets }: { url: URL; facets: Facets | null }) {
       {chips.length > 0 && (
         <div className="active-filters">
           {chips.map(([k, v]) => (
-            <button key={k} className="chip on" onClick={() => setQuery({ [k]: null })}>
+            <button
+              key={`${k}=${v}`}
+              className="chip on"
+              title="Remove this filter"
+              onClick={() => editQuery((q) => q.delete(k, v))}
+            >
               {k} = {v} ✕
             </button>
           ))}

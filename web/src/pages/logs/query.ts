@@ -1,5 +1,6 @@
-import type { SessionFlag, Summary } from '../../api';
 // The logs page's URL ⇄ the API's query, and the shapes of the answers it shows.
+import type { SessionFlag, Summary } from '../../api';
+import { editQuery } from '../../router';
 
 /** The filters of the logs page's URL without its time range, as an alert's saved search. */
 export function alertQuery(params: URLSearchParams): string {
@@ -42,4 +43,11 @@ export function apiQuery(url: URL): URLSearchParams {
   for (const key of PASSED_ON) for (const v of url.searchParams.getAll(key)) if (v) q.append(key, v);
   if (!q.has('from')) q.set('from', '-1h');
   return q;
+}
+
+/** Adds a filter to the page's (as a new history entry); filters of one key combine. */
+export function addFilter(key: string, value: string) {
+  editQuery((q) => {
+    if (!q.getAll(key).includes(value)) q.append(key, value);
+  });
 }
