@@ -228,7 +228,8 @@ export async function sendLog(tether, { body, timeMs, attributes, api }) {
     }),
   });
   if (resp.status !== 200) throw new Error(`log rejected: ${resp.status} ${await resp.text()}`);
-  const found = await api(`logs?from=-30d&q=${encodeURIComponent(body)}`);
+  // Quoted: the body as one phrase of the query language, whatever it holds.
+  const found = await api(`logs?from=-30d&q=${encodeURIComponent(JSON.stringify(body))}`);
   return found.body.results[0].id;
 }
 

@@ -2424,13 +2424,19 @@ export interface operations {
                 from?: string;
                 /** @description End of the range (exclusive); a few minutes from now when absent. */
                 to?: string;
-                /** @description Text the body contains, case-insensitively. */
+                /**
+                 * @description The query language: words and "phrases" in the body (any case), `AND`/`OR`/`NOT`
+                 *     (`-word`), parentheses, `field:value` / `field=value` / `field!=value` for
+                 *     `service`, `severity` (`level`), `trace`, `session`, `person`, `body` and
+                 *     `attr.<key>`, comparisons (`severity>=warn`, `attr.http.status_code>499`), and
+                 *     `field:*` (has one). A syntax error is a 400 naming its column.
+                 */
                 q?: string;
                 /** @description Comma-separated: `trace`, `debug`, `info`, `warn`, `error`, `fatal`. */
                 severity?: string;
-                /** @description A service name (repeatable). */
+                /** @description A service name (repeatable: any of them). */
                 service?: string;
-                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable). */
+                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable: all of them). */
                 attr?: string;
                 session_id?: string;
                 /** @description Logs of this distinct id. */
@@ -2472,13 +2478,19 @@ export interface operations {
                 from?: string;
                 /** @description End of the range (exclusive); a few minutes from now when absent. */
                 to?: string;
-                /** @description Text the body contains, case-insensitively. */
+                /**
+                 * @description The query language: words and "phrases" in the body (any case), `AND`/`OR`/`NOT`
+                 *     (`-word`), parentheses, `field:value` / `field=value` / `field!=value` for
+                 *     `service`, `severity` (`level`), `trace`, `session`, `person`, `body` and
+                 *     `attr.<key>`, comparisons (`severity>=warn`, `attr.http.status_code>499`), and
+                 *     `field:*` (has one). A syntax error is a 400 naming its column.
+                 */
                 q?: string;
                 /** @description Comma-separated: `trace`, `debug`, `info`, `warn`, `error`, `fatal`. */
                 severity?: string;
-                /** @description A service name (repeatable). */
+                /** @description A service name (repeatable: any of them). */
                 service?: string;
-                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable). */
+                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable: all of them). */
                 attr?: string;
                 session_id?: string;
                 /** @description Logs of this distinct id. */
@@ -2520,13 +2532,19 @@ export interface operations {
                 from?: string;
                 /** @description End of the range (exclusive); a few minutes from now when absent. */
                 to?: string;
-                /** @description Text the body contains, case-insensitively. */
+                /**
+                 * @description The query language: words and "phrases" in the body (any case), `AND`/`OR`/`NOT`
+                 *     (`-word`), parentheses, `field:value` / `field=value` / `field!=value` for
+                 *     `service`, `severity` (`level`), `trace`, `session`, `person`, `body` and
+                 *     `attr.<key>`, comparisons (`severity>=warn`, `attr.http.status_code>499`), and
+                 *     `field:*` (has one). A syntax error is a 400 naming its column.
+                 */
                 q?: string;
                 /** @description Comma-separated: `trace`, `debug`, `info`, `warn`, `error`, `fatal`. */
                 severity?: string;
-                /** @description A service name (repeatable). */
+                /** @description A service name (repeatable: any of them). */
                 service?: string;
-                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable). */
+                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable: all of them). */
                 attr?: string;
                 session_id?: string;
                 /** @description Logs of this distinct id. */
@@ -2568,13 +2586,19 @@ export interface operations {
                 from?: string;
                 /** @description End of the range (exclusive); a few minutes from now when absent. */
                 to?: string;
-                /** @description Text the body contains, case-insensitively. */
+                /**
+                 * @description The query language: words and "phrases" in the body (any case), `AND`/`OR`/`NOT`
+                 *     (`-word`), parentheses, `field:value` / `field=value` / `field!=value` for
+                 *     `service`, `severity` (`level`), `trace`, `session`, `person`, `body` and
+                 *     `attr.<key>`, comparisons (`severity>=warn`, `attr.http.status_code>499`), and
+                 *     `field:*` (has one). A syntax error is a 400 naming its column.
+                 */
                 q?: string;
                 /** @description Comma-separated: `trace`, `debug`, `info`, `warn`, `error`, `fatal`. */
                 severity?: string;
-                /** @description A service name (repeatable). */
+                /** @description A service name (repeatable: any of them). */
                 service?: string;
-                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable). */
+                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable: all of them). */
                 attr?: string;
                 session_id?: string;
                 /** @description Logs of this distinct id. */
@@ -2616,13 +2640,19 @@ export interface operations {
                 from?: string;
                 /** @description End of the range (exclusive); a few minutes from now when absent. */
                 to?: string;
-                /** @description Text the body contains, case-insensitively. */
+                /**
+                 * @description The query language: words and "phrases" in the body (any case), `AND`/`OR`/`NOT`
+                 *     (`-word`), parentheses, `field:value` / `field=value` / `field!=value` for
+                 *     `service`, `severity` (`level`), `trace`, `session`, `person`, `body` and
+                 *     `attr.<key>`, comparisons (`severity>=warn`, `attr.http.status_code>499`), and
+                 *     `field:*` (has one). A syntax error is a 400 naming its column.
+                 */
                 q?: string;
                 /** @description Comma-separated: `trace`, `debug`, `info`, `warn`, `error`, `fatal`. */
                 severity?: string;
-                /** @description A service name (repeatable). */
+                /** @description A service name (repeatable: any of them). */
                 service?: string;
-                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable). */
+                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable: all of them). */
                 attr?: string;
                 session_id?: string;
                 /** @description Logs of this distinct id. */

@@ -14,13 +14,17 @@ pub(crate) struct LogSearch {
     from: Option<String>,
     /// End of the range (exclusive); a few minutes from now when absent.
     to: Option<String>,
-    /// Text the body contains, case-insensitively.
+    /// The query language: words and "phrases" in the body (any case), `AND`/`OR`/`NOT`
+    /// (`-word`), parentheses, `field:value` / `field=value` / `field!=value` for
+    /// `service`, `severity` (`level`), `trace`, `session`, `person`, `body` and
+    /// `attr.<key>`, comparisons (`severity>=warn`, `attr.http.status_code>499`), and
+    /// `field:*` (has one). A syntax error is a 400 naming its column.
     q: Option<String>,
     /// Comma-separated: `trace`, `debug`, `info`, `warn`, `error`, `fatal`.
     severity: Option<String>,
-    /// A service name (repeatable).
+    /// A service name (repeatable: any of them).
     service: Option<String>,
-    /// `key=value`, `key!=value`, `key` or `!key` (repeatable).
+    /// `key=value`, `key!=value`, `key` or `!key` (repeatable: all of them).
     attr: Option<String>,
     session_id: Option<String>,
     /// Logs of this distinct id.

@@ -1,0 +1,128 @@
+// The logs explorer as a person searches it: the query language in the search box (and its
+// help card and syntax errors), attribute filters that combine, Back through searches, and
+// the counts above the list agreeing with the list and the chart — at 1440×900 and 1024×700.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TOKEN, eventually, launchChromium, logIn, startTether } from './harness.mjs';
+
+const artifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+/** Sends OTLP/JSON logs, one resource per service. */
+async function sendLogs(base, logs) {
+  const byService = new Map();
+  for (const l of logs) byService.set(l.service, [...(byService.get(l.service) ?? []), l]);
+  const resourceLogs = [...byService].map(([service, records]) => ({
+    resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+    scopeLogs: [{
+      logRecords: records.map((l) => ({
+        timeUnixNano: String(BigInt(l.timeMs) * 1000000n),
+        severityText: l.severity,
+        body: { stringValue: l.body },
+        attributes: Object.entries(l.attributes ?? {}).map(([key, v]) =>
+          typeof v === 'number' ? { key, value: { intValue: String(v) } } : { key, value: { stringValue: v } },
+        ),
+      })),
+    }],
+  }));
+  const resp = await fetch(`${base}/v1/logs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ resourceLogs }),
+  });
+  assert.equal(resp.status, 200, await resp.text());
+}
+
+/** The bodies of the rows on screen, top to bottom. */
+const rows = (page) => page.locator('.log-row .body').allTextContents();
+
+/** Waits until the list shows exactly `want` (bodies, newest first). */
+async function listShows(page, want) {
+  await eventually(`the list ${JSON.stringify(want)}`, async () => JSON.stringify(await rows(page)) === JSON.stringify(want));
+}
+
+async function search(page, query) {
+  await page.fill('input[aria-label="Search logs"]', query);
+  await page.keyboard.press('Enter');
+}
+
+test('the query language, combined filters, Back, and counts that agree', async (t) => {
+  const tether = await startTether();
+  t.after(tether.stop);
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+
+  const now = Date.now();
+  const at = (secondsAgo) => now - secondsAgo * 1000;
+  await sendLogs(tether.base, [
+    { service: 'payments', severity: 'ERROR', body: 'payment declined: card expired', timeMs: at(60), attributes: { 'http.route': '/pay', 'http.status_code': 402 } },
+    { service: 'payments', severity: 'WARN', body: 'payment retry scheduled', timeMs: at(50), attributes: { 'http.route': '/pay', 'http.status_code': 503 } },
+    { service: 'payments', severity: 'INFO', body: 'payment accepted', timeMs: at(40), attributes: { 'http.route': '/pay', 'http.status_code': 200 } },
+    { service: 'web', severity: 'ERROR', body: 'checkout page crashed: payment widget', timeMs: at(30), attributes: { 'http.route': '/checkout', 'http.status_code': 500 } },
+    { service: 'web', severity: 'INFO', body: 'healthcheck ok', timeMs: at(20), attributes: { 'http.route': '/health', 'http.status_code': 200 } },
+    { service: 'web', severity: 'DEBUG', body: 'cache warm', timeMs: at(10) },
+  ]);
+  await eventually('the logs', async () => (await tether.api('logs?from=-1h')).body.results.length === 6);
+
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await logIn(page, tether.base);
+  await listShows(page, ['cache warm', 'healthcheck ok', 'checkout page crashed: payment widget', 'payment accepted', 'payment retry scheduled', 'payment declined: card expired']);
+
+  // Words AND, field:value, comparisons, negation and OR, each as the box says.
+  await search(page, 'payment -healthcheck service:payments level>=warn');
+  await listShows(page, ['payment retry scheduled', 'payment declined: card expired']);
+  await search(page, 'attr.http.status_code>=500 OR "card expired"');
+  await listShows(page, ['checkout page crashed: payment widget', 'payment retry scheduled', 'payment declined: card expired']);
+  await search(page, '(crashed OR accepted) AND NOT service=web');
+  await listShows(page, ['payment accepted']);
+
+  // The syntax card, at both widths.
+  await page.click('button[aria-label="Query syntax"]');
+  await page.waitForSelector('role=dialog[name="Query syntax"] >> text=attr.http.status_code>499');
+  await page.screenshot({ path: join(artifacts, 'explorer-query-help.png') });
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.screenshot({ path: join(artifacts, 'explorer-query-help-1024.png') });
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.click('button[aria-label="Query syntax"]');
+
+  // A mistake says where it is, and nothing pretends to match.
+  await search(page, 'service: payments');
+  await page.waitForSelector('.error-banner:has-text("column 9: expected a value after \\"service:\\"")');
+  assert.equal(await page.locator('.log-row').count(), 0);
+
+  // Back steps through the searches, and the box shows the query of the list each time.
+  await page.goBack();
+  await listShows(page, ['payment accepted']);
+  assert.equal(await page.inputValue('input[aria-label="Search logs"]'), '(crashed OR accepted) AND NOT service=web');
+  await page.goBack();
+  await listShows(page, ['checkout page crashed: payment widget', 'payment retry scheduled', 'payment declined: card expired']);
+  assert.equal(await page.inputValue('input[aria-label="Search logs"]'), 'attr.http.status_code>=500 OR "card expired"');
+
+  // Two attribute filters combine (each a chip that removes only itself).
+  await search(page, '');
+  await listShows(page, ['cache warm', 'healthcheck ok', 'checkout page crashed: payment widget', 'payment accepted', 'payment retry scheduled', 'payment declined: card expired']);
+  for (const filter of ['http.route=/pay', 'http.status_code=503']) {
+    await page.fill('input[aria-label="Attribute filter"]', filter);
+    await page.keyboard.press('Enter');
+  }
+  await listShows(page, ['payment retry scheduled']);
+  await page.click('button.chip:has-text("attr = http.status_code=503")');
+  await listShows(page, ['payment accepted', 'payment retry scheduled', 'payment declined: card expired']);
+  await page.click('button.chip:has-text("attr = http.route=/pay")');
+
+  // The counts above the list are of the same search as the list and the chart.
+  await search(page, 'payment');
+  await page.selectOption('select[aria-label=Service]', 'payments');
+  await page.click('button.chip.sev-error');
+  await listShows(page, ['payment declined: card expired']);
+  await page.waitForSelector('[data-testid=impact]:has-text("1 logs")');
+  const query = new URL(page.url()).search.slice(1);
+  const hist = (await tether.api(`logs/histogram?${query}`)).body;
+  assert.equal(hist.buckets.reduce((n, b) => n + b.total, 0), 1, 'the chart counts the same log');
+  await page.screenshot({ path: join(artifacts, 'explorer.png') });
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.screenshot({ path: join(artifacts, 'explorer-1024.png') });
+});
