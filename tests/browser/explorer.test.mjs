@@ -74,6 +74,8 @@ test('the query language, combined filters, Back, and counts that agree', async 
   // Words AND, field:value, comparisons, negation and OR, each as the box says.
   await search(page, 'payment -healthcheck service:payments level>=warn');
   await listShows(page, ['payment retry scheduled', 'payment declined: card expired']);
+  // What the query looks for is marked in each line.
+  assert.deepEqual(await page.locator('.log-row .body mark').allTextContents(), ['payment', 'payment']);
   await search(page, 'attr.http.status_code>=500 OR "card expired"');
   await listShows(page, ['checkout page crashed: payment widget', 'payment retry scheduled', 'payment declined: card expired']);
   await search(page, '(crashed OR accepted) AND NOT service=web');
@@ -119,10 +121,59 @@ test('the query language, combined filters, Back, and counts that agree', async 
   await page.click('button.chip.sev-error');
   await listShows(page, ['payment declined: card expired']);
   await page.waitForSelector('[data-testid=impact]:has-text("1 logs")');
+  // The service menu still offers every service of the range.
+  const services = await page.locator('select[aria-label=Service] option').allTextContents();
+  assert.ok(services.some((o) => o.startsWith('web')), `services offered: ${services}`);
   const query = new URL(page.url()).search.slice(1);
   const hist = (await tether.api(`logs/histogram?${query}`)).body;
   assert.equal(hist.buckets.reduce((n, b) => n + b.total, 0), 1, 'the chart counts the same log');
   await page.screenshot({ path: join(artifacts, 'explorer.png') });
   await page.setViewportSize({ width: 1024, height: 700 });
   await page.screenshot({ path: join(artifacts, 'explorer-1024.png') });
+});
+
+test('a huge JSON body and a long attribute leave the drawer usable', async (t) => {
+  const tether = await startTether();
+  t.after(tether.stop);
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+
+  // ~100 KB of JSON: 1,200 line items.
+  const order = { order_id: 'ord-1042', items: Array.from({ length: 1200 }, (_, i) => ({ sku: `SKU-${i}`, name: `Item number ${i} with a longer name`, qty: i % 5, price: i * 1.25 })) };
+  const body = JSON.stringify(order);
+  assert.ok(body.length > 95_000, `${body.length} bytes`);
+  const longValue = 'x'.repeat(3000);
+  await sendLogs(tether.base, [
+    { service: 'orders', severity: 'INFO', body, timeMs: Date.now() - 5000, attributes: { sessionId: 's-json', posthogDistinctId: 'ada', note: longValue } },
+  ]);
+  const logs = await eventually('the log', async () => (await tether.api('logs?from=-1h')).body.results.length === 1 && (await tether.api('logs?from=-1h')).body.results);
+
+  for (const [width, height] of [[1440, 900], [1024, 700]]) {
+    const page = await browser.newPage({ viewport: { width, height } });
+    await logIn(page, tether.base);
+    await page.goto(`${tether.base}/logs/${logs[0].id}`);
+    const drawer = page.locator('aside.drawer');
+    await page.waitForSelector('[data-testid=json-body]');
+    // The body is a tree, collapsed below its first level; nothing runs off the right edge.
+    await page.waitForSelector('.json-tree :text("1200 items")');
+    const overflow = await drawer.evaluate((d) => d.scrollWidth - d.clientWidth);
+    assert.ok(overflow <= 1, `the drawer scrolls sideways by ${overflow}px`);
+    const tall = await drawer.evaluate((d) => d.scrollHeight);
+    assert.ok(tall < 3000, `the drawer is ${tall}px tall`);
+    // The attribute's copy and filter stay inside the drawer.
+    const box = await drawer.boundingBox();
+    const filter = await page.locator('tr:has(td.key:text-is("note")) button:has-text("filter")').boundingBox();
+    assert.ok(filter && filter.x + filter.width <= box.x + box.width, 'the filter action is in view');
+    await page.screenshot({ path: join(artifacts, `explorer-json-drawer-${width}.png`) });
+    // Opened all the way, the actions are still on top.
+    const items = page.locator('.json-node', { has: page.locator('.json-key', { hasText: /^"items"/ }) }).last();
+    await items.locator('button.json-toggle').first().click();
+    await drawer.evaluate((d) => d.scrollTo(0, d.scrollHeight));
+    for (const action of ['Session logs', 'Person: ada']) {
+      const b = await page.locator(`aside.drawer a:has-text("${action}")`).boundingBox();
+      assert.ok(b && b.y >= 0 && b.y + b.height <= height, `${action} in view at ${width}px after scrolling`);
+    }
+    await page.screenshot({ path: join(artifacts, `explorer-json-drawer-open-${width}.png`) });
+    await page.close();
+  }
 });

@@ -121,6 +121,16 @@ impl LogExpr {
         texts.filter(|t| !t.is_empty()).collect()
     }
 
+    /// The texts the expression looks for in bodies anywhere but under NOT: what a list
+    /// of its matches marks in each line.
+    pub fn sought_texts(&self) -> Vec<&str> {
+        match self {
+            LogExpr::And(parts) | LogExpr::Or(parts) => parts.iter().flat_map(LogExpr::sought_texts).collect(),
+            LogExpr::Match(Condition::Body(text)) if !text.is_empty() => vec![text.as_str()],
+            LogExpr::Not(_) | LogExpr::Match(_) => Vec::new(),
+        }
+    }
+
     /// Whether any condition compares bodies or attributes (the predicates that make a scan
     /// read much more than a column of ids).
     pub fn reads_bodies_or_attributes(&self) -> bool {

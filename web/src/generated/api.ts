@@ -1169,6 +1169,8 @@ export interface components {
         /** @description A page of logs, newest first; `next_cursor` asks for the next one. */
         LogPage: {
             has_more: boolean;
+            /** @description The texts the query looks for in bodies (not those it excludes), to mark in each line. */
+            highlight: string[];
             next_cursor?: string | null;
             results: components["schemas"]["Log"][];
         };

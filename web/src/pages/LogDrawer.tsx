@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, formatTime, LogDetail, RelatedErrors as Related, useApi } from '../api';
 import { Link, setQuery, useLocation } from '../router';
+import { LogBody, LongText } from './logs/LogBody';
 import { addFilter } from './logs/query';
 
 
@@ -17,7 +18,7 @@ function AttributeTable({ title, attrs }: { title: string; attrs: Record<string,
             return (
               <tr key={k}>
                 <td className="key">{k}</td>
-                <td className="value">{text}</td>
+                <td className="value">{text.length > 300 ? <LongText text={text} lines={3} /> : text}</td>
                 <td className="actions">
                   <button className="link-button" title="Copy value" onClick={() => navigator.clipboard?.writeText(text)}>
                     copy
@@ -98,20 +99,25 @@ export function LogDrawer({ id, onClose }: { id: string; onClose: () => void }) 
 
   return (
     <aside className="drawer" aria-label="Log details">
-      <div className="drawer-head">
-        <h3>Log details</h3>
-        <button className="link-button" onClick={onClose} aria-label="Close">
-          ✕
-        </button>
-      </div>
-      {error && <div className="error-banner">{error}</div>}
-      {!log && !error && <div className="skeleton">Loading…</div>}
-      {log && (
-        <>
+      {/* The header, the actions and the tabs stay in view, however long what is below. */}
+      <div className="drawer-top">
+        <div className="drawer-head">
           <div className="drawer-summary">
-            <span className={`sev sev-${log.severity}`}>{log.severity}</span> <span className="muted">{formatTime(log.timestamp)}</span>{' '}
-            <span className="service">{log.service}</span>
-            <p className="message">{log.body}</p>
+            {log ? (
+              <>
+                <span className={`sev sev-${log.severity}`}>{log.severity}</span> <span className="muted">{formatTime(log.timestamp)}</span>{' '}
+                <span className="service">{log.service}</span>
+              </>
+            ) : (
+              <h3>Log details</h3>
+            )}
+          </div>
+          <button className="link-button" onClick={onClose} aria-label="Close">
+            ✕
+          </button>
+        </div>
+        {log && (
+          <>
             <div className="drawer-actions">
               {log.session_id ? (
                 recording === 'no' ? (
@@ -138,18 +144,25 @@ export function LogDrawer({ id, onClose }: { id: string; onClose: () => void }) 
                 </Link>
               )}
             </div>
-          </div>
-          <div className="tabs" role="tablist">
-            {[
-              ['details', 'Details'],
-              ['raw', 'Raw'],
-              ['related', 'Related errors'],
-            ].map(([key, label]) => (
-              <button key={key} role="tab" className={tab === key ? 'tab active' : 'tab'} onClick={() => setQuery({ tab: key === 'details' ? null : key })}>
-                {label}
-              </button>
-            ))}
-          </div>
+            <div className="tabs" role="tablist">
+              {[
+                ['details', 'Details'],
+                ['raw', 'Raw'],
+                ['related', 'Related errors'],
+              ].map(([key, label]) => (
+                <button key={key} role="tab" className={tab === key ? 'tab active' : 'tab'} onClick={() => setQuery({ tab: key === 'details' ? null : key })}>
+                  {label}
+                </button>
+              ))}
+            </div>
+          </>
+        )}
+      </div>
+      {error && <div className="error-banner">{error}</div>}
+      {!log && !error && <div className="skeleton">Loading…</div>}
+      {log && (
+        <>
+          {tab === 'details' && <LogBody body={log.body} />}
           {tab === 'details' && (
             <div className="tab-body">
               <table className="attrs">
@@ -166,7 +179,7 @@ export function LogDrawer({ id, onClose }: { id: string; onClose: () => void }) 
               {log.scope && <AttributeTable title={`Scope ${log.scope.name} ${log.scope.version}`} attrs={log.scope.attributes} />}
             </div>
           )}
-          {tab === 'raw' && <pre className="tab-body raw">{JSON.stringify(log, null, 2)}</pre>}
+          {tab === 'raw' && <LongText className="tab-body raw" text={JSON.stringify(log, null, 2)} lines={200} />}
           {tab === 'related' && (
             <div className="tab-body">
               <RelatedErrors logId={log.id} />

@@ -4,9 +4,10 @@ import { navigate, splitProject, useLocation } from '../router';
 import { LogDrawer } from './LogDrawer';
 import { Histogram } from './logs/Histogram';
 import { LogList } from './logs/LogList';
-import { apiQuery, summaryText } from './logs/query';
+import { apiQuery, rangeQuery, summaryText } from './logs/query';
 import { Toolbar } from './logs/Toolbar';
 import { useLogData } from './logs/useLogData';
+import { useApi, type Facets } from '../api';
 
 export function LogsPage() {
   const url = useLocation();
@@ -14,10 +15,12 @@ export function LogsPage() {
   const { page: pagePath } = splitProject(url.pathname);
   const selected = pagePath.startsWith('/logs/') ? decodeURIComponent(pagePath.slice(6)) : null;
   const data = useLogData(query, url.searchParams.get('live') === '1');
+  // The service menu offers every service of the time range, not only those of the results.
+  const rangeFacets = useApi<Facets>(`logs/facets?${rangeQuery(url)}`);
   const close = () => navigate(`/logs${url.search}`);
   return (
     <div className="logs-page">
-      <Toolbar url={url} facets={data.facets} />
+      <Toolbar url={url} facets={data.facets} services={rangeFacets.data} />
       <Histogram data={data.hist} />
       <div className="strip" data-testid="impact">
         {data.summary ? summaryText(data.summary) : ' '}

@@ -89,6 +89,8 @@ pub(crate) struct LogPage {
     results: Vec<LogJson>,
     has_more: bool,
     next_cursor: Option<String>,
+    /// The texts the query looks for in bodies (not those it excludes), to mark in each line.
+    highlight: Vec<String>,
 }
 
 #[utoipa::path(get, path = "/api/projects/{project_id}/logs", tag = "logs",
@@ -97,11 +99,13 @@ pub(super) async fn list(
     State(state): State<AppState>,
     LogRequest(p): LogRequest,
 ) -> Result<Json<LogPage>, ApiError> {
+    let highlight = p.filter.query.iter().flat_map(|q| q.sought_texts()).map(str::to_owned).collect();
     let page = state.logs().search(LogQuery { filter: p.filter, limit: p.limit, after: p.cursor }).await?;
     Ok(Json(LogPage {
         results: page.logs.iter().map(LogJson::from).collect(),
         has_more: page.next.is_some(),
         next_cursor: page.next.map(encode_cursor),
+        highlight,
     }))
 }
 

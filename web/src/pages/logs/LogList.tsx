@@ -1,10 +1,12 @@
 // The log lines: only the rows in view are in the DOM (rows have a fixed height), the
 // cursor moves with ↑/↓, Enter opens the line under it and Esc closes the drawer.
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { formatTime, Log, LogPage } from '../../api';
 import { SessionFlags } from './query';
 
 const ROW_HEIGHT = 29;
+/** A row shows one line: longer bodies are cut before they reach the DOM (the drawer has all). */
+const ROW_TEXT = 2000;
 const OVERSCAN = 20;
 
 export function LogList(props: {
@@ -81,7 +83,7 @@ export function LogList(props: {
                     <span className="warn-badge" title={`${flag.exceptions} error occurrences in this session`}>⚠</span>
                   ) : null}
                 </span>
-                <span className="body">{log.body}</span>
+                <span className="body">{marked(log.body.slice(0, ROW_TEXT), page.highlight)}</span>
               </div>
             );
           })}
@@ -95,4 +97,28 @@ export function LogList(props: {
       )}
     </div>
   );
+}
+
+/** `text` with every case-insensitive occurrence of `terms` in a <mark>. */
+function marked(text: string, terms: string[]): ReactNode {
+  const wanted = terms.map((t) => t.toLowerCase()).filter((t) => t.length > 0);
+  if (wanted.length === 0) return text;
+  const lower = text.toLowerCase();
+  // Lowercasing a few letters changes the length; their lines go unmarked rather than wrong.
+  if (lower.length !== text.length) return text;
+  const parts: ReactNode[] = [];
+  let at = 0;
+  while (at < text.length) {
+    let next = -1;
+    let length = 0;
+    for (const t of wanted) {
+      const i = lower.indexOf(t, at);
+      if (i >= 0 && (next < 0 || i < next || (i === next && t.length > length))) [next, length] = [i, t.length];
+    }
+    if (next < 0) break;
+    parts.push(text.slice(at, next), <mark key={next}>{text.slice(next, next + length)}</mark>);
+    at = next + length;
+  }
+  parts.push(text.slice(at));
+  return parts;
 }

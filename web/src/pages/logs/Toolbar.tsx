@@ -10,7 +10,7 @@ import { QueryHelp } from './QueryHelp';
 /** Sets the page's filters as a new history entry (empty values are removed). */
 const setQuery = (params: Record<string, string | null>) => setUrlQuery(params, false);
 
-export function Toolbar({ url, facets }: { url: URL; facets: Facets | null }) {
+export function Toolbar({ url, facets, services }: { url: URL; facets: Facets | null; services: Facets | null }) {
   const urlQuery = url.searchParams.get('q') ?? '';
   const [search, setSearch] = useState(urlQuery);
   // The box shows the query of the list: after Back, or a link that sets another.
@@ -64,9 +64,9 @@ export function Toolbar({ url, facets }: { url: URL; facets: Facets | null }) {
         />
         <select value={url.searchParams.get('service') ?? ''} onChange={(e) => setQuery({ service: e.target.value || null })} aria-label="Service">
           <option value="">All services</option>
-          {facets?.services.map((f) => (
+          {serviceChoices(url, services).map((f) => (
             <option key={f.value} value={f.value}>
-              {f.value || '(none)'} ({facets.sampled ? `${f.count} of the newest matches` : f.count})
+              {f.value || '(none)'} {f.count === null ? '' : `(${f.count.toLocaleString()} in range${services?.sampled ? ', sampled' : ''})`}
             </option>
           ))}
         </select>
@@ -122,4 +122,11 @@ export function Toolbar({ url, facets }: { url: URL; facets: Facets | null }) {
       )}
     </>
   );
+}
+
+/** Every service of the range, and the chosen one even when the range has none of its logs. */
+function serviceChoices(url: URL, services: Facets | null): { value: string; count: number | null }[] {
+  const choices: { value: string; count: number | null }[] = services?.services ?? [];
+  const chosen = url.searchParams.get('service');
+  return chosen && !choices.some((c) => c.value === chosen) ? [...choices, { value: chosen, count: null }] : choices;
 }

@@ -37,6 +37,12 @@ export function localInput(iso: string | null): string {
   return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 }
 
+/** The API query of the page's time range alone (what every service of the range is counted over). */
+export function rangeQuery(url: URL): string {
+  const all = apiQuery(url);
+  return new URLSearchParams([...all.entries()].filter(([k]) => k === 'from' || k === 'to')).toString();
+}
+
 /** The API query for the page's URL: every filter is in the URL, so links reproduce views. */
 export function apiQuery(url: URL): URLSearchParams {
   const q = new URLSearchParams();
