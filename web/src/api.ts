@@ -102,25 +102,33 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
  * one (AbortController), so a fast change of filters never shows an older answer over a
  * newer one. `null` loads nothing. `reload()` fetches the same path again.
  */
-export function useApi<T>(path: string | null): { data: T | null; error: string | null; reload: () => void } {
-  const [state, setState] = useState<{ data: T | null; error: string | null }>({ data: null, error: null });
+/**
+ * GETs `path` whenever it changes. A new path clears the old answer at once unless
+ * `keepPrevious`: then it stays on screen, `stale`, until the new one replaces it (a list
+ * that blanks on every keystroke of a search is harder to read than a dimmed one).
+ */
+export function useApi<T>(
+  path: string | null,
+  keepPrevious = false,
+): { data: T | null; error: string | null; stale: boolean; reload: () => void } {
+  const [state, setState] = useState<{ data: T | null; error: string | null; of: string | null }>({ data: null, error: null, of: null });
   const [generation, setGeneration] = useState(0);
   const shown = useRef<string | null>(null);
   useEffect(() => {
-    // A new path clears the old answer at once; a reload keeps it on screen until replaced.
-    if (shown.current !== path) setState({ data: null, error: null });
+    // A reload keeps the answer on screen until replaced.
+    if (shown.current !== path) setState((s) => (keepPrevious ? { ...s, error: null } : { data: null, error: null, of: null }));
     shown.current = path;
     if (path === null) return;
     const controller = new AbortController();
     api<T>(path, { signal: controller.signal }).then(
-      (data) => setState({ data, error: null }),
+      (data) => setState({ data, error: null, of: path }),
       (e: Error) => {
-        if (!controller.signal.aborted) setState({ data: null, error: e.message });
+        if (!controller.signal.aborted) setState({ data: null, error: e.message, of: path });
       },
     );
     return () => controller.abort();
-  }, [path, generation]);
-  return { ...state, reload: () => setGeneration((g) => g + 1) };
+  }, [path, generation, keepPrevious]);
+  return { data: state.data, error: state.error, stale: state.data !== null && state.of !== path, reload: () => setGeneration((g) => g + 1) };
 }
 
 /** "3 min ago", "in 2 h", "5 d ago": how long from now, for lists (the exact time goes in a tooltip). */

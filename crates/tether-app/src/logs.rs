@@ -62,7 +62,8 @@ pub struct SessionFlags {
 pub const MAX_FLAGGED_SESSIONS: usize = 500;
 
 impl App {
-    /// The filter's histogram over its range in [`bucket_width_ns`] buckets.
+    /// The filter's histogram over its range in [`bucket_width_ns`] buckets, up to now (or
+    /// a later bucket with logs).
     pub async fn histogram(&self, filter: LogFilter, breakdown: Breakdown) -> StoreResult<FilledHistogram> {
         let (from, to) = (filter.from_ns, filter.to_ns);
         let width = bucket_width_ns(from, to);
@@ -72,6 +73,13 @@ impl App {
             (0..).map(|i| first + i * width).take_while(|s| *s < to).map(|s| (s, BTreeMap::new())).collect();
         for row in histogram.buckets {
             *buckets.entry(row.start_ns).or_default().entry(row.key).or_default() += row.count;
+        }
+        // A range reaching past now (the default does, for senders whose clocks run fast)
+        // ends at the bucket of now unless a later one has logs: a chart of empty future
+        // buckets reads as if logging stopped.
+        let now = self.now_ms().saturating_mul(1_000_000);
+        while buckets.last_key_value().is_some_and(|(start, counts)| *start > now && counts.is_empty()) {
+            buckets.pop_last();
         }
         Ok(FilledHistogram {
             width_ns: width,

@@ -170,3 +170,22 @@ async fn a_sessions_logs_are_those_around_its_recording() {
     let (unrecorded, _) = f.app.session_logs(1, "s2").await.unwrap();
     assert!(unrecorded.is_empty());
 }
+
+#[tokio::test]
+async fn the_histogram_ends_at_now_unless_a_later_bucket_has_logs() {
+    let f = fixture().await;
+    let minute = 60_000_000_000i64;
+    let now = NOW_MS * 1_000_000;
+    // Last 15 minutes as the UI asks for them: 5 minutes of slack after now.
+    let filter = || tether_store::LogFilter::new(1, now - 15 * minute, now + 5 * minute);
+    f.log(1, NOW_MS - 60_000, None).await;
+    let hist = f.app.histogram(filter(), tether_store::Breakdown::Severity).await.unwrap();
+    let (last, _) = hist.buckets.last().unwrap();
+    assert!(*last <= now && now < last + hist.width_ns, "the last bucket holds now");
+    assert_eq!(hist.buckets.iter().flat_map(|(_, c)| c.values()).sum::<u64>(), 1);
+    // A sender whose clock runs 3 minutes fast: its bucket is kept.
+    f.log(2, NOW_MS + 180_000, None).await;
+    let hist = f.app.histogram(filter(), tether_store::Breakdown::Severity).await.unwrap();
+    let (last, counts) = hist.buckets.last().unwrap();
+    assert!(*last > now && counts.values().sum::<u64>() == 1, "the future log's bucket ends the chart");
+}

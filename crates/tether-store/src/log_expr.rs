@@ -125,7 +125,9 @@ impl LogExpr {
     /// of its matches marks in each line.
     pub fn sought_texts(&self) -> Vec<&str> {
         match self {
-            LogExpr::And(parts) | LogExpr::Or(parts) => parts.iter().flat_map(LogExpr::sought_texts).collect(),
+            LogExpr::And(parts) | LogExpr::Or(parts) => {
+                parts.iter().flat_map(LogExpr::sought_texts).collect()
+            }
             LogExpr::Match(Condition::Body(text)) if !text.is_empty() => vec![text.as_str()],
             LogExpr::Not(_) | LogExpr::Match(_) => Vec::new(),
         }

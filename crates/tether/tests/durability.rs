@@ -59,7 +59,9 @@ async fn acknowledged_logs_survive_sigkill() {
         histogram["buckets"].as_array().unwrap().iter().map(|b| b["total"].as_u64().unwrap()).sum();
     assert_eq!(stored, 140_000, "{histogram}");
     for body in ["durable 0-1999", "durable 31-1234", "durable 69-1999"] {
-        let url = format!("{}/api/projects/1/logs?from=-1h&q={}", tether.base, body.replace(' ', "%20"));
+        // Quoted: the phrase, not its words anywhere.
+        let url =
+            format!("{}/api/projects/1/logs?from=-1h&q=%22{}%22", tether.base, body.replace(' ', "%20"));
         let found: Value = client.get(url).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
         let bodies: Vec<&str> =
             found["results"].as_array().unwrap().iter().filter_map(|l| l["body"].as_str()).collect();

@@ -22,11 +22,12 @@ export function LogsPage() {
     <div className="logs-page">
       <Toolbar url={url} facets={data.facets} services={rangeFacets.data} />
       <Histogram data={data.hist} />
-      <div className="strip" data-testid="impact">
+      <div className={`strip ${data.summaryStale ? 'stale' : ''}`} data-testid="impact">
         {data.summary ? summaryText(data.summary) : ' '}
       </div>
       <LogList
         page={data.page}
+        stale={data.stale}
         error={data.error}
         flags={data.flags}
         selected={selected}

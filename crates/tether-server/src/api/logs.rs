@@ -188,9 +188,10 @@ pub(super) async fn histogram(
 ) -> Result<Json<HistogramJson>, ApiError> {
     let (from, to) = (p.filter.from_ns, p.filter.to_ns);
     let histogram = state.app().histogram(p.filter, p.breakdown).await?;
+    let end = histogram.buckets.last().map_or(to, |(start, _)| (start + histogram.width_ns).min(to));
     Ok(Json(HistogramJson {
         from: format_ns(from),
-        to: format_ns(to),
+        to: format_ns(end),
         bucket_seconds: histogram.width_ns / 1_000_000_000,
         breakdown: match p.breakdown {
             Breakdown::Severity => "severity",

@@ -11,6 +11,8 @@ const OVERSCAN = 20;
 
 export function LogList(props: {
   page: LogPage | null;
+  /** The page is the previous search's, shown dimmed while this one runs. */
+  stale: boolean;
   error: string | null;
   flags: SessionFlags;
   selected: string | null;
@@ -45,7 +47,8 @@ export function LogList(props: {
   const last = Math.min(page?.results.length ?? 0, Math.ceil((scroll.top + scroll.height) / ROW_HEIGHT) + OVERSCAN);
   return (
     <div
-      className="log-list"
+      className={`log-list ${props.stale ? 'stale' : ''}`}
+      aria-busy={props.stale}
       ref={listRef}
       role="list"
       onScroll={(e) => setScroll({ top: e.currentTarget.scrollTop, height: e.currentTarget.clientHeight })}

@@ -7,9 +7,10 @@ import { Facets, Histogram, SessionFlagsList, Summary } from '../../api';
 import { SessionFlags } from './query';
 
 export function useLogData(query: string, live: boolean) {
-  const first = useApi<LogPage>(`logs?${query}&limit=200`);
-  const hist = useApi<Histogram>(`logs/histogram?${query}`);
-  const summary = useApi<Summary>(`logs/summary?${query}`);
+  // The previous search's answers stay on screen, dimmed, until this one's arrive.
+  const first = useApi<LogPage>(`logs?${query}&limit=200`, true);
+  const hist = useApi<Histogram>(`logs/histogram?${query}`, true);
+  const summary = useApi<Summary>(`logs/summary?${query}`, true);
   const facets = useApi<Facets>(`logs/facets?${query}`);
   // The first page, then older pages and tailed logs added to it.
   const [page, setPage] = useState<LogPage | null>(null);
@@ -77,5 +78,15 @@ export function useLogData(query: string, live: boolean) {
     }
   };
 
-  return { page, error: first.error ?? moreError, hist: hist.data, summary: summary.data, facets: facets.data, flags, loadMore };
+  return {
+    page,
+    stale: first.stale,
+    error: first.error ?? moreError,
+    hist: hist.data,
+    summary: summary.data,
+    summaryStale: summary.stale,
+    facets: facets.data,
+    flags,
+    loadMore,
+  };
 }
