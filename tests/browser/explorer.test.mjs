@@ -115,6 +115,20 @@ test('the query language, combined filters, Back, and counts that agree', async 
   await listShows(page, ['payment accepted', 'payment retry scheduled', 'payment declined: card expired']);
   await page.click('button.chip:has-text("attr = http.route=/pay")');
 
+  // The field sidebar counts the search's values: a value's name narrows to it, "−" excludes it.
+  const fields = page.locator('aside[aria-label=Fields]');
+  await fields.locator('li.field-value:has(button:text-is("web")) .count:text-is("3")').waitFor();
+  await fields.locator('button:text-is("web")').click();
+  await listShows(page, ['cache warm', 'healthcheck ok', 'checkout page crashed: payment widget']);
+  await fields.locator('li.field-value:has(button[aria-label="Exclude level:debug"])').hover();
+  await fields.locator('button[aria-label="Exclude level:debug"]').click();
+  await listShows(page, ['healthcheck ok', 'checkout page crashed: payment widget']);
+  await fields.locator('button:has-text("http.route")').click();
+  await fields.locator('button:text-is("/health")').click();
+  await listShows(page, ['healthcheck ok']);
+  assert.equal(await page.inputValue('input[aria-label="Search logs"]'), 'service:web -level:debug attr.http.route:/health');
+  await page.screenshot({ path: join(artifacts, 'explorer-fields.png') });
+
   // The counts above the list are of the same search as the list and the chart.
   await search(page, 'payment');
   await page.selectOption('select[aria-label=Service]', 'payments');

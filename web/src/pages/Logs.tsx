@@ -1,7 +1,8 @@
 // The logs page: filters (all in the URL), the volume histogram, the counts of the search,
-// the list, and the drawer of the log in the URL (`/logs/{id}`).
+// the fields of the search beside the list, and the drawer of the log in the URL (`/logs/{id}`).
 import { navigate, splitProject, useLocation } from '../router';
 import { LogDrawer } from './LogDrawer';
+import { FieldSidebar } from './logs/FieldSidebar';
 import { Histogram } from './logs/Histogram';
 import { LogList } from './logs/LogList';
 import { apiQuery, rangeQuery, summaryText } from './logs/query';
@@ -25,16 +26,19 @@ export function LogsPage() {
       <div className={`strip ${data.summaryStale ? 'stale' : ''}`} data-testid="impact">
         {data.summary ? summaryText(data.summary) : ' '}
       </div>
-      <LogList
-        page={data.page}
-        stale={data.stale}
-        error={data.error}
-        flags={data.flags}
-        selected={selected}
-        onOpen={(log) => navigate(`/logs/${log.id}${url.search}`)}
-        onClose={close}
-        onMore={data.loadMore}
-      />
+      <div className="logs-main">
+        <FieldSidebar url={url} facets={data.facets} />
+        <LogList
+          page={data.page}
+          stale={data.stale}
+          error={data.error}
+          flags={data.flags}
+          selected={selected}
+          onOpen={(log) => navigate(`/logs/${log.id}${url.search}`)}
+          onClose={close}
+          onMore={data.loadMore}
+        />
+      </div>
       {selected && <LogDrawer id={selected} onClose={close} />}
     </div>
   );

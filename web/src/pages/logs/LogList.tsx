@@ -4,7 +4,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { formatTime, Log, LogPage } from '../../api';
 import { SessionFlags } from './query';
 
-const ROW_HEIGHT = 29;
+const ROW_HEIGHT = 24;
 /** A row shows one line: longer bodies are cut before they reach the DOM (the drawer has all). */
 const ROW_TEXT = 2000;
 const OVERSCAN = 20;
@@ -66,6 +66,7 @@ export function LogList(props: {
           <div style={{ height: first * ROW_HEIGHT }} />
           {page.results.slice(first, last).map((log, k) => {
             const i = first + k;
+            const previous = page.results[i - 1];
             const flag = log.session_id ? flags[log.session_id] : undefined;
             return (
               <div
@@ -77,7 +78,9 @@ export function LogList(props: {
                   props.onOpen(log);
                 }}
               >
-                <span className="time">{formatTime(log.timestamp)}</span>
+                <span className="time" title={formatTime(log.timestamp)}>
+                  {rowTime(log.timestamp, previous?.timestamp)}
+                </span>
                 <span className={`sev sev-${log.severity}`}>{log.severity}</span>
                 <span className="service">{log.service || '—'}</span>
                 <span className="badges">
@@ -124,4 +127,13 @@ function marked(text: string, terms: string[]): ReactNode {
   }
   parts.push(text.slice(at));
   return parts;
+}
+
+/** The time of day of a row (to the millisecond), with the date only where it differs from the row above. */
+function rowTime(iso: string, previousIso: string | undefined): string {
+  const d = new Date(iso);
+  const time = `${d.toLocaleTimeString(undefined, { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+  const day = d.toDateString();
+  if (previousIso && new Date(previousIso).toDateString() === day) return time;
+  return `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${time}`;
 }
