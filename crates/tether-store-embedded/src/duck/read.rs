@@ -39,8 +39,8 @@ const MAX_BLOCKS_PER_READ: usize = 16;
 /// scans (every branch runs: they cannot stop early like a page).
 const MAX_UNION_BLOCKS: usize = 128;
 
-/// A summary of a search with more candidate blocks than twice [`SAMPLE_RUNS`] ×
-/// [`RUN_BLOCKS`] reads that many of them and estimates: runs of consecutive candidates
+/// A summary of a search with more candidate blocks than [`EXACT_SCAN_LOGS`] fill reads
+/// [`SAMPLE_RUNS`] × [`RUN_BLOCKS`] of them and estimates: runs of consecutive candidates
 /// spread evenly over the range. Runs, not single blocks: DuckDB reads a whole row group
 /// (~60 blocks) to find one block's rows, so 64 spread blocks read nearly every row group
 /// (774 ms at 10 M logs) where 6 runs read ~12.
@@ -340,7 +340,7 @@ pub(super) fn tail(
 /// Histogram counts. Filters on project, time, severity and service only (the default
 /// view) read whole minutes from the per-minute rollup and scan logs only for the partial
 /// minutes at the edges; any other filter scans the logs in range, a sample of them when
-/// that would be more than [`HISTOGRAM_SCAN_LOGS`] (see [`sample_step`]).
+/// that would be more than [`EXACT_SCAN_LOGS`] (see [`sample_step`]).
 pub(super) fn histogram(
     conn: &Connection,
     filter: &LogFilter,
@@ -382,10 +382,11 @@ pub(super) fn histogram(
 
 type Counts = std::collections::BTreeMap<(i64, String), i64>;
 
-/// A histogram whose scan would read more logs than this counts a sample instead: a search
+/// A histogram or summary whose scan would read more logs than this counts a sample instead
+/// (both the same, so the counts above the list agree with the chart): a search
 /// for a common term reads and decodes every body in range (1.2–1.5 s per 10 M logs), an
 /// attribute filter compares every row's keys.
-const HISTOGRAM_SCAN_LOGS: u64 = 2_000_000;
+const EXACT_SCAN_LOGS: u64 = 2_000_000;
 
 /// Counts one row in `step` (a power of two, 1 when exact): the rows of one 2,048-row
 /// vector in every `step`, by row number, so DuckDB decodes only the sampled vectors and
@@ -409,7 +410,7 @@ fn sample_step(conn: &Connection, filter: &LogFilter, blocks: Option<&[BlockSpan
                 .map_err(db_err("count failed"))?
         }
     };
-    Ok((logs.max(1) as u64).div_ceil(HISTOGRAM_SCAN_LOGS).next_power_of_two() as i64)
+    Ok((logs.max(1) as u64).div_ceil(EXACT_SCAN_LOGS).next_power_of_two() as i64)
 }
 
 const MINUTE_NS: i64 = 60_000_000_000;
@@ -496,18 +497,36 @@ fn rollup_counts(
     add_counts(conn, &sql, &w.params(), 1, counts)
 }
 
-/// The summary: exact when the text index narrows a search to few blocks (or there is no
-/// search), otherwise estimated from a sample of the candidate blocks (see [`SAMPLE_RUNS`]):
+/// The summary: exact when the text index narrows a search to blocks of at most
+/// [`EXACT_SCAN_LOGS`] logs (or there is no search), otherwise estimated from a sample of
+/// the candidate blocks (see [`SAMPLE_RUNS`]):
 /// a search for a common term would otherwise read every log in range, ~1 s per 10 M logs.
 pub(super) fn summary(
     conn: &Connection,
     filter: &LogFilter,
     blocks: Option<&[BlockSpan]>,
 ) -> StoreResult<LogSummary> {
-    let sample = blocks.filter(|b| b.len() > SAMPLE_RUNS * RUN_BLOCKS * 2).map(|blocks| {
+    let exact_blocks = (EXACT_SCAN_LOGS / u64::from(crate::text_index::BLOCK_LOGS)) as usize;
+    summarize(conn, filter, blocks, exact_blocks)
+}
+
+/// [`summary`], estimated when there are more than `exact_blocks` candidate blocks.
+fn summarize(
+    conn: &Connection,
+    filter: &LogFilter,
+    blocks: Option<&[BlockSpan]>,
+    exact_blocks: usize,
+) -> StoreResult<LogSummary> {
+    let sample = blocks.filter(|b| b.len() > exact_blocks.max(SAMPLE_RUNS * RUN_BLOCKS * 2)).map(|blocks| {
         // Each run is read as one id range; blocks between its candidates hold no match.
+        // Runs are of candidates consecutive in id, so a run's range holds no other
+        // candidate: the newest-first order is not id order when logs arrive out of time
+        // order (a backfill, `--seed-logs`), and a run of 16 such blocks covered most of the
+        // table while counting as 16 (a search's logs estimated 27× too many).
+        let mut by_id = blocks.to_vec();
+        by_id.sort_unstable_by_key(|b| b.first_id);
         let runs: Vec<BlockSpan> = (0..SAMPLE_RUNS)
-            .filter_map(|i| BlockSpan::covering(&blocks[i * blocks.len() / SAMPLE_RUNS..][..RUN_BLOCKS]))
+            .filter_map(|i| BlockSpan::covering(&by_id[i * by_id.len() / SAMPLE_RUNS..][..RUN_BLOCKS]))
             .collect();
         (runs, (SAMPLE_RUNS * RUN_BLOCKS) as f64 / blocks.len() as f64)
     });
@@ -725,7 +744,51 @@ mod tests {
         }
     }
 
-    /// Only text and attribute predicates over more than `HISTOGRAM_SCAN_LOGS` are
+    /// Logs that arrived out of time order (a backfill): every block spans the whole range,
+    /// so newest-first order says nothing of where a block is. The estimate still reads runs
+    /// of neighbouring blocks and scales by what it read (it was 20× too high).
+    #[tokio::test]
+    async fn a_sampled_summary_of_logs_out_of_time_order_is_near_the_truth() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DuckAnalytics::open(&dir.path().join("a.duckdb")).await.unwrap();
+        const N: i64 = 60_000;
+        let logs: Vec<StoredLog> = (0..N)
+            .map(|i| {
+                let body = if i % 10 == 0 { "timeout waiting for db" } else { "ok" };
+                let ts = (i * 7919) % N; // every stretch of ids spread over the whole range
+                let mut record = sample(1, ts, body);
+                record.session_id = Some(format!("s{}", i % 700));
+                StoredLog { id: LogId(i + 1), record }
+            })
+            .collect();
+        store.append_logs(logs).await.unwrap();
+        // Blocks of 100 logs in a scrambled order, as the text index's newest-first order is.
+        let mut blocks: Vec<BlockSpan> = (0..N / 100)
+            .map(|b| BlockSpan {
+                first_id: b * 100 + 1,
+                last_id: b * 100 + 100,
+                min_ts: 0,
+                max_ts: N - (b * 37) % 11,
+            })
+            .collect();
+        blocks.sort_by_key(|b| std::cmp::Reverse((b.max_ts, b.first_id % 7)));
+        let filter = LogFilter { query: Some(LogExpr::body("TIMEOUT")), ..LogFilter::new(1, 0, N) };
+        let (exact, estimate) = store
+            .read(move |conn| {
+                Ok((
+                    summarize(conn, &filter, Some(&blocks), usize::MAX)?,
+                    summarize(conn, &filter, Some(&blocks), 0)?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!((exact.logs, exact.sessions, exact.approximate), (6_000, 70, false));
+        assert!(estimate.approximate);
+        assert!(estimate.logs.abs_diff(6_000) < 600, "{estimate:?}");
+        assert!(estimate.sessions.abs_diff(70) < 21, "{estimate:?}");
+    }
+
+    /// Only text and attribute predicates over more than `EXACT_SCAN_LOGS` are
     /// sampled, at a power of two.
     #[test]
     fn only_costly_filters_over_many_logs_are_sampled() {
