@@ -141,6 +141,16 @@ test('the query language, combined filters, Back, and counts that agree', async 
   const query = new URL(page.url()).search.slice(1);
   const hist = (await tether.api(`logs/histogram?${query}`)).body;
   assert.equal(hist.buckets.reduce((n, b) => n + b.total, 0), 1, 'the chart counts the same log');
+  // Live tail adds a new match to the list and to the counts.
+  await page.click('button:has-text("Live tail")');
+  await page.waitForURL(/live=1/);
+  await page.waitForTimeout(2500); // the tail's first poll sets its cursor at "now"
+  await sendLogs(tether.base, [
+    { service: 'payments', severity: 'ERROR', body: 'payment declined: insufficient funds', timeMs: Date.now() },
+    { service: 'web', severity: 'ERROR', body: 'payment widget failed to load', timeMs: Date.now() },
+  ]);
+  await listShows(page, ['payment declined: insufficient funds', 'payment declined: card expired']);
+  await page.waitForSelector('[data-testid=impact]:has-text("2 logs")');
   await page.screenshot({ path: join(artifacts, 'explorer.png') });
   await page.setViewportSize({ width: 1024, height: 700 });
   await page.screenshot({ path: join(artifacts, 'explorer-1024.png') });

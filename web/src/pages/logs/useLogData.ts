@@ -12,6 +12,11 @@ export function useLogData(query: string, live: boolean) {
   const hist = useApi<Histogram>(`logs/histogram?${query}`, true);
   const summary = useApi<Summary>(`logs/summary?${query}`, true);
   const facets = useApi<Facets>(`logs/facets?${query}`);
+  const reloadCounts = useRef(() => {});
+  reloadCounts.current = () => {
+    hist.reload();
+    summary.reload();
+  };
   // The first page, then older pages and tailed logs added to it.
   const [page, setPage] = useState<LogPage | null>(null);
   const [flags, setFlags] = useState<SessionFlags>({});
@@ -22,18 +27,23 @@ export function useLogData(query: string, live: boolean) {
     if (!live) return;
     const controller = new AbortController();
     let cursor: string | null = null;
+    const tailed = new Set<string>();
     const tick = async () => {
       try {
         const r: { results: Log[]; cursor: string } = await api(`logs/tail?${query}${cursor ? `&after=${cursor}` : ''}`, { signal: controller.signal });
-        if (cursor && r.results.length > 0) {
-          // A poll may repeat logs of the previous one (the server re-reads a short overlap
-          // so logs committed late by another Tether process are not missed): keep each id once.
+        // A poll may repeat logs of the previous one (the server re-reads a short overlap
+        // so logs committed late by another Tether process are not missed): keep each id once.
+        const fresh = cursor ? r.results.filter((l) => !tailed.has(l.id)) : [];
+        r.results.forEach((l) => tailed.add(l.id));
+        if (fresh.length > 0) {
           setPage((p) => {
             if (!p) return p;
-            const seen = new Set(p.results.map((l) => l.id));
-            const fresh = r.results.filter((l) => !seen.has(l.id)).reverse();
-            return fresh.length > 0 ? { ...p, results: [...fresh, ...p.results] } : p;
+            const shown = new Set(p.results.map((l) => l.id));
+            const added = fresh.filter((l) => !shown.has(l.id)).reverse();
+            return added.length > 0 ? { ...p, results: [...added, ...p.results] } : p;
           });
+          // The chart and the counts take the new logs in too (kept on screen meanwhile).
+          reloadCounts.current();
         }
         cursor = r.cursor;
       } catch {
