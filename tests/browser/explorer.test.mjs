@@ -69,7 +69,32 @@ test('the query language, combined filters, Back, and counts that agree', async 
 
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   await logIn(page, tether.base);
-  await listShows(page, ['cache warm', 'healthcheck ok', 'checkout page crashed: payment widget', 'payment accepted', 'payment retry scheduled', 'payment declined: card expired']);
+  const ALL = ['cache warm', 'healthcheck ok', 'checkout page crashed: payment widget', 'payment accepted', 'payment retry scheduled', 'payment declined: card expired'];
+  await listShows(page, ALL);
+
+  // One time picker: quick ranges, and From/To that take relative times or dates.
+  const picker = page.locator('button[aria-label="Time range"]');
+  assert.equal((await picker.textContent()).trim(), 'Last 1 hour ▾');
+  await picker.click();
+  await page.click('role=dialog[name="Choose a time range"] >> text=Last 24 hours');
+  await page.waitForURL(/from=-24h/);
+  assert.equal((await picker.textContent()).trim(), 'Last 24 hours ▾');
+  await listShows(page, ALL);
+  await picker.click();
+  await page.fill('role=dialog >> input[aria-label=From]', 'yesterday-ish');
+  await page.click('role=dialog >> button:has-text("Apply")');
+  await page.waitForSelector('role=dialog >> .error-text:has-text("From:")');
+  await page.fill('role=dialog >> input[aria-label=From]', '-30m');
+  await page.fill('role=dialog >> input[aria-label=To]', 'now');
+  await page.screenshot({ path: join(artifacts, 'explorer-time-picker.png') });
+  await page.click('role=dialog >> button:has-text("Apply")');
+  await page.waitForURL(/from=-30m/);
+  assert.equal((await picker.textContent()).trim(), 'Last 30 minutes ▾');
+  await listShows(page, ALL);
+  // The chart ends at now: its last bucket holds the present.
+  const chart = (await tether.api(`logs/histogram?${new URL(page.url()).search.slice(1)}`)).body;
+  const last = Date.parse(chart.buckets.at(-1).start);
+  assert.ok(last <= Date.now() && Date.now() < last + chart.bucket_seconds * 1000 + 5000, `last bucket ${chart.buckets.at(-1).start}`);
 
   // Words AND, field:value, comparisons, negation and OR, each as the box says.
   await search(page, 'payment -healthcheck service:payments level>=warn');
@@ -200,4 +225,44 @@ test('a huge JSON body and a long attribute leave the drawer usable', async (t) 
     await page.screenshot({ path: join(artifacts, `explorer-json-drawer-open-${width}.png`) });
     await page.close();
   }
+});
+
+test('Persons lists the site\'s users, searchable, each opening their page', async (t) => {
+  const tether = await startTether();
+  t.after(tether.stop);
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  // What posthog-js sends when a visitor signs in, and another visitor's first event.
+  const resp = await fetch(`${tether.base}/batch/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      api_key: TOKEN,
+      batch: [
+        { event: '$identify', distinct_id: 'ada@example.com', properties: { $anon_distinct_id: 'anon-ada', $set: { email: 'ada@example.com', name: 'Ada Lovelace' } } },
+        { event: '$pageview', distinct_id: 'bob-42', properties: { $set: { name: 'Bob' }, $current_url: 'https://shop.example/' } },
+      ],
+    }),
+  });
+  assert.equal(resp.status, 200, await resp.text());
+  await eventually('two persons', async () => (await tether.api('persons')).body.results.length === 2);
+
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await logIn(page, tether.base);
+  await page.click('.sidebar a:has-text("Persons")');
+  await page.waitForURL(/\/persons$/);
+  await page.waitForSelector('td a:text-is("ada@example.com")');
+  await page.waitForSelector('td a:text-is("bob-42")');
+  await page.fill('input[aria-label="Search persons"]', 'lovelace');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/search=lovelace/);
+  await eventually('only Ada', async () => (await page.locator('tbody tr').count()) === 1);
+  await page.waitForSelector('tr:has-text("ada@example.com") :text("+1 more ids")');
+  await page.screenshot({ path: join(artifacts, 'persons.png') });
+  await page.click('td a:text-is("ada@example.com")');
+  await page.waitForURL(/\/persons\/ada%40example.com/);
+  await page.waitForSelector('h2:text-is("ada@example.com")');
+  // The team is "Members", apart from the site's persons.
+  assert.equal(await page.locator('.sidebar a:has-text("People")').count(), 0);
+  await page.waitForSelector('.sidebar a:has-text("Members")');
 });

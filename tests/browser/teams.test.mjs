@@ -49,14 +49,14 @@ test('an admin invites a member, who works across projects until removed', async
     return history.results?.find((e) => e.payload?.status === 'firing')?.payload.link;
   });
 
-  // The admin follows the alert's link, then invites a member from the People page.
+  // The admin follows the alert's link, then invites a member from the Members page.
   const adminPage = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
   await logIn(adminPage, tether.base);
   await adminPage.goto(alertLink);
   await adminPage.waitForURL(new RegExp(`/project/${staging.id}/logs\\?`));
   await adminPage.waitForSelector(`.log-row:has-text("${body}")`);
   assert.equal(await adminPage.locator('select[aria-label=Project]').inputValue(), String(staging.id));
-  await adminPage.click('a:has-text("People")');
+  await adminPage.click('a:has-text("Members")');
   await adminPage.waitForURL(/\/users$/);
   await adminPage.selectOption('select[aria-label="Role of the invited person"]', 'member');
   await adminPage.click('button:has-text("Create invitation link")');
@@ -97,7 +97,7 @@ test('an admin invites a member, who works across projects until removed', async
   await member.waitForURL(/\/project\/1\/errors\?status=active$/);
 
   // The member cannot manage people: no menu entry, and the server refuses the page's data.
-  assert.equal(await member.locator('.sidebar a:has-text("People")').count(), 0);
+  assert.equal(await member.locator('.sidebar a:has-text("Members")').count(), 0);
   await member.goto(`${tether.base}/users`);
   await member.waitForSelector('[role=alert]:has-text("managing people needs the admin role; you are a member")');
   await member.click('a:has-text("Your account")');
@@ -105,7 +105,7 @@ test('an admin invites a member, who works across projects until removed', async
   await member.screenshot({ path: join(artifacts, 'account.png') });
 
   // A contractor invited to Staging only: Production does not exist for them, until the admin
-  // gives them a role there on the People page.
+  // gives them a role there on the Members page.
   await adminPage.goto(`${tether.base}/users`);
   await adminPage.selectOption('select[aria-label="Role of the invited person"]', 'viewer');
   await adminPage.selectOption('select[aria-label="Projects of the invited person"]', String(staging.id));

@@ -8,6 +8,7 @@ import { LogsPage } from './pages/Logs';
 import { ReplayPage, ReplaysPage } from './pages/Replay';
 import { ErrorsPage, IssuePage } from './pages/Errors';
 import { PersonPage } from './pages/Person';
+import { PersonsPage } from './pages/Persons';
 import { AlertsPage } from './pages/Alerts';
 import { GuidePage, SettingsPage } from './pages/Settings';
 import { PeoplePage } from './pages/People';
@@ -94,6 +95,7 @@ function ProjectPage({ page, project }: { page: string; project: Project }) {
   if (page.startsWith('/replay/')) return <ReplayPage sessionId={decodeURIComponent(page.slice(8))} />;
   if (page === '/errors') return <ErrorsPage />;
   if (page.startsWith('/errors/')) return <IssuePage id={Number(page.slice(8))} />;
+  if (page === '/persons') return <PersonsPage />;
   if (page.startsWith('/persons/')) return <PersonPage distinctId={decodeURIComponent(page.slice(9))} />;
   if (page === '/alerts') return <AlertsPage />;
   if (page === '/settings') return <SettingsPage project={project} />;
@@ -110,6 +112,7 @@ const NAV = [
   ['logs', 'Logs'],
   ['replay', 'Replays'],
   ['errors', 'Errors'],
+  ['persons', 'Persons'],
   ['alerts', 'Alerts'],
   ['settings', 'Settings'],
   ['guide', 'Link logs to replays'],
@@ -173,7 +176,7 @@ function Sidebar({ page, inProject }: { page: string; inProject: boolean }) {
       <div className="nav-group">Team</div>
       {user.role === 'admin' && (
         <Link to="/users" className={page.startsWith('/users') ? 'nav active' : 'nav'}>
-          People
+          Members
         </Link>
       )}
       <Link to="/account" className={page.startsWith('/account') ? 'nav active' : 'nav'}>

@@ -37,6 +37,7 @@ export type SessionLogs = Schemas['SessionLogs'];
 export type SessionEvent = Schemas['SessionEvent'];
 export type Snapshots = Schemas['Snapshots'];
 export type Person = Schemas['Person'];
+export type PersonList = Schemas['PersonList'];
 export type Me = Schemas['Me'];
 export type LoginSession = Schemas['LoginSession'];
 export type ApiKey = Schemas['ApiKey'];

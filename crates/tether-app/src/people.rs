@@ -19,7 +19,21 @@ pub struct PersonSummary {
     pub errors: u64,
 }
 
+/// Most persons one list answers with.
+pub const MAX_PERSONS: usize = 500;
+
 impl App {
+    /// The project's persons, newest first (at most `limit`, up to [`MAX_PERSONS`]); with
+    /// `search`, those with a distinct id or property containing it.
+    pub async fn persons(
+        &self,
+        project_id: ProjectId,
+        search: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Person>> {
+        self.stores.persons.persons(project_id, search, limit.min(MAX_PERSONS)).await
+    }
+
     /// Every distinct id of the person behind `distinct_id` (just itself if no person is
     /// known), so that a filter on one id finds what the person did under the others.
     pub async fn person_ids(&self, project_id: ProjectId, distinct_id: &str) -> StoreResult<Vec<String>> {

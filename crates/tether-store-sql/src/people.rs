@@ -61,8 +61,7 @@ impl SqlMeta {
             q = q.bind(status.as_str());
         }
         if let Some(text) = &query.text {
-            let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            q = q.bind(format!("%{escaped}%"));
+            q = q.bind(like_pattern(&text.to_lowercase()));
         }
         for id in ids.into_iter().flatten() {
             q = q.bind(*id);
@@ -167,6 +166,33 @@ async fn person_of(
             .await
             .map_err(internal("cannot look up person"))?;
     Ok(row.map(|r| r.get(0)))
+}
+
+/// A person by its row id: properties, creation time and every distinct id.
+async fn person_by_id(tx: &mut Transaction<'_, Any>, id: i64) -> StoreResult<Person> {
+    let properties = properties(tx, id).await?;
+    let created_at_ms: i64 = sqlx::query("SELECT created_at_ms FROM persons WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(internal("cannot read person"))?
+        .get(0);
+    let distinct_ids =
+        sqlx::query("SELECT distinct_id FROM person_distinct_ids WHERE person_id = $1 ORDER BY distinct_id")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(internal("cannot read distinct ids"))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+    Ok(Person { id, distinct_ids, properties, created_at_ms })
+}
+
+/// `text` as a LIKE pattern matching it anywhere, its wildcards escaped with `\`.
+fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 async fn properties(tx: &mut Transaction<'_, Any>, person: i64) -> StoreResult<Map<String, Value>> {
@@ -278,23 +304,36 @@ impl PersonStore for SqlMeta {
     async fn person(&self, project_id: ProjectId, distinct_id: &str) -> StoreResult<Option<Person>> {
         let mut tx = self.pool.begin().await.map_err(internal("cannot read person"))?;
         let Some(id) = person_of(&mut tx, project_id, distinct_id).await? else { return Ok(None) };
-        let properties = properties(&mut tx, id).await?;
-        let created_at_ms: i64 = sqlx::query("SELECT created_at_ms FROM persons WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(internal("cannot read person"))?
-            .get(0);
-        let distinct_ids = sqlx::query(
-            "SELECT distinct_id FROM person_distinct_ids WHERE person_id = $1 ORDER BY distinct_id",
+        person_by_id(&mut tx, id).await.map(Some)
+    }
+
+    async fn persons(
+        &self,
+        project_id: ProjectId,
+        search: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Person>> {
+        let mut tx = self.pool.begin().await.map_err(internal("cannot read persons"))?;
+        let pattern = search.filter(|s| !s.is_empty()).map(|s| like_pattern(&s.to_lowercase()));
+        let ids: Vec<i64> = sqlx::query(
+            "SELECT p.id FROM persons p WHERE p.project_id = $1 AND ($2 = '' OR lower(p.properties) LIKE $2 ESCAPE '\\' \
+             OR EXISTS (SELECT 1 FROM person_distinct_ids d WHERE d.person_id = p.id \
+                        AND lower(d.distinct_id) LIKE $2 ESCAPE '\\')) \
+             ORDER BY p.id DESC LIMIT $3",
         )
-        .bind(id)
+        .bind(project_id)
+        .bind(pattern.unwrap_or_default())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&mut *tx)
         .await
-        .map_err(internal("cannot read distinct ids"))?
+        .map_err(internal("cannot list persons"))?
         .iter()
         .map(|r| r.get(0))
         .collect();
-        Ok(Some(Person { id, distinct_ids, properties, created_at_ms }))
+        let mut persons = Vec::with_capacity(ids.len());
+        for id in ids {
+            persons.push(person_by_id(&mut tx, id).await?);
+        }
+        Ok(persons)
     }
 }

@@ -86,4 +86,12 @@ pub trait PersonStore: Send + Sync {
         self.apply_person_updates(vec![update]).await
     }
     async fn person(&self, project_id: ProjectId, distinct_id: &str) -> StoreResult<Option<Person>>;
+    /// The project's persons, newest first, at most `limit`; with `search`, those with a
+    /// distinct id or a property (name or value) containing it, case-insensitively.
+    async fn persons(
+        &self,
+        project_id: ProjectId,
+        search: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Person>>;
 }

@@ -610,6 +610,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/persons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's persons (the site's users), newest first. */
+        get: operations["people_persons_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/persons/{distinct_id}": {
         parameters: {
             query?: never;
@@ -1136,6 +1153,16 @@ export interface components {
             /** @description Occurrences per day over the last two weeks, oldest first. */
             sparkline: number[];
         };
+        /** @description A person in the list. */
+        ListedPerson: {
+            created_at: string;
+            distinct_ids: string[];
+            /** Format: int64 */
+            id: number;
+            properties: {
+                [key: string]: unknown;
+            };
+        };
         /** @description A log as the list endpoints return it. */
         Log: {
             attributes: {
@@ -1324,6 +1351,10 @@ export interface components {
             logs_30d: number;
             /** Format: int64 */
             sessions: number;
+        };
+        PersonList: {
+            /** @description Newest first. */
+            results: components["schemas"]["ListedPerson"][];
         };
         PresignedUrl: {
             /** @description Always empty: the upload is a PUT of the bytes. */
@@ -2731,6 +2762,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RelatedErrors"];
+                };
+            };
+        };
+    };
+    people_persons_list: {
+        parameters: {
+            query?: {
+                /** @description Persons with a distinct id or property (name or value) containing this, any case. */
+                search?: string;
+                /** @description 1 to 500; 100 when absent. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The project's id (Settings shows it). */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonList"];
                 };
             };
         };

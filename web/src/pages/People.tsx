@@ -1,4 +1,4 @@
-// People (admins only; the server refuses everyone else): users, their instance role and
+// Team members (admins only; the server refuses everyone else): users, their instance role and
 // the projects they may see with a role in each, and invitations — one-time links with an
 // expiry, handed over by any channel, for every project or one.
 import { useState } from 'react';
@@ -25,7 +25,7 @@ export function PeoplePage() {
   if (users.error) {
     return (
       <div className="list-page">
-        <h2>People</h2>
+        <h2>Team members</h2>
         <div className="error-banner" role="alert">{users.error}</div>
       </div>
     );
@@ -34,7 +34,7 @@ export function PeoplePage() {
   const projectName = (id: number) => projects.find((p) => p.id === id)?.name ?? `project ${id}`;
   return (
     <div className="list-page">
-      <h2>People</h2>
+      <h2>Team members</h2>
       <p className="muted">
         Admins manage people and projects and see every project. Everyone else sees only the projects they are a member of,
         with a role in each; a project they are not in does not exist for them. Checked by the server on every request.

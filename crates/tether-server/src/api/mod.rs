@@ -73,6 +73,7 @@ pub(crate) fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(recordings::one))
         .routes(routes!(recordings::snapshots))
         .routes(routes!(recordings::session_events))
+        .routes(routes!(persons::list))
         .routes(routes!(persons::one))
         .routes(routes!(symbols::create_release))
         .routes(routes!(symbols::release_by_hash))

@@ -213,6 +213,7 @@ macro_rules! persons_suite {
     ($make:path, requires = $requires:literal) => {
         $crate::conformance_cases!($make, $requires, persons;
             persons_merge_on_identify_and_keep_set_once,
+            persons_list_newest_first_and_search_ids_and_properties,
             concurrent_updates_of_a_new_person_make_one_person);
     };
 }

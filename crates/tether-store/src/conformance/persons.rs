@@ -69,3 +69,37 @@ pub async fn concurrent_updates_of_a_new_person_make_one_person(s: MetaStores) {
     }
     assert_eq!(s.persons.person(p.id, "anon-2").await.unwrap().map(|q| q.id), Some(person.id));
 }
+
+/// The persons list: newest first, searched by any distinct id or property (any case, `%`
+/// and `_` literal), one project's only.
+pub async fn persons_list_newest_first_and_search_ids_and_properties(s: MetaStores) {
+    let p = s.meta.create_project("P", "phc_person_list").await.unwrap();
+    let other = s.meta.create_project("Q", "phc_person_list_q").await.unwrap();
+    let person = |project: i64, distinct: &str, merge: &[&str], set: serde_json::Value| PersonUpdate {
+        project_id: project,
+        distinct_id: distinct.into(),
+        merge_from: merge.iter().map(|m| (*m).to_owned()).collect(),
+        set: set.as_object().cloned().unwrap_or_default(),
+        set_once: Default::default(),
+        unset: Vec::new(),
+        timestamp_ms: 1000,
+    };
+    let updates = vec![
+        person(p.id, "anon-1", &[], json!({"plan": "free"})),
+        person(p.id, "ada@example.com", &["anon-1"], json!({"name": "Ada Lovelace"})),
+        person(p.id, "bob", &[], json!({"plan": "pro_100%"})),
+        person(other.id, "ada@example.com", &[], json!({})),
+    ];
+    s.persons.apply_person_updates(updates).await.unwrap();
+    let ids = |persons: Vec<crate::Person>| persons.into_iter().map(|p| p.distinct_ids).collect::<Vec<_>>();
+    let all = s.persons.persons(p.id, None, 10).await.unwrap();
+    assert_eq!(ids(all), [vec!["bob"], vec!["ada@example.com", "anon-1"]], "newest first, with every id");
+    for (search, want) in [("ANON", "anon-1"), ("lovelace", "anon-1"), ("100%", "bob"), ("pro_", "bob")] {
+        let found = ids(s.persons.persons(p.id, Some(search), 10).await.unwrap());
+        assert_eq!(found.len(), 1, "{search}: {found:?}");
+        assert!(found[0].contains(&want.to_owned()), "{search}: {found:?}");
+    }
+    assert!(s.persons.persons(p.id, Some("o_o"), 10).await.unwrap().is_empty(), "_ is literal");
+    assert_eq!(s.persons.persons(p.id, None, 1).await.unwrap().len(), 1, "at most the limit");
+    assert_eq!(s.persons.persons(other.id, None, 10).await.unwrap().len(), 1);
+}

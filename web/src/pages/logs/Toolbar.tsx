@@ -1,10 +1,11 @@
-// The logs page's filters: search (in the query language, with its help), time range,
+// The logs page's filters: search (in the query language, with its help), the time picker,
 // service, attribute, live tail, severities, and the chips of active filters. Everything is
 // written to the URL, each change as a history entry so Back steps back through searches.
 import { useEffect, useState } from 'react';
 import { editQuery, Link, setQuery as setUrlQuery } from '../../router';
 import type { Facets } from '../../api';
-import { addFilter, alertQuery, CHIP_FILTERS, localInput, RANGES, SEVERITIES } from './query';
+import { addFilter, alertQuery, CHIP_FILTERS, SEVERITIES } from './query';
+import { TimePicker } from './TimePicker';
 import { QueryHelp } from './QueryHelp';
 
 /** Sets the page's filters as a new history entry (empty values are removed). */
@@ -18,7 +19,6 @@ export function Toolbar({ url, facets, services }: { url: URL; facets: Facets | 
   const [attrInput, setAttrInput] = useState('');
   const live = url.searchParams.get('live') === '1';
   const severityFilter = url.searchParams.getAll('severity').flatMap((s) => s.split(','));
-  const from = url.searchParams.get('from') ?? '-1h';
   const chips = [...url.searchParams.entries()].filter(([k]) => CHIP_FILTERS.includes(k));
   return (
     <>
@@ -38,30 +38,7 @@ export function Toolbar({ url, facets, services }: { url: URL; facets: Facets | 
           />
         </form>
         <QueryHelp />
-        <select
-          value={RANGES.some(([v]) => v === from) ? from : 'custom'}
-          onChange={(e) => e.target.value !== 'custom' && setQuery({ from: e.target.value, to: null })}
-          aria-label="Time range"
-        >
-          {RANGES.map(([v, label]) => (
-            <option key={v} value={v}>
-              {label}
-            </option>
-          ))}
-          <option value="custom">Custom range</option>
-        </select>
-        <input
-          type="datetime-local"
-          aria-label="From"
-          value={localInput(url.searchParams.get('from'))}
-          onChange={(e) => e.target.value && setQuery({ from: new Date(e.target.value).toISOString() })}
-        />
-        <input
-          type="datetime-local"
-          aria-label="To"
-          value={localInput(url.searchParams.get('to'))}
-          onChange={(e) => setQuery({ to: e.target.value ? new Date(e.target.value).toISOString() : null })}
-        />
+        <TimePicker url={url} />
         <select value={url.searchParams.get('service') ?? ''} onChange={(e) => setQuery({ service: e.target.value || null })} aria-label="Service">
           <option value="">All services</option>
           {serviceChoices(url, services).map((f) => (

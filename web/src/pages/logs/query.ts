@@ -9,13 +9,6 @@ export function alertQuery(params: URLSearchParams): string {
 }
 
 const PASSED_ON = ['q', 'severity', 'service', 'session_id', 'distinct_id', 'trace_id', 'from', 'to', 'attr'];
-export const RANGES = [
-  ['-15m', 'Last 15 minutes'],
-  ['-1h', 'Last hour'],
-  ['-24h', 'Last 24 hours'],
-  ['-7d', 'Last 7 days'],
-  ['-30d', 'Last 30 days'],
-];
 export const SEVERITIES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 /** Filters shown as removable chips above the list. */
 export const CHIP_FILTERS = ['session_id', 'distinct_id', 'service', 'trace_id', 'attr'];
@@ -27,14 +20,6 @@ export type SessionFlags = Record<string, SessionFlag>;
 export function summaryText(s: Summary): string {
   const n = (v: number) => `${s.approximate ? '≈' : ''}${v.toLocaleString()}`;
   return `${n(s.logs)} logs · ${n(s.sessions)} sessions · ${n(s.users)} users`;
-}
-
-/** `2026-11-27T01:02` in local time, for datetime-local inputs. */
-export function localInput(iso: string | null): string {
-  if (!iso || iso.startsWith('-') || iso === 'now') return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 }
 
 /** The API query of the page's time range alone (what every service of the range is counted over). */
