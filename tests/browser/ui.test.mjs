@@ -105,11 +105,12 @@ test('from a log line to the recording, the related errors and the person', asyn
   await page.screenshot({ path: join(artifacts, 'person.png') });
   await page.goBack();
 
-  // View recording opens the replay at the log's time − 5 s, with the backend log listed.
+  // View recording opens the replay at the log's moment, its marker labelled, with the backend log listed.
   await page.waitForSelector('text=View recording');
   await page.click('text=View recording');
   await page.waitForURL(/\/replay\//);
-  assert.equal(new URL(page.url()).searchParams.get('t'), String(Math.max(Date.parse(new Date(now).toISOString()) - 5000, 0)));
+  assert.equal(new URL(page.url()).searchParams.get('t'), String(Date.parse(new Date(now).toISOString())));
+  await page.waitForSelector('.log-mark .mark-label:text-is("log")');
   const frame = page.frameLocator('.player iframe');
   await frame.locator('#pay').waitFor({ timeout: 15_000 });
   await page.waitForSelector('.panel-log:has-text("payment gateway timeout")');
@@ -118,6 +119,22 @@ test('from a log line to the recording, the related errors and the person', asyn
   await page.goto(`${tether.base}/replay/${encodeURIComponent(sessionId)}?t=${rec.start_ms}`);
   await page.frameLocator('.player iframe').locator('#pay').waitFor({ timeout: 15_000 });
   await page.waitForSelector('.panel-log.future:has-text("cart validated during the visit")');
+  // The clock shows the total; the keyboard plays, pauses, steps 5 s and sets the speed.
+  const clock = page.locator('[data-testid=elapsed]');
+  await eventually('the clock and its total', async () => /^0s \/ \d/.test((await clock.textContent()).trim()));
+  await page.keyboard.press('4');
+  assert.equal(await page.inputValue('select[aria-label=Speed]'), '4');
+  const at = () => Number(new URL(page.url()).searchParams.get('t'));
+  await page.keyboard.press('ArrowRight');
+  await eventually('5 s on', async () => at() > rec.start_ms);
+  const ahead = at();
+  assert.ok(ahead <= Math.min(rec.start_ms + 6000, rec.end_ms), `${ahead - rec.start_ms} ms in`);
+  await page.keyboard.press('ArrowLeft');
+  await eventually('5 s back', async () => at() === Math.max(rec.start_ms, ahead - 5000));
+  await page.keyboard.press(' ');
+  await page.waitForSelector('button:text-is("Pause")');
+  await page.keyboard.press(' ');
+  await page.waitForSelector('button:text-is("Play")');
   await page.click('button:has-text("Play")');
   await page.waitForSelector('.panel-log.current:has-text("cart validated during the visit")', { timeout: 15_000 });
   await page.click('role=tab[name=/^Errors/]');

@@ -125,7 +125,7 @@ export function LogDrawer({ id, onClose }: { id: string; onClose: () => void }) 
                 ) : (
                   <Link
                     className="primary button"
-                    to={`/replay/${encodeURIComponent(log.session_id)}?t=${Math.max(Date.parse(log.timestamp) - 5000, 0)}&mark=${Date.parse(log.timestamp)}`}
+                    to={`/replay/${encodeURIComponent(log.session_id)}?t=${Date.parse(log.timestamp)}&mark=${Date.parse(log.timestamp)}`}
                   >
                     ▶ View recording
                   </Link>

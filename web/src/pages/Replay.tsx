@@ -154,7 +154,41 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
     show(w, ms, playing);
     setNow(ms);
     setQuery({ t: String(Math.round(ms)) });
+    // Rebuilding the page at `ms` can focus the replay's iframe, whose keys never reach this window.
+    if (document.activeElement instanceof HTMLIFrameElement) document.activeElement.blur();
   };
+  const start = recording?.start_ms ?? 0;
+  const duration = recording ? Math.max(recording.duration_ms, 1) : 1;
+  const togglePlay = () => {
+    const p = onScreen();
+    if (!p) return;
+    playingRef.current = !playing;
+    if (playing) p.pause();
+    else p.play(p.getCurrentTime());
+    setPlaying(!playing);
+  };
+  const changeSpeed = (s: number) => {
+    setSpeed(s);
+    for (const { player } of players.current.values()) player.setConfig({ speed: s });
+  };
+  // Keyboard: space plays or pauses, ← and → step 5 s, 1 2 4 8 set the speed.
+  const keys = useRef<(e: KeyboardEvent) => void>(() => {});
+  keys.current = (e) => {
+    const target = e.target as HTMLElement;
+    if (['INPUT', 'SELECT', 'TEXTAREA', 'BUTTON'].includes(target.tagName) || e.metaKey || e.ctrlKey || e.altKey) return;
+    const end = start + duration;
+    if (e.key === ' ') togglePlay();
+    else if (e.key === 'ArrowLeft') seek(Math.max(start, now - 5000));
+    else if (e.key === 'ArrowRight') seek(Math.min(end, now + 5000));
+    else if (['1', '2', '4', '8'].includes(e.key)) changeSpeed(Number(e.key));
+    else return;
+    e.preventDefault();
+  };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => keys.current(e);
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
   const current = logs.filter((l) => Date.parse(l.timestamp) <= now).length - 1;
   // The panel scrolls with playback: the current log stays in view.
   const panel = useRef<HTMLElement>(null);
@@ -162,8 +196,6 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
     if (tab !== 'logs' || current < 0) return;
     panel.current?.querySelectorAll('.panel-log')[current]?.scrollIntoView({ block: 'nearest' });
   }, [current, tab]);
-  const start = recording?.start_ms ?? 0;
-  const duration = recording ? Math.max(recording.duration_ms, 1) : 1;
 
   return (
     <div className="replay-page">
@@ -197,28 +229,10 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
           )}
           <div className="player" ref={holder} data-testid="player" />
           <div className="controls">
-            <button
-              className="primary"
-              onClick={() => {
-                const p = onScreen();
-                if (!p) return;
-                playingRef.current = !playing;
-                if (playing) p.pause();
-                else p.play(p.getCurrentTime());
-                setPlaying(!playing);
-              }}
-            >
+            <button className="primary" onClick={togglePlay} title="Play or pause (space)">
               {playing ? 'Pause' : 'Play'}
             </button>
-            <select
-              value={speed}
-              onChange={(e) => {
-                const s = Number(e.target.value);
-                setSpeed(s);
-                for (const { player } of players.current.values()) player.setConfig({ speed: s });
-              }}
-              aria-label="Speed"
-            >
+            <select value={speed} onChange={(e) => changeSpeed(Number(e.target.value))} aria-label="Speed" title="Speed (keys 1, 2, 4, 8)">
               {[1, 2, 4, 8].map((s) => (
                 <option key={s} value={s}>
                   {s}×
@@ -238,7 +252,9 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
               />
               Skip inactivity
             </label>
-            <span className="muted" data-testid="elapsed">{recording ? formatDuration(Math.max(0, now - start)) : ''}</span>
+            <span className="muted" data-testid="elapsed" title="← and → step 5 seconds">
+              {recording ? `${formatDuration(Math.max(0, now - start))} / ${formatDuration(recording.duration_ms)}` : ''}
+            </span>
           </div>
           <div
             className="timeline"
@@ -248,7 +264,11 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
             }}
           >
             <div className="progress" style={{ width: `${Math.min(100, ((now - start) / duration) * 100)}%` }} />
-            {mark > 0 && <div className="marker log-mark" title="The log you came from" style={{ left: `${((mark - start) / duration) * 100}%` }} />}
+            {mark > 0 && (
+              <div className="marker log-mark" title="The log you came from" style={{ left: `${((mark - start) / duration) * 100}%` }}>
+                <span className="mark-label">log</span>
+              </div>
+            )}
             {clicks.map((t, i) => (
               <div key={`c${i}`} className="marker click-mark" title="Click" style={{ left: `${((t - start) / duration) * 100}%` }} />
             ))}
