@@ -187,14 +187,16 @@ fn condition_sql(condition: &Condition) -> (String, Vec<Bound>) {
         }
         Condition::Equals(field, v) => (format!("{} = ?", column(*field)), vec![Bound::from(v.as_str())]),
         Condition::Present(field) => (format!("{} != ''", column(*field)), Vec::new()),
-        Condition::Severity(op, s) => (format!("severity {} ?", op.sql()), vec![Bound::Int(s.code().into())]),
+        Condition::Severity(op, s) => {
+            (format!("severity {} ?", op.symbol()), vec![Bound::Int(s.code().into())])
+        }
         Condition::AttrEquals { key, value } => (
             "(mapContains(attributes, ?) AND attributes[?] = ?)".into(),
             vec![key.as_str().into(), key.as_str().into(), value.as_str().into()],
         ),
         Condition::AttrPresent(key) => ("mapContains(attributes, ?)".into(), vec![key.as_str().into()]),
         Condition::AttrCompare { key, op, value } => (
-            format!("toFloat64OrNull(attributes[?]) {} ?", op.sql()),
+            format!("toFloat64OrNull(attributes[?]) {} ?", op.symbol()),
             vec![key.as_str().into(), Bound::Float(*value)],
         ),
     }

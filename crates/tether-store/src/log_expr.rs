@@ -37,8 +37,8 @@ pub enum Compare {
 }
 
 impl Compare {
-    /// The operator as SQL writes it (both backends).
-    pub fn sql(self) -> &'static str {
+    /// The operator's symbol, as the query language and SQL both write it.
+    pub fn symbol(self) -> &'static str {
         match self {
             Compare::Eq => "=",
             Compare::Lt => "<",

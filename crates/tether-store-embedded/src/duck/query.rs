@@ -193,13 +193,15 @@ fn condition_sql(condition: &Condition) -> (String, Vec<Value>) {
         Condition::Equals(field, v) => (format!("{} = ?", column(*field)), vec![text(v)]),
         Condition::Present(Field::Trace) => ("trace_id_high IS NOT NULL".into(), Vec::new()),
         Condition::Present(field) => (format!("{} <> ''", column(*field)), Vec::new()),
-        Condition::Severity(op, s) => (format!("severity {} ?", op.sql()), vec![Value::UTinyInt(s.code())]),
+        Condition::Severity(op, s) => {
+            (format!("severity {} ?", op.symbol()), vec![Value::UTinyInt(s.code())])
+        }
         Condition::AttrEquals { key, value } => {
             (format!("{} = ?", *ATTRIBUTE_VALUE), vec![text(key), text(key), text(value)])
         }
         Condition::AttrPresent(key) => (ATTRIBUTE_EXISTS.clone(), vec![text(key), text(key)]),
         Condition::AttrCompare { key, op, value } => (
-            format!("TRY_CAST({} AS DOUBLE) {} ?", *ATTRIBUTE_VALUE, op.sql()),
+            format!("TRY_CAST({} AS DOUBLE) {} ?", *ATTRIBUTE_VALUE, op.symbol()),
             vec![text(key), text(key), Value::Double(*value)],
         ),
     }
