@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
     AttributeFacet, Breakdown, Condition, CountedValue, ErrorKind, Facets, Field, Histogram, HistogramBucket,
-    LogExpr, LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoreError,
-    StoreResult, StoredLog,
+    LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoreError, StoreResult,
+    StoredLog,
 };
 
 use crate::sql::{self, Bound, Where};
@@ -134,41 +134,17 @@ fn filter_where(filter: &LogFilter, span: Option<(i64, i64)>) -> Where {
         }
     }
     if let Some(query) = &filter.query {
+        // Every leaf is 1 or 0, never NULL, so NOT inverts it.
         let mut sql = String::new();
         let mut binds = Vec::new();
-        expr_sql(query, &mut sql, &mut binds);
-        w.push(&sql, binds);
-    }
-    w
-}
-
-/// Appends `expr` as a boolean SQL expression (never NULL, so NOT inverts it) and its values.
-fn expr_sql(expr: &LogExpr, sql: &mut String, binds: &mut Vec<Bound>) {
-    let mut join = |parts: &[LogExpr], op: &str, empty: &str| {
-        if parts.is_empty() {
-            sql.push_str(empty);
-        }
-        for (i, part) in parts.iter().enumerate() {
-            sql.push_str(if i == 0 { "(" } else { op });
-            expr_sql(part, sql, binds);
-        }
-        if !parts.is_empty() {
-            sql.push(')');
-        }
-    };
-    match expr {
-        LogExpr::And(parts) => join(parts, " AND ", "1"),
-        LogExpr::Or(parts) => join(parts, " OR ", "0"),
-        LogExpr::Not(inner) => {
-            sql.push_str("NOT ");
-            expr_sql(inner, sql, binds);
-        }
-        LogExpr::Match(condition) => {
+        query.write_infix(&mut sql, "1", "0", &mut |condition, sql| {
             let (clause, values) = condition_sql(condition);
             sql.push_str(&format!("ifNull({clause}, 0)"));
             binds.extend(values);
-        }
+        });
+        w.push(&sql, binds);
     }
+    w
 }
 
 /// One condition as SQL (NULL or false where the field is missing) and its values.

@@ -121,6 +121,36 @@ impl LogExpr {
         texts.filter(|t| !t.is_empty()).collect()
     }
 
+    /// Writes the expression in infix form — `(a AND b)`, `(a OR b)`, `NOT a`, as the query
+    /// language spells it and SQL too — with each condition written by `leaf`, an empty AND
+    /// as `always` and an empty OR as `never`. Each backend supplies only its leaves.
+    pub fn write_infix<F: FnMut(&Condition, &mut String)>(
+        &self,
+        out: &mut String,
+        always: &str,
+        never: &str,
+        leaf: &mut F,
+    ) {
+        let (parts, op, empty) = match self {
+            LogExpr::And(parts) => (parts, " AND ", always),
+            LogExpr::Or(parts) => (parts, " OR ", never),
+            LogExpr::Not(inner) => {
+                out.push_str("NOT ");
+                return inner.write_infix(out, always, never, leaf);
+            }
+            LogExpr::Match(condition) => return leaf(condition, out),
+        };
+        if parts.is_empty() {
+            out.push_str(empty);
+            return;
+        }
+        for (i, part) in parts.iter().enumerate() {
+            out.push_str(if i == 0 { "(" } else { op });
+            part.write_infix(out, always, never, leaf);
+        }
+        out.push(')');
+    }
+
     /// The texts the expression looks for in bodies anywhere but under NOT: what a list
     /// of its matches marks in each line.
     pub fn sought_texts(&self) -> Vec<&str> {

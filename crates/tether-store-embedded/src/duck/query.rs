@@ -2,7 +2,7 @@
 //! always bound, never spliced into the text.
 
 use duckdb::types::Value;
-use tether_store::{Condition, Field, LogExpr, LogFilter, PageCursor};
+use tether_store::{Condition, Field, LogFilter, PageCursor};
 
 use std::sync::LazyLock;
 
@@ -99,9 +99,14 @@ impl Where {
         w.push("project_id = ?", [Value::BigInt(filter.project_id)]);
         w.push("ts >= ? AND ts < ?", [Value::BigInt(from), Value::BigInt(to)]);
         if let Some(query) = &filter.query {
+            // Every leaf is TRUE or FALSE, never NULL, so NOT inverts it.
             let mut sql = String::new();
             let mut params = Vec::new();
-            expr_sql(query, &mut sql, &mut params);
+            query.write_infix(&mut sql, "true", "false", &mut |condition, sql| {
+                let (clause, values) = condition_sql(condition);
+                sql.push_str(&format!("(({clause}) IS TRUE)"));
+                params.extend(values);
+            });
             w.text = Some((sql, params));
         }
         w.push_in("severity", filter.severities.iter().map(|s| Value::UTinyInt(s.code())));
@@ -137,35 +142,6 @@ fn trace_equals(hex: &str) -> (&'static str, Vec<Value>) {
             ("trace_id_high = ? AND trace_id_low = ?", vec![Value::UBigInt(high), Value::UBigInt(low)])
         }
         None => ("false", Vec::new()),
-    }
-}
-
-/// Appends `expr` as a boolean SQL expression (never NULL, so NOT inverts it) and its values.
-fn expr_sql(expr: &LogExpr, sql: &mut String, params: &mut Vec<Value>) {
-    let mut join = |parts: &[LogExpr], op: &str, empty: &str| {
-        if parts.is_empty() {
-            sql.push_str(empty);
-        }
-        for (i, part) in parts.iter().enumerate() {
-            sql.push_str(if i == 0 { "(" } else { op });
-            expr_sql(part, sql, params);
-        }
-        if !parts.is_empty() {
-            sql.push(')');
-        }
-    };
-    match expr {
-        LogExpr::And(parts) => join(parts, " AND ", "true"),
-        LogExpr::Or(parts) => join(parts, " OR ", "false"),
-        LogExpr::Not(inner) => {
-            sql.push_str("NOT ");
-            expr_sql(inner, sql, params);
-        }
-        LogExpr::Match(condition) => {
-            let (clause, values) = condition_sql(condition);
-            sql.push_str(&format!("(({clause}) IS TRUE)"));
-            params.extend(values);
-        }
     }
 }
 
