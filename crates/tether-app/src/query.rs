@@ -10,6 +10,8 @@
 //!   (`message`) and any attribute as `attr.<key>` or `@<key>`; `field:*` for "has one";
 //!   `severity>=warn`, `attr.http.status_code>499` (`>`, `>=`, `<`, `<=`; numbers for
 //!   attributes). A quoted value may hold spaces: `service:"billing api"`.
+//! - `pattern:"Receiving block <id> src: <ip>"` — bodies of a log pattern's shape (the
+//!   template as the patterns list writes it).
 //!
 //! A mistake is refused with its column: `column 9: expected a value after "service:"`.
 //! Hand-written because the grammar is this small and its errors should speak our fields;
@@ -39,6 +41,7 @@ const FIELDS: &[(&str, Name)] = &[
     ("distinct_id", Name::Field(Field::Person)),
     ("body", Name::Body),
     ("message", Name::Body),
+    ("pattern", Name::Pattern),
 ];
 
 /// What a `name:` before a value refers to.
@@ -47,6 +50,7 @@ enum Name {
     Field(Field),
     Severity,
     Body,
+    Pattern,
     Attribute(String),
 }
 
@@ -268,6 +272,7 @@ fn condition(name: Name, op: &str, value: String) -> Result<LogExpr, String> {
         }
         (Name::Body, _) if any => return Err("body:* matches every log; leave it out".into()),
         (Name::Body, _) => Condition::Body(value),
+        (Name::Pattern, _) => pattern_condition(&value)?,
         (Name::Field(field), _) if any => Condition::Present(field),
         (Name::Field(Field::Trace), _) => {
             let hex = value.to_ascii_lowercase();
@@ -280,6 +285,15 @@ fn condition(name: Name, op: &str, value: String) -> Result<LogExpr, String> {
     };
     let expr = LogExpr::Match(condition);
     Ok(if op == "!=" { expr.negate() } else { expr })
+}
+
+/// The condition of a log pattern's template text.
+pub(crate) fn pattern_condition(text: &str) -> Result<Condition, String> {
+    let template = tether_patterns::Template::parse(text);
+    if text == "*" || template.words().next().is_none() {
+        return Err("expected a pattern's template, with at least one word".into());
+    }
+    Ok(Condition::Pattern { regex: template.regex(), words: template.words().map(str::to_owned).collect() })
 }
 
 /// Severity names as people write them: any case, `warning`, `err`, `crit`.
@@ -430,6 +444,13 @@ mod tests {
             ("GET /api/orders?id=5", LogExpr::And(vec![body("GET"), body("/api/orders?id=5")])),
             ("100%", body("100%")),
             ("- a", LogExpr::And(vec![body("-"), body("a")])),
+            (
+                "pattern:\"user <*> logged in\"",
+                m(Condition::Pattern {
+                    regex: r"^\s*user\s+\S+\s+logged\s+in\s*$".into(),
+                    words: vec!["user".into(), "logged".into(), "in".into()],
+                }),
+            ),
         ];
         for (query, want) in cases {
             assert_eq!(parsed(query), want, "{query}");
@@ -454,6 +475,8 @@ mod tests {
             ("service>3", 9, "only severity and attributes compare"),
             ("body:*", 6, "body:* matches every log"),
             ("attr.:x", 1, "unknown field \"attr.\""),
+            ("pattern:*", 9, "expected a pattern's template"),
+            ("pattern:<num>", 9, "expected a pattern's template"),
         ];
         for (query, column, message) in cases {
             let err = parse(query).unwrap_err();

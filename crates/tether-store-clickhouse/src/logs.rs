@@ -161,6 +161,14 @@ fn condition_sql(condition: &Condition) -> (String, Vec<Bound>) {
         Condition::Body(text) => {
             ("lowerUTF8(body) LIKE ?".into(), vec![Bound::Text(contains_pattern(&text.to_lowercase()))])
         }
+        // Each word as the indexes' expression (they skip granules by it), then the whole
+        // shape.
+        Condition::Pattern { regex, words } => {
+            let mut sql: String = words.iter().map(|_| "lowerUTF8(body) LIKE ? AND ").collect();
+            sql.push_str("match(body, ?)");
+            let likes = words.iter().map(|w| Bound::Text(contains_pattern(&w.to_lowercase())));
+            (format!("({sql})"), likes.chain([Bound::from(regex.as_str())]).collect())
+        }
         Condition::Equals(field, v) => (format!("{} = ?", column(*field)), vec![Bound::from(v.as_str())]),
         Condition::Present(field) => (format!("{} != ''", column(*field)), Vec::new()),
         Condition::Severity(op, s) => {

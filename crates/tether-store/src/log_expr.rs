@@ -74,6 +74,12 @@ pub enum Condition {
         op: Compare,
         value: f64,
     },
+    /// The body has a log pattern's shape: `regex` (RE2 syntax, anchored) matches the whole
+    /// body; every matching body contains each of `words` exactly (what indexes narrow by).
+    Pattern {
+        regex: String,
+        words: Vec<String>,
+    },
 }
 
 impl LogExpr {
@@ -114,9 +120,10 @@ impl LogExpr {
 
     /// The texts every matching body contains (see [`LogExpr::required`]).
     pub fn required_texts(&self) -> Vec<&str> {
-        let texts = self.required().into_iter().filter_map(|c| match c {
-            Condition::Body(text) => Some(text.as_str()),
-            _ => None,
+        let texts = self.required().into_iter().flat_map(|c| match c {
+            Condition::Body(text) => vec![text.as_str()],
+            Condition::Pattern { words, .. } => words.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
         });
         texts.filter(|t| !t.is_empty()).collect()
     }
@@ -172,6 +179,7 @@ impl LogExpr {
             LogExpr::Match(c) => matches!(
                 c,
                 Condition::Body(_)
+                    | Condition::Pattern { .. }
                     | Condition::AttrEquals { .. }
                     | Condition::AttrPresent(_)
                     | Condition::AttrCompare { .. }

@@ -162,6 +162,12 @@ fn condition_sql(condition: &Condition) -> (String, Vec<Value>) {
             ("contains(lower(body), ?)".into(), vec![Value::Text(t.to_lowercase())])
         }
         Condition::Body(t) => ("contains(body, ?)".into(), vec![text(t)]),
+        // The words first: a substring test is far cheaper than the expression.
+        Condition::Pattern { regex, words } => {
+            let mut sql: String = words.iter().map(|_| "contains(body, ?) AND ").collect();
+            sql.push_str("regexp_matches(body, ?)");
+            (sql, words.iter().map(|w| text(w)).chain([text(regex)]).collect())
+        }
         Condition::Equals(Field::Trace, hex) => {
             let (clause, values) = trace_equals(hex);
             (clause.into(), values)

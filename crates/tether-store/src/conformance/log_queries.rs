@@ -29,6 +29,10 @@ fn attr_compare(key: &str, op: Compare, value: f64) -> LogExpr {
     m(Condition::AttrCompare { key: key.into(), op, value })
 }
 
+fn shape(regex: &str, words: &[&str]) -> LogExpr {
+    m(Condition::Pattern { regex: regex.into(), words: words.iter().map(|w| (*w).to_owned()).collect() })
+}
+
 /// Six logs, oldest first: A (T0) … F (T0 + 5 s).
 async fn six_logs(s: &LogStores) {
     let attrs = |entries: &[(&str, AttrValue)]| {
@@ -121,6 +125,14 @@ fn cases() -> Vec<(&'static str, LogExpr, &'static str)> {
         ("attribute <=", attr_compare("status", Le, 204.0), "EB"),
         ("attribute > a fraction", attr_compare("duration_ms", Gt, 100.0), "A"),
         ("NOT attribute > keeps logs it cannot compare", attr_compare("status", Gt, 250.0).negate(), "FEDCB"),
+        (
+            "a pattern's shape",
+            shape(r"^\s*user\s+\S+\s+in\s+\(100%\s+\S+\s*$", &["user", "in", "(100%"]),
+            "B",
+        ),
+        ("a pattern's shape has every token", shape(r"^\s*Payment\s+\S+\s*$", &["Payment"]), ""),
+        ("a pattern's words are exact", shape(r"^\s*payment\s+\S+\s+crashed\s*$", &["payment"]), ""),
+        ("NOT a pattern", shape(r"^\s*cache\s+\S+\s*$", &["cache"]).negate(), "FEDBA"),
     ]
 }
 
