@@ -22,6 +22,7 @@ pub mod commit;
 pub mod errors;
 pub mod keys;
 pub mod logs;
+pub mod patterns;
 pub mod people;
 pub mod query;
 pub mod recordings;
@@ -98,11 +99,12 @@ pub struct App {
     stores: Stores,
     clock: Arc<dyn Clock>,
     symbols: Arc<dyn capture::Symbolicate>,
+    patterns: Arc<patterns::Catalogs>,
 }
 
 impl App {
     pub fn new(stores: Stores, clock: Arc<dyn Clock>, symbols: Arc<dyn capture::Symbolicate>) -> App {
-        App { stores, clock, symbols }
+        App { stores, clock, symbols, patterns: Arc::default() }
     }
 
     /// What time it is for the use cases (moved by tests through a [`ManualClock`]).

@@ -447,7 +447,8 @@ mod tests {
             (
                 "pattern:\"user <*> logged in\"",
                 m(Condition::Pattern {
-                    regex: r"^\s*user\s+\S+\s+logged\s+in\s*$".into(),
+                    regex: r"^[\t\f\r ]*user[\t\f\r ]+\S+[\t\f\r ]+logged[\t\f\r ]+in[\t\f\r ]*(?:\n|$)"
+                        .into(),
                     words: vec!["user".into(), "logged".into(), "in".into()],
                 }),
             ),

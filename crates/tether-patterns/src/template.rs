@@ -69,13 +69,15 @@ impl Template {
         all && tokens.next().is_none()
     }
 
-    /// A regular expression (RE2 syntax, which DuckDB and ClickHouse both use) that matches
-    /// a whole body exactly when [`Template::matches`] does.
+    /// A regular expression (RE2 syntax, which DuckDB and ClickHouse both use) that finds
+    /// a body exactly when [`Template::matches`] holds: its first line has the shape.
     pub fn regex(&self) -> String {
-        let mut out = String::from(r"^\s*");
+        const SPACE: &str = r"[\t\f\r ]";
+        let mut out = format!("^{SPACE}*");
         for (i, slot) in self.slots.iter().enumerate() {
             if i > 0 {
-                out.push_str(r"\s+");
+                out.push_str(SPACE);
+                out.push('+');
             }
             match slot {
                 Slot::Word(w) => out.push_str(&regex::escape(w)),
@@ -85,7 +87,7 @@ impl Template {
                 }
             }
         }
-        out.push_str(r"\s*$");
+        let _ = write!(out, r"{SPACE}*(?:\n|$)");
         out
     }
 
@@ -120,11 +122,13 @@ mod tests {
         let re = regex::Regex::new(&template.regex()).expect("valid regex");
         let cases = [
             ("Accepted password for root from 10.0.0.1 port 22 ssh2 (a+b)", true),
-            ("  Accepted  password for bob from x port 1 ssh2 (a+b)\n", true),
+            ("  Accepted \t password for bob from x port 1 ssh2 (a+b)\n", true),
             ("Accepted password for root from 10.0.0.1 port 22 ssh2", false),
             ("Accepted password for root from 10.0.0.1 port 22 ssh2 (a+b) extra", false),
             ("Accepted password for from 10.0.0.1 port 22 ssh2 (a+b)", false),
             ("Accepted password for root from 10.0.0.1 port 22 ssh2 (aab)", false),
+            ("Accepted password for root from 10.0.0.1 port 22 ssh2 (a+b)\r\n  at line 2", true),
+            ("Accepted password for root\nfrom 10.0.0.1 port 22 ssh2 (a+b)", false),
         ];
         for (message, expected) in cases {
             assert_eq!(template.matches(message), expected, "{message}");

@@ -54,10 +54,16 @@ impl fmt::Display for VarKind {
     }
 }
 
-/// The tokens of a message: maximal runs of non-whitespace. Splitting only at whitespace
-/// keeps a template turnable into a pattern the stores can match (`\S+` per variable).
+/// The tokens of a message: its first line's maximal runs of non-whitespace (ASCII). A
+/// stack trace's or a dump's first line names it; the lines after it are its values.
+/// Splitting only at whitespace keeps a template turnable into a pattern the stores can
+/// match (`\S+` per variable).
 pub(crate) fn tokens(message: &str) -> impl Iterator<Item = &str> {
-    message.split_whitespace()
+    first_line(message).split_ascii_whitespace()
+}
+
+fn first_line(message: &str) -> &str {
+    message.split('\n').next().unwrap_or_default()
 }
 
 /// The kind of a token that is a variable by its shape alone, or `None` for a word.
@@ -107,6 +113,7 @@ fn is_number(s: &str) -> bool {
     let s = s.strip_suffix(['%', 's']).unwrap_or(s);
     !s.is_empty()
         && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && s.matches('.').count() <= 1
         && s.bytes().next().is_some_and(|b| b.is_ascii_digit())
 }
 
@@ -152,6 +159,7 @@ mod tests {
             ("1234", Some(VarKind::Num)),
             ("-3.5,", Some(VarKind::Num)),
             ("10.0.0.1:8080", Some(VarKind::Ip)),
+            ("10.0.0.25", Some(VarKind::Ip)),
             ("/10.250.19.102:54106", Some(VarKind::Ip)),
             ("550e8400-e29b-41d4-a716-446655440000", Some(VarKind::Uuid)),
             ("12:03:44.123", Some(VarKind::Time)),

@@ -16,10 +16,12 @@ pub(crate) const NOW_MS: i64 = 1_780_000_000_000 / DAY_MS * DAY_MS + DAY_MS / 2;
 
 pub(crate) struct Fixture {
     pub(crate) app: App,
+    /// Each test binary compiles this module and reads some of the fields.
+    #[allow(dead_code)]
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) duck: Arc<DuckAnalytics>,
+    #[allow(dead_code)]
     pub(crate) meta: Arc<SqlMeta>,
-    /// Each test binary compiles this module; only the retention tests read these two.
     #[allow(dead_code)]
     pub(crate) recordings: tether_store::Recordings,
     /// Holds the databases and, under `blobs/`, the blob folder.
