@@ -94,21 +94,26 @@ impl App {
         let totals: Vec<u64> = histogram.buckets.iter().map(|(_, counts)| counts.values().sum()).collect();
         let per_bucket = SAMPLE_LOGS / starts.len().max(1);
         let width = histogram.width_ns;
-        let reads = starts.iter().zip(&totals).map(|(&start, &total)| {
-            let mut bucket = filter.clone();
-            (bucket.from_ns, bucket.to_ns) = (start.max(filter.from_ns), (start + width).min(filter.to_ns));
-            async move {
-                if total == 0 {
-                    return Ok(BucketSample { logs: Vec::new(), total });
-                }
-                let query = LogQuery { filter: bucket, limit: per_bucket, after: None };
-                let logs = self.stores.logs.search(query).await?.logs;
-                // An estimated total below what was read is raised to it.
-                Ok::<_, StoreError>(BucketSample { total: total.max(logs.len() as u64), logs })
+        let jobs: Vec<(LogFilter, u64)> = starts
+            .iter()
+            .zip(&totals)
+            .map(|(&start, &total)| {
+                let mut bucket = filter.clone();
+                (bucket.from_ns, bucket.to_ns) =
+                    (start.max(filter.from_ns), (start + width).min(filter.to_ns));
+                (bucket, total)
+            })
+            .collect();
+        let reads = futures::stream::iter(jobs).map(|(bucket, total)| async move {
+            if total == 0 {
+                return Ok(BucketSample { logs: Vec::new(), total });
             }
+            let query = LogQuery { filter: bucket, limit: per_bucket, after: None };
+            let logs = self.stores.logs.search(query).await?.logs;
+            // An estimated total below what was read is raised to it.
+            Ok::<_, StoreError>(BucketSample { total: total.max(logs.len() as u64), logs })
         });
-        let samples: Vec<BucketSample> =
-            futures::stream::iter(reads).buffered(PARALLEL_READS).try_collect().await?;
+        let samples: Vec<BucketSample> = reads.buffered(PARALLEL_READS).try_collect().await?;
         let logs: Vec<&StoredLog> = samples.iter().flat_map(|s| &s.logs).collect();
         let assigned = self.patterns_of(filter.project_id, logs).await?;
         Ok(tally(samples, assigned, starts, width))

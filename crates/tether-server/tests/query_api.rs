@@ -168,3 +168,43 @@ async fn api_errors_are_json_with_the_right_status() {
     assert_eq!(projects["results"].as_array().unwrap().len(), 1);
     assert_eq!(projects["results"][0]["name"], "Shop");
 }
+
+#[tokio::test]
+async fn patterns_of_a_search_and_the_pattern_of_each_log() {
+    let s = TestServer::start().await;
+    let t = now_ns() - 120_000_000_000;
+    let orders: Vec<String> = (0..12).map(|i| format!("order {} shipped to 10.1.2.{i}", 4000 + i)).collect();
+    let logins: Vec<String> =
+        ["ada", "bob", "cyd", "dee"].iter().map(|u| format!("user {u} logged in")).collect();
+    let records: Vec<(&str, &[(&str, &str)])> =
+        orders.iter().chain(&logins).map(|b| (b.as_str(), &[][..])).collect();
+    assert_eq!(s.send_json(&otlp_json("shop", t, &records)).await.0, 200);
+
+    let (status, found) = s.api("logs/patterns?from=-1h").await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!((found["total"].as_u64(), found["sampled"].as_u64()), (Some(16), Some(16)));
+    let rows: Vec<(&str, u64)> = found["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["template"].as_str().unwrap(), p["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(rows, [("order <num> shipped to <ip>", 12), ("user <*> logged in", 4)]);
+    let first = &found["results"][0];
+    assert_eq!(first["examples"].as_array().unwrap().len(), 3);
+    assert_eq!(first["examples"][0]["pattern"]["id"], first["id"]);
+    assert_eq!(first["services"], json!(["shop"]));
+
+    // Each log carries its pattern; the pattern is a filter.
+    let (_, page) = s.api("logs?q=ada").await;
+    assert_eq!(page["results"][0]["pattern"]["template"], "user <*> logged in");
+    let (status, page) = s.api("logs?q=pattern%3A%22user%20%3C*%3E%20logged%20in%22").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(bodies(&page).len(), 4);
+    let (status, err) = s.api("logs/patterns?q=pattern%3A*").await;
+    assert_eq!(
+        (status, err["error"].as_str().unwrap_or_default().contains("template")),
+        (400, true),
+        "{err}"
+    );
+}

@@ -536,6 +536,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/logs/patterns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The log patterns of the search: templates with typed placeholders (`<num>`, `<ip>`,
+         *     `<id>`, `<*>` …), their counts, share, errors, services, first and last log, a
+         *     sparkline, examples, and the sessions and people they hit.
+         */
+        get: operations["logs_patterns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/logs/summary": {
         parameters: {
             query?: never;
@@ -1172,6 +1193,8 @@ export interface components {
             distinct_id?: string | null;
             /** @description A string: ids exceed JavaScript's exact integer range. */
             id: string;
+            /** @description The log pattern of the body (see `logs/patterns`). */
+            pattern: components["schemas"]["PatternRef"];
             resource_attributes: {
                 [key: string]: unknown;
             };
@@ -1200,6 +1223,57 @@ export interface components {
             highlight: string[];
             next_cursor?: string | null;
             results: components["schemas"]["Log"][];
+        };
+        /** @description A log pattern of a search with its figures. */
+        LogPattern: components["schemas"]["PatternRef"] & {
+            /**
+             * Format: int64
+             * @description Logs of the search in the pattern (estimated when the list is `sampled`).
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Of `count`, logs of severity error or fatal.
+             */
+            errors: number;
+            /** @description The newest logs of the pattern, up to 3 different bodies. */
+            examples: components["schemas"]["Log"][];
+            first_seen: string;
+            last_seen: string;
+            /** Format: int64 */
+            people: number;
+            services: string[];
+            /**
+             * Format: int64
+             * @description Distinct sessions and people among the pattern's logs (of the sample when sampled).
+             */
+            sessions: number;
+            /**
+             * Format: double
+             * @description `count` over the search's total, 0 to 1.
+             */
+            share: number;
+            /** @description Logs per bucket of the list's `buckets`. */
+            sparkline: number[];
+        };
+        /** @description The patterns of a search, most frequent first. */
+        LogPatterns: {
+            /** Format: int64 */
+            bucket_seconds: number;
+            /** @description Start of each sparkline bucket, and their width. */
+            buckets: string[];
+            results: components["schemas"]["LogPattern"][];
+            /**
+             * Format: int64
+             * @description Logs read and mined: the newest of each bucket. Counts are exact when it equals
+             *     `total`, else scaled from the sample bucket by bucket.
+             */
+            sampled: number;
+            /**
+             * Format: int64
+             * @description Logs the search matches.
+             */
+            total: number;
         };
         /** @description Who just logged in. */
         LoggedIn: {
@@ -1332,6 +1406,12 @@ export interface components {
         PasswordChange: {
             current_password: string;
             new_password: string;
+        };
+        /** @description A log pattern's id and template; `pattern:"<template>"` in `q` selects its logs. */
+        PatternRef: {
+            /** @description 16 hex digits, the same for the same template in every request. */
+            id: string;
+            template: string;
         };
         /** @description A person's page: `id` and `created_at` are null for an id no person was made for. */
         Person: {
@@ -2608,6 +2688,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Histogram"];
+                };
+            };
+        };
+    };
+    logs_patterns: {
+        parameters: {
+            query?: {
+                /** @description Start of the range: RFC 3339 or relative (`-1h`, `-7d`); an hour ago when absent. */
+                from?: string;
+                /** @description End of the range (exclusive); a few minutes from now when absent. */
+                to?: string;
+                /**
+                 * @description The query language: words and "phrases" in the body (any case), `AND`/`OR`/`NOT`
+                 *     (`-word`), parentheses, `field:value` / `field=value` / `field!=value` for
+                 *     `service`, `severity` (`level`), `trace`, `session`, `person`, `body` and
+                 *     `attr.<key>`, comparisons (`severity>=warn`, `attr.http.status_code>499`), and
+                 *     `field:*` (has one). A syntax error is a 400 naming its column.
+                 */
+                q?: string;
+                /** @description Comma-separated: `trace`, `debug`, `info`, `warn`, `error`, `fatal`. */
+                severity?: string;
+                /** @description A service name (repeatable: any of them). */
+                service?: string;
+                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable: all of them). */
+                attr?: string;
+                session_id?: string;
+                /** @description Logs of this distinct id. */
+                distinct_id?: string;
+                /** @description 32 hex characters. */
+                trace_id?: string;
+                /** @description 1 to 1,000; 100 when absent. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Live tail: the `cursor` of the previous poll. */
+                after?: string;
+                /** @description Histogram: `severity` (default) or `service`. */
+                breakdown?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The project's id (Settings shows it). */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogPatterns"];
                 };
             };
         };

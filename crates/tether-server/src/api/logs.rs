@@ -33,14 +33,38 @@ pub(crate) struct LogJson {
     attributes: Value,
     #[schema(value_type = std::collections::HashMap<String, Value>)]
     resource_attributes: Value,
+    /// The log pattern of the body (see `logs/patterns`).
+    pattern: PatternRef,
+}
+
+/// A log pattern's id and template; `pattern:"<template>"` in `q` selects its logs.
+#[derive(Serialize, ToSchema, Clone)]
+pub(crate) struct PatternRef {
+    /// 16 hex digits, the same for the same template in every request.
+    pub(crate) id: String,
+    pub(crate) template: String,
+}
+
+/// The logs as the API shows them, each with its pattern.
+pub(crate) async fn logs_json(
+    state: &AppState,
+    project_id: ProjectId,
+    logs: &[StoredLog],
+) -> Result<Vec<LogJson>, ApiError> {
+    let patterns = state.app().patterns_of(project_id, logs.iter().collect()).await?;
+    Ok(logs
+        .iter()
+        .zip(patterns)
+        .map(|(log, (id, template))| LogJson::new(log, PatternRef { id, template }))
+        .collect())
 }
 
 fn attrs_json(attrs: &tether_model::Attributes) -> Value {
     serde_json::to_value(attrs).unwrap_or_else(|_| json!({}))
 }
 
-impl From<&StoredLog> for LogJson {
-    fn from(log: &StoredLog) -> Self {
+impl LogJson {
+    pub(crate) fn new(log: &StoredLog, pattern: PatternRef) -> Self {
         let r = &log.record;
         LogJson {
             id: log.id.0.to_string(),
@@ -54,13 +78,14 @@ impl From<&StoredLog> for LogJson {
             span_id: r.span_id.clone(),
             attributes: attrs_json(&r.attributes),
             resource_attributes: attrs_json(&r.resource_attributes),
+            pattern,
         }
     }
 }
 
 /// The parsed and authorized parameters of a `logs…` request: checks the caller may read
 /// the project in the path, then parses the query string.
-pub(crate) struct LogRequest(Search);
+pub(crate) struct LogRequest(pub(crate) Search);
 
 impl axum::extract::FromRequestParts<AppState> for LogRequest {
     type Rejection = ApiError;
@@ -100,9 +125,10 @@ pub(super) async fn list(
     LogRequest(p): LogRequest,
 ) -> Result<Json<LogPage>, ApiError> {
     let highlight = p.filter.query.iter().flat_map(|q| q.sought_texts()).map(str::to_owned).collect();
+    let project_id = p.filter.project_id;
     let page = state.logs().search(LogQuery { filter: p.filter, limit: p.limit, after: p.cursor }).await?;
     Ok(Json(LogPage {
-        results: page.logs.iter().map(LogJson::from).collect(),
+        results: logs_json(&state, project_id, &page.logs).await?,
         has_more: page.next.is_some(),
         next_cursor: page.next.map(encode_cursor),
         highlight,
@@ -142,8 +168,9 @@ pub(super) async fn one(
     authorize_project(&state, &headers, project_id).await?;
     let log = state.app().log(project_id, &log_id).await?;
     let r = &log.record;
+    let json = logs_json(&state, project_id, std::slice::from_ref(&log)).await?.remove(0);
     Ok(Json(LogDetail {
-        log: LogJson::from(&log),
+        log: json,
         observed_timestamp: format_ns(r.observed_timestamp_ns),
         severity_text: r.severity_text.clone(),
         severity_number: r.severity_number,
@@ -289,9 +316,10 @@ pub(super) async fn tail(
     LogRequest(p): LogRequest,
 ) -> Result<Json<TailJson>, ApiError> {
     let limit = if p.limit == DEFAULT_LIMIT { MAX_LIMIT } else { p.limit };
+    let project_id = p.filter.project_id;
     let poll = state.app().tail(p.filter, p.after, limit).await?;
     Ok(Json(TailJson {
-        results: poll.logs.iter().map(LogJson::from).collect(),
+        results: logs_json(&state, project_id, &poll.logs).await?,
         cursor: poll.cursor.0.to_string(),
     }))
 }
@@ -314,7 +342,7 @@ pub(super) async fn session_logs(
 ) -> Result<Json<SessionLogs>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
     let (logs, truncated) = state.app().session_logs(project_id, &session_id).await?;
-    Ok(Json(SessionLogs { results: logs.iter().map(LogJson::from).collect(), truncated }))
+    Ok(Json(SessionLogs { results: logs_json(&state, project_id, &logs).await?, truncated }))
 }
 
 /// `logs/summary`: "N logs · N sessions · N users" for the same filters as the list.

@@ -6,6 +6,7 @@ mod errors;
 mod logs;
 pub(crate) mod openapi;
 pub(crate) mod params;
+mod patterns;
 mod persons;
 mod projects;
 mod recordings;
@@ -63,6 +64,7 @@ pub(crate) fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(logs::facets))
         .routes(routes!(logs::tail))
         .routes(routes!(logs::summary))
+        .routes(routes!(patterns::patterns))
         .routes(routes!(logs::session_flags))
         .routes(routes!(logs::one))
         .routes(routes!(logs::session_logs))
