@@ -1,29 +1,27 @@
 //! Log patterns of a search: the templates its logs come in, each with its count, share,
 //! errors, services, first and last log, a sparkline, examples, and the sessions and people
-//! it hit. The logs are read as a sample spread over the range (the newest of each of the
-//! sparkline's buckets, through the same page query as the logs list, so both backends give
-//! the same sample), counts are scaled by each bucket's total, and the templates come from
+//! it hit. The logs are read as a sample spread over the range (`LogReader::sample`: the
+//! logs of some remainders of their ids, so both backends read the same sample), counts
+//! are scaled by each sparkline bucket's total over its sampled logs, and the templates
+//! come from
 //! the project's catalog (`tether_patterns::Catalog`), so a pattern keeps its id from one
 //! request and range to the next.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use futures::{StreamExt, TryStreamExt};
 use tether_model::{ProjectId, Severity};
 use tether_patterns::Catalog;
-use tether_store::{Breakdown, LogFilter, LogQuery, StoreError, StoreResult, StoredLog};
+use tether_store::{Breakdown, LogFilter, LogSample, SAMPLE_MODULUS, StoreError, StoreResult, StoredLog};
 
 use crate::App;
 
-/// Logs read per request at most, spread over the buckets of the range.
+/// About this many logs are read per request, spread over the range.
 pub const SAMPLE_LOGS: usize = 10_000;
 /// Patterns one answer lists at most (the rest are in no pattern's row, but in the total).
 pub const MAX_PATTERNS: usize = 200;
 /// Examples per pattern.
 const EXAMPLES: usize = 3;
-/// Bucket queries run at once (each is a page query of the logs list).
-const PARALLEL_READS: usize = 4;
 
 /// The learned templates of each project, shared by every request.
 #[derive(Debug, Default)]
@@ -45,8 +43,8 @@ pub struct Pattern {
     pub last_ns: i64,
     /// Logs per bucket of [`Patterns::buckets`].
     pub sparkline: Vec<u64>,
-    /// The newest logs of the pattern in the sample.
-    pub examples: Vec<StoredLog>,
+    /// The newest logs of the pattern in the sample, with different bodies.
+    pub examples: Vec<LogSample>,
     /// Distinct sessions and people among the pattern's logs read (in the sample when
     /// sampled).
     pub sessions: u64,
@@ -68,7 +66,7 @@ pub struct Patterns {
 
 /// What one bucket's read found: the logs, and how many the bucket holds in all.
 struct BucketSample {
-    logs: Vec<StoredLog>,
+    logs: Vec<LogSample>,
     total: u64,
 }
 
@@ -83,39 +81,35 @@ struct Tally {
     people: BTreeSet<String>,
     first_ns: i64,
     last_ns: i64,
-    examples: Vec<StoredLog>,
+    examples: Vec<LogSample>,
 }
 
 impl App {
     /// The patterns of the logs matching `filter`.
     pub async fn patterns(&self, filter: LogFilter) -> StoreResult<Patterns> {
         let histogram = self.histogram(filter.clone(), Breakdown::Severity).await?;
-        let starts: Vec<i64> = histogram.buckets.iter().map(|(start, _)| *start).collect();
-        let totals: Vec<u64> = histogram.buckets.iter().map(|(_, counts)| counts.values().sum()).collect();
-        let per_bucket = SAMPLE_LOGS / starts.len().max(1);
         let width = histogram.width_ns;
-        let jobs: Vec<(LogFilter, u64)> = starts
+        let mut samples: Vec<BucketSample> = histogram
+            .buckets
             .iter()
-            .zip(&totals)
-            .map(|(&start, &total)| {
-                let mut bucket = filter.clone();
-                (bucket.from_ns, bucket.to_ns) =
-                    (start.max(filter.from_ns), (start + width).min(filter.to_ns));
-                (bucket, total)
-            })
+            .map(|(_, counts)| BucketSample { logs: Vec::new(), total: counts.values().sum() })
             .collect();
-        let reads = futures::stream::iter(jobs).map(|(bucket, total)| async move {
-            if total == 0 {
-                return Ok(BucketSample { logs: Vec::new(), total });
+        let starts: Vec<i64> = histogram.buckets.into_iter().map(|(start, _)| start).collect();
+        let total: u64 = samples.iter().map(|s| s.total).sum();
+        let keep = sample_keep(total);
+        let first = starts.first().copied().unwrap_or_default();
+        for log in self.stores.logs.sample(filter.clone(), keep, 2 * SAMPLE_LOGS).await? {
+            let bucket = (log.timestamp_ns.div_euclid(width) * width - first) / width;
+            if let Some(sample) = usize::try_from(bucket).ok().and_then(|b| samples.get_mut(b)) {
+                sample.logs.push(log);
             }
-            let query = LogQuery { filter: bucket, limit: per_bucket, after: None };
-            let logs = self.stores.logs.search(query).await?.logs;
+        }
+        for sample in &mut samples {
             // An estimated total below what was read is raised to it.
-            Ok::<_, StoreError>(BucketSample { total: total.max(logs.len() as u64), logs })
-        });
-        let samples: Vec<BucketSample> = reads.buffered(PARALLEL_READS).try_collect().await?;
-        let logs: Vec<&StoredLog> = samples.iter().flat_map(|s| &s.logs).collect();
-        let assigned = self.patterns_of(filter.project_id, logs).await?;
+            sample.total = sample.total.max(sample.logs.len() as u64);
+        }
+        let bodies = samples.iter().flat_map(|s| s.logs.iter().map(|l| l.body.clone())).collect();
+        let assigned = self.templates_of(filter.project_id, bodies).await?;
         Ok(tally(samples, assigned, starts, width))
     }
 
@@ -124,9 +118,17 @@ impl App {
     pub async fn patterns_of(
         &self,
         project_id: ProjectId,
-        logs: Vec<&StoredLog>,
+        logs: &[StoredLog],
     ) -> StoreResult<Vec<(String, String)>> {
-        let bodies: Vec<String> = logs.iter().map(|l| l.record.body.clone()).collect();
+        self.templates_of(project_id, logs.iter().map(|l| l.record.body.clone()).collect()).await
+    }
+
+    /// The id and template of each body's pattern (see [`App::patterns_of`]).
+    async fn templates_of(
+        &self,
+        project_id: ProjectId,
+        bodies: Vec<String>,
+    ) -> StoreResult<Vec<(String, String)>> {
         let catalogs: Arc<Catalogs> = self.patterns.clone();
         // Mining is CPU work of tens of milliseconds: off the reactor.
         tokio::task::spawn_blocking(move || {
@@ -142,6 +144,13 @@ impl App {
         .await
         .map_err(|e| StoreError::internal("pattern mining stopped", e))
     }
+}
+
+/// How many remainders of [`SAMPLE_MODULUS`] a sample of about [`SAMPLE_LOGS`] of `total`
+/// logs keeps (all of them when the total fits).
+fn sample_keep(total: u64) -> u32 {
+    let share = SAMPLE_LOGS as f64 / total.max(1) as f64;
+    (share * f64::from(SAMPLE_MODULUS)).ceil().clamp(1.0, f64::from(SAMPLE_MODULUS)) as u32
 }
 
 /// Counts the sample by pattern, each log weighted by its bucket's total over its sample.
@@ -165,20 +174,19 @@ fn tally(
                 last_ns: i64::MIN,
                 ..Tally::default()
             });
-            let record = &log.record;
             tally.scaled += weight;
             tally.sparkline[b] += weight;
-            if record.severity >= Severity::Error {
+            if log.severity >= Severity::Error {
                 tally.errors += weight;
             }
-            tally.services.insert(record.service.clone());
-            tally.sessions.extend(record.session_id.clone());
-            tally.people.extend(record.distinct_id.clone());
-            tally.first_ns = tally.first_ns.min(record.timestamp_ns);
-            tally.last_ns = tally.last_ns.max(record.timestamp_ns);
-            if tally.examples.iter().all(|e| e.record.body != record.body) {
+            tally.services.insert(log.service.clone());
+            tally.sessions.extend(log.session_id.clone());
+            tally.people.extend(log.distinct_id.clone());
+            tally.first_ns = tally.first_ns.min(log.timestamp_ns);
+            tally.last_ns = tally.last_ns.max(log.timestamp_ns);
+            if tally.examples.iter().all(|e| e.body != log.body) {
                 tally.examples.push(log);
-                tally.examples.sort_by_key(|e| std::cmp::Reverse((e.record.timestamp_ns, e.id)));
+                tally.examples.sort_by_key(|e| std::cmp::Reverse((e.timestamp_ns, e.id)));
                 tally.examples.truncate(EXAMPLES);
             }
         }

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
     AttributeFacet, Breakdown, Condition, CountedValue, ErrorKind, Facets, Field, Histogram, HistogramBucket,
-    LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter, PageCursor, StoreError, StoreResult,
-    StoredLog,
+    LogFilter, LogPage, LogQuery, LogReader, LogSample, LogSummary, LogWriter, PageCursor, SAMPLE_MODULUS,
+    StoreError, StoreResult, StoredLog,
 };
 
 use crate::sql::{self, Bound, Where};
@@ -40,6 +40,18 @@ struct LogRow {
     attribute_types: attrs::MapOf<u8>,
     resource_attributes: String,
     scope_attributes: String,
+}
+
+/// What `LogReader::sample` reads of a log.
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct SampleRow {
+    id: i64,
+    ts: i64,
+    severity: u8,
+    service: String,
+    body: String,
+    session_id: String,
+    distinct_id: String,
 }
 
 /// The columns of [`LogRow`], in its order.
@@ -402,6 +414,29 @@ impl LogReader for ClickAnalytics {
             users: r.users,
             approximate: false,
         }))
+    }
+
+    async fn sample(&self, filter: LogFilter, keep: u32, limit: usize) -> StoreResult<Vec<LogSample>> {
+        let Some(mut w) = self.log_where(&filter).await? else { return Ok(Vec::new()) };
+        w.push("id % ? < ?", [i64::from(SAMPLE_MODULUS).into(), i64::from(keep).into()]);
+        let sql = format!(
+            "SELECT id, ts, severity, service, body, session_id, distinct_id FROM logs {} \
+             ORDER BY ts DESC, id DESC LIMIT {limit}",
+            w.sql()
+        );
+        let rows: Vec<SampleRow> = self.rows(&sql, &w).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| LogSample {
+                id: LogId(r.id),
+                timestamp_ns: r.ts,
+                severity: Severity::from_code(r.severity).unwrap_or(Severity::Info),
+                service: r.service,
+                body: r.body,
+                session_id: Some(r.session_id).filter(|s| !s.is_empty()),
+                distinct_id: Some(r.distinct_id).filter(|s| !s.is_empty()),
+            })
+            .collect())
     }
 
     async fn tail(&self, filter: LogFilter, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>> {

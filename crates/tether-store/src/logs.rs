@@ -191,6 +191,37 @@ pub struct LogSummary {
     pub approximate: bool,
 }
 
+/// What [`LogReader::sample`] divides ids by: a prime, so that the remainders of ids
+/// minted from microseconds are spread evenly.
+pub const SAMPLE_MODULUS: u32 = 10_007;
+
+/// A log as pattern mining reads it: what it counts and shows, without attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogSample {
+    pub id: LogId,
+    pub timestamp_ns: i64,
+    pub severity: Severity,
+    pub service: String,
+    pub body: String,
+    pub session_id: Option<String>,
+    pub distinct_id: Option<String>,
+}
+
+impl From<&StoredLog> for LogSample {
+    fn from(log: &StoredLog) -> Self {
+        let r = &log.record;
+        LogSample {
+            id: log.id,
+            timestamp_ns: r.timestamp_ns,
+            severity: r.severity,
+            service: r.service.clone(),
+            body: r.body.clone(),
+            session_id: r.session_id.clone(),
+            distinct_id: r.distinct_id.clone(),
+        }
+    }
+}
+
 /// Appends logs.
 #[async_trait]
 pub trait LogWriter: Send + Sync {
@@ -223,6 +254,11 @@ pub trait LogReader: Send + Sync {
     async fn facets(&self, filter: LogFilter, max_keys: usize, max_values: usize) -> StoreResult<Facets>;
     /// Counts of the logs matching `filter`, their distinct session ids and distinct ids.
     async fn summary(&self, filter: LogFilter) -> StoreResult<LogSummary>;
+    /// The logs matching `filter` whose id is among the first `keep` of every
+    /// [`SAMPLE_MODULUS`] (`id % SAMPLE_MODULUS < keep`), newest first, at most `limit`,
+    /// read without attributes: a sample spread evenly over the range (ids are minted
+    /// from time), the same on every backend, for mining patterns.
+    async fn sample(&self, filter: LogFilter, keep: u32, limit: usize) -> StoreResult<Vec<LogSample>>;
     /// Matching logs whose id is greater than `after`, in id order, at most `limit`. Ids are
     /// minted shortly before their commit, so a caller that re-reads an overlap behind its
     /// newest id (and drops repeats by id) sees logs committed late by another process too.

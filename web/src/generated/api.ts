@@ -1237,7 +1237,7 @@ export interface components {
              */
             errors: number;
             /** @description The newest logs of the pattern, up to 3 different bodies. */
-            examples: components["schemas"]["Log"][];
+            examples: components["schemas"]["PatternExample"][];
             first_seen: string;
             last_seen: string;
             /** Format: int64 */
@@ -1406,6 +1406,15 @@ export interface components {
         PasswordChange: {
             current_password: string;
             new_password: string;
+        };
+        /** @description A log of a pattern, as the patterns list shows it (the log's page has the rest). */
+        PatternExample: {
+            body: string;
+            id: string;
+            service: string;
+            session_id?: string | null;
+            severity: components["schemas"]["Severity"];
+            timestamp: string;
         };
         /** @description A log pattern's id and template; `pattern:"<template>"` in `q` selects its logs. */
         PatternRef: {

@@ -6,10 +6,10 @@ import { Link, setQuery, useLocation } from '../router';
 import { useCan } from '../session';
 import { StackTrace } from './StackTrace';
 
-export function Sparkline({ counts }: { counts: number[] }) {
+export function Sparkline({ counts, label = 'Occurrences per day, last 14 days' }: { counts: number[]; label?: string }) {
   const max = Math.max(1, ...counts);
   return (
-    <svg className="sparkline" width={counts.length * 5} height={20} aria-label="Occurrences per day, last 14 days">
+    <svg className="sparkline" width={counts.length * 5} height={20} aria-label={label}>
       {counts.map((n, i) => (
         <rect key={i} x={i * 5} y={20 - (n / max) * 20} width={4} height={Math.max((n / max) * 20, n > 0 ? 2 : 0.5)} />
       ))}

@@ -1,8 +1,28 @@
 import { useEffect, useState } from 'react';
-import { api, formatTime, LogDetail, RelatedErrors as Related, useApi } from '../api';
+import { api, formatTime, LogDetail, RelatedErrors as Related, Summary, useApi } from '../api';
 import { Link, setQuery, useLocation } from '../router';
 import { LogBody, LongText } from './logs/LogBody';
-import { addFilter } from './logs/query';
+import { TemplateText } from './logs/Patterns';
+import { addFilter, apiQuery, patternTerm } from './logs/query';
+
+/** The log's pattern and how many logs of the page's time range share it, linking to them. */
+function PatternRow({ template }: { template: string }) {
+  const url = useLocation();
+  const range = new URLSearchParams([...apiQuery(url).entries()].filter(([k]) => k === 'from' || k === 'to'));
+  range.set('q', patternTerm(template));
+  const { data } = useApi<Summary>(`logs/summary?${range}`);
+  return (
+    <tr>
+      <td className="key">pattern</td>
+      <td className="value">
+        <TemplateText template={template} />{' '}
+        <Link to={`/logs?${range}`} title="The logs of this pattern in the time range">
+          {data ? `${data.approximate ? '≈' : ''}${data.logs.toLocaleString()} similar logs` : 'Similar logs'}
+        </Link>
+      </td>
+    </tr>
+  );
+}
 
 
 function AttributeTable({ title, attrs }: { title: string; attrs: Record<string, unknown> }) {
@@ -168,6 +188,7 @@ export function LogDrawer({ id, onClose }: { id: string; onClose: () => void }) 
               <table className="attrs">
                 <tbody>
                   <tr><td className="key">time</td><td className="value">{log.timestamp}</td></tr>
+                  <PatternRow template={log.pattern.template} />
                   <tr><td className="key">session id</td><td className="value">{log.session_id ?? '—'}</td></tr>
                   <tr><td className="key">distinct id</td><td className="value">{log.distinct_id ?? '—'}</td></tr>
                   <tr><td className="key">trace id</td><td className="value">{log.trace_id || '—'}</td></tr>

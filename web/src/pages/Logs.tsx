@@ -1,10 +1,11 @@
 // The logs page: filters (all in the URL), the volume histogram, the counts of the search,
 // the fields of the search beside the list, and the drawer of the log in the URL (`/logs/{id}`).
-import { navigate, splitProject, useLocation } from '../router';
+import { navigate, setQuery, splitProject, useLocation } from '../router';
 import { LogDrawer } from './LogDrawer';
 import { FieldSidebar } from './logs/FieldSidebar';
 import { Histogram } from './logs/Histogram';
 import { LogList } from './logs/LogList';
+import { PatternsView } from './logs/Patterns';
 import { apiQuery, rangeQuery, summaryText } from './logs/query';
 import { Toolbar } from './logs/Toolbar';
 import { useLogData } from './logs/useLogData';
@@ -19,15 +20,28 @@ export function LogsPage() {
   // The service menu offers every service of the time range, not only those of the results.
   const rangeFacets = useApi<Facets>(`logs/facets?${rangeQuery(url)}`);
   const close = () => navigate(`/logs${url.search}`);
+  const view = url.searchParams.get('view') === 'patterns' ? 'patterns' : 'logs';
   return (
     <div className="logs-page">
       <Toolbar url={url} facets={data.facets} services={rangeFacets.data} />
       <Histogram data={data.hist} />
-      <div className={`strip ${data.summaryStale ? 'stale' : ''}`} data-testid="impact">
-        {data.summary ? summaryText(data.summary) : ' '}
+      <div className="strip-row">
+        <div className="tabs" role="tablist" aria-label="View">
+          {(['logs', 'patterns'] as const).map((v) => (
+            <button key={v} role="tab" aria-selected={view === v} className={view === v ? 'tab active' : 'tab'} onClick={() => setQuery({ view: v === 'logs' ? null : v }, false)}>
+              {v === 'logs' ? 'Logs' : 'Patterns'}
+            </button>
+          ))}
+        </div>
+        <div className={`strip ${data.summaryStale ? 'stale' : ''}`} data-testid="impact">
+          {data.summary ? summaryText(data.summary) : ' '}
+        </div>
       </div>
       <div className="logs-main">
         <FieldSidebar url={url} facets={data.facets} />
+        {view === 'patterns' ? (
+          <PatternsView url={url} query={query} />
+        ) : (
         <LogList
           page={data.page}
           stale={data.stale}
@@ -38,6 +52,7 @@ export function LogsPage() {
           onClose={close}
           onMore={data.loadMore}
         />
+        )}
       </div>
       {selected && <LogDrawer id={selected} onClose={close} />}
     </div>

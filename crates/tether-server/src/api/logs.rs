@@ -38,7 +38,7 @@ pub(crate) struct LogJson {
 }
 
 /// A log pattern's id and template; `pattern:"<template>"` in `q` selects its logs.
-#[derive(Serialize, ToSchema, Clone)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct PatternRef {
     /// 16 hex digits, the same for the same template in every request.
     pub(crate) id: String,
@@ -51,7 +51,7 @@ pub(crate) async fn logs_json(
     project_id: ProjectId,
     logs: &[StoredLog],
 ) -> Result<Vec<LogJson>, ApiError> {
-    let patterns = state.app().patterns_of(project_id, logs.iter().collect()).await?;
+    let patterns = state.app().patterns_of(project_id, logs).await?;
     Ok(logs
         .iter()
         .zip(patterns)

@@ -6,7 +6,9 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::logs::{LogJson, LogRequest, PatternRef};
+use tether_model::Severity;
+
+use super::logs::{LogRequest, PatternRef};
 use super::params::{LogSearch, format_ns};
 use crate::{ApiError, AppState};
 
@@ -28,10 +30,21 @@ pub(crate) struct PatternJson {
     /// Logs per bucket of the list's `buckets`.
     sparkline: Vec<u64>,
     /// The newest logs of the pattern, up to 3 different bodies.
-    examples: Vec<LogJson>,
+    examples: Vec<PatternExample>,
     /// Distinct sessions and people among the pattern's logs (of the sample when sampled).
     sessions: u64,
     people: u64,
+}
+
+/// A log of a pattern, as the patterns list shows it (the log's page has the rest).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PatternExample {
+    id: String,
+    timestamp: String,
+    severity: Severity,
+    service: String,
+    body: String,
+    session_id: Option<String>,
 }
 
 /// The patterns of a search, most frequent first.
@@ -62,21 +75,29 @@ pub(super) async fn patterns(
     let results = found
         .patterns
         .into_iter()
-        .map(|pattern| {
-            let reference = PatternRef { id: pattern.id, template: pattern.template };
-            PatternJson {
-                examples: pattern.examples.iter().map(|log| LogJson::new(log, reference.clone())).collect(),
-                pattern: reference,
-                count: pattern.count,
-                share: pattern.share,
-                errors: pattern.errors,
-                services: pattern.services,
-                first_seen: format_ns(pattern.first_ns),
-                last_seen: format_ns(pattern.last_ns),
-                sparkline: pattern.sparkline,
-                sessions: pattern.sessions,
-                people: pattern.people,
-            }
+        .map(|pattern| PatternJson {
+            examples: pattern
+                .examples
+                .into_iter()
+                .map(|log| PatternExample {
+                    id: log.id.0.to_string(),
+                    timestamp: format_ns(log.timestamp_ns),
+                    severity: log.severity,
+                    service: log.service,
+                    body: log.body,
+                    session_id: log.session_id,
+                })
+                .collect(),
+            pattern: PatternRef { id: pattern.id, template: pattern.template },
+            count: pattern.count,
+            share: pattern.share,
+            errors: pattern.errors,
+            services: pattern.services,
+            first_seen: format_ns(pattern.first_ns),
+            last_seen: format_ns(pattern.last_ns),
+            sparkline: pattern.sparkline,
+            sessions: pattern.sessions,
+            people: pattern.people,
         })
         .collect();
     Ok(Json(PatternsJson {

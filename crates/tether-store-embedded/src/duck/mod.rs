@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use duckdb::{Config, Connection};
 use tether_model::{LogId, ProjectId};
 use tether_store::{
-    Breakdown, Facets, Histogram, LogExpr, LogFilter, LogPage, LogQuery, LogReader, LogSummary, LogWriter,
-    StoreError, StoreResult, StoredLog,
+    Breakdown, Facets, Histogram, LogExpr, LogFilter, LogPage, LogQuery, LogReader, LogSample, LogSummary,
+    LogWriter, StoreError, StoreResult, StoredLog,
 };
 
 use crate::id_index::{self, IdIndex};
@@ -318,6 +318,13 @@ impl LogReader for DuckAnalytics {
 
     async fn summary(&self, filter: LogFilter) -> StoreResult<LogSummary> {
         self.read_filtered(filter, read::summary).await
+    }
+
+    async fn sample(&self, filter: LogFilter, keep: u32, limit: usize) -> StoreResult<Vec<LogSample>> {
+        self.read_filtered(filter, move |conn, filter, blocks| {
+            read::sample(conn, filter, blocks, keep, limit)
+        })
+        .await
     }
 
     async fn tail(&self, filter: LogFilter, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>> {

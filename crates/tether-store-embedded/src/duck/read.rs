@@ -7,7 +7,7 @@ use duckdb::{Connection, Row, params, params_from_iter};
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
     AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket, LogExpr, LogFilter, LogPage,
-    LogSummary, PageCursor, StoreError, StoreResult, StoredLog,
+    LogSample, LogSummary, PageCursor, SAMPLE_MODULUS, StoreError, StoreResult, StoredLog,
 };
 
 use super::columns::{
@@ -275,6 +275,37 @@ fn rows_of(conn: &Connection, filter: &LogFilter, keys: &[(i64, i64)]) -> StoreR
     let sql = format!("SELECT {} FROM logs {} ORDER BY ts DESC, id DESC", *LOG_COLUMNS, w.sql());
     query_logs(conn, &sql, &w.params())
 }
+
+/// The sampled logs of a search (see `LogReader::sample`), in one query: the remainder
+/// is evaluated in the scan before the body is read. At 1 M logs over a day, 10,000 logs
+/// took 44–72 ms this way, where the newest 208 of each of 48 buckets took ~1 s (a top-N
+/// per bucket, then its rows) and a window function's newest per bucket ~215 ms.
+pub(super) fn sample(
+    conn: &Connection,
+    filter: &LogFilter,
+    blocks: Option<&[BlockSpan]>,
+    keep: u32,
+    limit: usize,
+) -> StoreResult<Vec<LogSample>> {
+    let Some(mut w) = filter_where(conn, filter, blocks)? else { return Ok(Vec::new()) };
+    w.push("id % ? < ?", [Value::BigInt(SAMPLE_MODULUS.into()), Value::BigInt(keep.into())]);
+    let sql =
+        format!("SELECT {SAMPLE_COLUMNS} FROM logs {} ORDER BY ts DESC, id DESC LIMIT {limit}", w.sql());
+    query_rows(conn, &sql, &w.params(), |r| {
+        Ok(LogSample {
+            id: LogId(r.get(0)?),
+            timestamp_ns: r.get(1)?,
+            severity: Severity::from_code(r.get(2)?).unwrap_or(Severity::Info),
+            service: r.get(3)?,
+            body: r.get(4)?,
+            session_id: r.get(5)?,
+            distinct_id: r.get(6)?,
+        })
+    })
+}
+
+/// What [`sample`] reads of a log.
+const SAMPLE_COLUMNS: &str = "id, ts, severity, service, body, session_id, distinct_id";
 
 /// Candidates beyond this many fall back to [`search`]: the other predicates of the
 /// filter drop most of what the index finds, and a scan is cheaper than reading them.

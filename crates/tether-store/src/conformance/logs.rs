@@ -495,3 +495,50 @@ pub async fn text_search_finds_every_match_among_many_logs(s: LogStores) {
             .is_empty()
     );
 }
+
+pub async fn samples_keep_the_logs_of_some_ids_the_same_everywhere(s: LogStores) {
+    // Ids 1..=30 a second apart; the sample keeps ids whose remainder is below `keep`.
+    let logs: Vec<StoredLog> = (1..=30)
+        .map(|i| {
+            let mut record = sample(1, T0 + i * SEC, &format!("log {i}"));
+            if i % 3 == 0 {
+                (record.severity, record.session_id, record.distinct_id) =
+                    (Severity::Error, Some("s1".into()), Some("ada".into()));
+            }
+            StoredLog { id: LogId(i), record }
+        })
+        .collect();
+    s.writer.append_logs(logs).await.expect("append");
+    let mut other = sample(2, T0 + SEC, "another project's");
+    other.severity = Severity::Error;
+    s.writer.append_logs(vec![StoredLog { id: LogId(31), record: other }]).await.expect("append");
+    let ids = |sampled: Vec<crate::LogSample>| sampled.into_iter().map(|l| l.id.0).collect::<Vec<_>>();
+    let all_of = s.logs.sample(all(1), crate::SAMPLE_MODULUS, 100).await.unwrap();
+    assert_eq!(
+        ids(all_of),
+        (1..=30).rev().collect::<Vec<_>>(),
+        "keeping every remainder keeps every log, newest first"
+    );
+    assert_eq!(ids(s.logs.sample(all(1), 10, 100).await.unwrap()), [9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    assert_eq!(
+        ids(s.logs.sample(all(1), 10, 4).await.unwrap()),
+        [9, 8, 7, 6],
+        "at most the limit, the newest"
+    );
+    let errors = LogFilter { severities: vec![Severity::Error], ..all(1) };
+    let got: Vec<_> = s
+        .logs
+        .sample(errors, 7, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.id.0, l.body, l.timestamp_ns - T0, l.severity, l.service, l.session_id, l.distinct_id))
+        .collect();
+    let error = |i: i64| {
+        let (session, person) = (Some("s1".to_owned()), Some("ada".to_owned()));
+        (i, format!("log {i}"), i * SEC, Severity::Error, "checkout".to_owned(), session, person)
+    };
+    assert_eq!(got, [error(6), error(3)], "the filter holds, and every field is read");
+    let queried = LogFilter { query: Some(LogExpr::body("log 2")), ..all(1) };
+    assert_eq!(ids(s.logs.sample(queried, 25, 100).await.unwrap()), [24, 23, 22, 21, 20, 2]);
+}

@@ -3,21 +3,10 @@
 // (`-field:value`). Collapsible; collapsed at first in windows narrower than 1200 px.
 import { useState } from 'react';
 import type { Facets } from '../../api';
-import { setQuery } from '../../router';
-
-/** `value` as the query language reads it: quoted unless it is one plain word. */
-export function queryValue(value: string): string {
-  return /^[^\s"()]+$/.test(value) ? value : `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-}
+import { addTerm, queryValue } from './query';
 
 /** Whether `key` can follow `attr.` in a query (the parser's field-name shape). */
 const QUERYABLE_KEY = /^[\p{L}\p{N}_.$@-]+$/u;
-
-/** The current query with `term` added (as a new history entry). */
-function addTerm(url: URL, term: string) {
-  const q = (url.searchParams.get('q') ?? '').trim();
-  setQuery({ q: q ? `${q} ${term}` : term }, false);
-}
 
 function ValueRow({ url, field, value, count, label }: { url: URL; field: string; value: string; count: number; label?: string }) {
   const term = `${field}:${queryValue(value)}`;

@@ -1,6 +1,6 @@
 // The logs page's URL ⇄ the API's query, and the shapes of the answers it shows.
 import type { SessionFlag, Summary } from '../../api';
-import { editQuery } from '../../router';
+import { editQuery, setQuery } from '../../router';
 
 /** The filters of the logs page's URL without its time range, as an alert's saved search. */
 export function alertQuery(params: URLSearchParams): string {
@@ -41,4 +41,20 @@ export function addFilter(key: string, value: string) {
   editQuery((q) => {
     if (!q.getAll(key).includes(value)) q.append(key, value);
   });
+}
+
+/** `value` as the query language reads it: quoted unless it is one plain word. */
+export function queryValue(value: string): string {
+  return /^[^\s"()]+$/.test(value) ? value : `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** The current query with `term` added (as a new history entry); `extra` sets other parameters too. */
+export function addTerm(url: URL, term: string, extra: Record<string, string | null> = {}) {
+  const q = (url.searchParams.get('q') ?? '').trim();
+  setQuery({ ...extra, q: q ? `${q} ${term}` : term }, false);
+}
+
+/** The query term selecting a log pattern's logs. */
+export function patternTerm(template: string): string {
+  return `pattern:${queryValue(template)}`;
 }
