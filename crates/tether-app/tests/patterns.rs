@@ -1,10 +1,11 @@
 //! Log patterns of a search over a real store: counts, shares, errors, sessions, examples,
 //! ids that hold across ranges, the pattern as a filter, and estimates from a sample.
 
+use tether_app::patterns::compare::Change;
 use tether_app::search;
 use tether_model::{LogId, Severity};
 use tether_store::conformance::logs::sample;
-use tether_store::{LogFilter, LogQuery, LogReader, LogWriter, StoredLog};
+use tether_store::{EventStore, IssueStore, LogFilter, LogQuery, LogReader, LogWriter, StoredLog};
 
 mod common;
 
@@ -126,4 +127,77 @@ async fn counts_of_a_search_larger_than_the_sample_are_estimated() {
     assert_eq!(counts[0].0, "GET /health <num> in <num> ms");
     let within = |count: u64, want: f64| (count as f64 - want).abs() / want < 0.05;
     assert!(within(counts[0].1, 18_000.0) && within(counts[1].1, 6_000.0), "{counts:?}");
+}
+
+#[tokio::test]
+async fn what_changed_between_two_ranges_and_between_sessions_with_and_without_errors() {
+    let f = fixture().await;
+    // The hour before: steady logins and health checks. The last hour: the same, plus a new
+    // error shape in the sessions that hit an exception, and health checks gone quiet.
+    let steady = |node, offset_ns| {
+        logs(node, 120, MIN_NS, move |i| {
+            let session = Some(format!("s{}", i % 10));
+            (format!("user u{i} logged in"), Severity::Info, session)
+        })
+        .into_iter()
+        .map(move |mut l| {
+            l.record.timestamp_ns -= offset_ns;
+            l.id = LogId(LogId::at_micros(l.record.timestamp_ns / 1000).0 + node);
+            l
+        })
+        .collect::<Vec<_>>()
+    };
+    let health = logs(3, 60, MIN_NS, |i| (format!("GET /health {}", 200 + i % 2), Severity::Debug, None))
+        .into_iter()
+        .map(|mut l| {
+            l.record.timestamp_ns -= 60 * MIN_NS;
+            l.id = LogId(LogId::at_micros(l.record.timestamp_ns / 1000).0 + 3);
+            l
+        })
+        .collect::<Vec<_>>();
+    let failures = logs(4, 30, 2 * MIN_NS, |i| {
+        (format!("payment failed for order {}", 900 + i), Severity::Error, Some(format!("s{}", i % 2)))
+    });
+    f.duck.append_logs([steady(1, 0), health, failures].concat()).await.unwrap();
+    for (n, session) in ["s0", "s1"].iter().enumerate() {
+        let issue =
+            f.meta.record_occurrence(1, "TypeError", "TypeError", "boom", NOW_MS - 60_000).await.unwrap();
+        let record = tether_store::conformance::events::exception(
+            &format!("e{n}"),
+            issue,
+            session,
+            "ada",
+            NOW_MS - 60_000,
+        );
+        f.duck.append_exceptions(vec![record]).await.unwrap();
+    }
+
+    let last_hour = LogFilter::new(1, NOW_NS - 60 * MIN_NS, NOW_NS);
+    let ranges =
+        f.app.compare_ranges(last_hour.clone(), NOW_NS - 120 * MIN_NS, NOW_NS - 60 * MIN_NS).await.unwrap();
+    let rows: Vec<(&str, Change, u64, u64)> =
+        ranges.patterns.iter().map(|p| (p.template.as_str(), p.change, p.current, p.baseline)).collect();
+    assert_eq!(
+        rows,
+        [
+            ("GET /health <num>", Change::Gone, 0, 60),
+            ("payment failed for order <num>", Change::New, 30, 0),
+            ("user <id> logged in", Change::Same, 60, 60),
+        ],
+        "most surprising first; the logins kept their rate"
+    );
+    assert!(ranges.patterns[1].surprise > 10.0 && ranges.patterns[2].surprise < 0.01);
+
+    // Sessions s0 and s1 hit an exception: the payment failures are theirs alone.
+    let sessions = f.app.compare_sessions(last_hour, None).await.unwrap();
+    let first = &sessions.patterns[0];
+    assert_eq!(
+        (first.template.as_str(), first.change, first.current, first.baseline),
+        ("payment failed for order <num>", Change::New, 30, 0)
+    );
+    assert_eq!(
+        (sessions.current_total, sessions.baseline_total),
+        (42, 48),
+        "12 logins of s0 and s1 with the failures; 48 of the others"
+    );
 }

@@ -208,3 +208,45 @@ async fn patterns_of_a_search_and_the_pattern_of_each_log() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn what_changed_against_the_previous_range() {
+    let s = TestServer::start().await;
+    let minute = 60_000_000_000i64;
+    let now = now_ns();
+    let before: Vec<String> = (0..6).map(|i| format!("cache miss for key k{i}")).collect();
+    let after: Vec<String> = (0..9).map(|i| format!("payment gateway timeout after {i} ms")).collect();
+    let records = |bodies: &[String]| {
+        bodies.iter().map(|b| (b.clone(), vec![])).collect::<Vec<(String, Vec<(&str, &str)>)>>()
+    };
+    for (bodies, at) in [(&before, now - 45 * minute), (&after, now - 5 * minute)] {
+        let owned = records(bodies);
+        let batch: Vec<(&str, &[(&str, &str)])> =
+            owned.iter().map(|(b, a)| (b.as_str(), a.as_slice())).collect();
+        assert_eq!(s.send_json(&otlp_json("shop", at, &batch)).await.0, 200);
+    }
+    let (status, found) = s.api("logs/patterns/compare?from=-30m&to=-0s").await;
+    assert_eq!(status, 200, "{found}");
+    let rows: Vec<(&str, &str, u64, u64)> = found["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["template"].as_str().unwrap(),
+                p["change"].as_str().unwrap(),
+                p["current"].as_u64().unwrap(),
+                p["baseline"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [("payment gateway timeout after <num> ms", "new", 9, 0), ("cache miss for key <id>", "gone", 0, 6)]
+    );
+    assert_eq!((found["current_total"].as_u64(), found["baseline_total"].as_u64()), (Some(9), Some(6)));
+    let (status, err) = s.api("logs/patterns/compare?against=yesterday").await;
+    assert_eq!(status, 400, "{err}");
+    let (status, sessions) = s.api("logs/patterns/compare?against=sessions").await;
+    assert_eq!((status, sessions["baseline_label"].as_str()), (200, Some("other sessions")), "{sessions}");
+}

@@ -557,6 +557,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/logs/patterns/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What changed: the search's patterns against a baseline (the range before, any range, or
+         *     the sessions without an error), ranked by how surprising each change is.
+         */
+        get: operations["logs_compare"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/logs/summary": {
         parameters: {
             query?: never;
@@ -996,6 +1016,27 @@ export interface components {
             /** @description `validation_error` or `server_error`. */
             type: string;
         };
+        /** @description A pattern in both sets of a comparison. */
+        ComparedPattern: components["schemas"]["PatternRef"] & {
+            /** Format: int64 */
+            baseline: number;
+            /** Format: double */
+            baseline_share: number;
+            /** @description `new`, `gone`, `up`, `down` or `same` (within chance). */
+            change: string;
+            /**
+             * Format: int64
+             * @description Logs of the pattern in the search (estimated when sampled), and in the baseline.
+             */
+            current: number;
+            /** Format: double */
+            current_share: number;
+            /**
+             * Format: double
+             * @description How unlikely the two counts are under one rate, in bits; the list's order.
+             */
+            surprise: number;
+        };
         /** @description A value and how many logs have it. */
         CountedValue: {
             /** Format: int64 */
@@ -1406,6 +1447,17 @@ export interface components {
         PasswordChange: {
             current_password: string;
             new_password: string;
+        };
+        /** @description Two sets of logs' patterns side by side, most surprising change first. */
+        PatternComparison: {
+            baseline_label: string;
+            /** Format: int64 */
+            baseline_total: number;
+            /** @description What each side is: the two ranges, or the two groups of sessions. */
+            current_label: string;
+            /** Format: int64 */
+            current_total: number;
+            results: components["schemas"]["ComparedPattern"][];
         };
         /** @description A log of a pattern, as the patterns list shows it (the log's page has the rest). */
         PatternExample: {
@@ -2751,6 +2803,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LogPatterns"];
+                };
+            };
+        };
+    };
+    logs_compare: {
+        parameters: {
+            query?: {
+                /** @description Start of the range: RFC 3339 or relative (`-1h`, `-7d`); an hour ago when absent. */
+                from?: string;
+                /** @description End of the range (exclusive); a few minutes from now when absent. */
+                to?: string;
+                /**
+                 * @description The query language: words and "phrases" in the body (any case), `AND`/`OR`/`NOT`
+                 *     (`-word`), parentheses, `field:value` / `field=value` / `field!=value` for
+                 *     `service`, `severity` (`level`), `trace`, `session`, `person`, `body` and
+                 *     `attr.<key>`, comparisons (`severity>=warn`, `attr.http.status_code>499`), and
+                 *     `field:*` (has one). A syntax error is a 400 naming its column.
+                 */
+                q?: string;
+                /** @description Comma-separated: `trace`, `debug`, `info`, `warn`, `error`, `fatal`. */
+                severity?: string;
+                /** @description A service name (repeatable: any of them). */
+                service?: string;
+                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable: all of them). */
+                attr?: string;
+                session_id?: string;
+                /** @description Logs of this distinct id. */
+                distinct_id?: string;
+                /** @description 32 hex characters. */
+                trace_id?: string;
+                /** @description 1 to 1,000; 100 when absent. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Live tail: the `cursor` of the previous poll. */
+                after?: string;
+                /** @description Histogram: `severity` (default) or `service`. */
+                breakdown?: string;
+                /**
+                 * @description `previous` (default): the search's range against the one as long just before it, or
+                 *     `base_from`/`base_to` when given; `sessions`: the logs of sessions that hit an error
+                 *     in the range (of `issue` when given) against those of the other sessions.
+                 */
+                against?: string;
+                /** @description Start of the baseline range (as `from`). */
+                base_from?: string;
+                /** @description End of the baseline range (as `to`). */
+                base_to?: string;
+                /** @description An issue id: with `against=sessions`, the sessions that hit this issue. */
+                issue?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The project's id (Settings shows it). */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatternComparison"];
                 };
             };
         };

@@ -6,12 +6,12 @@ import { Link, setQuery, useLocation } from '../router';
 import { useCan } from '../session';
 import { StackTrace } from './StackTrace';
 
-export function Sparkline({ counts, label = 'Occurrences per day, last 14 days' }: { counts: number[]; label?: string }) {
+export function Sparkline({ counts, label = 'Occurrences per day, last 14 days', step = 5, className = '' }: { counts: number[]; label?: string; step?: number; className?: string }) {
   const max = Math.max(1, ...counts);
   return (
-    <svg className="sparkline" width={counts.length * 5} height={20} aria-label={label}>
+    <svg className={`sparkline ${className}`} width={counts.length * step} height={20} aria-label={label}>
       {counts.map((n, i) => (
-        <rect key={i} x={i * 5} y={20 - (n / max) * 20} width={4} height={Math.max((n / max) * 20, n > 0 ? 2 : 0.5)} />
+        <rect key={i} x={i * step} y={20 - (n / max) * 20} width={step - 1} height={Math.max((n / max) * 20, n > 0 ? 2 : 0.5)} />
       ))}
     </svg>
   );

@@ -65,6 +65,7 @@ pub(crate) fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(logs::tail))
         .routes(routes!(logs::summary))
         .routes(routes!(patterns::patterns))
+        .routes(routes!(patterns::compare))
         .routes(routes!(logs::session_flags))
         .routes(routes!(logs::one))
         .routes(routes!(logs::session_logs))

@@ -1,13 +1,19 @@
 //! `GET /api/projects/{id}/logs/patterns`: the log patterns of a search
-//! (`tether_app::App::patterns`).
+//! (`tether_app::App::patterns`), and `…/patterns/compare`: what changed against a
+//! baseline (`tether_app::patterns::compare`).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
 use serde::Serialize;
+use tether_app::patterns::compare::Change;
+use tether_app::search;
+use tether_model::ProjectId;
 use utoipa::ToSchema;
 
 use tether_model::Severity;
 
+use super::authorize_project;
 use super::logs::{LogRequest, PatternRef};
 use super::params::{LogSearch, format_ns};
 use crate::{ApiError, AppState};
@@ -106,5 +112,142 @@ pub(super) async fn patterns(
         sampled: found.sampled,
         buckets: found.buckets.into_iter().map(format_ns).collect(),
         bucket_seconds: found.bucket_ns / 1_000_000_000,
+    }))
+}
+
+/// What a comparison sets against the search, besides the search's own parameters.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Read by the OpenAPI derive only.
+pub(crate) struct CompareParams {
+    /// `previous` (default): the search's range against the one as long just before it, or
+    /// `base_from`/`base_to` when given; `sessions`: the logs of sessions that hit an error
+    /// in the range (of `issue` when given) against those of the other sessions.
+    against: Option<String>,
+    /// Start of the baseline range (as `from`).
+    base_from: Option<String>,
+    /// End of the baseline range (as `to`).
+    base_to: Option<String>,
+    /// An issue id: with `against=sessions`, the sessions that hit this issue.
+    issue: Option<i64>,
+}
+
+/// A pattern in both sets of a comparison.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ComparedPattern)]
+pub(crate) struct ComparedJson {
+    #[serde(flatten)]
+    pattern: PatternRef,
+    /// Logs of the pattern in the search (estimated when sampled), and in the baseline.
+    current: u64,
+    baseline: u64,
+    current_share: f64,
+    baseline_share: f64,
+    /// `new`, `gone`, `up`, `down` or `same` (within chance).
+    #[schema(value_type = String)]
+    change: &'static str,
+    /// How unlikely the two counts are under one rate, in bits; the list's order.
+    surprise: f64,
+}
+
+/// Two sets of logs' patterns side by side, most surprising change first.
+#[derive(Serialize, ToSchema)]
+#[schema(as = PatternComparison)]
+pub(crate) struct ComparisonJson {
+    /// What each side is: the two ranges, or the two groups of sessions.
+    current_label: String,
+    baseline_label: String,
+    current_total: u64,
+    baseline_total: u64,
+    results: Vec<ComparedJson>,
+}
+
+/// What changed: the search's patterns against a baseline (the range before, any range, or
+/// the sessions without an error), ranked by how surprising each change is.
+#[utoipa::path(get, path = "/api/projects/{project_id}/logs/patterns/compare", tag = "logs",
+    params(super::ProjectPath, LogSearch, CompareParams), responses((status = 200, body = ComparisonJson)))]
+pub(super) async fn compare(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project_id): Path<ProjectId>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ComparisonJson>, ApiError> {
+    authorize_project(&state, &headers, project_id).await?;
+    // The comparison's own parameters, and the search's (which the search parser checks).
+    let mut own = std::collections::HashMap::new();
+    let search_query = {
+        let mut rest = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            if ["against", "base_from", "base_to", "issue"].contains(&key.as_ref()) {
+                own.insert(key.into_owned(), value.into_owned());
+            } else {
+                rest.append_pair(&key, &value);
+            }
+        }
+        rest.finish()
+    };
+    let now_ns = state.app().now_ms().saturating_mul(1_000_000);
+    let filter = search::parse(Some(&search_query), project_id, now_ns)?.filter;
+    let (from, to) = (filter.from_ns, filter.to_ns);
+    let time = |name: &str, default: i64| match own.get(name) {
+        Some(v) => search::parse_time(v, now_ns).ok_or_else(|| {
+            ApiError::bad_request(format!("invalid {name}: expected RFC 3339 or relative time like -1h"))
+        }),
+        None => Ok(default),
+    };
+    let (found, current_label, baseline_label) = match own.get("against").map_or("previous", String::as_str) {
+        "previous" => {
+            let (base_from, base_to) = (time("base_from", 2 * from - to)?, time("base_to", from)?);
+            if base_from >= base_to {
+                return Err(ApiError::bad_request(
+                    "invalid base_from: the baseline must start before it ends",
+                ));
+            }
+            let label = |a, b| format!("{} – {}", format_ns(a), format_ns(b));
+            let found = state.app().compare_ranges(filter, base_from, base_to).await?;
+            (found, label(from, to), label(base_from, base_to))
+        }
+        "sessions" => {
+            let issue = own
+                .get("issue")
+                .map(|v| {
+                    v.parse::<i64>().map_err(|_| ApiError::bad_request("invalid issue: expected an issue id"))
+                })
+                .transpose()?;
+            let erred = match issue {
+                Some(id) => format!("sessions that hit issue {id}"),
+                None => "sessions with an error".to_owned(),
+            };
+            (state.app().compare_sessions(filter, issue).await?, erred, "other sessions".to_owned())
+        }
+        other => {
+            return Err(ApiError::bad_request(format!("invalid against: {other:?} (previous or sessions)")));
+        }
+    };
+    let results = found
+        .patterns
+        .into_iter()
+        .map(|p| ComparedJson {
+            pattern: PatternRef { id: p.id, template: p.template },
+            current: p.current,
+            baseline: p.baseline,
+            current_share: p.current_share,
+            baseline_share: p.baseline_share,
+            change: match p.change {
+                Change::New => "new",
+                Change::Gone => "gone",
+                Change::Up => "up",
+                Change::Down => "down",
+                Change::Same => "same",
+            },
+            surprise: p.surprise,
+        })
+        .collect();
+    Ok(Json(ComparisonJson {
+        current_label,
+        baseline_label,
+        current_total: found.current_total,
+        baseline_total: found.baseline_total,
+        results,
     }))
 }

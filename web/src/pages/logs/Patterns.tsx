@@ -23,7 +23,7 @@ function PatternRow({ url, pattern, open, onToggle }: { url: URL; pattern: LogPa
   return (
     <Fragment>
       <tr className={open ? 'open' : ''} onClick={onToggle} data-testid="pattern-row">
-        <td><Sparkline counts={pattern.sparkline} label="Logs of this pattern over the range" /></td>
+        <td><Sparkline counts={pattern.sparkline} label="Logs of this pattern over the range" step={3} className="volume" /></td>
         <td className="pattern-template"><TemplateText template={pattern.template} /></td>
         <td className="num">{pattern.count.toLocaleString()}</td>
         <td className="share" title={`${share}% of the search's logs`}>

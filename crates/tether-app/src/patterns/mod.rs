@@ -7,6 +7,8 @@
 //! the project's catalog (`tether_patterns::Catalog`), so a pattern keeps its id from one
 //! request and range to the next.
 
+pub mod compare;
+
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -34,6 +36,8 @@ pub struct Pattern {
     pub template: String,
     /// Logs of the search in the pattern (estimated from the sample unless exact).
     pub count: u64,
+    /// Of the logs read, those in the pattern.
+    pub sampled: u64,
     /// `count` over the search's total.
     pub share: f64,
     /// Of `count`, the logs of severity error or fatal.
@@ -70,10 +74,39 @@ struct BucketSample {
     total: u64,
 }
 
+/// The sampled logs of a search by histogram bucket.
+struct Sample {
+    project_id: ProjectId,
+    buckets: Vec<BucketSample>,
+    starts: Vec<i64>,
+    width: i64,
+}
+
+impl Sample {
+    fn bodies(&self) -> Vec<String> {
+        self.buckets.iter().flat_map(|b| b.logs.iter().map(|l| l.body.clone())).collect()
+    }
+
+    /// The sample of the logs `keep` accepts, each bucket's total scaled by the share it kept.
+    fn only(&self, mut keep: impl FnMut(&LogSample) -> bool) -> Sample {
+        let buckets = self
+            .buckets
+            .iter()
+            .map(|b| {
+                let logs: Vec<LogSample> = b.logs.iter().filter(|l| keep(l)).cloned().collect();
+                let total = (b.total as f64 * logs.len() as f64 / b.logs.len().max(1) as f64).round() as u64;
+                BucketSample { logs, total }
+            })
+            .collect();
+        Sample { project_id: self.project_id, buckets, starts: self.starts.clone(), width: self.width }
+    }
+}
+
 /// A pattern's figures while the sample is counted.
 #[derive(Default)]
 struct Tally {
     scaled: f64,
+    sampled: u64,
     errors: f64,
     sparkline: Vec<f64>,
     services: BTreeSet<String>,
@@ -87,30 +120,37 @@ struct Tally {
 impl App {
     /// The patterns of the logs matching `filter`.
     pub async fn patterns(&self, filter: LogFilter) -> StoreResult<Patterns> {
+        let sample = self.read_sample(filter).await?;
+        let assigned = self.templates_of(sample.project_id, sample.bodies()).await?;
+        let mut found = tally(sample, assigned);
+        found.patterns.truncate(MAX_PATTERNS);
+        Ok(found)
+    }
+
+    /// A sample of the logs matching `filter`, in the buckets of its histogram.
+    async fn read_sample(&self, filter: LogFilter) -> StoreResult<Sample> {
         let histogram = self.histogram(filter.clone(), Breakdown::Severity).await?;
         let width = histogram.width_ns;
-        let mut samples: Vec<BucketSample> = histogram
+        let mut buckets: Vec<BucketSample> = histogram
             .buckets
             .iter()
             .map(|(_, counts)| BucketSample { logs: Vec::new(), total: counts.values().sum() })
             .collect();
         let starts: Vec<i64> = histogram.buckets.into_iter().map(|(start, _)| start).collect();
-        let total: u64 = samples.iter().map(|s| s.total).sum();
+        let total: u64 = buckets.iter().map(|s| s.total).sum();
         let keep = sample_keep(total);
         let first = starts.first().copied().unwrap_or_default();
         for log in self.stores.logs.sample(filter.clone(), keep, 2 * SAMPLE_LOGS).await? {
             let bucket = (log.timestamp_ns.div_euclid(width) * width - first) / width;
-            if let Some(sample) = usize::try_from(bucket).ok().and_then(|b| samples.get_mut(b)) {
+            if let Some(sample) = usize::try_from(bucket).ok().and_then(|b| buckets.get_mut(b)) {
                 sample.logs.push(log);
             }
         }
-        for sample in &mut samples {
+        for bucket in &mut buckets {
             // An estimated total below what was read is raised to it.
-            sample.total = sample.total.max(sample.logs.len() as u64);
+            bucket.total = bucket.total.max(bucket.logs.len() as u64);
         }
-        let bodies = samples.iter().flat_map(|s| s.logs.iter().map(|l| l.body.clone())).collect();
-        let assigned = self.templates_of(filter.project_id, bodies).await?;
-        Ok(tally(samples, assigned, starts, width))
+        Ok(Sample { project_id: filter.project_id, buckets, starts, width })
     }
 
     /// The id and template of each log's pattern, from the project's catalog (learning the
@@ -154,12 +194,8 @@ fn sample_keep(total: u64) -> u32 {
 }
 
 /// Counts the sample by pattern, each log weighted by its bucket's total over its sample.
-fn tally(
-    samples: Vec<BucketSample>,
-    assigned: Vec<(String, String)>,
-    buckets: Vec<i64>,
-    bucket_ns: i64,
-) -> Patterns {
+fn tally(sample: Sample, assigned: Vec<(String, String)>) -> Patterns {
+    let Sample { buckets: samples, starts: buckets, width: bucket_ns, .. } = sample;
     let total: u64 = samples.iter().map(|s| s.total).sum();
     let sampled: u64 = samples.iter().map(|s| s.logs.len() as u64).sum();
     let mut tallies: HashMap<(String, String), Tally> = HashMap::new();
@@ -175,6 +211,7 @@ fn tally(
                 ..Tally::default()
             });
             tally.scaled += weight;
+            tally.sampled += 1;
             tally.sparkline[b] += weight;
             if log.severity >= Severity::Error {
                 tally.errors += weight;
@@ -197,6 +234,7 @@ fn tally(
             id,
             template,
             count: t.scaled.round() as u64,
+            sampled: t.sampled,
             share: if total == 0 { 0.0 } else { t.scaled / total as f64 },
             errors: t.errors.round() as u64,
             services: t.services.into_iter().filter(|s| !s.is_empty()).collect(),
@@ -209,6 +247,5 @@ fn tally(
         })
         .collect();
     patterns.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.template.cmp(&b.template)));
-    patterns.truncate(MAX_PATTERNS);
     Patterns { patterns, total, sampled, buckets, bucket_ns }
 }
