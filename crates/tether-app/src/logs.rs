@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use tether_model::{LogId, ProjectId};
-use tether_store::{Breakdown, ExceptionScope, LogFilter, LogQuery, StoreResult, StoredLog};
+use tether_store::{Breakdown, ExceptionScope, LogFilter, LogQuery, SessionHit, StoreResult, StoredLog};
 
 use crate::App;
 
@@ -54,6 +54,15 @@ pub const SESSION_LOG_MARGIN_NS: i64 = 5 * 60 * 1_000_000_000;
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionFlags {
     pub session_id: String,
+    pub has_recording: bool,
+    pub exceptions: u64,
+}
+
+/// A session behind a search: its matching logs and person, and whether it was recorded
+/// and hit exceptions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchSession {
+    pub hit: SessionHit,
     pub has_recording: bool,
     pub exceptions: u64,
 }
@@ -125,6 +134,35 @@ impl App {
 
     /// Which of `ids` (at most [`MAX_FLAGGED_SESSIONS`], repeats dropped, sorted) were
     /// recorded and hit exceptions: the recording index and the event store, joined here.
+    /// The sessions of the logs matching `filter`, the one with the latest match first, at
+    /// most `limit` (up to [`MAX_FLAGGED_SESSIONS`]).
+    pub async fn sessions_of_search(
+        &self,
+        filter: LogFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<SearchSession>> {
+        let project_id = filter.project_id;
+        let hits = self.stores.logs.sessions(filter, limit.min(MAX_FLAGGED_SESSIONS)).await?;
+        let ids = hits.iter().map(|h| h.session_id.clone()).collect();
+        let flags: HashMap<String, SessionFlags> = self
+            .session_flags(project_id, ids)
+            .await?
+            .into_iter()
+            .map(|f| (f.session_id.clone(), f))
+            .collect();
+        Ok(hits
+            .into_iter()
+            .map(|hit| {
+                let flag = flags.get(&hit.session_id);
+                SearchSession {
+                    has_recording: flag.is_some_and(|f| f.has_recording),
+                    exceptions: flag.map_or(0, |f| f.exceptions),
+                    hit,
+                }
+            })
+            .collect())
+    }
+
     pub async fn session_flags(
         &self,
         project_id: ProjectId,

@@ -212,6 +212,24 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         let exact = if estimated { "estimated" } else { "exact" };
         println!("  {name:<40} p50 {p50:7.1} ms   p95 {p95:7.1} ms   {what}, {exact}");
     }
+    for (name, path) in [
+        ("patterns of 24 h", format!("logs/patterns?{range}")),
+        ("patterns of a search", format!("logs/patterns?{range}&{common}")),
+        ("patterns of a rare term", format!("logs/patterns?{range}&{rare}")),
+        ("what changed: last hour vs the hour before", "logs/patterns/compare?from=-1h".to_owned()),
+        (
+            "what changed: sessions with errors vs others",
+            format!("logs/patterns/compare?{range}&against=sessions"),
+        ),
+    ] {
+        let (p50, p95, answer) = query(path).await?;
+        let listed = answer["results"].as_array().map_or(0, Vec::len);
+        let read = match (answer["sampled"].as_u64(), answer["total"].as_u64()) {
+            (Some(sampled), Some(total)) => format!(" of {total} logs, {sampled} read"),
+            _ => String::new(),
+        };
+        println!("  {name:<40} p50 {p50:7.1} ms   p95 {p95:7.1} ms   {listed} patterns{read}");
+    }
     let (p50, p95, answer) = query(format!("logs/summary?{range}&{common}")).await?;
     println!(
         "  {:<40} p50 {p50:7.1} ms   p95 {p95:7.1} ms   {} logs · {} sessions · {} users{}",

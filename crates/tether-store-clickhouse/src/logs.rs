@@ -7,7 +7,7 @@ use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
     AttributeFacet, Breakdown, Condition, CountedValue, ErrorKind, Facets, Field, Histogram, HistogramBucket,
     LogFilter, LogPage, LogQuery, LogReader, LogSample, LogSummary, LogWriter, PageCursor, SAMPLE_MODULUS,
-    StoreError, StoreResult, StoredLog,
+    SessionHit, StoreError, StoreResult, StoredLog,
 };
 
 use crate::sql::{self, Bound, Where};
@@ -40,6 +40,16 @@ struct LogRow {
     attribute_types: attrs::MapOf<u8>,
     resource_attributes: String,
     scope_attributes: String,
+}
+
+/// A session of `LogReader::sessions`.
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct SessionRow {
+    session_id: String,
+    distinct_id: String,
+    first: i64,
+    last: i64,
+    logs: u64,
 }
 
 /// What `LogReader::sample` reads of a log.
@@ -435,6 +445,28 @@ impl LogReader for ClickAnalytics {
                 body: r.body,
                 session_id: Some(r.session_id).filter(|s| !s.is_empty()),
                 distinct_id: Some(r.distinct_id).filter(|s| !s.is_empty()),
+            })
+            .collect())
+    }
+
+    async fn sessions(&self, filter: LogFilter, limit: usize) -> StoreResult<Vec<SessionHit>> {
+        let Some(mut w) = self.log_where(&filter).await? else { return Ok(Vec::new()) };
+        w.push("session_id != ''", []);
+        let sql = format!(
+            "SELECT session_id, max(distinct_id) AS distinct_id, toUnixTimestamp64Nano(min(ts)) AS first, \
+             toUnixTimestamp64Nano(max(ts)) AS last, count() AS logs FROM logs {} \
+             GROUP BY session_id ORDER BY last DESC, session_id LIMIT {limit}",
+            w.sql()
+        );
+        let rows: Vec<SessionRow> = self.rows(&sql, &w).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SessionHit {
+                session_id: r.session_id,
+                distinct_id: Some(r.distinct_id).filter(|d| !d.is_empty()),
+                first_ns: r.first,
+                last_ns: r.last,
+                logs: r.logs,
             })
             .collect())
     }

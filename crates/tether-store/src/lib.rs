@@ -32,7 +32,7 @@ pub use error::{ErrorKind, StoreError, StoreResult};
 pub use log_expr::{Compare, Condition, Field, LogExpr};
 pub use logs::{
     AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket, LogFilter, LogPage,
-    LogQuery, LogReader, LogSample, LogSummary, LogWriter, PageCursor, SAMPLE_MODULUS, StoredLog,
+    LogQuery, LogReader, LogSample, LogSummary, LogWriter, PageCursor, SAMPLE_MODULUS, SessionHit, StoredLog,
 };
 pub use metadata::{
     ApiKey, IngestLimits, KeyScope, MetadataStore, NewApiKey, Privacy, Project, ProjectSettings, Retention,

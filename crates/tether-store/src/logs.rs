@@ -191,6 +191,19 @@ pub struct LogSummary {
     pub approximate: bool,
 }
 
+/// A session among the logs of a search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionHit {
+    pub session_id: String,
+    /// The person of its matching logs (the greatest id when they carry several).
+    pub distinct_id: Option<String>,
+    /// Its first and last matching log.
+    pub first_ns: i64,
+    pub last_ns: i64,
+    /// How many of its logs match.
+    pub logs: u64,
+}
+
 /// What [`LogReader::sample`] divides ids by: a prime, so that the remainders of ids
 /// minted from microseconds are spread evenly.
 pub const SAMPLE_MODULUS: u32 = 10_007;
@@ -259,6 +272,9 @@ pub trait LogReader: Send + Sync {
     /// read without attributes: a sample spread evenly over the range (ids are minted
     /// from time), the same on every backend, for mining patterns.
     async fn sample(&self, filter: LogFilter, keep: u32, limit: usize) -> StoreResult<Vec<LogSample>>;
+    /// The sessions of the logs matching `filter` (logs without one are left out), the one
+    /// with the latest match first, at most `limit`.
+    async fn sessions(&self, filter: LogFilter, limit: usize) -> StoreResult<Vec<SessionHit>>;
     /// Matching logs whose id is greater than `after`, in id order, at most `limit`. Ids are
     /// minted shortly before their commit, so a caller that re-reads an overlap behind its
     /// newest id (and drops repeats by id) sees logs committed late by another process too.

@@ -577,6 +577,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/logs/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sessions (and their people) whose logs match the search, the one with the latest
+         *     match first; `limit` up to 500.
+         */
+        get: operations["logs_search_sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/logs/summary": {
         parameters: {
             query?: never;
@@ -1686,6 +1706,25 @@ export interface components {
             };
             name: string;
             version: string;
+        };
+        /** @description A session among a search's logs. */
+        SearchSession: {
+            distinct_id?: string | null;
+            /** Format: int64 */
+            exceptions: number;
+            /** @description Its first and last matching log: a recording opens at the first. */
+            first_seen: string;
+            has_recording: boolean;
+            last_seen: string;
+            /**
+             * Format: int64
+             * @description How many of its logs match.
+             */
+            logs: number;
+            session_id: string;
+        };
+        SearchSessionList: {
+            results: components["schemas"]["SearchSession"][];
         };
         /** @description A captured event of a session. */
         SessionEvent: {
@@ -2869,6 +2908,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PatternComparison"];
+                };
+            };
+        };
+    };
+    logs_search_sessions: {
+        parameters: {
+            query?: {
+                /** @description Start of the range: RFC 3339 or relative (`-1h`, `-7d`); an hour ago when absent. */
+                from?: string;
+                /** @description End of the range (exclusive); a few minutes from now when absent. */
+                to?: string;
+                /**
+                 * @description The query language: words and "phrases" in the body (any case), `AND`/`OR`/`NOT`
+                 *     (`-word`), parentheses, `field:value` / `field=value` / `field!=value` for
+                 *     `service`, `severity` (`level`), `trace`, `session`, `person`, `body` and
+                 *     `attr.<key>`, comparisons (`severity>=warn`, `attr.http.status_code>499`), and
+                 *     `field:*` (has one). A syntax error is a 400 naming its column.
+                 */
+                q?: string;
+                /** @description Comma-separated: `trace`, `debug`, `info`, `warn`, `error`, `fatal`. */
+                severity?: string;
+                /** @description A service name (repeatable: any of them). */
+                service?: string;
+                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable: all of them). */
+                attr?: string;
+                session_id?: string;
+                /** @description Logs of this distinct id. */
+                distinct_id?: string;
+                /** @description 32 hex characters. */
+                trace_id?: string;
+                /** @description 1 to 1,000; 100 when absent. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Live tail: the `cursor` of the previous poll. */
+                after?: string;
+                /** @description Histogram: `severity` (default) or `service`. */
+                breakdown?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The project's id (Settings shows it). */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchSessionList"];
                 };
             };
         };

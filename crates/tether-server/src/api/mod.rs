@@ -10,6 +10,7 @@ mod patterns;
 mod persons;
 mod projects;
 mod recordings;
+mod search_sessions;
 mod session;
 mod symbols;
 pub(crate) mod throttle;
@@ -66,6 +67,7 @@ pub(crate) fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(logs::summary))
         .routes(routes!(patterns::patterns))
         .routes(routes!(patterns::compare))
+        .routes(routes!(search_sessions::search_sessions))
         .routes(routes!(logs::session_flags))
         .routes(routes!(logs::one))
         .routes(routes!(logs::session_logs))

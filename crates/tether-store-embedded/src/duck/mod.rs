@@ -21,7 +21,7 @@ use duckdb::{Config, Connection};
 use tether_model::{LogId, ProjectId};
 use tether_store::{
     Breakdown, Facets, Histogram, LogExpr, LogFilter, LogPage, LogQuery, LogReader, LogSample, LogSummary,
-    LogWriter, StoreError, StoreResult, StoredLog,
+    LogWriter, SessionHit, StoreError, StoreResult, StoredLog,
 };
 
 use crate::id_index::{self, IdIndex};
@@ -318,6 +318,11 @@ impl LogReader for DuckAnalytics {
 
     async fn summary(&self, filter: LogFilter) -> StoreResult<LogSummary> {
         self.read_filtered(filter, read::summary).await
+    }
+
+    async fn sessions(&self, filter: LogFilter, limit: usize) -> StoreResult<Vec<SessionHit>> {
+        self.read_filtered(filter, move |conn, filter, blocks| read::sessions(conn, filter, blocks, limit))
+            .await
     }
 
     async fn sample(&self, filter: LogFilter, keep: u32, limit: usize) -> StoreResult<Vec<LogSample>> {

@@ -7,7 +7,7 @@ use duckdb::{Connection, Row, params, params_from_iter};
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
     AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket, LogExpr, LogFilter, LogPage,
-    LogSample, LogSummary, PageCursor, SAMPLE_MODULUS, StoreError, StoreResult, StoredLog,
+    LogSample, LogSummary, PageCursor, SAMPLE_MODULUS, SessionHit, StoreError, StoreResult, StoredLog,
 };
 
 use super::columns::{
@@ -300,6 +300,31 @@ pub(super) fn sample(
             body: r.get(4)?,
             session_id: r.get(5)?,
             distinct_id: r.get(6)?,
+        })
+    })
+}
+
+/// The sessions of a search's logs (see `LogReader::sessions`).
+pub(super) fn sessions(
+    conn: &Connection,
+    filter: &LogFilter,
+    blocks: Option<&[BlockSpan]>,
+    limit: usize,
+) -> StoreResult<Vec<SessionHit>> {
+    let Some(w) = filter_where(conn, filter, blocks)? else { return Ok(Vec::new()) };
+    let sql = format!(
+        "WITH m AS (SELECT session_id, distinct_id, ts {}) \
+         SELECT session_id, max(distinct_id), min(ts), max(ts), count(*) FROM m WHERE session_id IS NOT NULL \
+         GROUP BY session_id ORDER BY max(ts) DESC, session_id LIMIT {limit}",
+        w.source_sql()
+    );
+    query_rows(conn, &sql, &w.source_params(), |r| {
+        Ok(SessionHit {
+            session_id: r.get(0)?,
+            distinct_id: r.get(1)?,
+            first_ns: r.get(2)?,
+            last_ns: r.get(3)?,
+            logs: r.get::<_, i64>(4)?.unsigned_abs(),
         })
     })
 }

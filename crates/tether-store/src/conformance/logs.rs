@@ -542,3 +542,44 @@ pub async fn samples_keep_the_logs_of_some_ids_the_same_everywhere(s: LogStores)
     let queried = LogFilter { query: Some(LogExpr::body("log 2")), ..all(1) };
     assert_eq!(ids(s.logs.sample(queried, 25, 100).await.unwrap()), [24, 23, 22, 21, 20, 2]);
 }
+
+pub async fn the_sessions_of_a_search_latest_match_first(s: LogStores) {
+    let log = |at: i64, body: &str, session: Option<&str>, person: Option<&str>| {
+        let mut l = sample(1, T0 + at * SEC, body);
+        (l.session_id, l.distinct_id) = (session.map(str::to_owned), person.map(str::to_owned));
+        l
+    };
+    append(
+        s.writer.as_ref(),
+        vec![
+            log(0, "checkout failed", Some("s1"), Some("ada")),
+            log(3, "checkout failed", Some("s2"), Some("bob")),
+            log(5, "checkout failed again", Some("s1"), Some("ada")),
+            log(9, "all good", Some("s3"), Some("cyd")),
+            log(10, "checkout failed", None, None),
+        ],
+    )
+    .await;
+    let failed = LogFilter { query: Some(LogExpr::body("checkout failed")), ..all(1) };
+    let got = s.logs.sessions(failed.clone(), 10).await.unwrap();
+    let hit = |session: &str, person: &str, first: i64, last: i64, logs| crate::SessionHit {
+        session_id: session.into(),
+        distinct_id: Some(person.into()),
+        first_ns: T0 + first * SEC,
+        last_ns: T0 + last * SEC,
+        logs,
+    };
+    assert_eq!(
+        got,
+        [hit("s1", "ada", 0, 5, 2), hit("s2", "bob", 3, 3, 1)],
+        "latest match first; no session left out"
+    );
+    assert_eq!(s.logs.sessions(failed, 1).await.unwrap(), [hit("s1", "ada", 0, 5, 2)]);
+    assert!(
+        s.logs
+            .sessions(LogFilter { query: Some(LogExpr::body("nothing")), ..all(1) }, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -2,8 +2,8 @@
 // first, with a sparkline, share, errors, the sessions and people each hit, and its examples
 // on expand. "Show logs" filters the list by the pattern (`pattern:"…"` in the query).
 import { Fragment, useState } from 'react';
-import { type LogPattern, type LogPatterns, useApi } from '../../api';
-import { navigate } from '../../router';
+import { type LogPattern, type LogPatterns, type PatternComparison, type SearchSessionList, useApi } from '../../api';
+import { Link, navigate, setQuery } from '../../router';
 import { Ago } from '../../time';
 import { Sparkline } from '../Errors';
 import { addTerm, patternTerm } from './query';
@@ -18,7 +18,41 @@ export function TemplateText({ template }: { template: string }) {
   );
 }
 
-function PatternRow({ url, pattern, open, onToggle }: { url: URL; pattern: LogPattern; open: boolean; onToggle: () => void }) {
+/** The sessions and people a pattern hit, newest first, each opening its recording at the
+ * pattern's first log in that session. */
+function PatternSessions({ query, template }: { query: string; template: string }) {
+  const params = new URLSearchParams(query);
+  const q = params.get('q');
+  params.set('q', q ? `${q} ${patternTerm(template)}` : patternTerm(template));
+  params.set('limit', '10');
+  const { data, error } = useApi<SearchSessionList>(`logs/sessions?${params}`);
+  if (error) return <div className="error-banner">{error}</div>;
+  if (!data) return <div className="muted small">Finding the sessions it hit…</div>;
+  if (data.results.length === 0) return <div className="muted small">None of its logs carries a session.</div>;
+  return (
+    <ul className="pattern-sessions" aria-label="Sessions this pattern hit">
+      {data.results.map((s) => {
+        const at = Date.parse(s.first_seen);
+        return (
+          <li key={s.session_id}>
+            {s.has_recording ? (
+              <Link to={`/replay/${encodeURIComponent(s.session_id)}?t=${at}&mark=${at}`}>▶ {s.session_id}</Link>
+            ) : (
+              <span title="Not recorded">{s.session_id}</span>
+            )}{' '}
+            {s.distinct_id && <Link to={`/persons/${encodeURIComponent(s.distinct_id)}`}>{s.distinct_id}</Link>}{' '}
+            <span className="muted">
+              {s.logs.toLocaleString()} log{s.logs === 1 ? '' : 's'} · last <Ago ms={Date.parse(s.last_seen)} />
+              {s.exceptions > 0 ? ` · ⚠ ${s.exceptions}` : ''}
+            </span>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function PatternRow({ url, query, pattern, open, onToggle }: { url: URL; query: string; pattern: LogPattern; open: boolean; onToggle: () => void }) {
   const share = Math.round(pattern.share * 1000) / 10;
   return (
     <Fragment>
@@ -52,6 +86,8 @@ function PatternRow({ url, pattern, open, onToggle }: { url: URL; pattern: LogPa
               </div>
             ))}
             <div className="muted small">id {pattern.id} · first seen <Ago ms={Date.parse(pattern.first_seen)} /></div>
+            <h5>Sessions it hit</h5>
+            <PatternSessions query={query} template={pattern.template} />
           </td>
         </tr>
       )}
@@ -59,7 +95,76 @@ function PatternRow({ url, pattern, open, onToggle }: { url: URL; pattern: LogPa
   );
 }
 
+/** What the patterns can be compared against (`compare=` in the URL). */
+const BASELINES: [string, string][] = [
+  ['', 'No comparison'],
+  ['previous', 'Compare with the range before'],
+  ['sessions', 'Sessions with errors vs the others'],
+];
+
 export function PatternsView({ url, query }: { url: URL; query: string }) {
+  const against = url.searchParams.get('compare') ?? '';
+  return (
+    <div className="patterns">
+      <div className="patterns-head">
+        <select value={against} onChange={(e) => setQuery({ compare: e.target.value || null }, false)} aria-label="Compare patterns">
+          {BASELINES.map(([value, label]) => (
+            <option key={value} value={value}>{label}</option>
+          ))}
+        </select>
+      </div>
+      {against ? <ComparisonTable url={url} query={`${query}&against=${against}`} /> : <PatternTable url={url} query={query} />}
+    </div>
+  );
+}
+
+/** A change as a word people read at a glance. */
+const CHANGE_LABELS: Record<string, string> = { new: 'New', gone: 'Gone', up: '▲ Up', down: '▼ Down', same: 'Same' };
+
+function ComparisonTable({ url, query }: { url: URL; query: string }) {
+  const { data, error, stale } = useApi<PatternComparison>(`logs/patterns/compare?${query}`, true);
+  if (error) return <div className="error-banner">{error}</div>;
+  if (!data) return <div className="skeleton">Comparing…</div>;
+  const top = Math.max(1, ...data.results.map((p) => p.surprise));
+  const pct = (share: number) => `${Math.round(share * 1000) / 10}%`;
+  return (
+    <div className={stale ? 'stale' : ''}>
+      <p className="muted small" data-testid="comparison-note">
+        {data.current_label} ({data.current_total.toLocaleString()} logs) against {data.baseline_label} ({data.baseline_total.toLocaleString()} logs) · most surprising change first
+      </p>
+      <table className="table" aria-label="Pattern changes">
+        <thead>
+          <tr>
+            <th>Change</th>
+            <th>Pattern</th>
+            <th className="num">Now</th>
+            <th className="num">Baseline</th>
+            <th title="How unlikely the two counts are if nothing changed">Surprise</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {data.results.map((p) => (
+            <tr key={p.id} data-testid="change-row">
+              <td><span className={`change change-${p.change}`}>{CHANGE_LABELS[p.change] ?? p.change}</span></td>
+              <td className="pattern-template"><TemplateText template={p.template} /></td>
+              <td className="num" title={pct(p.current_share)}>{p.current.toLocaleString()}</td>
+              <td className="num" title={pct(p.baseline_share)}>{p.baseline.toLocaleString()}</td>
+              <td title={`${p.surprise.toFixed(1)} bits`}><span className="share-bar" style={{ width: `${Math.max((p.surprise / top) * 60, 1)}px` }} /></td>
+              <td>
+                <button className="link-button" onClick={() => addTerm(url, patternTerm(p.template), { view: null, compare: null })}>
+                  Show logs
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function PatternTable({ url, query }: { url: URL; query: string }) {
   const { data, error, stale } = useApi<LogPatterns>(`logs/patterns?${query}`, true);
   const [open, setOpen] = useState<string | null>(null);
   if (error) return <div className="error-banner">{error}</div>;
@@ -67,7 +172,7 @@ export function PatternsView({ url, query }: { url: URL; query: string }) {
   if (data.results.length === 0) return <div className="empty"><h3>No logs match this search</h3></div>;
   const sampled = data.sampled < data.total;
   return (
-    <div className={`patterns ${stale ? 'stale' : ''}`}>
+    <div className={stale ? 'stale' : ''}>
       <p className="muted small" data-testid="patterns-note">
         {data.results.length} patterns of {data.total.toLocaleString()} logs
         {sampled ? ` · counts estimated from ${data.sampled.toLocaleString()} logs read across the range` : ''}
@@ -88,7 +193,7 @@ export function PatternsView({ url, query }: { url: URL; query: string }) {
         </thead>
         <tbody>
           {data.results.map((p) => (
-            <PatternRow key={p.id} url={url} pattern={p} open={open === p.id} onToggle={() => setOpen(open === p.id ? null : p.id)} />
+            <PatternRow key={p.id} url={url} query={query} pattern={p} open={open === p.id} onToggle={() => setOpen(open === p.id ? null : p.id)} />
           ))}
         </tbody>
       </table>
