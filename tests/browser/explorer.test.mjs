@@ -6,35 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TOKEN, eventually, launchChromium, logIn, startTether } from './harness.mjs';
+import { TOKEN, eventually, launchChromium, logIn, sendLogs, startTether } from './harness.mjs';
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 mkdirSync(artifacts, { recursive: true });
-
-/** Sends OTLP/JSON logs, one resource per service. */
-async function sendLogs(base, logs) {
-  const byService = new Map();
-  for (const l of logs) byService.set(l.service, [...(byService.get(l.service) ?? []), l]);
-  const resourceLogs = [...byService].map(([service, records]) => ({
-    resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
-    scopeLogs: [{
-      logRecords: records.map((l) => ({
-        timeUnixNano: String(BigInt(l.timeMs) * 1000000n),
-        severityText: l.severity,
-        body: { stringValue: l.body },
-        attributes: Object.entries(l.attributes ?? {}).map(([key, v]) =>
-          typeof v === 'number' ? { key, value: { intValue: String(v) } } : { key, value: { stringValue: v } },
-        ),
-      })),
-    }],
-  }));
-  const resp = await fetch(`${base}/v1/logs`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ resourceLogs }),
-  });
-  assert.equal(resp.status, 200, await resp.text());
-}
 
 /** The bodies of the rows on screen, top to bottom. */
 const rows = (page) => page.locator('.log-row .body').allTextContents();

@@ -276,3 +276,28 @@ export async function logIn(page, tetherBase, username = 'admin', password = ADM
   await page.click('button[type=submit]');
   await page.waitForURL(/\/logs/);
 }
+
+/** Sends OTLP/JSON logs, one resource per service. */
+export async function sendLogs(base, logs) {
+  const byService = new Map();
+  for (const l of logs) byService.set(l.service, [...(byService.get(l.service) ?? []), l]);
+  const resourceLogs = [...byService].map(([service, records]) => ({
+    resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+    scopeLogs: [{
+      logRecords: records.map((l) => ({
+        timeUnixNano: String(BigInt(l.timeMs) * 1000000n),
+        severityText: l.severity,
+        body: { stringValue: l.body },
+        attributes: Object.entries(l.attributes ?? {}).map(([key, v]) =>
+          typeof v === 'number' ? { key, value: { intValue: String(v) } } : { key, value: { stringValue: v } },
+        ),
+      })),
+    }],
+  }));
+  const resp = await fetch(`${base}/v1/logs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ resourceLogs }),
+  });
+  if (resp.status !== 200) throw new Error(`logs rejected: ${resp.status} ${await resp.text()}`);
+}

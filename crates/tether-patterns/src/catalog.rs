@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::mine::{Slot, mine};
+use crate::mine::{MAX_TOKENS, Slot, mine};
 use crate::template::Template;
 use crate::token::tokens;
 
@@ -43,7 +43,7 @@ impl Catalog {
 
     /// The learned template of `message`, if any has its shape.
     pub fn find(&self, message: &str) -> Option<usize> {
-        let length = tokens(message).count();
+        let length = tokens(message).count().min(MAX_TOKENS + 1);
         let first = tokens(message).next()?;
         let mut heads = vec![Head::Word(first.to_owned()), Head::Var(String::new())];
         if let Some(at) = first.find('=') {
@@ -84,7 +84,7 @@ impl Catalog {
         let head = match template.slots.first() {
             Some(Slot::Word(w)) => Head::Word(w.clone()),
             Some(Slot::Var { prefix, .. }) => Head::Var(prefix.clone()),
-            None => Head::Word(String::new()),
+            Some(Slot::Rest) | None => Head::Word(String::new()),
         };
         self.by_head.entry((template.slots.len(), head)).or_default().push(self.templates.len());
         self.templates.push(template);

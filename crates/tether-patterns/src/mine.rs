@@ -19,19 +19,28 @@ use crate::token::{VarKind, classify, tokens};
 const MIN_DISTINCT_WORDS: usize = 4;
 
 /// A message's token: a word, or a variable of a kind after a literal prefix (`user=` of
-/// `user=alice`; empty for most variables).
+/// `user=alice`; empty for most variables); `Rest` stands for the tokens after the first
+/// [`MAX_TOKENS`] of a long line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Slot {
     Word(String),
     Var { prefix: String, kind: VarKind },
+    Rest,
 }
 
+/// Tokens of a line that make its shape: a line of thousands (a JSON document, a dump) is
+/// named by its start, and its template stays short enough to read and to match.
+pub(crate) const MAX_TOKENS: usize = 64;
+/// Words longer than this are variables: long constant words are rare, long values common.
+const MAX_WORD: usize = 64;
+
 /// What a place must hold for two messages to be in one group: the same word, or a
-/// variable after the same prefix.
+/// variable after the same prefix, or more tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Place {
     Word(String),
     Var(String),
+    Rest,
 }
 
 /// One group while mining: what each of its places holds, and its messages.
@@ -55,6 +64,7 @@ pub(crate) fn mine<S: AsRef<str>>(messages: &[S]) -> Mined {
             .map(|slot| match slot {
                 Slot::Word(w) => Place::Word(w.clone()),
                 Slot::Var { prefix, .. } => Place::Var(prefix.clone()),
+                Slot::Rest => Place::Rest,
             })
             .collect();
         by_words.entry(words).or_default().push(i);
@@ -80,8 +90,11 @@ pub(crate) fn mine<S: AsRef<str>>(messages: &[S]) -> Mined {
     Mined { templates, assignment }
 }
 
-fn to_slots(message: &str) -> Vec<Slot> {
-    tokens(message)
+pub(crate) fn to_slots(message: &str) -> Vec<Slot> {
+    let mut all = tokens(message);
+    let mut slots: Vec<Slot> = all
+        .by_ref()
+        .take(MAX_TOKENS)
         .map(|t| {
             if let Some((key, value)) = t.split_once('=')
                 && is_key(key)
@@ -91,10 +104,15 @@ fn to_slots(message: &str) -> Vec<Slot> {
             }
             match classify(t) {
                 Some(kind) => Slot::Var { prefix: String::new(), kind },
+                None if t.len() > MAX_WORD => Slot::Var { prefix: String::new(), kind: VarKind::Any },
                 None => Slot::Word(t.to_owned()),
             }
         })
-        .collect()
+        .collect();
+    if all.next().is_some() {
+        slots.push(Slot::Rest);
+    }
+    slots
 }
 
 /// The key of `key=value`: a name, not an expression's left side.
@@ -173,10 +191,11 @@ fn template_of(group: &Group, slots: &[Vec<Slot>]) -> Vec<Slot> {
         .enumerate()
         .map(|(place, word)| match word {
             Place::Word(w) => Slot::Word(w.clone()),
+            Place::Rest => Slot::Rest,
             Place::Var(prefix) => {
                 let mut kinds = group.members.iter().map(|&m| match &slots[m][place] {
                     Slot::Var { kind, .. } => *kind,
-                    Slot::Word(_) => VarKind::Any,
+                    Slot::Word(_) | Slot::Rest => VarKind::Any,
                 });
                 let first = kinds.next().unwrap_or(VarKind::Any);
                 let kind = if kinds.all(|k| k == first) { first } else { VarKind::Any };

@@ -6,6 +6,9 @@ use std::fmt::Write;
 use twox_hash::XxHash3_128;
 
 use crate::mine::Slot;
+
+/// How a template writes "and more tokens" (see `mine::MAX_TOKENS`).
+const REST: &str = "…";
 use crate::token::{VarKind, tokens};
 
 /// The shape of a group of messages: words that are the same in all of them, variables
@@ -17,10 +20,16 @@ pub struct Template {
 
 impl Template {
     /// Reads a template's [`text`](Template::text) back: tokens that end with a placeholder
-    /// (`<num>`, `user=<*>`) are variables, the others words. Any text is a template.
+    /// (`<num>`, `user=<*>`) are variables, a last `…` stands for more tokens, the others
+    /// are words. Any text is a template.
     pub fn parse(text: &str) -> Template {
+        let count = tokens(text).count();
         let slots = tokens(text)
-            .map(|token| {
+            .enumerate()
+            .map(|(i, token)| {
+                if token == REST && i + 1 == count && i > 0 {
+                    return Slot::Rest;
+                }
                 let var = token
                     .rfind('<')
                     .and_then(|at| VarKind::from_placeholder(&token[at..]).map(|kind| (at, kind)));
@@ -46,6 +55,7 @@ impl Template {
                     out.push_str(prefix);
                     out.push_str(kind.placeholder());
                 }
+                Slot::Rest => out.push_str(REST),
             }
         }
         out
@@ -64,6 +74,10 @@ impl Template {
         let all = self.slots.iter().all(|slot| match (slot, tokens.next()) {
             (Slot::Word(w), Some(t)) => w == t,
             (Slot::Var { prefix, .. }, Some(t)) => t.starts_with(prefix.as_str()),
+            (Slot::Rest, Some(_)) => {
+                tokens.by_ref().for_each(drop);
+                true
+            }
             (_, None) => false,
         });
         all && tokens.next().is_none()
@@ -85,6 +99,8 @@ impl Template {
                 Slot::Var { prefix, .. } => {
                     let _ = write!(out, r"{}\S*", regex::escape(prefix));
                 }
+                // One more token at least, then anything up to the line's end.
+                Slot::Rest => out.push_str(r"\S[^\n]*?"),
             }
         }
         let _ = write!(out, r"{SPACE}*(?:\n|$)");
@@ -96,7 +112,7 @@ impl Template {
         self.slots.iter().filter_map(|slot| match slot {
             Slot::Word(w) => Some(w.as_str()),
             Slot::Var { prefix, .. } if !prefix.is_empty() => Some(prefix.as_str()),
-            Slot::Var { .. } => None,
+            Slot::Var { .. } | Slot::Rest => None,
         })
     }
 }
@@ -143,5 +159,24 @@ mod tests {
             assert_eq!(re.is_match(message), expected, "regex on {message}");
         }
         assert_eq!(keyed.words().collect::<Vec<_>>(), ["login", "user=", "ok"]);
+    }
+
+    #[test]
+    fn a_long_line_is_named_by_its_start() {
+        let long = |n: usize| (0..n).map(|i| format!("w{}x", i % 7)).collect::<Vec<_>>().join(" ");
+        let messages = [format!("dump {}", long(500)), format!("dump {}", long(300))];
+        let mined = crate::mine::mine(&messages);
+        assert_eq!(mined.assignment, [0, 0]);
+        let template = &mined.templates[0];
+        assert!(template.text().ends_with(" …") && template.text().len() < 500, "{}", template.text());
+        assert_eq!(Template::parse(&template.text()), *template);
+        let re = regex::Regex::new(&template.regex()).expect("valid regex");
+        for message in &messages {
+            assert!(template.matches(message) && re.is_match(message), "{message}");
+        }
+        let short = format!("dump {}", long(10));
+        assert!(!template.matches(&short) && !re.is_match(&short));
+        let word = "a".repeat(100);
+        assert_eq!(crate::mine::mine(&[format!("key {word}")]).templates[0].text(), "key <*>");
     }
 }

@@ -10,9 +10,11 @@ import { addTerm, patternTerm } from './query';
 
 /** A template with its placeholders (`<num>`, `<*>` …) set apart from its words. */
 export function TemplateText({ template }: { template: string }) {
-  const parts = template.split(/(<(?:num|ip|uuid|hex|time|path|url|id|\*)>)/);
+  // A template is at most 64 tokens, but tokens can be long: the start says which it is.
+  const shown = template.length > 400 ? `${template.slice(0, 400)}…` : template;
+  const parts = shown.split(/(<(?:num|ip|uuid|hex|time|path|url|id|\*)>)/);
   return (
-    <code className="template">
+    <code className="template" title={shown === template ? undefined : template}>
       {parts.map((p, i) => (i % 2 === 1 ? <span key={i} className="placeholder">{p}</span> : p))}
     </code>
   );
