@@ -440,4 +440,36 @@ mod tests {
         assert_eq!(fill("a {{b}} c", &mut rng), "a {b} c");
         assert_eq!(fill("{nope}", &mut rng), "{?nope}");
     }
+
+    /// The pattern miner on these templates, labelled by construction: 2,000 lines of each
+    /// kind, templates drawn by weight (a second labelled source besides loghub's, the one
+    /// the benchmarks run on).
+    #[test]
+    fn patterns_group_the_generated_lines_by_their_template() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut total = 0.0;
+        for kind in 0..KINDS.len() {
+            let templates: Vec<&Template> = TEMPLATES.iter().filter(|t| t.kind == kind).collect();
+            let weights: u32 = templates.iter().map(|t| t.weight).sum();
+            let (truth, lines): (Vec<&str>, Vec<String>) = (0..2000)
+                .map(|_| {
+                    let mut pick = rng.random_range(0..weights);
+                    let template = templates.iter().find(|t| {
+                        pick < t.weight || {
+                            pick -= t.weight;
+                            false
+                        }
+                    });
+                    let text = template.map_or("", |t| t.text);
+                    (text, fill(text, &mut rng))
+                })
+                .unzip();
+            let ga = tether_patterns::grouping_accuracy(&truth, &tether_patterns::group(&lines));
+            println!("{:20} GA {ga:.3}", KINDS[kind]);
+            total += ga;
+        }
+        let mean = total / KINDS.len() as f64;
+        println!("mean GA {mean:.3}");
+        assert!(mean >= 0.99, "mean grouping accuracy {mean:.3}");
+    }
 }

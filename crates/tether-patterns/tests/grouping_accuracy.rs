@@ -3,8 +3,6 @@
 //! exactly the messages of its true template. One configuration for every system; `cargo
 //! test -p tether-patterns --release -- --nocapture` prints the figure of each.
 
-use std::collections::HashMap;
-
 const SYSTEMS: [&str; 16] = [
     "Android",
     "Apache",
@@ -28,26 +26,6 @@ const SYSTEMS: [&str; 16] = [
 /// masks scores 0.765 on the same logs).
 const MEAN_FLOOR: f64 = 0.91;
 
-fn grouping_accuracy(truth: &[&str], predicted: &[usize]) -> f64 {
-    let mut truth_sizes: HashMap<&str, usize> = HashMap::new();
-    for t in truth {
-        *truth_sizes.entry(t).or_default() += 1;
-    }
-    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (i, p) in predicted.iter().enumerate() {
-        groups.entry(*p).or_default().push(i);
-    }
-    let right: usize = groups
-        .values()
-        .filter(|members| {
-            let label = truth[members[0]];
-            members.iter().all(|&m| truth[m] == label) && truth_sizes[label] == members.len()
-        })
-        .map(Vec::len)
-        .sum();
-    right as f64 / truth.len() as f64
-}
-
 #[test]
 fn mean_grouping_accuracy_on_labelled_logs_of_sixteen_systems() {
     let mut total = 0.0;
@@ -57,7 +35,7 @@ fn mean_grouping_accuracy_on_labelled_logs_of_sixteen_systems() {
         let (truth, messages): (Vec<&str>, Vec<&str>) =
             text.lines().map(|l| l.split_once('\t').expect("label and message")).unzip();
         let predicted = tether_patterns::group(&messages);
-        let ga = grouping_accuracy(&truth, &predicted);
+        let ga = tether_patterns::grouping_accuracy(&truth, &predicted);
         println!("{system:12} GA {ga:.3}");
         total += ga;
     }
