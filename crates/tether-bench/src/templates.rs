@@ -448,7 +448,7 @@ mod tests {
     fn patterns_group_the_generated_lines_by_their_template() {
         let mut rng = StdRng::seed_from_u64(7);
         let mut total = 0.0;
-        for kind in 0..KINDS.len() {
+        for (kind, name) in KINDS.iter().enumerate() {
             let templates: Vec<&Template> = TEMPLATES.iter().filter(|t| t.kind == kind).collect();
             let weights: u32 = templates.iter().map(|t| t.weight).sum();
             let (truth, lines): (Vec<&str>, Vec<String>) = (0..2000)
@@ -465,7 +465,7 @@ mod tests {
                 })
                 .unzip();
             let ga = tether_patterns::grouping_accuracy(&truth, &tether_patterns::group(&lines));
-            println!("{:20} GA {ga:.3}", KINDS[kind]);
+            println!("{name:20} GA {ga:.3}");
             total += ga;
         }
         let mean = total / KINDS.len() as f64;
