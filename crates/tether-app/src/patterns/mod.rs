@@ -3,9 +3,8 @@
 //! it hit. The logs are read as a sample spread over the range (`LogReader::sample`: the
 //! logs of some remainders of their ids, so both backends read the same sample), counts
 //! are scaled by each sparkline bucket's total over its sampled logs, and the templates
-//! come from
-//! the project's catalog (`tether_patterns::Catalog`), so a pattern keeps its id from one
-//! request and range to the next.
+//! come from the project's catalog (`tether_patterns::Catalog`), so a pattern keeps its id
+//! from one request and range to the next.
 
 pub mod compare;
 
