@@ -66,6 +66,9 @@ test('patterns of a search, who they hit, as filters, and what changed', async (
     ['user <*> logged in', '5', '0'],
   ]);
   assert.match(await page.textContent('[data-testid=patterns-note]'), /2 patterns of 13 logs/);
+  // Each pattern offers an alert on its logs.
+  const alert = await page.locator('[data-testid=pattern-row] a:has-text("Alert")').first().getAttribute('href');
+  assert.match(decodeURIComponent(alert), /\/alerts\?query=q=pattern(:|%3A)/);
 
   // A pattern opens to its examples and the sessions it hit, newest first.
   await page.locator('[data-testid=pattern-row]').first().click();

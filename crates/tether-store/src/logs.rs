@@ -270,7 +270,10 @@ pub trait LogReader: Send + Sync {
     /// The logs matching `filter` whose id is among the first `keep` of every
     /// [`SAMPLE_MODULUS`] (`id % SAMPLE_MODULUS < keep`), newest first, at most `limit`,
     /// read without attributes: a sample spread evenly over the range (ids are minted
-    /// from time), the same on every backend, for mining patterns.
+    /// from time), the same on every backend, for mining patterns. For a filter on bodies or
+    /// attributes over very many logs a backend may read only part of the range, in pieces
+    /// spread evenly over it, and keep that many more of their remainders: the sample is
+    /// then about as large, but no longer the same everywhere.
     async fn sample(&self, filter: LogFilter, keep: u32, limit: usize) -> StoreResult<Vec<LogSample>>;
     /// The sessions of the logs matching `filter` (logs without one are left out), the one
     /// with the latest match first, at most `limit`.

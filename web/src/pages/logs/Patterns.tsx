@@ -6,7 +6,7 @@ import { type LogPattern, type LogPatterns, type PatternComparison, type SearchS
 import { Link, navigate, setQuery } from '../../router';
 import { Ago } from '../../time';
 import { Sparkline } from '../Errors';
-import { addTerm, patternTerm } from './query';
+import { addTerm, alertQuery, patternTerm, withTerm } from './query';
 
 /** A template with its placeholders (`<num>`, `<*>` …) set apart from its words. */
 export function TemplateText({ template }: { template: string }) {
@@ -23,9 +23,7 @@ export function TemplateText({ template }: { template: string }) {
 /** The sessions and people a pattern hit, newest first, each opening its recording at the
  * pattern's first log in that session. */
 function PatternSessions({ query, template }: { query: string; template: string }) {
-  const params = new URLSearchParams(query);
-  const q = params.get('q');
-  params.set('q', q ? `${q} ${patternTerm(template)}` : patternTerm(template));
+  const params = withTerm(new URLSearchParams(query), patternTerm(template));
   params.set('limit', '10');
   const { data, error } = useApi<SearchSessionList>(`logs/sessions?${params}`);
   if (error) return <div className="error-banner">{error}</div>;
@@ -69,10 +67,13 @@ function PatternRow({ url, query, pattern, open, onToggle }: { url: URL; query: 
         <td className="num">{pattern.sessions.toLocaleString()} / {pattern.people.toLocaleString()}</td>
         <td className="muted">{pattern.services.join(', ')}</td>
         <td className="muted"><Ago ms={Date.parse(pattern.last_seen)} /></td>
-        <td onClick={(e) => e.stopPropagation()}>
+        <td onClick={(e) => e.stopPropagation()} className="pattern-actions">
           <button className="link-button" onClick={() => addTerm(url, patternTerm(pattern.template), { view: null })}>
             Show logs
           </button>
+          <Link to={`/alerts?query=${encodeURIComponent(alertQuery(withTerm(url.searchParams, patternTerm(pattern.template))))}`} title="Be notified when this pattern's logs pass a threshold">
+            Alert
+          </Link>
         </td>
       </tr>
       {open && (

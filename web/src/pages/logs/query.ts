@@ -48,10 +48,17 @@ export function queryValue(value: string): string {
   return /^[^\s"()]+$/.test(value) ? value : `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
+/** `params` with `term` added to its query (`q`). */
+export function withTerm(params: URLSearchParams, term: string): URLSearchParams {
+  const next = new URLSearchParams(params);
+  const q = (next.get('q') ?? '').trim();
+  next.set('q', q ? `${q} ${term}` : term);
+  return next;
+}
+
 /** The current query with `term` added (as a new history entry); `extra` sets other parameters too. */
 export function addTerm(url: URL, term: string, extra: Record<string, string | null> = {}) {
-  const q = (url.searchParams.get('q') ?? '').trim();
-  setQuery({ ...extra, q: q ? `${q} ${term}` : term }, false);
+  setQuery({ ...extra, q: withTerm(url.searchParams, term).get('q') }, false);
 }
 
 /** The query term selecting a log pattern's logs. */
