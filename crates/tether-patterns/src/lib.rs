@@ -13,7 +13,6 @@ mod token;
 
 pub use catalog::Catalog;
 pub use template::Template;
-pub use token::VarKind;
 
 /// Groups `messages` into templates; returns the template index of each message (what the
 /// grouping accuracy test measures, with no catalog before it).

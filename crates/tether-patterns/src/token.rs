@@ -1,10 +1,8 @@
 //! Splitting a message into tokens and deciding which tokens are variables by their shape.
 
-use std::fmt;
-
 /// The kind of value a variable token holds, shown in templates as `<num>`, `<ip>`, ….
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum VarKind {
+pub(crate) enum VarKind {
     Num,
     Ip,
     Uuid,
@@ -18,7 +16,7 @@ pub enum VarKind {
 }
 
 impl VarKind {
-    pub fn placeholder(self) -> &'static str {
+    pub(crate) fn placeholder(self) -> &'static str {
         match self {
             VarKind::Num => "<num>",
             VarKind::Ip => "<ip>",
@@ -45,12 +43,6 @@ impl VarKind {
             VarKind::Any,
         ];
         ALL.into_iter().find(|k| k.placeholder() == text)
-    }
-}
-
-impl fmt::Display for VarKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.placeholder())
     }
 }
 

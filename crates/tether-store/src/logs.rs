@@ -220,21 +220,6 @@ pub struct LogSample {
     pub distinct_id: Option<String>,
 }
 
-impl From<&StoredLog> for LogSample {
-    fn from(log: &StoredLog) -> Self {
-        let r = &log.record;
-        LogSample {
-            id: log.id,
-            timestamp_ns: r.timestamp_ns,
-            severity: r.severity,
-            service: r.service.clone(),
-            body: r.body.clone(),
-            session_id: r.session_id.clone(),
-            distinct_id: r.distinct_id.clone(),
-        }
-    }
-}
-
 /// Appends logs.
 #[async_trait]
 pub trait LogWriter: Send + Sync {

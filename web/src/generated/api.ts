@@ -1326,7 +1326,7 @@ export interface components {
             results: components["schemas"]["LogPattern"][];
             /**
              * Format: int64
-             * @description Logs read and mined: the newest of each bucket. Counts are exact when it equals
+             * @description Logs read and mined, spread over the range. Counts are exact when it equals
              *     `total`, else scaled from the sample bucket by bucket.
              */
             sampled: number;

@@ -60,7 +60,7 @@ pub(crate) struct PatternsJson {
     results: Vec<PatternJson>,
     /// Logs the search matches.
     total: u64,
-    /// Logs read and mined: the newest of each bucket. Counts are exact when it equals
+    /// Logs read and mined, spread over the range. Counts are exact when it equals
     /// `total`, else scaled from the sample bucket by bucket.
     sampled: u64,
     /// Start of each sparkline bucket, and their width.
