@@ -100,14 +100,14 @@ impl App {
             let counts = self.stores.events.session_exception_counts(scope.clone(), chunk.to_vec()).await?;
             erred.extend(counts.into_iter().filter(|(_, n)| *n > 0).map(|(s, _)| s));
         }
-        let (with, without) = {
-            let of =
-                |hit: bool| sample.only(|l| l.session_id.as_ref().is_some_and(|s| erred.contains(s) == hit));
-            (of(true), of(false))
+        // Mined once; each set is then counted with its logs' templates.
+        let assigned = self.templates_of(sample.project_id, sample.bodies()).await?;
+        let of = |hit: bool| {
+            let (set, templates) =
+                sample.only(&assigned, |l| l.session_id.as_ref().is_some_and(|s| erred.contains(s) == hit));
+            tally(set, templates)
         };
-        let with_templates = self.templates_of(with.project_id, with.bodies()).await?;
-        let without_templates = self.templates_of(without.project_id, without.bodies()).await?;
-        let (with, without) = (tally(with, with_templates), tally(without, without_templates));
+        let (with, without) = (of(true), of(false));
         // Exposure: the logs read of each set, so a rate is a share.
         Ok(compare(&with, with.sampled as f64, &without, without.sampled as f64))
     }

@@ -86,18 +86,33 @@ impl Sample {
         self.buckets.iter().flat_map(|b| b.logs.iter().map(|l| l.body.clone())).collect()
     }
 
-    /// The sample of the logs `keep` accepts, each bucket's total scaled by the share it kept.
-    fn only(&self, mut keep: impl FnMut(&LogSample) -> bool) -> Sample {
+    /// The sample of the logs `keep` accepts, each bucket's total scaled by the share it
+    /// kept, with their templates (`assigned` holds those of every log, in order).
+    fn only(
+        &self,
+        assigned: &[(String, String)],
+        mut keep: impl FnMut(&LogSample) -> bool,
+    ) -> (Sample, Vec<(String, String)>) {
+        let mut templates = assigned.iter();
+        let mut kept_templates = Vec::new();
         let buckets = self
             .buckets
             .iter()
             .map(|b| {
-                let logs: Vec<LogSample> = b.logs.iter().filter(|l| keep(l)).cloned().collect();
+                let mut logs = Vec::new();
+                for (log, template) in b.logs.iter().zip(templates.by_ref()) {
+                    if keep(log) {
+                        logs.push(log.clone());
+                        kept_templates.push(template.clone());
+                    }
+                }
                 let total = (b.total as f64 * logs.len() as f64 / b.logs.len().max(1) as f64).round() as u64;
                 BucketSample { logs, total }
             })
             .collect();
-        Sample { project_id: self.project_id, buckets, starts: self.starts.clone(), width: self.width }
+        let sample =
+            Sample { project_id: self.project_id, buckets, starts: self.starts.clone(), width: self.width };
+        (sample, kept_templates)
     }
 }
 
