@@ -20,6 +20,15 @@ export function TemplateText({ template }: { template: string }) {
   );
 }
 
+/** Back to the list, filtered by the pattern. */
+function ShowLogs({ url, template }: { url: URL; template: string }) {
+  return (
+    <button className="link-button" onClick={() => addTerm(url, patternTerm(template), { view: null, compare: null })}>
+      Show logs
+    </button>
+  );
+}
+
 /** The sessions and people a pattern hit, newest first, each opening its recording at the
  * pattern's first log in that session. */
 function PatternSessions({ query, template }: { query: string; template: string }) {
@@ -68,9 +77,7 @@ function PatternRow({ url, query, pattern, open, onToggle }: { url: URL; query: 
         <td className="muted">{pattern.services.join(', ')}</td>
         <td className="muted"><Ago ms={Date.parse(pattern.last_seen)} /></td>
         <td onClick={(e) => e.stopPropagation()} className="pattern-actions">
-          <button className="link-button" onClick={() => addTerm(url, patternTerm(pattern.template), { view: null })}>
-            Show logs
-          </button>
+          <ShowLogs url={url} template={pattern.template} />
           <Link to={`/alerts?query=${encodeURIComponent(alertQuery(withTerm(url.searchParams, patternTerm(pattern.template))))}`} title="Be notified when this pattern's logs pass a threshold">
             Alert
           </Link>
@@ -155,9 +162,7 @@ function ComparisonTable({ url, query }: { url: URL; query: string }) {
               <td className="num" title={pct(p.baseline_share)}>{p.baseline.toLocaleString()}</td>
               <td title={`${p.surprise.toFixed(1)} bits`}><span className="share-bar" style={{ width: `${Math.max((p.surprise / top) * 60, 1)}px` }} /></td>
               <td>
-                <button className="link-button" onClick={() => addTerm(url, patternTerm(p.template), { view: null, compare: null })}>
-                  Show logs
-                </button>
+                <ShowLogs url={url} template={p.template} />
               </td>
             </tr>
           ))}
