@@ -132,8 +132,6 @@ impl App {
         Ok((logs, page.next.is_some()))
     }
 
-    /// Which of `ids` (at most [`MAX_FLAGGED_SESSIONS`], repeats dropped, sorted) were
-    /// recorded and hit exceptions: the recording index and the event store, joined here.
     /// The sessions of the logs matching `filter`, the one with the latest match first, at
     /// most `limit` (up to [`MAX_FLAGGED_SESSIONS`]).
     pub async fn sessions_of_search(
@@ -163,6 +161,8 @@ impl App {
             .collect())
     }
 
+    /// Which of `ids` (at most [`MAX_FLAGGED_SESSIONS`], repeats dropped, sorted) were
+    /// recorded and hit exceptions: the recording index and the event store, joined here.
     pub async fn session_flags(
         &self,
         project_id: ProjectId,
