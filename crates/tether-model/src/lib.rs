@@ -21,7 +21,7 @@ pub use ids::{DistinctId, SessionId, resolve_distinct_id, resolve_session_id};
 pub use log::{LOG_ID_NODES, LogId, LogIdGen, LogRecord, ProjectId};
 pub use settings::{
     AlertRule, DEFAULT_INVITE_HOURS, IngestLimits, IssueStatus, MAX_ALERT_WINDOW_SECS, MAX_INVITE_HOURS,
-    MAX_NAME_CHARS, MAX_WEBHOOK_URL_LEN, Privacy, ProjectSettings, Retention, Role, invite_hours, valid_name,
-    webhook_url,
+    MAX_NAME_CHARS, MAX_WEBHOOK_URL_LEN, NetworkCapture, Privacy, ProjectSettings, Retention, Role,
+    invite_hours, valid_name, webhook_url,
 };
 pub use severity::Severity;

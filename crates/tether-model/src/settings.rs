@@ -11,8 +11,33 @@ pub struct ProjectSettings {
     pub console_log_recording: bool,
     pub exception_autocapture: bool,
     pub privacy: Privacy,
+    pub network: NetworkCapture,
     pub retention: Retention,
     pub ingest_limits: IngestLimits,
+}
+
+/// What posthog-js records of the page's network requests into replays (its
+/// `rrweb/network@1` plugin), delivered with remote config; the replay's Network tab and
+/// each request's backend logs come from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkCapture {
+    /// Each request's URL, method, status and timings (and the trace the backend named in
+    /// `Server-Timing`).
+    pub requests: bool,
+    /// Request and response headers (posthog-js always leaves out `Authorization`, cookies
+    /// and the like).
+    pub headers: bool,
+    /// Request and response bodies, up to 1 MB each (posthog-js redacts a body that looks
+    /// like it holds a password, token or card number).
+    pub bodies: bool,
+}
+
+impl Default for NetworkCapture {
+    /// Timings on, payloads off: what a request did is recorded, what it carried is not.
+    fn default() -> Self {
+        NetworkCapture { requests: true, headers: false, bodies: false }
+    }
 }
 
 /// How fast a project's SDKs may send, counted by each Tether process on its own; 0 is no
@@ -62,6 +87,7 @@ impl Default for ProjectSettings {
             console_log_recording: true,
             exception_autocapture: true,
             privacy: Privacy::default(),
+            network: NetworkCapture::default(),
             retention: Retention::default(),
             ingest_limits: IngestLimits::default(),
         }

@@ -4,6 +4,8 @@
 //! looks like an id (bounded length, a safe character set), so a hostile or broken client can
 //! neither bloat every log line nor inject control characters into them.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use http::HeaderMap;
 use percent_encoding::percent_decode_str;
 
@@ -35,16 +37,22 @@ pub struct Stamp {
 
 impl Stamp {
     /// Reads the PostHog tracing headers, falling back to W3C `baggage` entries `session.id`
-    /// and `user.id`. Invalid values are dropped one by one; `None` when nothing valid is left.
+    /// and `user.id`, then to the posthog-js cookie (see `cookie.rs`; a page load or form
+    /// post sends no custom headers). Invalid values are dropped one by one; `None` when
+    /// nothing valid is left.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
         let baggage = Baggage::from_headers(headers);
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let (cookie_distinct_id, cookie_session_id) = crate::cookie::posthog_ids(headers, now_ms);
         let stamp = Self {
             session_id: header(headers, SESSION_HEADER)
                 .and_then(valid_id)
-                .or_else(|| baggage.session_id.and_then(valid_id)),
+                .or_else(|| baggage.session_id.and_then(valid_id))
+                .or_else(|| cookie_session_id.and_then(valid_id)),
             distinct_id: header(headers, DISTINCT_ID_HEADER)
                 .and_then(valid_distinct_id)
-                .or_else(|| baggage.user_id.and_then(valid_distinct_id)),
+                .or_else(|| baggage.user_id.and_then(valid_distinct_id))
+                .or_else(|| cookie_distinct_id.and_then(valid_distinct_id)),
             window_id: header(headers, WINDOW_HEADER).and_then(valid_id),
         };
         (!stamp.is_empty()).then_some(stamp)

@@ -5,7 +5,7 @@ use opentelemetry::logs::{AnyValue, LogRecord as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 
-use crate::Stamp;
+use crate::{RequestTrace, Stamp};
 
 /// Log attribute Tether (and PostHog Logs) read the session id from.
 pub const SESSION_ATTRIBUTE: &str = "sessionId";
@@ -17,7 +17,8 @@ pub const SEMCONV_SESSION_ATTRIBUTE: &str = "session.id";
 pub const WINDOW_ATTRIBUTE: &str = "posthogWindowId";
 
 /// Adds `sessionId`, `session.id`, `posthogDistinctId` and `posthogWindowId` to each log
-/// emitted while a stamped request is handled. An attribute the log already has is kept.
+/// emitted while a stamped request is handled, and the request's trace (see
+/// [`RequestTrace`]) to a log that has none. An attribute the log already has is kept.
 ///
 /// Processors see a record in the order they were added to the logger provider, so add this
 /// one **before** the exporting (batch or simple) processor.
@@ -26,6 +27,11 @@ pub struct StampProcessor;
 
 impl LogProcessor for StampProcessor {
     fn emit(&self, record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
+        if record.trace_context().is_none()
+            && let Some(trace) = RequestTrace::current()
+        {
+            record.set_trace_context(trace.trace_id, trace.span_id, Some(trace.flags));
+        }
         let Some(stamp) = Stamp::current() else { return };
         let present: Vec<String> = record.attributes_iter().map(|(k, _)| k.as_str().to_owned()).collect();
         let mut add = |key: &'static str, value: &Option<String>| {

@@ -7,7 +7,7 @@ use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
     AttributeFacet, Breakdown, Condition, CountedValue, ErrorKind, Facets, Field, Histogram, HistogramBucket,
     LogFilter, LogPage, LogQuery, LogReader, LogSample, LogSummary, LogWriter, PageCursor, SAMPLE_MODULUS,
-    SessionHit, StoreError, StoreResult, StoredLog,
+    SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit, StoreError, StoreResult, StoredLog, sdk_language,
 };
 
 use crate::sql::{self, Bound, Where};
@@ -50,6 +50,17 @@ struct SessionRow {
     first: i64,
     last: i64,
     logs: u64,
+}
+
+/// A service of `LogReader::linking`.
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct LinkingRow {
+    service: String,
+    logs: u64,
+    with_session: u64,
+    with_distinct_id: u64,
+    with_trace: u64,
+    resource: String,
 }
 
 /// What `LogReader::sample` reads of a log.
@@ -467,6 +478,29 @@ impl LogReader for ClickAnalytics {
                 first_ns: r.first,
                 last_ns: r.last,
                 logs: r.logs,
+            })
+            .collect())
+    }
+
+    async fn linking(&self, filter: LogFilter) -> StoreResult<Vec<ServiceLinking>> {
+        let Some(w) = self.log_where(&filter).await? else { return Ok(Vec::new()) };
+        let sql = format!(
+            "SELECT service, count() AS logs, countIf(session_id != '') AS with_session, \
+             countIf(distinct_id != '') AS with_distinct_id, countIf(trace_id != '') AS with_trace, \
+             anyIf(resource_attributes, position(resource_attributes, '{SDK_LANGUAGE_ATTRIBUTE}') > 0) AS resource \
+             FROM logs {} GROUP BY service ORDER BY logs DESC, service",
+            w.sql()
+        );
+        let rows: Vec<LinkingRow> = self.rows(&sql, &w).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ServiceLinking {
+                language: sdk_language(&r.resource),
+                service: r.service,
+                logs: r.logs,
+                with_session: r.with_session,
+                with_distinct_id: r.with_distinct_id,
+                with_trace: r.with_trace,
             })
             .collect())
     }

@@ -32,10 +32,12 @@ pub use error::{ErrorKind, StoreError, StoreResult};
 pub use log_expr::{Compare, Condition, Field, LogExpr};
 pub use logs::{
     AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket, LogFilter, LogPage,
-    LogQuery, LogReader, LogSample, LogSummary, LogWriter, PageCursor, SAMPLE_MODULUS, SessionHit, StoredLog,
+    LogQuery, LogReader, LogSample, LogSummary, LogWriter, PageCursor, SAMPLE_MODULUS,
+    SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit, StoredLog, sdk_language,
 };
 pub use metadata::{
-    ApiKey, IngestLimits, KeyScope, MetadataStore, NewApiKey, Privacy, Project, ProjectSettings, Retention,
+    ApiKey, IngestLimits, KeyScope, MetadataStore, NetworkCapture, NewApiKey, Privacy, Project,
+    ProjectSettings, Retention,
 };
 pub use people::{Issue, IssueQuery, IssueStatus, IssueStore, Person, PersonStore};
 pub use recordings::Recordings;

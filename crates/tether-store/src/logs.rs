@@ -204,6 +204,31 @@ pub struct SessionHit {
     pub logs: u64,
 }
 
+/// How linkable one service's logs are: how many carry a session, a person, a trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceLinking {
+    /// Empty for logs whose resource named no `service.name`.
+    pub service: String,
+    pub logs: u64,
+    pub with_session: u64,
+    pub with_distinct_id: u64,
+    pub with_trace: u64,
+    /// The language of the OpenTelemetry SDK that sent them (`telemetry.sdk.language` of a
+    /// resource of theirs), when one said.
+    pub language: Option<String>,
+}
+
+/// The resource attribute naming an OpenTelemetry SDK's language.
+pub const SDK_LANGUAGE_ATTRIBUTE: &str = "telemetry.sdk.language";
+
+/// The SDK language that resource attributes (their JSON text, as stored) name.
+pub fn sdk_language(resource_json: &str) -> Option<String> {
+    match tether_model::Attributes::from_json(resource_json).get(SDK_LANGUAGE_ATTRIBUTE) {
+        Some(tether_model::AttrValue::String(language)) => Some(language.clone()),
+        _ => None,
+    }
+}
+
 /// What [`LogReader::sample`] divides ids by: a prime, so that the remainders of ids
 /// minted from microseconds are spread evenly.
 pub const SAMPLE_MODULUS: u32 = 10_007;
@@ -263,6 +288,9 @@ pub trait LogReader: Send + Sync {
     /// The sessions of the logs matching `filter` (logs without one are left out), the one
     /// with the latest match first, at most `limit`.
     async fn sessions(&self, filter: LogFilter, limit: usize) -> StoreResult<Vec<SessionHit>>;
+    /// Per service of the logs matching `filter`, how many carry a session, a person and a
+    /// trace; most logs first (then by name). Exact counts.
+    async fn linking(&self, filter: LogFilter) -> StoreResult<Vec<ServiceLinking>>;
     /// Matching logs whose id is greater than `after`, in id order, at most `limit`. Ids are
     /// minted shortly before their commit, so a caller that re-reads an overlap behind its
     /// newest id (and drops repeats by id) sees logs committed late by another process too.

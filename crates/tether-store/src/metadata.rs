@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use tether_model::ProjectId;
 
 use crate::StoreResult;
-pub use tether_model::{IngestLimits, Privacy, ProjectSettings, Retention};
+pub use tether_model::{IngestLimits, NetworkCapture, Privacy, ProjectSettings, Retention};
 
 /// A project: the unit of data ownership. Every stored row carries its id.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

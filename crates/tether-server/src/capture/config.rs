@@ -5,7 +5,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tether_store::{Privacy, ProjectSettings};
+use tether_store::{NetworkCapture, Privacy, ProjectSettings};
 
 use tether_ingest::posthog;
 
@@ -14,7 +14,8 @@ use crate::body::read_limited;
 use crate::{ApiError, AppState};
 
 /// The remote config posthog-js reads at start. It turns on what Tether can use: session
-/// recording to `/s/` (with console logs), exception autocapture and autocapture, and gzip.
+/// recording to `/s/` (with console logs and network requests), exception autocapture and
+/// autocapture, and gzip.
 /// No `surveys` key: its mere presence makes the SDK fetch the surveys bundle.
 fn config_json(token: &str, settings: ProjectSettings) -> Value {
     let recording = if settings.session_recording {
@@ -25,7 +26,7 @@ fn config_json(token: &str, settings: ProjectSettings) -> Value {
             "sampleRate": null,
             "minimumDurationMilliseconds": null,
             "linkedFlag": null,
-            "networkPayloadCapture": null,
+            "networkPayloadCapture": network_payloads(settings.network),
             "urlTriggers": [],
             "urlBlocklist": [],
             "eventTriggers": [],
@@ -43,13 +44,23 @@ fn config_json(token: &str, settings: ProjectSettings) -> Value {
         "autocapture_opt_out": false,
         "autocaptureExceptions": settings.exception_autocapture,
         "errorTracking": { "autocaptureExceptions": settings.exception_autocapture, "suppressionRules": [] },
-        "capturePerformance": false,
+        "capturePerformance": { "network_timing": settings.network.requests, "web_vitals": false },
         "heatmaps": false,
         "captureDeadClicks": false,
         "elementsChainAsString": true,
         "sessionRecording": recording,
         "siteApps": []
     })
+}
+
+/// Which payloads posthog-js adds to the network requests it records (`null`: none; the
+/// requests' timings follow `capturePerformance.network_timing`).
+fn network_payloads(network: NetworkCapture) -> Value {
+    if network.headers || network.bodies {
+        json!({ "recordHeaders": network.headers, "recordBody": network.bodies })
+    } else {
+        Value::Null
+    }
 }
 
 /// The project's privacy settings in the shape posthog-js reads (`sessionRecording.masking`):

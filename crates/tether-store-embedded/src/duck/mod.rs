@@ -21,7 +21,7 @@ use duckdb::{Config, Connection};
 use tether_model::{LogId, ProjectId};
 use tether_store::{
     Breakdown, Facets, Histogram, LogExpr, LogFilter, LogPage, LogQuery, LogReader, LogSample, LogSummary,
-    LogWriter, SessionHit, StoreError, StoreResult, StoredLog,
+    LogWriter, ServiceLinking, SessionHit, StoreError, StoreResult, StoredLog,
 };
 
 use crate::id_index::{self, IdIndex};
@@ -323,6 +323,10 @@ impl LogReader for DuckAnalytics {
     async fn sessions(&self, filter: LogFilter, limit: usize) -> StoreResult<Vec<SessionHit>> {
         self.read_filtered(filter, move |conn, filter, blocks| read::sessions(conn, filter, blocks, limit))
             .await
+    }
+
+    async fn linking(&self, filter: LogFilter) -> StoreResult<Vec<ServiceLinking>> {
+        self.read_filtered(filter, read::linking).await
     }
 
     async fn sample(&self, filter: LogFilter, keep: u32, limit: usize) -> StoreResult<Vec<LogSample>> {

@@ -7,7 +7,8 @@ use duckdb::{Connection, Row, params, params_from_iter};
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
     AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket, LogExpr, LogFilter, LogPage,
-    LogSample, LogSummary, PageCursor, SAMPLE_MODULUS, SessionHit, StoreError, StoreResult, StoredLog,
+    LogSample, LogSummary, PageCursor, SAMPLE_MODULUS, SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit,
+    StoreError, StoreResult, StoredLog, sdk_language,
 };
 
 use super::columns::{
@@ -356,6 +357,34 @@ pub(super) fn sessions(
             first_ns: r.get(2)?,
             last_ns: r.get(3)?,
             logs: r.get::<_, i64>(4)?.unsigned_abs(),
+        })
+    })
+}
+
+/// Per service, its logs with a session, a person and a trace (see `LogReader::linking`).
+pub(super) fn linking(
+    conn: &Connection,
+    filter: &LogFilter,
+    blocks: Option<&[BlockSpan]>,
+) -> StoreResult<Vec<ServiceLinking>> {
+    let Some(w) = filter_where(conn, filter, blocks)? else { return Ok(Vec::new()) };
+    let sql = format!(
+        "WITH m AS (SELECT service, session_id, distinct_id, trace_id_high, resource_attributes {}) \
+         SELECT coalesce(service, '') AS s, count(*) AS n, count(*) FILTER (WHERE session_id <> ''), \
+         count(*) FILTER (WHERE distinct_id <> ''), count(trace_id_high), \
+         any_value(resource_attributes) FILTER (WHERE contains(resource_attributes, '{SDK_LANGUAGE_ATTRIBUTE}')) \
+         FROM m GROUP BY s ORDER BY n DESC, s",
+        w.source_sql()
+    );
+    let count = |r: &Row, i: usize| r.get::<_, i64>(i).map(i64::unsigned_abs);
+    query_rows(conn, &sql, &w.source_params(), |r| {
+        Ok(ServiceLinking {
+            service: r.get(0)?,
+            logs: count(r, 1)?,
+            with_session: count(r, 2)?,
+            with_distinct_id: count(r, 3)?,
+            with_trace: count(r, 4)?,
+            language: r.get::<_, Option<String>>(5)?.and_then(|json| sdk_language(&json)),
         })
     })
 }

@@ -583,3 +583,55 @@ pub async fn the_sessions_of_a_search_latest_match_first(s: LogStores) {
             .is_empty()
     );
 }
+
+/// Linking health: per service, how many of its logs carry a session, a person and a trace,
+/// and the language its SDK named; services with most logs first, only logs of the filter.
+pub async fn linking_counts_the_linkable_logs_of_each_service(s: LogStores) {
+    let log = |at: i64, service: &str, session: bool, person: bool, trace: bool| {
+        let mut l = sample(1, T0 + at * SEC, "GET /api/cart 200");
+        l.service = service.into();
+        if session {
+            l.session_id = Some(format!("s{at}"));
+        }
+        if person {
+            l.distinct_id = Some("ada".into());
+        }
+        if trace {
+            l.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736".into();
+            l.span_id = "00f067aa0ba902b7".into();
+        }
+        if service == "api" {
+            let mut resource = (*l.resource_attributes).clone();
+            resource.0.push((crate::SDK_LANGUAGE_ATTRIBUTE.into(), AttrValue::String("rust".into())));
+            l.resource_attributes = Arc::new(resource);
+        }
+        l
+    };
+    append(
+        s.writer.as_ref(),
+        vec![
+            log(0, "api", true, true, true),
+            log(1, "api", true, false, true),
+            log(2, "api", false, false, true),
+            log(3, "worker", false, false, false),
+            log(4, "worker", false, true, false),
+            log(5, "api", false, false, false),
+            log(600, "api", true, true, true), // outside the range asked for
+        ],
+    )
+    .await;
+    let got = s.logs.linking(LogFilter::new(1, T0, T0 + 60 * SEC)).await.unwrap();
+    let linking =
+        |service: &str, logs, with_session, with_distinct_id, with_trace, language: Option<&str>| {
+            crate::ServiceLinking {
+                service: service.into(),
+                logs,
+                with_session,
+                with_distinct_id,
+                with_trace,
+                language: language.map(str::to_owned),
+            }
+        };
+    assert_eq!(got, [linking("api", 4, 2, 1, 3, Some("rust")), linking("worker", 2, 0, 1, 0, None)]);
+    assert!(s.logs.linking(LogFilter::new(2, T0, T0 + 60 * SEC)).await.unwrap().is_empty());
+}

@@ -126,6 +126,7 @@ macro_rules! logs_suite {
             histogram_counts_per_bucket_and_breakdown,
             samples_keep_the_logs_of_some_ids_the_same_everywhere,
             the_sessions_of_a_search_latest_match_first,
+            linking_counts_the_linkable_logs_of_each_service,
             facets_count_services_severities_and_attributes,
             tail_returns_what_arrived_after_the_cursor,
             concurrent_writers_lose_nothing,
