@@ -26,6 +26,7 @@ pub mod patterns;
 pub mod people;
 pub mod query;
 pub mod recordings;
+pub mod requests;
 pub mod retention;
 pub mod search;
 pub mod symbols;

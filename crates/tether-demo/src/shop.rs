@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{Json, Request};
+use axum::extract::{Form, Json, Request};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -44,8 +44,10 @@ const PRODUCTS: [Product; 6] = [
 /// The shop's routes; every request is stamped and logged.
 pub fn router(config: &ShopConfig) -> Router {
     let page = page(config);
+    let gift_page = page.clone();
     Router::new()
         .route("/", get(move || async move { Html(page) }))
+        .route("/gift-card", post(move |form| redeem_gift_card(gift_page.clone(), form)))
         .route("/api/products", get(products))
         .route("/api/cart", post(add_to_cart))
         .route("/api/coupon", post(coupon))
@@ -133,6 +135,28 @@ async fn coupon(Json(coupon): Json<Coupon>) -> Json<serde_json::Value> {
     }
     // The page expects {"discount": {"percent": …}}; answering without it is the planted bug.
     Json(json!({"valid": false, "code": code}))
+}
+
+#[derive(Deserialize)]
+struct GiftCard {
+    code: String,
+}
+
+/// A classic form post: the browser sends no tracing headers with it, so the stamping layer
+/// finds the session in the posthog-js cookie; the answer is the shop page again, with the
+/// outcome.
+async fn redeem_gift_card(page: String, Form(card): Form<GiftCard>) -> Html<String> {
+    let code = card.code.trim().to_uppercase();
+    let outcome = if code.starts_with("GIFT") {
+        tracing::info!(gift_card = code, amount = 25, "gift card redeemed");
+        // The code is the visitor's text, shown back: escaped.
+        let shown = code.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        format!("<p id=\"status\" class=\"ok\">Gift card {shown} redeemed: $25.00 credit</p>")
+    } else {
+        tracing::warn!(gift_card = code, "gift card unknown");
+        "<p id=\"status\" class=\"error\">That gift card is not valid</p>".to_owned()
+    };
+    Html(page.replacen("<p id=\"status\"></p>", &outcome, 1))
 }
 
 #[derive(Deserialize)]

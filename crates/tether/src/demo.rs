@@ -30,6 +30,10 @@ pub(crate) struct DemoArgs {
     /// The shop's address.
     #[arg(long, default_value = "127.0.0.1:8011")]
     pub shop_addr: SocketAddr,
+    /// A TOML configuration file, as `serve` takes (e.g. a `[storage]` section to run the
+    /// demo on ClickHouse, PostgreSQL and S3).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Data directory of the demo (kept apart from `serve`'s). Delete it to start over.
     #[arg(long, default_value = "./tether-demo-data")]
     pub data_dir: PathBuf,
@@ -173,6 +177,7 @@ Tether demo is running
   Shop:    {shop_url}   <- open this and click around for a minute
   Tether:  {tether_url}   ({login})
   Data:    {data}   (delete it to start over)
+{storage}
 
 What to try
   1. In the shop, add a few products to the cart, apply coupon SAVE10 and click Checkout.
@@ -181,7 +186,8 @@ What to try
   2. In Tether, open Logs: every request the shop handled for you is there, stamped with
      your session and person by the shop's middleware, not by hand. Click the line
      \"payment declined: card processor timed out…\":
-       - View recording plays your visit at that moment,
+       - View recording plays your visit at that moment, its Network tab open at the
+         checkout request with the logs and the error it caused,
        - Related errors lists the exception your page threw,
        - the person is you (the shop signed you in as a random customer).
   3. Errors and Replays show the same from the other side. The shop's background job logs
@@ -189,6 +195,13 @@ What to try
 Ctrl-C stops the shop and Tether.
 ",
         data = server.data_dir.display(),
+        storage = server
+            .storage
+            .described
+            .iter()
+            .map(|(what, place)| format!("  {:<23}{place}", format!("{what}:")))
+            .collect::<Vec<_>>()
+            .join("\n"),
         seeded = if seeded_days > 0 {
             format!(
                 "\n  4. The generated logs span the last {seeded_days} days: pick \"Last 7 days\" (or a custom range) in\n     Logs to search and chart them all."

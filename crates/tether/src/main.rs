@@ -160,7 +160,7 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Demo(args) => {
             let overrides = config::Overrides {
-                config_file: None,
+                config_file: args.config.clone(),
                 http_addr: args.http_addr,
                 grpc_addr: args.grpc_addr,
                 data_dir: Some(args.data_dir.clone()),

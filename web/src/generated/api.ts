@@ -486,6 +486,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/linking": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * `linking`: per service over the range, the share of logs with a session, a person and a
+         *     trace; the requests in the range's newest recordings that found no backend logs, by
+         *     route; the fix for each gap. Takes the logs list's filters (`from`, `to`, `service` …).
+         */
+        get: operations["logs_linking"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/logs": {
         parameters: {
             query?: never;
@@ -813,6 +834,26 @@ export interface paths {
          *     panel (`tether_app::App::session_logs`).
          */
         get: operations["logs_session_logs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/sessions/{session_id}/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * `sessions/{id}/requests`: the network requests of the session's recording, oldest first
+         *     (at most 2,000), each with its backend logs, the issues it caused and how they matched.
+         */
+        get: operations["recordings_session_requests"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1230,6 +1271,21 @@ export interface components {
             id: number;
             name: string;
         };
+        LinkingHealth: {
+            /** Format: int64 */
+            linked_requests: number;
+            /** @description The newest recordings of the range, at most 20. */
+            recordings_read: number;
+            /**
+             * Format: int64
+             * @description Backend calls (documents, fetch, XHR) in the recordings read, and how many found logs.
+             */
+            requests: number;
+            /** @description Most logs first. */
+            services: components["schemas"]["ServiceLinking"][];
+            /** @description Most requests first. */
+            unlinked_routes: components["schemas"]["UnlinkedRoute"][];
+        };
         /** @description One row of the issue list. */
         ListedIssue: components["schemas"]["Issue"] & {
             /** @description Occurrences per day over the last two weeks, oldest first. */
@@ -1378,6 +1434,66 @@ export interface components {
         MembershipChange: {
             /** @description `admin`, `member` or `viewer` in this project; `null` takes the project away. */
             role?: string | null;
+        };
+        /**
+         * @description What posthog-js records of the page's network requests into replays (its
+         *     `rrweb/network@1` plugin), delivered with remote config; the replay's Network tab and
+         *     each request's backend logs come from it.
+         */
+        NetworkCapture: {
+            /**
+             * @description Request and response bodies, up to 1 MB each (posthog-js redacts a body that looks
+             *     like it holds a password, token or card number).
+             * @default false
+             */
+            bodies: boolean;
+            /**
+             * @description Request and response headers (posthog-js always leaves out `Authorization`, cookies
+             *     and the like).
+             * @default false
+             */
+            headers: boolean;
+            /**
+             * @description Each request's URL, method, status and timings (and the trace the backend named in
+             *     `Server-Timing`).
+             * @default true
+             */
+            requests: boolean;
+        };
+        /** @description A network request of a replay with the logs and issues it caused. */
+        NetworkRequest: {
+            /** Format: int64 */
+            duration_ms: number;
+            /** @description `fetch`, `xmlhttprequest`, `navigation` (the page's document), `script`, `img`… */
+            initiator: string;
+            /** @description Issues of exceptions the tab threw within 5 s after this failed request. */
+            issues: components["schemas"]["Issue"][];
+            logs: components["schemas"]["Log"][];
+            /**
+             * @description How the logs were found: `trace` (the trace id the backend named) or
+             *     `session_route_time` (the session's logs that mention the path, about then); `null`
+             *     when none were.
+             */
+            matched?: string | null;
+            /** @description Known when posthog-js recorded headers or bodies (it wraps the call then). */
+            method?: string | null;
+            request_body?: unknown;
+            /** @description Recorded only where the project's settings allow (header maps; bodies as text). */
+            request_headers?: unknown;
+            response_body?: unknown;
+            response_headers?: unknown;
+            start: string;
+            /** Format: int64 */
+            start_ms: number;
+            /** Format: int32 */
+            status?: number | null;
+            /** @description The trace the backend named in `Server-Timing`. */
+            trace_id?: string | null;
+            url: string;
+            window_id: string;
+        };
+        NetworkRequestList: {
+            results: components["schemas"]["NetworkRequest"][];
         };
         NewInvite: {
             /**
@@ -1581,6 +1697,14 @@ export interface components {
             ingest_limits: components["schemas"]["IngestLimits"];
             /**
              * @default {
+             *       "requests": true,
+             *       "headers": false,
+             *       "bodies": false
+             *     }
+             */
+            network: components["schemas"]["NetworkCapture"];
+            /**
+             * @default {
              *       "mask_all_inputs": true,
              *       "mask_text_selector": "",
              *       "block_selector": ""
@@ -1726,6 +1850,22 @@ export interface components {
         SearchSessionList: {
             results: components["schemas"]["SearchSession"][];
         };
+        /** @description How linkable one service's logs are. */
+        ServiceLinking: {
+            /** @description What would link more of its logs; `null` when most are linked. */
+            fix?: string | null;
+            /** @description `telemetry.sdk.language` of its OpenTelemetry SDK, when sent. */
+            language?: string | null;
+            /** Format: int64 */
+            logs: number;
+            service: string;
+            /** Format: int64 */
+            with_distinct_id: number;
+            /** Format: int64 */
+            with_session: number;
+            /** Format: int64 */
+            with_trace: number;
+        };
         /** @description A captured event of a session. */
         SessionEvent: {
             current_url?: string | null;
@@ -1812,6 +1952,20 @@ export interface components {
         TeamMember: components["schemas"]["User"] & {
             /** @description Their projects (empty for admins, who see every project). */
             projects: components["schemas"]["Membership"][];
+        };
+        /** @description Requests of one route in recordings that found no backend log. */
+        UnlinkedRoute: {
+            example_session: string;
+            fix: string;
+            host: string;
+            /** Format: int64 */
+            requests: number;
+            /** @description The path with id-like segments as `:id`. */
+            route: string;
+            /** @description On the page's own host. */
+            same_origin: boolean;
+            /** Format: int64 */
+            sessions: number;
         };
         /** @description Where to send one chunk's bytes (in both of the shapes posthog-cli versions read). */
         UploadTarget: {
@@ -2630,6 +2784,60 @@ export interface operations {
             };
         };
     };
+    logs_linking: {
+        parameters: {
+            query?: {
+                /** @description Start of the range: RFC 3339 or relative (`-1h`, `-7d`); an hour ago when absent. */
+                from?: string;
+                /** @description End of the range (exclusive); a few minutes from now when absent. */
+                to?: string;
+                /**
+                 * @description The query language: words and "phrases" in the body (any case), `AND`/`OR`/`NOT`
+                 *     (`-word`), parentheses, `field:value` / `field=value` / `field!=value` for
+                 *     `service`, `severity` (`level`), `trace`, `session`, `person`, `body` and
+                 *     `attr.<key>`, comparisons (`severity>=warn`, `attr.http.status_code>499`), and
+                 *     `field:*` (has one). A syntax error is a 400 naming its column.
+                 */
+                q?: string;
+                /** @description Comma-separated: `trace`, `debug`, `info`, `warn`, `error`, `fatal`. */
+                severity?: string;
+                /** @description A service name (repeatable: any of them). */
+                service?: string;
+                /** @description `key=value`, `key!=value`, `key` or `!key` (repeatable: all of them). */
+                attr?: string;
+                session_id?: string;
+                /** @description Logs of this distinct id. */
+                distinct_id?: string;
+                /** @description 32 hex characters. */
+                trace_id?: string;
+                /** @description 1 to 1,000; 100 when absent. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Live tail: the `cursor` of the previous poll. */
+                after?: string;
+                /** @description Histogram: `severity` (default) or `service`. */
+                breakdown?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The project's id (Settings shows it). */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkingHealth"];
+                };
+            };
+        };
+    };
     logs_list: {
         parameters: {
             query?: {
@@ -3317,6 +3525,29 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionLogs"];
+                };
+            };
+        };
+    };
+    recordings_session_requests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's id (Settings shows it). */
+                project_id: number;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkRequestList"];
                 };
             };
         };

@@ -145,7 +145,9 @@ export function LogDrawer({ id, onClose }: { id: string; onClose: () => void }) 
                 ) : (
                   <Link
                     className="primary button"
-                    to={`/replay/${encodeURIComponent(log.session_id)}?t=${Date.parse(log.timestamp)}&mark=${Date.parse(log.timestamp)}`}
+                    to={`/replay/${encodeURIComponent(log.session_id)}?t=${Date.parse(log.timestamp)}&mark=${Date.parse(log.timestamp)}${
+                      log.trace_id ? `&trace=${log.trace_id}` : ''
+                    }`}
                   >
                     ▶ View recording
                   </Link>

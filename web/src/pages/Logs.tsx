@@ -6,6 +6,7 @@ import { FieldSidebar } from './logs/FieldSidebar';
 import { Histogram } from './logs/Histogram';
 import { LogList } from './logs/LogList';
 import { PatternsView } from './logs/Patterns';
+import { SearchSessions } from './logs/Sessions';
 import { apiQuery, rangeQuery, summaryText } from './logs/query';
 import { Toolbar } from './logs/Toolbar';
 import { useLogData } from './logs/useLogData';
@@ -20,16 +21,17 @@ export function LogsPage() {
   // The service menu offers every service of the time range, not only those of the results.
   const rangeFacets = useApi<Facets>(`logs/facets?${rangeQuery(url)}`);
   const close = () => navigate(`/logs${url.search}`);
-  const view = url.searchParams.get('view') === 'patterns' ? 'patterns' : 'logs';
+  const VIEWS = ['logs', 'patterns', 'sessions'] as const;
+  const view = VIEWS.find((v) => v === url.searchParams.get('view')) ?? 'logs';
   return (
     <div className="logs-page">
       <Toolbar url={url} facets={data.facets} services={rangeFacets.data} />
       <Histogram data={data.hist} />
       <div className="strip-row">
         <div className="tabs" role="tablist" aria-label="View">
-          {(['logs', 'patterns'] as const).map((v) => (
+          {VIEWS.map((v) => (
             <button key={v} role="tab" aria-selected={view === v} className={view === v ? 'tab active' : 'tab'} onClick={() => setQuery({ view: v === 'logs' ? null : v }, false)}>
-              {v === 'logs' ? 'Logs' : 'Patterns'}
+              {{ logs: 'Logs', patterns: 'Patterns', sessions: 'Sessions' }[v]}
             </button>
           ))}
         </div>
@@ -39,9 +41,14 @@ export function LogsPage() {
       </div>
       <div className="logs-main">
         <FieldSidebar url={url} facets={data.facets} />
-        {view === 'patterns' ? (
-          <PatternsView url={url} query={query} />
-        ) : (
+        {view === 'patterns' && <PatternsView url={url} query={query} />}
+        {view === 'sessions' && (
+          <div className="sessions-view">
+            <p className="muted">The sessions and people whose logs match, the latest match first; each recording opens at its first matching log.</p>
+            <SearchSessions params={new URLSearchParams(query)} limit={100} label="Sessions of this search" />
+          </div>
+        )}
+        {view === 'logs' && (
         <LogList
           page={data.page}
           stale={data.stale}

@@ -5,6 +5,7 @@ import { api, ApiError, formatDuration, formatTime, Log, Recording, RecordingLis
 import { Column, SortableTable } from '../table';
 import { Ago } from '../time';
 import { Link, setQuery, useLocation } from '../router';
+import { NetworkTab } from './NetworkTab';
 import { StackTrace } from './StackTrace';
 import { nextSwitch, Switch, windowAt, windowSwitches } from './windows';
 
@@ -14,7 +15,7 @@ type RrwebEvent = {
   type: number;
   data?: { plugin?: string; payload?: { level?: string; payload?: string[] }; source?: number; type?: number; href?: string };
 };
-type Tab = 'logs' | 'console' | 'errors' | 'events';
+type Tab = 'logs' | 'network' | 'console' | 'errors' | 'events';
 
 /** The replay: rrweb's Replayer (its iframe is sandboxed without scripts, so recorded pages
  * never run code in Tether's origin), with the session's backend logs following playback. */
@@ -34,8 +35,10 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
   const [events, setEvents] = useState<SessionEvent[]>([]);
   const [consoleLines, setConsoleLines] = useState<{ timestamp: number; level: string; text: string }[]>([]);
   // The side tab is in the URL (`?tab=errors`) like the log drawer, so a link opens it.
-  const TABS: Tab[] = ['logs', 'console', 'errors', 'events'];
-  const tab: Tab = TABS.find((t) => t === url.searchParams.get('tab')) ?? 'logs';
+  const TABS: Tab[] = ['logs', 'network', 'console', 'errors', 'events'];
+  // A log's "View recording" names its trace: its request in the Network tab.
+  const trace = url.searchParams.get('trace');
+  const tab: Tab = TABS.find((t) => t === url.searchParams.get('tab')) ?? (trace ? 'network' : 'logs');
   const setTab = (t: Tab) => setQuery({ tab: t === 'logs' ? null : t });
   const [clicks, setClicks] = useState<number[]>([]);
   const [skipInactive, setSkipInactive] = useState(true);
@@ -289,6 +292,7 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
             {(
               [
                 ['logs', `Backend logs (${logs.length})`],
+                ['network', 'Network'],
                 ['console', `Console (${consoleLines.length})`],
                 ['errors', `Errors (${events.filter((e) => e.event === '$exception').length})`],
                 ['events', `Events (${events.length})`],
@@ -313,6 +317,9 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
                 </div>
               ))}
             </>
+          )}
+          {tab === 'network' && (
+            <NetworkTab sessionId={sessionId} now={now} pageHost={hostOf(recording?.first_url)} trace={trace} seek={seek} />
           )}
           {tab === 'console' &&
             (consoleLines.length === 0 ? (
@@ -346,6 +353,14 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
       </div>
     </div>
   );
+}
+
+function hostOf(url: string | null | undefined): string {
+  try {
+    return url ? new URL(url).host : '';
+  } catch {
+    return '';
+  }
 }
 
 /** How busy a session was: the share of its time the person was active, and what they did. */

@@ -1,13 +1,20 @@
 import { useState } from 'react';
 import { Outcome, useAction } from '../action';
-import { api, IngestLimits, Privacy, Project, ProjectSettings, Retention } from '../api';
+import { api, IngestLimits, NetworkCapture, Privacy, Project, ProjectSettings, Retention } from '../api';
 import { Link } from '../router';
+import { GuidePage } from './Guide';
 import { useCan, useSession } from '../session';
 
 const CAPTURE: [keyof ProjectSettings, string][] = [
   ['session_recording', 'Record sessions (replays)'],
   ['console_log_recording', 'Record browser console logs in replays'],
   ['exception_autocapture', 'Capture uncaught exceptions'],
+];
+
+const NETWORK: [keyof NetworkCapture, string][] = [
+  ['requests', 'Record network requests (URL, status, timings) in replays'],
+  ['headers', 'Also their headers (never Authorization or cookies)'],
+  ['bodies', 'Also their bodies (posthog-js redacts ones that look like passwords, tokens or card numbers)'],
 ];
 
 const RATES: [keyof IngestLimits, string][] = [
@@ -178,6 +185,21 @@ function CaptureAndRetention({ project }: { project: Project }) {
             </label>
           ))}
         </fieldset>
+        <fieldset>
+          <legend>Network requests in replays</legend>
+          <p className="muted">Each request shows the backend logs it caused in the replay&apos;s Network tab.</p>
+          {NETWORK.map(([key, label]) => (
+            <label key={key} className="check">
+              <input
+                type="checkbox"
+                checked={draft.network[key]}
+                disabled={key !== 'requests' && !draft.network.requests}
+                onChange={(e) => setDraft({ ...draft, network: { ...draft.network, [key]: e.target.checked } })}
+              />
+              {label}
+            </label>
+          ))}
+        </fieldset>
         <PrivacyFields privacy={draft.privacy} onChange={(privacy) => setDraft({ ...draft, privacy })} />
         <fieldset>
           <legend>Keep data for (days)</legend>
@@ -213,99 +235,6 @@ function CaptureAndRetention({ project }: { project: Project }) {
     </section>
   );
 }
-function snippets(project: Project) {
-  const host = location.origin;
-  return {
-    frontend: `import posthog from 'posthog-js'
-
-posthog.init('${project.token}', {
-  api_host: '${host}',
-  // Adds X-POSTHOG-SESSION-ID and X-POSTHOG-DISTINCT-ID to calls to your API:
-  tracing_headers: ['api.example.com'],
-})
-
-// Or send the session id yourself:
-fetch('/api/checkout', { headers: { 'X-POSTHOG-SESSION-ID': posthog.get_session_id() } })`,
-    python: `# pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http
-# tether_stamp.py: examples/python in Tether's repository (copy it into your project)
-from tether_stamp import StampMiddleware, StampASGIMiddleware, setup_logging
-
-provider = setup_logging("${host}/v1/logs", "${project.token}", "api")
-app.wsgi_app = StampMiddleware(app.wsgi_app)   # Flask, Django (WSGI)
-# app.add_middleware(StampASGIMiddleware)      # FastAPI, Starlette (ASGI)
-
-# Every log of the request now carries sessionId and posthogDistinctId:
-logging.getLogger("api").error("payment failed")`,
-    node: `// npm i @opentelemetry/api-logs @opentelemetry/sdk-logs @opentelemetry/exporter-logs-otlp-proto @opentelemetry/resources
-// tether-stamp.mjs: examples/node in Tether's repository (copy it into your project)
-import { logs } from '@opentelemetry/api-logs';
-import { setupLogging, stampMiddleware } from './tether-stamp.mjs';
-
-setupLogging({ endpoint: '${host}/v1/logs', token: '${project.token}', serviceName: 'api' });
-app.use(stampMiddleware()); // Express: before the routes
-
-app.post('/api/checkout', (req, res) => {
-  // Carries sessionId and posthogDistinctId of the caller, via AsyncLocalStorage:
-  logs.getLogger('api').emit({ severityText: 'ERROR', body: 'payment failed' });
-});`,
-    go: `// go get go.opentelemetry.io/contrib/bridges/otelslog go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp
-exporter, _ := otlploghttp.New(ctx,
-    otlploghttp.WithEndpointURL("${host}/v1/logs"),
-    otlploghttp.WithHeaders(map[string]string{"Authorization": "Bearer ${project.token}"}))
-provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exporter)))
-logger := otelslog.NewLogger("api", otelslog.WithLoggerProvider(provider))
-
-logger.ErrorContext(ctx, "payment failed",
-    "sessionId", r.Header.Get("X-POSTHOG-SESSION-ID"),
-    "posthogDistinctId", r.Header.Get("X-POSTHOG-DISTINCT-ID"))`,
-    rust: `// Cargo.toml: tether-stamp (crates/tether-stamp in Tether's repository), tracing-subscriber
-let provider = tether_stamp::otlp::logger_provider("${host}/v1/logs", "${project.token}", "api")?;
-tracing_subscriber::registry().with(tether_stamp::otlp::tracing_layer(&provider)).init();
-let app = Router::new()
-    .route("/api/checkout", post(checkout))
-    .layer(tether_stamp::StampLayer::new());
-
-// In checkout: stamped with the caller's sessionId and posthogDistinctId.
-tracing::error!("payment failed");`,
-  };
-}
-
-function Snippet({ title, code }: { title: string; code: string }) {
-  return (
-    <section className="snippet">
-      <div className="snippet-head">
-        <h4>{title}</h4>
-        <button className="link-button" onClick={() => navigator.clipboard?.writeText(code)}>copy</button>
-      </div>
-      <pre>{code}</pre>
-    </section>
-  );
-}
-
-export function GuidePage({ project }: { project: Project }) {
-  const s = snippets(project);
-  return (
-    <div className="list-page guide">
-      <h2>Link logs to session replay</h2>
-      <p>
-        Send the frontend's session id and the user's distinct id to your backend, then put them on each log record as the attributes{' '}
-        <code>sessionId</code> and <code>posthogDistinctId</code>. Without <code>sessionId</code> a log is not linked to a replay or its errors;
-        without <code>posthogDistinctId</code> it is not linked to a person. Either works alone.
-      </p>
-      <p>
-        posthog-js with <code>tracing_headers</code> sends both with every call to your API; a middleware in your backend reads them and
-        stamps every log of that request, so no log call has to mention them. The Python, Node and Rust recipes below do that; the Go
-        snippet sets them per log. Try it all first with <code>tether demo</code>.
-      </p>
-      <Snippet title="1. Frontend: posthog-js against Tether" code={s.frontend} />
-      <Snippet title="2. Backend: Python" code={s.python} />
-      <Snippet title="Node" code={s.node} />
-      <Snippet title="Go" code={s.go} />
-      <Snippet title="Rust" code={s.rust} />
-    </div>
-  );
-}
-
 export function SettingsPage({ project }: { project: Project }) {
   return (
     <div className="list-page">

@@ -4,6 +4,7 @@
 
 mod body;
 pub mod events;
+pub mod network;
 mod raw;
 pub mod snapshots;
 

@@ -36,7 +36,7 @@ pub(crate) struct IssueJson {
 }
 
 impl IssueJson {
-    fn new(issue: &Issue, stats: Option<&IssueStats>) -> IssueJson {
+    pub(crate) fn new(issue: &Issue, stats: Option<&IssueStats>) -> IssueJson {
         IssueJson {
             id: issue.id,
             name: issue.name.clone(),

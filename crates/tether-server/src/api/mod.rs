@@ -10,6 +10,7 @@ mod patterns;
 mod persons;
 mod projects;
 mod recordings;
+mod requests;
 mod search_sessions;
 mod session;
 mod symbols;
@@ -78,6 +79,8 @@ pub(crate) fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(recordings::one))
         .routes(routes!(recordings::snapshots))
         .routes(routes!(recordings::session_events))
+        .routes(routes!(requests::session_requests))
+        .routes(routes!(requests::linking))
         .routes(routes!(persons::list))
         .routes(routes!(persons::one))
         .routes(routes!(symbols::create_release))

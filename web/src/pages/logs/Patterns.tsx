@@ -2,9 +2,10 @@
 // first, with a sparkline, share, errors, the sessions and people each hit, and its examples
 // on expand. "Show logs" filters the list by the pattern (`pattern:"…"` in the query).
 import { Fragment, useState } from 'react';
-import { type LogPattern, type LogPatterns, type PatternComparison, type SearchSessionList, useApi } from '../../api';
+import { type LogPattern, type LogPatterns, type PatternComparison, useApi } from '../../api';
 import { Link, navigate, setQuery } from '../../router';
 import { Ago } from '../../time';
+import { SearchSessions } from './Sessions';
 import { Sparkline } from '../Errors';
 import { addTerm, alertQuery, patternTerm, withTerm } from './query';
 
@@ -26,38 +27,6 @@ function ShowLogs({ url, template }: { url: URL; template: string }) {
     <button className="link-button" onClick={() => addTerm(url, patternTerm(template), { view: null, compare: null })}>
       Show logs
     </button>
-  );
-}
-
-/** The sessions and people a pattern hit, newest first, each opening its recording at the
- * pattern's first log in that session. */
-function PatternSessions({ query, template }: { query: string; template: string }) {
-  const params = withTerm(new URLSearchParams(query), patternTerm(template));
-  params.set('limit', '10');
-  const { data, error } = useApi<SearchSessionList>(`logs/sessions?${params}`);
-  if (error) return <div className="error-banner">{error}</div>;
-  if (!data) return <div className="muted small">Finding the sessions it hit…</div>;
-  if (data.results.length === 0) return <div className="muted small">None of its logs carries a session.</div>;
-  return (
-    <ul className="pattern-sessions" aria-label="Sessions this pattern hit">
-      {data.results.map((s) => {
-        const at = Date.parse(s.first_seen);
-        return (
-          <li key={s.session_id}>
-            {s.has_recording ? (
-              <Link to={`/replay/${encodeURIComponent(s.session_id)}?t=${at}&mark=${at}`}>▶ {s.session_id}</Link>
-            ) : (
-              <span title="Not recorded">{s.session_id}</span>
-            )}{' '}
-            {s.distinct_id && <Link to={`/persons/${encodeURIComponent(s.distinct_id)}`}>{s.distinct_id}</Link>}{' '}
-            <span className="muted">
-              {s.logs.toLocaleString()} log{s.logs === 1 ? '' : 's'} · last <Ago ms={Date.parse(s.last_seen)} />
-              {s.exceptions > 0 ? ` · ⚠ ${s.exceptions}` : ''}
-            </span>
-          </li>
-        );
-      })}
-    </ul>
   );
 }
 
@@ -97,7 +66,7 @@ function PatternRow({ url, query, pattern, open, onToggle }: { url: URL; query: 
             ))}
             <div className="muted small">id {pattern.id} · first seen <Ago ms={Date.parse(pattern.first_seen)} /></div>
             <h5>Sessions it hit</h5>
-            <PatternSessions query={query} template={pattern.template} />
+            <SearchSessions params={withTerm(new URLSearchParams(query), patternTerm(pattern.template))} limit={10} label="Sessions this pattern hit" />
           </td>
         </tr>
       )}
