@@ -71,7 +71,31 @@ async fn tracing_logs_of_a_request_carry_its_session_and_person() {
         ("X-POSTHOG-DISTINCT-ID", "ada@example.com"),
         ("X-POSTHOG-WINDOW-ID", "0199a1b2-aaaa-7e5f-8a9b-0c1d2e3f4a5b"),
     ];
-    send("/checkout", &posthog).await.unwrap().error_for_status().unwrap();
+    let answered = send("/checkout", &posthog).await.unwrap().error_for_status().unwrap();
+    // The response names the request's trace, for the browser's network recording.
+    let timing = answered.headers()["server-timing"].to_str().unwrap().to_owned();
+    let trace = timing
+        .strip_prefix("traceparent;desc=\"00-")
+        .and_then(|t| t.split('-').next())
+        .unwrap_or_else(|| panic!("{timing}"))
+        .to_owned();
+    assert_eq!(trace.len(), 32, "{timing}");
+    // A caller's trace is continued.
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let continued = send("/background", &[("traceparent", caller)]).await.unwrap();
+    assert!(
+        continued.headers()["server-timing"].to_str().unwrap().contains("4bf92f3577b34da6a3ce929d0e0e4736")
+    );
+    // A form post or page load carries no tracing headers, only the posthog-js cookie.
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let cookie = format!(
+        "ph_phc_shop_posthog={}",
+        serde_json::json!({"distinct_id": "lin@example.com", "$sesid": [now_ms, "cookie-session-1", now_ms]})
+            .to_string()
+            .replace('"', "%22")
+            .replace(',', "%2C")
+    );
+    send("/checkout", &[("cookie", &cookie)]).await.unwrap().error_for_status().unwrap();
     send("/background", &posthog).await.unwrap().error_for_status().unwrap();
     send("/explicit", &posthog).await.unwrap().error_for_status().unwrap();
     send("/checkout", &[("baggage", "session.id=baggage-session-7,user.id=grace%40example.com")])
@@ -96,6 +120,13 @@ async fn tracing_logs_of_a_request_carry_its_session_and_person() {
     }
     let declined = stamped.iter().find(|l| l["body"] == "payment declined by bank").unwrap();
     assert_eq!(declined["severity"], "error");
+    assert_eq!(declined["trace_id"], trace.as_str(), "the log carries the trace the response named");
+
+    let from_cookie = logs(&s, "session_id=cookie-session-1").await;
+    assert_eq!(from_cookie.len(), 1);
+    assert_eq!(from_cookie[0]["distinct_id"], "lin@example.com");
+    let caller_logs = logs(&s, "trace_id=4bf92f3577b34da6a3ce929d0e0e4736").await;
+    assert_eq!(caller_logs.len(), 1, "{caller_logs:?}");
     assert_eq!(declined["attributes"]["amount"], 42.5);
 
     let kept = logs(&s, "session_id=chosen-by-code").await;
@@ -108,7 +139,7 @@ async fn tracing_logs_of_a_request_carry_its_session_and_person() {
 
     // Invalid ids are dropped and the log is still stored, unlinked; so is a log without ids.
     let unlinked = logs(&s, "q=payment%20declined").await;
-    assert_eq!(unlinked.len(), 4, "{unlinked:?}");
+    assert_eq!(unlinked.len(), 5, "{unlinked:?}");
     let bare: Vec<&Value> = unlinked.iter().filter(|l| l["session_id"].is_null()).collect();
     assert_eq!(bare.len(), 2);
     for log in bare {

@@ -150,7 +150,7 @@ mod tests {
 
     fn chunk(events: &[Value]) -> Vec<u8> {
         let text = serde_json::to_string(events).unwrap();
-        text[1..text.len() - 1].as_bytes().to_vec()
+        text.as_bytes()[1..text.len() - 1].to_vec()
     }
 
     fn network(requests: Value) -> Value {
