@@ -8,7 +8,13 @@ may send W3C `baggage` with `session.id` / `user.id`. This module:
   into a context variable for the duration of the request;
 - copies them onto every `logging` record with `StampFilter`, so OpenTelemetry's
   `LoggingHandler` exports them as the attributes `sessionId`, `session.id`,
-  `posthogDistinctId` and `posthogWindowId` that Tether links on.
+  `posthogDistinctId` and `posthogWindowId` that Tether links on;
+- falls back to the posthog-js cookie (`ph_{token}_posthog`) when a request has no tracing
+  headers: a page load or a classic form post sends none;
+- gives each request a trace (the caller's W3C `traceparent`, else a new one), current in the
+  OpenTelemetry context so its logs carry the trace id (unless a real span is active), and
+  names it in the response: `Server-Timing: traceparent;desc="00-…"`, which posthog-js's
+  network recording keeps, so the replay's request finds exactly its logs.
 
 Copy this file into your project; it needs only `opentelemetry-sdk` and
 `opentelemetry-exporter-otlp-proto-http` (for `setup_logging`).
@@ -17,8 +23,11 @@ Copy this file into your project; it needs only `opentelemetry-sdk` and
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import re
+import secrets
+import time
 from typing import Callable, Iterable, Mapping, Optional
 from urllib.parse import unquote
 
@@ -26,6 +35,10 @@ from urllib.parse import unquote
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _MAX_DISTINCT_ID = 200
 _MAX_BAGGAGE = 8192
+_MAX_COOKIE = 16 * 1024
+# posthog-js starts a new session after 30 minutes without activity.
+_SESSION_IDLE_MS = 30 * 60 * 1000
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _PLACEHOLDERS = {"undefined", "null", "none", "nan"}
 
 _stamp: contextvars.ContextVar[Optional[dict]] = contextvars.ContextVar("tether_stamp", default=None)
@@ -65,19 +78,89 @@ def _baggage(header: str) -> dict:
     return entries
 
 
+def _posthog_cookie(header: str) -> dict:
+    """`distinct_id` and the active session of the first `ph_*_posthog` cookie (its JSON:
+    `{"distinct_id": …, "$sesid": [last activity ms, session id, start ms]}`)."""
+    if len(header) > _MAX_COOKIE:
+        return {}
+    for pair in header.split(";"):
+        name, sep, value = pair.strip().partition("=")
+        if not (sep and name.startswith("ph_") and name.endswith("_posthog")):
+            continue
+        try:
+            props = json.loads(unquote(value, errors="strict"))
+        except (UnicodeDecodeError, ValueError):
+            continue
+        if not isinstance(props, dict):
+            continue
+        session = props.get("$sesid")
+        active = (
+            isinstance(session, list)
+            and len(session) > 1
+            and isinstance(session[0], (int, float))
+            and time.time() * 1000 - session[0] <= _SESSION_IDLE_MS
+        )
+        distinct_id = props.get("distinct_id")
+        return {
+            "distinct_id": distinct_id if isinstance(distinct_id, str) else None,
+            "session_id": session[1] if active and isinstance(session[1], str) else None,
+        }
+    return {}
+
+
 def read_stamp(header: Callable[[str], Optional[str]]) -> Optional[dict]:
     """The ids of a request, given a case-insensitive header lookup; None when none is valid."""
     baggage = _baggage(header("baggage") or "")
+    cookie = _posthog_cookie(header("cookie") or "")
     stamp = {
-        "sessionId": _valid_id(header("x-posthog-session-id")) or _valid_id(baggage.get("session.id")),
+        "sessionId": _valid_id(header("x-posthog-session-id"))
+        or _valid_id(baggage.get("session.id"))
+        or _valid_id(cookie.get("session_id")),
         "posthogDistinctId": _valid_distinct_id(header("x-posthog-distinct-id"))
-        or _valid_distinct_id(baggage.get("user.id")),
+        or _valid_distinct_id(baggage.get("user.id"))
+        or _valid_distinct_id(cookie.get("distinct_id")),
         "posthogWindowId": _valid_id(header("x-posthog-window-id")),
     }
     if stamp["sessionId"]:
         stamp["session.id"] = stamp["sessionId"]
     stamp = {k: v for k, v in stamp.items() if v}
     return stamp or None
+
+
+def request_traceparent(header: Optional[str]) -> str:
+    """This request's `traceparent`: the caller's trace (and flags) with a new span, else a
+    new trace."""
+    match = _TRACEPARENT.fullmatch((header or "").strip())
+    if match and match.group(1) != "0" * 32 and match.group(2) != "0" * 16:
+        trace, flags = match.group(1), match.group(3)
+    else:
+        trace, flags = secrets.token_hex(16), "01"
+    return f"00-{trace}-{secrets.token_hex(8)}-{flags}"
+
+
+def _server_timing(traceparent: str) -> str:
+    return f'traceparent;desc="{traceparent}"'
+
+
+def _enter_trace(traceparent: str):
+    """Makes the request's trace current for OpenTelemetry (unless a real span already is),
+    so `LoggingHandler` puts its id on each record; returns what `_leave_trace` needs."""
+    from opentelemetry import context, trace
+
+    if trace.get_current_span().get_span_context().is_valid:
+        return None
+    _, trace_id, span_id, flags = traceparent.split("-")
+    span = trace.NonRecordingSpan(
+        trace.SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=False, trace_flags=trace.TraceFlags(int(flags, 16)))
+    )
+    return context.attach(trace.set_span_in_context(span))
+
+
+def _leave_trace(token) -> None:
+    if token is not None:
+        from opentelemetry import context
+
+        context.detach(token)
 
 
 def current_stamp() -> Optional[dict]:
@@ -102,12 +185,19 @@ class StampMiddleware:
         self.app = app
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        stamp = read_stamp(lambda name: environ.get("HTTP_" + name.upper().replace("-", "_")))
-        token = _stamp.set(stamp)
+        header = lambda name: environ.get("HTTP_" + name.upper().replace("-", "_"))  # noqa: E731
+        traceparent = request_traceparent(header("traceparent"))
+
+        def start_with_trace(status, headers, exc_info=None):
+            return start_response(status, [*headers, ("Server-Timing", _server_timing(traceparent))], exc_info)
+
+        token = _stamp.set(read_stamp(header))
+        trace_token = _enter_trace(traceparent)
         try:
             # Logs written while a streamed body is iterated later are not stamped.
-            return self.app(environ, start_response)
+            return self.app(environ, start_with_trace)
         finally:
+            _leave_trace(trace_token)
             _stamp.reset(token)
 
 
@@ -129,10 +219,20 @@ class StampASGIMiddleware:
                 headers[key] += "," + value.decode("latin-1")
             else:
                 headers.setdefault(key, value.decode("latin-1"))
+        traceparent = request_traceparent(headers.get("traceparent"))
+
+        async def send_with_trace(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                timing = (b"server-timing", _server_timing(traceparent).encode())
+                message = {**message, "headers": [*message.get("headers", []), timing]}
+            await send(message)
+
         token = _stamp.set(read_stamp(headers.get))
+        trace_token = _enter_trace(traceparent)
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_with_trace)
         finally:
+            _leave_trace(trace_token)
             _stamp.reset(token)
 
 

@@ -16,6 +16,9 @@ mod common;
 use common::{NOW_MS, fixture};
 
 const T: i64 = NOW_MS - 600_000;
+
+/// A request's URL, how its logs matched, their ids and its issues' ids.
+type Joined<'a> = (&'a str, Option<MatchKind>, Vec<i64>, Vec<i64>);
 const TRACE_CHECKOUT: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const TRACE_SEARCH: &str = "0af7651916cd43dd8448eb211c80319c";
 
@@ -110,7 +113,7 @@ async fn each_request_gets_the_logs_and_issue_it_caused() {
         .unwrap();
 
     let requests = f.app.session_requests(1, "s1").await.unwrap().expect("recorded");
-    let summary: Vec<(&str, Option<MatchKind>, Vec<i64>, Vec<i64>)> = requests
+    let summary: Vec<Joined> = requests
         .iter()
         .map(|r| {
             (

@@ -16,7 +16,8 @@ async fn node_express_recipe_stamps_request_logs() {
     }
     let s = TestServer::start().await;
     let hint = "did `npm ci` run in examples/node?";
-    common::run_sdk_script(Path::new("node"), "tests/sdk/node/recipe.mjs", &[&s.base, &s.token], hint).await;
+    let args = [s.base.as_str(), s.token.as_str(), common::CALLER_TRACE];
+    common::run_sdk_script(Path::new("node"), "tests/sdk/node/recipe.mjs", &args, hint).await;
     common::assert_recipe_stamped(
         &s,
         "express",

@@ -95,7 +95,7 @@ async fn python_posthog_sdk_exceptions_become_issues() {
 async fn python_recipe_stamps_request_logs(framework: &str, expected_bodies: &[&str]) {
     let Some(python) = python() else { return };
     let s = TestServer::start().await;
-    run_script(&python, "recipes.py", &[&s.base, &s.token, framework]).await;
+    run_script(&python, "recipes.py", &[&s.base, &s.token, framework, common::CALLER_TRACE]).await;
     common::assert_recipe_stamped(&s, framework, expected_bodies).await;
 }
 

@@ -203,6 +203,9 @@ pub async fn run_sdk_script(program: &std::path::Path, script: &str, args: &[&st
 /// window `{app}-window-1`, person ada@example.com), once with W3C baggage (session
 /// `{app}-baggage-1`, person grace@example.com) and once with invalid ids; each call wrote
 /// `expected_bodies` (sorted), one of them the error "payment declined by the card processor".
+/// The trace id a recipe script's caller sends in `traceparent` (the recipe continues it).
+pub const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
 pub async fn assert_recipe_stamped(s: &TestServer, app: &str, expected_bodies: &[&str]) {
     let session_logs = |session: String| async move {
         let (status, page) = s.api(&format!("logs?session_id={session}")).await;
@@ -222,6 +225,19 @@ pub async fn assert_recipe_stamped(s: &TestServer, app: &str, expected_bodies: &
     let declined = logs.iter().find(|l| l["body"] == "payment declined by the card processor").unwrap();
     assert_eq!(declined["severity"], "error");
     assert_eq!(declined["attributes"]["gateway"], "acme-pay");
+    // The request's trace, named in its response, is on each of its logs.
+    let trace = logs[0]["trace_id"].as_str().unwrap_or_default();
+    assert_eq!(trace.len(), 32, "{logs:?}");
+    assert!(logs.iter().all(|l| l["trace_id"] == trace), "one request, one trace: {logs:?}");
+
+    // A page load or form post, named only by the posthog-js cookie.
+    let from_cookie = session_logs(format!("{app}-cookie-1")).await;
+    assert_eq!(from_cookie.len(), expected_bodies.len(), "{from_cookie:?}");
+    assert!(from_cookie.iter().all(|l| l["distinct_id"] == "lin@example.com"), "{from_cookie:?}");
+    // The caller's trace is continued.
+    let traced = session_logs(format!("{app}-traced-1")).await;
+    assert_eq!(traced.len(), expected_bodies.len(), "{traced:?}");
+    assert!(traced.iter().all(|l| l["trace_id"] == CALLER_TRACE), "{traced:?}");
 
     let from_baggage = session_logs(format!("{app}-baggage-1")).await;
     assert_eq!(from_baggage.len(), expected_bodies.len());
@@ -230,7 +246,7 @@ pub async fn assert_recipe_stamped(s: &TestServer, app: &str, expected_bodies: &
     // The call with an oversized session id and a placeholder person logged, unlinked.
     let (_, all) = s.api("logs?q=payment%20declined").await;
     let all = all["results"].as_array().unwrap();
-    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(all.len(), 5, "{all:?}");
     let unlinked: Vec<_> = all.iter().filter(|l| l["session_id"].is_null()).collect();
     assert_eq!(unlinked.len(), 1);
     assert!(unlinked[0]["distinct_id"].is_null());
