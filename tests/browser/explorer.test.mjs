@@ -202,6 +202,36 @@ test('a huge JSON body and a long attribute leave the drawer usable', async (t) 
   }
 });
 
+test('an OTLP structured body (kvlist, array) is a tree in the drawer', async (t) => {
+  const tether = await startTether();
+  t.after(tether.stop);
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const kv = (key, value) => ({ key, value });
+  const body = {
+    kvlistValue: {
+      values: [
+        kv('event', { stringValue: 'order.created' }),
+        kv('order', { kvlistValue: { values: [kv('id', { intValue: '1042' }), kv('paid', { boolValue: true })] } }),
+        kv('skus', { arrayValue: { values: [{ stringValue: 'SKU-1' }, { stringValue: 'SKU-2' }] } }),
+      ],
+    },
+  };
+  const resp = await fetch(`${tether.base}/v1/logs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: String(BigInt(Date.now() - 5000) * 1000000n), severityText: 'INFO', body }] }] }] }),
+  });
+  assert.equal(resp.status, 200, await resp.text());
+  const log = await eventually('the log', async () => (await tether.api('logs?from=-1h')).body.results[0]);
+  assert.deepEqual(JSON.parse(log.body), { event: 'order.created', order: { id: 1042, paid: true }, skus: ['SKU-1', 'SKU-2'] });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await logIn(page, tether.base);
+  await page.goto(`${tether.base}/logs/${log.id}`);
+  await page.waitForSelector('[data-testid=json-body] .json-key:has-text(\'"order":\')');
+  await page.waitForSelector('[data-testid=json-body] :text("2 items")');
+});
+
 test('Persons lists the site\'s users, searchable, each opening their page', async (t) => {
   const tether = await startTether();
   t.after(tether.stop);

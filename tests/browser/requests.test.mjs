@@ -151,6 +151,28 @@ test('each request of a replay shows the backend logs and issues it caused, matc
     await ui.locator(`.request-row:has-text("${p}")`).first().waitFor();
   }
   await ui.screenshot({ path: join(artifacts, 'requests-network-tab.png') });
+  // At 1024×700 the player keeps most of the width.
+  await ui.setViewportSize({ width: 1024, height: 700 });
+  const player = await ui.locator('.player').boundingBox();
+  assert.ok(player.width >= 520, `player ${player.width} px wide at 1024`);
+  await ui.screenshot({ path: join(artifacts, 'requests-replay-1024.png') });
+  await ui.setViewportSize({ width: 1440, height: 900 });
+  // The Events tab says what was clicked, and when.
+  await ui.click('role=tab[name=/^Events/]');
+  const click = ui.locator('.event-row:has-text(\'click on button "Checkout"\')').first();
+  await click.waitFor();
+  assert.match(await click.locator('.event-time').textContent(), /^\d+:\d\d$/);
+
+  // The issue the failed checkout caused, with where it happened.
+  const checkoutIssue = checkout.issues.find((i) => i.description.includes('Checkout failed'));
+  await ui.goto(`${demo.base}/project/1/errors/${checkoutIssue.id}`);
+  const occurrence = ui.locator('section[aria-label="Newest occurrence"]');
+  await occurrence.waitFor();
+  const facts = await occurrence.locator('.facts').textContent();
+  assert.match(facts, /Browser\s*Chrome/);
+  assert.match(facts, /Page\s*http:\/\/shop\.localhost/);
+  assert.match(facts, /SDK\s*web \d+\.\d+/);
+  await ui.screenshot({ path: join(artifacts, 'requests-issue.png'), fullPage: true });
 
   await ui.goto(`${demo.base}/project/1/guide`);
   const shopRow = ui.locator('tr[data-service="demo-shop"]');

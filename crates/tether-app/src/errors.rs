@@ -57,6 +57,8 @@ pub struct IssueDetail {
     pub stats: Option<IssueStats>,
     pub occurrences: Vec<ExceptionRecord>,
     pub latest_exception: Option<serde_json::Value>,
+    /// What the SDK sent with the newest occurrence (see `App::occurrence_properties`).
+    pub latest_properties: serde_json::Map<String, serde_json::Value>,
 }
 
 /// An issue a log's session hit near the log.
@@ -150,7 +152,33 @@ impl App {
             Some(e) => Some(self.symbols.symbolicate(project_id, &e.exception_list).await),
             None => None,
         };
-        Ok(IssueDetail { issue, stats, occurrences, latest_exception })
+        let latest_properties = match occurrences.first() {
+            Some(e) => self.occurrence_properties(e).await?,
+            None => serde_json::Map::new(),
+        };
+        Ok(IssueDetail { issue, stats, occurrences, latest_exception, latest_properties })
+    }
+
+    /// The properties the SDK sent with an occurrence's `$exception` event (browser, OS, URL,
+    /// library, the app's own), without the exception list; found among its session's events,
+    /// so empty for an exception without a session.
+    async fn occurrence_properties(
+        &self,
+        occurrence: &ExceptionRecord,
+    ) -> StoreResult<serde_json::Map<String, serde_json::Value>> {
+        let Some(session_id) = &occurrence.session_id else { return Ok(serde_json::Map::new()) };
+        let events = self
+            .stores
+            .events
+            .session_events(occurrence.project_id, session_id, crate::recordings::MAX_SESSION_EVENTS)
+            .await?;
+        let mut properties = events
+            .into_iter()
+            .find(|e| e.uuid == occurrence.uuid)
+            .map(|e| e.properties_map())
+            .unwrap_or_default();
+        properties.retain(|key, _| !key.starts_with("$exception_"));
+        Ok(properties)
     }
 
     /// Issues with at least one exception in the log's session within ±6 h of the log

@@ -32,11 +32,14 @@ pub struct RecordingFilter {
 pub const MAX_SESSION_EVENTS: usize = 1000;
 
 /// A captured event of a session with its first exception (for `$exception` events), frames
-/// resolved where a source map is known.
+/// resolved where a source map is known, and what the person did in words.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionEvent {
     pub event: Event,
     pub exception: Option<serde_json::Value>,
+    /// `click on button "Checkout"`, the page of a `$pageview`, an exception's message; `None`
+    /// when the event says nothing more than its name.
+    pub label: Option<String>,
 }
 
 /// A recording with the number of exceptions captured in its session.
@@ -92,7 +95,8 @@ impl App {
                 Some(list) => self.symbols.symbolicate(project_id, &list).await.get(0).cloned(),
                 None => None,
             };
-            out.push(SessionEvent { event, exception });
+            let label = label(&event, exception.as_ref());
+            out.push(SessionEvent { event, exception, label });
         }
         Ok(out)
     }
@@ -128,5 +132,121 @@ impl App {
                 recording: r,
             })
             .collect())
+    }
+}
+
+/// What an event says in words (see [`SessionEvent::label`]).
+fn label(event: &Event, exception: Option<&serde_json::Value>) -> Option<String> {
+    match event.event.as_str() {
+        "$autocapture" => {
+            let properties = event.properties_map();
+            let action = properties.get("$event_type").and_then(|v| v.as_str()).unwrap_or("interaction");
+            let chain = properties.get("$elements_chain").and_then(|v| v.as_str()).unwrap_or_default();
+            Some(format!("{action} on {}", element_of(chain)?))
+        }
+        "$pageview" | "$pageleave" => event.current_url.clone(),
+        "$exception" => {
+            let e = exception?;
+            let text =
+                [&e["type"], &e["value"]].iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(": ");
+            (!text.is_empty()).then_some(text)
+        }
+        _ => None,
+    }
+}
+
+/// The target element of a posthog-js `$elements_chain` (its first element:
+/// `button.primary:attr__id="checkout"text="Checkout";div…`) as `button "Checkout"`, or
+/// `button#checkout` without text; `None` for an empty chain.
+fn element_of(chain: &str) -> Option<String> {
+    let first = first_element(chain);
+    let tag: String = first.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    if tag.is_empty() {
+        return None;
+    }
+    if let Some(text) = quoted_value(first, "text=\"").filter(|t| !t.trim().is_empty()) {
+        let text: String = text.trim().chars().take(60).collect();
+        return Some(format!("{tag} \"{text}\""));
+    }
+    Some(match quoted_value(first, "attr__id=\"") {
+        Some(id) => format!("{tag}#{id}"),
+        None => tag,
+    })
+}
+
+/// The chain up to its first `;` outside a quoted value.
+fn first_element(chain: &str) -> &str {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in chain.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => return &chain[..i],
+            _ => {}
+        }
+    }
+    chain
+}
+
+/// The value after `key` (which ends with its opening quote), up to the closing quote,
+/// escapes undone.
+fn quoted_value(element: &str, key: &str) -> Option<String> {
+    let start = element.find(key)? + key.len();
+    let mut out = String::new();
+    let mut chars = element[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            '"' => return Some(out),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str, properties: serde_json::Value) -> Event {
+        Event {
+            project_id: 1,
+            uuid: "u".into(),
+            event: name.into(),
+            distinct_id: "d".into(),
+            session_id: None,
+            window_id: None,
+            timestamp_ms: 0,
+            current_url: Some("http://shop.test/cart".into()),
+            properties: properties.to_string(),
+        }
+    }
+
+    #[test]
+    fn events_say_what_the_person_did() {
+        let click = event(
+            "$autocapture",
+            serde_json::json!({"$event_type": "click",
+              "$elements_chain": "button.primary:attr__class=\"primary\"attr__id=\"checkout\"nth-child=\"2\"text=\"Pay \\\"now\\\"\";aside:nth-child=\"1\""}),
+        );
+        assert_eq!(label(&click, None).as_deref(), Some("click on button \"Pay \"now\"\""));
+        let no_text = event(
+            "$autocapture",
+            serde_json::json!({"$event_type": "change", "$elements_chain": "input:attr__id=\"coupon\""}),
+        );
+        assert_eq!(label(&no_text, None).as_deref(), Some("change on input#coupon"));
+        assert_eq!(
+            label(&event("$pageview", serde_json::json!({})), None).as_deref(),
+            Some("http://shop.test/cart")
+        );
+        let thrown = serde_json::json!({"type": "Error", "value": "Checkout failed"});
+        assert_eq!(
+            label(&event("$exception", serde_json::json!({})), Some(&thrown)).as_deref(),
+            Some("Error: Checkout failed")
+        );
+        assert_eq!(label(&event("signed_up", serde_json::json!({})), None), None);
+        assert_eq!(label(&event("$autocapture", serde_json::json!({"$elements_chain": ""})), None), None);
     }
 }

@@ -29,6 +29,11 @@ impl Event {
     pub fn property(&self, name: &str) -> Option<Value> {
         object(&self.properties).remove(name)
     }
+
+    /// Every property, read from the stored text (empty if the text is not an object).
+    pub fn properties_map(&self) -> Map<String, Value> {
+        object(&self.properties)
+    }
 }
 
 /// One `$exception` event, linked to the issue its fingerprint belongs to.

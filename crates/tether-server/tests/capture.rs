@@ -19,6 +19,9 @@ async fn remote_config_turns_on_recording_and_exceptions() {
     assert_eq!(config["supportedCompression"], json!(["gzip", "gzip-js"]));
     assert_eq!(config["autocapture_opt_out"], false);
     assert!(config.get("surveys").is_none());
+    // Network requests are recorded with their timings; headers and bodies are not.
+    assert_eq!(config["capturePerformance"], json!({"network_timing": true, "web_vitals": false}));
+    assert_eq!(config["sessionRecording"]["networkPayloadCapture"], Value::Null);
     let script = s
         .client
         .get(format!("{}/array/{TOKEN}/config.js", s.base))
@@ -32,15 +35,26 @@ async fn remote_config_turns_on_recording_and_exceptions() {
     let unknown = s.client.get(format!("{}/array/phc_nope/config", s.base)).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
 
+    // A project may allow headers (and not bodies), or no network recording at all.
+    assert_eq!(s.patch_settings(&json!({"network": {"headers": true}})).await.status(), 200);
+    let config: Value =
+        s.client.get(format!("{}/array/{TOKEN}/config", s.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        config["sessionRecording"]["networkPayloadCapture"],
+        json!({"recordHeaders": true, "recordBody": false})
+    );
+    assert_eq!(
+        s.patch_settings(&json!({"network": {"requests": false, "headers": false}})).await.status(),
+        200
+    );
+    let config: Value =
+        s.client.get(format!("{}/array/{TOKEN}/config", s.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(config["capturePerformance"]["network_timing"], false);
+    assert_eq!(config["sessionRecording"]["networkPayloadCapture"], Value::Null);
+
     // A project can switch recording off.
-    let patched = s
-        .client
-        .patch(format!("{}/api/projects/{}/settings", s.base, s.project_id))
-        .bearer_auth(&s.api_key)
-        .json(&json!({"session_recording": false, "exception_autocapture": false}))
-        .send()
-        .await
-        .unwrap();
+    let patched =
+        s.patch_settings(&json!({"session_recording": false, "exception_autocapture": false})).await;
     assert_eq!(patched.status(), 200);
     let config: Value =
         s.client.get(format!("{}/array/{TOKEN}/config", s.base)).send().await.unwrap().json().await.unwrap();
@@ -71,22 +85,15 @@ async fn privacy_settings_reach_the_sdk_as_masking_and_bad_selectors_are_refused
         config().await,
         json!({"maskAllInputs": true, "maskTextSelector": null, "blockSelector": null})
     );
-    let patch = |body: Value| {
-        s.client
-            .patch(format!("{}/api/projects/{}/settings", s.base, s.project_id))
-            .bearer_auth(&s.api_key)
-            .json(&body)
-            .send()
-    };
-    let ok = patch(json!({"privacy": {"mask_text_selector": ".secret", "block_selector": "#card"}}))
-        .await
-        .unwrap();
+    let ok = s
+        .patch_settings(&json!({"privacy": {"mask_text_selector": ".secret", "block_selector": "#card"}}))
+        .await;
     assert_eq!(ok.status(), 200);
     assert_eq!(
         config().await,
         json!({"maskAllInputs": true, "maskTextSelector": ".secret", "blockSelector": "#card"})
     );
-    let off = patch(json!({"privacy": {"mask_all_inputs": false}})).await.unwrap();
+    let off = s.patch_settings(&json!({"privacy": {"mask_all_inputs": false}})).await;
     assert_eq!(off.status(), 200);
     assert_eq!(config().await["maskAllInputs"], false);
     assert_eq!(config().await["blockSelector"], "#card", "a patch keeps the other fields");
@@ -97,7 +104,7 @@ async fn privacy_settings_reach_the_sdk_as_masking_and_bad_selectors_are_refused
         (json!({"privacy": {"mask_all_inputs": "yes"}}), "invalid settings"),
         (json!({"privacy": {"mask_everything": true}}), "mask_everything"),
     ] {
-        let resp = patch(body).await.unwrap();
+        let resp = s.patch_settings(&body).await;
         assert_eq!(resp.status(), 400);
         let text = resp.text().await.unwrap();
         assert!(text.contains(reason), "{text}");
@@ -248,15 +255,7 @@ async fn older_sdks_get_the_config_from_decide() {
 async fn a_project_over_its_rate_is_told_when_to_retry() {
     let s = TestServer::start_with_token(TOKEN).await;
     let patch = json!({"ingest_limits": {"events_per_second": 2, "recording_bytes_per_second": 100}});
-    let resp = s
-        .client
-        .patch(format!("{}/api/projects/{}/settings", s.base, s.project_id))
-        .bearer_auth(&s.api_key)
-        .json(&patch)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    assert_eq!(s.patch_settings(&patch).await.status(), 200);
     let batch = |n: usize| json!({"api_key": TOKEN, "batch": (0..n).map(|i| json!({"event": "e", "uuid": format!("0190aaaa-0000-7000-8000-{i:012}"), "properties": {"distinct_id": "d"}})).collect::<Vec<_>>()});
     // A burst of 5 s' worth (10 events) passes, even as one larger batch; then the project
     // is in debt and told how long to wait.
@@ -284,8 +283,6 @@ async fn a_project_over_its_rate_is_told_when_to_retry() {
     assert!(metrics.contains("tether_requests_rate_limited_total{kind=\"recordings\"} 1"), "{metrics}");
     // 0 lifts a limit at once.
     let patch = json!({"ingest_limits": {"events_per_second": 0}});
-    let url = format!("{}/api/projects/{}/settings", s.base, s.project_id);
-    let resp = s.client.patch(url).bearer_auth(&s.api_key).json(&patch).send().await.unwrap();
-    assert_eq!(resp.status(), 200);
+    assert_eq!(s.patch_settings(&patch).await.status(), 200);
     assert_eq!(post_gzip(&s, "/e/", &batch(1)).await.0, 200);
 }

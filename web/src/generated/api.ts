@@ -1244,6 +1244,13 @@ export interface components {
         IssueDetail: components["schemas"]["Issue"] & {
             /** @description Its newest exception (`$exception_list` entries, frames resolved), `null` if none. */
             latest_exception?: components["schemas"]["Exception"][] | null;
+            /**
+             * @description The properties sent with the newest occurrence (`$browser`, `$os`, `$current_url`,
+             *     `$lib_version`, the app's own …), without the exception list; empty when unknown.
+             */
+            latest_properties: {
+                [key: string]: unknown;
+            };
             occurrences_list: components["schemas"]["Occurrence"][];
         };
         IssueList: {
@@ -1872,6 +1879,11 @@ export interface components {
             distinct_id: string;
             event: string;
             exception?: components["schemas"]["Exception"] | null;
+            /**
+             * @description What the person did in words: `click on button "Checkout"`, a page view's URL, an
+             *     exception's message; `null` when the name says it all.
+             */
+            label?: string | null;
             timestamp: string;
             /** Format: int64 */
             timestamp_ms: number;

@@ -64,6 +64,57 @@ export function ErrorsPage() {
   );
 }
 
+/** Where the newest occurrence happened: browser, OS, device, page, SDK and release, then
+ * every property the SDK sent with it. */
+function OccurrenceContext({ properties }: { properties: Record<string, unknown> }) {
+  const text = (...keys: string[]) =>
+    keys
+      .map((k) => properties[k])
+      .filter((v) => v !== undefined && v !== null && v !== '')
+      .join(' ');
+  const facts: [string, string][] = (
+    [
+      ['Browser', text('$browser', '$browser_version')],
+      ['OS', text('$os', '$os_version')],
+      ['Device', text('$device_type')],
+      ['Page', text('$current_url')],
+      ['SDK', text('$lib', '$lib_version')],
+      ['Release', text('$release', 'release', '$app_version')],
+    ] as [string, string][]
+  ).filter(([, v]) => v);
+  const keys = Object.keys(properties).sort();
+  if (keys.length === 0) return null;
+  return (
+    <section className="occurrence-context" aria-label="Newest occurrence">
+      <h3>Newest occurrence</h3>
+      <dl className="facts">
+        {facts.map(([label, value]) => (
+          <div key={label}>
+            <dt>{label}</dt>
+            <dd>{value}</dd>
+          </div>
+        ))}
+      </dl>
+      <details>
+        <summary>All {keys.length} properties sent with it</summary>
+        <table className="table attrs">
+          <tbody>
+            {keys.map((k) => {
+              const v = properties[k];
+              return (
+                <tr key={k}>
+                  <td><code>{k}</code></td>
+                  <td className="value">{typeof v === 'string' ? v : JSON.stringify(v)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </details>
+    </section>
+  );
+}
+
 export function IssuePage({ id }: { id: number }) {
   const { data: issue, error, reload } = useApi<IssueDetail>(`error_tracking/issues/${id}`);
   const [changeError, setChangeError] = useState<string | null>(null);
@@ -102,6 +153,7 @@ export function IssuePage({ id }: { id: number }) {
       {changeError && <div className="error-banner">{changeError}</div>}
       <h3>Stack trace</h3>
       <StackTrace exceptions={issue.latest_exception ?? []} />
+      <OccurrenceContext properties={issue.latest_properties} />
       <h3>Occurrences</h3>
       <table className="table">
         <tbody>

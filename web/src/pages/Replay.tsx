@@ -345,14 +345,21 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
             ))}
           {tab === 'events' &&
             events.map((e) => (
-              <div key={e.uuid} className={`panel-log ${e.timestamp_ms > now ? 'future' : ''}`} onClick={() => seek(e.timestamp_ms)}>
-                <code>{e.event}</code> <span className="muted small">{e.current_url}</span>
+              <div key={e.uuid} className={`panel-log event-row ${e.timestamp_ms > now ? 'future' : ''}`} onClick={() => seek(e.timestamp_ms)}>
+                <span className="muted small event-time" title={formatTime(e.timestamp)}>{formatClock(e.timestamp_ms - start)}</span>{' '}
+                <code>{e.event}</code> {e.label && <span className="event-label">{e.label}</span>}
               </div>
             ))}
         </aside>
       </div>
     </div>
   );
+}
+
+/** A moment of the recording as m:ss from its start. */
+function formatClock(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 function hostOf(url: string | null | undefined): string {

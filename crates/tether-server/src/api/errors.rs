@@ -171,6 +171,10 @@ pub(crate) struct IssueDetailJson {
     /// Its newest exception (`$exception_list` entries, frames resolved), `null` if none.
     #[schema(value_type = Option<Vec<Exception>>)]
     latest_exception: Value,
+    /// The properties sent with the newest occurrence (`$browser`, `$os`, `$current_url`,
+    /// `$lib_version`, the app's own …), without the exception list; empty when unknown.
+    #[schema(value_type = std::collections::HashMap<String, Value>)]
+    latest_properties: Value,
     occurrences_list: Vec<OccurrenceJson>,
 }
 
@@ -187,6 +191,7 @@ pub(super) async fn one(
     Ok(Json(IssueDetailJson {
         issue: IssueJson::new(&detail.issue, detail.stats.as_ref()),
         latest_exception,
+        latest_properties: Value::Object(detail.latest_properties),
         occurrences_list: detail
             .occurrences
             .into_iter()

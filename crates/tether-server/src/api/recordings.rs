@@ -229,6 +229,9 @@ pub(crate) struct SessionEvent {
     /// known; `null` for other events.
     #[schema(value_type = Option<super::errors::Exception>)]
     exception: Option<Value>,
+    /// What the person did in words: `click on button "Checkout"`, a page view's URL, an
+    /// exception's message; `null` when the name says it all.
+    label: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -251,7 +254,7 @@ pub(super) async fn session_events(
         .session_events(project_id, &session_id)
         .await?
         .into_iter()
-        .map(|tether_app::recordings::SessionEvent { event: e, exception }| SessionEvent {
+        .map(|tether_app::recordings::SessionEvent { event: e, exception, label }| SessionEvent {
             timestamp: format_ns(e.timestamp_ms.saturating_mul(1_000_000)),
             uuid: e.uuid,
             event: e.event,
@@ -259,6 +262,7 @@ pub(super) async fn session_events(
             distinct_id: e.distinct_id,
             current_url: e.current_url,
             exception,
+            label,
         })
         .collect();
     Ok(Json(SessionEventList { results }))

@@ -109,6 +109,12 @@ impl TestServer {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// `PATCH /api/projects/{id}/settings` with the admin key.
+    pub async fn patch_settings(&self, patch: &Value) -> reqwest::Response {
+        let url = format!("{}/api/projects/{}/settings", self.base, self.project_id);
+        self.client.patch(url).bearer_auth(&self.api_key).json(patch).send().await.expect("request")
+    }
+
     /// The session cookie (`tether_session=…`) of the admin, logged in now.
     pub async fn admin_cookie(&self) -> String {
         let login = self.login(&self.admin_password).await;

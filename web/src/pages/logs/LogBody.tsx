@@ -38,12 +38,16 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** Most characters of a cut text its tooltip holds. */
+const TOOLTIP_CHARS = 4000;
+
 /** Text cut to its first lines (or characters) until "Show all". */
 export function LongText({ text, className, lines = LINES }: { text: string; className?: string; lines?: number }) {
   const [all, setAll] = useState(false);
   const cut = cutText(text, lines);
   return (
-    <div className={className}>
+    // A cut text shows the rest on hover too (up to a few pages of it).
+    <div className={className} title={all || cut === null ? undefined : text.slice(0, TOOLTIP_CHARS)}>
       {all || cut === null ? text : `${cut}…`}
       {cut !== null && (
         <div>
