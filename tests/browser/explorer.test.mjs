@@ -154,6 +154,11 @@ test('the query language, combined filters, Back, and counts that agree', async 
   await page.screenshot({ path: join(artifacts, 'explorer.png') });
   await page.setViewportSize({ width: 1024, height: 700 });
   await page.screenshot({ path: join(artifacts, 'explorer-1024.png') });
+  // Compact rows: the time of day, then the message near the list's left edge.
+  const row = page.locator('.log-row').first();
+  const [rowBox, bodyBox] = [await row.boundingBox(), await row.locator('.body').boundingBox()];
+  assert.ok(bodyBox.x - rowBox.x <= 300, `the message starts ${bodyBox.x - rowBox.x}px into the row`);
+  assert.match(await row.locator('.time').textContent(), /^\d\d:\d\d:\d\d\.\d{3}$/);
 });
 
 test('a huge JSON body and a long attribute leave the drawer usable', async (t) => {

@@ -129,11 +129,14 @@ function marked(text: string, terms: string[]): ReactNode {
   return parts;
 }
 
-/** The time of day of a row (to the millisecond), with the date only where it differs from the row above. */
+/** The time of day of a row (to the millisecond); where the date differs from the row above
+ * (for the first row: from today), the date and the minute instead (the full time is the
+ * row's tooltip), so the column stays narrow and the message starts near the left. */
 function rowTime(iso: string, previousIso: string | undefined): string {
   const d = new Date(iso);
-  const time = `${d.toLocaleTimeString(undefined, { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
   const day = d.toDateString();
-  if (previousIso && new Date(previousIso).toDateString() === day) return time;
-  return `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${time}`;
+  const sameDay = previousIso ? new Date(previousIso).toDateString() === day : day === new Date().toDateString();
+  if (sameDay) return `${d.toLocaleTimeString(undefined, { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+  const minute = d.toLocaleTimeString(undefined, { hour12: false, hour: '2-digit', minute: '2-digit' });
+  return `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${minute}`;
 }
