@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tether_store::{LogFilter, RecordingQuery, ServiceLinking, StoreResult};
+use futures::{StreamExt, TryStreamExt};
+use tether_store::{LogFilter, RecordingQuery, ServiceLinking, StoreError, StoreResult};
 
 use super::{url_host, url_path};
 use crate::App;
@@ -65,11 +66,17 @@ impl App {
         let recordings = self.stores.recordings.index.recordings(query).await?;
         let (mut requests, mut linked) = (0, 0);
         let mut routes: BTreeMap<(String, String), (u64, BTreeSet<String>, bool)> = BTreeMap::new();
-        for recording in &recordings {
+        // A few recordings at a time: each is blob reads, parsing and a logs query.
+        let joined: Vec<_> = futures::stream::iter(&recordings)
+            .map(|r| async move {
+                Ok::<_, StoreError>((r, self.session_requests(project_id, &r.session_id).await?))
+            })
+            .buffered(4)
+            .try_collect()
+            .await?;
+        for (recording, calls) in joined {
             let page_host = recording.first_url.as_deref().and_then(url_host);
-            let Some(calls) = self.session_requests(project_id, &recording.session_id).await? else {
-                continue;
-            };
+            let Some(calls) = calls else { continue };
             for call in calls.iter().filter(|c| c.request.is_api_call()) {
                 let (Some(host), Some(path)) = (url_host(&call.request.url), url_path(&call.request.url))
                 else {
