@@ -67,9 +67,11 @@ impl App {
         let (mut requests, mut linked) = (0, 0);
         let mut routes: BTreeMap<(String, String), (u64, BTreeSet<String>, bool)> = BTreeMap::new();
         // A few recordings at a time: each is blob reads, parsing and a logs query.
-        let joined: Vec<_> = futures::stream::iter(&recordings)
+        let recordings_read = recordings.len();
+        let joined: Vec<_> = futures::stream::iter(recordings)
             .map(|r| async move {
-                Ok::<_, StoreError>((r, self.session_requests(project_id, &r.session_id).await?))
+                let calls = self.session_requests(project_id, &r.session_id).await?;
+                Ok::<_, StoreError>((r, calls))
             })
             .buffered(4)
             .try_collect()
@@ -110,13 +112,7 @@ impl App {
             })
             .collect();
         unlinked_routes.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.route.cmp(&b.route)));
-        Ok(LinkingHealth {
-            services,
-            unlinked_routes,
-            requests,
-            linked_requests: linked,
-            recordings_read: recordings.len(),
-        })
+        Ok(LinkingHealth { services, unlinked_routes, requests, linked_requests: linked, recordings_read })
     }
 }
 
