@@ -71,12 +71,15 @@ function RequestDetail({ r }: { r: NetworkRequest }) {
 export function NetworkTab({
   sessionId,
   now,
+  playing,
   pageHost,
   trace,
   seek,
 }: {
   sessionId: string;
   now: number;
+  /** While the replay plays, the latest request started stays in view. */
+  playing: boolean;
   pageHost: string;
   trace: string | null;
   seek: (ms: number) => void;
@@ -103,6 +106,10 @@ export function NetworkTab({
     setOpen(i);
     list.current?.querySelectorAll('.request-row')[i]?.scrollIntoView({ block: 'center' });
   }, [trace, requests]);
+  const latest = shown.filter((r) => r.start_ms <= now).length - 1;
+  useEffect(() => {
+    if (playing && latest >= 0) list.current?.querySelectorAll('.request-row')[latest]?.scrollIntoView({ block: 'nearest' });
+  }, [latest, playing]);
   if (error) return <p className="error-text">Could not load the requests: {error}</p>;
   if (!requests) return <p className="muted">Loading requests…</p>;
   return (

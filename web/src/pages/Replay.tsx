@@ -319,7 +319,7 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
             </>
           )}
           {tab === 'network' && (
-            <NetworkTab sessionId={sessionId} now={now} pageHost={hostOf(recording?.first_url)} trace={trace} seek={seek} />
+            <NetworkTab sessionId={sessionId} now={now} playing={playing} pageHost={hostOf(recording?.first_url)} trace={trace} seek={seek} />
           )}
           {tab === 'console' &&
             (consoleLines.length === 0 ? (
