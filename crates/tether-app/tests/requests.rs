@@ -83,6 +83,7 @@ async fn each_request_gets_the_logs_and_issue_it_caused() {
         request("http://shop.test/", "navigation", T, T + 40, 200, None),
         request("http://shop.test/", "navigation", T, T + 45, 200, None), // reported again once loaded
         request("http://shop.test/app.js", "script", T + 50, T + 60, 200, None),
+        request("http://tether.test/flags/?v=2", "fetch", T + 10, T + 20, 200, None), // posthog-js's own
         request("http://shop.test/api/checkout", "fetch", T, T + 150, 502, Some(TRACE_CHECKOUT)),
         request("http://shop.test/api/cart", "fetch", T + 900, T + 1050, 200, None),
         request("http://shop.test/api/search?q=x", "fetch", T + 2000, T + 2100, 200, Some(TRACE_SEARCH)),
@@ -129,6 +130,7 @@ async fn each_request_gets_the_logs_and_issue_it_caused() {
         [
             ("http://shop.test/", None, vec![], vec![]),
             ("http://shop.test/api/checkout", Some(MatchKind::Trace), vec![1, 2], vec![issue]),
+            ("http://tether.test/flags/?v=2", None, vec![], vec![]),
             ("http://shop.test/app.js", None, vec![], vec![]),
             ("http://shop.test/api/cart", Some(MatchKind::SessionRouteTime), vec![3], vec![]),
             ("http://shop.test/api/search?q=x", Some(MatchKind::Trace), vec![5], vec![]),
@@ -140,6 +142,7 @@ async fn each_request_gets_the_logs_and_issue_it_caused() {
 
     let health =
         f.app.linking(LogFilter::new(1, (T - 60_000) * 1_000_000, NOW_MS * 1_000_000)).await.unwrap();
+    // posthog-js's own calls are not the app's backend: not counted.
     assert_eq!((health.requests, health.linked_requests, health.recordings_read), (5, 3, 1));
     let routes: Vec<(&str, &str, u64, bool)> = health
         .unlinked_routes

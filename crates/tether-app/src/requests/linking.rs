@@ -13,7 +13,7 @@ use crate::App;
 /// Recordings (the newest of the range) whose requests are checked.
 pub const RECORDINGS_READ: usize = 20;
 /// posthog-js's own calls (flags, remote config, capture): not the app's backend.
-const POSTHOG_PATHS: [&str; 7] = ["/flags", "/decide", "/array/", "/e/", "/s/", "/i/", "/batch"];
+const POSTHOG_PATHS: [&str; 7] = ["/flags/", "/decide/", "/array/", "/e/", "/s/", "/i/", "/batch/"];
 
 /// A service and what would make more of its logs linkable.
 #[derive(Debug, Clone, PartialEq)]
