@@ -160,23 +160,18 @@ impl App {
     }
 
     /// The properties the SDK sent with an occurrence's `$exception` event (browser, OS, URL,
-    /// library, the app's own), without the exception list; found among its session's events,
-    /// so empty for an exception without a session.
+    /// library, the app's own), without the exception list; empty when the event is not
+    /// stored.
     async fn occurrence_properties(
         &self,
         occurrence: &ExceptionRecord,
     ) -> StoreResult<serde_json::Map<String, serde_json::Value>> {
-        let Some(session_id) = &occurrence.session_id else { return Ok(serde_json::Map::new()) };
-        let events = self
+        let event = self
             .stores
             .events
-            .session_events(occurrence.project_id, session_id, crate::recordings::MAX_SESSION_EVENTS)
+            .event(occurrence.project_id, &occurrence.uuid, occurrence.timestamp_ms)
             .await?;
-        let mut properties = events
-            .into_iter()
-            .find(|e| e.uuid == occurrence.uuid)
-            .map(|e| e.properties_map())
-            .unwrap_or_default();
+        let mut properties = event.map(|e| e.properties_map()).unwrap_or_default();
         properties.retain(|key, _| !key.starts_with("$exception_"));
         Ok(properties)
     }

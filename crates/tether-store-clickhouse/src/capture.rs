@@ -209,6 +209,30 @@ impl ClickAnalytics {
         Ok(found)
     }
 
+    /// The events `w` selects (de-duplicated, `FINAL`), ordered and limited by `tail`.
+    async fn events(&self, w: &Where, tail: &str) -> StoreResult<Vec<Event>> {
+        let sql = format!(
+            "SELECT project_id, uuid, event, distinct_id, session_id, window_id, ts, current_url, properties \
+             FROM events FINAL {} {tail}",
+            w.sql()
+        );
+        let rows: Vec<EventRow> = self.rows(&sql, w).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Event {
+                project_id: r.project_id,
+                uuid: r.uuid,
+                event: r.event,
+                distinct_id: r.distinct_id,
+                session_id: Some(r.session_id).filter(|s| !s.is_empty()),
+                window_id: r.window_id,
+                timestamp_ms: r.ts,
+                current_url: r.current_url,
+                properties: r.properties,
+            })
+            .collect())
+    }
+
     async fn query_recordings(&self, w: &Where, having: &Where, tail: &str) -> StoreResult<Vec<Recording>> {
         let sql = format!(
             "SELECT session_id, any(distinct_id) AS user_id, min(start_ms) AS started, max(end_ms) AS ended, \
@@ -272,26 +296,21 @@ impl EventStore for ClickAnalytics {
     ) -> StoreResult<Vec<Event>> {
         let mut w = Where::default();
         w.push("project_id = ? AND session_id = ?", [project_id.into(), session_id.into()]);
-        let sql = format!(
-            "SELECT project_id, uuid, event, distinct_id, session_id, window_id, ts, current_url, properties \
-             FROM events FINAL {} ORDER BY ts, uuid LIMIT {limit}",
-            w.sql()
+        self.events(&w, &format!("ORDER BY ts, uuid LIMIT {limit}")).await
+    }
+
+    async fn event(
+        &self,
+        project_id: ProjectId,
+        uuid: &str,
+        timestamp_ms: i64,
+    ) -> StoreResult<Option<Event>> {
+        let mut w = Where::default();
+        w.push(
+            "project_id = ? AND ts = fromUnixTimestamp64Milli(?) AND uuid = ?",
+            [project_id.into(), timestamp_ms.into(), uuid.into()],
         );
-        let rows: Vec<EventRow> = self.rows(&sql, &w).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Event {
-                project_id: r.project_id,
-                uuid: r.uuid,
-                event: r.event,
-                distinct_id: r.distinct_id,
-                session_id: Some(r.session_id).filter(|s| !s.is_empty()),
-                window_id: r.window_id,
-                timestamp_ms: r.ts,
-                current_url: r.current_url,
-                properties: r.properties,
-            })
-            .collect())
+        Ok(self.events(&w, "LIMIT 1").await?.pop())
     }
 
     async fn issue_stats(&self, scope: ExceptionScope) -> StoreResult<Vec<IssueStats>> {

@@ -87,6 +87,10 @@ pub trait EventStore: Send + Sync {
         session_id: &str,
         limit: usize,
     ) -> StoreResult<Vec<Event>>;
+    /// The event with this uuid stored at `timestamp_ms`, if any (the time narrows the lookup
+    /// to where the event is kept).
+    async fn event(&self, project_id: ProjectId, uuid: &str, timestamp_ms: i64)
+    -> StoreResult<Option<Event>>;
     /// Per-issue counts of the exceptions in scope, most recently seen first.
     async fn issue_stats(&self, scope: ExceptionScope) -> StoreResult<Vec<IssueStats>>;
     /// Exceptions per issue per day (`day` counts from `scope.from_ms`), for sparklines.

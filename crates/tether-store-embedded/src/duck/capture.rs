@@ -177,28 +177,26 @@ impl EventStore for DuckAnalytics {
     ) -> StoreResult<Vec<Event>> {
         let session_id = session_id.to_owned();
         self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT project_id, uuid, event, distinct_id, session_id, window_id, ts_ms, current_url, \
-                     properties FROM events WHERE project_id = ? AND session_id = ? ORDER BY ts_ms LIMIT {limit}"
-                ))
-                .map_err(db_err("cannot prepare session events"))?;
-            let rows = stmt
-                .query_map(params![project_id, session_id], |r| {
-                    Ok(Event {
-                        project_id: r.get(0)?,
-                        uuid: r.get(1)?,
-                        event: r.get(2)?,
-                        distinct_id: r.get(3)?,
-                        session_id: r.get(4)?,
-                        window_id: r.get(5)?,
-                        timestamp_ms: r.get(6)?,
-                        current_url: r.get(7)?,
-                        properties: r.get(8)?,
-                    })
-                })
-                .map_err(db_err("session events query failed"))?;
-            rows.collect::<Result<_, _>>().map_err(db_err("cannot read event"))
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE project_id = ? AND session_id = ? ORDER BY ts_ms LIMIT {limit}"
+            );
+            read_events(conn, &sql, params![project_id, session_id])
+        })
+        .await
+    }
+
+    async fn event(
+        &self,
+        project_id: ProjectId,
+        uuid: &str,
+        timestamp_ms: i64,
+    ) -> StoreResult<Option<Event>> {
+        let uuid = uuid.to_owned();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE project_id = ? AND ts_ms = ? AND uuid = ? LIMIT 1"
+            );
+            Ok(read_events(conn, &sql, params![project_id, timestamp_ms, uuid])?.pop())
         })
         .await
     }
@@ -473,4 +471,29 @@ impl RecordingIndex for DuckAnalytics {
         }
         self.write(move |conn| super::chunk_index::move_chunks(conn, project_id, &moved)).await
     }
+}
+
+/// What [`read_events`] selects, in its order.
+const EVENT_COLUMNS: &str =
+    "project_id, uuid, event, distinct_id, session_id, window_id, ts_ms, current_url, properties";
+
+/// The events `sql` (selecting [`EVENT_COLUMNS`]) finds.
+fn read_events(conn: &Connection, sql: &str, params: impl duckdb::Params) -> StoreResult<Vec<Event>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err("cannot prepare events query"))?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok(Event {
+                project_id: r.get(0)?,
+                uuid: r.get(1)?,
+                event: r.get(2)?,
+                distinct_id: r.get(3)?,
+                session_id: r.get(4)?,
+                window_id: r.get(5)?,
+                timestamp_ms: r.get(6)?,
+                current_url: r.get(7)?,
+                properties: r.get(8)?,
+            })
+        })
+        .map_err(db_err("events query failed"))?;
+    rows.collect::<Result<_, _>>().map_err(db_err("cannot read event"))
 }

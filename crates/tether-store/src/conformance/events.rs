@@ -51,6 +51,12 @@ pub async fn events_are_seen_once_per_uuid_and_project(s: EventStores) {
     assert_eq!(got[0].current_url.as_deref(), Some("https://shop.example.com/"));
     assert_eq!(s.events.session_events(2, "s1", 100).await.unwrap().len(), 1);
     assert!(s.events.session_events(1, "other", 100).await.unwrap().is_empty());
+    // One event by its uuid and time, within its project only.
+    let at = T0 / 1_000_000;
+    let one = s.events.event(1, "u2", at).await.unwrap().expect("stored");
+    assert_eq!((one.uuid.as_str(), one.property("$browser")), ("u2", Some(json!("Chrome"))));
+    assert_eq!(s.events.event(1, "u2", at + 1).await.unwrap(), None, "another time");
+    assert_eq!(s.events.event(3, "u2", at).await.unwrap(), None, "another project");
 }
 
 pub async fn exceptions_aggregate_per_issue_and_session(s: EventStores) {
