@@ -64,13 +64,25 @@ pub(super) async fn session_requests(
     Path((project_id, session_id)): Path<(ProjectId, String)>,
 ) -> Result<Json<RequestsJson>, ApiError> {
     authorize_project(&state, &headers, project_id).await?;
-    let requests = state
+    let mut requests = state
         .app()
         .session_requests(project_id, &session_id)
         .await?
         .ok_or_else(|| ApiError::not_found("No recording for this session"))?;
+    // Every request's logs named in one pass through the pattern catalog, then dealt back.
+    let mut all_logs = Vec::new();
+    let counts: Vec<usize> = requests
+        .iter_mut()
+        .map(|r| {
+            let n = r.logs.len();
+            all_logs.append(&mut r.logs);
+            n
+        })
+        .collect();
+    let mut named = logs_json(&state, project_id, &all_logs).await?.into_iter();
     let mut results = Vec::with_capacity(requests.len());
-    for SessionRequest { window_id, request: r, matched, logs, issues } in requests {
+    for (SessionRequest { window_id, request: r, matched, issues, .. }, n) in requests.into_iter().zip(counts)
+    {
         results.push(RequestJson {
             window_id,
             start: format_ns(r.start_ms.saturating_mul(1_000_000)),
@@ -82,7 +94,7 @@ pub(super) async fn session_requests(
             initiator: r.initiator,
             trace_id: r.trace_id,
             matched: matched.map(|m| m.as_str()),
-            logs: logs_json(&state, project_id, &logs).await?,
+            logs: named.by_ref().take(n).collect(),
             issues: issues.iter().map(|i| IssueJson::new(&i.issue, None)).collect(),
             request_headers: r.request_headers,
             response_headers: r.response_headers,
