@@ -1469,6 +1469,11 @@ export interface components {
         };
         /** @description A network request of a replay with the logs and issues it caused. */
         NetworkRequest: {
+            /**
+             * @description A call a backend answers for the page (its document, fetch, XHR, a beacon), as
+             *     opposed to the scripts, styles and images it loads.
+             */
+            backend_call: boolean;
             /** Format: int64 */
             duration_ms: number;
             /** @description `fetch`, `xmlhttprequest`, `navigation` (the page's document), `script`, `img`… */

@@ -97,8 +97,7 @@ export function NetworkTab({
     );
     return () => controller.abort();
   }, [sessionId]);
-  const backend = (r: NetworkRequest) => ['fetch', 'xmlhttprequest', 'navigation', 'beacon'].includes(r.initiator);
-  const shown = (requests ?? []).filter((r) => !onlyBackend || backend(r) || r.trace_id === trace);
+  const shown = (requests ?? []).filter((r) => !onlyBackend || r.backend_call || r.trace_id === trace);
   useEffect(() => {
     if (!trace || !requests) return;
     const i = shown.findIndex((r) => r.trace_id === trace);

@@ -28,6 +28,9 @@ pub(crate) struct RequestJson {
     status: Option<u16>,
     /// `fetch`, `xmlhttprequest`, `navigation` (the page's document), `script`, `img`…
     initiator: String,
+    /// A call a backend answers for the page (its document, fetch, XHR, a beacon), as
+    /// opposed to the scripts, styles and images it loads.
+    backend_call: bool,
     start: String,
     start_ms: i64,
     duration_ms: i64,
@@ -84,6 +87,7 @@ pub(super) async fn session_requests(
     for (SessionRequest { window_id, request: r, matched, issues, .. }, n) in requests.into_iter().zip(counts)
     {
         results.push(RequestJson {
+            backend_call: r.is_api_call(),
             window_id,
             start: format_ns(r.start_ms.saturating_mul(1_000_000)),
             start_ms: r.start_ms,
