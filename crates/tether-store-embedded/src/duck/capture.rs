@@ -336,12 +336,11 @@ fn query_recordings(conn: &Connection, w: &Where, tail: &str) -> StoreResult<Vec
 #[async_trait]
 impl RecordingIndex for DuckAnalytics {
     async fn index_chunks(&self, chunks: Vec<ChunkEntry>) -> StoreResult<()> {
-        self.write_deduplicated(move |conn, dedup| super::chunk_index::index_chunks(conn, dedup, &chunks))
-            .await
+        self.with_writer(move |writer| writer.index_chunks(&chunks)).await
     }
 
     async fn recordings(&self, query: RecordingQuery) -> StoreResult<Vec<Recording>> {
-        self.read(move |conn| {
+        self.read_recordings(move |conn| {
             let mut w = Where::default();
             w.push("r.project_id = ?", [Value::BigInt(query.project_id)]);
             w.push_in("r.distinct_id", query.distinct_ids.iter().map(|d| Value::Text(d.clone())));
@@ -374,7 +373,7 @@ impl RecordingIndex for DuckAnalytics {
         if distinct_ids.is_empty() {
             return Ok(0);
         }
-        self.read(move |conn| {
+        self.read_recordings(move |conn| {
             let mut w = Where::default();
             w.push("r.project_id = ?", [Value::BigInt(project_id)]);
             w.push_in("r.distinct_id", distinct_ids.into_iter().map(Value::Text));
@@ -390,7 +389,7 @@ impl RecordingIndex for DuckAnalytics {
 
     async fn recording(&self, project_id: ProjectId, session_id: &str) -> StoreResult<Option<Recording>> {
         let session_id = session_id.to_owned();
-        self.read(move |conn| {
+        self.read_recordings(move |conn| {
             let mut w = Where::default();
             w.push(
                 "r.project_id = ? AND r.session_id = ?",
@@ -409,7 +408,7 @@ impl RecordingIndex for DuckAnalytics {
         if session_ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.read(move |conn| {
+        self.read_recordings(move |conn| {
             let mut w = Where::default();
             w.push("project_id = ?", [Value::BigInt(project_id)]);
             w.push_in("session_id", session_ids.iter().map(|id| Value::Text(id.clone())));

@@ -1,15 +1,13 @@
-//! Writing the recording index: a group commit's chunks in a fixed handful of statements,
-//! whatever the group's size. Planning a DuckDB statement costs far more than running it on
-//! a few rows; three statements per chunk took half of the server's CPU on `/s/` at 64
-//! clients (the upsert of the session summary, re-planned on each execution), so chunks
-//! are appended and each session's summary is folded in Rust and upserted once per group
-//! from list parameters (one statement text, cached).
+//! Writing the recording index: a group commit's chunks through the appender, with their
+//! shares of their sessions' summaries (folded later, in batches: see `super::fold`).
+//! Planning a DuckDB statement costs far more than running it on a few rows, so a group
+//! runs a fixed handful of statements whatever its size.
 
 use std::collections::{BTreeMap, HashSet};
 
 use duckdb::types::Value;
-use duckdb::{Connection, params, params_from_iter};
-use tether_model::{ProjectId, RecordingStats};
+use duckdb::{Connection, params};
+use tether_model::ProjectId;
 use tether_store::{ChunkEntry, ChunkPlace, PlacedChunk, StoreResult};
 
 use super::db_err;
@@ -17,9 +15,14 @@ use super::recent::{self, Dedup, Table};
 
 /// Indexes the chunks not indexed before (a retried request sends the same bytes: the same
 /// chunk id in the same session, found among the chunks of the same first timestamps) nor
-/// earlier in the group, and folds them into their sessions' summaries. Two sessions may
+/// earlier in the group, as group `seq`; returns how many it indexed. Two sessions may
 /// send the same bytes (the chunk id is a hash of them): each keeps its chunk.
-pub(super) fn index_chunks(conn: &Connection, dedup: &mut Dedup, chunks: &[ChunkEntry]) -> StoreResult<()> {
+pub(super) fn index_chunks(
+    conn: &Connection,
+    dedup: &mut Dedup,
+    seq: i64,
+    chunks: &[ChunkEntry],
+) -> StoreResult<usize> {
     let old = dedup.uncovered(Table::Chunks, chunks, |c| c.stats.first_ms);
     let indexed_before = already_indexed(conn, &old)?;
     let fresh = dedup.keep_new(
@@ -29,27 +32,35 @@ pub(super) fn index_chunks(conn: &Connection, dedup: &mut Dedup, chunks: &[Chunk
         &indexed_before,
     );
     if fresh.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let mut app = conn.appender("recording_chunks").map_err(db_err("cannot index recording chunks"))?;
     for c in &fresh {
+        let s = &c.stats;
         app.append_row(params![
             c.project_id,
             c.session_id,
             c.window_id,
             c.chunk_id,
-            c.stats.first_ms,
-            c.stats.last_ms,
+            s.first_ms,
+            s.last_ms,
             c.place.blob_key,
             c.size as i64,
             c.place.offset as i64,
-            c.place.length as i64
+            c.place.length as i64,
+            seq,
+            c.distinct_id,
+            s.active_ms,
+            s.first_url,
+            s.clicks as i64,
+            s.keypresses as i64,
+            s.console_errors as i64,
+            s.has_full_snapshot,
         ])
         .map_err(db_err("cannot index recording chunk"))?;
     }
     app.flush().map_err(db_err("cannot index recording chunks"))?;
-    drop(app);
-    upsert_summaries(conn, &fold_sessions(&fresh))
+    Ok(fresh.len())
 }
 
 /// The keys of `chunks` already in the index (for chunks older than the recent keys).
@@ -82,87 +93,6 @@ fn already_indexed(conn: &Connection, chunks: &[&ChunkEntry]) -> StoreResult<Has
         }
     }
     Ok(found)
-}
-
-/// One session's share of a group: its chunks' stats folded as the summary folds them.
-struct SessionFold<'a> {
-    distinct_id: &'a str,
-    stats: RecordingStats,
-    size: u64,
-}
-
-fn fold_sessions<'a>(chunks: &[&'a ChunkEntry]) -> BTreeMap<(ProjectId, &'a str), SessionFold<'a>> {
-    let mut sessions: BTreeMap<(ProjectId, &str), SessionFold> = BTreeMap::new();
-    for c in chunks {
-        let s = &c.stats;
-        let fold = sessions.entry((c.project_id, c.session_id.as_str())).or_insert_with(|| SessionFold {
-            distinct_id: &c.distinct_id,
-            stats: RecordingStats { first_ms: i64::MAX, last_ms: i64::MIN, ..Default::default() },
-            size: 0,
-        });
-        let f = &mut fold.stats;
-        if s.first_url.is_some() && (s.first_ms < f.first_ms || f.first_url.is_none()) {
-            f.first_url = s.first_url.clone();
-        }
-        f.first_ms = f.first_ms.min(s.first_ms);
-        f.last_ms = f.last_ms.max(s.last_ms);
-        f.active_ms += s.active_ms;
-        f.clicks += s.clicks;
-        f.keypresses += s.keypresses;
-        f.console_errors += s.console_errors;
-        f.has_full_snapshot |= s.has_full_snapshot;
-        fold.size += c.size;
-    }
-    sessions
-}
-
-/// Upserts every session's fold in one statement: columns as list parameters, zipped by
-/// `unnest`, so the statement text is the same for any number of sessions.
-fn upsert_summaries(
-    conn: &Connection,
-    sessions: &BTreeMap<(ProjectId, &str), SessionFold>,
-) -> StoreResult<()> {
-    let mut columns: [Vec<Value>; 12] = Default::default();
-    for ((project, session), f) in sessions {
-        let s = &f.stats;
-        let row = [
-            Value::BigInt(*project),
-            Value::Text((*session).to_owned()),
-            Value::Text(f.distinct_id.to_owned()),
-            Value::BigInt(s.first_ms),
-            Value::BigInt(s.last_ms),
-            Value::BigInt(s.active_ms),
-            s.first_url.clone().map_or(Value::Null, Value::Text),
-            Value::BigInt(s.clicks as i64),
-            Value::BigInt(s.keypresses as i64),
-            Value::BigInt(s.console_errors as i64),
-            Value::BigInt(f.size as i64),
-            Value::Boolean(s.has_full_snapshot),
-        ];
-        for (column, value) in columns.iter_mut().zip(row) {
-            column.push(value);
-        }
-    }
-    conn.prepare_cached(
-        "INSERT INTO recordings SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), \
-             unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), \
-             unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), \
-             unnest(?::BOOLEAN[]) \
-         ON CONFLICT (project_id, session_id) DO UPDATE SET \
-         first_url = CASE WHEN excluded.start_ms < recordings.start_ms AND excluded.first_url IS NOT NULL \
-             THEN excluded.first_url ELSE coalesce(recordings.first_url, excluded.first_url) END, \
-         start_ms = least(recordings.start_ms, excluded.start_ms), \
-         end_ms = greatest(recordings.end_ms, excluded.end_ms), \
-         active_ms = recordings.active_ms + excluded.active_ms, \
-         clicks = recordings.clicks + excluded.clicks, \
-         keypresses = recordings.keypresses + excluded.keypresses, \
-         console_errors = recordings.console_errors + excluded.console_errors, \
-         size = recordings.size + excluded.size, \
-         has_full_snapshot = recordings.has_full_snapshot OR excluded.has_full_snapshot",
-    )
-    .and_then(|mut st| st.execute(params_from_iter(columns.into_iter().map(Value::List))))
-    .map_err(db_err("cannot update recording summaries"))?;
-    Ok(())
 }
 
 /// The chunk place in a row's columns `blob_key, blob_offset, blob_length` from `first`.

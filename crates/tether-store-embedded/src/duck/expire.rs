@@ -101,7 +101,7 @@ pub(super) async fn ended_recordings(
     before_ms: i64,
     limit: usize,
 ) -> StoreResult<Vec<String>> {
-    db.read(move |conn| {
+    db.read_recordings(move |conn| {
         let mut stmt = conn
             .prepare("SELECT session_id FROM recordings WHERE project_id = ? AND end_ms < ? LIMIT ?")
             .map_err(db_err("cannot prepare ended recordings"))?;

@@ -7,6 +7,7 @@ mod catch_up;
 mod chunk_index;
 pub(crate) mod columns;
 mod expire;
+mod fold;
 mod query;
 mod read;
 mod recent;
@@ -206,18 +207,41 @@ impl DuckAnalytics {
         .map_err(|e| StoreError::internal("DuckDB write task failed", e))?
     }
 
+    /// Runs `f` with the writer (its lock held) on a blocking thread.
+    async fn with_writer<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut write::Writer) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            f(&mut inner.writer.lock().unwrap_or_else(PoisonError::into_inner))
+        })
+        .await
+        .map_err(|e| StoreError::internal("DuckDB write task failed", e))?
+    }
+
+    /// [`DuckAnalytics::read`] of the recording summaries: the chunks indexed since the
+    /// last fold are folded into them first, so the read sees every acknowledged chunk.
+    async fn read_recordings<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.with_writer(write::Writer::fold_recordings).await?;
+        self.read(f).await
+    }
+
     /// Writes everything to the main database file (a checkpoint), e.g. before exit. A
     /// crash without it loses nothing (the WAL is replayed at open); it only makes the next
     /// open faster.
     pub async fn checkpoint(&self) -> StoreResult<()> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let ids = self.inner.ids.clone();
+        self.with_writer(move |writer| {
             writer.checkpoint().map_err(db_err("checkpoint failed"))?;
-            inner.ids.commit().map_err(|e| StoreError::internal("cannot commit the id index", e))
+            ids.commit().map_err(|e| StoreError::internal("cannot commit the id index", e))
         })
         .await
-        .map_err(|e| StoreError::internal("DuckDB checkpoint task failed", e))?
     }
 
     /// Bytes of the database file, for benchmarks and metrics.

@@ -76,6 +76,25 @@ const MIGRATIONS: &[(i32, &str)] = &[
     ALTER TABLE recording_chunks ADD COLUMN blob_length BIGINT DEFAULT 0;
     ",
     ),
+    (
+        8,
+        "
+    -- Each chunk carries its share of its session's summary, and the number of the group
+    -- commit that indexed it: summaries are folded from chunks in batches (see fold.rs).
+    -- Rows from before have no number: their sessions' summaries already hold them.
+    ALTER TABLE recording_chunks ADD COLUMN seq BIGINT;
+    ALTER TABLE recording_chunks ADD COLUMN distinct_id VARCHAR;
+    ALTER TABLE recording_chunks ADD COLUMN active_ms BIGINT;
+    ALTER TABLE recording_chunks ADD COLUMN first_url VARCHAR;
+    ALTER TABLE recording_chunks ADD COLUMN clicks BIGINT;
+    ALTER TABLE recording_chunks ADD COLUMN keypresses BIGINT;
+    ALTER TABLE recording_chunks ADD COLUMN console_errors BIGINT;
+    ALTER TABLE recording_chunks ADD COLUMN has_full_snapshot BOOLEAN;
+    -- The last group commit of chunks folded into the summaries.
+    CREATE TABLE recording_folds (seq BIGINT NOT NULL);
+    INSERT INTO recording_folds VALUES (0);
+    ",
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet.
@@ -84,7 +103,7 @@ pub(super) fn migrate(conn: &Connection) -> duckdb::Result<()> {
 }
 
 /// Applies the unseen migrations up to version `last`.
-fn migrate_to(conn: &Connection, last: i32) -> duckdb::Result<()> {
+pub(super) fn migrate_to(conn: &Connection, last: i32) -> duckdb::Result<()> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")?;
     let current: i32 =
         conn.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| r.get(0))?;

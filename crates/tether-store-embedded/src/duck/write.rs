@@ -8,15 +8,18 @@ use duckdb::{Connection, params};
 use tether_store::StoreResult;
 
 use super::db_err;
+use super::fold::Folds;
 use super::recent::{Dedup, Recent};
 use duckdb::arrow::array::RecordBatch;
 use tether_model::{LogRecord, ProjectId};
-use tether_store::StoredLog;
+use tether_store::{ChunkEntry, StoredLog};
 
 /// Owns the write connection, and what it stored lately.
 pub(super) struct Writer {
     conn: Connection,
     pub(super) recent: Recent,
+    /// How far the recording summaries are folded from the chunk index.
+    pub(super) folds: Folds,
 }
 
 impl Writer {
@@ -29,21 +32,14 @@ impl Writer {
              first_ts BIGINT, last_ts BIGINT, logs BIGINT)",
         )?;
         let recent = Recent::load(&conn)?;
-        Ok(Writer { conn, recent })
+        let folds = Folds::load(&conn)?;
+        Ok(Writer { conn, recent, folds })
     }
 
     /// Appends `logs`, whose rows `batches` hold (from [`super::columns::logs_batches`],
     /// built before the writer lock is taken).
     pub(super) fn append(&mut self, logs: &[StoredLog], batches: Vec<RecordBatch>) -> StoreResult<()> {
-        self.conn.execute_batch("BEGIN TRANSACTION").map_err(db_err("cannot begin transaction"))?;
-        match self.append_in_transaction(logs, batches) {
-            Ok(()) => self.conn.execute_batch("COMMIT").map_err(db_err("cannot commit logs")),
-            Err(e) => {
-                // The rollback's own failure would hide the cause; the cause is what matters.
-                let _ = self.conn.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
+        atomically(&self.conn, || self.append_in_transaction(logs, batches))
     }
 
     fn append_in_transaction(&self, logs: &[StoredLog], batches: Vec<RecordBatch>) -> StoreResult<()> {
@@ -110,23 +106,55 @@ impl Writer {
         &mut self,
         f: impl FnOnce(&Connection, &mut Dedup) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let Writer { conn, recent } = self;
-        conn.execute_batch("BEGIN TRANSACTION").map_err(db_err("cannot begin transaction"))?;
+        let Writer { conn, recent, .. } = self;
         let mut dedup = Dedup::new(recent);
-        match f(conn, &mut dedup) {
-            Ok(v) => {
-                conn.execute_batch("COMMIT").map_err(db_err("cannot commit"))?;
-                dedup.commit();
-                Ok(v)
-            }
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(e)
-            }
+        let v = atomically(conn, || f(conn, &mut dedup))?;
+        dedup.commit();
+        Ok(v)
+    }
+
+    /// Indexes a group commit's recording chunks in one transaction, then folds the
+    /// summaries if enough chunks have gathered (a failed fold is retried by the next
+    /// batch or read; the chunks are committed either way).
+    pub(super) fn index_chunks(&mut self, chunks: &[ChunkEntry]) -> StoreResult<()> {
+        let seq = self.folds.next_group();
+        let indexed =
+            self.transaction(|conn, dedup| super::chunk_index::index_chunks(conn, dedup, seq, chunks))?;
+        if self.folds.committed(indexed)
+            && let Err(e) = self.fold_recordings()
+        {
+            tracing::warn!(error = %e, "cannot fold recording summaries; the next batch or read retries");
         }
+        Ok(())
+    }
+
+    /// Folds every indexed chunk into the recording summaries (before they are read).
+    pub(super) fn fold_recordings(&mut self) -> StoreResult<()> {
+        if !self.folds.is_pending() {
+            return Ok(());
+        }
+        atomically(&self.conn, || self.folds.fold(&self.conn))?;
+        self.folds.folded();
+        Ok(())
     }
 
     pub(super) fn checkpoint(&self) -> duckdb::Result<()> {
         self.conn.execute_batch("CHECKPOINT")
+    }
+}
+
+/// Runs `f` in a transaction on `conn`: committed if it succeeds, rolled back if not.
+fn atomically<T>(conn: &Connection, f: impl FnOnce() -> StoreResult<T>) -> StoreResult<T> {
+    conn.execute_batch("BEGIN TRANSACTION").map_err(db_err("cannot begin transaction"))?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("COMMIT").map_err(db_err("cannot commit"))?;
+            Ok(v)
+        }
+        Err(e) => {
+            // The rollback's own failure would hide the cause; the cause is what matters.
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
 }
