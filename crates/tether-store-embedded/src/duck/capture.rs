@@ -126,7 +126,7 @@ impl EventStore for DuckAnalytics {
         // Built for every event before the write lock; rebuilt in it only when some
         // turn out to be stored already (an SDK retry).
         let prepare = move || super::columns::events_batch(&all.iter().collect::<Vec<_>>());
-        self.prepare_and_write(prepare, move |conn, dedup, batch| {
+        self.prepare_and_append(prepare, move |conn, dedup, batch| {
             let fresh = only_new(conn, dedup, Table::Events, &events, |e| {
                 (e.project_id, e.uuid.as_str(), e.timestamp_ms)
             })?;
@@ -143,29 +143,32 @@ impl EventStore for DuckAnalytics {
     }
 
     async fn append_exceptions(&self, exceptions: Vec<ExceptionRecord>) -> StoreResult<()> {
-        self.write_deduplicated(move |conn, dedup| {
-            let fresh = only_new(conn, dedup, Table::Exceptions, &exceptions, |e| {
-                (e.project_id, e.uuid.as_str(), e.timestamp_ms)
-            })?;
-            let mut app = conn.appender("exceptions").map_err(db_err("cannot append exceptions"))?;
-            for e in &fresh {
-                app.append_row(params![
-                    e.project_id,
-                    e.uuid,
-                    e.issue_id,
-                    e.session_id,
-                    e.window_id,
-                    e.distinct_id,
-                    e.timestamp_ms,
-                    e.url,
-                    e.name,
-                    e.message,
-                    e.exception_list.to_string(),
-                ])
-                .map_err(db_err("cannot append exception"))?;
-            }
-            app.flush().map_err(db_err("cannot flush exceptions"))
-        })
+        self.prepare_and_append(
+            || Ok(()),
+            move |conn, dedup, ()| {
+                let fresh = only_new(conn, dedup, Table::Exceptions, &exceptions, |e| {
+                    (e.project_id, e.uuid.as_str(), e.timestamp_ms)
+                })?;
+                let mut app = conn.appender("exceptions").map_err(db_err("cannot append exceptions"))?;
+                for e in &fresh {
+                    app.append_row(params![
+                        e.project_id,
+                        e.uuid,
+                        e.issue_id,
+                        e.session_id,
+                        e.window_id,
+                        e.distinct_id,
+                        e.timestamp_ms,
+                        e.url,
+                        e.name,
+                        e.message,
+                        e.exception_list.to_string(),
+                    ])
+                    .map_err(db_err("cannot append exception"))?;
+                }
+                app.flush().map_err(db_err("cannot flush exceptions"))
+            },
+        )
         .await
     }
 

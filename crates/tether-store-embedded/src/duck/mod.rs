@@ -182,13 +182,14 @@ impl DuckAnalytics {
         T: Send + 'static,
         F: FnOnce(&Connection, &mut recent::Dedup) -> StoreResult<T> + Send + 'static,
     {
-        self.prepare_and_write(|| Ok(()), |conn, dedup, ()| f(conn, dedup)).await
+        self.with_writer(move |writer| writer.transaction(f)).await
     }
 
-    /// [`DuckAnalytics::write_deduplicated`] with work done first on the same blocking
-    /// thread but before the write lock, so the one writer every request waits for does
-    /// not do it (building an Arrow batch was 7 % of the writer's time on `/e/`).
-    async fn prepare_and_write<P, T, F>(
+    /// Appends one group to a de-duplicated capture table ([`write::Writer::append_deduplicated`]),
+    /// with work done first on the same blocking thread but before the write lock, so the
+    /// one writer every request waits for does not do it (building an Arrow batch was 7 %
+    /// of the writer's time on `/e/`).
+    async fn prepare_and_append<P, T, F>(
         &self,
         prepare: impl FnOnce() -> StoreResult<P> + Send + 'static,
         f: F,
@@ -201,7 +202,7 @@ impl DuckAnalytics {
         tokio::task::spawn_blocking(move || {
             let prepared = prepare()?;
             let mut writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            writer.transaction(|conn, dedup| f(conn, dedup, prepared))
+            writer.append_deduplicated(|conn, dedup| f(conn, dedup, prepared))
         })
         .await
         .map_err(|e| StoreError::internal("DuckDB write task failed", e))?
