@@ -13,6 +13,7 @@ pub mod bootstrap;
 mod capture;
 mod client_addr;
 mod clock;
+mod cpu;
 mod disk;
 pub mod edge;
 mod error;
@@ -113,10 +114,10 @@ struct Inner {
     key_uses: auth::KeyUses,
     in_flight: edge::memory::InFlight,
     rates: edge::rate::RateLimits,
-    /// Decoding and other CPU work of requests running at once: one per core. More would
-    /// not finish sooner, and each thread that takes part keeps an allocator heap of its
-    /// own (48 concurrent decodes on 48 blocking threads left ~500 MB resident).
-    cpu: Arc<tokio::sync::Semaphore>,
+    /// Decoding and other CPU work of requests: one at a time per core. More would not
+    /// finish sooner, and each thread that takes part keeps an allocator heap of its own
+    /// (48 concurrent decodes on 48 blocking threads left ~500 MB resident).
+    cpu: Arc<cpu::CpuPool>,
 }
 
 /// The writer tasks behind an [`AppState`] (logs, captured events); await
@@ -186,9 +187,10 @@ impl AppState {
             EVENT_QUEUE,
             RetryEachRequest,
         );
-        let cpu = Arc::new(tokio::sync::Semaphore::new(
-            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
-        ));
+        let cpu = Arc::new(
+            cpu::CpuPool::new()
+                .map_err(|e| tether_store::StoreError::internal("cannot start the CPU threads", e))?,
+        );
         let symbolicator = Arc::new(symbols::Symbolicator::new(
             stores.symbols.clone(),
             stores.recordings.blobs.clone(),
@@ -359,14 +361,13 @@ impl AppState {
     pub(crate) fn rates(&self) -> &edge::rate::RateLimits {
         &self.inner.rates
     }
-    /// Runs CPU work of a request (decoding, compressing, resolving frames) on a blocking
-    /// thread, at most one per core at a time; the others wait their turn.
+    /// Runs CPU work of a request (decoding, compressing, resolving frames) on the CPU
+    /// threads ([`cpu::CpuPool`]), at most one per core at a time; the others wait their turn.
     pub(crate) async fn on_cpu<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let _turn = self.inner.cpu.acquire().await.map_err(|_| ApiError::internal())?;
-        tokio::task::spawn_blocking(work).await.map_err(|_| ApiError::internal())
+        self.inner.cpu.run(work).await.ok_or_else(ApiError::internal)
     }
 }
 

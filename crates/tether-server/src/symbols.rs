@@ -139,8 +139,8 @@ pub(crate) struct Symbolicator {
     cache: moka::future::Cache<String, Arc<Resolver>>,
     symbols: Arc<dyn SymbolStore>,
     blobs: Arc<dyn BlobStore>,
-    /// The server's turns of CPU work (resolving frames competes with decoding).
-    cpu: Arc<tokio::sync::Semaphore>,
+    /// The server's CPU threads (resolving frames competes with decoding).
+    cpu: Arc<crate::cpu::CpuPool>,
 }
 
 /// Every frame of `$exception_list` that has a chunk id.
@@ -160,7 +160,7 @@ impl Symbolicator {
     pub(crate) fn new(
         symbols: Arc<dyn SymbolStore>,
         blobs: Arc<dyn BlobStore>,
-        cpu: Arc<tokio::sync::Semaphore>,
+        cpu: Arc<crate::cpu::CpuPool>,
     ) -> Symbolicator {
         let cache = moka::future::Cache::builder()
             .max_capacity(CACHE_BYTES)
@@ -196,18 +196,19 @@ impl Symbolicator {
         if resolvers.is_empty() {
             return list;
         }
-        let Ok(_turn) = self.cpu.acquire().await else { return sent.clone() };
-        tokio::task::spawn_blocking(move || {
-            for frame in frames_mut(&mut list) {
-                let resolver = frame.get("chunk_id").and_then(Value::as_str).and_then(|c| resolvers.get(c));
-                if let Some(resolved) = resolver.and_then(|r| r.resolve(frame)) {
-                    *frame = resolved;
+        self.cpu
+            .run(move || {
+                for frame in frames_mut(&mut list) {
+                    let resolver =
+                        frame.get("chunk_id").and_then(Value::as_str).and_then(|c| resolvers.get(c));
+                    if let Some(resolved) = resolver.and_then(|r| r.resolve(frame)) {
+                        *frame = resolved;
+                    }
                 }
-            }
-            list
-        })
-        .await
-        .unwrap_or_else(|_| sent.clone())
+                list
+            })
+            .await
+            .unwrap_or_else(|| sent.clone())
     }
 
     async fn resolver(&self, project_id: ProjectId, set_id: &str) -> Option<Arc<Resolver>> {
@@ -219,14 +220,12 @@ impl Symbolicator {
                     return None;
                 }
             };
-            tokio::task::spawn_blocking(move || {
-                Resolver::from_upload(&bytes, crate::api::MAX_SYMBOL_SET_DECODED)
-            })
-            .await
-            .ok()?
-            .inspect_err(|e| tracing::warn!(error = %e, set_id, "cannot read symbol set"))
-            .ok()
-            .map(Arc::new)
+            self.cpu
+                .run(move || Resolver::from_upload(&bytes, crate::api::MAX_SYMBOL_SET_DECODED))
+                .await?
+                .inspect_err(|e| tracing::warn!(error = %e, set_id, "cannot read symbol set"))
+                .ok()
+                .map(Arc::new)
         };
         // Only parsed maps are kept: a failed read is tried again next time.
         self.cache.optionally_get_with(set_id.to_owned(), load).await
@@ -240,11 +239,9 @@ impl tether_app::capture::Symbolicate for Symbolicator {
     }
 
     async fn check_symbol_set(&self, bytes: bytes::Bytes) -> Result<(), String> {
-        let Ok(_turn) = self.cpu.acquire().await else { return Err("the server is shutting down".into()) };
-        tokio::task::spawn_blocking(move || {
-            Resolver::from_upload(&bytes, crate::api::MAX_SYMBOL_SET_DECODED).map(drop)
-        })
-        .await
-        .map_err(|_| "the symbol set could not be read".to_owned())?
+        self.cpu
+            .run(move || Resolver::from_upload(&bytes, crate::api::MAX_SYMBOL_SET_DECODED).map(drop))
+            .await
+            .ok_or_else(|| "the symbol set could not be read".to_owned())?
     }
 }
