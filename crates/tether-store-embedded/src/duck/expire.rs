@@ -57,7 +57,9 @@ pub(super) async fn logs(db: &DuckAnalytics, project_id: ProjectId, before_ns: i
                     params![minute, project_id, minute, minute + MINUTE_NS],
                 )
             })
-            .and_then(|_| {
+            // Folded first, so what is left of each session is clipped once, in one place.
+            .and_then(|_| super::session_spans::fold(conn))
+            .and_then(|()| {
                 conn.execute(
                     "DELETE FROM log_sessions WHERE project_id = ? AND last_ts < ?",
                     params![project_id, before_ns],

@@ -12,6 +12,7 @@ mod query;
 mod read;
 mod recent;
 mod schema;
+mod session_spans;
 mod write;
 
 use std::path::{Path, PathBuf};

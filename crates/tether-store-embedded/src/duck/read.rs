@@ -112,14 +112,7 @@ fn filter_where(
     let span = match &filter.session_id {
         None => None,
         Some(session) => {
-            let found = conn
-                .prepare_cached(
-                    "SELECT first_ts, last_ts FROM log_sessions WHERE project_id = ? AND session_id = ?",
-                )
-                .and_then(|mut stmt| {
-                    let mut rows = stmt.query(params![filter.project_id, session])?;
-                    rows.next()?.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose()
-                })
+            let found = super::session_spans::span(conn, filter.project_id, session)
                 .map_err(db_err("cannot read session index"))?;
             match found {
                 Some(span) => Some(span),

@@ -95,6 +95,20 @@ const MIGRATIONS: &[(i32, &str)] = &[
     INSERT INTO recording_folds VALUES (0);
     ",
     ),
+    (
+        9,
+        "
+    -- Where each session's logs are, per group of logs, until folded into log_sessions
+    -- (see session_spans.rs).
+    CREATE TABLE log_session_spans (
+        project_id BIGINT  NOT NULL,
+        session_id VARCHAR NOT NULL,
+        first_ts   BIGINT  NOT NULL,
+        last_ts    BIGINT  NOT NULL,
+        logs       BIGINT  NOT NULL
+    );
+    ",
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet.

@@ -1,6 +1,6 @@
 //! The append path: one transaction per call (so a call is atomic), rows through DuckDB's
-//! appender under the ids the caller minted, and the session index updated in the same
-//! transaction.
+//! appender under the ids the caller minted, and the minute counts and session spans
+//! updated in the same transaction.
 
 use std::collections::HashMap;
 
@@ -10,6 +10,7 @@ use tether_store::StoreResult;
 use super::db_err;
 use super::fold::Folds;
 use super::recent::{Dedup, Recent};
+use super::session_spans;
 use duckdb::arrow::array::RecordBatch;
 use tether_model::{LogRecord, ProjectId};
 use tether_store::{ChunkEntry, StoredLog};
@@ -20,6 +21,8 @@ pub(super) struct Writer {
     pub(super) recent: Recent,
     /// How far the recording summaries are folded from the chunk index.
     pub(super) folds: Folds,
+    /// Session spans of logs appended and not yet folded into the session index.
+    unfolded_spans: usize,
 }
 
 impl Writer {
@@ -27,22 +30,29 @@ impl Writer {
         // Room for every statement of the write paths (uuid lookups come in ~10 sizes per
         // table), so none is parsed and planned again per request.
         conn.set_prepared_statement_cache_capacity(64);
-        conn.execute_batch(
-            "CREATE TEMP TABLE session_staging (project_id BIGINT, session_id VARCHAR, \
-             first_ts BIGINT, last_ts BIGINT, logs BIGINT)",
-        )?;
         let recent = Recent::load(&conn)?;
         let folds = Folds::load(&conn)?;
-        Ok(Writer { conn, recent, folds })
+        let unfolded_spans = session_spans::unfolded(&conn)?;
+        Ok(Writer { conn, recent, folds, unfolded_spans })
     }
 
     /// Appends `logs`, whose rows `batches` hold (from [`super::columns::logs_batches`],
-    /// built before the writer lock is taken).
+    /// built before the writer lock is taken). Once enough session spans have gathered,
+    /// the same transaction folds them into the session index (`super::session_spans`).
     pub(super) fn append(&mut self, logs: &[StoredLog], batches: Vec<RecordBatch>) -> StoreResult<()> {
-        atomically(&self.conn, || self.append_in_transaction(logs, batches))
+        let fold = self.unfolded_spans >= session_spans::FOLD_SPANS;
+        let spans = atomically(&self.conn, || self.append_in_transaction(logs, batches, fold))?;
+        self.unfolded_spans = if fold { 0 } else { self.unfolded_spans + spans };
+        Ok(())
     }
 
-    fn append_in_transaction(&self, logs: &[StoredLog], batches: Vec<RecordBatch>) -> StoreResult<()> {
+    /// Returns how many session spans it appended (none left when it folds).
+    fn append_in_transaction(
+        &self,
+        logs: &[StoredLog],
+        batches: Vec<RecordBatch>,
+        fold: bool,
+    ) -> StoreResult<usize> {
         let mut appender = self.conn.appender("logs").map_err(db_err("cannot append logs"))?;
         for batch in batches {
             appender.append_record_batch(batch).map_err(db_err("cannot append logs"))?;
@@ -51,7 +61,10 @@ impl Writer {
         drop(appender);
         let records: Vec<&LogRecord> = logs.iter().map(|l| &l.record).collect();
         self.update_minute_counts(&records).map_err(db_err("cannot update the minute counts"))?;
-        self.update_sessions(&records).map_err(db_err("cannot update the session index"))
+        let spans = session_spans::append(&self.conn, &records)
+            .and_then(|n| if fold { session_spans::fold(&self.conn).map(|()| 0) } else { Ok(n) })
+            .map_err(db_err("cannot update the session index"))?;
+        Ok(spans)
     }
 
     /// Appends this batch's per-minute counts (one row per minute, severity and service).
@@ -67,37 +80,6 @@ impl Writer {
             appender.append_row(params![project, minute, severity, service, n])?;
         }
         appender.flush()
-    }
-
-    /// Folds the batch's sessions into the session index with one set-based upsert: rows go
-    /// through the appender into a connection-local staging table, then a single
-    /// `INSERT … ON CONFLICT` merges them (row-at-a-time upserts are slow in DuckDB).
-    fn update_sessions(&self, records: &[&LogRecord]) -> duckdb::Result<()> {
-        let mut spans: HashMap<(ProjectId, &str), (i64, i64, i64)> = HashMap::new();
-        for r in records {
-            if let Some(session) = r.session_id.as_deref() {
-                let span = spans.entry((r.project_id, session)).or_insert((i64::MAX, i64::MIN, 0));
-                span.0 = span.0.min(r.timestamp_ns);
-                span.1 = span.1.max(r.timestamp_ns);
-                span.2 += 1;
-            }
-        }
-        if spans.is_empty() {
-            return Ok(());
-        }
-        {
-            let mut appender = self.conn.appender("session_staging")?;
-            for ((project, session), (first, last, n)) in spans {
-                appender.append_row(params![project, session, first, last, n])?;
-            }
-            appender.flush()?;
-        }
-        self.conn.execute_batch(
-            "INSERT INTO log_sessions SELECT * FROM session_staging ON CONFLICT (project_id, session_id) \
-             DO UPDATE SET first_ts = least(first_ts, excluded.first_ts), \
-             last_ts = greatest(last_ts, excluded.last_ts), logs = logs + excluded.logs; \
-             DELETE FROM session_staging;",
-        )
     }
 
     /// Runs `f` in a transaction on the write connection (for the capture tables), with
