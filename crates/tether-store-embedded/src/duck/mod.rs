@@ -49,6 +49,8 @@ struct Inner {
     text: Mutex<TextIndex>,
     /// Which logs carry a session, person, trace or attribute value (`crate::id_index`).
     ids: Arc<IdIndex>,
+    /// Recording chunks indexed and not yet folded into the summaries (`fold.rs`).
+    unfolded_chunks: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn db_err(context: &'static str) -> impl FnOnce(duckdb::Error) -> StoreError {
@@ -94,8 +96,10 @@ impl DuckAnalytics {
             catch_up::ids(&conn, &ids)?;
             let writer = write::Writer::new(conn.try_clone().map_err(db_err("cannot clone connection"))?)
                 .map_err(db_err("cannot prepare the writer"))?;
+            let unfolded_chunks = writer.folds.pending();
             Ok(DuckAnalytics {
                 inner: Arc::new(Inner {
+                    unfolded_chunks,
                     writer: Mutex::new(writer),
                     readers: Mutex::new(Vec::new()),
                     origin: Mutex::new(conn),
@@ -230,7 +234,9 @@ impl DuckAnalytics {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        self.with_writer(write::Writer::fold_recordings).await?;
+        if self.inner.unfolded_chunks.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            self.with_writer(write::Writer::fold_recordings).await?;
+        }
         self.read(f).await
     }
 
