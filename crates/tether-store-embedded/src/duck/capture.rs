@@ -3,6 +3,7 @@
 //! uuid twice. Recording bytes are not here: the index points at their blob keys.
 
 use async_trait::async_trait;
+use duckdb::arrow::array::RecordBatch;
 use duckdb::types::Value;
 use duckdb::{Connection, params, params_from_iter};
 use tether_model::{Event, ExceptionRecord, ProjectId};
@@ -99,6 +100,54 @@ fn table_name(table: Table) -> &'static str {
     }
 }
 
+/// Appends the group's events not stored before (`batch` holds them all, built before the
+/// write lock; it is rebuilt from the new ones only when some were stored already).
+fn append_new_events(
+    conn: &Connection,
+    dedup: &mut Dedup,
+    events: &[Event],
+    batch: RecordBatch,
+) -> StoreResult<()> {
+    let fresh =
+        only_new(conn, dedup, Table::Events, events, |e| (e.project_id, e.uuid.as_str(), e.timestamp_ms))?;
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let batch = if fresh.len() == events.len() { batch } else { super::columns::events_batch(&fresh)? };
+    let mut app = conn.appender("events").map_err(db_err("cannot append events"))?;
+    app.append_record_batch(batch).map_err(db_err("cannot append events"))?;
+    app.flush().map_err(db_err("cannot flush events"))
+}
+
+/// Appends the group's exception occurrences not stored before.
+fn append_new_exceptions(
+    conn: &Connection,
+    dedup: &mut Dedup,
+    exceptions: &[ExceptionRecord],
+) -> StoreResult<()> {
+    let fresh = only_new(conn, dedup, Table::Exceptions, exceptions, |e| {
+        (e.project_id, e.uuid.as_str(), e.timestamp_ms)
+    })?;
+    let mut app = conn.appender("exceptions").map_err(db_err("cannot append exceptions"))?;
+    for e in &fresh {
+        app.append_row(params![
+            e.project_id,
+            e.uuid,
+            e.issue_id,
+            e.session_id,
+            e.window_id,
+            e.distinct_id,
+            e.timestamp_ms,
+            e.url,
+            e.name,
+            e.message,
+            e.exception_list.to_string(),
+        ])
+        .map_err(db_err("cannot append exception"))?;
+    }
+    app.flush().map_err(db_err("cannot flush exceptions"))
+}
+
 fn exception_where(scope: &ExceptionScope) -> Where {
     let mut w = Where::default();
     w.push("project_id = ?", [Value::BigInt(scope.project_id)]);
@@ -126,49 +175,16 @@ impl EventStore for DuckAnalytics {
         // Built for every event before the write lock; rebuilt in it only when some
         // turn out to be stored already (an SDK retry).
         let prepare = move || super::columns::events_batch(&all.iter().collect::<Vec<_>>());
-        self.prepare_and_append(prepare, move |conn, dedup, batch| {
-            let fresh = only_new(conn, dedup, Table::Events, &events, |e| {
-                (e.project_id, e.uuid.as_str(), e.timestamp_ms)
-            })?;
-            if fresh.is_empty() {
-                return Ok(());
-            }
-            let batch =
-                if fresh.len() == events.len() { batch } else { super::columns::events_batch(&fresh)? };
-            let mut app = conn.appender("events").map_err(db_err("cannot append events"))?;
-            app.append_record_batch(batch).map_err(db_err("cannot append events"))?;
-            app.flush().map_err(db_err("cannot flush events"))
+        self.prepare_with_writer(prepare, move |writer, batch| {
+            writer.append_deduplicated(|conn, dedup| append_new_events(conn, dedup, &events, batch))
         })
         .await
     }
 
     async fn append_exceptions(&self, exceptions: Vec<ExceptionRecord>) -> StoreResult<()> {
-        self.prepare_and_append(
-            || Ok(()),
-            move |conn, dedup, ()| {
-                let fresh = only_new(conn, dedup, Table::Exceptions, &exceptions, |e| {
-                    (e.project_id, e.uuid.as_str(), e.timestamp_ms)
-                })?;
-                let mut app = conn.appender("exceptions").map_err(db_err("cannot append exceptions"))?;
-                for e in &fresh {
-                    app.append_row(params![
-                        e.project_id,
-                        e.uuid,
-                        e.issue_id,
-                        e.session_id,
-                        e.window_id,
-                        e.distinct_id,
-                        e.timestamp_ms,
-                        e.url,
-                        e.name,
-                        e.message,
-                        e.exception_list.to_string(),
-                    ])
-                    .map_err(db_err("cannot append exception"))?;
-                }
-                app.flush().map_err(db_err("cannot flush exceptions"))
-            },
-        )
+        self.with_writer(move |writer| {
+            writer.append_deduplicated(|conn, dedup| append_new_exceptions(conn, dedup, &exceptions))
+        })
         .await
     }
 

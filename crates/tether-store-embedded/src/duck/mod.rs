@@ -190,38 +190,32 @@ impl DuckAnalytics {
         self.with_writer(move |writer| writer.transaction(f)).await
     }
 
-    /// Appends one group to a de-duplicated capture table ([`write::Writer::append_deduplicated`]),
-    /// with work done first on the same blocking thread but before the write lock, so the
-    /// one writer every request waits for does not do it (building an Arrow batch was 7 %
-    /// of the writer's time on `/e/`).
-    async fn prepare_and_append<P, T, F>(
-        &self,
-        prepare: impl FnOnce() -> StoreResult<P> + Send + 'static,
-        f: F,
-    ) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection, &mut recent::Dedup, P) -> StoreResult<T> + Send + 'static,
-    {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let prepared = prepare()?;
-            let mut writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            writer.append_deduplicated(|conn, dedup| f(conn, dedup, prepared))
-        })
-        .await
-        .map_err(|e| StoreError::internal("DuckDB write task failed", e))?
-    }
-
     /// Runs `f` with the writer (its lock held) on a blocking thread.
     async fn with_writer<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut write::Writer) -> StoreResult<T> + Send + 'static,
     {
+        self.prepare_with_writer(|| Ok(()), |writer, ()| f(writer)).await
+    }
+
+    /// Runs `prepare` on a blocking thread, then `f` with its result and the writer (its
+    /// lock held) on the same thread: work done before the lock is work the one writer
+    /// every request waits for does not do (building an Arrow batch was 7 % of the
+    /// writer's time on `/e/`).
+    async fn prepare_with_writer<P, T, F>(
+        &self,
+        prepare: impl FnOnce() -> StoreResult<P> + Send + 'static,
+        f: F,
+    ) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut write::Writer, P) -> StoreResult<T> + Send + 'static,
+    {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            f(&mut inner.writer.lock().unwrap_or_else(PoisonError::into_inner))
+            let prepared = prepare()?;
+            f(&mut inner.writer.lock().unwrap_or_else(PoisonError::into_inner), prepared)
         })
         .await
         .map_err(|e| StoreError::internal("DuckDB write task failed", e))?

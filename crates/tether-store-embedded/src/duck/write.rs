@@ -88,11 +88,7 @@ impl Writer {
         &mut self,
         f: impl FnOnce(&Connection, &mut Dedup) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let Writer { conn, recent, .. } = self;
-        let mut dedup = Dedup::new(recent);
-        let v = atomically(conn, || f(conn, &mut dedup))?;
-        dedup.commit();
-        Ok(v)
+        self.append_deduplicated(|conn, dedup| atomically(conn, || f(conn, dedup)))
     }
 
     /// Runs `f` on the write connection with the recent keys, outside a transaction of its
