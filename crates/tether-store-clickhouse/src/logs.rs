@@ -189,12 +189,12 @@ fn condition_sql(condition: &Condition) -> (String, Vec<Bound>) {
         Field::Trace => "trace_id",
     };
     match condition {
-        // The same expression as the token and n-gram indexes, so both can skip granules:
-        // tokens the pattern holds whole, and every 3-gram of it.
+        // The same expression as the body's n-gram filter, so it skips granules that lack
+        // one of the pattern's 5-grams (a pattern shorter than 5 bytes reads the range).
         Condition::Body(text) => {
             ("lowerUTF8(body) LIKE ?".into(), vec![Bound::Text(contains_pattern(&text.to_lowercase()))])
         }
-        // Each word as the indexes' expression (they skip granules by it), then the whole
+        // Each word as the filter's expression (it skips granules by them), then the whole
         // shape.
         Condition::Pattern { regex, words } => {
             let mut sql: String = words.iter().map(|_| "lowerUTF8(body) LIKE ? AND ").collect();

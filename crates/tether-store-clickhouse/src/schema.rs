@@ -63,8 +63,7 @@ const LOGS: Table = Table {
         resource_attributes LowCardinality(String) CODEC(ZSTD(1)),
         scope_attributes    LowCardinality(String) CODEC(ZSTD(1)),
         INDEX id_range id TYPE minmax GRANULARITY 1,
-        INDEX body_tokens lowerUTF8(body) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1,
-        INDEX body_ngrams lowerUTF8(body) TYPE ngrambf_v1(3, 65536, 3, 0) GRANULARITY 1,
+        INDEX body_grams lowerUTF8(body) TYPE ngrambf_v1(5, 32768, 1, 0) GRANULARITY 1,
         INDEX session_ids session_id TYPE bloom_filter(0.01) GRANULARITY 1,
         INDEX distinct_ids distinct_id TYPE bloom_filter(0.01) GRANULARITY 1,
         INDEX trace_ids trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
@@ -221,18 +220,22 @@ const SCHEMA_TABLE: Table = Table {
     shard_by: "version",
 };
 
-/// Columns a later version adds to a table (`ADD COLUMN IF NOT EXISTS …` clauses).
-struct AddColumns {
+/// What a later version changes in a table that exists: idempotent `ALTER TABLE` clauses
+/// (`ADD COLUMN IF NOT EXISTS …`, `DROP INDEX IF EXISTS …`).
+struct Alter {
     table: &'static Table,
-    columns: &'static str,
+    clauses: &'static str,
+    /// Columns change in the `Distributed` table of a cluster too; indexes only where the
+    /// rows are.
+    columns: bool,
 }
 
-/// A schema version: the tables it creates (in order), the views, the columns it adds.
+/// A schema version: the tables it creates (in order), the views, the tables it alters.
 struct Version {
     number: u32,
     tables: &'static [&'static Table],
     views: &'static [&'static View],
-    add: &'static [AddColumns],
+    alter: &'static [Alter],
 }
 
 const VERSIONS: &[Version] = &[
@@ -240,17 +243,32 @@ const VERSIONS: &[Version] = &[
         number: 1,
         tables: &[&LOGS, &LOG_SESSIONS, &EVENTS, &EXCEPTIONS, &RECORDING_CHUNKS, &RECORDINGS],
         views: &[&LOG_SESSIONS_VIEW, &RECORDINGS_VIEW],
-        add: &[],
+        alter: &[],
     },
     Version {
         number: 2,
         tables: &[],
         views: &[],
         // Chunks are byte ranges of segments; rows from before keep 0 and 0 (the whole blob).
-        add: &[AddColumns {
+        alter: &[Alter {
             table: &RECORDING_CHUNKS,
-            columns: "ADD COLUMN IF NOT EXISTS blob_offset UInt64 DEFAULT 0, \
+            clauses: "ADD COLUMN IF NOT EXISTS blob_offset UInt64 DEFAULT 0, \
                       ADD COLUMN IF NOT EXISTS blob_length UInt64 DEFAULT 0",
+            columns: true,
+        }],
+    },
+    Version {
+        number: 3,
+        tables: &[],
+        views: &[],
+        // One filter of body 5-grams instead of a token and a 3-gram filter that nearly
+        // every granule passed (see DESIGN.md). Parts written before keep their old filters
+        // until merged; a part without the new one is read whole, as without an index.
+        alter: &[Alter {
+            table: &LOGS,
+            clauses: "DROP INDEX IF EXISTS body_tokens, DROP INDEX IF EXISTS body_ngrams, \
+                      ADD INDEX IF NOT EXISTS body_grams lowerUTF8(body) TYPE ngrambf_v1(5, 32768, 1, 0) GRANULARITY 1",
+            columns: false,
         }],
     },
 ];
@@ -355,20 +373,20 @@ fn pending(current: u32, options: &ClickHouseOptions) -> Vec<(u32, Vec<String>)>
             let mut statements: Vec<String> =
                 v.tables.iter().flat_map(|t| create_table(t, options)).collect();
             statements.extend(v.views.iter().map(|view| create_view(view, options)));
-            statements.extend(v.add.iter().flat_map(|a| add_columns(a, options)));
+            statements.extend(v.alter.iter().flat_map(|a| alter(a, options)));
             (v.number, statements)
         })
         .collect()
 }
 
-/// The statements adding columns to a table (on a cluster, to the local replicas and to
-/// the distributed table in front of them).
-fn add_columns(add: &AddColumns, options: &ClickHouseOptions) -> Vec<String> {
-    let mut tables = vec![stored_in(add.table.name, options)];
-    if options.cluster.is_some() {
-        tables.push(add.table.name.to_owned());
+/// The statements altering a table (on a cluster, the local replicas, and for columns the
+/// distributed table in front of them too).
+fn alter(alter: &Alter, options: &ClickHouseOptions) -> Vec<String> {
+    let mut tables = vec![stored_in(alter.table.name, options)];
+    if options.cluster.is_some() && alter.columns {
+        tables.push(alter.table.name.to_owned());
     }
-    tables.iter().map(|t| format!("ALTER TABLE {t}{} {}", on_cluster(options), add.columns)).collect()
+    tables.iter().map(|t| format!("ALTER TABLE {t}{} {}", on_cluster(options), alter.clauses)).collect()
 }
 
 #[derive(clickhouse::Row, serde::Deserialize)]
@@ -427,19 +445,25 @@ mod tests {
             )
         );
         assert!(retention(&o).is_empty());
+        assert!(logs.contains("INDEX body_grams lowerUTF8(body) TYPE ngrambf_v1(5, 32768, 1, 0)"), "{logs}");
+        let body_grams = "ALTER TABLE logs DROP INDEX IF EXISTS body_tokens, DROP INDEX IF EXISTS body_ngrams, \
+                      ADD INDEX IF NOT EXISTS body_grams lowerUTF8(body) TYPE ngrambf_v1(5, 32768, 1, 0) GRANULARITY 1";
         assert_eq!(
             pending(1, &o),
-            [(
-                2,
-                vec![
-                    "ALTER TABLE recording_chunks ADD COLUMN IF NOT EXISTS blob_offset UInt64 DEFAULT 0, \
+            [
+                (
+                    2,
+                    vec![
+                        "ALTER TABLE recording_chunks ADD COLUMN IF NOT EXISTS blob_offset UInt64 DEFAULT 0, \
                       ADD COLUMN IF NOT EXISTS blob_length UInt64 DEFAULT 0"
-                        .to_owned()
-                ]
-            )],
-            "a database of version 1 gets the columns"
+                            .to_owned()
+                    ]
+                ),
+                (3, vec![body_grams.to_owned()])
+            ],
+            "a database of version 1 gets the columns, then the body's filter"
         );
-        assert!(pending(2, &o).is_empty(), "nothing to do at the newest version");
+        assert!(pending(3, &o).is_empty(), "nothing to do at the newest version");
     }
 
     #[test]
@@ -482,11 +506,15 @@ mod tests {
         let added: Vec<&String> = all.iter().filter(|s| s.contains("ADD COLUMN")).collect();
         assert!(added[0].starts_with("ALTER TABLE recording_chunks_local ON CLUSTER main ADD COLUMN"));
         assert!(added[1].starts_with("ALTER TABLE recording_chunks ON CLUSTER main ADD COLUMN"));
+        let indexes: Vec<&String> = all.iter().filter(|s| s.contains("DROP INDEX")).collect();
+        assert_eq!(indexes.len(), 1, "indexes are where the rows are, not on the distributed table");
+        assert!(indexes[0].starts_with("ALTER TABLE logs_local ON CLUSTER main DROP INDEX"));
         assert_eq!(
             update(&o, "t", "a = 1 WHERE x"),
             "ALTER TABLE t_local ON CLUSTER main UPDATE a = 1 WHERE x"
         );
-        // 6 tables × (local + distributed) + 2 views + the added columns of both tables.
-        assert_eq!(all.len(), 16);
+        // 6 tables × (local + distributed) + 2 views + the added columns of both tables + the
+        // body's filter.
+        assert_eq!(all.len(), 17);
     }
 }

@@ -6,7 +6,8 @@ use std::collections::BinaryHeap;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::query::Weight;
+use tantivy::{DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
 type Result<T> = tantivy::Result<T>;
 
@@ -49,6 +50,32 @@ impl Collector for Newest {
 
     fn requires_scoring(&self) -> bool {
         false
+    }
+
+    /// Opens the segment's time and id columns only when the lookup matches something
+    /// there: a key is in one or two of the index's tens of segments, and opening the two
+    /// columns of every segment (their block metadata parsed) was most of a lookup's time
+    /// in tantivy (11 of 14 % of a trace lookup's server CPU at 10 M logs, 39 segments).
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        ordinal: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> Result<(Vec<(i64, i64)>, usize)> {
+        let mut scorer = weight.scorer(segment, 1.0)?;
+        if scorer.doc() == TERMINATED {
+            return Ok((Vec::new(), 0));
+        }
+        let mut collector = self.for_segment(ordinal, segment)?;
+        let alive = segment.alive_bitset();
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                collector.collect(doc, 0.0);
+            }
+            doc = scorer.advance();
+        }
+        Ok(collector.harvest())
     }
 
     fn merge_fruits(&self, fruits: Vec<(Vec<(i64, i64)>, usize)>) -> Result<Self::Fruit> {
