@@ -41,8 +41,9 @@ pub(crate) struct LogsArgs {
     /// "2GiB"` to measure what the default memory limit costs.
     #[arg(long)]
     config: Option<std::path::PathBuf>,
-    /// Then index the same logs with tantivy in process, as the log store and as an index of
-    /// terms only, and time the same lookups there.
+    /// Then index the same logs with tantivy in process — as the log store, as an index of
+    /// terms only, and as the only log store within Tether's budget — and time the same
+    /// lookups there.
     #[arg(long)]
     tantivy: bool,
     #[command(flatten)]
@@ -272,7 +273,7 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         disk as f64 / args.logs as f64
     );
     if args.tantivy {
-        for layout in [tantivy_side::Layout::Store, tantivy_side::Layout::Terms] {
+        for layout in [tantivy_side::Layout::Store, tantivy_side::Layout::Terms, tantivy_side::Layout::Rows] {
             // The same seed makes the same logs.
             let mut generator =
                 generate::Generator::new(args.seed, start_ns, span_ns, args.logs, args.logs / 2);

@@ -6,13 +6,19 @@
 //!   field stored (zstd) for the page of results;
 //! - [`Layout::Terms`], an index beside a columnar store that keeps the rows: terms only
 //!   (no positions, norms or stored documents), the time as a fast field, so a lookup yields
-//!   the rows to fetch.
+//!   the rows to fetch;
+//! - [`Layout::Rows`], tantivy as the only log store, sized for Tether's budget: each whole
+//!   record (every attribute, trace and span id) stored once as its OTLP bytes, body words
+//!   without positions or norms (a phrase is checked on the rows it yields, so counts stay
+//!   exact), ids as 64-bit keys (no text dictionary), the time, severity, service and the
+//!   session's and person's keys as fast fields.
 
 use std::time::Instant;
 
 use anyhow::Context;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use prost::Message;
 use tantivy::aggregation::AggregationCollector;
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::collector::{Count, TopDocs};
@@ -28,6 +34,12 @@ use crate::generate::Probes;
 use crate::templates::{COMMON_TERM, RARE_TERM};
 
 struct Fields {
+    /// [`Layout::Rows`]: the keys of the record's session, person, trace and request id.
+    keys: Field,
+    session_key: Field,
+    person_key: Field,
+    /// [`Layout::Rows`]: the record as OTLP protobuf.
+    row: Field,
     ts: Field,
     severity: Field,
     service: Field,
@@ -43,7 +55,25 @@ struct Fields {
 pub(crate) enum Layout {
     Store,
     Terms,
+    Rows,
 }
+
+/// A 64-bit key of an id of one kind (the store hashes ids rather than keeping their text).
+fn key(kind: u8, value: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (kind, value).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A timed lookup: its name, query, page size, and the phrase its records must hold where
+/// words have no positions.
+type Lookup<'a> = (&'a str, Box<dyn Query>, usize, Option<&'a str>);
+
+const SESSION: u8 = 1;
+const PERSON: u8 = 2;
+const TRACE: u8 = 3;
+const REQUEST: u8 = 4;
 
 /// A tantivy index being filled with the benchmark's logs.
 pub(crate) struct Side {
@@ -79,8 +109,13 @@ impl Side {
         let (body, id) = match layout {
             Layout::Store => (TEXT | STORED, STRING | STORED),
             Layout::Terms => (terms("default"), terms("raw")),
+            Layout::Rows => (terms("default"), TextOptions::default()),
         };
         let fields = Fields {
+            keys: schema.add_u64_field("keys", NumericOptions::default().set_indexed()),
+            session_key: schema.add_u64_field("session_key", NumericOptions::default().set_fast()),
+            person_key: schema.add_u64_field("person_key", NumericOptions::default().set_fast()),
+            row: schema.add_bytes_field("row", STORED),
             ts: schema.add_i64_field("ts", numeric(NumericOptions::default().set_fast().set_indexed())),
             severity: schema.add_u64_field("severity", numeric(NumericOptions::default().set_fast())),
             service: schema.add_text_field("service", if store { service.set_stored() } else { service }),
@@ -123,6 +158,30 @@ impl Side {
                         .unwrap_or_default()
                 };
                 let trace: String = record.trace_id.iter().map(|b| format!("{b:02x}")).collect();
+                if self.layout == Layout::Rows {
+                    let (session, person) = (attr("sessionId"), attr("posthogDistinctId"));
+                    let mut doc = doc!(
+                        f.ts => record.time_unix_nano as i64,
+                        f.severity => u64::try_from(record.severity_number).unwrap_or(0),
+                        f.service => service.clone(),
+                        f.body => text(&record.body),
+                        f.session_key => key(SESSION, &session),
+                        f.person_key => key(PERSON, &person),
+                        f.row => record.encode_to_vec(),
+                    );
+                    for (kind, value) in [
+                        (SESSION, &session),
+                        (PERSON, &person),
+                        (TRACE, &trace),
+                        (REQUEST, &attr("request_id")),
+                    ] {
+                        if !value.is_empty() {
+                            doc.add_u64(f.keys, key(kind, value));
+                        }
+                    }
+                    self.writer.add_document(doc)?;
+                    continue;
+                }
                 self.writer.add_document(doc!(
                     f.ts => record.time_unix_nano as i64,
                     f.severity => u64::try_from(record.severity_number).unwrap_or(0),
@@ -150,6 +209,9 @@ impl Side {
         let layout = match self.layout {
             Layout::Store => "as the log store (documents stored, zstd)",
             Layout::Terms => "as an index of terms only (no documents, positions or norms)",
+            Layout::Rows => {
+                "as the only log store (whole records stored, zstd; words without positions; id keys)"
+            }
         };
         println!(
             "tantivy 0.27 {layout}, over the same logs in process: indexed at {:.0} logs/s (one writer, 2 threads), {} segments",
@@ -157,9 +219,48 @@ impl Side {
             searcher.segment_readers().len()
         );
         let store = self.layout == Layout::Store;
+        let rows = self.layout == Layout::Rows;
         let f = &self.fields;
         let term = |field: Field, value: &str| -> Box<dyn Query> {
             Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+        };
+        // An id: its key where the layout has keys, else its text in its own field.
+        let id = |kind: u8, field: Field, value: &str| -> Box<dyn Query> {
+            if rows {
+                return Box::new(TermQuery::new(
+                    Term::from_field_u64(f.keys, key(kind, value)),
+                    IndexRecordOption::Basic,
+                ));
+            }
+            term(field, value)
+        };
+        // The records of `docs` whose body holds `phrase` (lower-cased), as (time, session key,
+        // person key): a query of words without positions finds a superset.
+        let confirmed = |docs: &mut dyn Iterator<Item = tantivy::DocAddress>,
+                         phrase: &str|
+         -> anyhow::Result<Vec<(i64, u64, u64)>> {
+            let mut kept = Vec::new();
+            for address in docs {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                let bytes =
+                    doc.get_first(f.row).and_then(|v| tantivy::schema::Value::as_bytes(&v)).unwrap_or(&[]);
+                let record = opentelemetry_proto::tonic::logs::v1::LogRecord::decode(bytes)?;
+                if !text(&record.body).to_lowercase().contains(phrase) {
+                    continue;
+                }
+                let attr = |k: &str| {
+                    record.attributes.iter().find(|a| a.key == k).map(|a| text(&a.value)).unwrap_or_default()
+                };
+                // 0 for none, so a log without a session is not counted as one.
+                let key_of = |kind: u8, value: String| if value.is_empty() { 0 } else { key(kind, &value) };
+                let ts = record.time_unix_nano as i64;
+                kept.push((
+                    ts,
+                    key_of(SESSION, attr("sessionId")),
+                    key_of(PERSON, attr("posthogDistinctId")),
+                ));
+            }
+            Ok(kept)
         };
         // Without positions, a phrase is its words (the fetched rows are checked for it).
         let phrase = |words: &str| -> Box<dyn Query> {
@@ -185,10 +286,16 @@ impl Side {
         };
         // The newest `limit` matches, each document read whole (as a page of results is)
         // where the index stores them; else the rows to fetch are what it yields.
-        let newest = |query: &dyn Query, limit: usize| -> anyhow::Result<usize> {
+        // With words but no positions, a phrase's candidates are read twice as deep and
+        // checked on their records.
+        let newest = |query: &dyn Query, limit: usize, phrase: Option<&str>| -> anyhow::Result<usize> {
+            let depth = if rows && phrase.is_some() { limit * 2 } else { limit };
             let top = searcher
-                .search(query, &TopDocs::with_limit(limit).order_by_fast_field::<i64>("ts", Order::Desc))?;
-            if store {
+                .search(query, &TopDocs::with_limit(depth).order_by_fast_field::<i64>("ts", Order::Desc))?;
+            if let (true, Some(phrase)) = (rows, phrase) {
+                return Ok(confirmed(&mut top.iter().map(|(_, a)| *a), phrase)?.len().min(limit));
+            }
+            if store || rows {
                 for (_, address) in &top {
                     let _: TantivyDocument = searcher.doc(*address)?;
                 }
@@ -197,18 +304,18 @@ impl Side {
         };
         let substring = RegexQuery::from_pattern(&format!(".*{}.*", &probes.needle[2..14]), f.body)
             .context("the substring's pattern")?;
-        let lookups: Vec<(&str, Box<dyn Query>, usize)> = vec![
-            ("a token that occurs once, newest 100", term(f.body, &probes.needle), 100),
-            ("12-character substring of it (regex)", Box::new(substring), 100),
-            ("attribute request_id = X (8 logs)", term(f.request_id, &probes.request_id), 100),
-            ("one trace's logs (8 logs)", term(f.trace_id, &probes.trace_id), 100),
-            ("one person's logs, newest 100", term(f.distinct_id, &probes.person), 100),
-            ("one session's logs", term(f.session_id, &probes.session), 1000),
-            ("rare term, newest 100", term(f.body, &RARE_TERM.to_lowercase()), 100),
-            ("common term, newest 100", phrase(COMMON_TERM), 100),
+        let lookups: Vec<Lookup> = vec![
+            ("a token that occurs once, newest 100", term(f.body, &probes.needle), 100, None),
+            ("12-character substring of it (regex)", Box::new(substring), 100, None),
+            ("attribute request_id = X (8 logs)", id(REQUEST, f.request_id, &probes.request_id), 100, None),
+            ("one trace's logs (8 logs)", id(TRACE, f.trace_id, &probes.trace_id), 100, None),
+            ("one person's logs, newest 100", id(PERSON, f.distinct_id, &probes.person), 100, None),
+            ("one session's logs", id(SESSION, f.session_id, &probes.session), 1000, None),
+            ("rare term, newest 100", term(f.body, &RARE_TERM.to_lowercase()), 100, None),
+            ("common term, newest 100", phrase(COMMON_TERM), 100, Some(COMMON_TERM)),
         ];
-        for (name, query, limit) in &lookups {
-            let (p50, n) = time(&mut || newest(query.as_ref(), *limit))?;
+        for (name, query, limit, phrase) in &lookups {
+            let (p50, n) = time(&mut || newest(query.as_ref(), *limit, *phrase))?;
             println!("  {name:<40} p50 {p50:7.2} ms   {n} logs");
         }
         let hour_ns = 3_600_000_000_000i64;
@@ -226,7 +333,20 @@ impl Side {
         let summary = serde_json::json!({"sessions": {"cardinality": {"field": "session_id"}},
             "users": {"cardinality": {"field": "distinct_id"}}});
         let buckets = |v: &serde_json::Value| v["h"]["buckets"].as_array().map_or(0, Vec::len);
-        let (p50, n) = time(&mut || Ok(buckets(&aggregate(common.as_ref(), histogram.clone())?)))?;
+        // Where words have no positions, every candidate of the phrase is checked on its
+        // record, so the counts are exact.
+        let matches = || -> anyhow::Result<Vec<(i64, u64, u64)>> {
+            let docs = searcher.search(common.as_ref(), &tantivy::collector::DocSetCollector)?;
+            confirmed(&mut docs.into_iter(), COMMON_TERM)
+        };
+        let (p50, n) = time(&mut || {
+            if rows {
+                let half_hours: std::collections::HashSet<i64> =
+                    matches()?.iter().map(|(ts, ..)| ts / (hour_ns / 2)).collect();
+                return Ok(half_hours.len());
+            }
+            Ok(buckets(&aggregate(common.as_ref(), histogram.clone())?))
+        })?;
         println!("  {:<40} p50 {p50:7.2} ms   {n} buckets", "histogram of a search");
         let (p50, n) = time(&mut || Ok(buckets(&aggregate(&AllQuery, by_severity.clone())?)))?;
         println!("  {:<40} p50 {p50:7.2} ms   {n} buckets", "histogram of 24 h by severity");
@@ -236,17 +356,32 @@ impl Side {
         println!("  {:<40} p50 {p50:7.2} ms   {n} services", "facets (top services)");
         let mut answer = serde_json::Value::Null;
         let (p50, _) = time(&mut || {
+            if rows {
+                let found = matches()?;
+                let distinct = |pick: fn(&(i64, u64, u64)) -> u64| {
+                    found
+                        .iter()
+                        .map(pick)
+                        .filter(|&k| k != 0)
+                        .collect::<std::collections::HashSet<u64>>()
+                        .len()
+                };
+                answer = serde_json::json!({"logs": found.len(), "sessions": {"value": distinct(|m| m.1)},
+                    "users": {"value": distinct(|m| m.2)}});
+                return Ok(found.len());
+            }
             let count = searcher.search(common.as_ref(), &Count)?;
             answer = aggregate(common.as_ref(), summary.clone())?;
             answer["logs"] = count.into();
             Ok(count)
         })?;
         println!(
-            "  {:<40} p50 {p50:7.2} ms   {} logs · {} sessions · {} users (sessions and users: HyperLogLog)",
+            "  {:<40} p50 {p50:7.2} ms   {} logs · {} sessions · {} users ({})",
             "logs · sessions · users of a search",
             answer["logs"],
             answer["sessions"]["value"],
-            answer["users"]["value"]
+            answer["users"]["value"],
+            if rows { "exact, every candidate's record checked" } else { "sessions and users: HyperLogLog" }
         );
         // Per part of the index: the documents (`store`), postings (`idx`), positions (`pos`),
         // terms (`term`), fast fields (`fast`), norms.

@@ -186,8 +186,10 @@ pub struct LogSummary {
     pub logs: u64,
     pub sessions: u64,
     pub users: u64,
-    /// The counts are estimated from a sample (a backend may do so for a search matching
-    /// too many logs to count quickly); exact when false.
+    /// The counts are estimated; exact when false. A backend may estimate only without
+    /// bias for values that cluster in time (a distinct-count sketch over every match, not a
+    /// sample of time slices, which undercounts sessions many times over) and within 5 %;
+    /// both backends count exactly today.
     pub approximate: bool,
 }
 

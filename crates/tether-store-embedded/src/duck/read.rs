@@ -40,14 +40,6 @@ const MAX_BLOCKS_PER_READ: usize = 16;
 /// scans (every branch runs: they cannot stop early like a page).
 const MAX_UNION_BLOCKS: usize = 128;
 
-/// A summary of a search with more candidate blocks than [`EXACT_SUMMARY_LOGS`] fill reads
-/// [`SAMPLE_RUNS`] × [`RUN_BLOCKS`] of them and estimates: runs of consecutive candidates
-/// spread evenly over the range. Runs, not single blocks: DuckDB reads a whole row group
-/// (~60 blocks) to find one block's rows, so 64 spread blocks read nearly every row group
-/// (774 ms at 10 M logs) where 6 runs read ~12.
-const SAMPLE_RUNS: usize = 6;
-const RUN_BLOCKS: usize = 16;
-
 /// Attribute facets (and, when the per-minute counts cannot answer, service and severity
 /// facets) count this many of the newest matching logs: enough to show what keys and
 /// values exist without reading a wide time range. For a common search at 10 M logs, 5,000
@@ -497,16 +489,6 @@ type Counts = std::collections::BTreeMap<(i64, String), i64>;
 /// (every vector of rows is as likely to be read), so the chart's shape holds.
 const EXACT_SCAN_LOGS: u64 = 2_000_000;
 
-/// A summary is counted exactly over candidate blocks holding up to this many logs: a
-/// common term's logs · sessions · users at 10 M logs took 843 ms (DuckDB alone, 2
-/// threads), where the estimate from runs of blocks took ~60 ms and said 5,302 sessions
-/// and 4,297 users for 22,630 and 7,242 — a session's logs sit together in time, so a
-/// sample of time slices sees few sessions often instead of many once, and no estimator
-/// of distinct values from such a sample is unbiased. Counting the sessions and people
-/// whose hash falls in 1/8 or 1/16 (unbiased, within 3 %) took 900–1,080 ms: decoding the
-/// bodies is the cost either way, so exact is the honest answer at this size.
-const EXACT_SUMMARY_LOGS: u64 = 16_000_000;
-
 /// Counts one row in `step` (a power of two, 1 when exact): the rows of one 2,048-row
 /// vector in every `step`, by row number, so DuckDB decodes only the sampled vectors and
 /// every time range is sampled evenly (logs are stored in about the order they arrive).
@@ -617,78 +599,31 @@ fn rollup_counts(
 }
 
 /// The summary: exact when the text index narrows a search to blocks of at most
-/// [`EXACT_SUMMARY_LOGS`] logs (or there is no search), otherwise estimated from a sample of
-/// the candidate blocks (see [`SAMPLE_RUNS`]).
+/// Logs, sessions and people of a search, counted over every match. Not estimated, however
+/// many logs that reads (a common term: ~0.9 s per 10 M logs on 2 cores): an estimate from
+/// a sample of time slices (runs of candidate blocks, the GEE estimator) took ~60 ms at 10 M
+/// logs but said 5,302 sessions and 4,297 users for 22,630 and 7,242, and 27,746 sessions
+/// and 26,152 users for 226,670 and 72,380 at 100 M — a session's logs sit together in
+/// time, so a sample of slices sees few sessions often rather than many once, and no
+/// estimator of distinct values from it is unbiased. Unbiased samples were no cheaper:
+/// counting the sessions and people whose hash falls in 1/8 or 1/16 (within 3 %) took
+/// 900–1,080 ms against 843 exact, since decoding the bodies is the cost either way.
 pub(super) fn summary(
     conn: &Connection,
     filter: &LogFilter,
     blocks: Option<&[BlockSpan]>,
 ) -> StoreResult<LogSummary> {
-    let exact_blocks = (EXACT_SUMMARY_LOGS / u64::from(crate::text_index::BLOCK_LOGS)) as usize;
-    summarize(conn, filter, blocks, exact_blocks)
-}
-
-/// [`summary`], estimated when there are more than `exact_blocks` candidate blocks.
-fn summarize(
-    conn: &Connection,
-    filter: &LogFilter,
-    blocks: Option<&[BlockSpan]>,
-    exact_blocks: usize,
-) -> StoreResult<LogSummary> {
-    let sample = blocks.filter(|b| b.len() > exact_blocks.max(SAMPLE_RUNS * RUN_BLOCKS * 2)).map(|blocks| {
-        // Each run is read as one id range; blocks between its candidates hold no match.
-        // Runs are of candidates consecutive in id, so a run's range holds no other
-        // candidate: the newest-first order is not id order when logs arrive out of time
-        // order (a backfill, `--seed-logs`), and a run of 16 such blocks covered most of the
-        // table while counting as 16 (a search's logs estimated 27× too many).
-        let mut by_id = blocks.to_vec();
-        by_id.sort_unstable_by_key(|b| b.first_id);
-        let runs: Vec<BlockSpan> = (0..SAMPLE_RUNS)
-            .filter_map(|i| BlockSpan::covering(&by_id[i * by_id.len() / SAMPLE_RUNS..][..RUN_BLOCKS]))
-            .collect();
-        (runs, (SAMPLE_RUNS * RUN_BLOCKS) as f64 / blocks.len() as f64)
-    });
-    let (blocks, fraction) = match &sample {
-        Some((picked, fraction)) => (Some(picked.as_slice()), *fraction),
-        None => (blocks, 1.0),
-    };
     let Some(w) = filter_where(conn, filter, blocks)? else { return Ok(LogSummary::default()) };
-    // Per column: rows, distinct values, and values seen once (for the estimate below).
     let sql = format!(
-        "WITH m AS MATERIALIZED (SELECT session_id, distinct_id {}), \
-         s AS (SELECT session_id, count(*) AS n FROM m WHERE session_id IS NOT NULL GROUP BY 1), \
-         u AS (SELECT distinct_id, count(*) AS n FROM m WHERE distinct_id IS NOT NULL GROUP BY 1) \
-         SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM s), (SELECT count(*) FILTER (n = 1) FROM s), \
-                (SELECT count(*) FROM u), (SELECT count(*) FILTER (n = 1) FROM u)",
+        "SELECT count(*), count(DISTINCT session_id), count(DISTINCT distinct_id) {}",
         w.source_sql()
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare log summary"))?;
-    let counts: [i64; 5] = stmt
-        .query_row(params_from_iter(w.source_params().iter()), |r| {
-            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
-        })
-        .map_err(db_err("log summary failed"))?;
-    let [logs, sessions, single_sessions, users, single_users] = counts.map(|c| c as f64);
-    if sample.is_none() {
-        return Ok(LogSummary {
-            logs: logs as u64,
-            sessions: sessions as u64,
-            users: users as u64,
-            approximate: false,
-        });
-    }
-    // Logs scale with the sampled fraction q. Distinct values do not: the GEE estimator
-    // (Charikar et al., 2000) scales only the values seen once, by 1/√q, which bounds its
-    // error ratio by 1/√q whatever the distribution — low for values that cluster in time
-    // (see [`EXACT_SUMMARY_LOGS`]), which is why only the widest searches come here.
-    let logs = (logs / fraction).round();
-    let distinct = |seen: f64, once: f64| (once / fraction.sqrt() + (seen - once)).round().min(logs) as u64;
-    Ok(LogSummary {
-        logs: logs as u64,
-        sessions: distinct(sessions, single_sessions),
-        users: distinct(users, single_users),
-        approximate: true,
-    })
+    let [logs, sessions, users] = stmt
+        .query_row(params_from_iter(w.source_params().iter()), |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]))
+        .map_err(db_err("log summary failed"))?
+        .map(|c: i64| c as u64);
+    Ok(LogSummary { logs, sessions, users, approximate: false })
 }
 
 /// Logs per value of `breakdown` over the whole filter: the histogram with one bucket, so
@@ -863,54 +798,10 @@ mod tests {
         }
     }
 
-    /// Logs that arrived out of time order (a backfill): every block spans the whole range,
-    /// so newest-first order says nothing of where a block is. The estimate still reads runs
-    /// of neighbouring blocks and scales by what it read (it was 20× too high).
-    #[tokio::test]
-    async fn a_sampled_summary_of_logs_out_of_time_order_is_near_the_truth() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = DuckAnalytics::open(&dir.path().join("a.duckdb")).await.unwrap();
-        const N: i64 = 60_000;
-        let logs: Vec<StoredLog> = (0..N)
-            .map(|i| {
-                let body = if i % 10 == 0 { "timeout waiting for db" } else { "ok" };
-                let ts = (i * 7919) % N; // every stretch of ids spread over the whole range
-                let mut record = sample(1, ts, body);
-                record.session_id = Some(format!("s{}", i % 700));
-                StoredLog { id: LogId(i + 1), record }
-            })
-            .collect();
-        store.append_logs(logs).await.unwrap();
-        // Blocks of 100 logs in a scrambled order, as the text index's newest-first order is.
-        let mut blocks: Vec<BlockSpan> = (0..N / 100)
-            .map(|b| BlockSpan {
-                first_id: b * 100 + 1,
-                last_id: b * 100 + 100,
-                min_ts: 0,
-                max_ts: N - (b * 37) % 11,
-            })
-            .collect();
-        blocks.sort_by_key(|b| std::cmp::Reverse((b.max_ts, b.first_id % 7)));
-        let filter = LogFilter { query: Some(LogExpr::body("TIMEOUT")), ..LogFilter::new(1, 0, N) };
-        let (exact, estimate) = store
-            .read(move |conn| {
-                Ok((
-                    summarize(conn, &filter, Some(&blocks), usize::MAX)?,
-                    summarize(conn, &filter, Some(&blocks), 0)?,
-                ))
-            })
-            .await
-            .unwrap();
-        assert_eq!((exact.logs, exact.sessions, exact.approximate), (6_000, 70, false));
-        assert!(estimate.approximate);
-        assert!(estimate.logs.abs_diff(6_000) < 600, "{estimate:?}");
-        assert!(estimate.sessions.abs_diff(70) < 21, "{estimate:?}");
-    }
-
     /// Sessions and people cluster in time: each session here is 40 consecutive logs, as a
-    /// visit is minutes of one day. A summary over more candidate blocks than the old 2 M-log
-    /// bound (1,000 blocks) is counted, not estimated: the estimate from runs of blocks saw
-    /// a quarter of the sessions of a common term at 10 M logs.
+    /// visit is minutes of one day. A summary over many candidate blocks is counted, not
+    /// estimated: the estimate from runs of blocks saw a quarter of the sessions of a common
+    /// term at 10 M logs, an eighth at 100 M.
     #[tokio::test]
     async fn a_summary_of_many_blocks_counts_sessions_that_cluster_in_time_exactly() {
         let dir = tempfile::tempdir().unwrap();
