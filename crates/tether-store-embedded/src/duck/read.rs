@@ -598,7 +598,6 @@ fn rollup_counts(
     add_counts(conn, &sql, &w.params(), 1, counts)
 }
 
-/// The summary: exact when the text index narrows a search to blocks of at most
 /// Logs, sessions and people of a search, counted over every match. Not estimated, however
 /// many logs that reads (a common term: ~0.9 s per 10 M logs on 2 cores): an estimate from
 /// a sample of time slices (runs of candidate blocks, the GEE estimator) took ~60 ms at 10 M
