@@ -58,9 +58,13 @@ pub(crate) enum Layout {
     Rows,
 }
 
-/// A 64-bit key of an id of one kind (the store hashes ids rather than keeping their text).
+/// A 64-bit key of an id of one kind (the store hashes ids rather than keeping their text);
+/// 0 for no id, so a log without a session is not counted as one.
 fn key(kind: u8, value: &str) -> u64 {
     use std::hash::{Hash, Hasher};
+    if value.is_empty() {
+        return 0;
+    }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     (kind, value).hash(&mut hasher);
     hasher.finish()
@@ -175,8 +179,9 @@ impl Side {
                         (TRACE, &trace),
                         (REQUEST, &attr("request_id")),
                     ] {
-                        if !value.is_empty() {
-                            doc.add_u64(f.keys, key(kind, value));
+                        let key = key(kind, value);
+                        if key != 0 {
+                            doc.add_u64(f.keys, key);
                         }
                     }
                     self.writer.add_document(doc)?;
@@ -251,14 +256,8 @@ impl Side {
                 let attr = |k: &str| {
                     record.attributes.iter().find(|a| a.key == k).map(|a| text(&a.value)).unwrap_or_default()
                 };
-                // 0 for none, so a log without a session is not counted as one.
-                let key_of = |kind: u8, value: String| if value.is_empty() { 0 } else { key(kind, &value) };
                 let ts = record.time_unix_nano as i64;
-                kept.push((
-                    ts,
-                    key_of(SESSION, attr("sessionId")),
-                    key_of(PERSON, attr("posthogDistinctId")),
-                ));
+                kept.push((ts, key(SESSION, &attr("sessionId")), key(PERSON, &attr("posthogDistinctId"))));
             }
             Ok(kept)
         };
