@@ -256,7 +256,8 @@ fn over_entries(column: impl Fn(usize) -> String, more: &str) -> String {
     format!("list_concat([{}], {more})", slots.join(", "))
 }
 
-/// The columns [`ATTRIBUTE_KEYS`] and [`ATTRIBUTE_VALUES`] read.
+/// The columns a log's attributes are read from, as filters see them: the slots' keys, the
+/// slots, the MAP, the slots' types and the ids a slot of type `S` / `P` stands for.
 pub(super) static ATTRIBUTE_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     let slots = (1..=SLOTS).map(|i| format!("attr_value_{i}, "));
     format!(
@@ -285,10 +286,6 @@ pub(super) static ATTRIBUTE_KEYS: LazyLock<String> = LazyLock::new(|| {
 /// Every attribute value of a log as stored, in [`ATTRIBUTE_KEYS`]'s order.
 pub(super) static STORED_VALUES: LazyLock<String> =
     LazyLock::new(|| over_entries(|i| format!("attr_value_{i}"), "map_values(more_attributes)"));
-
-/// Every attribute value of a log as filters see it, in [`ATTRIBUTE_KEYS`]'s order.
-pub(super) static ATTRIBUTE_VALUES: LazyLock<String> =
-    LazyLock::new(|| over_entries(slot_value, "map_values(more_attributes)"));
 
 /// The inverse of [`append_attributes`], from [`ATTRIBUTE_KEYS`], [`STORED_VALUES`],
 /// `attribute_types` and the log's ids.

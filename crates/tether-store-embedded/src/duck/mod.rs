@@ -7,6 +7,7 @@ mod catch_up;
 mod chunk_index;
 pub(crate) mod columns;
 mod expire;
+mod facets;
 mod fold;
 mod query;
 mod read;
@@ -337,7 +338,7 @@ impl LogReader for DuckAnalytics {
 
     async fn facets(&self, filter: LogFilter, max_keys: usize, max_values: usize) -> StoreResult<Facets> {
         self.read_filtered(filter, move |conn, filter, blocks| {
-            read::facets(conn, filter, blocks, max_keys, max_values)
+            facets::facets(conn, filter, blocks, max_keys, max_values)
         })
         .await
     }

@@ -1,20 +1,18 @@
 //! The read queries of the logs API.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use duckdb::types::Value;
 use duckdb::{Connection, Row, params, params_from_iter};
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
-    AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket, LogExpr, LogFilter, LogPage,
-    LogSample, LogSummary, PageCursor, SAMPLE_MODULUS, SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit,
-    StoreError, StoreResult, StoredLog, sdk_language,
+    Breakdown, CountedValue, Histogram, HistogramBucket, LogExpr, LogFilter, LogPage, LogSample, LogSummary,
+    PageCursor, SAMPLE_MODULUS, SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit, StoreError, StoreResult,
+    StoredLog, sdk_language,
 };
 
-use super::columns::{
-    ATTRIBUTE_COLUMNS, ATTRIBUTE_KEYS, ATTRIBUTE_VALUES, LogIds, attributes_from_columns,
-    span_id_from_column, trace_id_from_columns,
-};
+use super::columns::{LogIds, attributes_from_columns, span_id_from_column, trace_id_from_columns};
 use super::db_err;
 use super::query::{LOG_COLUMNS, Where};
 use crate::id_index::IdIndex;
@@ -44,7 +42,7 @@ const MAX_UNION_BLOCKS: usize = 128;
 /// facets) count this many of the newest matching logs: enough to show what keys and
 /// values exist without reading a wide time range. For a common search at 10 M logs, 5,000
 /// fit in the first time slice (274 ms with 10,000, which needed two).
-const FACET_SAMPLE: i64 = 5_000;
+pub(super) const FACET_SAMPLE: i64 = 5_000;
 
 pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
     let severity = Severity::from_code(row.get(4)?).unwrap_or(Severity::Info);
@@ -87,7 +85,7 @@ pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
 /// The filter's WHERE clause, or `None` when nothing can match: the filter names a session
 /// with no logs, or the text index found no block that can hold its text. Candidate
 /// blocks bound the ids to scan (from the first block's first id to the last one's last).
-fn filter_where(
+pub(super) fn filter_where(
     conn: &Connection,
     filter: &LogFilter,
     blocks: Option<&[BlockSpan]>,
@@ -452,24 +450,7 @@ pub(super) fn histogram(
     if bucket_ns <= 0 {
         return Err(StoreError::new(tether_store::ErrorKind::InvalidInput, "bucket width must be positive"));
     }
-    let rollup_ok = !filter.narrower_than_counts() && bucket_ns % MINUTE_NS == 0;
-    let mut counts: Counts = Default::default();
-    let (first_minute, end_minute) =
-        (filter.from_ns.div_euclid(MINUTE_NS) * MINUTE_NS, filter.to_ns.div_euclid(MINUTE_NS) * MINUTE_NS);
-    let whole_from = if first_minute == filter.from_ns { first_minute } else { first_minute + MINUTE_NS };
-    let mut step = 1;
-    if rollup_ok && whole_from < end_minute {
-        rollup_counts(conn, filter, whole_from, end_minute, bucket_ns, breakdown, &mut counts)?;
-        for (from, to) in [(filter.from_ns, whole_from), (end_minute, filter.to_ns)] {
-            if from < to {
-                let edge = LogFilter { from_ns: from, to_ns: to, ..filter.clone() };
-                scan_counts(conn, &edge, blocks, bucket_ns, breakdown, 1, &mut counts)?;
-            }
-        }
-    } else {
-        step = sample_step(conn, filter, blocks)?;
-        scan_counts(conn, filter, blocks, bucket_ns, breakdown, step, &mut counts)?;
-    }
+    let (counts, step) = counts(conn, filter, blocks, bucket_ns, Key::of(breakdown))?;
     let buckets = counts
         .into_iter()
         .map(|((start_ns, key), count)| HistogramBucket {
@@ -481,7 +462,37 @@ pub(super) fn histogram(
     Ok(Histogram { buckets, approximate: step > 1 })
 }
 
-type Counts = std::collections::BTreeMap<(i64, String), i64>;
+/// Logs per (bucket, `key`) — `key` an SQL expression over the columns both `logs` and
+/// `log_minute_counts` have — and the sampling step (1 when exact), as [`histogram`] says.
+fn counts(
+    conn: &Connection,
+    filter: &LogFilter,
+    blocks: Option<&[BlockSpan]>,
+    bucket_ns: i64,
+    key: Key,
+) -> StoreResult<(Counts, i64)> {
+    let rollup_ok = !filter.narrower_than_counts() && bucket_ns % MINUTE_NS == 0;
+    let mut counts: Counts = Default::default();
+    let (first_minute, end_minute) =
+        (filter.from_ns.div_euclid(MINUTE_NS) * MINUTE_NS, filter.to_ns.div_euclid(MINUTE_NS) * MINUTE_NS);
+    let whole_from = if first_minute == filter.from_ns { first_minute } else { first_minute + MINUTE_NS };
+    let mut step = 1;
+    if rollup_ok && whole_from < end_minute {
+        rollup_counts(conn, filter, whole_from, end_minute, bucket_ns, key, &mut counts)?;
+        for (from, to) in [(filter.from_ns, whole_from), (end_minute, filter.to_ns)] {
+            if from < to {
+                let edge = LogFilter { from_ns: from, to_ns: to, ..filter.clone() };
+                scan_counts(conn, &edge, blocks, bucket_ns, key, 1, &mut counts)?;
+            }
+        }
+    } else {
+        step = sample_step(conn, filter, blocks)?;
+        scan_counts(conn, filter, blocks, bucket_ns, key, step, &mut counts)?;
+    }
+    Ok((counts, step))
+}
+
+type Counts = BTreeMap<(i64, String), i64>;
 
 /// A histogram whose scan would read more logs than this counts a sample instead: a search
 /// for a common term reads and decodes every body in range (1.2–1.5 s per 10 M logs), an
@@ -525,10 +536,31 @@ fn breakdown_key(breakdown: Breakdown, key: String) -> String {
     }
 }
 
-fn breakdown_column(breakdown: Breakdown) -> &'static str {
-    match breakdown {
-        Breakdown::Severity => "CAST(severity AS VARCHAR)",
-        Breakdown::Service => "service",
+/// What counts are keyed by: `columns` (of both `logs` and `log_minute_counts`) to group
+/// by, and `text`, the key as text over them, computed once per group rather than per row
+/// (casting every row's severity to text was 6 % of a 24 h facet request's CPU).
+#[derive(Clone, Copy)]
+struct Key {
+    columns: &'static str,
+    text: &'static str,
+}
+
+impl Key {
+    fn of(breakdown: Breakdown) -> Key {
+        match breakdown {
+            Breakdown::Severity => Key { columns: "severity", text: "CAST(severity AS VARCHAR)" },
+            Breakdown::Service => Key { columns: "service", text: "service" },
+        }
+    }
+
+    /// A service, U+001F and a severity's code (see [`totals`]).
+    const SERVICE_AND_SEVERITY: Key =
+        Key { columns: "service, severity", text: "service || chr(31) || CAST(severity AS VARCHAR)" };
+
+    /// `SELECT bucket, key, n` over the groups of `groups`, a query selecting `bucket`, the
+    /// key's columns and `n` grouped by them.
+    fn select(self, groups: &str) -> String {
+        format!("SELECT bucket, {}, n FROM ({groups})", self.text)
     }
 }
 
@@ -558,7 +590,7 @@ fn scan_counts(
     filter: &LogFilter,
     blocks: Option<&[BlockSpan]>,
     bucket_ns: i64,
-    breakdown: Breakdown,
+    key: Key,
     step: i64,
     counts: &mut Counts,
 ) -> StoreResult<()> {
@@ -567,12 +599,24 @@ fn scan_counts(
         // Ranges are never read then (see `sample_step`), so `rowid` is the table's.
         w.push("rowid % ? < 2048", [Value::BigInt(2048 * step)]);
     }
-    let key = breakdown_column(breakdown);
     let sql = format!(
-        "SELECT (ts // {bucket_ns}) * {bucket_ns} AS bucket, {key} AS k, count(*) {} GROUP BY bucket, k",
+        "SELECT (ts // {bucket_ns}) * {bucket_ns} AS bucket, {}, count(*) AS n {} GROUP BY ALL",
+        key.columns,
         w.source_sql()
     );
+    let sql = key.select(&sql);
     add_counts(conn, &sql, &w.source_params(), step, counts)
+}
+
+/// The per-minute counts of `filter`'s project, severities and services from `from_minute`
+/// up to `to_minute`.
+fn rollup_where(filter: &LogFilter, from_minute: i64, to_minute: i64) -> Where {
+    let mut w = Where::default();
+    w.push("project_id = ?", [Value::BigInt(filter.project_id)]);
+    w.push("minute >= ? AND minute < ?", [Value::BigInt(from_minute), Value::BigInt(to_minute)]);
+    w.push_in("severity", filter.severities.iter().map(|s| Value::UTinyInt(s.code())));
+    w.push_in("service", filter.services.iter().map(|s| Value::Text(s.clone())));
+    w
 }
 
 fn rollup_counts(
@@ -581,20 +625,17 @@ fn rollup_counts(
     from_minute: i64,
     to_minute: i64,
     bucket_ns: i64,
-    breakdown: Breakdown,
+    key: Key,
     counts: &mut Counts,
 ) -> StoreResult<()> {
-    let mut w = Where::default();
-    w.push("project_id = ?", [Value::BigInt(filter.project_id)]);
-    w.push("minute >= ? AND minute < ?", [Value::BigInt(from_minute), Value::BigInt(to_minute)]);
-    w.push_in("severity", filter.severities.iter().map(|s| Value::UTinyInt(s.code())));
-    w.push_in("service", filter.services.iter().map(|s| Value::Text(s.clone())));
-    let key = breakdown_column(breakdown);
+    let w = rollup_where(filter, from_minute, to_minute);
     let sql = format!(
-        "SELECT (minute // {bucket_ns}) * {bucket_ns} AS bucket, {key} AS k, CAST(sum(n) AS BIGINT) \
-         FROM log_minute_counts {} GROUP BY bucket, k",
+        "SELECT (minute // {bucket_ns}) * {bucket_ns} AS bucket, {}, CAST(sum(n) AS BIGINT) AS n \
+         FROM log_minute_counts {} GROUP BY ALL",
+        key.columns,
         w.sql()
     );
+    let sql = key.select(&sql);
     add_counts(conn, &sql, &w.params(), 1, counts)
 }
 
@@ -625,32 +666,64 @@ pub(super) fn summary(
     Ok(LogSummary { logs, sessions, users, approximate: false })
 }
 
-/// Logs per value of `breakdown` over the whole filter: the histogram with one bucket, so
-/// the per-minute counts answer it whenever they can.
-fn totals(
+/// Logs per service and per severity over the whole filter: the histogram with one bucket,
+/// keyed by both at once (a service, U+001F, a severity's code), so the per-minute counts
+/// answer it whenever they can in one query (and one per partial minute at the edges).
+pub(super) fn totals(
     conn: &Connection,
     filter: &LogFilter,
     blocks: Option<&[BlockSpan]>,
-    breakdown: Breakdown,
-) -> StoreResult<Vec<CountedValue>> {
+) -> StoreResult<(Vec<CountedValue>, Vec<CountedValue>)> {
     let whole = ((filter.to_ns.saturating_sub(filter.from_ns)) / MINUTE_NS)
         .saturating_add(2)
         .saturating_mul(MINUTE_NS);
-    let mut totals: std::collections::BTreeMap<String, u64> = Default::default();
-    for bucket in histogram(conn, filter, blocks, whole, breakdown)?.buckets {
-        *totals.entry(bucket.key).or_default() += bucket.count;
+    let (mut services, mut severities) = (BTreeMap::<String, u64>::new(), BTreeMap::<String, u64>::new());
+    for ((_, key), n) in counts(conn, filter, blocks, whole, Key::SERVICE_AND_SEVERITY)?.0 {
+        let (service, severity) = key.rsplit_once('\u{1f}').unwrap_or((&key, ""));
+        *services.entry(service.to_owned()).or_default() += n as u64;
+        *severities.entry(breakdown_key(Breakdown::Severity, severity.to_owned())).or_default() += n as u64;
     }
-    Ok(totals.into_iter().map(|(value, count)| CountedValue { value, count }).collect())
+    let listed = |m: BTreeMap<String, u64>| {
+        m.into_iter().map(|(value, count)| CountedValue { value, count }).collect()
+    };
+    Ok((listed(services), listed(severities)))
+}
+
+/// The start of the newest whole minutes that hold at least `n` logs by the per-minute
+/// counts (which answer only filters not [`LogFilter::narrower_than_counts`]), or the
+/// filter's start when the range holds fewer: where [`newest_start`] can begin.
+pub(super) fn rollup_start(conn: &Connection, filter: &LogFilter, n: i64) -> StoreResult<i64> {
+    let first_minute = filter.from_ns.div_euclid(MINUTE_NS) * MINUTE_NS;
+    let w = rollup_where(filter, first_minute, filter.to_ns);
+    let sql = format!(
+        "SELECT max(minute) FROM (SELECT minute, sum(sum(n)) OVER (ORDER BY minute DESC) AS newer \
+         FROM log_minute_counts {} GROUP BY minute) WHERE newer >= {n}",
+        w.sql()
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare a count"))?;
+    let minute = stmt
+        .query_row(params_from_iter(w.params().iter()), |r| r.get::<_, Option<i64>>(0))
+        .map_err(db_err("count failed"))?;
+    Ok(minute.map_or(filter.from_ns, |m| m.max(filter.from_ns)))
 }
 
 /// The time from which on `w` has its newest `n` logs (the filter's start when it has
-/// fewer), found by time slices that grow ×4 from [`FIRST_SLICE`] of the range, as in
-/// [`search_slices`], so a sample of the newest matches reads recent data, not the whole
+/// fewer), found by time slices that grow ×4 from [`FIRST_SLICE`] of the range (or from
+/// `first_slice_start`, e.g. [`rollup_start`]), as in [`search_slices`], so a sample of the newest matches reads recent data, not the whole
 /// range. The sample is then a plain time range: choosing the newest by `ORDER BY ts DESC
 /// LIMIT` made DuckDB materialize every sampled column of the whole slice first.
-fn newest_start(conn: &Connection, w: &Where, filter: &LogFilter, n: i64) -> StoreResult<i64> {
+pub(super) fn newest_start(
+    conn: &Connection,
+    w: &Where,
+    filter: &LogFilter,
+    n: i64,
+    first_slice_start: Option<i64>,
+) -> StoreResult<i64> {
     let (lower, mut start) = (filter.from_ns, filter.to_ns);
-    let mut width = ((start - lower) / FIRST_SLICE).max(MINUTE_NS);
+    let mut width = match first_slice_start {
+        Some(slice_start) => (start - slice_start).max(MINUTE_NS),
+        None => ((start - lower) / FIRST_SLICE).max(MINUTE_NS),
+    };
     let mut found = 0;
     while start > lower {
         let slice_start = start.saturating_sub(width).max(lower);
@@ -673,84 +746,6 @@ fn newest_start(conn: &Connection, w: &Where, filter: &LogFilter, n: i64) -> Sto
         width = width.saturating_mul(4);
     }
     Ok(start)
-}
-
-/// Facets. Services and severities are exact from the per-minute counts when those can
-/// answer the filter; otherwise (a search, an attribute filter …) they are counted, like
-/// the attributes always are, over a sample: the newest [`FACET_SAMPLE`] matching logs.
-pub(super) fn facets(
-    conn: &Connection,
-    filter: &LogFilter,
-    blocks: Option<&[BlockSpan]>,
-    max_keys: usize,
-    max_values: usize,
-) -> StoreResult<Facets> {
-    let Some(mut w) = filter_where(conn, filter, blocks)? else { return Ok(Facets::default()) };
-    let sample_start = newest_start(conn, &w, filter, FACET_SAMPLE)?;
-    w.push("ts >= ?", [Value::BigInt(sample_start)]);
-    let (from, params) = (w.source_sql(), w.source_params());
-    // One pass over the sample: every (kind, key, value) — kind 0 attributes, 1 the service,
-    // 2 the severity — then the top keys and each top key's top values (a query per key
-    // re-read the sample each time). The key and value lists are built for its rows only.
-    let (columns, keys, values) = (&*ATTRIBUTE_COLUMNS, &*ATTRIBUTE_KEYS, &*ATTRIBUTE_VALUES);
-    let sql = format!(
-        "WITH sample AS MATERIALIZED (SELECT {columns}, service, severity {from}), \
-         pairs AS (SELECT 0 AS kind, k, v FROM (SELECT unnest({keys}) AS k, unnest({values}) AS v FROM sample) \
-                     WHERE k IS NOT NULL \
-                   UNION ALL SELECT 1, '', service FROM sample \
-                   UNION ALL SELECT 2, '', CAST(severity AS VARCHAR) FROM sample), \
-         top_keys AS (SELECT kind, k, c FROM (SELECT kind, k, count(*) AS c, \
-                        row_number() OVER (PARTITION BY kind ORDER BY count(*) DESC, k) AS rank \
-                      FROM pairs GROUP BY kind, k) WHERE kind > 0 OR rank <= {max_keys}), \
-         top_values AS (SELECT kind, k, v, count(*) AS c, \
-                          row_number() OVER (PARTITION BY kind, k ORDER BY count(*) DESC, v) AS rank \
-                        FROM pairs WHERE (kind, k) IN (SELECT (kind, k) FROM top_keys) \
-                          AND v IS NOT NULL AND length(v) <= 200 GROUP BY kind, k, v) \
-         SELECT top_keys.kind, top_keys.k, top_keys.c, top_values.v, top_values.c FROM top_keys \
-         LEFT JOIN top_values ON top_values.kind = top_keys.kind AND top_values.k = top_keys.k \
-           AND top_values.rank <= CASE WHEN top_keys.kind = 0 THEN {max_values} ELSE 100 END \
-         ORDER BY top_keys.kind, top_keys.c DESC, top_keys.k, top_values.c DESC, top_values.v"
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare facet query"))?;
-    let rows = stmt
-        .query_map(params_from_iter(params.iter()), |r| {
-            let value = match r.get::<_, Option<String>>(3)? {
-                Some(value) => Some(CountedValue { value, count: r.get::<_, i64>(4)? as u64 }),
-                None => None,
-            };
-            Ok((r.get::<_, i32>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)? as u64, value))
-        })
-        .map_err(db_err("facet query failed"))?;
-    let mut facets = Facets::default();
-    for row in rows {
-        let (kind, key, count, value) = row.map_err(db_err("cannot read facet row"))?;
-        match (kind, value) {
-            (0, value) => {
-                if facets.attributes.last().is_none_or(|a| a.key != key) {
-                    facets.attributes.push(AttributeFacet { key, count, values: Vec::new() });
-                }
-                if let (Some(value), Some(facet)) = (value, facets.attributes.last_mut()) {
-                    facet.values.push(value);
-                }
-            }
-            (1, Some(value)) => facets.services.push(value),
-            (_, Some(CountedValue { value, count })) => facets
-                .severities
-                .push(CountedValue { value: breakdown_key(Breakdown::Severity, value), count }),
-            _ => {}
-        }
-    }
-    if !filter.narrower_than_counts() {
-        facets.services = totals(conn, filter, blocks, Breakdown::Service)?;
-        facets.severities = totals(conn, filter, blocks, Breakdown::Severity)?;
-    } else {
-        // The sample holds every match unless it is full.
-        facets.sampled = facets.services.iter().map(|s| s.count).sum::<u64>() >= FACET_SAMPLE as u64;
-    }
-    facets.services.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    facets.services.truncate(100);
-    facets.severities.sort_by_key(|v| Severity::parse_name(&v.value).map(Severity::code));
-    Ok(facets)
 }
 
 #[cfg(test)]
@@ -778,9 +773,9 @@ mod tests {
         let (exact, sampled) = store
             .read(move |conn| {
                 let mut exact = Counts::default();
-                scan_counts(conn, &filter, None, MINUTE, Breakdown::Severity, 1, &mut exact)?;
+                scan_counts(conn, &filter, None, MINUTE, Key::of(Breakdown::Severity), 1, &mut exact)?;
                 let mut sampled = Counts::default();
-                scan_counts(conn, &filter, None, MINUTE, Breakdown::Severity, 4, &mut sampled)?;
+                scan_counts(conn, &filter, None, MINUTE, Key::of(Breakdown::Severity), 4, &mut sampled)?;
                 Ok((exact, sampled))
             })
             .await
