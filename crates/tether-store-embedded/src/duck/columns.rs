@@ -249,13 +249,6 @@ fn slot_value(i: usize) -> String {
     )
 }
 
-/// `list_concat([column(1), …], more)`: one list over the slots and the MAP (NULL, when
-/// it holds nothing, adds nothing).
-fn over_entries(column: impl Fn(usize) -> String, more: &str) -> String {
-    let slots: Vec<String> = (1..=SLOTS).map(column).collect();
-    format!("list_concat([{}], {more})", slots.join(", "))
-}
-
 /// The columns a log's attributes are read from, as filters see them: the slots' keys, the
 /// slots, the MAP, the slots' types and the ids a slot of type `S` / `P` stands for.
 pub(super) static ATTRIBUTE_COLUMNS: LazyLock<String> = LazyLock::new(|| {
@@ -274,36 +267,29 @@ pub(super) static ATTRIBUTE_VALUE: LazyLock<String> =
 pub(super) static ATTRIBUTE_EXISTS: LazyLock<String> =
     LazyLock::new(|| by_key(|_| "true".into(), "coalesce(map_contains(more_attributes, ?), false)"));
 
-/// Every attribute key of a log, slots first (unused slots NULL: [`attributes_from_columns`]
-/// and facets skip them).
-pub(super) static ATTRIBUTE_KEYS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "list_concat(list_resize(coalesce(string_split(attribute_keys, chr(31)), []), {SLOTS}), \
-         map_keys(more_attributes))"
-    )
-});
-
-/// Every attribute value of a log as stored, in [`ATTRIBUTE_KEYS`]'s order.
-pub(super) static STORED_VALUES: LazyLock<String> =
-    LazyLock::new(|| over_entries(|i| format!("attr_value_{i}"), "map_values(more_attributes)"));
-
-/// The inverse of [`append_attributes`], from [`ATTRIBUTE_KEYS`], [`STORED_VALUES`],
-/// `attribute_types` and the log's ids.
+/// The inverse of [`append_attributes`], from `attribute_keys`, the slot columns, the
+/// `more_attributes` MAP, `attribute_types` and the log's ids.
 pub(super) fn attributes_from_columns(
-    keys: Value,
-    values: Value,
+    slot_keys: Option<&str>,
+    slots: Vec<Option<String>>,
+    more: Value,
     types: &str,
     ids: LogIds<'_>,
 ) -> Attributes {
-    let (Value::List(keys), Value::List(values)) = (keys, values) else { return Attributes::default() };
-    let entries = keys
-        .into_iter()
-        .zip(values)
-        .filter_map(|(key, value)| match key {
-            Value::Text(key) => Some((key, value)),
-            _ => None,
-        })
-        .zip(types.chars().chain(std::iter::repeat('s')));
+    let in_slots =
+        slot_keys.into_iter().flat_map(|keys| keys.split(KEY_SEPARATOR)).map(str::to_owned).zip(slots);
+    let more: Vec<(String, Option<String>)> = match more {
+        Value::Map(map) => map
+            .iter()
+            .filter_map(|(key, value)| match (key, value) {
+                (Value::Text(key), Value::Text(value)) => Some((key.clone(), Some(value.clone()))),
+                (Value::Text(key), _) => Some((key.clone(), None)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let entries = in_slots.chain(more).zip(types.chars().chain(std::iter::repeat('s')));
     Attributes(
         entries
             .map(|((key, value), letter)| {
@@ -315,10 +301,7 @@ pub(super) fn attributes_from_columns(
                 if let Some(id) = stands_for {
                     return (key, AttrValue::String(id.to_owned()));
                 }
-                let text = match value {
-                    Value::Text(text) => text,
-                    _ => return (key, AttrValue::Empty),
-                };
+                let Some(text) = value else { return (key, AttrValue::Empty) };
                 let value = match letter {
                     'i' => text.parse().map_or(AttrValue::String(text), AttrValue::Int),
                     'd' => text.parse().map_or(AttrValue::String(text), AttrValue::Double),

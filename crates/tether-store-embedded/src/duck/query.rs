@@ -6,15 +6,16 @@ use tether_store::{Condition, Field, LogFilter, PageCursor};
 
 use std::sync::LazyLock;
 
-use super::columns::{ATTRIBUTE_EXISTS, ATTRIBUTE_KEYS, ATTRIBUTE_VALUE, STORED_VALUES, trace_id_to_columns};
+use super::columns::{ATTRIBUTE_EXISTS, ATTRIBUTE_VALUE, SLOTS, trace_id_to_columns};
 
 /// The columns every log query selects, in the order [`super::read::row_to_log`] reads them.
 pub(super) static LOG_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "id, project_id, ts, observed_delta, severity, severity_text, severity_number, service, body, \
          session_id, distinct_id, trace_id_high, trace_id_low, span_id, trace_flags, event_name, \
-         scope_name, scope_version, {}, {}, attribute_types, resource_attributes, scope_attributes",
-        *ATTRIBUTE_KEYS, *STORED_VALUES
+         scope_name, scope_version, attribute_keys, {}more_attributes, attribute_types, \
+         resource_attributes, scope_attributes",
+        (1..=SLOTS).map(|i| format!("attr_value_{i}, ")).collect::<String>()
     )
 });
 
