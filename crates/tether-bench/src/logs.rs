@@ -8,7 +8,7 @@ use anyhow::bail;
 use prost::Message;
 
 use crate::backends::{Servers, StorageArgs};
-use crate::server::{API_KEY, TOKEN, cpu_seconds, dir_bytes, now_ns, peak_rss_mb, wait_healthy};
+use crate::server::{API_KEY, MemoryWatch, TOKEN, cpu_seconds, dir_bytes, now_ns, peak_rss_mb, wait_healthy};
 use crate::{generate, tantivy_side, templates};
 use std::process::Command;
 
@@ -58,6 +58,8 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         wait_healthy(&client, server).await?;
     }
     println!("{}", servers.describe());
+    let watches: Vec<MemoryWatch> =
+        servers.servers.iter().map(|s| MemoryWatch::start(s.child.id())).collect();
     let server = &servers.servers[0];
 
     let span_ns = args.hours * 3600 * 1_000_000_000;
@@ -125,9 +127,11 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         mb / elapsed
     );
     println!("  503 retries: {}", retries.load(Ordering::Relaxed));
-    for server in &servers.servers {
+    for (server, watch) in servers.servers.iter().zip(&watches) {
+        let (anon, files) = watch.peaks_mb();
         println!(
-            "  server peak RSS during ingest: {:.0} MB, CPU {:.1} s of {elapsed:.1} s wall",
+            "  server peak RSS during ingest: {:.0} MB (at most {anon:.0} MB its own, {files:.0} of files it maps: its binary, indexes), \
+             CPU {:.1} s of {elapsed:.1} s wall",
             peak_rss_mb(server.child.id()),
             cpu_seconds(server.child.id())
         );
@@ -244,8 +248,12 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         "    true answer: {} logs · {} sessions · {} users; rare term in {} logs",
         p.common_logs, p.common_sessions, p.common_people, p.rare_logs
     );
-    for server in &servers.servers {
-        println!("server peak RSS overall: {:.0} MB", peak_rss_mb(server.child.id()));
+    for (server, watch) in servers.servers.iter().zip(&watches) {
+        let (anon, files) = watch.peaks_mb();
+        println!(
+            "server peak RSS overall: {:.0} MB (at most {anon:.0} MB its own, {files:.0} of files it maps: its binary, indexes)",
+            peak_rss_mb(server.child.id())
+        );
     }
     let disk = match servers.clickhouse_bytes(&["logs", "log_sessions"]).await? {
         Some(bytes) => {

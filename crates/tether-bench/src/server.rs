@@ -59,14 +59,57 @@ pub(crate) fn start_server_with(env: &[(String, String)]) -> anyhow::Result<Serv
     Ok(Server { child, base: format!("http://{http}"), data_dir })
 }
 
+/// The highest anonymous and file-backed resident memory of a process, sampled from /proc
+/// every 100 ms while it lives: `VmHWM` (the kernel's peak) counts the pages of files the
+/// process maps (tantivy's index) with its own heap, and says nothing of which was which.
+pub(crate) struct MemoryWatch {
+    peaks: std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl MemoryWatch {
+    pub(crate) fn start(pid: u32) -> MemoryWatch {
+        use std::sync::atomic::Ordering::Relaxed;
+        let watch = MemoryWatch { peaks: Default::default(), stop: Default::default() };
+        let (peaks, stop) = (watch.peaks.clone(), watch.stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Relaxed) {
+                let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { break };
+                for (field, peak) in ["RssAnon:", "RssFile:"].iter().zip(peaks.iter()) {
+                    peak.fetch_max(status_kb(&status, field), Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        watch
+    }
+
+    /// The highest (anonymous, mapped files) resident MB seen so far.
+    pub(crate) fn peaks_mb(&self) -> (f64, f64) {
+        let mb = |i: usize| self.peaks[i].load(std::sync::atomic::Ordering::Relaxed) as f64 / 1024.0;
+        (mb(0), mb(1))
+    }
+}
+
+impl Drop for MemoryWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A `kB` field of /proc/<pid>/status.
+fn status_kb(status: &str, field: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Peak resident memory of a process, from /proc (Linux), in MB.
 pub(crate) fn peak_rss_mb(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+    status_kb(&status, "VmHWM:") as f64 / 1024.0
 }
 
 /// User plus system CPU seconds a process has used, from /proc (Linux).
