@@ -9,7 +9,7 @@ use prost::Message;
 
 use crate::backends::{Servers, StorageArgs};
 use crate::server::{API_KEY, MemoryWatch, TOKEN, cpu_seconds, dir_bytes, now_ns, peak_rss_mb, wait_healthy};
-use crate::{generate, tantivy_side, templates};
+use crate::{generate, row_blocks, tantivy_side, templates};
 use std::process::Command;
 
 /// Options of the logs benchmark.
@@ -46,6 +46,11 @@ pub(crate) struct LogsArgs {
     /// lookups there.
     #[arg(long)]
     tantivy: bool,
+    /// Then cut the same logs into zstd blocks, as whole OTLP records and column by column,
+    /// and time reading the lookups' records by position: what a log store without DuckDB
+    /// would pay per log on disk and per record read.
+    #[arg(long)]
+    row_blocks: bool,
     #[command(flatten)]
     storage: StorageArgs,
 }
@@ -280,6 +285,28 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         args.logs,
         disk as f64 / args.logs as f64
     );
+    if args.row_blocks {
+        println!("rows by position (zstd level 3, one core):");
+        for (layout, block_logs) in [
+            (row_blocks::Layout::Records, 64),
+            (row_blocks::Layout::Records, 512),
+            (row_blocks::Layout::Columns, 256),
+            (row_blocks::Layout::Columns, 1024),
+            (row_blocks::Layout::ColumnsWithDictionary, 32),
+            (row_blocks::Layout::ColumnsWithDictionary, 128),
+        ] {
+            let mut generator =
+                generate::Generator::new(args.seed, start_ns, span_ns, args.logs, args.logs / 2);
+            let mut blocks = row_blocks::Blocks::new(layout, block_logs);
+            let mut left = args.logs;
+            while left > 0 {
+                let n = left.min(args.batch as u64);
+                left -= n;
+                blocks.add(&generator.batch(n as usize));
+            }
+            blocks.report(&generator.probes());
+        }
+    }
     if args.tantivy {
         for layout in [tantivy_side::Layout::Store, tantivy_side::Layout::Terms, tantivy_side::Layout::Rows] {
             // The same seed makes the same logs.

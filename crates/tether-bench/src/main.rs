@@ -19,6 +19,7 @@ mod generate;
 mod logs;
 mod metadata;
 mod overload;
+mod row_blocks;
 mod server;
 mod stamp;
 mod tantivy_side;
