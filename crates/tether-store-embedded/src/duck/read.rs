@@ -479,8 +479,8 @@ pub(super) fn histogram(
     Ok(Histogram { buckets, approximate: step > 1 })
 }
 
-/// Logs per (bucket, `key`) — `key` an SQL expression over the columns both `logs` and
-/// `log_minute_counts` have — and the sampling step (1 when exact), as [`histogram`] says.
+/// Logs per (bucket, key as text) and the sampling step (1 when exact), as [`histogram`]
+/// says.
 fn counts(
     conn: &Connection,
     filter: &LogFilter,
