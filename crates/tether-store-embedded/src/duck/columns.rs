@@ -24,7 +24,7 @@ pub(super) const SLOTS: usize = 12;
 
 /// Joins the slots' keys in `attribute_keys` (U+001F, the unit separator: SQL splits on
 /// `chr(31)`). A record with a key holding it keeps every entry in the MAP.
-const KEY_SEPARATOR: char = '\u{1f}';
+pub(super) const KEY_SEPARATOR: char = '\u{1f}';
 
 /// The JSON of the last attribute set seen: records of one resource or scope share one
 /// `Arc`, so each set is serialized once per batch instead of once per record.

@@ -17,7 +17,7 @@ use duckdb::{Connection, params_from_iter};
 use tether_model::Severity;
 use tether_store::{AttributeFacet, CountedValue, Facets, LogFilter, StoreError, StoreResult};
 
-use super::columns::{ATTRIBUTE_COLUMNS, SLOTS};
+use super::columns::{ATTRIBUTE_COLUMNS, KEY_SEPARATOR, SLOTS};
 use super::db_err;
 use super::read::{FACET_SAMPLE, filter_where, newest_start, rollup_start, totals};
 use crate::text_index::BlockSpan;
@@ -129,7 +129,7 @@ impl Tally {
             let types = if c.types.is_valid(row) { c.types.value(row).as_bytes() } else { &[] };
             let id = |column: &'a StringArray| column.is_valid(row).then(|| column.value(row));
             let slot_keys = if c.keys.is_valid(row) { c.keys.value(row) } else { "" };
-            let slot_keys = slot_keys.split('\u{1f}').filter(|_| !slot_keys.is_empty());
+            let slot_keys = slot_keys.split(KEY_SEPARATOR).filter(|_| !slot_keys.is_empty());
             for (i, key) in slot_keys.take(SLOTS).enumerate() {
                 // As filters see it: a slot whose type is `S` / `P` stands for the log's ids.
                 let value = match types.get(i) {
