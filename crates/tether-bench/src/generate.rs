@@ -62,6 +62,49 @@ pub(crate) struct Probes {
     pub common_people: u64,
 }
 
+/// A string attribute's or body's text ("" for none or another type): how the in-process
+/// designs (`tantivy_side`, `row_blocks`) read the generated logs.
+pub(crate) fn text(v: &Option<AnyValue>) -> &str {
+    match v.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => s,
+        _ => "",
+    }
+}
+
+/// The text of a record's attribute `name` ("" without one).
+pub(crate) fn attribute<'a>(record: &'a LogRecord, name: &str) -> &'a str {
+    record.attributes.iter().find(|a| a.key == name).map_or("", |a| text(&a.value))
+}
+
+/// The `service.name` of a batch's resource ("" without one).
+pub(crate) fn service_name(resource: &ResourceLogs) -> &str {
+    let attributes = resource.resource.iter().flat_map(|r| &r.attributes);
+    attributes.into_iter().find(|a| a.key == "service.name").map_or("", |a| text(&a.value))
+}
+
+/// A record's trace id as 32 lowercase hex digits ("" without one).
+pub(crate) fn trace_hex(record: &LogRecord) -> String {
+    record.trace_id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Kinds of ids [`id_key`] tells apart.
+pub(crate) const SESSION: u8 = 1;
+pub(crate) const PERSON: u8 = 2;
+pub(crate) const TRACE: u8 = 3;
+pub(crate) const REQUEST: u8 = 4;
+
+/// A 64-bit key of an id of one kind (the in-process designs hash ids rather than keeping
+/// their text); 0 for no id, so a log without a session is not counted as one.
+pub(crate) fn id_key(kind: u8, value: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    if value.is_empty() {
+        return 0;
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (kind, value).hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Produces batches deterministically from a seed.
 pub(crate) struct Generator {
     rng: StdRng,

@@ -19,7 +19,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use prost::Message;
 
-use crate::generate::Probes;
+use crate::generate::{PERSON, Probes, SESSION, TRACE, attribute, id_key, service_name, text, trace_hex};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Layout {
@@ -55,24 +55,6 @@ pub(crate) struct Blocks {
     encoding_seconds: f64,
 }
 
-fn key(value: &[u8]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    value.hash(&mut hasher);
-    hasher.finish()
-}
-
-fn text(v: &Option<AnyValue>) -> &str {
-    match v.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(Value::StringValue(s)) => s,
-        _ => "",
-    }
-}
-
-fn attr<'a>(record: &'a LogRecord, name: &str) -> &'a str {
-    record.attributes.iter().find(|a| a.key == name).map_or("", |a| text(&a.value))
-}
-
 impl Blocks {
     pub(crate) fn new(layout: Layout, block_logs: usize) -> Blocks {
         Blocks {
@@ -90,12 +72,7 @@ impl Blocks {
 
     pub(crate) fn add(&mut self, batch: &ExportLogsServiceRequest) {
         for resource in &batch.resource_logs {
-            let service = resource
-                .resource
-                .iter()
-                .flat_map(|r| &r.attributes)
-                .find(|a| a.key == "service.name")
-                .map_or("", |a| text(&a.value));
+            let service = service_name(resource);
             let index = match self.services.iter().position(|s| s == service) {
                 Some(i) => i,
                 None => {
@@ -104,9 +81,11 @@ impl Blocks {
                 }
             } as u32;
             for record in resource.scope_logs.iter().flat_map(|s| &s.log_records) {
-                let ids =
-                    [attr(record, "sessionId").as_bytes(), attr(record, "posthogDistinctId").as_bytes()];
-                self.keys.push([key(ids[0]), key(ids[1]), key(&record.trace_id)]);
+                self.keys.push([
+                    id_key(SESSION, attribute(record, "sessionId")),
+                    id_key(PERSON, attribute(record, "posthogDistinctId")),
+                    id_key(TRACE, &trace_hex(record)),
+                ]);
                 self.open.push((record.clone(), index));
                 if self.open.len() == self.block_logs {
                     self.seal();
@@ -178,22 +157,22 @@ impl Blocks {
     pub(crate) fn report(mut self, probes: &Probes) {
         self.seal();
         if !self.samples.is_empty() {
+            // Fewer blocks than the dictionary's samples: it is trained (and they are
+            // compressed) only now, and that is encoding time too.
+            let started = Instant::now();
             self.train();
+            self.encoding_seconds += started.elapsed().as_secs_f64();
         }
         let logs = self.keys.len();
         let bytes: usize = self.blocks.iter().map(Vec::len).sum();
-        let positions = |slot: usize, value: &[u8], limit: usize| -> Vec<usize> {
-            let wanted = key(value);
+        let positions = |slot: usize, wanted: u64, limit: usize| -> Vec<usize> {
             let found: Vec<usize> = (0..logs).rev().filter(|&p| self.keys[p][slot] == wanted).collect();
             found.into_iter().take(limit).collect()
         };
-        let trace: Vec<u8> = (0..probes.trace_id.len() / 2)
-            .filter_map(|i| u8::from_str_radix(&probes.trace_id[2 * i..2 * i + 2], 16).ok())
-            .collect();
         let lookups = [
-            ("trace (8)", positions(2, &trace, 100)),
-            ("person, newest 100", positions(1, probes.person.as_bytes(), 100)),
-            ("session (1,000)", positions(0, probes.session.as_bytes(), 1000)),
+            ("trace (8)", positions(2, id_key(TRACE, &probes.trace_id), 100)),
+            ("person, newest 100", positions(1, id_key(PERSON, &probes.person), 100)),
+            ("session (1,000)", positions(0, id_key(SESSION, &probes.session), 1000)),
         ];
         let mut times = Vec::new();
         for (name, found) in &lookups {

@@ -17,7 +17,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use prost::Message;
 use tantivy::aggregation::AggregationCollector;
 use tantivy::aggregation::agg_req::Aggregations;
@@ -30,7 +29,9 @@ use tantivy::schema::{
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{Index, IndexSettings, IndexWriter, Order, TantivyDocument, Term, doc};
 
-use crate::generate::Probes;
+use crate::generate::{
+    PERSON, Probes, REQUEST, SESSION, TRACE, attribute, id_key, service_name, text, trace_hex,
+};
 use crate::templates::{COMMON_TERM, RARE_TERM};
 
 struct Fields {
@@ -58,26 +59,9 @@ pub(crate) enum Layout {
     Rows,
 }
 
-/// A 64-bit key of an id of one kind (the store hashes ids rather than keeping their text);
-/// 0 for no id, so a log without a session is not counted as one.
-fn key(kind: u8, value: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    if value.is_empty() {
-        return 0;
-    }
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (kind, value).hash(&mut hasher);
-    hasher.finish()
-}
-
 /// A timed lookup: its name, query, page size, and the phrase its records must hold where
 /// words have no positions.
 type Lookup<'a> = (&'a str, Box<dyn Query>, usize, Option<&'a str>);
-
-const SESSION: u8 = 1;
-const PERSON: u8 = 2;
-const TRACE: u8 = 3;
-const REQUEST: u8 = 4;
 
 /// A tantivy index being filled with the benchmark's logs.
 pub(crate) struct Side {
@@ -87,13 +71,6 @@ pub(crate) struct Side {
     fields: Fields,
     dir: tempfile::TempDir,
     indexing_seconds: f64,
-}
-
-fn text(v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>) -> String {
-    match v.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(Value::StringValue(s)) => s.clone(),
-        _ => String::new(),
-    }
 }
 
 impl Side {
@@ -145,32 +122,19 @@ impl Side {
         let started = Instant::now();
         let f = &self.fields;
         for resource in &batch.resource_logs {
-            let service = resource
-                .resource
-                .iter()
-                .flat_map(|r| &r.attributes)
-                .find(|a| a.key == "service.name")
-                .map(|a| text(&a.value))
-                .unwrap_or_default();
+            let service = service_name(resource).to_owned();
             for record in resource.scope_logs.iter().flat_map(|s| &s.log_records) {
-                let attr = |key: &str| {
-                    record
-                        .attributes
-                        .iter()
-                        .find(|a| a.key == key)
-                        .map(|a| text(&a.value))
-                        .unwrap_or_default()
-                };
-                let trace: String = record.trace_id.iter().map(|b| format!("{b:02x}")).collect();
+                let attr = |key: &str| attribute(record, key).to_owned();
+                let trace = trace_hex(record);
                 if self.layout == Layout::Rows {
                     let (session, person) = (attr("sessionId"), attr("posthogDistinctId"));
                     let mut doc = doc!(
                         f.ts => record.time_unix_nano as i64,
                         f.severity => u64::try_from(record.severity_number).unwrap_or(0),
                         f.service => service.clone(),
-                        f.body => text(&record.body),
-                        f.session_key => key(SESSION, &session),
-                        f.person_key => key(PERSON, &person),
+                        f.body => text(&record.body).to_owned(),
+                        f.session_key => id_key(SESSION, &session),
+                        f.person_key => id_key(PERSON, &person),
                         f.row => record.encode_to_vec(),
                     );
                     for (kind, value) in [
@@ -179,7 +143,7 @@ impl Side {
                         (TRACE, &trace),
                         (REQUEST, &attr("request_id")),
                     ] {
-                        let key = key(kind, value);
+                        let key = id_key(kind, value);
                         if key != 0 {
                             doc.add_u64(f.keys, key);
                         }
@@ -191,7 +155,7 @@ impl Side {
                     f.ts => record.time_unix_nano as i64,
                     f.severity => u64::try_from(record.severity_number).unwrap_or(0),
                     f.service => service.clone(),
-                    f.body => text(&record.body),
+                    f.body => text(&record.body).to_owned(),
                     f.request_id => attr("request_id"),
                     f.trace_id => trace,
                     f.session_id => attr("sessionId"),
@@ -233,7 +197,7 @@ impl Side {
         let id = |kind: u8, field: Field, value: &str| -> Box<dyn Query> {
             if rows {
                 return Box::new(TermQuery::new(
-                    Term::from_field_u64(f.keys, key(kind, value)),
+                    Term::from_field_u64(f.keys, id_key(kind, value)),
                     IndexRecordOption::Basic,
                 ));
             }
@@ -253,11 +217,10 @@ impl Side {
                 if !text(&record.body).to_lowercase().contains(phrase) {
                     continue;
                 }
-                let attr = |k: &str| {
-                    record.attributes.iter().find(|a| a.key == k).map(|a| text(&a.value)).unwrap_or_default()
-                };
                 let ts = record.time_unix_nano as i64;
-                kept.push((ts, key(SESSION, &attr("sessionId")), key(PERSON, &attr("posthogDistinctId"))));
+                let (session, person) =
+                    (attribute(&record, "sessionId"), attribute(&record, "posthogDistinctId"));
+                kept.push((ts, id_key(SESSION, session), id_key(PERSON, person)));
             }
             Ok(kept)
         };
