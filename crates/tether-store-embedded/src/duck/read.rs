@@ -260,13 +260,13 @@ fn rows_of(conn: &Connection, filter: &LogFilter, keys: &[(i64, i64)]) -> StoreR
     w.push("id >= ? AND id <= ?", [Value::BigInt(low), Value::BigInt(high)]);
     // One list parameter, not `IN (?, …)`: the statement stays the same for any page.
     w.push("list_contains(?, id)", [Value::List(ids.map(Value::BigInt).collect())]);
-    if keys.len() > SORTED_BY_DUCKDB {
-        let sql = format!("SELECT {} FROM logs {} ORDER BY ts DESC, id DESC", *LOG_COLUMNS, w.sql());
-        return query_logs(conn, &sql, &w.params());
-    }
-    let sql = format!("SELECT {} FROM logs {}", *LOG_COLUMNS, w.sql());
+    let by_duckdb = keys.len() > SORTED_BY_DUCKDB;
+    let order = if by_duckdb { " ORDER BY ts DESC, id DESC" } else { "" };
+    let sql = format!("SELECT {} FROM logs {}{order}", *LOG_COLUMNS, w.sql());
     let mut logs = query_logs(conn, &sql, &w.params())?;
-    logs.sort_unstable_by_key(|l| std::cmp::Reverse((l.record.timestamp_ns, l.id.0)));
+    if !by_duckdb {
+        logs.sort_unstable_by_key(|l| std::cmp::Reverse((l.record.timestamp_ns, l.id.0)));
+    }
     Ok(logs)
 }
 
