@@ -7,13 +7,16 @@
 //! not contain: HTTP, decoding, or policy (auth decisions are the server's).
 
 mod duck;
+mod facet_tally;
 mod id_index;
+mod rows;
 mod text_index;
 
 use std::path::Path;
 use std::sync::Arc;
 
 pub use duck::{DEFAULT_MEMORY_LIMIT as DEFAULT_DUCKDB_MEMORY, DuckAnalytics};
+pub use rows::{RowStore, Settings as RowSettings};
 use tether_store::{StoreError, StoreResult};
 use tether_store_blob::ObjectBlobs;
 use tether_store_sql::SqlMeta;

@@ -26,9 +26,10 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tether_model::ProjectId;
+use tether_store::{LogExpr, LogFilter, StoreError, StoreResult};
 
 /// Logs per block: the unit DuckDB re-scans to confirm a candidate. Larger blocks make a
 /// smaller index with fuller filters, so more false candidates for a term of few rare
@@ -233,6 +234,29 @@ impl TextIndex {
         }
         Some(lookup)
     }
+}
+
+/// The blocks that can hold every text `filter`'s query requires (`None`: it requires
+/// none the index can narrow). The lock covers the in-memory part only: segment files are
+/// read after it, so appends never wait for a query's I/O.
+pub(crate) fn candidates(
+    index: &Mutex<TextIndex>,
+    filter: &LogFilter,
+) -> StoreResult<Option<Vec<BlockSpan>>> {
+    let texts = filter.query.as_ref().map(LogExpr::required_texts).unwrap_or_default();
+    if texts.is_empty() {
+        return Ok(None);
+    }
+    let lookup = index.lock().unwrap_or_else(PoisonError::into_inner).lookup(
+        filter.project_id,
+        filter.from_ns,
+        filter.to_ns,
+        &texts,
+    );
+    lookup
+        .map(Lookup::candidates)
+        .transpose()
+        .map_err(|e| StoreError::internal("cannot read the text index", e))
 }
 
 /// A text lookup begun under the index's lock, finished without it.

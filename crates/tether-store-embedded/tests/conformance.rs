@@ -64,3 +64,59 @@ mod indexed {
 
     tether_store::logs_suite!(logs);
 }
+
+/// The log suites on the row store, with segments of two blocks (64 logs) so that cases
+/// write segment files and restart the write-ahead file, not only the open segment; and
+/// again with the id index committed after every append.
+mod rows {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use tether_model::ProjectId;
+    use tether_store::conformance::LogStores;
+    use tether_store::{LogWriter, StoreResult, StoredLog};
+    use tether_store_embedded::{RowSettings, RowStore};
+
+    async fn open() -> (RowStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            RowStore::open(&dir.path().join("logs"), RowSettings { segment_blocks: 2 }).await.expect("open");
+        (store, dir)
+    }
+
+    async fn logs() -> LogStores {
+        let (store, dir) = open().await;
+        LogStores { writer: Arc::new(store.clone()), logs: Arc::new(store), guard: Box::new(dir) }
+    }
+
+    tether_store::logs_suite!(logs);
+
+    mod indexed {
+        use super::*;
+
+        struct Committed(RowStore);
+
+        #[async_trait]
+        impl LogWriter for Committed {
+            async fn append_logs(&self, logs: Vec<StoredLog>) -> StoreResult<()> {
+                self.0.append_logs(logs).await?;
+                self.0.checkpoint().await
+            }
+
+            async fn delete_logs_before(&self, project_id: ProjectId, before_ns: i64) -> StoreResult<u64> {
+                self.0.delete_logs_before(project_id, before_ns).await
+            }
+        }
+
+        async fn logs() -> LogStores {
+            let (store, dir) = open().await;
+            LogStores {
+                writer: Arc::new(Committed(store.clone())),
+                logs: Arc::new(store),
+                guard: Box::new(dir),
+            }
+        }
+
+        tether_store::logs_suite!(logs);
+    }
+}

@@ -6,24 +6,19 @@
 //! ranked by window functions, joined) took ~20 of the 44 ms a 24 h facet request cost at
 //! 10 M logs, for ~60,000 (key, value) pairs; DuckDB's scan of those columns is ~2.5 ms.
 
-use std::collections::HashMap;
-
 use duckdb::arrow::array::{Array, ArrayRef, AsArray, MapArray, RecordBatch, StringArray, UInt8Array};
 use duckdb::arrow::compute::cast;
 use duckdb::arrow::datatypes::DataType;
 use duckdb::arrow::datatypes::UInt8Type;
 use duckdb::types::Value;
 use duckdb::{Connection, params_from_iter};
-use tether_model::Severity;
-use tether_store::{AttributeFacet, CountedValue, Facets, LogFilter, StoreError, StoreResult};
+use tether_store::{Facets, LogFilter, StoreError, StoreResult};
 
 use super::columns::{ATTRIBUTE_COLUMNS, KEY_SEPARATOR, SLOTS};
 use super::db_err;
-use super::read::{FACET_SAMPLE, filter_where, newest_start, rollup_start, totals};
+use super::read::{filter_where, newest_start, rollup_start, totals};
+use crate::facet_tally::{FACET_SAMPLE, Tally, ordered};
 use crate::text_index::BlockSpan;
-
-/// Values longer than this are not offered as facet values (a stack trace, a payload).
-const MAX_FACET_VALUE_CHARS: usize = 200;
 
 /// Facets. Services and severities are exact from the per-minute counts when those can
 /// answer the filter; otherwise (a search, an attribute filter …) they are counted, like
@@ -39,8 +34,8 @@ pub(super) fn facets(
     // The per-minute counts say which minutes hold the newest logs, when they can answer
     // the filter: at 10 M logs a day, the first 1/256 of it held ~40,000 logs to rank.
     let exact_totals = !filter.narrower_than_counts();
-    let first_slice = exact_totals.then(|| rollup_start(conn, filter, FACET_SAMPLE)).transpose()?;
-    let sample_start = newest_start(conn, &w, filter, FACET_SAMPLE, first_slice)?;
+    let first_slice = exact_totals.then(|| rollup_start(conn, filter, FACET_SAMPLE as i64)).transpose()?;
+    let sample_start = newest_start(conn, &w, filter, FACET_SAMPLE as i64, first_slice)?;
     w.push("ts >= ?", [Value::BigInt(sample_start)]);
     let sql = format!("SELECT {}, service, severity {}", *ATTRIBUTE_COLUMNS, w.source_sql());
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err("cannot prepare facet query"))?;
@@ -50,7 +45,7 @@ pub(super) fn facets(
         .collect();
     let mut tally = Tally::default();
     for batch in &batches {
-        tally.add(&SampleColumns::of(batch)?);
+        add(&mut tally, &SampleColumns::of(batch)?);
     }
     let mut facets = tally.facets(max_keys, max_values);
     if exact_totals {
@@ -59,10 +54,7 @@ pub(super) fn facets(
         // The sample holds every match unless it is full.
         facets.sampled = facets.services.iter().map(|s| s.count).sum::<u64>() >= FACET_SAMPLE as u64;
     }
-    facets.services.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    facets.services.truncate(100);
-    facets.severities.sort_by_key(|v| Severity::parse_name(&v.value).map(Severity::code));
-    Ok(facets)
+    Ok(ordered(facets))
 }
 
 /// One Arrow batch of the sample, in [`ATTRIBUTE_COLUMNS`]' order and then the service and
@@ -108,84 +100,33 @@ fn utf8(column: &ArrayRef) -> StoreResult<StringArray> {
     Ok(column.as_string::<i32>().clone())
 }
 
-/// Counts of a sample's keys, (key, value) pairs, services and severities.
-#[derive(Default)]
-struct Tally {
-    keys: HashMap<String, u64>,
-    values: HashMap<(String, String), u64>,
-    services: HashMap<String, u64>,
-    severities: HashMap<u8, u64>,
-}
-
-impl Tally {
-    fn add<'a>(&mut self, c: &'a SampleColumns) {
-        for row in 0..c.keys.len() {
-            if c.service.is_valid(row) {
-                *self.services.entry(c.service.value(row).to_owned()).or_default() += 1;
-            }
-            if c.severity.is_valid(row) {
-                *self.severities.entry(c.severity.value(row)).or_default() += 1;
-            }
-            let types = if c.types.is_valid(row) { c.types.value(row).as_bytes() } else { &[] };
-            let id = |column: &'a StringArray| column.is_valid(row).then(|| column.value(row));
-            let slot_keys = if c.keys.is_valid(row) { c.keys.value(row) } else { "" };
-            let slot_keys = slot_keys.split(KEY_SEPARATOR).filter(|_| !slot_keys.is_empty());
-            for (i, key) in slot_keys.take(SLOTS).enumerate() {
-                // As filters see it: a slot whose type is `S` / `P` stands for the log's ids.
-                let value = match types.get(i) {
-                    Some(b'S') => id(&c.session),
-                    Some(b'P') => id(&c.distinct),
-                    _ => id(&c.slots[i]),
-                };
-                self.count(key, value);
-            }
-            if let Some((more, keys, values)) = c.more.as_ref().filter(|(m, ..)| m.is_valid(row)) {
-                let offsets = more.value_offsets();
-                for j in offsets[row] as usize..offsets[row + 1] as usize {
-                    self.count(keys.value(j), values.is_valid(j).then(|| values.value(j)));
-                }
+/// Counts one Arrow batch of the sample.
+fn add<'a>(tally: &mut Tally, c: &'a SampleColumns) {
+    for row in 0..c.keys.len() {
+        if c.service.is_valid(row) {
+            tally.add_service(c.service.value(row));
+        }
+        if c.severity.is_valid(row) {
+            tally.add_severity(c.severity.value(row));
+        }
+        let types = if c.types.is_valid(row) { c.types.value(row).as_bytes() } else { &[] };
+        let id = |column: &'a StringArray| column.is_valid(row).then(|| column.value(row));
+        let slot_keys = if c.keys.is_valid(row) { c.keys.value(row) } else { "" };
+        let slot_keys = slot_keys.split(KEY_SEPARATOR).filter(|_| !slot_keys.is_empty());
+        for (i, key) in slot_keys.take(SLOTS).enumerate() {
+            // As filters see it: a slot whose type is `S` / `P` stands for the log's ids.
+            let value = match types.get(i) {
+                Some(b'S') => id(&c.session),
+                Some(b'P') => id(&c.distinct),
+                _ => id(&c.slots[i]),
+            };
+            tally.count(key, value);
+        }
+        if let Some((more, keys, values)) = c.more.as_ref().filter(|(m, ..)| m.is_valid(row)) {
+            let offsets = more.value_offsets();
+            for j in offsets[row] as usize..offsets[row + 1] as usize {
+                tally.count(keys.value(j), values.is_valid(j).then(|| values.value(j)));
             }
         }
     }
-
-    fn count(&mut self, key: &str, value: Option<&str>) {
-        *self.keys.entry(key.to_owned()).or_default() += 1;
-        if let Some(value) = value.filter(|v| v.chars().count() <= MAX_FACET_VALUE_CHARS) {
-            *self.values.entry((key.to_owned(), value.to_owned())).or_default() += 1;
-        }
-    }
-
-    /// The `max_keys` most frequent keys with their `max_values` most frequent values, and
-    /// every service and severity of the sample; ties by name.
-    fn facets(self, max_keys: usize, max_values: usize) -> Facets {
-        let mut values_of: HashMap<String, Vec<CountedValue>> = HashMap::new();
-        for ((key, value), count) in self.values {
-            values_of.entry(key).or_default().push(CountedValue { value, count });
-        }
-        let keys = self.keys.into_iter().map(|(value, count)| CountedValue { value, count }).collect();
-        let attributes = ranked(keys, max_keys)
-            .into_iter()
-            .map(|CountedValue { value: key, count }| {
-                let values = values_of.remove(&key).unwrap_or_default();
-                AttributeFacet { values: ranked(values, max_values), key, count }
-            })
-            .collect();
-        let severities = self.severities.into_iter().map(|(code, count)| CountedValue {
-            value: Severity::from_code(code).map_or_else(|| code.to_string(), |s| s.as_str().to_owned()),
-            count,
-        });
-        Facets {
-            services: self.services.into_iter().map(|(value, count)| CountedValue { value, count }).collect(),
-            severities: severities.collect(),
-            attributes,
-            sampled: false,
-        }
-    }
-}
-
-/// The `n` largest counts, ties by value.
-fn ranked(mut counted: Vec<CountedValue>, n: usize) -> Vec<CountedValue> {
-    counted.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    counted.truncate(n);
-    counted
 }

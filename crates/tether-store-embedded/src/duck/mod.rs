@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use duckdb::{Config, Connection};
 use tether_model::{LogId, ProjectId};
 use tether_store::{
-    Breakdown, Facets, Histogram, LogExpr, LogFilter, LogPage, LogQuery, LogReader, LogSample, LogSummary,
-    LogWriter, ServiceLinking, SessionHit, StoreError, StoreResult, StoredLog,
+    Breakdown, Facets, Histogram, LogFilter, LogPage, LogQuery, LogReader, LogSample, LogSummary, LogWriter,
+    ServiceLinking, SessionHit, StoreError, StoreResult, StoredLog,
 };
 
 use crate::id_index::{self, IdIndex};
@@ -155,18 +155,7 @@ impl DuckAnalytics {
     {
         let inner = self.inner.clone();
         self.read(move |conn| {
-            // The lock covers the in-memory part only: segment files are read after it, so
-            // appends never wait for a query's I/O.
-            let texts = filter.query.as_ref().map(LogExpr::required_texts).unwrap_or_default();
-            let lookup = (!texts.is_empty()).then(|| {
-                let index = inner.text.lock().unwrap_or_else(PoisonError::into_inner);
-                index.lookup(filter.project_id, filter.from_ns, filter.to_ns, &texts)
-            });
-            let lookup = lookup.flatten();
-            let blocks = lookup
-                .map(crate::text_index::Lookup::candidates)
-                .transpose()
-                .map_err(|e| StoreError::internal("cannot read the text index", e))?;
+            let blocks = crate::text_index::candidates(&inner.text, &filter)?;
             f(conn, &filter, blocks.as_deref())
         })
         .await

@@ -38,12 +38,6 @@ const MAX_BLOCKS_PER_READ: usize = 16;
 /// scans (every branch runs: they cannot stop early like a page).
 const MAX_UNION_BLOCKS: usize = 128;
 
-/// Attribute facets (and, when the per-minute counts cannot answer, service and severity
-/// facets) count this many of the newest matching logs: enough to show what keys and
-/// values exist without reading a wide time range. For a common search at 10 M logs, 5,000
-/// fit in the first time slice (274 ms with 10,000, which needed two).
-pub(super) const FACET_SAMPLE: i64 = 5_000;
-
 pub(super) fn row_to_log(row: &Row<'_>) -> duckdb::Result<StoredLog> {
     let severity = Severity::from_code(row.get(4)?).unwrap_or(Severity::Info);
     // NULL stands for the usual value (see `columns::unless`).

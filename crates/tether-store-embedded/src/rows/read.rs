@@ -1,0 +1,328 @@
+//! The row store's reads. A filter on an indexed id (a session, person, trace or
+//! attribute value) reads the id index's candidates by position; any other filter reads
+//! the blocks whose time (and severities) it overlaps, narrowed to the text index's
+//! candidates when it searches bodies, newest blocks first; every log read is tested with
+//! the whole filter ([`Matcher`]), so the indexes only have to find a superset.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use tether_model::LogId;
+use tether_store::{
+    Breakdown, Facets, Histogram, HistogramBucket, LogFilter, LogPage, LogSample, LogSummary, PageCursor,
+    SAMPLE_MODULUS, SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit, StoreError, StoreResult, StoredLog,
+};
+
+use super::filter::{Matcher, attribute_text};
+use super::segment::BlockMeta;
+use super::{Place, View};
+use crate::facet_tally::{FACET_SAMPLE, Tally};
+use crate::id_index::{IdIndex, filter_keys};
+use crate::text_index::BlockSpan;
+
+/// Index candidates beyond this many are not read one by one: the blocks are scanned.
+const MAX_INDEX_CANDIDATES: usize = 16_384;
+
+/// Id ranges sorted by start, and the running maximum of their ends.
+type Spans = (Vec<(i64, i64)>, Vec<i64>);
+
+/// What a filter reads: its view, its test, and where its matches can be.
+pub(crate) struct Reading<'a> {
+    view: &'a View,
+    matcher: Matcher,
+    filter: &'a LogFilter,
+    /// The text index's candidates, as sorted id ranges with the running maximum of their
+    /// ends (a block overlaps one when the first range starting after it is preceded by an
+    /// end at or above its first id).
+    spans: Option<Spans>,
+    ids: &'a IdIndex,
+}
+
+impl<'a> Reading<'a> {
+    pub(crate) fn new(
+        view: &'a View,
+        filter: &'a LogFilter,
+        spans: Option<Vec<BlockSpan>>,
+        ids: &'a IdIndex,
+    ) -> StoreResult<Reading<'a>> {
+        let spans = spans.map(|spans| {
+            let mut ranges: Vec<(i64, i64)> = spans.iter().map(|s| (s.first_id, s.last_id)).collect();
+            ranges.sort_unstable();
+            let ends = ranges.iter().scan(i64::MIN, |max, r| {
+                *max = (*max).max(r.1);
+                Some(*max)
+            });
+            let ends = ends.collect();
+            (ranges, ends)
+        });
+        Ok(Reading { view, matcher: Matcher::new(filter)?, filter, spans, ids })
+    }
+
+    /// The blocks a match can be in, oldest first.
+    fn blocks(&self) -> impl DoubleEndedIterator<Item = (Place, BlockMeta, u64)> + '_ {
+        let (from, to) = (self.filter.from_ns, self.filter.to_ns);
+        self.view.blocks().filter(move |(_, m, seq)| {
+            m.overlaps(from, to)
+                && self.matcher.may_hold_severities(m.severities)
+                && !self.view.all_cut(m, *seq)
+                && self.spans.as_ref().is_none_or(|(ranges, ends)| {
+                    let i = ranges.partition_point(|r| r.0 <= m.max_id);
+                    i > 0 && ends[i - 1] >= m.min_id
+                })
+        })
+    }
+
+    /// The index's candidates when the filter names an indexed id: `None` when it does
+    /// not, or when more than `limit` candidates exist (then `Some` with `more` is not
+    /// returned: the caller scans).
+    fn indexed(
+        &self,
+        after: Option<PageCursor>,
+        limit: usize,
+    ) -> StoreResult<Option<(Vec<StoredLog>, bool)>> {
+        let Some(groups) = filter_keys(self.filter) else { return Ok(None) };
+        let found = self
+            .ids
+            .snapshot(&groups)
+            .newest(&groups, self.filter, after, limit)
+            .map_err(|e| StoreError::internal("cannot read the id index", e))?;
+        let mut places: BTreeMap<Place, (u64, HashSet<i64>)> = BTreeMap::new();
+        for &(ts, id) in &found.keys {
+            for (place, seq) in self.view.places_of(id, Some(ts)) {
+                places.entry(place).or_insert_with(|| (seq, HashSet::new())).1.insert(id);
+            }
+        }
+        let mut logs = Vec::new();
+        for (place, (seq, wanted)) in places {
+            let read = self.view.read(place, seq)?;
+            logs.extend(read.into_iter().filter(|l| wanted.contains(&l.id.0) && self.matcher.holds(l)));
+        }
+        newest_first(&mut logs);
+        Ok(Some((logs, found.more)))
+    }
+
+    /// Calls `f` with every match (in no particular order).
+    fn each_match(&self, mut f: impl FnMut(&StoredLog)) -> StoreResult<()> {
+        if let Some((logs, false)) = self.indexed(None, MAX_INDEX_CANDIDATES)? {
+            logs.iter().for_each(f);
+            return Ok(());
+        }
+        for (place, _, seq) in self.blocks() {
+            for log in self.view.read(place, seq)? {
+                if self.matcher.holds(&log) {
+                    f(&log);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The newest `limit` matches for which `also` holds, strictly after `after`.
+    fn newest(
+        &self,
+        limit: usize,
+        after: Option<PageCursor>,
+        also: impl Fn(&StoredLog) -> bool,
+    ) -> StoreResult<Vec<StoredLog>> {
+        let upper = after.map(|c| (c.timestamp_ns, c.id.0));
+        let mut wanted = limit.max(1);
+        while wanted <= MAX_INDEX_CANDIDATES {
+            match self.indexed(after, wanted)? {
+                None => break,
+                Some((mut logs, more)) => {
+                    logs.retain(&also);
+                    if logs.len() >= limit || !more {
+                        logs.truncate(limit);
+                        return Ok(logs);
+                    }
+                }
+            }
+            wanted = wanted.saturating_mul(4);
+        }
+        let mut kept: Vec<StoredLog> = Vec::new();
+        let mut lowest = None;
+        for (place, meta, seq) in self.blocks().rev() {
+            if upper.is_some_and(|(ts, _)| meta.min_ts > ts) || lowest.is_some_and(|ts| meta.max_ts < ts) {
+                continue;
+            }
+            for log in self.view.read(place, seq)? {
+                let key = (log.record.timestamp_ns, log.id.0);
+                if upper.is_none_or(|u| key < u) && self.matcher.holds(&log) && also(&log) {
+                    kept.push(log);
+                }
+            }
+            if kept.len() >= limit {
+                newest_first(&mut kept);
+                kept.truncate(limit);
+                lowest = kept.last().map(|l| l.record.timestamp_ns);
+            }
+        }
+        newest_first(&mut kept);
+        kept.truncate(limit);
+        Ok(kept)
+    }
+
+    pub(crate) fn search(&self, limit: usize, after: Option<PageCursor>) -> StoreResult<LogPage> {
+        let logs = self.newest(limit, after, |_| true)?;
+        let next = (logs.len() == limit && limit > 0)
+            .then(|| logs.last().map(|l| PageCursor { timestamp_ns: l.record.timestamp_ns, id: l.id }))
+            .flatten();
+        Ok(LogPage { logs, next })
+    }
+
+    pub(crate) fn get(&self, id: LogId) -> StoreResult<Option<StoredLog>> {
+        for (place, seq) in self.view.places_of(id.0, None) {
+            if let Some(log) = self.view.read(place, seq)?.into_iter().find(|l| l.id == id) {
+                return Ok(Some(log));
+            }
+        }
+        Ok(None)
+    }
+
+    pub(crate) fn histogram(&self, bucket_ns: i64, breakdown: Breakdown) -> StoreResult<Histogram> {
+        // Keyed by bucket, then severity code (0 by service), then name: the order of buckets.
+        let mut counts: BTreeMap<(i64, u8, Cow<'static, str>), u64> = BTreeMap::new();
+        self.each_match(|log| {
+            let start = log.record.timestamp_ns.div_euclid(bucket_ns) * bucket_ns;
+            let key = match breakdown {
+                Breakdown::Severity => {
+                    (log.record.severity.code(), Cow::Borrowed(log.record.severity.as_str()))
+                }
+                Breakdown::Service => (0, Cow::Owned(log.record.service.clone())),
+            };
+            *counts.entry((start, key.0, key.1)).or_default() += 1;
+        })?;
+        let buckets = counts
+            .into_iter()
+            .map(|((start_ns, _, key), count)| HistogramBucket { start_ns, key: key.into_owned(), count })
+            .collect();
+        Ok(Histogram { buckets, approximate: false })
+    }
+
+    /// Services and severities counted over every match, attributes over the newest
+    /// [`FACET_SAMPLE`].
+    pub(crate) fn facets(&self, max_keys: usize, max_values: usize) -> StoreResult<Facets> {
+        let mut totals = Tally::default();
+        self.each_match(|log| {
+            totals.add_service(&log.record.service);
+            totals.add_severity(log.record.severity.code());
+        })?;
+        let mut tally = Tally::default();
+        for log in self.newest(FACET_SAMPLE, None, |_| true)? {
+            for (key, value) in &log.record.attributes.0 {
+                tally.count(key, attribute_text(value).as_deref());
+            }
+        }
+        let mut facets = tally.facets(max_keys, max_values);
+        let totals = totals.facets(0, 0);
+        (facets.services, facets.severities) = (totals.services, totals.severities);
+        Ok(crate::facet_tally::ordered(facets))
+    }
+
+    pub(crate) fn summary(&self) -> StoreResult<LogSummary> {
+        let (mut logs, mut sessions, mut users) = (0u64, HashSet::<String>::new(), HashSet::<String>::new());
+        self.each_match(|log| {
+            logs += 1;
+            for (seen, id) in [(&mut sessions, &log.record.session_id), (&mut users, &log.record.distinct_id)]
+            {
+                if let Some(id) = id.as_ref().filter(|id| !seen.contains(*id)) {
+                    seen.insert(id.clone());
+                }
+            }
+        })?;
+        Ok(LogSummary {
+            logs,
+            sessions: sessions.len() as u64,
+            users: users.len() as u64,
+            approximate: false,
+        })
+    }
+
+    pub(crate) fn sessions(&self, limit: usize) -> StoreResult<Vec<SessionHit>> {
+        let mut hits: HashMap<String, SessionHit> = HashMap::new();
+        self.each_match(|log| {
+            let r = &log.record;
+            let Some(session) = &r.session_id else { return };
+            let hit = hits.entry(session.clone()).or_insert_with(|| SessionHit {
+                session_id: session.clone(),
+                distinct_id: None,
+                first_ns: r.timestamp_ns,
+                last_ns: r.timestamp_ns,
+                logs: 0,
+            });
+            hit.first_ns = hit.first_ns.min(r.timestamp_ns);
+            hit.last_ns = hit.last_ns.max(r.timestamp_ns);
+            hit.logs += 1;
+            if r.distinct_id > hit.distinct_id {
+                hit.distinct_id = r.distinct_id.clone();
+            }
+        })?;
+        let mut hits: Vec<SessionHit> = hits.into_values().collect();
+        hits.sort_by(|a, b| b.last_ns.cmp(&a.last_ns).then_with(|| a.session_id.cmp(&b.session_id)));
+        hits.truncate(limit);
+        Ok(hits)
+    }
+
+    pub(crate) fn linking(&self) -> StoreResult<Vec<ServiceLinking>> {
+        let mut services: HashMap<String, ServiceLinking> = HashMap::new();
+        self.each_match(|log| {
+            let r = &log.record;
+            let s = services.entry(r.service.clone()).or_insert_with(|| ServiceLinking {
+                service: r.service.clone(),
+                logs: 0,
+                with_session: 0,
+                with_distinct_id: 0,
+                with_trace: 0,
+                language: None,
+            });
+            s.logs += 1;
+            s.with_session += u64::from(r.session_id.as_ref().is_some_and(|v| !v.is_empty()));
+            s.with_distinct_id += u64::from(r.distinct_id.as_ref().is_some_and(|v| !v.is_empty()));
+            s.with_trace += u64::from(!r.trace_id.is_empty());
+            if s.language.is_none()
+                && let Some(tether_model::AttrValue::String(language)) =
+                    r.resource_attributes.get(SDK_LANGUAGE_ATTRIBUTE)
+            {
+                s.language = Some(language.clone());
+            }
+        })?;
+        let mut services: Vec<ServiceLinking> = services.into_values().collect();
+        services.sort_by(|a, b| b.logs.cmp(&a.logs).then_with(|| a.service.cmp(&b.service)));
+        Ok(services)
+    }
+
+    pub(crate) fn sample(&self, keep: u32, limit: usize) -> StoreResult<Vec<LogSample>> {
+        let modulus = i64::from(SAMPLE_MODULUS);
+        let logs = self.newest(limit, None, |l| l.id.0.rem_euclid(modulus) < i64::from(keep))?;
+        Ok(logs
+            .into_iter()
+            .map(|l| LogSample {
+                id: l.id,
+                timestamp_ns: l.record.timestamp_ns,
+                severity: l.record.severity,
+                service: l.record.service,
+                body: l.record.body,
+                session_id: l.record.session_id,
+                distinct_id: l.record.distinct_id,
+            })
+            .collect())
+    }
+
+    pub(crate) fn tail(&self, after: LogId, limit: usize) -> StoreResult<Vec<StoredLog>> {
+        let mut logs = Vec::new();
+        for (place, meta, seq) in self.blocks() {
+            if meta.max_id > after.0 {
+                let read = self.view.read(place, seq)?;
+                logs.extend(read.into_iter().filter(|l| l.id > after && self.matcher.holds(l)));
+            }
+        }
+        logs.sort_by_key(|l| l.id);
+        logs.truncate(limit);
+        Ok(logs)
+    }
+}
+
+/// Sorts by (time, id), newest first: the order of pages.
+fn newest_first(logs: &mut [StoredLog]) {
+    logs.sort_unstable_by_key(|l| std::cmp::Reverse((l.record.timestamp_ns, l.id.0)));
+}
