@@ -28,17 +28,17 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
-    pub(crate) fn add_service(&mut self, service: &str) {
+    pub(crate) fn add_service(&mut self, service: &str, logs: u64) {
         match self.services.get_mut(service) {
-            Some(n) => *n += 1,
+            Some(n) => *n += logs,
             None => {
-                self.services.insert(service.to_owned(), 1);
+                self.services.insert(service.to_owned(), logs);
             }
         }
     }
 
-    pub(crate) fn add_severity(&mut self, code: u8) {
-        *self.severities.entry(code).or_default() += 1;
+    pub(crate) fn add_severity(&mut self, code: u8, logs: u64) {
+        *self.severities.entry(code).or_default() += logs;
     }
 
     /// Counts a log's attribute `key` and its value (`None`: a value facets do not offer).

@@ -26,6 +26,8 @@ pub mod layout {
     pub const ANALYTICS: &str = "analytics.duckdb";
     pub const METADATA: &str = "metadata.sqlite";
     pub const BLOBS: &str = "blobs";
+    /// The row store's logs (see `RowStore`), when the server keeps logs there.
+    pub const LOGS: &str = "logs";
 }
 
 /// The embedded stores of one data directory.

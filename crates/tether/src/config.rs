@@ -152,6 +152,19 @@ pub(crate) struct StorageConfig {
     /// The most memory the embedded DuckDB takes (cache, sorts, checkpoints) before it
     /// spills to disk; raise it for faster wide queries on a larger machine.
     pub duckdb_memory: ByteSize,
+    /// Where the embedded backend keeps logs (without `clickhouse_url`).
+    pub embedded_logs: EmbeddedLogs,
+}
+
+/// The embedded log stores. Switching does not move logs: each reads only its own files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum EmbeddedLogs {
+    /// In DuckDB beside events and recordings (`analytics.duckdb`).
+    #[default]
+    Duckdb,
+    /// In the row store (`logs/`): blocks read by position, lookups by index.
+    Rows,
 }
 
 impl Default for StorageConfig {
@@ -162,6 +175,7 @@ impl Default for StorageConfig {
             clickhouse_url: None,
             metadata_cache_ttl_ms: tether_store::DEFAULT_METADATA_CACHE_TTL.as_millis() as u64,
             duckdb_memory: ByteSize(tether_store_embedded::DEFAULT_DUCKDB_MEMORY),
+            embedded_logs: EmbeddedLogs::default(),
         }
     }
 }
@@ -262,7 +276,7 @@ pub(crate) struct Overrides {
 
 /// Environment variables that configure the server (others named `TETHER_*` are refused,
 /// so a typo is not silently ignored).
-const ENV_KEYS: [&str; 14] = [
+const ENV_KEYS: [&str; 15] = [
     "TETHER_CONFIG",
     "TETHER_BEHIND_TLS_PROXY",
     "TETHER_HTTP_ADDR",
@@ -272,6 +286,7 @@ const ENV_KEYS: [&str; 14] = [
     "TETHER_BLOB_URL",
     "TETHER_CLICKHOUSE_URL",
     "TETHER_METADATA_CACHE_TTL_MS",
+    "TETHER_EMBEDDED_LOGS",
     "TETHER_OPERATOR_KEY",
     "TETHER_PUBLIC_URL",
     // Read at first start only, by the bootstrap.
@@ -325,6 +340,13 @@ pub(crate) fn load(cli: &Overrides, env: &HashMap<String, String>) -> anyhow::Re
         config.storage.metadata_cache_ttl_ms = v
             .parse()
             .with_context(|| format!("TETHER_METADATA_CACHE_TTL_MS: not a number of milliseconds: {v:?}"))?;
+    }
+    if let Some(v) = env.get("TETHER_EMBEDDED_LOGS") {
+        config.storage.embedded_logs = match v.as_str() {
+            "duckdb" => EmbeddedLogs::Duckdb,
+            "rows" => EmbeddedLogs::Rows,
+            other => bail!("TETHER_EMBEDDED_LOGS: expected duckdb or rows, not {other:?}"),
+        };
     }
     config.http_addr = cli.http_addr.unwrap_or(config.http_addr);
     config.grpc_addr = cli.grpc_addr.unwrap_or(config.grpc_addr);

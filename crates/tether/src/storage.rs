@@ -9,10 +9,10 @@ use tether_server::Stores;
 use tether_store::BlobStore;
 use tether_store_blob::ObjectBlobs;
 use tether_store_clickhouse::ClickAnalytics;
-use tether_store_embedded::{DuckAnalytics, layout};
+use tether_store_embedded::{DuckAnalytics, RowSettings, RowStore, layout};
 use tether_store_sql::SqlMeta;
 
-use crate::config::Config;
+use crate::config::{Config, EmbeddedLogs};
 
 /// Metadata connections one Tether process keeps to PostgreSQL.
 const POSTGRES_CONNECTIONS: u32 = 16;
@@ -116,11 +116,24 @@ impl Storage {
 
         let ttl = std::time::Duration::from_millis(config.storage.metadata_cache_ttl_ms);
         let (meta, blobs): (Arc<SqlMeta>, Arc<dyn BlobStore>) = (Arc::new(meta), Arc::new(blobs));
-        let stores = match analytics {
+        let mut stores = match analytics {
             Analytics::Duck(duck) => Stores::new(duck, meta, blobs),
             Analytics::ClickHouse(ch) => Stores::new(ch, meta, blobs),
         }
         .with_metadata_cache(ttl);
+        if duck.is_some() && config.storage.embedded_logs == EmbeddedLogs::Rows {
+            let dir = data_dir.join(layout::LOGS);
+            let rows = RowStore::open(&dir, RowSettings::default())
+                .await
+                .with_context(|| format!("cannot open {}", dir.display()))?;
+            stores.logs = Arc::new(rows.clone());
+            stores.log_writer = Arc::new(rows);
+            described[0] = ("Logs", format!("row store {}", dir.display()));
+            described.insert(
+                1,
+                ("Events, replays", format!("DuckDB {}", data_dir.join(layout::ANALYTICS).display())),
+            );
+        }
         let uses_data_dir =
             duck.is_some() || config.storage.postgres_url.is_none() || config.storage.blob_url.is_none();
         Ok(Storage { stores, described, duck, uses_data_dir })

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 mod common;
 use common::{KEY, TOKEN, Tether};
 
-async fn start(data_dir: &std::path::Path) -> Tether {
-    let tether = common::spawn(data_dir, &[]);
+async fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Tether {
+    let tether = common::spawn(data_dir, env);
     common::healthy(&tether).await;
     tether
 }
@@ -35,9 +35,20 @@ fn request_id(batch: usize) -> String {
 
 #[tokio::test]
 async fn acknowledged_logs_survive_sigkill() {
+    survive_sigkill(&[]).await;
+}
+
+/// The same with the logs in the row store: 140,000 logs are two full segment files (the
+/// first trains the dictionary) and the rest in the write-ahead file.
+#[tokio::test]
+async fn acknowledged_logs_survive_sigkill_in_the_row_store() {
+    survive_sigkill(&[("TETHER_EMBEDDED_LOGS", "rows")]).await;
+}
+
+async fn survive_sigkill(env: &[(&str, &str)]) {
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
-    let mut tether = start(dir.path()).await;
+    let mut tether = start(dir.path(), env).await;
     for batch in 0..70 {
         let resp = client
             .post(format!("{}/v1/logs", tether.base))
@@ -52,7 +63,7 @@ async fn acknowledged_logs_survive_sigkill() {
     tether.child.wait().unwrap();
     drop(tether);
 
-    let tether = start(dir.path()).await;
+    let tether = start(dir.path(), env).await;
     let url = format!("{}/api/projects/1/logs/histogram?from=-1h&session_id=durable-session", tether.base);
     let histogram: Value = client.get(url).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
     let stored: u64 =

@@ -104,10 +104,10 @@ fn utf8(column: &ArrayRef) -> StoreResult<StringArray> {
 fn add<'a>(tally: &mut Tally, c: &'a SampleColumns) {
     for row in 0..c.keys.len() {
         if c.service.is_valid(row) {
-            tally.add_service(c.service.value(row));
+            tally.add_service(c.service.value(row), 1);
         }
         if c.severity.is_valid(row) {
-            tally.add_severity(c.severity.value(row));
+            tally.add_severity(c.severity.value(row), 1);
         }
         let types = if c.types.is_valid(row) { c.types.value(row).as_bytes() } else { &[] };
         let id = |column: &'a StringArray| column.is_valid(row).then(|| column.value(row));

@@ -190,17 +190,21 @@ pub(crate) fn encode(logs: &[StoredLog]) -> StoreResult<Vec<u8>> {
     for stream in [&s.numbers, &s.texts, &s.bodies, &s.people, &s.traces] {
         put_bytes(&mut out, stream);
     }
-    put_unsigned(&mut out, s.services.len() as u64);
-    s.services.iter().for_each(|service| put_bytes(&mut out, service.as_bytes()));
-    put_unsigned(&mut out, s.key_lists.len() as u64);
+    // The tables as one length-prefixed part: a reader that keeps no log of the block
+    // steps over them without building them.
+    let mut tables = Vec::new();
+    put_unsigned(&mut tables, s.services.len() as u64);
+    s.services.iter().for_each(|service| put_bytes(&mut tables, service.as_bytes()));
+    put_unsigned(&mut tables, s.key_lists.len() as u64);
     for list in &s.key_lists {
-        put_unsigned(&mut out, list.len() as u64);
-        list.iter().for_each(|key| put_bytes(&mut out, key.as_bytes()));
+        put_unsigned(&mut tables, list.len() as u64);
+        list.iter().for_each(|key| put_bytes(&mut tables, key.as_bytes()));
     }
     for table in [&s.resources, &s.scopes] {
-        put_unsigned(&mut out, table.len() as u64);
-        table.iter().for_each(|attributes| put_attributes(&mut out, attributes));
+        put_unsigned(&mut tables, table.len() as u64);
+        table.iter().for_each(|attributes| put_attributes(&mut tables, attributes));
     }
+    put_bytes(&mut out, &tables);
     put_unsigned(&mut out, s.values.len() as u64);
     for (key, values) in &s.values {
         put_bytes(&mut out, key.as_bytes());
@@ -248,6 +252,14 @@ fn read_optional(r: &mut Reader) -> StoreResult<Option<String>> {
     }
 }
 
+/// Steps over what [`put_optional`] wrote.
+fn read_optional_len(r: &mut Reader) -> StoreResult<()> {
+    match r.unsigned()? {
+        0 => Ok(()),
+        n => r.take(n as usize - 1).map(drop),
+    }
+}
+
 fn read_hex(r: &mut Reader, bytes: usize) -> StoreResult<String> {
     match r.byte()? {
         0 => Ok(String::new()),
@@ -263,8 +275,57 @@ fn table<'a, T>(
     (0..n).map(|_| item(r)).collect()
 }
 
+/// The values of attribute `key`.
+fn stream<'v, 'a>(values: &'v mut [(String, Reader<'a>)], key: &str) -> StoreResult<&'v mut Reader<'a>> {
+    values.iter_mut().find(|(k, _)| k == key).map(|(_, r)| r).ok_or_else(corrupt)
+}
+
+/// Steps over a value [`put_value`] wrote.
+fn skip_value(r: &mut Reader) -> StoreResult<()> {
+    match r.byte()? {
+        tag::STRING | tag::BYTES => drop(r.bytes()?),
+        tag::INT => drop(r.signed()?),
+        tag::DOUBLE => drop(r.array::<8>()?),
+        tag::ARRAY => {
+            for _ in 0..r.unsigned()? {
+                skip_value(r)?;
+            }
+        }
+        tag::KV_LIST => {
+            for _ in 0..r.unsigned()? {
+                r.bytes()?;
+                skip_value(r)?;
+            }
+        }
+        tag::TRUE | tag::FALSE | tag::EMPTY | tag::SESSION | tag::PERSON => {}
+        _ => return Err(corrupt()),
+    }
+    Ok(())
+}
+
 /// The logs of a block [`encode`] wrote, in the order they were given.
 pub(crate) fn decode(bytes: &[u8], project_id: ProjectId) -> StoreResult<Vec<StoredLog>> {
+    decode_where(bytes, project_id, |_| true)
+}
+
+/// What [`decode_where`] shows of a log before building it.
+pub(crate) struct Peek<'a> {
+    /// Its place in the block.
+    pub(crate) index: usize,
+    pub(crate) id: i64,
+    pub(crate) timestamp_ns: i64,
+    pub(crate) body: &'a str,
+}
+
+/// The logs of a block for which `keep` holds, in the order they were given. Which are
+/// kept is decided from the times, ids and bodies alone; a block keeping none is left
+/// there, and the others are stepped over without being built (a trace's 8 logs, or the
+/// few whose body holds a text, from blocks of 32).
+pub(crate) fn decode_where(
+    bytes: &[u8],
+    project_id: ProjectId,
+    mut keep: impl FnMut(&Peek) -> bool,
+) -> StoreResult<Vec<StoredLog>> {
     let mut r = Reader::new(bytes);
     let count = r.unsigned()? as usize;
     let mut numbers = Reader::new(r.bytes()?);
@@ -272,14 +333,30 @@ pub(crate) fn decode(bytes: &[u8], project_id: ProjectId) -> StoreResult<Vec<Sto
     let mut bodies = Reader::new(r.bytes()?);
     let mut people = Reader::new(r.bytes()?);
     let mut traces = Reader::new(r.bytes()?);
-    let services = table(&mut r, |r| r.text())?;
-    let key_lists = table(&mut r, |r| table(r, |r| r.text()))?;
-    let resources = table(&mut r, |r| read_attributes(r).map(Arc::new))?;
-    let scopes = table(&mut r, |r| read_attributes(r).map(Arc::new))?;
+    let mut tables = Reader::new(r.bytes()?);
+    let mut kept = Vec::with_capacity(count.min(1 << 16));
+    {
+        let (mut numbers, mut bodies) = (numbers.clone(), bodies.clone());
+        let (mut id, mut ts) = (0i64, 0i64);
+        for index in 0..count {
+            id = id.wrapping_add(numbers.signed()?);
+            ts = ts.wrapping_add(numbers.signed()?);
+            skip_numbers(&mut numbers)?;
+            let body = std::str::from_utf8(bodies.bytes()?).map_err(|_| corrupt())?;
+            kept.push(keep(&Peek { index, id, timestamp_ns: ts, body }));
+        }
+    }
+    if !kept.contains(&true) {
+        return Ok(Vec::new());
+    }
+    let services = table(&mut tables, |r| r.text())?;
+    let key_lists = table(&mut tables, |r| table(r, |r| r.text()))?;
+    let resources = table(&mut tables, |r| read_attributes(r).map(Arc::new))?;
+    let scopes = table(&mut tables, |r| read_attributes(r).map(Arc::new))?;
     let mut values = table(&mut r, |r| Ok((r.text()?, Reader::new(r.bytes()?))))?;
     let (mut id, mut ts) = (0i64, 0i64);
-    let mut logs = Vec::with_capacity(count.min(1 << 16));
-    for _ in 0..count {
+    let mut logs = Vec::new();
+    for keep in kept {
         let n = &mut numbers;
         id = id.wrapping_add(n.signed()?);
         ts = ts.wrapping_add(n.signed()?);
@@ -287,17 +364,36 @@ pub(crate) fn decode(bytes: &[u8], project_id: ProjectId) -> StoreResult<Vec<Sto
         let severity = Severity::from_code(n.byte()?).ok_or_else(corrupt)?;
         let severity_number = i32::try_from(n.signed()?).map_err(|_| corrupt())?;
         let trace_flags = u32::try_from(n.unsigned()?).map_err(|_| corrupt())?;
-        let mut index = || n.unsigned().map(|i| i as usize);
-        let (service, keys, resource, scope) = (index()?, index()?, index()?, index()?);
+        let mut table_index = || n.unsigned().map(|i| i as usize);
+        let (service, key_list, resource, scope) =
+            (table_index()?, table_index()?, table_index()?, table_index()?);
+        let body = bodies.bytes()?;
+        let key_list = key_lists.get(key_list).ok_or_else(corrupt)?;
+        if !keep {
+            for _ in 0..4 {
+                texts.bytes()?;
+            }
+            read_optional_len(&mut people)?;
+            read_optional_len(&mut people)?;
+            for bytes in [16, 8] {
+                if traces.byte()? != 0 {
+                    traces.take(bytes)?;
+                }
+            }
+            for key in key_list {
+                skip_value(stream(&mut values, key)?)?;
+            }
+            continue;
+        }
         let t = &mut texts;
         let (severity_text, event_name, scope_name, scope_version) =
             (t.text()?, t.text()?, t.text()?, t.text()?);
         let (session_id, distinct_id) = (read_optional(&mut people)?, read_optional(&mut people)?);
         let (trace_id, span_id) = (read_hex(&mut traces, 16)?, read_hex(&mut traces, 8)?);
-        let mut attributes = Vec::new();
-        for key in key_lists.get(keys).ok_or_else(corrupt)? {
-            let stream = values.iter_mut().find(|(k, _)| k == key).ok_or_else(corrupt)?;
-            attributes.push((key.clone(), read_value(&mut stream.1, [&session_id, &distinct_id])?));
+        let mut attributes = Vec::with_capacity(key_list.len());
+        for key in key_list {
+            attributes
+                .push((key.clone(), read_value(stream(&mut values, key)?, [&session_id, &distinct_id])?));
         }
         let record = LogRecord {
             project_id,
@@ -307,7 +403,7 @@ pub(crate) fn decode(bytes: &[u8], project_id: ProjectId) -> StoreResult<Vec<Sto
             severity_text,
             severity_number,
             service: services.get(service).ok_or_else(corrupt)?.clone(),
-            body: bodies.text()?,
+            body: String::from_utf8(body.to_vec()).map_err(|_| corrupt())?,
             session_id,
             distinct_id,
             trace_id,
@@ -323,6 +419,16 @@ pub(crate) fn decode(bytes: &[u8], project_id: ProjectId) -> StoreResult<Vec<Sto
         logs.push(StoredLog { id: LogId(id), record });
     }
     Ok(logs)
+}
+
+/// Steps over a log's numbers after its id and time (see [`Streams::numbers`]).
+fn skip_numbers(n: &mut Reader) -> StoreResult<()> {
+    n.signed()?;
+    n.byte()?;
+    for _ in 0..6 {
+        n.unsigned()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -381,6 +487,8 @@ mod tests {
         ];
         let bytes = encode(&logs).unwrap();
         assert_eq!(decode(&bytes, 7).unwrap(), logs);
+        let some = decode_where(&bytes, 7, |p| p.id != 12 && p.body.len() < 10).unwrap();
+        assert_eq!(some, [logs[0].clone(), logs[2].clone()], "the logs kept, the others stepped over");
     }
 
     #[test]

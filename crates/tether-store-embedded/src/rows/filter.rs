@@ -5,6 +5,7 @@
 //! number comparison casts that text, and a test of a missing field or attribute is false.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use regex::Regex;
 use tether_model::{AttrValue, Attributes};
@@ -43,6 +44,8 @@ enum Test {
     Contains(String),
     ContainsFolded(String),
     Pattern(Regex, Vec<String>),
+    /// The body contains each word (what a pattern's match must).
+    Words(Vec<String>),
     Equals(Field, Option<String>),
     Present(Field),
     Severity(Compare, u8),
@@ -69,6 +72,18 @@ pub(crate) struct Matcher {
     /// `Some(None)`: a trace filter no log can match.
     trace_id: Option<Option<String>>,
     query: Option<Expr>,
+    /// The body tests every match passes (see [`LogExpr::required`]): checked on a log's
+    /// body before the rest of it is read.
+    body_tests: Vec<Test>,
+}
+
+/// The body contains `text`, case-insensitively (text without letters has no case).
+fn body_test(text: &str) -> Test {
+    if text.chars().any(char::is_alphabetic) {
+        Test::ContainsFolded(text.to_lowercase())
+    } else {
+        Test::Contains(text.to_owned())
+    }
 }
 
 fn compile(expr: &LogExpr) -> StoreResult<Expr> {
@@ -77,10 +92,7 @@ fn compile(expr: &LogExpr) -> StoreResult<Expr> {
         LogExpr::Or(parts) => Expr::Any(parts.iter().map(compile).collect::<StoreResult<_>>()?),
         LogExpr::Not(inner) => Expr::Not(Box::new(compile(inner)?)),
         LogExpr::Match(condition) => Expr::Test(match condition {
-            Condition::Body(t) if t.chars().any(char::is_alphabetic) => {
-                Test::ContainsFolded(t.to_lowercase())
-            }
-            Condition::Body(t) => Test::Contains(t.clone()),
+            Condition::Body(t) => body_test(t),
             Condition::Pattern { regex, words } => {
                 let regex = Regex::new(regex)
                     .map_err(|e| StoreError::new(ErrorKind::InvalidInput, format!("bad pattern: {e}")))?;
@@ -118,14 +130,45 @@ fn field(log: &StoredLog, field: Field) -> Option<&str> {
     Some(text)
 }
 
+thread_local! {
+    /// Where ASCII bodies are lower-cased to be searched, reused.
+    static LOWERED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `lower(body)` contains `needle` (lower-cased already). An ASCII body (most) is
+/// lower-cased into a reused buffer, others through `to_lowercase`.
+fn contains_folded(body: &str, needle: &str) -> bool {
+    if !body.is_ascii() {
+        return body.to_lowercase().contains(needle);
+    }
+    LOWERED.with_borrow_mut(|lowered| {
+        lowered.clear();
+        lowered.extend(body.bytes().map(|b| b.to_ascii_lowercase()));
+        memchr::memmem::find(lowered, needle.as_bytes()).is_some()
+    })
+}
+
+fn has_words(body: &str, words: &[String]) -> bool {
+    words.iter().all(|w| body.contains(w.as_str()))
+}
+
 impl Test {
+    /// The tests of bodies alone (the others hold here).
+    fn holds_on_body(&self, body: &str) -> bool {
+        match self {
+            Test::Contains(t) => body.contains(t.as_str()),
+            Test::ContainsFolded(t) => contains_folded(body, t),
+            Test::Words(words) => has_words(body, words),
+            Test::Pattern(regex, words) => has_words(body, words) && regex.is_match(body),
+            _ => true,
+        }
+    }
+
     fn holds(&self, log: &StoredLog) -> bool {
         let r = &log.record;
         match self {
-            Test::Contains(t) => r.body.contains(t.as_str()),
-            Test::ContainsFolded(t) => r.body.to_lowercase().contains(t.as_str()),
-            Test::Pattern(regex, words) => {
-                words.iter().all(|w| r.body.contains(w.as_str())) && regex.is_match(&r.body)
+            Test::Contains(_) | Test::ContainsFolded(_) | Test::Words(_) | Test::Pattern(..) => {
+                self.holds_on_body(&r.body)
             }
             Test::Equals(f, v) => v.as_deref().is_some_and(|v| field(log, *f) == Some(v)),
             Test::Present(f) => field(log, *f).is_some_and(|v| !v.is_empty()),
@@ -165,7 +208,22 @@ impl Matcher {
             distinct_ids: filter.distinct_ids.clone(),
             trace_id: filter.trace_id.as_deref().map(trace_hex),
             query: filter.query.as_ref().map(compile).transpose()?,
+            body_tests: filter
+                .query
+                .iter()
+                .flat_map(LogExpr::required)
+                .filter_map(|c| match c {
+                    Condition::Body(t) => Some(body_test(t)),
+                    Condition::Pattern { words, .. } => Some(Test::Words(words.clone())),
+                    _ => None,
+                })
+                .collect(),
         })
+    }
+
+    /// Whether a log with this body may match (the filter's required body tests hold).
+    pub(crate) fn body_may_match(&self, body: &str) -> bool {
+        self.body_tests.iter().all(|t| t.holds_on_body(body))
     }
 
     /// Whether the log matches (its project is the caller's to check).

@@ -13,10 +13,13 @@
 
 mod api;
 mod codec;
+mod counts;
 mod files;
 mod filter;
 mod read;
 mod segment;
+#[cfg(test)]
+mod tests;
 mod varint;
 mod wal;
 
@@ -29,6 +32,8 @@ use tether_store::{StoreError, StoreResult, StoredLog};
 
 use crate::id_index::IdIndex;
 use crate::text_index::TextIndex;
+use codec::Peek;
+use counts::Counts;
 use files::{io_err, replace_file, sync_dir};
 use segment::{BLOCK_LOGS, Block, BlockMeta, Bytes, Dictionary, Segment};
 use varint::{Reader, put_signed, put_unsigned};
@@ -67,6 +72,9 @@ pub(crate) struct View {
     open_seq: u64,
     /// The logs after them (fewer than a block).
     tail: Arc<Vec<StoredLog>>,
+    /// The open segment's full blocks' logs per minute, severity and service.
+    open_counts: Arc<Counts>,
+    open_min_ts: i64,
     dictionary: Option<Arc<Dictionary>>,
     /// Increasing `upto_seq`, decreasing `before_ns` (a cut another covers is dropped).
     cuts: Arc<Vec<Cut>>,
@@ -113,19 +121,57 @@ impl View {
 
     /// The logs of a block that are not deleted, in append order.
     pub(crate) fn read(&self, place: Place, first_seq: u64) -> StoreResult<Vec<StoredLog>> {
-        let mut logs = match place {
-            Place::Segment(s, b) => self.segments[s].read(&self.segments[s].blocks[b], self.project_id)?,
-            Place::Open(b) => segment::read_open(&self.open[b], self.dictionary.as_deref(), self.project_id)?,
-            Place::Tail => self.tail.to_vec(),
-        };
-        if self.cuts.last().is_some_and(|c| c.upto_seq > first_seq) {
-            let mut seq = first_seq;
-            logs.retain(|log| {
-                seq += 1;
-                log.record.timestamp_ns >= self.cut_before(seq - 1)
-            });
+        self.read_where(place, first_seq, |_| true)
+    }
+
+    /// The logs of a block that are not deleted and `keep` keeps, in append order.
+    pub(crate) fn read_where(
+        &self,
+        place: Place,
+        first_seq: u64,
+        mut keep: impl FnMut(&Peek) -> bool,
+    ) -> StoreResult<Vec<StoredLog>> {
+        let cut = self.cuts.last().is_some_and(|c| c.upto_seq > first_seq);
+        let keep =
+            |p: &Peek| (!cut || p.timestamp_ns >= self.cut_before(first_seq + p.index as u64)) && keep(p);
+        match place {
+            Place::Segment(s, b) => self.segments[s].read(&self.segments[s].blocks[b], self.project_id, keep),
+            Place::Open(b) => {
+                segment::read_open(&self.open[b], self.dictionary.as_deref(), self.project_id, keep)
+            }
+            Place::Tail => {
+                let mut keep = keep;
+                let mut kept = Vec::new();
+                for (index, l) in self.tail.iter().enumerate() {
+                    let peek =
+                        Peek { index, id: l.id.0, timestamp_ns: l.record.timestamp_ns, body: &l.record.body };
+                    if keep(&peek) {
+                        kept.push(l.clone());
+                    }
+                }
+                Ok(kept)
+            }
         }
-        Ok(logs)
+    }
+
+    /// The per-minute counts of the logs of a block, when they stand for them: not for
+    /// the tail (counted when read), nor where a cut hides some logs the counts include.
+    pub(crate) fn counts_of(&self, place: Place) -> Option<&Counts> {
+        let (counts, first_seq, min_ts) = match place {
+            Place::Segment(s, _) => {
+                let segment = &self.segments[s];
+                (&segment.counts, segment.first_seq, segment.min_ts)
+            }
+            Place::Open(_) => (&*self.open_counts, self.open_seq, self.open_min_ts),
+            Place::Tail => return None,
+        };
+        (self.cut_before(first_seq) <= min_ts).then_some(counts)
+    }
+
+    /// Every set of counts that stands for its logs (see [`View::counts_of`]).
+    pub(crate) fn counted(&self) -> impl Iterator<Item = &Counts> {
+        let segments = (0..self.segments.len()).map(|s| Place::Segment(s, 0));
+        segments.chain([Place::Open(0)]).filter_map(|place| self.counts_of(place))
     }
 
     /// The blocks that may hold a log with this id (and time, when known).
@@ -163,6 +209,7 @@ struct Writer {
     open: Vec<Block>,
     open_seq: u64,
     tail: Vec<StoredLog>,
+    open_counts: Arc<Counts>,
     dictionary: Option<Arc<Dictionary>>,
     cuts: Vec<Cut>,
     /// Every block's ids are above those of the blocks before (see [`View::sorted`]).
@@ -257,6 +304,7 @@ impl Rows {
             open: Vec::new(),
             open_seq,
             tail: Vec::new(),
+            open_counts: Arc::default(),
             dictionary,
             cuts,
             sorted,
@@ -409,6 +457,8 @@ impl Writer {
             open: Arc::new(self.open.clone()),
             open_seq: self.open_seq,
             tail: Arc::new(self.tail.clone()),
+            open_counts: self.open_counts.clone(),
+            open_min_ts: segment::min_ts(&self.open),
             dictionary: self.dictionary.clone(),
             cuts: Arc::new(self.cuts.clone()),
             sorted: self.sorted && self.tail.iter().all(|l| l.id.0 > self.max_id),
@@ -423,6 +473,7 @@ impl Writer {
             let rest = self.tail.split_off(BLOCK_LOGS);
             let full = std::mem::replace(&mut self.tail, rest);
             let meta = BlockMeta::of(&full);
+            Arc::make_mut(&mut self.open_counts).add(&full);
             self.sorted &= meta.min_id > self.max_id;
             self.max_id = self.max_id.max(meta.max_id);
             let raw = codec::encode(&full)?;
@@ -456,7 +507,8 @@ impl Writer {
                 self.dictionary = Some(Arc::new(Dictionary::new(1, &bytes)));
             }
         }
-        let segment = Segment::write(&self.dir, self.open_seq, &self.open, self.dictionary.clone())?;
+        let counts = std::mem::take(Arc::make_mut(&mut self.open_counts));
+        let segment = Segment::write(&self.dir, self.open_seq, &self.open, self.dictionary.clone(), counts)?;
         self.open_seq += (self.open.len() * BLOCK_LOGS) as u64;
         self.open.clear();
         self.segments.push(Arc::new(segment));

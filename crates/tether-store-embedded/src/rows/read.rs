@@ -7,12 +7,13 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use tether_model::LogId;
+use tether_model::{LogId, Severity};
 use tether_store::{
     Breakdown, Facets, Histogram, HistogramBucket, LogFilter, LogPage, LogSample, LogSummary, PageCursor,
     SAMPLE_MODULUS, SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit, StoreError, StoreResult, StoredLog,
 };
 
+use super::counts::MINUTE_NS;
 use super::filter::{Matcher, attribute_text};
 use super::segment::BlockMeta;
 use super::{Place, View};
@@ -94,11 +95,16 @@ impl<'a> Reading<'a> {
         }
         let mut logs = Vec::new();
         for (place, (seq, wanted)) in places {
-            let read = self.view.read(place, seq)?;
-            logs.extend(read.into_iter().filter(|l| wanted.contains(&l.id.0) && self.matcher.holds(l)));
+            let read = self.view.read_where(place, seq, |p| wanted.contains(&p.id))?;
+            logs.extend(read.into_iter().filter(|l| self.matcher.holds(l)));
         }
         newest_first(&mut logs);
         Ok(Some((logs, found.more)))
+    }
+
+    /// The logs of a block whose body may match (the rest of a log is read only then).
+    fn read(&self, place: Place, seq: u64) -> StoreResult<Vec<StoredLog>> {
+        self.view.read_where(place, seq, |p| self.matcher.body_may_match(p.body))
     }
 
     /// Calls `f` with every match (in no particular order).
@@ -108,7 +114,7 @@ impl<'a> Reading<'a> {
             return Ok(());
         }
         for (place, _, seq) in self.blocks() {
-            for log in self.view.read(place, seq)? {
+            for log in self.read(place, seq)? {
                 if self.matcher.holds(&log) {
                     f(&log);
                 }
@@ -145,7 +151,7 @@ impl<'a> Reading<'a> {
             if upper.is_some_and(|(ts, _)| meta.min_ts > ts) || lowest.is_some_and(|ts| meta.max_ts < ts) {
                 continue;
             }
-            for log in self.view.read(place, seq)? {
+            for log in self.read(place, seq)? {
                 let key = (log.record.timestamp_ns, log.id.0);
                 if upper.is_none_or(|u| key < u) && self.matcher.holds(&log) && also(&log) {
                     kept.push(log);
@@ -172,25 +178,64 @@ impl<'a> Reading<'a> {
 
     pub(crate) fn get(&self, id: LogId) -> StoreResult<Option<StoredLog>> {
         for (place, seq) in self.view.places_of(id.0, None) {
-            if let Some(log) = self.view.read(place, seq)?.into_iter().find(|l| l.id == id) {
+            if let Some(log) = self.view.read_where(place, seq, |p| p.id == id.0)?.pop() {
                 return Ok(Some(log));
             }
         }
         Ok(None)
     }
 
+    /// Calls `add(bucket start, severity code, service, logs)` for every match: from the
+    /// per-minute counts where they answer the filter (time, severity and service alone,
+    /// whole minutes, buckets of whole minutes), from the logs elsewhere.
+    fn count(&self, bucket_ns: i64, mut add: impl FnMut(i64, u8, &str, u64)) -> StoreResult<()> {
+        let bucket = |ts: i64| ts.div_euclid(bucket_ns) * bucket_ns;
+        if self.filter.narrower_than_counts() || bucket_ns % MINUTE_NS != 0 {
+            return self.each_match(|log| {
+                add(bucket(log.record.timestamp_ns), log.record.severity.code(), &log.record.service, 1)
+            });
+        }
+        let f = self.filter;
+        let first_minute = f.from_ns.div_euclid(MINUTE_NS) * MINUTE_NS;
+        let whole_from =
+            if first_minute == f.from_ns { first_minute } else { first_minute.saturating_add(MINUTE_NS) };
+        let whole_to = f.to_ns.div_euclid(MINUTE_NS) * MINUTE_NS;
+        let wanted = |code: u8, service: &str| {
+            (f.severities.is_empty() || f.severities.iter().any(|s| s.code() == code))
+                && (f.services.is_empty() || f.services.iter().any(|s| s == service))
+        };
+        for counts in self.view.counted() {
+            for (minute, code, service, n) in counts.between(whole_from, whole_to) {
+                if wanted(code, service) {
+                    add(bucket(minute), code, service, n);
+                }
+            }
+        }
+        let in_counts = |ts: i64| whole_from <= ts && ts < whole_to;
+        for (place, meta, seq) in self.blocks() {
+            let counted = self.view.counts_of(place).is_some();
+            if counted && in_counts(meta.min_ts) && in_counts(meta.max_ts) {
+                continue;
+            }
+            for log in self.read(place, seq)? {
+                let ts = log.record.timestamp_ns;
+                if !(counted && in_counts(ts)) && self.matcher.holds(&log) {
+                    add(bucket(ts), log.record.severity.code(), &log.record.service, 1);
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn histogram(&self, bucket_ns: i64, breakdown: Breakdown) -> StoreResult<Histogram> {
         // Keyed by bucket, then severity code (0 by service), then name: the order of buckets.
-        let mut counts: BTreeMap<(i64, u8, Cow<'static, str>), u64> = BTreeMap::new();
-        self.each_match(|log| {
-            let start = log.record.timestamp_ns.div_euclid(bucket_ns) * bucket_ns;
+        let mut counts: BTreeMap<(i64, u8, Cow<'_, str>), u64> = BTreeMap::new();
+        self.count(bucket_ns, |start, code, service, n| {
             let key = match breakdown {
-                Breakdown::Severity => {
-                    (log.record.severity.code(), Cow::Borrowed(log.record.severity.as_str()))
-                }
-                Breakdown::Service => (0, Cow::Owned(log.record.service.clone())),
+                Breakdown::Severity => (code, Cow::Borrowed(severity_name(code))),
+                Breakdown::Service => (0, Cow::Owned(service.to_owned())),
             };
-            *counts.entry((start, key.0, key.1)).or_default() += 1;
+            *counts.entry((start, key.0, key.1)).or_default() += n;
         })?;
         let buckets = counts
             .into_iter()
@@ -199,23 +244,34 @@ impl<'a> Reading<'a> {
         Ok(Histogram { buckets, approximate: false })
     }
 
-    /// Services and severities counted over every match, attributes over the newest
-    /// [`FACET_SAMPLE`].
+    /// Attributes counted over the newest [`FACET_SAMPLE`] matches; services and
+    /// severities over every match when the per-minute counts answer the filter, else over
+    /// the same sample (`sampled` when it is full), as on DuckDB.
     pub(crate) fn facets(&self, max_keys: usize, max_values: usize) -> StoreResult<Facets> {
-        let mut totals = Tally::default();
-        self.each_match(|log| {
-            totals.add_service(&log.record.service);
-            totals.add_severity(log.record.severity.code());
-        })?;
+        let sample = self.newest(FACET_SAMPLE, None, |_| true)?;
         let mut tally = Tally::default();
-        for log in self.newest(FACET_SAMPLE, None, |_| true)? {
+        for log in &sample {
             for (key, value) in &log.record.attributes.0 {
                 tally.count(key, attribute_text(value).as_deref());
             }
         }
+        let exact = !self.filter.narrower_than_counts();
+        if exact {
+            // One bucket wider than the range, of whole minutes, so the counts answer.
+            let minutes =
+                (self.filter.to_ns.saturating_sub(self.filter.from_ns) / MINUTE_NS).saturating_add(2);
+            self.count(minutes.saturating_mul(MINUTE_NS), |_, code, service, n| {
+                tally.add_service(service, n);
+                tally.add_severity(code, n);
+            })?;
+        } else {
+            for log in &sample {
+                tally.add_service(&log.record.service, 1);
+                tally.add_severity(log.record.severity.code(), 1);
+            }
+        }
         let mut facets = tally.facets(max_keys, max_values);
-        let totals = totals.facets(0, 0);
-        (facets.services, facets.severities) = (totals.services, totals.severities);
+        facets.sampled = !exact && sample.len() >= FACET_SAMPLE;
         Ok(crate::facet_tally::ordered(facets))
     }
 
@@ -312,14 +368,20 @@ impl<'a> Reading<'a> {
         let mut logs = Vec::new();
         for (place, meta, seq) in self.blocks() {
             if meta.max_id > after.0 {
-                let read = self.view.read(place, seq)?;
-                logs.extend(read.into_iter().filter(|l| l.id > after && self.matcher.holds(l)));
+                let read = self
+                    .view
+                    .read_where(place, seq, |p| p.id > after.0 && self.matcher.body_may_match(p.body))?;
+                logs.extend(read.into_iter().filter(|l| self.matcher.holds(l)));
             }
         }
         logs.sort_by_key(|l| l.id);
         logs.truncate(limit);
         Ok(logs)
     }
+}
+
+fn severity_name(code: u8) -> &'static str {
+    Severity::from_code(code).map_or("", Severity::as_str)
 }
 
 /// Sorts by (time, id), newest first: the order of pages.

@@ -28,6 +28,7 @@ pub(crate) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// Reads what the `put_` functions wrote, front to back.
+#[derive(Clone)]
 pub(crate) struct Reader<'a> {
     rest: &'a [u8],
 }

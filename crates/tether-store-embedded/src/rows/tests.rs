@@ -1,0 +1,139 @@
+//! What a crash can leave of the row store's files, and that every acknowledged log is
+//! read back once from it: a write-ahead frame cut short, a crash between a segment's
+//! rename and the restart of the write-ahead file, segments compressed with the trained
+//! dictionary.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tether_model::{AttrValue, Attributes, LogId, LogRecord, Severity};
+use tether_store::{LogFilter, StoredLog};
+
+use super::read::Reading;
+use super::{Rows, Settings};
+
+const T0: i64 = 1_700_000_000_000_000_000;
+
+fn log(n: i64) -> StoredLog {
+    let body = format!(
+        "GET /api/orders/{} 200 in {} ms user={} region=eu-west-{}",
+        n * 7919 % 100_003,
+        n % 97,
+        n % 13,
+        n % 3
+    );
+    StoredLog {
+        id: LogId(1_000 + n),
+        record: LogRecord {
+            project_id: 1,
+            timestamp_ns: T0 + n * 1_000_000,
+            observed_timestamp_ns: T0 + n * 1_000_000,
+            severity: Severity::Info,
+            severity_text: String::new(),
+            severity_number: 9,
+            service: "api".into(),
+            body,
+            session_id: Some(format!("s-{}", n / 100)),
+            distinct_id: None,
+            trace_id: String::new(),
+            span_id: String::new(),
+            trace_flags: 0,
+            event_name: String::new(),
+            scope_name: String::new(),
+            scope_version: String::new(),
+            attributes: Attributes(vec![(
+                "request_id".into(),
+                AttrValue::String(format!("req-{:08}", n / 4)),
+            )]),
+            resource_attributes: Arc::new(Attributes::default()),
+            scope_attributes: Arc::new(Attributes::default()),
+        },
+    }
+}
+
+fn append(rows: &Rows, range: std::ops::Range<i64>) {
+    rows.append(range.map(log).collect()).expect("append");
+}
+
+/// Every log of project 1, oldest first by id.
+fn all(rows: &Rows) -> Vec<i64> {
+    let view = rows.view(1).expect("a project");
+    let filter = LogFilter::new(1, i64::MIN, i64::MAX);
+    let reading = Reading::new(&view, &filter, None, &rows.ids).expect("a reading");
+    let mut ids: Vec<i64> =
+        reading.search(1_000_000, None).expect("search").logs.iter().map(|l| l.id.0).collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn ids(range: std::ops::Range<i64>) -> Vec<i64> {
+    range.map(|n| 1_000 + n).collect()
+}
+
+fn wal(dir: &Path) -> std::path::PathBuf {
+    dir.join("p1").join("wal")
+}
+
+#[test]
+fn segments_with_a_trained_dictionary_read_back_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings { segment_blocks: 64 };
+    {
+        let rows = Rows::open(dir.path(), settings).unwrap();
+        for start in (0..5_000).step_by(700) {
+            append(&rows, start..(start + 700).min(5_000));
+        }
+        assert_eq!(all(&rows), ids(0..5_000));
+    }
+    assert!(dir.path().join("p1").join("dictionary-1.zstd").exists(), "the first segment trained one");
+    let rows = Rows::open(dir.path(), settings).unwrap();
+    assert_eq!(all(&rows), ids(0..5_000), "two segments of 2,048 and the rest replayed");
+    let view = rows.view(1).unwrap();
+    assert_eq!(view.segments.len(), 2);
+    assert!(view.segments.iter().all(|s| s.dictionary.is_some()));
+}
+
+#[test]
+fn a_write_ahead_frame_cut_short_is_dropped_and_appends_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings { segment_blocks: 64 };
+    {
+        let rows = Rows::open(dir.path(), settings).unwrap();
+        append(&rows, 0..10);
+        append(&rows, 10..20);
+    }
+    let file = std::fs::OpenOptions::new().write(true).open(wal(dir.path())).unwrap();
+    let len = file.metadata().unwrap().len();
+    file.set_len(len - 3).unwrap(); // the second frame's last bytes never reached the disk
+    drop(file);
+    {
+        let rows = Rows::open(dir.path(), settings).unwrap();
+        assert_eq!(all(&rows), ids(0..10), "the cut frame's append never returned");
+        append(&rows, 20..30);
+    }
+    let rows = Rows::open(dir.path(), settings).unwrap();
+    assert_eq!(all(&rows), ids(0..10).into_iter().chain(ids(20..30)).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_crash_between_sealing_a_segment_and_restarting_the_write_ahead_file_loses_and_repeats_nothing() {
+    let (dir, before) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let small = Settings { segment_blocks: 2 };
+    {
+        // The same appends into a store that never seals: its write-ahead file is what the
+        // sealing store's was just before its segment was written.
+        let rows = Rows::open(before.path(), Settings { segment_blocks: 1 << 20 }).unwrap();
+        append(&rows, 0..40);
+        append(&rows, 40..70);
+        let rows = Rows::open(dir.path(), small).unwrap();
+        append(&rows, 0..40);
+        append(&rows, 40..70);
+        assert_eq!(rows.view(1).unwrap().segments.len(), 1, "64 logs sealed, 6 after them");
+    }
+    std::fs::copy(wal(before.path()), wal(dir.path())).unwrap();
+    let rows = Rows::open(dir.path(), small).unwrap();
+    assert_eq!(all(&rows), ids(0..70), "the sealed logs are skipped in the old file");
+    drop(rows);
+    let rows = Rows::open(dir.path(), small).unwrap();
+    assert_eq!(all(&rows), ids(0..70), "and the file was restarted without them");
+}
