@@ -317,6 +317,13 @@ pub(crate) struct Peek<'a> {
     pub(crate) body: &'a str,
 }
 
+impl Peek<'_> {
+    /// What a built log shows (`index`: its place in its block).
+    pub(crate) fn of(index: usize, log: &StoredLog) -> Peek<'_> {
+        Peek { index, id: log.id.0, timestamp_ns: log.record.timestamp_ns, body: &log.record.body }
+    }
+}
+
 /// The logs of a block for which `keep` holds, in the order they were given. Which are
 /// kept is decided from the times, ids and bodies alone; a block keeping none is left
 /// there, and the others are stepped over without being built (a trace's 8 logs, or the

@@ -75,12 +75,22 @@ pub(crate) struct View {
     /// The open segment's full blocks' logs per minute, severity and service.
     open_counts: Arc<Counts>,
     open_min_ts: i64,
+    open_max_ts: i64,
     dictionary: Option<Arc<Dictionary>>,
     /// Increasing `upto_seq`, decreasing `before_ns` (a cut another covers is dropped).
     cuts: Arc<Vec<Cut>>,
     /// Every block's ids are above the previous block's (ids minted from the clock and
     /// appended in order), so a block is found by id with a binary search.
     sorted: bool,
+}
+
+/// A part of a view (a segment, the open segment) as [`View::blocks_where`] shows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Part {
+    pub(crate) min_ts: i64,
+    pub(crate) max_ts: i64,
+    /// Its per-minute counts stand for its logs (see [`View::counts_of`]).
+    pub(crate) counted: bool,
 }
 
 /// Where a block is, and the position of its first log.
@@ -99,16 +109,36 @@ impl View {
     /// Every block, oldest first, with its place, metadata and first position. The tail
     /// comes last with metadata of its logs.
     pub(crate) fn blocks(&self) -> impl DoubleEndedIterator<Item = (Place, BlockMeta, u64)> + '_ {
-        let sealed = self.segments.iter().enumerate().flat_map(|(s, segment)| {
+        self.blocks_where(|_| true)
+    }
+
+    /// The blocks of the parts (each segment, the open segment's blocks, the tail) that
+    /// `wanted` keeps, oldest first: a reader skips a segment by its times without looking
+    /// at its blocks.
+    pub(crate) fn blocks_where<'v>(
+        &'v self,
+        wanted: impl Fn(Part) -> bool + Copy + 'v,
+    ) -> impl DoubleEndedIterator<Item = (Place, BlockMeta, u64)> + 'v {
+        let sealed = self.segments.iter().enumerate().filter(move |(s, segment)| {
+            wanted(Part {
+                min_ts: segment.min_ts,
+                max_ts: segment.max_ts,
+                counted: self.counts_of(Place::Segment(*s, 0)).is_some(),
+            })
+        });
+        let sealed = sealed.flat_map(|(s, segment)| {
             segment.blocks.iter().enumerate().map(move |(b, block)| {
                 (Place::Segment(s, b), block.meta, segment.first_seq + (b * BLOCK_LOGS) as u64)
             })
         });
-        let open = self
-            .open
-            .iter()
-            .enumerate()
-            .map(|(b, block)| (Place::Open(b), block.meta, self.open_seq + (b * BLOCK_LOGS) as u64));
+        let open_part = Part {
+            min_ts: self.open_min_ts,
+            max_ts: self.open_max_ts,
+            counted: self.counts_of(Place::Open(0)).is_some(),
+        };
+        let open = self.open.iter().enumerate().filter(move |_| wanted(open_part));
+        let open =
+            open.map(|(b, block)| (Place::Open(b), block.meta, self.open_seq + (b * BLOCK_LOGS) as u64));
         let tail = (!self.tail.is_empty()).then(|| {
             (Place::Tail, BlockMeta::of(&self.tail), self.open_seq + (self.open.len() * BLOCK_LOGS) as u64)
         });
@@ -141,15 +171,8 @@ impl View {
             }
             Place::Tail => {
                 let mut keep = keep;
-                let mut kept = Vec::new();
-                for (index, l) in self.tail.iter().enumerate() {
-                    let peek =
-                        Peek { index, id: l.id.0, timestamp_ns: l.record.timestamp_ns, body: &l.record.body };
-                    if keep(&peek) {
-                        kept.push(l.clone());
-                    }
-                }
-                Ok(kept)
+                let kept = self.tail.iter().enumerate().filter(|(index, l)| keep(&Peek::of(*index, l)));
+                Ok(kept.map(|(_, l)| l.clone()).collect())
             }
         }
     }
@@ -459,6 +482,7 @@ impl Writer {
             tail: Arc::new(self.tail.clone()),
             open_counts: self.open_counts.clone(),
             open_min_ts: segment::min_ts(&self.open),
+            open_max_ts: segment::max_ts(&self.open),
             dictionary: self.dictionary.clone(),
             cuts: Arc::new(self.cuts.clone()),
             sorted: self.sorted && self.tail.iter().all(|l| l.id.0 > self.max_id),

@@ -9,17 +9,25 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use tether_model::{LogId, Severity};
 use tether_store::{
-    Breakdown, Facets, Histogram, HistogramBucket, LogFilter, LogPage, LogSample, LogSummary, PageCursor,
-    SAMPLE_MODULUS, SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit, StoreError, StoreResult, StoredLog,
+    Breakdown, Facets, Histogram, HistogramBucket, LogExpr, LogFilter, LogPage, LogSample, LogSummary,
+    PageCursor, SAMPLE_MODULUS, SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit, StoreError, StoreResult,
+    StoredLog,
 };
 
+use super::codec::Peek;
 use super::counts::MINUTE_NS;
 use super::filter::{Matcher, attribute_text};
-use super::segment::BlockMeta;
-use super::{Place, View};
+use super::segment::{BlockMeta, residue};
+use super::{Part, Place, View};
 use crate::facet_tally::{FACET_SAMPLE, Tally};
 use crate::id_index::{IdIndex, filter_keys};
 use crate::text_index::BlockSpan;
+
+/// A scan of a costly filter over more logs than this reads a sample (see [`Reading::step`]).
+const EXACT_SCAN_LOGS: u64 = 2_000_000;
+
+/// The logs of a piece a sampled scan reads or skips whole (64 blocks).
+const PIECE_LOGS: u64 = 2048;
 
 /// Index candidates beyond this many are not read one by one: the blocks are scanned.
 const MAX_INDEX_CANDIDATES: usize = 16_384;
@@ -61,8 +69,18 @@ impl<'a> Reading<'a> {
 
     /// The blocks a match can be in, oldest first.
     fn blocks(&self) -> impl DoubleEndedIterator<Item = (Place, BlockMeta, u64)> + '_ {
+        self.blocks_skipping(|_| false)
+    }
+
+    /// [`Reading::blocks`] but for the parts (segments, the open segment) `skip` says hold
+    /// no log wanted.
+    fn blocks_skipping(
+        &self,
+        skip: impl Fn(Part) -> bool + Copy + 'a,
+    ) -> impl DoubleEndedIterator<Item = (Place, BlockMeta, u64)> + '_ {
         let (from, to) = (self.filter.from_ns, self.filter.to_ns);
-        self.view.blocks().filter(move |(_, m, seq)| {
+        let parts = move |p: Part| p.max_ts >= from && p.min_ts < to && !skip(p);
+        self.view.blocks_where(parts).filter(move |(_, m, seq)| {
             m.overlaps(from, to)
                 && self.matcher.may_hold_severities(m.severities)
                 && !self.view.all_cut(m, *seq)
@@ -108,12 +126,17 @@ impl<'a> Reading<'a> {
     }
 
     /// Calls `f` with every match (in no particular order).
-    fn each_match(&self, mut f: impl FnMut(&StoredLog)) -> StoreResult<()> {
+    fn each_match(&self, f: impl FnMut(&StoredLog)) -> StoreResult<()> {
+        self.each_sampled_match(1, f)
+    }
+
+    /// [`Reading::each_match`] over one piece in `step` (see [`Reading::step`]).
+    fn each_sampled_match(&self, step: u64, mut f: impl FnMut(&StoredLog)) -> StoreResult<()> {
         if let Some((logs, false)) = self.indexed(None, MAX_INDEX_CANDIDATES)? {
             logs.iter().for_each(f);
             return Ok(());
         }
-        for (place, _, seq) in self.blocks() {
+        for (place, _, seq) in self.blocks().filter(|(_, _, seq)| in_sample(*seq, step)) {
             for log in self.read(place, seq)? {
                 if self.matcher.holds(&log) {
                     f(&log);
@@ -123,12 +146,28 @@ impl<'a> Reading<'a> {
         Ok(())
     }
 
-    /// The newest `limit` matches for which `also` holds, strictly after `after`.
+    /// How many pieces of [`PIECE_LOGS`] an aggregate reads one of: 1 (all) unless the
+    /// filter tests bodies or attributes (a scan that decodes what it reads) over more
+    /// than [`EXACT_SCAN_LOGS`] candidate logs, as on DuckDB (see `duck::read`). Pieces
+    /// are cut by position, so every time range is sampled evenly (logs are stored in
+    /// about the order they arrive) and an estimate scaled by `step` is unbiased.
+    fn step(&self) -> u64 {
+        let costly = self.filter.query.as_ref().is_some_and(LogExpr::reads_bodies_or_attributes);
+        if !costly || filter_keys(self.filter).is_some() {
+            return 1;
+        }
+        let logs: u64 = self.blocks().map(|(_, m, _)| u64::from(m.logs)).sum();
+        logs.div_ceil(EXACT_SCAN_LOGS).max(1).next_power_of_two()
+    }
+
+    /// The newest `limit` matches of the blocks `block(metadata, position)` keeps for
+    /// which `also` holds, strictly after `after`.
     fn newest(
         &self,
         limit: usize,
         after: Option<PageCursor>,
-        also: impl Fn(&StoredLog) -> bool,
+        block: impl Fn(&BlockMeta, u64) -> bool,
+        also: impl Fn(&Peek) -> bool,
     ) -> StoreResult<Vec<StoredLog>> {
         let upper = after.map(|c| (c.timestamp_ns, c.id.0));
         let mut wanted = limit.max(1);
@@ -136,7 +175,7 @@ impl<'a> Reading<'a> {
             match self.indexed(after, wanted)? {
                 None => break,
                 Some((mut logs, more)) => {
-                    logs.retain(&also);
+                    logs.retain(|l| also(&Peek::of(0, l)));
                     if logs.len() >= limit || !more {
                         logs.truncate(limit);
                         return Ok(logs);
@@ -148,28 +187,34 @@ impl<'a> Reading<'a> {
         let mut kept: Vec<StoredLog> = Vec::new();
         let mut lowest = None;
         for (place, meta, seq) in self.blocks().rev() {
-            if upper.is_some_and(|(ts, _)| meta.min_ts > ts) || lowest.is_some_and(|ts| meta.max_ts < ts) {
+            let newer =
+                upper.is_none_or(|(ts, _)| meta.min_ts <= ts) && lowest.is_none_or(|ts| meta.max_ts >= ts);
+            if !newer || !block(&meta, seq) {
                 continue;
             }
-            for log in self.read(place, seq)? {
-                let key = (log.record.timestamp_ns, log.id.0);
-                if upper.is_none_or(|u| key < u) && self.matcher.holds(&log) && also(&log) {
-                    kept.push(log);
-                }
-            }
-            if kept.len() >= limit {
-                newest_first(&mut kept);
-                kept.truncate(limit);
-                lowest = kept.last().map(|l| l.record.timestamp_ns);
+            let wanted = |p: &Peek| {
+                upper.is_none_or(|u| (p.timestamp_ns, p.id) < u)
+                    && lowest.is_none_or(|ts| p.timestamp_ns >= ts)
+                    && also(p)
+                    && self.matcher.body_may_match(p.body)
+            };
+            kept.extend(
+                self.view.read_where(place, seq, wanted)?.into_iter().filter(|l| self.matcher.holds(l)),
+            );
+            // Cut back to the newest `limit` now and then (not at every block: a page of
+            // 5,000 was sorted again for every block read).
+            if kept.len() >= 2 * limit.max(64) {
+                keep_newest(&mut kept, limit);
+                lowest = kept.iter().map(|l| l.record.timestamp_ns).min();
             }
         }
+        keep_newest(&mut kept, limit);
         newest_first(&mut kept);
-        kept.truncate(limit);
         Ok(kept)
     }
 
     pub(crate) fn search(&self, limit: usize, after: Option<PageCursor>) -> StoreResult<LogPage> {
-        let logs = self.newest(limit, after, |_| true)?;
+        let logs = self.newest(limit, after, |_, _| true, |_| true)?;
         let next = (logs.len() == limit && limit > 0)
             .then(|| logs.last().map(|l| PageCursor { timestamp_ns: l.record.timestamp_ns, id: l.id }))
             .flatten();
@@ -188,12 +233,16 @@ impl<'a> Reading<'a> {
     /// Calls `add(bucket start, severity code, service, logs)` for every match: from the
     /// per-minute counts where they answer the filter (time, severity and service alone,
     /// whole minutes, buckets of whole minutes), from the logs elsewhere.
-    fn count(&self, bucket_ns: i64, mut add: impl FnMut(i64, u8, &str, u64)) -> StoreResult<()> {
+    /// Returns the step of the sample counted, each count scaled by it (1: exact, see
+    /// [`Reading::step`]).
+    fn count(&self, bucket_ns: i64, mut add: impl FnMut(i64, u8, &str, u64)) -> StoreResult<u64> {
         let bucket = |ts: i64| ts.div_euclid(bucket_ns) * bucket_ns;
         if self.filter.narrower_than_counts() || bucket_ns % MINUTE_NS != 0 {
-            return self.each_match(|log| {
-                add(bucket(log.record.timestamp_ns), log.record.severity.code(), &log.record.service, 1)
-            });
+            let step = self.step();
+            self.each_sampled_match(step, |log| {
+                add(bucket(log.record.timestamp_ns), log.record.severity.code(), &log.record.service, step)
+            })?;
+            return Ok(step);
         }
         let f = self.filter;
         let first_minute = f.from_ns.div_euclid(MINUTE_NS) * MINUTE_NS;
@@ -211,8 +260,9 @@ impl<'a> Reading<'a> {
                 }
             }
         }
-        let in_counts = |ts: i64| whole_from <= ts && ts < whole_to;
-        for (place, meta, seq) in self.blocks() {
+        let in_counts = move |ts: i64| whole_from <= ts && ts < whole_to;
+        let counted_whole = move |p: Part| p.counted && in_counts(p.min_ts) && in_counts(p.max_ts);
+        for (place, meta, seq) in self.blocks_skipping(counted_whole) {
             let counted = self.view.counts_of(place).is_some();
             if counted && in_counts(meta.min_ts) && in_counts(meta.max_ts) {
                 continue;
@@ -224,13 +274,13 @@ impl<'a> Reading<'a> {
                 }
             }
         }
-        Ok(())
+        Ok(1)
     }
 
     pub(crate) fn histogram(&self, bucket_ns: i64, breakdown: Breakdown) -> StoreResult<Histogram> {
         // Keyed by bucket, then severity code (0 by service), then name: the order of buckets.
         let mut counts: BTreeMap<(i64, u8, Cow<'_, str>), u64> = BTreeMap::new();
-        self.count(bucket_ns, |start, code, service, n| {
+        let step = self.count(bucket_ns, |start, code, service, n| {
             let key = match breakdown {
                 Breakdown::Severity => (code, Cow::Borrowed(severity_name(code))),
                 Breakdown::Service => (0, Cow::Owned(service.to_owned())),
@@ -241,14 +291,14 @@ impl<'a> Reading<'a> {
             .into_iter()
             .map(|((start_ns, _, key), count)| HistogramBucket { start_ns, key: key.into_owned(), count })
             .collect();
-        Ok(Histogram { buckets, approximate: false })
+        Ok(Histogram { buckets, approximate: step > 1 })
     }
 
     /// Attributes counted over the newest [`FACET_SAMPLE`] matches; services and
     /// severities over every match when the per-minute counts answer the filter, else over
     /// the same sample (`sampled` when it is full), as on DuckDB.
     pub(crate) fn facets(&self, max_keys: usize, max_values: usize) -> StoreResult<Facets> {
-        let sample = self.newest(FACET_SAMPLE, None, |_| true)?;
+        let sample = self.newest(FACET_SAMPLE, None, |_, _| true, |_| true)?;
         let mut tally = Tally::default();
         for log in &sample {
             for (key, value) in &log.record.attributes.0 {
@@ -348,8 +398,12 @@ impl<'a> Reading<'a> {
     }
 
     pub(crate) fn sample(&self, keep: u32, limit: usize) -> StoreResult<Vec<LogSample>> {
-        let modulus = i64::from(SAMPLE_MODULUS);
-        let logs = self.newest(limit, None, |l| l.id.0.rem_euclid(modulus) < i64::from(keep))?;
+        // Over many logs a costly filter reads one piece in `step` and keeps `step` times
+        // as many remainders, as the trait allows.
+        let step = self.step();
+        let keep = u64::from(keep).saturating_mul(step).min(u64::from(SAMPLE_MODULUS)) as u16;
+        let block = |meta: &BlockMeta, seq: u64| meta.min_residue < keep && in_sample(seq, step);
+        let logs = self.newest(limit, None, block, |p| residue(p.id) < keep)?;
         Ok(logs
             .into_iter()
             .map(|l| LogSample {
@@ -382,6 +436,19 @@ impl<'a> Reading<'a> {
 
 fn severity_name(code: u8) -> &'static str {
     Severity::from_code(code).map_or("", Severity::as_str)
+}
+
+/// Keeps the newest `limit` logs by (time, id), in no order.
+/// Whether a sampled scan reading one piece in `step` reads the block at `seq`.
+fn in_sample(seq: u64, step: u64) -> bool {
+    (seq / PIECE_LOGS) % step == 0
+}
+
+fn keep_newest(logs: &mut Vec<StoredLog>, limit: usize) {
+    if logs.len() > limit && limit > 0 {
+        logs.select_nth_unstable_by_key(limit - 1, |l| std::cmp::Reverse((l.record.timestamp_ns, l.id.0)));
+    }
+    logs.truncate(limit);
 }
 
 /// Sorts by (time, id), newest first: the order of pages.
