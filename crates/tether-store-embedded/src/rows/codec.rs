@@ -263,7 +263,12 @@ fn read_optional_len(r: &mut Reader) -> StoreResult<()> {
 fn read_hex(r: &mut Reader, bytes: usize) -> StoreResult<String> {
     match r.byte()? {
         0 => Ok(String::new()),
-        _ => Ok(r.take(bytes)?.iter().map(|b| format!("{b:02x}")).collect()),
+        _ => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let hex =
+                r.take(bytes)?.iter().flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            Ok(hex.map(char::from).collect())
+        }
     }
 }
 

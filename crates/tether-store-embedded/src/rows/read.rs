@@ -5,6 +5,7 @@
 //! the whole filter ([`Matcher`]), so the indexes only have to find a superset.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use tether_model::{LogId, Severity};
@@ -185,27 +186,30 @@ impl<'a> Reading<'a> {
             wanted = wanted.saturating_mul(4);
         }
         let mut kept: Vec<StoredLog> = Vec::new();
-        let mut lowest = None;
-        for (place, meta, seq) in self.blocks().rev() {
-            let newer =
-                upper.is_none_or(|(ts, _)| meta.min_ts <= ts) && lowest.is_none_or(|ts| meta.max_ts >= ts);
+        // The oldest time a page still takes once it is full: blocks, and whole segments
+        // (skipped without looking at their blocks), whose newest log is older are passed.
+        let lowest: Cell<Option<i64>> = Cell::new(None);
+        let passed = |p: Part| lowest.get().is_some_and(|ts| p.max_ts < ts);
+        for (place, meta, seq) in self.blocks_skipping(&passed).rev() {
+            let newer = upper.is_none_or(|(ts, _)| meta.min_ts <= ts)
+                && lowest.get().is_none_or(|ts| meta.max_ts >= ts);
             if !newer || !block(&meta, seq) {
                 continue;
             }
             let wanted = |p: &Peek| {
                 upper.is_none_or(|u| (p.timestamp_ns, p.id) < u)
-                    && lowest.is_none_or(|ts| p.timestamp_ns >= ts)
+                    && lowest.get().is_none_or(|ts| p.timestamp_ns >= ts)
                     && also(p)
                     && self.matcher.body_may_match(p.body)
             };
             kept.extend(
                 self.view.read_where(place, seq, wanted)?.into_iter().filter(|l| self.matcher.holds(l)),
             );
-            // Cut back to the newest `limit` now and then (not at every block: a page of
-            // 5,000 was sorted again for every block read).
-            if kept.len() >= 2 * limit.max(64) {
+            // Cut back to the newest `limit` when first full, then now and then: not at
+            // every block (a page of 5,000 was sorted again for every block read).
+            if kept.len() >= limit && (lowest.get().is_none() || kept.len() >= 2 * limit.max(64)) {
                 keep_newest(&mut kept, limit);
-                lowest = kept.iter().map(|l| l.record.timestamp_ns).min();
+                lowest.set(kept.iter().map(|l| l.record.timestamp_ns).min());
             }
         }
         keep_newest(&mut kept, limit);
@@ -441,7 +445,7 @@ fn severity_name(code: u8) -> &'static str {
 /// Keeps the newest `limit` logs by (time, id), in no order.
 /// Whether a sampled scan reading one piece in `step` reads the block at `seq`.
 fn in_sample(seq: u64, step: u64) -> bool {
-    (seq / PIECE_LOGS) % step == 0
+    (seq / PIECE_LOGS).is_multiple_of(step)
 }
 
 fn keep_newest(logs: &mut Vec<StoredLog>, limit: usize) {

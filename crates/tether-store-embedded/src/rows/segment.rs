@@ -134,6 +134,8 @@ thread_local! {
     /// A decompression context per thread: creating one per block was a third of a
     /// search's CPU (each allocates and sets up ~100 KB of tables).
     static DECOMPRESSOR: RefCell<DCtx<'static>> = RefCell::new(DCtx::create());
+    /// Where a block is read from its file, reused.
+    static READ: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 fn decompress(bytes: &[u8], dictionary: Option<&Dictionary>) -> StoreResult<Vec<u8>> {
@@ -281,9 +283,13 @@ impl Segment {
         keep: impl FnMut(&Peek) -> bool,
     ) -> StoreResult<Vec<StoredLog>> {
         let Bytes::InFile(offset, len) = block.bytes else { return Err(corrupt()) };
-        let mut data = vec![0u8; len as usize];
-        self.file.read_exact_at(&mut data, offset).map_err(io_err("cannot read a log segment"))?;
-        codec::decode_where(&decompress(&data, self.dictionary.as_deref())?, project_id, keep)
+        let raw = READ.with_borrow_mut(|data| {
+            // Reused: a zeroed buffer per block was a tenth of a session's page.
+            data.resize(len as usize, 0);
+            self.file.read_exact_at(data, offset).map_err(io_err("cannot read a log segment"))?;
+            decompress(data, self.dictionary.as_deref())
+        })?;
+        codec::decode_where(&raw, project_id, keep)
     }
 }
 
