@@ -79,8 +79,12 @@ mod rows {
 
     async fn open() -> (RowStore, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store =
-            RowStore::open(&dir.path().join("logs"), RowSettings { segment_blocks: 2 }).await.expect("open");
+        let store = RowStore::open(
+            &dir.path().join("logs"),
+            RowSettings { segment_blocks: 2, ..RowSettings::default() },
+        )
+        .await
+        .expect("open");
         (store, dir)
     }
 

@@ -49,8 +49,7 @@ impl Rows {
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let Some(view) = store.view(filter.project_id) else { return Ok(empty) };
-            let spans = crate::text_index::candidates(&store.text, &filter)?;
-            f(&Reading::new(&view, &filter, spans, &store.ids)?)
+            f(&Reading::new(&store, &view, &filter)?)
         })
         .await
         .map_err(|e| StoreError::internal("log read task failed", e))?

@@ -47,12 +47,15 @@ pub struct Settings {
     /// Blocks of 32 logs per segment file (a segment is sealed, and the write-ahead file
     /// restarted, when the open segment holds this many).
     pub segment_blocks: usize,
+    /// A histogram or pattern sample whose filter tests bodies or attributes reads a
+    /// sample of pieces when it would read more logs than this (see `Reading::step`).
+    pub exact_scan_logs: u64,
 }
 
 impl Default for Settings {
-    /// 2,048 blocks: 65,536 logs, ~3 MB per file.
+    /// 2,048 blocks: 65,536 logs, ~3 MB per file; 2 M logs read exactly, as on DuckDB.
     fn default() -> Settings {
-        Settings { segment_blocks: 2048 }
+        Settings { segment_blocks: 2048, exact_scan_logs: 2_000_000 }
     }
 }
 
@@ -248,7 +251,7 @@ struct Project {
 /// The logs of one data directory (see [`RowStore`], which shares it).
 pub(crate) struct Rows {
     dir: PathBuf,
-    settings: Settings,
+    pub(crate) settings: Settings,
     projects: RwLock<HashMap<ProjectId, Arc<Project>>>,
     pub(crate) ids: IdIndex,
     pub(crate) text: Mutex<TextIndex>,

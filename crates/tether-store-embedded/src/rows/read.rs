@@ -19,13 +19,9 @@ use super::codec::Peek;
 use super::counts::MINUTE_NS;
 use super::filter::{Matcher, attribute_text};
 use super::segment::{BlockMeta, residue};
-use super::{Part, Place, View};
+use super::{Part, Place, Rows, View};
 use crate::facet_tally::{FACET_SAMPLE, Tally};
 use crate::id_index::{IdIndex, filter_keys};
-use crate::text_index::BlockSpan;
-
-/// A scan of a costly filter over more logs than this reads a sample (see [`Reading::step`]).
-const EXACT_SCAN_LOGS: u64 = 2_000_000;
 
 /// The logs of a piece a sampled scan reads or skips whole (64 blocks).
 const PIECE_LOGS: u64 = 2048;
@@ -46,15 +42,14 @@ pub(crate) struct Reading<'a> {
     /// end at or above its first id).
     spans: Option<Spans>,
     ids: &'a IdIndex,
+    /// See [`super::Settings::exact_scan_logs`].
+    exact_scan_logs: u64,
 }
 
 impl<'a> Reading<'a> {
-    pub(crate) fn new(
-        view: &'a View,
-        filter: &'a LogFilter,
-        spans: Option<Vec<BlockSpan>>,
-        ids: &'a IdIndex,
-    ) -> StoreResult<Reading<'a>> {
+    /// A reading of `filter` in `view`, a view of `rows`.
+    pub(crate) fn new(rows: &'a Rows, view: &'a View, filter: &'a LogFilter) -> StoreResult<Reading<'a>> {
+        let spans = crate::text_index::candidates(&rows.text, filter)?;
         let spans = spans.map(|spans| {
             let mut ranges: Vec<(i64, i64)> = spans.iter().map(|s| (s.first_id, s.last_id)).collect();
             ranges.sort_unstable();
@@ -65,7 +60,8 @@ impl<'a> Reading<'a> {
             let ends = ends.collect();
             (ranges, ends)
         });
-        Ok(Reading { view, matcher: Matcher::new(filter)?, filter, spans, ids })
+        let (ids, exact_scan_logs) = (&rows.ids, rows.settings.exact_scan_logs);
+        Ok(Reading { view, matcher: Matcher::new(filter)?, filter, spans, ids, exact_scan_logs })
     }
 
     /// The blocks a match can be in, oldest first.
@@ -149,7 +145,7 @@ impl<'a> Reading<'a> {
 
     /// How many pieces of [`PIECE_LOGS`] an aggregate reads one of: 1 (all) unless the
     /// filter tests bodies or attributes (a scan that decodes what it reads) over more
-    /// than [`EXACT_SCAN_LOGS`] candidate logs, as on DuckDB (see `duck::read`). Pieces
+    /// than [`super::Settings::exact_scan_logs`] candidate logs, as on DuckDB (see `duck::read`). Pieces
     /// are cut by position, so every time range is sampled evenly (logs are stored in
     /// about the order they arrive) and an estimate scaled by `step` is unbiased.
     fn step(&self) -> u64 {
@@ -158,7 +154,7 @@ impl<'a> Reading<'a> {
             return 1;
         }
         let logs: u64 = self.blocks().map(|(_, m, _)| u64::from(m.logs)).sum();
-        logs.div_ceil(EXACT_SCAN_LOGS).max(1).next_power_of_two()
+        logs.div_ceil(self.exact_scan_logs.max(1)).max(1).next_power_of_two()
     }
 
     /// The newest `limit` matches of the blocks `block(metadata, position)` keeps for

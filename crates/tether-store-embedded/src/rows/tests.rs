@@ -59,7 +59,7 @@ fn append(rows: &Rows, range: std::ops::Range<i64>) {
 fn all(rows: &Rows) -> Vec<i64> {
     let view = rows.view(1).expect("a project");
     let filter = LogFilter::new(1, i64::MIN, i64::MAX);
-    let reading = Reading::new(&view, &filter, None, &rows.ids).expect("a reading");
+    let reading = Reading::new(rows, &view, &filter).expect("a reading");
     let mut ids: Vec<i64> =
         reading.search(1_000_000, None).expect("search").logs.iter().map(|l| l.id.0).collect();
     ids.sort_unstable();
@@ -77,7 +77,7 @@ fn wal(dir: &Path) -> std::path::PathBuf {
 #[test]
 fn segments_with_a_trained_dictionary_read_back_after_reopening() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings { segment_blocks: 64 };
+    let settings = Settings { segment_blocks: 64, ..Settings::default() };
     {
         let rows = Rows::open(dir.path(), settings).unwrap();
         for start in (0..5_000).step_by(700) {
@@ -96,7 +96,7 @@ fn segments_with_a_trained_dictionary_read_back_after_reopening() {
 #[test]
 fn a_write_ahead_frame_cut_short_is_dropped_and_appends_go_on() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings { segment_blocks: 64 };
+    let settings = Settings { segment_blocks: 64, ..Settings::default() };
     {
         let rows = Rows::open(dir.path(), settings).unwrap();
         append(&rows, 0..10);
@@ -118,11 +118,12 @@ fn a_write_ahead_frame_cut_short_is_dropped_and_appends_go_on() {
 #[test]
 fn a_crash_between_sealing_a_segment_and_restarting_the_write_ahead_file_loses_and_repeats_nothing() {
     let (dir, before) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let small = Settings { segment_blocks: 2 };
+    let small = Settings { segment_blocks: 2, ..Settings::default() };
     {
         // The same appends into a store that never seals: its write-ahead file is what the
         // sealing store's was just before its segment was written.
-        let rows = Rows::open(before.path(), Settings { segment_blocks: 1 << 20 }).unwrap();
+        let rows =
+            Rows::open(before.path(), Settings { segment_blocks: 1 << 20, ..Settings::default() }).unwrap();
         append(&rows, 0..40);
         append(&rows, 40..70);
         let rows = Rows::open(dir.path(), small).unwrap();
@@ -136,4 +137,55 @@ fn a_crash_between_sealing_a_segment_and_restarting_the_write_ahead_file_loses_a
     drop(rows);
     let rows = Rows::open(dir.path(), small).unwrap();
     assert_eq!(all(&rows), ids(0..70), "and the file was restarted without them");
+}
+
+#[test]
+fn a_costly_search_over_many_logs_is_estimated_from_pieces_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings { segment_blocks: 64, exact_scan_logs: 16_384 };
+    let rows = Rows::open(dir.path(), settings).unwrap();
+    for start in (0..100_000).step_by(5_000) {
+        rows.append(
+            (start..start + 5_000)
+                .map(|n| {
+                    let mut l = log(n);
+                    if n % 4 == 0 {
+                        l.record.body = format!("upstream timed out after {} ms", n % 1000);
+                    }
+                    l
+                })
+                .collect(),
+        )
+        .unwrap();
+    }
+    let view = rows.view(1).unwrap();
+    let mut filter = LogFilter::new(1, i64::MIN / 2, i64::MAX / 2);
+    filter.and_query(tether_store::LogExpr::body("TIMED OUT"));
+    let reading = Reading::new(&rows, &view, &filter).unwrap();
+
+    let histogram = reading.histogram(i64::MAX / 4, tether_store::Breakdown::Severity).unwrap();
+    let estimated: u64 = histogram.buckets.iter().map(|b| b.count).sum();
+    assert!(histogram.approximate, "100,000 candidates over 16,384: a sample of pieces");
+    assert!((20_000..=30_000).contains(&estimated), "25,000 match, estimated {estimated}");
+    assert_eq!(reading.summary().unwrap().logs, 25_000, "the summary counts every match");
+
+    let sample = reading.sample(100, 100_000).unwrap();
+    assert!(!sample.is_empty());
+    for s in &sample {
+        assert!(s.body.contains("timed out"), "{}", s.body);
+        // One piece in 8 read, 8 × 100 remainders kept.
+        assert!(super::segment::residue(s.id.0) < 800, "{}", s.id.0);
+    }
+
+    let exact = Rows::open(tempfile::tempdir().unwrap().path(), Settings::default()).unwrap();
+    exact.append((0..1_000).map(log).collect()).unwrap();
+    let view = exact.view(1).unwrap();
+    let mut filter = LogFilter::new(1, i64::MIN / 2, i64::MAX / 2);
+    filter.and_query(tether_store::LogExpr::body("orders"));
+    let histogram = Reading::new(&exact, &view, &filter)
+        .unwrap()
+        .histogram(i64::MAX / 4, tether_store::Breakdown::Severity)
+        .unwrap();
+    assert!(!histogram.approximate);
+    assert_eq!(histogram.buckets.iter().map(|b| b.count).sum::<u64>(), 1_000);
 }
