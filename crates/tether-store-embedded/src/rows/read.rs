@@ -26,7 +26,7 @@ use crate::id_index::{IdIndex, filter_keys};
 /// The logs of a piece a sampled scan reads or skips whole (64 blocks).
 const PIECE_LOGS: u64 = 2048;
 
-/// A worker of [`Reading::fold`] takes at least this many blocks (fewer are not worth a
+/// A worker of [`on_cores`] takes at least this many blocks (fewer are not worth a
 /// thread).
 const MIN_BLOCKS_PER_WORKER: usize = 64;
 
@@ -92,9 +92,8 @@ impl<'a> Reading<'a> {
         })
     }
 
-    /// The index's candidates when the filter names an indexed id: `None` when it does
-    /// not, or when more than `limit` candidates exist (then `Some` with `more` is not
-    /// returned: the caller scans).
+    /// The matches among the id index's newest `limit` candidates, newest first, and
+    /// whether it has more candidates; `None` when the filter names no indexed id.
     fn indexed(
         &self,
         after: Option<PageCursor>,
@@ -112,11 +111,18 @@ impl<'a> Reading<'a> {
                 places.entry(place).or_insert_with(|| (seq, HashSet::new())).1.insert(id);
             }
         }
-        let mut logs = Vec::new();
-        for (place, (seq, wanted)) in places {
-            let read = self.view.read_where(place, seq, |p| wanted.contains(&p.id))?;
-            logs.extend(read.into_iter().filter(|l| self.matcher.holds(l)));
-        }
+        let places: Vec<(Place, u64, HashSet<i64>)> =
+            places.into_iter().map(|(p, (seq, ids))| (p, seq, ids)).collect();
+        // A session's 1,000 logs are in ~1,000 blocks: read on every core.
+        let mut logs = on_cores(&places, |share| {
+            let mut logs = Vec::new();
+            for (place, seq, wanted) in share {
+                let read = self.view.read_where(*place, *seq, |p| wanted.contains(&p.id))?;
+                logs.extend(read.into_iter().filter(|l| self.matcher.holds(l)));
+            }
+            Ok(logs)
+        })?
+        .concat();
         newest_first(&mut logs);
         Ok(Some((logs, found.more)))
     }
@@ -146,11 +152,9 @@ impl<'a> Reading<'a> {
         }
         let blocks: Vec<(Place, u64)> =
             self.blocks().filter(|(_, meta, seq)| block(meta, *seq)).map(|(p, _, seq)| (p, seq)).collect();
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let workers = cores.min(blocks.len().div_ceil(MIN_BLOCKS_PER_WORKER)).max(1);
-        let work = |worker: usize| -> StoreResult<A> {
+        let parts = on_cores(&blocks, |share| {
             let mut folded = init();
-            for &(place, seq) in blocks.iter().skip(worker).step_by(workers) {
+            for &(place, seq) in share {
                 let wanted = |p: &Peek| peek(p) && self.matcher.body_may_match(p.body);
                 for log in self.view.read_where(place, seq, wanted)? {
                     if self.matcher.holds(&log) {
@@ -159,15 +163,9 @@ impl<'a> Reading<'a> {
                 }
             }
             Ok(folded)
-        };
-        let parts: Vec<StoreResult<A>> = std::thread::scope(|scope| {
-            let others: Vec<_> = (1..workers).map(|w| scope.spawn(move || work(w))).collect();
-            let mine = work(0);
-            let joined = others.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(corrupt_worker())));
-            std::iter::once(mine).chain(joined).collect()
-        });
+        })?;
         for part in parts {
-            merge(&mut folded, part?);
+            merge(&mut folded, part);
         }
         Ok(folded)
     }
@@ -531,8 +529,24 @@ fn severity_name(code: u8) -> &'static str {
     Severity::from_code(code).map_or("", Severity::as_str)
 }
 
-fn corrupt_worker() -> StoreError {
-    StoreError::new(tether_store::ErrorKind::Internal, "a log scan worker panicked")
+/// `work` on shares of `items`, one per core (at most one per
+/// [`MIN_BLOCKS_PER_WORKER`] items), each on its own thread but the first; the results in
+/// the order of the shares.
+fn on_cores<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&[T]) -> StoreResult<R> + Sync,
+) -> StoreResult<Vec<R>> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let workers = cores.min(items.len().div_ceil(MIN_BLOCKS_PER_WORKER)).max(1);
+    let mut shares = items.chunks(items.len().div_ceil(workers).max(1));
+    let first = shares.next().unwrap_or_default();
+    std::thread::scope(|scope| {
+        let others: Vec<_> = shares.map(|share| scope.spawn(|| work(share))).collect();
+        let mine = work(first);
+        let panicked = || StoreError::new(tether_store::ErrorKind::Internal, "a log read worker panicked");
+        let others = others.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(panicked())));
+        std::iter::once(mine).chain(others).collect()
+    })
 }
 
 /// Keeps the newest `limit` logs by (time, id), in no order.
