@@ -77,8 +77,8 @@ pub(crate) struct View {
     tail: Arc<Vec<StoredLog>>,
     /// The open segment's full blocks' logs per minute, severity and service.
     open_counts: Arc<Counts>,
-    open_min_ts: i64,
-    open_max_ts: i64,
+    /// The bounds of the open segment's full blocks together.
+    open_bounds: BlockMeta,
     dictionary: Option<Arc<Dictionary>>,
     /// Increasing `upto_seq`, decreasing `before_ns` (a cut another covers is dropped).
     cuts: Arc<Vec<Cut>>,
@@ -90,8 +90,8 @@ pub(crate) struct View {
 /// A part of a view (a segment, the open segment) as [`View::blocks_where`] shows it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Part {
-    pub(crate) min_ts: i64,
-    pub(crate) max_ts: i64,
+    /// The bounds of all its blocks together.
+    pub(crate) bounds: BlockMeta,
     /// Its per-minute counts stand for its logs (see [`View::counts_of`]).
     pub(crate) counted: bool,
 }
@@ -123,22 +123,14 @@ impl View {
         wanted: impl Fn(Part) -> bool + Copy + 'v,
     ) -> impl DoubleEndedIterator<Item = (Place, BlockMeta, u64)> + 'v {
         let sealed = self.segments.iter().enumerate().filter(move |(s, segment)| {
-            wanted(Part {
-                min_ts: segment.min_ts,
-                max_ts: segment.max_ts,
-                counted: self.counts_of(Place::Segment(*s, 0)).is_some(),
-            })
+            wanted(Part { bounds: segment.bounds, counted: self.counts_of(Place::Segment(*s, 0)).is_some() })
         });
         let sealed = sealed.flat_map(|(s, segment)| {
             segment.blocks.iter().enumerate().map(move |(b, block)| {
                 (Place::Segment(s, b), block.meta, segment.first_seq + (b * BLOCK_LOGS) as u64)
             })
         });
-        let open_part = Part {
-            min_ts: self.open_min_ts,
-            max_ts: self.open_max_ts,
-            counted: self.counts_of(Place::Open(0)).is_some(),
-        };
+        let open_part = Part { bounds: self.open_bounds, counted: self.counts_of(Place::Open(0)).is_some() };
         let open = self.open.iter().enumerate().filter(move |_| wanted(open_part));
         let open =
             open.map(|(b, block)| (Place::Open(b), block.meta, self.open_seq + (b * BLOCK_LOGS) as u64));
@@ -186,9 +178,9 @@ impl View {
         let (counts, first_seq, min_ts) = match place {
             Place::Segment(s, _) => {
                 let segment = &self.segments[s];
-                (&segment.counts, segment.first_seq, segment.min_ts)
+                (&segment.counts, segment.first_seq, segment.bounds.min_ts)
             }
-            Place::Open(_) => (&*self.open_counts, self.open_seq, self.open_min_ts),
+            Place::Open(_) => (&*self.open_counts, self.open_seq, self.open_bounds.min_ts),
             Place::Tail => return None,
         };
         (self.cut_before(first_seq) <= min_ts).then_some(counts)
@@ -484,8 +476,7 @@ impl Writer {
             open_seq: self.open_seq,
             tail: Arc::new(self.tail.clone()),
             open_counts: self.open_counts.clone(),
-            open_min_ts: segment::min_ts(&self.open),
-            open_max_ts: segment::max_ts(&self.open),
+            open_bounds: segment::bounds(&self.open),
             dictionary: self.dictionary.clone(),
             cuts: Arc::new(self.cuts.clone()),
             sorted: self.sorted && self.tail.iter().all(|l| l.id.0 > self.max_id),

@@ -59,16 +59,19 @@ pub(crate) struct BlockMeta {
 }
 
 impl BlockMeta {
+    /// The bounds of nothing: every bound test fails.
+    const EMPTY: BlockMeta = BlockMeta {
+        min_id: i64::MAX,
+        max_id: i64::MIN,
+        min_ts: i64::MAX,
+        max_ts: i64::MIN,
+        logs: 0,
+        severities: 0,
+        min_residue: u16::MAX,
+    };
+
     pub(crate) fn of(logs: &[StoredLog]) -> BlockMeta {
-        let mut meta = BlockMeta {
-            min_id: i64::MAX,
-            max_id: i64::MIN,
-            min_ts: i64::MAX,
-            max_ts: i64::MIN,
-            logs: logs.len() as u32,
-            severities: 0,
-            min_residue: u16::MAX,
-        };
+        let mut meta = BlockMeta { logs: logs.len() as u32, ..BlockMeta::EMPTY };
         for log in logs {
             meta.min_id = meta.min_id.min(log.id.0);
             meta.max_id = meta.max_id.max(log.id.0);
@@ -181,9 +184,8 @@ pub(crate) struct Segment {
     pub(crate) blocks: Vec<Block>,
     /// Its logs per minute, severity and service.
     pub(crate) counts: Counts,
-    /// The times of its oldest and newest log.
-    pub(crate) min_ts: i64,
-    pub(crate) max_ts: i64,
+    /// The bounds of all its blocks together.
+    pub(crate) bounds: BlockMeta,
 }
 
 impl Segment {
@@ -227,8 +229,8 @@ impl Segment {
         let path = Segment::path(dir, first_seq);
         replace_file(&path, &bytes)?;
         let file = File::open(&path).map_err(io_err("cannot open a log segment"))?;
-        let (min_ts, max_ts) = (min_ts(&stored), max_ts(&stored));
-        Ok(Segment { path, file, first_seq, dictionary, blocks: stored, counts, min_ts, max_ts })
+        let bounds = bounds(&stored);
+        Ok(Segment { path, file, first_seq, dictionary, blocks: stored, counts, bounds })
     }
 
     /// Opens a segment file, reading its footer; `dictionaries` by number.
@@ -271,8 +273,8 @@ impl Segment {
             offset += u64::from(data_len);
         }
         let counts = Counts::read(&mut r)?;
-        let (min_ts, max_ts) = (min_ts(&blocks), max_ts(&blocks));
-        Ok(Segment { path: path.to_owned(), file, first_seq, dictionary, blocks, counts, min_ts, max_ts })
+        let bounds = bounds(&blocks);
+        Ok(Segment { path: path.to_owned(), file, first_seq, dictionary, blocks, counts, bounds })
     }
 
     /// The logs of one of its blocks that `keep` keeps.
@@ -312,12 +314,20 @@ pub(crate) fn residue(id: i64) -> u16 {
     id.rem_euclid(i64::from(SAMPLE_MODULUS)) as u16
 }
 
-pub(crate) fn min_ts(blocks: &[Block]) -> i64 {
-    blocks.iter().map(|b| b.meta.min_ts).min().unwrap_or(i64::MAX)
-}
-
-pub(crate) fn max_ts(blocks: &[Block]) -> i64 {
-    blocks.iter().map(|b| b.meta.max_ts).max().unwrap_or(i64::MIN)
+/// The bounds of blocks together (ids, times, severities, remainders; logs summed).
+pub(crate) fn bounds(blocks: &[Block]) -> BlockMeta {
+    let mut all = BlockMeta::EMPTY;
+    for b in blocks {
+        let m = &b.meta;
+        all.min_id = all.min_id.min(m.min_id);
+        all.max_id = all.max_id.max(m.max_id);
+        all.min_ts = all.min_ts.min(m.min_ts);
+        all.max_ts = all.max_ts.max(m.max_ts);
+        all.logs += m.logs;
+        all.severities |= m.severities;
+        all.min_residue = all.min_residue.min(m.min_residue);
+    }
+    all
 }
 
 fn put_meta(out: &mut Vec<u8>, meta: &BlockMeta, len: usize) {
