@@ -5,9 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tether_model::{Attributes, LogId, LogRecord, ProjectId, Severity};
 use tether_store::{
-    AttributeFacet, Breakdown, Condition, CountedValue, ErrorKind, Facets, Field, Histogram, HistogramBucket,
-    LogFilter, LogPage, LogQuery, LogReader, LogSample, LogSummary, LogWriter, PageCursor, SAMPLE_MODULUS,
-    SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit, StoreError, StoreResult, StoredLog, sdk_language,
+    AttributeFacet, Breakdown, Condition, CountedValue, Facets, Field, Histogram, HistogramBucket, LogFilter,
+    LogPage, LogQuery, LogReader, LogSample, LogSummary, LogWriter, PageCursor, SAMPLE_MODULUS,
+    SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit, StoreResult, StoredLog, sdk_language,
 };
 
 use crate::sql::{self, Bound, Where};
@@ -338,9 +338,7 @@ impl LogReader for ClickAnalytics {
         bucket_ns: i64,
         breakdown: Breakdown,
     ) -> StoreResult<Histogram> {
-        if bucket_ns <= 0 {
-            return Err(StoreError::new(ErrorKind::InvalidInput, "bucket width must be positive"));
-        }
+        tether_store::check_bucket_width(bucket_ns)?;
         let Some(w) = self.log_where(&filter).await? else { return Ok(Histogram::default()) };
         let key = match breakdown {
             Breakdown::Severity => "toString(severity)",

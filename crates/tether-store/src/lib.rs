@@ -33,7 +33,7 @@ pub use log_expr::{Compare, Condition, Field, LogExpr};
 pub use logs::{
     AttributeFacet, Breakdown, CountedValue, Facets, Histogram, HistogramBucket, LogFilter, LogPage,
     LogQuery, LogReader, LogSample, LogSummary, LogWriter, PageCursor, SAMPLE_MODULUS,
-    SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit, StoredLog, sdk_language,
+    SDK_LANGUAGE_ATTRIBUTE, ServiceLinking, SessionHit, StoredLog, check_bucket_width, sdk_language,
 };
 pub use metadata::{
     ApiKey, IngestLimits, KeyScope, MetadataStore, NetworkCapture, NewApiKey, Privacy, Project,

@@ -134,6 +134,15 @@ pub enum Breakdown {
     Service,
 }
 
+/// Refuses a histogram bucket width that is not positive (every backend's first check of
+/// [`LogReader::histogram`]).
+pub fn check_bucket_width(bucket_ns: i64) -> StoreResult<()> {
+    if bucket_ns <= 0 {
+        return Err(crate::StoreError::new(crate::ErrorKind::InvalidInput, "bucket width must be positive"));
+    }
+    Ok(())
+}
+
 /// Count of logs in one bucket for one breakdown value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistogramBucket {

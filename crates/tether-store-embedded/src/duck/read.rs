@@ -458,9 +458,7 @@ pub(super) fn histogram(
     bucket_ns: i64,
     breakdown: Breakdown,
 ) -> StoreResult<Histogram> {
-    if bucket_ns <= 0 {
-        return Err(StoreError::new(tether_store::ErrorKind::InvalidInput, "bucket width must be positive"));
-    }
+    tether_store::check_bucket_width(bucket_ns)?;
     let (counts, step) = counts(conn, filter, blocks, bucket_ns, Key::of(breakdown))?;
     let buckets = counts
         .into_iter()

@@ -95,12 +95,7 @@ impl LogReader for RowStore {
         bucket_ns: i64,
         breakdown: Breakdown,
     ) -> StoreResult<Histogram> {
-        if bucket_ns <= 0 {
-            return Err(StoreError::new(
-                tether_store::ErrorKind::InvalidInput,
-                "bucket width must be positive",
-            ));
-        }
+        tether_store::check_bucket_width(bucket_ns)?;
         self.0.reading(filter, Histogram::default(), move |r| r.histogram(bucket_ns, breakdown)).await
     }
 
