@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tether_model::ProjectId;
-use tether_store::{LogExpr, LogFilter, StoreError, StoreResult};
+use tether_store::{LogExpr, LogFilter, StoreError, StoreResult, StoredLog};
 
 /// Logs per block: the unit DuckDB re-scans to confirm a candidate. Larger blocks make a
 /// smaller index with fuller filters, so more false candidates for a term of few rare
@@ -186,6 +186,14 @@ impl TextIndex {
         block.span.min_ts = block.span.min_ts.min(ts);
         block.span.max_ts = block.span.max_ts.max(ts);
         for_each_gram(body, |bit| block.bits[bit / 64] |= 1 << (bit % 64));
+    }
+
+    /// Adds logs ([`TextIndex::add`] of each: in id order per project, before they are
+    /// committed).
+    pub(crate) fn add_logs<'a>(&mut self, logs: impl IntoIterator<Item = &'a StoredLog>) {
+        for log in logs {
+            self.add(log.record.project_id, log.id.0, log.record.timestamp_ns, &log.record.body);
+        }
     }
 
     /// Writes every full segment to its file (after the logs it covers are committed).

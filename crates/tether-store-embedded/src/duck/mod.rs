@@ -264,9 +264,7 @@ impl LogWriter for DuckAnalytics {
             let mut writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
             let mut text = inner.text.lock().unwrap_or_else(PoisonError::into_inner);
             // Indexed before the commit: a reader never finds a stored log the index lacks.
-            for log in &logs {
-                text.add(log.record.project_id, log.id.0, log.record.timestamp_ns, &log.record.body);
-            }
+            text.add_logs(&logs);
             writer.append(&logs, batches)?;
             if let Err(e) = text.seal_full() {
                 // The segment stays in memory and is written at the next append.

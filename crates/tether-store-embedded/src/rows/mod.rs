@@ -350,10 +350,7 @@ impl Rows {
             let logs = view.read(place, seq)?;
             let new_ids: Vec<StoredLog> = logs.iter().filter(|l| l.id.0 > covered).cloned().collect();
             self.ids.add(&new_ids).map_err(|e| StoreError::internal("cannot add to the id index", e))?;
-            let mut text = lock(&self.text);
-            for log in logs.iter().filter(|l| l.id.0 > text_after) {
-                text.add(project_id, log.id.0, log.record.timestamp_ns, &log.record.body);
-            }
+            lock(&self.text).add_logs(logs.iter().filter(|l| l.id.0 > text_after));
         }
         Ok(())
     }
@@ -401,9 +398,7 @@ impl Rows {
             // Indexed before they are visible: a reader never finds a log the indexes lack.
             self.ids.add(&logs).map_err(|e| StoreError::internal("cannot add to the id index", e))?;
             let mut text = lock(&self.text);
-            for log in &logs {
-                text.add(project_id, log.id.0, log.record.timestamp_ns, &log.record.body);
-            }
+            text.add_logs(&logs);
             if let Err(e) = text.seal_full() {
                 // The segment stays in memory and is written at the next append.
                 tracing::warn!(error = %e, "cannot write a text index segment");
