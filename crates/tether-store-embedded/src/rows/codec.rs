@@ -447,32 +447,25 @@ fn skip_numbers(n: &mut Reader) -> StoreResult<()> {
 mod tests {
     use super::*;
 
+    /// The suite's sample log with every field set away from its default.
     fn log(id: i64, body: &str, attributes: Vec<(&str, AttrValue)>) -> StoredLog {
-        let resource = Arc::new(Attributes(vec![("service.name".into(), AttrValue::String("api".into()))]));
-        StoredLog {
-            id: LogId(id),
-            record: LogRecord {
-                project_id: 7,
-                timestamp_ns: 1_700_000_000_000_000_000 + id * 1000,
-                observed_timestamp_ns: 1_700_000_000_000_000_000 + id * 1000 - 5,
-                severity: Severity::Warn,
-                severity_text: "WARNING".into(),
-                severity_number: 13,
-                service: "api".into(),
-                body: body.into(),
-                session_id: Some("s-1".into()),
-                distinct_id: (id % 2 == 0).then(|| "user@example.com".into()),
-                trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
-                span_id: if id % 3 == 0 { String::new() } else { "b7ad6b7169203331".into() },
-                trace_flags: 1,
-                event_name: String::new(),
-                scope_name: "app.http".into(),
-                scope_version: "1.2".into(),
-                attributes: Attributes(attributes.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
-                resource_attributes: resource.clone(),
-                scope_attributes: Arc::new(Attributes::default()),
-            },
-        }
+        let at = 1_700_000_000_000_000_000 + id * 1000;
+        let record = LogRecord {
+            observed_timestamp_ns: at - 5,
+            severity: Severity::Warn,
+            severity_text: "WARNING".into(),
+            severity_number: 13,
+            session_id: Some("s-1".into()),
+            distinct_id: (id % 2 == 0).then(|| "user@example.com".into()),
+            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            span_id: if id % 3 == 0 { String::new() } else { "b7ad6b7169203331".into() },
+            trace_flags: 1,
+            event_name: "checkout.failed".into(),
+            attributes: Attributes(attributes.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
+            scope_attributes: Arc::new(Attributes(vec![("lib".into(), AttrValue::Bool(true))])),
+            ..tether_store::conformance::logs::sample(7, at, body)
+        };
+        StoredLog { id: LogId(id), record }
     }
 
     #[test]

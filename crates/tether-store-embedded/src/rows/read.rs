@@ -397,18 +397,14 @@ impl<'a> Reading<'a> {
     }
 
     pub(crate) fn sessions(&self, limit: usize) -> StoreResult<Vec<SessionHit>> {
-        let add =
-            |hits: &mut HashMap<String, SessionHit>, hit: SessionHit| match hits.get_mut(&hit.session_id) {
-                Some(seen) => {
-                    seen.first_ns = seen.first_ns.min(hit.first_ns);
-                    seen.last_ns = seen.last_ns.max(hit.last_ns);
-                    seen.logs += hit.logs;
-                    seen.distinct_id = seen.distinct_id.take().max(hit.distinct_id);
-                }
-                None => {
-                    hits.insert(hit.session_id.clone(), hit);
-                }
-            };
+        let add = |hits: &mut HashMap<String, SessionHit>, hit: SessionHit| {
+            upsert(hits, &hit.session_id.clone(), hit, |seen, hit| {
+                seen.first_ns = seen.first_ns.min(hit.first_ns);
+                seen.last_ns = seen.last_ns.max(hit.last_ns);
+                seen.logs += hit.logs;
+                seen.distinct_id = seen.distinct_id.take().max(hit.distinct_id);
+            })
+        };
         let hits = self.fold(
             |_, _| true,
             |_| true,
@@ -432,18 +428,14 @@ impl<'a> Reading<'a> {
     }
 
     pub(crate) fn linking(&self) -> StoreResult<Vec<ServiceLinking>> {
-        let add = |all: &mut HashMap<String, ServiceLinking>, s: ServiceLinking| match all.get_mut(&s.service)
-        {
-            Some(seen) => {
+        let add = |all: &mut HashMap<String, ServiceLinking>, s: ServiceLinking| {
+            upsert(all, &s.service.clone(), s, |seen, s| {
                 seen.logs += s.logs;
                 seen.with_session += s.with_session;
                 seen.with_distinct_id += s.with_distinct_id;
                 seen.with_trace += s.with_trace;
                 seen.language = seen.language.take().or(s.language);
-            }
-            None => {
-                all.insert(s.service.clone(), s);
-            }
+            })
         };
         let present = |id: &Option<String>| u64::from(id.as_ref().is_some_and(|v| !v.is_empty()));
         let services = self.fold(
@@ -555,12 +547,22 @@ fn on_cores<T: Sync, R: Send>(
     })
 }
 
-/// Keeps the newest `limit` logs by (time, id), in no order.
+/// Adds `value` under `key`: joined by `combine` to the value there, else inserted.
+fn upsert<V>(map: &mut HashMap<String, V>, key: &str, value: V, combine: impl FnOnce(&mut V, V)) {
+    match map.get_mut(key) {
+        Some(seen) => combine(seen, value),
+        None => {
+            map.insert(key.to_owned(), value);
+        }
+    }
+}
+
 /// Whether a sampled scan reading one piece in `step` reads the block at `seq`.
 fn in_sample(seq: u64, step: u64) -> bool {
     (seq / PIECE_LOGS).is_multiple_of(step)
 }
 
+/// Keeps the newest `limit` logs by (time, id), in no order.
 fn keep_newest(logs: &mut Vec<StoredLog>, limit: usize) {
     if logs.len() > limit && limit > 0 {
         logs.select_nth_unstable_by_key(limit - 1, |l| std::cmp::Reverse((l.record.timestamp_ns, l.id.0)));

@@ -4,9 +4,8 @@
 //! dictionary.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use tether_model::{AttrValue, Attributes, LogId, LogRecord, Severity};
+use tether_model::{AttrValue, Attributes, LogId, LogRecord};
 use tether_store::{LogFilter, StoredLog};
 
 use super::read::Reading;
@@ -14,6 +13,7 @@ use super::{Rows, Settings};
 
 const T0: i64 = 1_700_000_000_000_000_000;
 
+/// A request's log: ids grow with `n`, a session per 100, a request id per 4.
 fn log(n: i64) -> StoredLog {
     let body = format!(
         "GET /api/orders/{} 200 in {} ms user={} region=eu-west-{}",
@@ -22,33 +22,12 @@ fn log(n: i64) -> StoredLog {
         n % 13,
         n % 3
     );
-    StoredLog {
-        id: LogId(1_000 + n),
-        record: LogRecord {
-            project_id: 1,
-            timestamp_ns: T0 + n * 1_000_000,
-            observed_timestamp_ns: T0 + n * 1_000_000,
-            severity: Severity::Info,
-            severity_text: String::new(),
-            severity_number: 9,
-            service: "api".into(),
-            body,
-            session_id: Some(format!("s-{}", n / 100)),
-            distinct_id: None,
-            trace_id: String::new(),
-            span_id: String::new(),
-            trace_flags: 0,
-            event_name: String::new(),
-            scope_name: String::new(),
-            scope_version: String::new(),
-            attributes: Attributes(vec![(
-                "request_id".into(),
-                AttrValue::String(format!("req-{:08}", n / 4)),
-            )]),
-            resource_attributes: Arc::new(Attributes::default()),
-            scope_attributes: Arc::new(Attributes::default()),
-        },
-    }
+    let record = LogRecord {
+        session_id: Some(format!("s-{}", n / 100)),
+        attributes: Attributes(vec![("request_id".into(), AttrValue::String(format!("req-{:08}", n / 4)))]),
+        ..tether_store::conformance::logs::sample(1, T0 + n * 1_000_000, &body)
+    };
+    StoredLog { id: LogId(1_000 + n), record }
 }
 
 fn append(rows: &Rows, range: std::ops::Range<i64>) {
