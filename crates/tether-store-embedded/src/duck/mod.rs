@@ -27,7 +27,7 @@ use tether_store::{
     ServiceLinking, SessionHit, StoreError, StoreResult, StoredLog,
 };
 
-use crate::id_index::{self, IdIndex};
+use crate::id_index::IdIndex;
 use crate::text_index::{BlockSpan, TextIndex};
 
 /// DuckDB's memory limit unless configured: what keeps the whole server under ~512 MB.
@@ -91,7 +91,7 @@ impl DuckAnalytics {
                 .map_err(|e| StoreError::internal("cannot open the text index", e))?;
             catch_up::text(&conn, &mut text)?;
             let ids = Arc::new(
-                IdIndex::open(&beside(".id-index"))
+                IdIndex::open(&beside(".id-index"), false)
                     .map_err(|e| StoreError::internal("cannot open the id index", e))?,
             );
             catch_up::ids(&conn, &ids)?;
@@ -300,8 +300,8 @@ impl LogReader for DuckAnalytics {
     async fn search(&self, query: LogQuery) -> StoreResult<LogPage> {
         let LogQuery { filter, limit, after } = query;
         let ids = self.inner.ids.clone();
-        self.read_filtered(filter, move |conn, filter, blocks| match id_index::filter_keys(filter) {
-            Some(groups) => read::search_indexed(conn, filter, limit, after, blocks, &ids, &groups),
+        self.read_filtered(filter, move |conn, filter, blocks| match ids.lookup(filter) {
+            Some(lookup) => read::search_indexed(conn, filter, limit, after, blocks, &ids, &lookup),
             None => read::search(conn, filter, limit, after, blocks),
         })
         .await

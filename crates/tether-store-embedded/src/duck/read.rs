@@ -15,7 +15,7 @@ use tether_store::{
 use super::columns::{LogIds, SLOTS, attributes_from_columns, span_id_from_column, trace_id_from_columns};
 use super::db_err;
 use super::query::{LOG_COLUMNS, Where};
-use crate::id_index::IdIndex;
+use crate::id_index::{IdIndex, Lookup};
 use crate::text_index::BlockSpan;
 
 /// A search narrowed by the text index to at most this many blocks reads them one by one
@@ -401,16 +401,16 @@ pub(super) fn search_indexed(
     after: Option<PageCursor>,
     blocks: Option<&[BlockSpan]>,
     index: &IdIndex,
-    groups: &[Vec<u64>],
+    lookup: &Lookup,
 ) -> StoreResult<LogPage> {
-    let snapshot = index.snapshot(groups);
+    let snapshot = index.snapshot(lookup);
     let mut wanted = limit.max(1);
     let logs = loop {
         if wanted > MAX_INDEX_CANDIDATES {
             return search(conn, filter, limit, after, blocks);
         }
         let found = snapshot
-            .newest(groups, filter, after, wanted)
+            .newest(lookup, filter, after, wanted)
             .map_err(|e| StoreError::internal("cannot read the id index", e))?;
         let mut logs = rows_of(conn, filter, &found.keys)?;
         if logs.len() >= limit || !found.more {

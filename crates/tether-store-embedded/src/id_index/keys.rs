@@ -27,17 +27,17 @@ fn key(project: ProjectId, kind: u8, parts: &[&[u8]]) -> u64 {
     twox_hash::XxHash3_128::oneshot(&bytes) as u64
 }
 
-fn session_key(project: ProjectId, session: &str) -> u64 {
+pub(super) fn session_key(project: ProjectId, session: &str) -> u64 {
     key(project, b's', &[session.as_bytes()])
 }
 
-fn person_key(project: ProjectId, distinct_id: &str) -> u64 {
+pub(super) fn person_key(project: ProjectId, distinct_id: &str) -> u64 {
     key(project, b'p', &[distinct_id.as_bytes()])
 }
 
 /// The key of a trace id, if the text is one as DuckDB's columns read it (32 hex digits,
 /// any case), so the index and the read that confirms it agree.
-fn trace_key(project: ProjectId, trace_hex: &str) -> Option<u64> {
+pub(super) fn trace_key(project: ProjectId, trace_hex: &str) -> Option<u64> {
     let (high, low) = trace_id_to_columns(trace_hex)?;
     Some(key(project, b't', &[&[high.to_be_bytes(), low.to_be_bytes()].concat()]))
 }

@@ -17,8 +17,10 @@
 //! append failed after it was added stays a candidate that no read finds. Retention
 //! deletes by time.
 
+mod exact;
 mod keys;
 mod newest;
+mod words;
 
 use std::collections::HashSet;
 use std::ops::Bound;
@@ -29,7 +31,9 @@ use std::time::{Duration, Instant};
 use tantivy::directory::MmapDirectory;
 use tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
-use tantivy::schema::{FAST, Field, IndexRecordOption, NumericOptions, Schema};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, NumericOptions, STRING, Schema, TextFieldIndexing, TextOptions,
+};
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{
     Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
@@ -37,9 +41,11 @@ use tantivy::{
 use tether_model::ProjectId;
 use tether_store::{LogFilter, PageCursor, StoredLog};
 
+use exact::{BucketCounts, Buckets, Distinct, QueryFields, Seen, WordFields};
 pub(crate) use keys::filter_keys;
 use keys::keys_of;
 use newest::Newest;
+use words::{TOKENIZER, WordTokenizer, word_query};
 
 /// How often added logs are committed (made searchable from the index).
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
@@ -65,14 +71,35 @@ struct Fields {
     project: Field,
     id: Field,
     ts: Field,
+    /// Present when the index holds words (see [`IdIndex::open`]).
+    word: Option<WordFields>,
 }
 
 /// What a reader looks in: the searcher of the last commit and what was added since.
 pub(crate) struct Snapshot {
     searcher: Searcher,
     key: Field,
-    /// The (time, id) of the logs added since that commit that match the lookup.
+    project: Field,
+    /// The (time, id) of the logs added since that commit that may match the lookup.
     pending: Vec<(i64, i64)>,
+}
+
+/// What a lookup looks for: logs with a key of every group and, in an index of words,
+/// the words of every text the filter requires (found exactly or as a superset, see
+/// [`words`]); the store reads each candidate and tests the whole filter.
+pub(crate) struct Lookup {
+    project: ProjectId,
+    groups: Vec<Vec<u64>>,
+    words: Vec<Box<dyn Query>>,
+}
+
+/// A filter the index answers exactly (see [`exact`]): what its committed part counts,
+/// and the logs added since, which the store reads and tests.
+pub(crate) struct Exact {
+    searcher: Searcher,
+    query: Box<dyn Query>,
+    /// The (time, id) of the project's logs added since that commit.
+    pub(crate) pending: Vec<(i64, i64)>,
 }
 
 struct Added {
@@ -81,14 +108,30 @@ struct Added {
     /// The logs added and not yet committed: (key, time, id, batch) for each key of each.
     /// A list, not a map: adding is on the ingest path; a lookup scans a second's worth.
     pending: Vec<(u64, i64, i64, u64)>,
+    /// In an index of words, every log added and not yet committed: (project, time, id,
+    /// batch). A search of words reads and tests them all.
+    pending_logs: Vec<(ProjectId, i64, i64, u64)>,
     /// The number of the last batch added.
     batch: u64,
 }
 
+/// What an index of words holds of a log besides its keys.
+struct Described {
+    body: String,
+    service: String,
+    severity: u8,
+    session: Option<String>,
+    person: Option<String>,
+}
+
+/// A log as the indexing thread adds it: keys, project, id, time and, in an index of
+/// words, the rest.
+type Entry = (Vec<u64>, ProjectId, i64, i64, Option<Described>);
+
 /// What the indexing thread is asked to do, in order.
 enum Work {
-    /// A numbered batch: each log's keys, project, id and time.
-    Add(u64, Vec<(Vec<u64>, ProjectId, i64, i64)>),
+    /// A numbered batch of logs.
+    Add(u64, Vec<Entry>),
     /// Forget a project's logs older than a time.
     Delete(ProjectId, i64),
     /// Commit now and say how it went.
@@ -102,6 +145,8 @@ enum Work {
 /// never holds up an append.
 pub(crate) struct IdIndex {
     key: Field,
+    project: Field,
+    word: Option<WordFields>,
     /// Its lock orders the sends, so the thread sees batches in their numbers' order. Not
     /// `added`'s lock: a send waits when the queue is full, and the thread takes `added`
     /// to publish a commit.
@@ -125,25 +170,55 @@ impl Drop for IdIndex {
 impl IdIndex {
     /// Opens (or creates) the index in `dir`; [`IdIndex::covered`] says what it holds.
     /// Its thread commits what was added every [`COMMIT_EVERY`] while the index is alive.
-    pub(crate) fn open(dir: &Path) -> Result<IdIndex> {
+    /// With `words`, it also holds each log's body words, service, severity, session and
+    /// person, so searches of words are looked up and counted from it (see [`exact`]). An
+    /// index of the other kind in `dir` is removed and built again from the logs.
+    pub(crate) fn open(dir: &Path, words: bool) -> Result<IdIndex> {
         std::fs::create_dir_all(dir)?;
         let mut schema = Schema::builder();
-        let fields = Fields {
+        let mut fields = Fields {
             key: schema.add_u64_field("key", NumericOptions::default().set_indexed()),
             project: schema.add_i64_field("project", NumericOptions::default().set_indexed()),
             id: schema.add_i64_field("id", FAST),
             ts: schema.add_i64_field("ts", FAST),
+            word: None,
         };
+        if words {
+            let indexing = TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+            let column = || TextOptions::default().set_fast("raw");
+            fields.word = Some(WordFields {
+                words: schema.add_text_field("words", TextOptions::default().set_indexing_options(indexing)),
+                service: schema.add_text_field("service", STRING | column()),
+                severity: schema.add_u64_field("severity", INDEXED | FAST),
+                session: schema.add_text_field("session", column()),
+                person: schema.add_text_field("person", column()),
+            });
+        }
+        let schema = schema.build();
         // No field is stored, but every document has an entry in the document store (its
         // offset): 4 bytes per log with lz4, 2 with zstd.
         let settings = IndexSettings {
             docstore_compression: Compressor::Zstd(ZstdCompressor::default()),
             ..IndexSettings::default()
         };
-        let index = Index::builder()
-            .schema(schema.build())
-            .settings(settings)
-            .open_or_create(MmapDirectory::open(dir)?)?;
+        let create = || {
+            Index::builder()
+                .schema(schema.clone())
+                .settings(settings.clone())
+                .open_or_create(MmapDirectory::open(dir)?)
+        };
+        let index = match create() {
+            Err(tantivy::TantivyError::SchemaError(_)) => {
+                tracing::info!(dir = %dir.display(), "the id index has another layout; building it again");
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                create()?
+            }
+            index => index?,
+        };
+        index.tokenizers().register(TOKENIZER, WordTokenizer::default());
         let covered = index.load_metas()?.payload.and_then(|p| p.parse().ok()).unwrap_or(i64::MIN);
         let options = IndexWriterOptions::builder()
             .num_worker_threads(1)
@@ -156,10 +231,15 @@ impl IdIndex {
         writer.set_merge_policy(Box::new(merges));
         let reader: IndexReader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let published = Arc::new(Mutex::new(reader.searcher()));
-        let added = Arc::new(Mutex::new(Added { highest: covered, pending: Vec::new(), batch: 0 }));
+        let added = Arc::new(Mutex::new(Added {
+            highest: covered,
+            pending: Vec::new(),
+            pending_logs: Vec::new(),
+            batch: 0,
+        }));
         // Bounded: an indexer that falls behind slows appends instead of growing without end.
         let (work, queue) = mpsc::sync_channel(WORK_QUEUE);
-        let key = fields.key;
+        let (key, project, word) = (fields.key, fields.project, fields.word);
         let indexer = Indexer {
             fields,
             writer,
@@ -172,7 +252,7 @@ impl IdIndex {
         };
         let thread =
             std::thread::Builder::new().name("tether-id-index".into()).spawn(move || indexer.run(queue))?;
-        Ok(IdIndex { key, work: Mutex::new(work), added, published, thread: Some(thread) })
+        Ok(IdIndex { key, project, word, work: Mutex::new(work), added, published, thread: Some(thread) })
     }
 
     /// The highest id added (at open, the highest the last commit holds): logs above it
@@ -184,16 +264,32 @@ impl IdIndex {
     /// Adds logs (before their DuckDB commit, so the index never lacks a stored log); they
     /// are found at once and committed within [`COMMIT_EVERY`].
     pub(crate) fn add(&self, logs: &[StoredLog]) -> Result<()> {
-        let entries: Vec<_> =
-            logs.iter().map(|l| (keys_of(l), l.record.project_id, l.id.0, l.record.timestamp_ns)).collect();
+        let described = |r: &tether_model::LogRecord| Described {
+            body: r.body.clone(),
+            service: r.service.clone(),
+            severity: r.severity.code(),
+            session: r.session_id.clone(),
+            person: r.distinct_id.clone(),
+        };
+        let entries: Vec<Entry> = logs
+            .iter()
+            .map(|l| {
+                let r = &l.record;
+                let rest = self.word.map(|_| described(r));
+                (keys_of(l), r.project_id, l.id.0, r.timestamp_ns, rest)
+            })
+            .collect();
         let work = self.work.lock().unwrap_or_else(PoisonError::into_inner);
         let batch = {
             let mut added = self.added.lock().unwrap_or_else(PoisonError::into_inner);
             added.batch += 1;
             let batch = added.batch;
-            for (keys, _, id, ts) in &entries {
+            for (keys, project, id, ts, rest) in &entries {
                 added.highest = added.highest.max(*id);
                 added.pending.extend(keys.iter().map(|&k| (k, *ts, *id, batch)));
+                if rest.is_some() {
+                    added.pending_logs.push((*project, *ts, *id, batch));
+                }
             }
             batch
         };
@@ -217,19 +313,68 @@ impl IdIndex {
         self.work.lock().unwrap_or_else(PoisonError::into_inner).send(work).map_err(|_| stopped())
     }
 
-    /// What a reader of `groups` (from [`filter_keys`]) looks in now.
-    pub(crate) fn snapshot(&self, groups: &[Vec<u64>]) -> Snapshot {
+    /// What the index looks up for `filter`: its keys (see [`filter_keys`]) and, in an
+    /// index of words, the words of the texts it requires; `None` when it names neither.
+    pub(crate) fn lookup(&self, filter: &LogFilter) -> Option<Lookup> {
+        let groups = filter_keys(filter).unwrap_or_default();
+        let texts = filter.query.as_ref().map(|q| q.required_texts()).unwrap_or_default();
+        let words: Vec<Box<dyn Query>> = match self.word {
+            Some(f) => texts.iter().filter_map(|t| word_query(f.words, t)).collect(),
+            None => Vec::new(),
+        };
+        (!groups.is_empty() || !words.is_empty()).then_some(Lookup {
+            project: filter.project_id,
+            groups,
+            words,
+        })
+    }
+
+    /// What a reader of `lookup` looks in now.
+    pub(crate) fn snapshot(&self, lookup: &Lookup) -> Snapshot {
         let added = self.added.lock().unwrap_or_else(PoisonError::into_inner);
         let searcher = self.published.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let any_of = |group: &Vec<u64>| -> HashSet<(i64, i64)> {
             added.pending.iter().filter(|(k, ..)| group.contains(k)).map(|&(_, ts, id, _)| (ts, id)).collect()
         };
-        let mut pending = groups.first().map(any_of).unwrap_or_default();
-        for group in groups.iter().skip(1) {
+        // Words are not kept in memory: every log added since of the project may match.
+        let mut pending = match lookup.groups.first() {
+            Some(group) => any_of(group),
+            None => pending_of(&added, lookup.project),
+        };
+        for group in lookup.groups.iter().skip(1) {
             let these = any_of(group);
             pending.retain(|at| these.contains(at));
         }
-        Snapshot { searcher, key: self.key, pending: pending.into_iter().collect() }
+        Snapshot { searcher, key: self.key, project: self.project, pending: pending.into_iter().collect() }
+    }
+
+    /// The filter's logs as the index counts them exactly, or `None` when it does not (an
+    /// index without words, a part of the filter it cannot answer; see [`exact`]).
+    pub(crate) fn exact(&self, filter: &LogFilter) -> Option<Exact> {
+        let fields = QueryFields { key: self.key, project: self.project, word: self.word? };
+        let query = fields.exact(filter)?;
+        let added = self.added.lock().unwrap_or_else(PoisonError::into_inner);
+        let searcher = self.published.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let pending = pending_of(&added, filter.project_id).into_iter().collect();
+        Some(Exact { searcher, query, pending })
+    }
+}
+
+/// The (time, id) of a project's logs added and not yet committed.
+fn pending_of(added: &Added, project: ProjectId) -> HashSet<(i64, i64)> {
+    added.pending_logs.iter().filter(|l| l.0 == project).map(|&(_, ts, id, _)| (ts, id)).collect()
+}
+
+impl Exact {
+    /// The committed matches in `[from_ns, to_ns)` per (bucket start, severity code,
+    /// service).
+    pub(crate) fn buckets(&self, from_ns: i64, to_ns: i64, bucket_ns: i64) -> Result<BucketCounts> {
+        self.searcher.search(&self.query, &Buckets { from_ns, to_ns, bucket_ns })
+    }
+
+    /// The committed matches in `[from_ns, to_ns)`: how many, their sessions and people.
+    pub(crate) fn distinct(&self, from_ns: i64, to_ns: i64) -> Result<Seen> {
+        self.searcher.search(&self.query, &Distinct { from_ns, to_ns })
     }
 }
 
@@ -263,9 +408,7 @@ impl Indexer {
                 Err(mpsc::RecvTimeoutError::Timeout) => Ok(()),
                 Ok(Work::Add(batch, entries)) => {
                     (self.last_batch, self.dirty) = (batch, true);
-                    entries
-                        .into_iter()
-                        .try_for_each(|(keys, project, id, ts)| self.add(keys, project, id, ts))
+                    entries.into_iter().try_for_each(|entry| self.add(entry))
                 }
                 Ok(Work::Delete(project, before_ns)) => {
                     self.dirty = true;
@@ -289,7 +432,7 @@ impl Indexer {
         }
     }
 
-    fn add(&mut self, keys: Vec<u64>, project: ProjectId, id: i64, ts: i64) -> Result<()> {
+    fn add(&mut self, (keys, project, id, ts, rest): Entry) -> Result<()> {
         self.highest = self.highest.max(id);
         let f = &self.fields;
         let mut doc = TantivyDocument::new();
@@ -299,6 +442,16 @@ impl Indexer {
         doc.add_i64(f.project, project);
         doc.add_i64(f.id, id);
         doc.add_i64(f.ts, ts);
+        if let (Some(w), Some(rest)) = (f.word, rest) {
+            doc.add_text(w.words, rest.body);
+            doc.add_text(w.service, rest.service);
+            doc.add_u64(w.severity, u64::from(rest.severity));
+            for (field, value) in [(w.session, rest.session), (w.person, rest.person)] {
+                if let Some(value) = value {
+                    doc.add_text(field, value);
+                }
+            }
+        }
         self.writer.add_document(doc).map(drop)
     }
 
@@ -326,6 +479,7 @@ impl Indexer {
         *self.published.lock().unwrap_or_else(PoisonError::into_inner) = self.reader.searcher();
         let last_batch = self.last_batch;
         added.pending.retain(|&(.., batch)| batch > last_batch);
+        added.pending_logs.retain(|&(.., batch)| batch > last_batch);
         self.dirty = false;
         Ok(())
     }
@@ -343,18 +497,24 @@ impl Snapshot {
     /// strictly after `after`.
     pub(crate) fn newest(
         &self,
-        groups: &[Vec<u64>],
+        lookup: &Lookup,
         filter: &LogFilter,
         after: Option<PageCursor>,
         limit: usize,
     ) -> Result<Candidates> {
-        let musts = groups.iter().map(|group| {
+        let musts = lookup.groups.iter().map(|group| {
             let terms = group.iter().map(|&k| -> Box<dyn Query> {
                 Box::new(TermQuery::new(Term::from_field_u64(self.key, k), IndexRecordOption::Basic))
             });
             (Occur::Must, Box::new(BooleanQuery::union(terms.collect())) as Box<dyn Query>)
         });
-        let query = BooleanQuery::new(musts.collect());
+        // Words are not per project: the project's term comes with them.
+        let project = lookup.words.first().map(|_| -> (Occur, Box<dyn Query>) {
+            let term = Term::from_field_i64(self.project, lookup.project);
+            (Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic)))
+        });
+        let words = lookup.words.iter().map(|q| (Occur::Must, q.box_clone()));
+        let query = BooleanQuery::new(musts.chain(project).chain(words).collect());
         let upper = match after {
             Some(c) => (c.timestamp_ns, c.id.0),
             None => (filter.to_ns, i64::MIN),
@@ -406,15 +566,15 @@ mod tests {
     }
 
     fn lookup(index: &IdIndex, filter: &LogFilter) -> Vec<i64> {
-        let groups = filter_keys(filter).unwrap();
-        let snapshot = index.snapshot(&groups);
-        snapshot.newest(&groups, filter, None, 10).unwrap().keys.into_iter().map(|(_, id)| id).collect()
+        let lookup = index.lookup(filter).unwrap();
+        let snapshot = index.snapshot(&lookup);
+        snapshot.newest(&lookup, filter, None, 10).unwrap().keys.into_iter().map(|(_, id)| id).collect()
     }
 
     #[test]
     fn finds_by_each_id_newest_first_before_and_after_a_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let index = IdIndex::open(dir.path()).unwrap();
+        let index = IdIndex::open(dir.path(), false).unwrap();
         index.add(&[log(10, 100, "s1", "req-0001"), log(11, 300, "s1", "req-0002")]).unwrap();
         let mut filter = LogFilter::new(1, 0, 1000);
         filter.session_id = Some("s1".into());
@@ -440,13 +600,13 @@ mod tests {
     fn a_reopened_index_knows_what_it_holds_and_forgets_old_logs() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let index = IdIndex::open(dir.path()).unwrap();
+            let index = IdIndex::open(dir.path(), false).unwrap();
             index.add(&[log(10, 100, "s1", "req-0001"), log(20, 100, "s1", "req-0001")]).unwrap();
             index.commit().unwrap();
             index.add(&[log(30, 100, "s1", "req-0001")]).unwrap();
             assert_eq!(index.covered(), 30);
         }
-        let index = IdIndex::open(dir.path()).unwrap();
+        let index = IdIndex::open(dir.path(), false).unwrap();
         assert_eq!(index.covered(), 20, "the uncommitted add is lost, the commit is not");
         let mut filter = LogFilter::new(1, 0, 1000);
         filter.session_id = Some("s1".into());

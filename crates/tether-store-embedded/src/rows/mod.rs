@@ -258,7 +258,7 @@ impl Rows {
     /// file replayed, and the indexes brought up to date with what they lack.
     pub(crate) fn open(dir: &Path, settings: Settings) -> StoreResult<Rows> {
         std::fs::create_dir_all(dir).map_err(io_err("cannot create the log folder"))?;
-        let ids = IdIndex::open(&dir.join("id-index"))
+        let ids = IdIndex::open(&dir.join("id-index"), true)
             .map_err(|e| StoreError::internal("cannot open the id index", e))?;
         let text = TextIndex::open(&dir.join("text-index"))
             .map_err(|e| StoreError::internal("cannot open the text index", e))?;

@@ -104,14 +104,18 @@ impl<'a> Reading<'a> {
         after: Option<PageCursor>,
         limit: usize,
     ) -> StoreResult<Option<(Vec<StoredLog>, bool)>> {
-        let Some(groups) = filter_keys(self.filter) else { return Ok(None) };
-        let found = self
-            .ids
-            .snapshot(&groups)
-            .newest(&groups, self.filter, after, limit)
-            .map_err(|e| StoreError::internal("cannot read the id index", e))?;
+        let Some(lookup) = self.ids.lookup(self.filter) else { return Ok(None) };
+        let found =
+            self.ids.snapshot(&lookup).newest(&lookup, self.filter, after, limit).map_err(index_error)?;
+        let mut logs = self.read_keys(&found.keys)?;
+        newest_first(&mut logs);
+        Ok(Some((logs, found.more)))
+    }
+
+    /// The matches among the logs of these (time, id) keys, in no order.
+    fn read_keys(&self, keys: &[(i64, i64)]) -> StoreResult<Vec<StoredLog>> {
         let mut places: BTreeMap<Place, (u64, HashSet<i64>)> = BTreeMap::new();
-        for &(ts, id) in &found.keys {
+        for &(ts, id) in keys {
             for (place, seq) in self.view.places_of(id, Some(ts)) {
                 places.entry(place).or_insert_with(|| (seq, HashSet::new())).1.insert(id);
             }
@@ -119,17 +123,15 @@ impl<'a> Reading<'a> {
         let places: Vec<(Place, u64, HashSet<i64>)> =
             places.into_iter().map(|(p, (seq, ids))| (p, seq, ids)).collect();
         // A session's 1,000 logs are in ~1,000 blocks: read on every core.
-        let mut logs = on_cores(&places, |share| {
+        let logs = on_cores(&places, |share| {
             let mut logs = Vec::new();
             for (place, seq, wanted) in share {
                 let read = self.view.read_where(*place, *seq, |p| wanted.contains(&p.id))?;
                 logs.extend(read.into_iter().filter(|l| self.matcher.holds(l)));
             }
             Ok(logs)
-        })?
-        .concat();
-        newest_first(&mut logs);
-        Ok(Some((logs, found.more)))
+        })?;
+        Ok(logs.concat())
     }
 
     /// The logs of a block whose body may match (the rest of a log is read only then).
@@ -269,7 +271,16 @@ impl<'a> Reading<'a> {
     /// [`Reading::step`]).
     fn count(&self, bucket_ns: i64, mut add: impl FnMut(i64, u8, &str, u64)) -> StoreResult<u64> {
         let bucket = |ts: i64| ts.div_euclid(bucket_ns) * bucket_ns;
-        if self.filter.narrower_than_counts() || bucket_ns % MINUTE_NS != 0 {
+        let f = self.filter;
+        if let Some(exact) = self.ids.exact(f).filter(|_| f.narrower_than_counts()) {
+            let counts = exact.buckets(f.from_ns, f.to_ns, bucket_ns).map_err(index_error)?;
+            counts.into_iter().for_each(|((start, code, service), n)| add(start, code, &service, n));
+            for log in self.read_keys(&exact.pending)? {
+                add(bucket(log.record.timestamp_ns), log.record.severity.code(), &log.record.service, 1);
+            }
+            return Ok(1);
+        }
+        if f.narrower_than_counts() || bucket_ns % MINUTE_NS != 0 {
             let step = self.step();
             type Keys = HashMap<(i64, u8, String), u64>;
             let counts = self.fold(
@@ -286,7 +297,6 @@ impl<'a> Reading<'a> {
             counts.into_iter().for_each(|((start, code, service), n)| add(start, code, &service, n));
             return Ok(step);
         }
-        let f = self.filter;
         let first_minute = f.from_ns.div_euclid(MINUTE_NS) * MINUTE_NS;
         let whole_from =
             if first_minute == f.from_ns { first_minute } else { first_minute.saturating_add(MINUTE_NS) };
@@ -370,24 +380,34 @@ impl<'a> Reading<'a> {
 
     pub(crate) fn summary(&self) -> StoreResult<LogSummary> {
         type Seen = (u64, HashSet<String>, HashSet<String>);
-        let (logs, sessions, users) = self.fold(
-            |_, _| true,
-            |_| true,
-            Seen::default,
-            |(logs, sessions, users), log| {
-                *logs += 1;
-                for (seen, id) in [(sessions, &log.record.session_id), (users, &log.record.distinct_id)] {
-                    if let Some(id) = id.as_ref().filter(|id| !seen.contains(*id)) {
-                        seen.insert(id.clone());
-                    }
+        let add = |(logs, sessions, users): &mut Seen, log: &StoredLog| {
+            *logs += 1;
+            for (seen, id) in [(sessions, &log.record.session_id), (users, &log.record.distinct_id)] {
+                if let Some(id) = id.as_ref().filter(|id| !seen.contains(*id)) {
+                    seen.insert(id.clone());
                 }
-            },
-            |all, part| {
-                all.0 += part.0;
-                all.1.extend(part.1);
-                all.2.extend(part.2);
-            },
-        )?;
+            }
+        };
+        let f = self.filter;
+        let seen = match self.ids.exact(f) {
+            Some(exact) => {
+                let mut seen = exact.distinct(f.from_ns, f.to_ns).map_err(index_error)?;
+                self.read_keys(&exact.pending)?.iter().for_each(|log| add(&mut seen, log));
+                seen
+            }
+            None => self.fold(
+                |_, _| true,
+                |_| true,
+                Seen::default,
+                add,
+                |all, part| {
+                    all.0 += part.0;
+                    all.1.extend(part.1);
+                    all.2.extend(part.2);
+                },
+            )?,
+        };
+        let (logs, sessions, users) = seen;
         Ok(LogSummary {
             logs,
             sessions: sessions.len() as u64,
@@ -521,6 +541,10 @@ impl<'a> Reading<'a> {
         logs.truncate(limit);
         Ok(logs)
     }
+}
+
+fn index_error(e: tantivy::TantivyError) -> StoreError {
+    StoreError::internal("cannot read the id index", e)
 }
 
 fn severity_name(code: u8) -> &'static str {

@@ -133,7 +133,8 @@ macro_rules! logs_suite {
             deleting_old_logs_leaves_newer_ones_and_other_projects,
             text_search_finds_every_match_among_many_logs);
         $crate::conformance_cases!($make, $requires, log_queries;
-            every_operator_selects_the_right_logs);
+            every_operator_selects_the_right_logs,
+            texts_match_as_substrings_wherever_words_meet);
         $crate::conformance_cases!($make, $requires, log_estimates;
             summaries_and_facets_of_a_large_search_are_exact_or_say_they_are_not);
     };

@@ -1,0 +1,168 @@
+//! The words of log bodies in the id index, cut so that a search for words answers the
+//! store's case-insensitive substring search *exactly*, not as a superset: then its
+//! histogram and its counts of logs, sessions and people are counted from the index alone.
+//!
+//! A body (lower-cased as the search lower-cases it) is cut into runs of ASCII letters;
+//! digits, punctuation, spaces and other characters separate them. A run is one position
+//! after the run before it when exactly one space lies between them, two positions when
+//! anything else does, so a phrase whose words are one position apart is found only where
+//! the body has those words separated by single spaces. A search text of ASCII letters
+//! and single spaces, `w1 w2 … wk`, is then a substring of a body exactly when the body has
+//! a run ending with `w1`, then runs equal to `w2 … wk-1`, then one starting with `wk`, all
+//! a position apart (one word: a run containing it) — a regex phrase over the runs.
+//!
+//! Runs of one or two letters are kept only when they are whole words (a space or
+//! punctuation on both sides): the short runs inside ids (`3fa9b2c` → `fa`, `b`, `c`) would
+//! cost a posting each and find nothing anyone searches for. So a first or last word of a
+//! search (one that may sit inside a longer run) must have at least three letters for the
+//! answer to be exact; a word in the middle is a whole word by construction. Texts with
+//! digits or other characters are not words: the text index and a read of the candidate
+//! blocks answer them.
+
+use tantivy::query::{Query, RegexPhraseQuery, RegexQuery};
+use tantivy::schema::Field;
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+/// The name the tokenizer is registered under.
+pub(super) const TOKENIZER: &str = "tether_words";
+
+/// A first, last or only word shorter than this may sit inside a run that is not kept.
+const MIN_EDGE_WORD: usize = 3;
+
+/// Cuts bodies into runs of ASCII letters (see the module's doc).
+#[derive(Clone, Default)]
+pub(super) struct WordTokenizer {
+    lowered: String,
+}
+
+pub(super) struct Words<'a> {
+    text: &'a str,
+    /// Where the next run is looked for.
+    at: usize,
+    token: Token,
+    /// Whether a token was produced yet (the first takes position 0).
+    started: bool,
+}
+
+impl Tokenizer for WordTokenizer {
+    type TokenStream<'a> = Words<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Words<'a> {
+        // As the search lower-cases bodies: ASCII alone for ASCII text, else Unicode's rules.
+        self.lowered.clear();
+        if text.is_ascii() {
+            self.lowered.extend(text.chars().map(|c| c.to_ascii_lowercase()));
+        } else {
+            self.lowered.push_str(&text.to_lowercase());
+        }
+        Words { text: &self.lowered, at: 0, token: Token::default(), started: false }
+    }
+}
+
+impl TokenStream for Words<'_> {
+    fn advance(&mut self) -> bool {
+        let bytes = self.text.as_bytes();
+        let previous_end = if self.started { self.token.offset_to } else { 0 };
+        loop {
+            let Some(start) = bytes[self.at..].iter().position(u8::is_ascii_lowercase).map(|i| self.at + i)
+            else {
+                return false;
+            };
+            let len = bytes[start..].iter().take_while(|b| b.is_ascii_lowercase()).count();
+            let end = start + len;
+            self.at = end;
+            // Within a run of letters and digits (or other characters): kept when long.
+            let joined = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_digit() || !b.is_ascii());
+            let inside = joined(start.checked_sub(1).and_then(|i| bytes.get(i))) || joined(bytes.get(end));
+            if inside && len < MIN_EDGE_WORD {
+                continue;
+            }
+            let step = if &bytes[previous_end..start] == b" " { 1 } else { 2 };
+            self.token.position = if self.started { self.token.position + step } else { 0 };
+            self.started = true;
+            self.token.offset_from = start;
+            self.token.offset_to = end;
+            self.token.text.clear();
+            self.token.text.push_str(&self.text[start..end]);
+            return true;
+        }
+    }
+
+    fn token(&self) -> &Token {
+        &self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+/// The query finding exactly the bodies that contain `text` case-insensitively, when the
+/// words answer it (see the module's doc); `None` when they do not.
+pub(super) fn word_query(field: Field, text: &str) -> Option<Box<dyn Query>> {
+    let lowered = text.to_lowercase();
+    let words: Vec<&str> = lowered.split(' ').collect();
+    let letters = |w: &&str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase());
+    let (first, last) = (words.first()?, words.last()?);
+    if !words.iter().all(letters) || first.len() < MIN_EDGE_WORD || last.len() < MIN_EDGE_WORD {
+        return None;
+    }
+    if let [word] = words.as_slice() {
+        return RegexQuery::from_pattern(&format!(".*{word}.*"), field)
+            .ok()
+            .map(|q| Box::new(q) as Box<dyn Query>);
+    }
+    let patterns = words.iter().enumerate().map(|(i, w)| match i {
+        0 => format!(".*{w}"),
+        i if i + 1 == words.len() => format!("{w}.*"),
+        _ => (*w).to_owned(),
+    });
+    Some(Box::new(RegexPhraseQuery::new(field, patterns.collect())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(body: &str) -> Vec<(String, usize)> {
+        let mut tokenizer = WordTokenizer::default();
+        let mut stream = tokenizer.token_stream(body);
+        let mut found = Vec::new();
+        stream.process(&mut |t| found.push((t.text.clone(), t.position)));
+        found
+    }
+
+    #[test]
+    fn runs_of_letters_a_position_apart_only_across_one_space() {
+        let found = tokens("Connection TIMED out,  retry to 10.0.0.1 in 3fa9bcd2e ms");
+        let expected = [
+            ("connection", 0),
+            ("timed", 1),
+            ("out", 2),
+            ("retry", 4),
+            ("to", 5),
+            ("in", 7),
+            ("bcd", 9),
+            ("ms", 11),
+        ];
+        let expected: Vec<(String, usize)> = expected.iter().map(|(t, p)| (t.to_string(), *p)).collect();
+        assert_eq!(found, expected, "`fa` and `e` inside the id are left out, `bcd` is kept");
+    }
+
+    #[test]
+    fn bodies_are_lower_cased_as_the_search_lower_cases_them() {
+        assert_eq!(tokens("ÉCOLE Straße")[1].0, "stra", "non-ASCII letters separate runs");
+        assert_eq!(tokens("\u{212A}elvin")[0].0, "kelvin", "the Kelvin sign lower-cases to k");
+    }
+
+    #[test]
+    fn only_letters_and_single_spaces_with_long_edges_are_words() {
+        let field = Field::from_field_id(0);
+        for words in ["timeout", "timed out", "Connection to server", "JSchException"] {
+            assert!(word_query(field, words).is_some(), "{words}");
+        }
+        for other in ["to", "to server", "timed  out", "a1b2c", "timed-out", " out", "", "ünïcode"] {
+            assert!(word_query(field, other).is_none(), "{other}");
+        }
+    }
+}
