@@ -20,6 +20,7 @@
 mod exact;
 mod keys;
 mod newest;
+mod spans;
 mod words;
 
 use std::collections::HashSet;
@@ -28,9 +29,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
+use tantivy::collector::Collector;
 use tantivy::directory::MmapDirectory;
 use tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, NumericOptions, STRING, Schema, TextFieldIndexing, TextOptions,
 };
@@ -45,6 +47,7 @@ use exact::{BucketCounts, Buckets, Distinct, QueryFields, Seen, WordFields};
 pub(crate) use keys::filter_keys;
 use keys::keys_of;
 use newest::Newest;
+use spans::Spans;
 use words::{TOKENIZER, WordTokenizer, word_query};
 
 /// How often added logs are committed (made searchable from the index).
@@ -78,6 +81,7 @@ struct Fields {
 /// What a reader looks in: the searcher of the last commit and what was added since.
 pub(crate) struct Snapshot {
     searcher: Searcher,
+    spans: Arc<Spans>,
     key: Field,
     project: Field,
     /// The (time, id) of the logs added since that commit that may match the lookup.
@@ -97,6 +101,7 @@ pub(crate) struct Lookup {
 /// and the logs added since, which the store reads and tests.
 pub(crate) struct Exact {
     searcher: Searcher,
+    spans: Arc<Spans>,
     query: Box<dyn Query>,
     /// The (time, id) of the project's logs added since that commit.
     pub(crate) pending: Vec<(i64, i64)>,
@@ -154,6 +159,7 @@ pub(crate) struct IdIndex {
     added: Arc<Mutex<Added>>,
     /// The searcher of the last commit.
     published: Arc<Mutex<Searcher>>,
+    spans: Arc<Spans>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -252,7 +258,17 @@ impl IdIndex {
         };
         let thread =
             std::thread::Builder::new().name("tether-id-index".into()).spawn(move || indexer.run(queue))?;
-        Ok(IdIndex { key, project, word, work: Mutex::new(work), added, published, thread: Some(thread) })
+        let spans = Arc::default();
+        Ok(IdIndex {
+            key,
+            project,
+            word,
+            work: Mutex::new(work),
+            added,
+            published,
+            spans,
+            thread: Some(thread),
+        })
     }
 
     /// The highest id added (at open, the highest the last commit holds): logs above it
@@ -345,7 +361,14 @@ impl IdIndex {
             let these = any_of(group);
             pending.retain(|at| these.contains(at));
         }
-        Snapshot { searcher, key: self.key, project: self.project, pending: pending.into_iter().collect() }
+        let spans = self.spans.clone();
+        Snapshot {
+            searcher,
+            spans,
+            key: self.key,
+            project: self.project,
+            pending: pending.into_iter().collect(),
+        }
     }
 
     /// The filter's logs as the index counts them exactly, or `None` when it does not (an
@@ -356,7 +379,7 @@ impl IdIndex {
         let added = self.added.lock().unwrap_or_else(PoisonError::into_inner);
         let searcher = self.published.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let pending = pending_of(&added, filter.project_id).into_iter().collect();
-        Some(Exact { searcher, query, pending })
+        Some(Exact { searcher, spans: self.spans.clone(), query, pending })
     }
 }
 
@@ -369,12 +392,14 @@ impl Exact {
     /// The committed matches in `[from_ns, to_ns)` per (bucket start, severity code,
     /// service).
     pub(crate) fn buckets(&self, from_ns: i64, to_ns: i64, bucket_ns: i64) -> Result<BucketCounts> {
-        self.searcher.search(&self.query, &Buckets { from_ns, to_ns, bucket_ns })
+        let spans = self.spans.within(&self.searcher, from_ns, to_ns)?;
+        spans::collect(&self.searcher, self.query.as_ref(), &Buckets { from_ns, to_ns, bucket_ns }, &spans)
     }
 
     /// The committed matches in `[from_ns, to_ns)`: how many, their sessions and people.
     pub(crate) fn distinct(&self, from_ns: i64, to_ns: i64) -> Result<Seen> {
-        self.searcher.search(&self.query, &Distinct { from_ns, to_ns })
+        let spans = self.spans.within(&self.searcher, from_ns, to_ns)?;
+        spans::collect(&self.searcher, self.query.as_ref(), &Distinct { from_ns, to_ns }, &spans)
     }
 }
 
@@ -520,7 +545,22 @@ impl Snapshot {
             None => (filter.to_ns, i64::MIN),
         };
         let newest = Newest { limit, from_ns: filter.from_ns, upper };
-        let (mut keys, mut total) = self.searcher.search(&query, &newest)?;
+        // The newest segments first; once `limit` keys are found, the segments older than
+        // all of them are passed.
+        let spans = self.spans.within(&self.searcher, filter.from_ns, upper.0.saturating_add(1))?;
+        let weight = query.weight(EnableScoring::disabled_from_searcher(&self.searcher))?;
+        let (mut keys, mut total, mut passed) = (Vec::new(), 0, false);
+        for &(ordinal, reader, (_, newest_ts)) in &spans {
+            if keys.len() >= limit && keys.last().is_some_and(|&(ts, _)| newest_ts < ts) {
+                passed = true;
+                break;
+            }
+            let (found, n) = newest.collect_segment(weight.as_ref(), ordinal, reader)?;
+            keys.extend(found);
+            total += n;
+            keys.sort_unstable_by(|a, b| b.cmp(a));
+            keys.truncate(limit);
+        }
         for &at in &self.pending {
             if newest.wants(at) {
                 keys.push(at);
@@ -529,7 +569,7 @@ impl Snapshot {
         }
         keys.sort_unstable_by(|a, b| b.cmp(a));
         keys.truncate(limit);
-        Ok(Candidates { more: total > keys.len(), keys })
+        Ok(Candidates { more: passed || total > keys.len(), keys })
     }
 }
 

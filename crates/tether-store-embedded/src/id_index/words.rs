@@ -11,13 +11,15 @@
 //! a run ending with `w1`, then runs equal to `w2 … wk-1`, then one starting with `wk`, all
 //! a position apart (one word: a run containing it) — a regex phrase over the runs.
 //!
-//! Runs of one or two letters are kept only when they are whole words (a space or
-//! punctuation on both sides): the short runs inside ids (`3fa9b2c` → `fa`, `b`, `c`) would
-//! cost a posting each and find nothing anyone searches for. So a first or last word of a
-//! search (one that may sit inside a longer run) must have at least three letters for the
-//! answer to be exact; a word in the middle is a whole word by construction. Texts with
-//! digits or other characters are not words: the text index and a read of the candidate
-//! blocks answer them.
+//! Two kinds of runs are left out, as they would cost a posting each and find nothing
+//! anyone searches for: the letters of hex ids (a run of hex digits with a digit among
+//! them: `3fa9b2c`, a UUID's parts), and runs of one or two letters that are not whole words
+//! (`5ms`, `v2`). So a first or last word of a search, which may sit inside a longer run,
+//! gives an exact answer only when it has at least three letters and one of them is past
+//! `f`; a word in the middle is a whole word by construction. Other texts (`bad`, `to`,
+//! anything with digits or punctuation) are not words: the text index and a read of the
+//! candidate blocks answer them, as they answer a search of words the index has not
+//! committed yet.
 
 use tantivy::query::{Query, RegexPhraseQuery, RegexQuery};
 use tantivy::schema::Field;
@@ -26,7 +28,7 @@ use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 /// The name the tokenizer is registered under.
 pub(super) const TOKENIZER: &str = "tether_words";
 
-/// A first, last or only word shorter than this may sit inside a run that is not kept.
+/// A first, last or only word shorter than this may sit inside a run that is left out.
 const MIN_EDGE_WORD: usize = 3;
 
 /// Cuts bodies into runs of ASCII letters (see the module's doc).
@@ -71,10 +73,18 @@ impl TokenStream for Words<'_> {
             let len = bytes[start..].iter().take_while(|b| b.is_ascii_lowercase()).count();
             let end = start + len;
             self.at = end;
-            // Within a run of letters and digits (or other characters): kept when long.
-            let joined = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_digit() || !b.is_ascii());
-            let inside = joined(start.checked_sub(1).and_then(|i| bytes.get(i))) || joined(bytes.get(end));
-            if inside && len < MIN_EDGE_WORD {
+            // The run of letters, digits and other characters it is part of.
+            let joined = |b: &&u8| b.is_ascii_alphanumeric() || !b.is_ascii();
+            let run_start = start - bytes[..start].iter().rev().take_while(joined).count();
+            let run_end = end + bytes[end..].iter().take_while(joined).count();
+            let run = &bytes[run_start..run_end];
+            if run.iter().any(u8::is_ascii_digit)
+                && run.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            {
+                self.at = run_end;
+                continue;
+            }
+            if (run_start, run_end) != (start, end) && len < MIN_EDGE_WORD {
                 continue;
             }
             let step = if &bytes[previous_end..start] == b" " { 1 } else { 2 };
@@ -103,8 +113,10 @@ pub(super) fn word_query(field: Field, text: &str) -> Option<Box<dyn Query>> {
     let lowered = text.to_lowercase();
     let words: Vec<&str> = lowered.split(' ').collect();
     let letters = |w: &&str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase());
+    // An edge word may sit inside a longer run: one that is kept (see the module's doc).
+    let kept = |w: &&str| w.len() >= MIN_EDGE_WORD && w.bytes().any(|b| b > b'f');
     let (first, last) = (words.first()?, words.last()?);
-    if !words.iter().all(letters) || first.len() < MIN_EDGE_WORD || last.len() < MIN_EDGE_WORD {
+    if !words.iter().all(letters) || !kept(first) || !kept(last) {
         return None;
     }
     if let [word] = words.as_slice() {
@@ -134,19 +146,11 @@ mod tests {
 
     #[test]
     fn runs_of_letters_a_position_apart_only_across_one_space() {
-        let found = tokens("Connection TIMED out,  retry to 10.0.0.1 in 3fa9bcd2e ms");
-        let expected = [
-            ("connection", 0),
-            ("timed", 1),
-            ("out", 2),
-            ("retry", 4),
-            ("to", 5),
-            ("in", 7),
-            ("bcd", 9),
-            ("ms", 11),
-        ];
+        let found = tokens("Connection TIMED out,  retry to 10.0.0.1 in 3fa9bcd2e 5ms x9yzw");
+        let expected =
+            [("connection", 0), ("timed", 1), ("out", 2), ("retry", 4), ("to", 5), ("in", 7), ("yzw", 9)];
         let expected: Vec<(String, usize)> = expected.iter().map(|(t, p)| (t.to_string(), *p)).collect();
-        assert_eq!(found, expected, "`fa` and `e` inside the id are left out, `bcd` is kept");
+        assert_eq!(found, expected, "the hex id, `ms` after a digit and `x` are left out");
     }
 
     #[test]
@@ -161,7 +165,9 @@ mod tests {
         for words in ["timeout", "timed out", "Connection to server", "JSchException"] {
             assert!(word_query(field, words).is_some(), "{words}");
         }
-        for other in ["to", "to server", "timed  out", "a1b2c", "timed-out", " out", "", "ünïcode"] {
+        for other in
+            ["to", "to server", "timed  out", "a1b2c", "timed-out", " out", "", "ünïcode", "bad", "acdc"]
+        {
             assert!(word_query(field, other).is_none(), "{other}");
         }
     }

@@ -178,6 +178,7 @@ pub async fn texts_match_as_substrings_wherever_words_meet(s: LogStores) {
         "connection TIMED  OUT twice",
         "timed-out worker",
         "job 3fatimed out again",
+        "blk 9fe3bad1 timed out in 5ms",
         "untimed outage in eu",
         "Request to server failed",
         "sent to server2 quickly",
@@ -212,6 +213,10 @@ pub async fn texts_match_as_substrings_wherever_words_meet(s: LogStores) {
         "ole timed",
         "cole timed out",
         "xto server restarted",
+        "bad timed out",
+        "timed out in",
+        "out in",
+        "in 5ms",
     ];
     for text in texts {
         let matching: Vec<_> =

@@ -1,0 +1,71 @@
+//! The time span of each committed segment of the id index, so that a lookup reads the
+//! newest segments first and passes those its page or time range rules out. A common
+//! word's newest 100 logs are in the newest of tens of segments; without this, every
+//! segment's matches (130,000 for a word in 1.3 % of 10 M logs) were read to find them.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use tantivy::collector::Collector;
+use tantivy::index::SegmentId;
+use tantivy::query::{EnableScoring, Query};
+use tantivy::{Searcher, SegmentOrdinal, SegmentReader};
+
+type Result<T> = tantivy::Result<T>;
+
+/// A segment to read: its ordinal, its reader and its logs' (oldest, newest) times.
+pub(super) type Span<'s> = (SegmentOrdinal, &'s SegmentReader, (i64, i64));
+
+/// The spans of the segments seen so far (a segment never changes once written).
+#[derive(Default)]
+pub(super) struct Spans(Mutex<HashMap<SegmentId, (i64, i64)>>);
+
+impl Spans {
+    /// The segments of `searcher` that hold logs in `[from_ns, to_ns)`, newest first.
+    pub(super) fn within<'s>(
+        &self,
+        searcher: &'s Searcher,
+        from_ns: i64,
+        to_ns: i64,
+    ) -> Result<Vec<Span<'s>>> {
+        let readers = searcher.segment_readers();
+        let mut known = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if known.len() > 2 * readers.len() + 64 {
+            // Forget the segments merged away.
+            let alive: Vec<SegmentId> = readers.iter().map(SegmentReader::segment_id).collect();
+            known.retain(|id, _| alive.contains(id));
+        }
+        let mut spans = Vec::with_capacity(readers.len());
+        for (ordinal, reader) in readers.iter().enumerate() {
+            let span = match known.get(&reader.segment_id()) {
+                Some(span) => *span,
+                None => {
+                    let ts = reader.fast_fields().i64("ts")?;
+                    let span = (ts.min_value(), ts.max_value());
+                    known.insert(reader.segment_id(), span);
+                    span
+                }
+            };
+            if reader.num_docs() > 0 && span.1 >= from_ns && span.0 < to_ns {
+                spans.push((ordinal as SegmentOrdinal, reader, span));
+            }
+        }
+        spans.sort_unstable_by_key(|&(_, _, (_, newest))| std::cmp::Reverse(newest));
+        Ok(spans)
+    }
+}
+
+/// What `collector` collects of `query` in the segments of `spans`.
+pub(super) fn collect<C: Collector>(
+    searcher: &Searcher,
+    query: &dyn Query,
+    collector: &C,
+    spans: &[Span<'_>],
+) -> Result<C::Fruit> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let fruits = spans
+        .iter()
+        .map(|&(ordinal, reader, _)| collector.collect_segment(weight.as_ref(), ordinal, reader))
+        .collect::<Result<Vec<_>>>()?;
+    collector.merge_fruits(fruits)
+}
