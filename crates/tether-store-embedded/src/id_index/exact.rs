@@ -20,7 +20,6 @@ use tether_model::Severity;
 use tether_store::{Condition, Field as LogField, LogExpr, LogFilter};
 
 use super::keys::{person_key, session_key, trace_key};
-use super::words::word_query;
 
 type Result<T> = tantivy::Result<T>;
 
@@ -34,12 +33,13 @@ pub(super) struct WordFields {
     pub(super) person: Field,
 }
 
-/// What builds queries: the key and project fields and the word fields.
-#[derive(Clone, Copy)]
-pub(super) struct QueryFields {
+/// What builds queries: the key and project fields, the word fields and how a search
+/// text is looked up by words (`None`: it is not).
+pub(super) struct QueryFields<'a> {
     pub(super) key: Field,
     pub(super) project: Field,
     pub(super) word: WordFields,
+    pub(super) text: &'a dyn Fn(&str) -> Option<Box<dyn Query>>,
 }
 
 fn term(term: Term) -> Box<dyn Query> {
@@ -54,7 +54,7 @@ fn all_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     if queries.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::intersection(queries)) }
 }
 
-impl QueryFields {
+impl QueryFields<'_> {
     fn key(&self, key: u64) -> Box<dyn Query> {
         term(Term::from_field_u64(self.key, key))
     }
@@ -107,7 +107,7 @@ impl QueryFields {
                 (Occur::MustNot, self.expr(project, inner)?),
             ])),
             LogExpr::Match(condition) => match condition {
-                Condition::Body(text) => word_query(self.word.words, text)?,
+                Condition::Body(text) => (self.text)(text)?,
                 Condition::Equals(LogField::Service, s) => term(Term::from_field_text(self.word.service, s)),
                 Condition::Equals(LogField::Session, s) => self.key(session_key(project, s)),
                 Condition::Equals(LogField::Person, p) => self.key(person_key(project, p)),

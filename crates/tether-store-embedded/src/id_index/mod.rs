@@ -21,6 +21,7 @@ mod exact;
 mod keys;
 mod newest;
 mod spans;
+mod vocabulary;
 mod words;
 
 use std::collections::HashSet;
@@ -34,7 +35,7 @@ use tantivy::directory::MmapDirectory;
 use tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
 use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, NumericOptions, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{
@@ -48,7 +49,8 @@ pub(crate) use keys::filter_keys;
 use keys::keys_of;
 use newest::Newest;
 use spans::Spans;
-use words::{TOKENIZER, WordTokenizer, word_query};
+use vocabulary::Vocabulary;
+use words::{TOKENIZER, WordTokenizer, words_of, words_query};
 
 /// How often added logs are committed (made searchable from the index).
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
@@ -82,6 +84,8 @@ struct Fields {
 pub(crate) struct Snapshot {
     searcher: Searcher,
     spans: Arc<Spans>,
+    /// In an index of words, its field of words and its vocabulary.
+    words: Option<(Field, Arc<Vocabulary>)>,
     key: Field,
     project: Field,
     /// The (time, id) of the logs added since that commit that may match the lookup.
@@ -94,7 +98,8 @@ pub(crate) struct Snapshot {
 pub(crate) struct Lookup {
     project: ProjectId,
     groups: Vec<Vec<u64>>,
-    words: Vec<Box<dyn Query>>,
+    /// The words of each text (see [`words_of`]).
+    words: Vec<Vec<String>>,
 }
 
 /// A filter the index answers exactly (see [`exact`]): what its committed part counts,
@@ -160,6 +165,7 @@ pub(crate) struct IdIndex {
     /// The searcher of the last commit.
     published: Arc<Mutex<Searcher>>,
     spans: Arc<Spans>,
+    vocabulary: Arc<Vocabulary>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -190,14 +196,19 @@ impl IdIndex {
             word: None,
         };
         if words {
-            let indexing = TextFieldIndexing::default()
-                .set_tokenizer(TOKENIZER)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+            // No field norms (a byte per log per field): nothing here is scored.
+            let indexing = |tokenizer: &str, option| {
+                let indexing = TextFieldIndexing::default().set_tokenizer(tokenizer).set_fieldnorms(false);
+                TextOptions::default().set_indexing_options(indexing.set_index_option(option))
+            };
             let column = || TextOptions::default().set_fast("raw");
+            let words = indexing(TOKENIZER, IndexRecordOption::WithFreqsAndPositions);
             fields.word = Some(WordFields {
-                words: schema.add_text_field("words", TextOptions::default().set_indexing_options(indexing)),
-                service: schema.add_text_field("service", STRING | column()),
-                severity: schema.add_u64_field("severity", INDEXED | FAST),
+                words: schema.add_text_field("words", words),
+                service: schema
+                    .add_text_field("service", indexing("raw", IndexRecordOption::Basic).set_fast("raw")),
+                severity: schema
+                    .add_u64_field("severity", NumericOptions::default().set_indexed().set_fast()),
                 session: schema.add_text_field("session", column()),
                 person: schema.add_text_field("person", column()),
             });
@@ -258,17 +269,9 @@ impl IdIndex {
         };
         let thread =
             std::thread::Builder::new().name("tether-id-index".into()).spawn(move || indexer.run(queue))?;
-        let spans = Arc::default();
-        Ok(IdIndex {
-            key,
-            project,
-            word,
-            work: Mutex::new(work),
-            added,
-            published,
-            spans,
-            thread: Some(thread),
-        })
+        let (spans, vocabulary) = (Arc::default(), Arc::default());
+        let work = Mutex::new(work);
+        Ok(IdIndex { key, project, word, work, added, published, spans, vocabulary, thread: Some(thread) })
     }
 
     /// The highest id added (at open, the highest the last commit holds): logs above it
@@ -334,8 +337,8 @@ impl IdIndex {
     pub(crate) fn lookup(&self, filter: &LogFilter) -> Option<Lookup> {
         let groups = filter_keys(filter).unwrap_or_default();
         let texts = filter.query.as_ref().map(|q| q.required_texts()).unwrap_or_default();
-        let words: Vec<Box<dyn Query>> = match self.word {
-            Some(f) => texts.iter().filter_map(|t| word_query(f.words, t)).collect(),
+        let words: Vec<Vec<String>> = match self.word {
+            Some(_) => texts.iter().filter_map(|t| words_of(t)).collect(),
             None => Vec::new(),
         };
         (!groups.is_empty() || !words.is_empty()).then_some(Lookup {
@@ -361,25 +364,25 @@ impl IdIndex {
             let these = any_of(group);
             pending.retain(|at| these.contains(at));
         }
-        let spans = self.spans.clone();
-        Snapshot {
-            searcher,
-            spans,
-            key: self.key,
-            project: self.project,
-            pending: pending.into_iter().collect(),
-        }
+        let (spans, key, project) = (self.spans.clone(), self.key, self.project);
+        let words = self.word.map(|w| (w.words, self.vocabulary.clone()));
+        Snapshot { searcher, spans, words, key, project, pending: pending.into_iter().collect() }
     }
 
     /// The filter's logs as the index counts them exactly, or `None` when it does not (an
     /// index without words, a part of the filter it cannot answer; see [`exact`]).
-    pub(crate) fn exact(&self, filter: &LogFilter) -> Option<Exact> {
-        let fields = QueryFields { key: self.key, project: self.project, word: self.word? };
-        let query = fields.exact(filter)?;
-        let added = self.added.lock().unwrap_or_else(PoisonError::into_inner);
-        let searcher = self.published.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        let pending = pending_of(&added, filter.project_id).into_iter().collect();
-        Some(Exact { searcher, spans: self.spans.clone(), query, pending })
+    pub(crate) fn exact(&self, filter: &LogFilter) -> Result<Option<Exact>> {
+        let Some(word) = self.word else { return Ok(None) };
+        let (searcher, pending) = {
+            let added = self.added.lock().unwrap_or_else(PoisonError::into_inner);
+            let searcher = self.published.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            (searcher, pending_of(&added, filter.project_id).into_iter().collect())
+        };
+        self.vocabulary.update(&searcher, word.words)?;
+        let text = |text: &str| words_query(word.words, &words_of(text)?, &self.vocabulary);
+        let fields = QueryFields { key: self.key, project: self.project, word, text: &text };
+        let Some(query) = fields.exact(filter) else { return Ok(None) };
+        Ok(Some(Exact { searcher, spans: self.spans.clone(), query, pending }))
     }
 }
 
@@ -538,7 +541,13 @@ impl Snapshot {
             let term = Term::from_field_i64(self.project, lookup.project);
             (Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic)))
         });
-        let words = lookup.words.iter().map(|q| (Occur::Must, q.box_clone()));
+        let mut words = Vec::new();
+        if let Some((field, vocabulary)) = &self.words {
+            vocabulary.update(&self.searcher, *field)?;
+            // A word too common to look up is left to the read that tests every candidate.
+            words.extend(lookup.words.iter().filter_map(|w| words_query(*field, w, vocabulary)));
+        }
+        let words = words.into_iter().map(|q| (Occur::Must, q));
         let query = BooleanQuery::new(musts.chain(project).chain(words).collect());
         let upper = match after {
             Some(c) => (c.timestamp_ns, c.id.0),

@@ -9,7 +9,8 @@
 //! the body has those words separated by single spaces. A search text of ASCII letters
 //! and single spaces, `w1 w2 … wk`, is then a substring of a body exactly when the body has
 //! a run ending with `w1`, then runs equal to `w2 … wk-1`, then one starting with `wk`, all
-//! a position apart (one word: a run containing it) — a regex phrase over the runs.
+//! a position apart (one word: a run containing it). The runs that can be first or last
+//! are found in the index's [`Vocabulary`], and the phrase is looked up over them.
 //!
 //! Two kinds of runs are left out, as they would cost a posting each and find nothing
 //! anyone searches for: the letters of hex ids (a run of hex digits with a digit among
@@ -21,12 +22,19 @@
 //! candidate blocks answer them, as they answer a search of words the index has not
 //! committed yet.
 
-use tantivy::query::{Query, RegexPhraseQuery, RegexQuery};
-use tantivy::schema::Field;
+use tantivy::Term;
+use tantivy::query::{BooleanQuery, EmptyQuery, Query, RegexPhraseQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+use super::vocabulary::{Place, Vocabulary};
 
 /// The name the tokenizer is registered under.
 pub(super) const TOKENIZER: &str = "tether_words";
+
+/// A search's word found in more words of the index than this is not looked up by words
+/// (it is short and common: a scan of the candidate blocks answers it as fast).
+const MAX_EXPANSIONS: usize = 4096;
 
 /// A first, last or only word shorter than this may sit inside a run that is left out.
 const MIN_EDGE_WORD: usize = 3;
@@ -107,28 +115,50 @@ impl TokenStream for Words<'_> {
     }
 }
 
-/// The query finding exactly the bodies that contain `text` case-insensitively, when the
-/// words answer it (see the module's doc); `None` when they do not.
-pub(super) fn word_query(field: Field, text: &str) -> Option<Box<dyn Query>> {
+/// The words of a search text when the words of bodies answer it exactly (see the
+/// module's doc), lower-cased; `None` when they do not.
+pub(super) fn words_of(text: &str) -> Option<Vec<String>> {
     let lowered = text.to_lowercase();
     let words: Vec<&str> = lowered.split(' ').collect();
     let letters = |w: &&str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase());
     // An edge word may sit inside a longer run: one that is kept (see the module's doc).
     let kept = |w: &&str| w.len() >= MIN_EDGE_WORD && w.bytes().any(|b| b > b'f');
     let (first, last) = (words.first()?, words.last()?);
-    if !words.iter().all(letters) || !kept(first) || !kept(last) {
-        return None;
+    (words.iter().all(letters) && kept(first) && kept(last))
+        .then(|| words.iter().map(|w| (*w).to_owned()).collect())
+}
+
+/// The query finding exactly the bodies that contain `words` (from [`words_of`]) in that
+/// order, single spaces between them: the words of the index they can be part of, from
+/// its vocabulary, looked up as terms. `None` when a word is part of more than
+/// [`MAX_EXPANSIONS`] words of the index.
+pub(super) fn words_query(field: Field, words: &[String], vocabulary: &Vocabulary) -> Option<Box<dyn Query>> {
+    let last = words.len() - 1;
+    let mut alternatives = Vec::with_capacity(words.len());
+    for (i, word) in words.iter().enumerate() {
+        let place = match i {
+            _ if last == 0 => Place::Anywhere,
+            0 => Place::End,
+            i if i == last => Place::Start,
+            _ => {
+                alternatives.push(vec![word.clone()]);
+                continue;
+            }
+        };
+        let found = vocabulary.having(word, place, MAX_EXPANSIONS)?;
+        if found.is_empty() {
+            return Some(Box::new(EmptyQuery));
+        }
+        alternatives.push(found);
     }
-    if let [word] = words.as_slice() {
-        return RegexQuery::from_pattern(&format!(".*{word}.*"), field)
-            .ok()
-            .map(|q| Box::new(q) as Box<dyn Query>);
+    if let [only] = alternatives.as_slice() {
+        let terms = only.iter().map(|w| -> Box<dyn Query> {
+            Box::new(TermQuery::new(Term::from_field_text(field, w), IndexRecordOption::Basic))
+        });
+        return Some(Box::new(BooleanQuery::union(terms.collect())));
     }
-    let patterns = words.iter().enumerate().map(|(i, w)| match i {
-        0 => format!(".*{w}"),
-        i if i + 1 == words.len() => format!("{w}.*"),
-        _ => (*w).to_owned(),
-    });
+    // Letters only: nothing to escape.
+    let patterns = alternatives.iter().map(|words| format!("(?:{})", words.join("|")));
     Some(Box::new(RegexPhraseQuery::new(field, patterns.collect())))
 }
 
@@ -161,14 +191,15 @@ mod tests {
 
     #[test]
     fn only_letters_and_single_spaces_with_long_edges_are_words() {
-        let field = Field::from_field_id(0);
-        for words in ["timeout", "timed out", "Connection to server", "JSchException"] {
-            assert!(word_query(field, words).is_some(), "{words}");
+        let words = words_of("Connection to SERVER");
+        assert_eq!(words, Some(vec!["connection".into(), "to".into(), "server".into()]));
+        for words in ["timeout", "timed out", "JSchException"] {
+            assert!(words_of(words).is_some(), "{words}");
         }
         for other in
             ["to", "to server", "timed  out", "a1b2c", "timed-out", " out", "", "ünïcode", "bad", "acdc"]
         {
-            assert!(word_query(field, other).is_none(), "{other}");
+            assert!(words_of(other).is_none(), "{other}");
         }
     }
 }

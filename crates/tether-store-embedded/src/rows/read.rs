@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
 
 use tether_model::{LogId, Severity};
 use tether_store::{
@@ -43,8 +44,10 @@ pub(crate) struct Reading<'a> {
     filter: &'a LogFilter,
     /// The text index's candidates, as sorted id ranges with the running maximum of their
     /// ends (a block overlaps one when the first range starting after it is preceded by an
-    /// end at or above its first id).
-    spans: Option<Spans>,
+    /// end at or above its first id). Looked up when blocks are first read: a search the
+    /// id index answers reads none.
+    spans: OnceLock<Option<Spans>>,
+    rows: &'a Rows,
     ids: &'a IdIndex,
     /// See [`super::Settings::exact_scan_logs`].
     exact_scan_logs: u64,
@@ -53,8 +56,19 @@ pub(crate) struct Reading<'a> {
 impl<'a> Reading<'a> {
     /// A reading of `filter` in `view`, a view of `rows`.
     pub(crate) fn new(rows: &'a Rows, view: &'a View, filter: &'a LogFilter) -> StoreResult<Reading<'a>> {
-        let spans = crate::text_index::candidates(&rows.text, filter)?;
-        let spans = spans.map(|spans| {
+        let (ids, exact_scan_logs) = (&rows.ids, rows.settings.exact_scan_logs);
+        let matcher = Matcher::new(filter)?;
+        Ok(Reading { view, matcher, filter, spans: OnceLock::new(), rows, ids, exact_scan_logs })
+    }
+
+    /// The text index's candidates (see [`Reading::spans`]); none (every block) when it
+    /// cannot be read, which costs time, not matches.
+    fn spans(&self) -> Option<&Spans> {
+        let spans = self.spans.get_or_init(|| {
+            let spans = crate::text_index::candidates(&self.rows.text, self.filter)
+                .inspect_err(|e| tracing::warn!(error = %e, "cannot read the text index"))
+                .ok()
+                .flatten()?;
             let mut ranges: Vec<(i64, i64)> = spans.iter().map(|s| (s.first_id, s.last_id)).collect();
             ranges.sort_unstable();
             let ends = ranges.iter().scan(i64::MIN, |max, r| {
@@ -62,10 +76,9 @@ impl<'a> Reading<'a> {
                 Some(*max)
             });
             let ends = ends.collect();
-            (ranges, ends)
+            Some((ranges, ends))
         });
-        let (ids, exact_scan_logs) = (&rows.ids, rows.settings.exact_scan_logs);
-        Ok(Reading { view, matcher: Matcher::new(filter)?, filter, spans, ids, exact_scan_logs })
+        spans.as_ref()
     }
 
     /// The blocks a match can be in, oldest first.
@@ -91,7 +104,7 @@ impl<'a> Reading<'a> {
     fn may_hold(&self, m: &BlockMeta) -> bool {
         m.overlaps(self.filter.from_ns, self.filter.to_ns)
             && self.matcher.may_hold_severities(m.severities)
-            && self.spans.as_ref().is_none_or(|(ranges, ends)| {
+            && self.spans().is_none_or(|(ranges, ends)| {
                 let i = ranges.partition_point(|r| r.0 <= m.max_id);
                 i > 0 && ends[i - 1] >= m.min_id
             })
@@ -272,7 +285,8 @@ impl<'a> Reading<'a> {
     fn count(&self, bucket_ns: i64, mut add: impl FnMut(i64, u8, &str, u64)) -> StoreResult<u64> {
         let bucket = |ts: i64| ts.div_euclid(bucket_ns) * bucket_ns;
         let f = self.filter;
-        if let Some(exact) = self.ids.exact(f).filter(|_| f.narrower_than_counts()) {
+        let exact = if f.narrower_than_counts() { self.ids.exact(f).map_err(index_error)? } else { None };
+        if let Some(exact) = exact {
             let counts = exact.buckets(f.from_ns, f.to_ns, bucket_ns).map_err(index_error)?;
             counts.into_iter().for_each(|((start, code, service), n)| add(start, code, &service, n));
             for log in self.read_keys(&exact.pending)? {
@@ -389,7 +403,7 @@ impl<'a> Reading<'a> {
             }
         };
         let f = self.filter;
-        let seen = match self.ids.exact(f) {
+        let seen = match self.ids.exact(f).map_err(index_error)? {
             Some(exact) => {
                 let mut seen = exact.distinct(f.from_ns, f.to_ns).map_err(index_error)?;
                 self.read_keys(&exact.pending)?.iter().for_each(|log| add(&mut seen, log));
