@@ -16,7 +16,6 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{AllQuery, BooleanQuery, EmptyQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
-use tether_model::Severity;
 use tether_store::{Condition, Field as LogField, LogExpr, LogFilter};
 
 use super::keys::{person_key, session_key, trace_key};
@@ -27,18 +26,18 @@ type Result<T> = tantivy::Result<T>;
 #[derive(Clone, Copy)]
 pub(super) struct WordFields {
     pub(super) words: Field,
+    /// Columns only: see [`Within`].
     pub(super) service: Field,
     pub(super) severity: Field,
     pub(super) session: Field,
     pub(super) person: Field,
 }
 
-/// What builds queries: the key and project fields, the word fields and how a search
-/// text is looked up by words (`None`: it is not).
+/// What builds queries: the key and project fields and how a search text is looked up
+/// by words (`None`: it is not).
 pub(super) struct QueryFields<'a> {
     pub(super) key: Field,
     pub(super) project: Field,
-    pub(super) word: WordFields,
     pub(super) text: &'a dyn Fn(&str) -> Option<Box<dyn Query>>,
 }
 
@@ -59,22 +58,12 @@ impl QueryFields<'_> {
         term(Term::from_field_u64(self.key, key))
     }
 
-    fn severities(&self, codes: impl Iterator<Item = u8>) -> Box<dyn Query> {
-        any_of(codes.map(|c| term(Term::from_field_u64(self.word.severity, u64::from(c)))).collect())
-    }
-
-    /// The query of the logs of `filter` but for its time range (the collectors test
-    /// times from the time column), or `None` when a part of it is not answered exactly.
+    /// The query of the logs of `filter` but for its time range, severities and services
+    /// (the collectors test those from columns, see [`Within`]), or `None` when a part of
+    /// it is not answered exactly.
     pub(super) fn exact(&self, filter: &LogFilter) -> Option<Box<dyn Query>> {
         let project = filter.project_id;
         let mut parts = vec![term(Term::from_field_i64(self.project, project))];
-        if !filter.severities.is_empty() {
-            parts.push(self.severities(filter.severities.iter().map(|s| s.code())));
-        }
-        if !filter.services.is_empty() {
-            let services = filter.services.iter().map(|s| term(Term::from_field_text(self.word.service, s)));
-            parts.push(any_of(services.collect()));
-        }
         if let Some(session) = &filter.session_id {
             parts.push(self.key(session_key(project, session)));
         }
@@ -108,40 +97,104 @@ impl QueryFields<'_> {
             ])),
             LogExpr::Match(condition) => match condition {
                 Condition::Body(text) => (self.text)(text)?,
-                Condition::Equals(LogField::Service, s) => term(Term::from_field_text(self.word.service, s)),
                 Condition::Equals(LogField::Session, s) => self.key(session_key(project, s)),
                 Condition::Equals(LogField::Person, p) => self.key(person_key(project, p)),
                 Condition::Equals(LogField::Trace, t) => self.trace(project, t),
-                Condition::Severity(op, severity) => {
-                    let holds = |s: &Severity| match op {
-                        tether_store::Compare::Eq => s == severity,
-                        tether_store::Compare::Lt => s < severity,
-                        tether_store::Compare::Le => s <= severity,
-                        tether_store::Compare::Gt => s > severity,
-                        tether_store::Compare::Ge => s >= severity,
-                    };
-                    self.severities(Severity::ALL.iter().filter(|s| holds(s)).map(|s| s.code()))
-                }
                 _ => return None,
             },
         })
     }
 }
 
-/// Counts per (bucket start, severity code, service) of the matches in `[from_ns, to_ns)`.
+/// What the collectors test of each match from the columns: its time, severity and
+/// service (postings of 16 services and 6 severities cost 1.8 bytes per log, the
+/// columns are read anyway).
+#[derive(Clone)]
+pub(crate) struct Within {
+    pub(crate) from_ns: i64,
+    pub(crate) to_ns: i64,
+    /// Any of these severity codes (all when empty).
+    pub(crate) severities: Vec<u8>,
+    /// Any of these services (all when empty).
+    pub(crate) services: Vec<String>,
+}
+
+impl Within {
+    pub(crate) fn of(filter: &LogFilter) -> Within {
+        Within {
+            from_ns: filter.from_ns,
+            to_ns: filter.to_ns,
+            severities: filter.severities.iter().map(|s| s.code()).collect(),
+            services: filter.services.clone(),
+        }
+    }
+}
+
+/// [`Within`] in one segment.
+pub(super) struct InSegment {
+    from_ns: i64,
+    to_ns: i64,
+    ts: Column<i64>,
+    severity: Column<u64>,
+    service: Option<StrColumn>,
+    severities: Vec<u8>,
+    /// The ordinals of the services wanted (`None`: any).
+    services: Option<Vec<u64>>,
+}
+
+impl InSegment {
+    fn open(within: &Within, segment: &SegmentReader) -> Result<InSegment> {
+        let fast = segment.fast_fields();
+        let service = fast.str("service")?;
+        let services = match (&service, within.services.is_empty()) {
+            (_, true) => None,
+            (None, false) => Some(Vec::new()),
+            (Some(column), false) => {
+                let mut ords = Vec::new();
+                for name in &within.services {
+                    ords.extend(column.dictionary().term_ord(name)?);
+                }
+                Some(ords)
+            }
+        };
+        Ok(InSegment {
+            from_ns: within.from_ns,
+            to_ns: within.to_ns,
+            ts: fast.i64("ts")?,
+            severity: fast.u64("severity")?,
+            service,
+            severities: within.severities.clone(),
+            services,
+        })
+    }
+
+    /// The time, severity code and service ordinal (`u64::MAX`: none) of a log, when it
+    /// is within.
+    fn of(&self, doc: DocId) -> Option<(i64, u8, u64)> {
+        let ts = self.ts.first(doc).filter(|ts| (self.from_ns..self.to_ns).contains(ts))?;
+        let code = self.severity.first(doc).unwrap_or(0) as u8;
+        if !self.severities.is_empty() && !self.severities.contains(&code) {
+            return None;
+        }
+        let service = self.service.as_ref().and_then(|s| s.ords().first(doc)).unwrap_or(u64::MAX);
+        if self.services.as_ref().is_some_and(|wanted| !wanted.contains(&service)) {
+            return None;
+        }
+        Some((ts, code, service))
+    }
+}
+
+/// Counts per (bucket start, severity code, service) of the matches within.
 pub(super) struct Buckets {
-    pub(super) from_ns: i64,
-    pub(super) to_ns: i64,
+    pub(super) within: Within,
     pub(super) bucket_ns: i64,
 }
 
 pub(super) type BucketCounts = HashMap<(i64, u8, String), u64>;
 
 pub(super) struct BucketsInSegment {
-    within: (i64, i64, i64),
-    ts: Column<i64>,
-    severity: Column<u64>,
-    service: Option<StrColumn>,
+    within: InSegment,
+    bucket_ns: i64,
     /// By (bucket, code, service ordinal).
     counts: HashMap<(i64, u8, u64), u64>,
 }
@@ -154,14 +207,8 @@ impl Collector for Buckets {
     type Child = BucketsInSegment;
 
     fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> Result<BucketsInSegment> {
-        let fast = segment.fast_fields();
-        Ok(BucketsInSegment {
-            within: (self.from_ns, self.to_ns, self.bucket_ns),
-            ts: fast.i64("ts")?,
-            severity: fast.u64("severity")?,
-            service: fast.str("service")?,
-            counts: HashMap::new(),
-        })
+        let within = InSegment::open(&self.within, segment)?;
+        Ok(BucketsInSegment { within, bucket_ns: self.bucket_ns, counts: HashMap::new() })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -189,15 +236,13 @@ impl SegmentCollector for BucketsInSegment {
     type Fruit = SegmentBuckets;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        let (from, to, width) = self.within;
-        let Some(ts) = self.ts.first(doc).filter(|ts| (from..to).contains(ts)) else { return };
-        let code = self.severity.first(doc).unwrap_or(0) as u8;
-        let service = self.service.as_ref().and_then(|s| s.ords().first(doc)).unwrap_or(u64::MAX);
+        let Some((ts, code, service)) = self.within.of(doc) else { return };
+        let width = self.bucket_ns;
         *self.counts.entry((ts.div_euclid(width) * width, code, service)).or_default() += 1;
     }
 
     fn harvest(self) -> SegmentBuckets {
-        (self.counts, self.service)
+        (self.counts, self.within.service)
     }
 }
 
@@ -212,17 +257,15 @@ fn resolve(column: Option<&StrColumn>, ords: &[u64]) -> Result<Vec<String>> {
     Ok(texts)
 }
 
-/// The number of matches in `[from_ns, to_ns)`, and their distinct sessions and people.
+/// The number of matches within, and their distinct sessions and people.
 pub(super) struct Distinct {
-    pub(super) from_ns: i64,
-    pub(super) to_ns: i64,
+    pub(super) within: Within,
 }
 
 pub(super) type Seen = (u64, HashSet<String>, HashSet<String>);
 
 pub(super) struct DistinctInSegment {
-    within: (i64, i64),
-    ts: Column<i64>,
+    within: InSegment,
     columns: [Option<StrColumn>; 2],
     logs: u64,
     /// Which ordinals of the session and person columns matches have.
@@ -240,13 +283,8 @@ impl Collector for Distinct {
         let fast = segment.fast_fields();
         let columns = [fast.str("session")?, fast.str("person")?];
         let seen = columns.each_ref().map(|c| vec![false; c.as_ref().map_or(0, |c| c.num_terms())]);
-        Ok(DistinctInSegment {
-            within: (self.from_ns, self.to_ns),
-            ts: fast.i64("ts")?,
-            columns,
-            logs: 0,
-            seen,
-        })
+        let within = InSegment::open(&self.within, segment)?;
+        Ok(DistinctInSegment { within, columns, logs: 0, seen })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -268,7 +306,7 @@ impl SegmentCollector for DistinctInSegment {
     type Fruit = SegmentSeen;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        if !self.ts.first(doc).is_some_and(|ts| (self.within.0..self.within.1).contains(&ts)) {
+        if self.within.of(doc).is_none() {
             return;
         }
         self.logs += 1;

@@ -44,6 +44,7 @@ use tantivy::{
 use tether_model::ProjectId;
 use tether_store::{LogFilter, PageCursor, StoredLog};
 
+pub(crate) use exact::Within;
 use exact::{BucketCounts, Buckets, Distinct, QueryFields, Seen, WordFields};
 pub(crate) use keys::filter_keys;
 use keys::keys_of;
@@ -184,31 +185,29 @@ impl IdIndex {
     /// Its thread commits what was added every [`COMMIT_EVERY`] while the index is alive.
     /// With `words`, it also holds each log's body words, service, severity, session and
     /// person, so searches of words are looked up and counted from it (see [`exact`]). An
-    /// index of the other kind in `dir` is removed and built again from the logs.
+    /// index of another layout in `dir` is removed and built again from the logs.
     pub(crate) fn open(dir: &Path, words: bool) -> Result<IdIndex> {
         std::fs::create_dir_all(dir)?;
         let mut schema = Schema::builder();
         let mut fields = Fields {
-            key: schema.add_u64_field("key", NumericOptions::default().set_indexed()),
+            // Named by its width (see `keys::KEY_BITS`): an index of other keys is rebuilt.
+            key: schema.add_u64_field("key48", NumericOptions::default().set_indexed()),
             project: schema.add_i64_field("project", NumericOptions::default().set_indexed()),
             id: schema.add_i64_field("id", FAST),
             ts: schema.add_i64_field("ts", FAST),
             word: None,
         };
         if words {
-            // No field norms (a byte per log per field): nothing here is scored.
-            let indexing = |tokenizer: &str, option| {
-                let indexing = TextFieldIndexing::default().set_tokenizer(tokenizer).set_fieldnorms(false);
-                TextOptions::default().set_indexing_options(indexing.set_index_option(option))
-            };
+            // No field norms (a byte per log): nothing here is scored.
+            let indexing = TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_fieldnorms(false)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions);
             let column = || TextOptions::default().set_fast("raw");
-            let words = indexing(TOKENIZER, IndexRecordOption::WithFreqsAndPositions);
             fields.word = Some(WordFields {
-                words: schema.add_text_field("words", words),
-                service: schema
-                    .add_text_field("service", indexing("raw", IndexRecordOption::Basic).set_fast("raw")),
-                severity: schema
-                    .add_u64_field("severity", NumericOptions::default().set_indexed().set_fast()),
+                words: schema.add_text_field("words", TextOptions::default().set_indexing_options(indexing)),
+                service: schema.add_text_field("service", column()),
+                severity: schema.add_u64_field("severity", FAST),
                 session: schema.add_text_field("session", column()),
                 person: schema.add_text_field("person", column()),
             });
@@ -380,7 +379,7 @@ impl IdIndex {
         };
         self.vocabulary.update(&searcher, word.words)?;
         let text = |text: &str| words_query(word.words, &words_of(text)?, &self.vocabulary);
-        let fields = QueryFields { key: self.key, project: self.project, word, text: &text };
+        let fields = QueryFields { key: self.key, project: self.project, text: &text };
         let Some(query) = fields.exact(filter) else { return Ok(None) };
         Ok(Some(Exact { searcher, spans: self.spans.clone(), query, pending }))
     }
@@ -392,17 +391,16 @@ fn pending_of(added: &Added, project: ProjectId) -> HashSet<(i64, i64)> {
 }
 
 impl Exact {
-    /// The committed matches in `[from_ns, to_ns)` per (bucket start, severity code,
-    /// service).
-    pub(crate) fn buckets(&self, from_ns: i64, to_ns: i64, bucket_ns: i64) -> Result<BucketCounts> {
-        let spans = self.spans.within(&self.searcher, from_ns, to_ns)?;
-        spans::collect(&self.searcher, self.query.as_ref(), &Buckets { from_ns, to_ns, bucket_ns }, &spans)
+    /// The committed matches within per (bucket start, severity code, service).
+    pub(crate) fn buckets(&self, within: Within, bucket_ns: i64) -> Result<BucketCounts> {
+        let spans = self.spans.within(&self.searcher, within.from_ns, within.to_ns)?;
+        spans::collect(&self.searcher, self.query.as_ref(), &Buckets { within, bucket_ns }, &spans)
     }
 
-    /// The committed matches in `[from_ns, to_ns)`: how many, their sessions and people.
-    pub(crate) fn distinct(&self, from_ns: i64, to_ns: i64) -> Result<Seen> {
-        let spans = self.spans.within(&self.searcher, from_ns, to_ns)?;
-        spans::collect(&self.searcher, self.query.as_ref(), &Distinct { from_ns, to_ns }, &spans)
+    /// The committed matches within: how many, their sessions and people.
+    pub(crate) fn distinct(&self, within: Within) -> Result<Seen> {
+        let spans = self.spans.within(&self.searcher, within.from_ns, within.to_ns)?;
+        spans::collect(&self.searcher, self.query.as_ref(), &Distinct { within }, &spans)
     }
 }
 
@@ -643,6 +641,23 @@ mod tests {
         let mut other_project = filter.clone();
         other_project.project_id = 2;
         assert!(lookup(&index, &other_project).is_empty());
+    }
+
+    #[test]
+    fn an_index_of_another_layout_is_built_again() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let index = IdIndex::open(dir.path(), false).unwrap();
+            index.add(&[log(10, 100, "s1", "req-0001")]).unwrap();
+            index.commit().unwrap();
+        }
+        let index = IdIndex::open(dir.path(), true).unwrap();
+        assert_eq!(index.covered(), i64::MIN, "emptied: the store adds every log again");
+        index.add(&[log(10, 100, "s1", "req-0001")]).unwrap();
+        index.commit().unwrap();
+        let mut filter = LogFilter::new(1, 0, 1000);
+        filter.session_id = Some("s1".into());
+        assert_eq!(lookup(&index, &filter), vec![10]);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::filter::{Matcher, attribute_text};
 use super::segment::{BlockMeta, residue};
 use super::{Part, Place, Rows, View};
 use crate::facet_tally::{FACET_SAMPLE, Tally};
-use crate::id_index::{IdIndex, filter_keys};
+use crate::id_index::{IdIndex, Within, filter_keys};
 
 /// The logs of a piece a sampled scan reads or skips whole (64 blocks).
 const PIECE_LOGS: u64 = 2048;
@@ -287,7 +287,7 @@ impl<'a> Reading<'a> {
         let f = self.filter;
         let exact = if f.narrower_than_counts() { self.ids.exact(f).map_err(index_error)? } else { None };
         if let Some(exact) = exact {
-            let counts = exact.buckets(f.from_ns, f.to_ns, bucket_ns).map_err(index_error)?;
+            let counts = exact.buckets(Within::of(f), bucket_ns).map_err(index_error)?;
             counts.into_iter().for_each(|((start, code, service), n)| add(start, code, &service, n));
             for log in self.read_keys(&exact.pending)? {
                 add(bucket(log.record.timestamp_ns), log.record.severity.code(), &log.record.service, 1);
@@ -405,7 +405,7 @@ impl<'a> Reading<'a> {
         let f = self.filter;
         let seen = match self.ids.exact(f).map_err(index_error)? {
             Some(exact) => {
-                let mut seen = exact.distinct(f.from_ns, f.to_ns).map_err(index_error)?;
+                let mut seen = exact.distinct(Within::of(f)).map_err(index_error)?;
                 self.read_keys(&exact.pending)?.iter().for_each(|log| add(&mut seen, log));
                 seen
             }
