@@ -55,9 +55,8 @@ impl Spans {
     }
 }
 
-/// What `collector` collects of `query` in the segments of `spans`, on two threads (a
-/// search's histogram reads every segment's matches; the machines Tether runs on alone
-/// have a few cores).
+/// What `collector` collects of `query` in the segments of `spans`, on two of rayon's
+/// threads (a search's histogram reads every segment's matches).
 pub(super) fn collect<C: Collector>(
     searcher: &Searcher,
     query: &dyn Query,
@@ -70,11 +69,6 @@ pub(super) fn collect<C: Collector>(
         let mine = spans.iter().skip(nth).step_by(2);
         mine.map(|&(ordinal, reader, _)| collector.collect_segment(weight, ordinal, reader)).collect()
     };
-    let (first, second) = std::thread::scope(|scope| {
-        let second = scope.spawn(|| share(1));
-        (share(0), second.join())
-    });
-    let second =
-        second.map_err(|_| tantivy::TantivyError::SystemError("a collecting thread panicked".into()))?;
+    let (first, second) = rayon::join(|| share(0), || share(1));
     collector.merge_fruits(first?.into_iter().chain(second?).collect())
 }

@@ -9,6 +9,8 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
+use rayon::prelude::*;
+
 use tether_model::{LogId, Severity};
 use tether_store::{
     Breakdown, Facets, Histogram, HistogramBucket, LogExpr, LogFilter, LogPage, LogSample, LogSummary,
@@ -566,23 +568,18 @@ fn severity_name(code: u8) -> &'static str {
 }
 
 /// `work` on shares of `items`, one per core (at most one per
-/// [`MIN_BLOCKS_PER_WORKER`] items), each on its own thread but the first; the results in
-/// the order of the shares.
+/// [`MIN_BLOCKS_PER_WORKER`] items), on rayon's threads, which keep their zstd context and
+/// read buffer between reads (threads started per read allocated them every time); the
+/// results in the order of the shares.
 fn on_cores<T: Sync, R: Send>(
     items: &[T],
     work: impl Fn(&[T]) -> StoreResult<R> + Sync,
 ) -> StoreResult<Vec<R>> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let workers = cores.min(items.len().div_ceil(MIN_BLOCKS_PER_WORKER)).max(1);
-    let mut shares = items.chunks(items.len().div_ceil(workers).max(1));
-    let first = shares.next().unwrap_or_default();
-    std::thread::scope(|scope| {
-        let others: Vec<_> = shares.map(|share| scope.spawn(|| work(share))).collect();
-        let mine = work(first);
-        let panicked = || StoreError::new(tether_store::ErrorKind::Internal, "a log read worker panicked");
-        let others = others.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(panicked())));
-        std::iter::once(mine).chain(others).collect()
-    })
+    let workers = rayon::current_num_threads().min(items.len().div_ceil(MIN_BLOCKS_PER_WORKER)).max(1);
+    if workers == 1 {
+        return Ok(vec![work(items)?]);
+    }
+    items.par_chunks(items.len().div_ceil(workers)).map(&work).collect()
 }
 
 /// Adds `value` under `key`: joined by `combine` to the value there, else inserted.
