@@ -156,6 +156,21 @@ pub(crate) async fn run(args: LogsArgs) -> anyhow::Result<()> {
         commit_seconds * 1000.0 / commits.max(1.0),
         args.logs as f64 / commits.max(1.0)
     );
+    // Queries measure reads, not what ingest left running (index merges, segment files):
+    // they start once each server has used under a tenth of a core for a second (waiting
+    // a minute at most), and the wait is printed.
+    let settling = Instant::now();
+    for server in &servers.servers {
+        let pid = server.child.id();
+        while settling.elapsed() < Duration::from_secs(60) {
+            let before = cpu_seconds(pid);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if cpu_seconds(pid) - before < 0.1 {
+                break;
+            }
+        }
+    }
+    println!("  the servers were idle {:.0} s after ingest", settling.elapsed().as_secs_f64());
 
     let query = |path: String| {
         let client = client.clone();
