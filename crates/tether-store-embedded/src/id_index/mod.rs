@@ -1,8 +1,16 @@
 //! The id index: which logs carry a given session, person, trace or attribute value,
 //! answered from postings (tantivy, the engine inside Quickwit) instead of a scan of the
-//! time range. DuckDB stays the store of the logs; the index yields the (time, id) of the
-//! newest candidates, and the rows are read from DuckDB with the whole filter applied again,
-//! so the index only has to be a superset: a false candidate is dropped by the read.
+//! time range. The store (DuckDB or the row store) keeps the logs; the index yields the
+//! (time, id) of the newest candidates, and the logs are read from the store with the whole
+//! filter applied again, so for pages the index only has to be a superset: a false
+//! candidate is dropped by the read.
+//!
+//! **Words and counts (the row store's index).** Opened with words, it also holds each
+//! body's words ([`words`]) and each log's time, severity, service, session and person as
+//! columns, so a search of words is looked up here too, and a filter it answers exactly
+//! ([`exact`]) is counted here alone: a search's histogram and logs · sessions · users.
+//! The row store adds logs only after their write-ahead frame is synced, so nothing counted
+//! here is missing from the store.
 //!
 //! **Visible when the append returns.** The index is committed about once a second (a
 //! tantivy commit writes and syncs segment files, too much per group commit); what was
