@@ -5,20 +5,21 @@
 //! milliseconds.
 //!
 //! Exact means: every log the query finds matches the filter and every match is found
-//! (keys are 64-bit hashes; two values sharing one would both be counted, a chance of
-//! about one in 10^19 per pair). A filter with a part the index cannot answer exactly (an
+//! (keys are hashes; the chance that another value shares a looked-up one's is in
+//! `keys.rs`). A filter with a part the index cannot answer exactly (an
 //! attribute, a text that is not words, see [`super::words`]) is counted from the logs.
 
 use std::collections::{HashMap, HashSet};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::query::{AllQuery, BooleanQuery, EmptyQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::query::{AllQuery, BooleanQuery, EmptyQuery, Occur, Query};
+use tantivy::schema::Field;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 use tether_store::{Condition, Field as LogField, LogExpr, LogFilter};
 
 use super::keys::{person_key, session_key, trace_key};
+use super::{all_of, any_of, term};
 
 type Result<T> = tantivy::Result<T>;
 
@@ -39,18 +40,6 @@ pub(super) struct QueryFields<'a> {
     pub(super) key: Field,
     pub(super) project: Field,
     pub(super) text: &'a dyn Fn(&str) -> Option<Box<dyn Query>>,
-}
-
-fn term(term: Term) -> Box<dyn Query> {
-    Box::new(TermQuery::new(term, IndexRecordOption::Basic))
-}
-
-fn any_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
-    Box::new(BooleanQuery::union(queries))
-}
-
-fn all_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
-    if queries.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::intersection(queries)) }
 }
 
 impl QueryFields<'_> {
@@ -262,7 +251,8 @@ pub(super) struct Distinct {
     pub(super) within: Within,
 }
 
-pub(super) type Seen = (u64, HashSet<String>, HashSet<String>);
+/// Logs, and the distinct sessions and people among them.
+pub(crate) type Seen = (u64, HashSet<String>, HashSet<String>);
 
 pub(super) struct DistinctInSegment {
     within: InSegment,

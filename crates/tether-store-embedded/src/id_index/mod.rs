@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 use tantivy::collector::Collector;
 use tantivy::directory::MmapDirectory;
 use tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
-use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
@@ -52,8 +52,8 @@ use tantivy::{
 use tether_model::ProjectId;
 use tether_store::{LogFilter, PageCursor, StoredLog};
 
-pub(crate) use exact::Within;
-use exact::{BucketCounts, Buckets, Distinct, QueryFields, Seen, WordFields};
+use exact::{BucketCounts, Buckets, Distinct, QueryFields, WordFields};
+pub(crate) use exact::{Seen, Within};
 pub(crate) use keys::filter_keys;
 use keys::keys_of;
 use newest::Newest;
@@ -412,6 +412,19 @@ impl Exact {
     }
 }
 
+fn term(term: Term) -> Box<dyn Query> {
+    Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+}
+
+fn any_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    Box::new(BooleanQuery::union(queries))
+}
+
+/// Every one of `queries` (every log when there are none).
+fn all_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    if queries.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::intersection(queries)) }
+}
+
 fn stopped() -> tantivy::TantivyError {
     tantivy::TantivyError::SystemError("the id index thread has stopped".into())
 }
@@ -491,11 +504,9 @@ impl Indexer {
 
     fn delete(&self, project: ProjectId, before_ns: i64) -> Result<()> {
         let f = &self.fields;
-        let project: Box<dyn Query> =
-            Box::new(TermQuery::new(Term::from_field_i64(f.project, project), IndexRecordOption::Basic));
         let older = RangeQuery::new(Bound::Unbounded, Bound::Excluded(Term::from_field_i64(f.ts, before_ns)));
-        let query = BooleanQuery::new(vec![(Occur::Must, project), (Occur::Must, Box::new(older))]);
-        self.writer.delete_query(Box::new(query)).map(drop)
+        let query = all_of(vec![term(Term::from_field_i64(f.project, project)), Box::new(older)]);
+        self.writer.delete_query(query).map(drop)
     }
 
     /// Commits (its payload the highest id added, see [`IdIndex::covered`]) and publishes
@@ -536,25 +547,19 @@ impl Snapshot {
         after: Option<PageCursor>,
         limit: usize,
     ) -> Result<Candidates> {
-        let musts = lookup.groups.iter().map(|group| {
-            let terms = group.iter().map(|&k| -> Box<dyn Query> {
-                Box::new(TermQuery::new(Term::from_field_u64(self.key, k), IndexRecordOption::Basic))
-            });
-            (Occur::Must, Box::new(BooleanQuery::union(terms.collect())) as Box<dyn Query>)
-        });
-        // Words are not per project: the project's term comes with them.
-        let project = lookup.words.first().map(|_| -> (Occur, Box<dyn Query>) {
-            let term = Term::from_field_i64(self.project, lookup.project);
-            (Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic)))
-        });
-        let mut words = Vec::new();
+        let key = |k: &u64| term(Term::from_field_u64(self.key, *k));
+        let mut parts: Vec<Box<dyn Query>> =
+            lookup.groups.iter().map(|group| any_of(group.iter().map(key).collect())).collect();
+        if !lookup.words.is_empty() {
+            // Words are not per project: the project's term comes with them.
+            parts.push(term(Term::from_field_i64(self.project, lookup.project)));
+        }
         if let Some((field, vocabulary)) = &self.words {
             vocabulary.update(&self.searcher, *field)?;
             // A word too common to look up is left to the read that tests every candidate.
-            words.extend(lookup.words.iter().filter_map(|w| words_query(*field, w, vocabulary)));
+            parts.extend(lookup.words.iter().filter_map(|w| words_query(*field, w, vocabulary)));
         }
-        let words = words.into_iter().map(|q| (Occur::Must, q));
-        let query = BooleanQuery::new(musts.chain(project).chain(words).collect());
+        let query = all_of(parts);
         let upper = match after {
             Some(c) => (c.timestamp_ns, c.id.0),
             None => (filter.to_ns, i64::MIN),

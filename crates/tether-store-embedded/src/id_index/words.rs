@@ -23,11 +23,12 @@
 //! committed yet.
 
 use tantivy::Term;
-use tantivy::query::{BooleanQuery, EmptyQuery, Query, RegexPhraseQuery, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::query::{EmptyQuery, Query, RegexPhraseQuery};
+use tantivy::schema::Field;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 use super::vocabulary::{Place, Vocabulary};
+use super::{any_of, term};
 
 /// The name the tokenizer is registered under.
 pub(super) const TOKENIZER: &str = "tether_words";
@@ -152,10 +153,7 @@ pub(super) fn words_query(field: Field, words: &[String], vocabulary: &Vocabular
         alternatives.push(found);
     }
     if let [only] = alternatives.as_slice() {
-        let terms = only.iter().map(|w| -> Box<dyn Query> {
-            Box::new(TermQuery::new(Term::from_field_text(field, w), IndexRecordOption::Basic))
-        });
-        return Some(Box::new(BooleanQuery::union(terms.collect())));
+        return Some(any_of(only.iter().map(|w| term(Term::from_field_text(field, w))).collect()));
     }
     // Letters only: nothing to escape.
     let patterns = alternatives.iter().map(|words| format!("(?:{})", words.join("|")));
