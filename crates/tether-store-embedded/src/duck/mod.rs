@@ -98,16 +98,16 @@ impl DuckAnalytics {
             let writer = write::Writer::new(conn.try_clone().map_err(db_err("cannot clone connection"))?)
                 .map_err(db_err("cannot prepare the writer"))?;
             let unfolded_chunks = writer.folds.pending();
-            Ok(DuckAnalytics {
-                inner: Arc::new(Inner {
-                    unfolded_chunks,
-                    writer: Mutex::new(writer),
-                    readers: Mutex::new(Vec::new()),
-                    origin: Mutex::new(conn),
-                    text: Mutex::new(text),
-                    ids,
-                }),
-            })
+            let inner = Arc::new(Inner {
+                unfolded_chunks,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+                origin: Mutex::new(conn),
+                text: Mutex::new(text),
+                ids,
+            });
+            crate::text_index::compact(&inner.text);
+            Ok(DuckAnalytics { inner })
         })
         .await
         .map_err(|e| StoreError::internal("DuckDB open task failed", e))?
@@ -270,6 +270,8 @@ impl LogWriter for DuckAnalytics {
                 // The segment stays in memory and is written at the next append.
                 tracing::warn!(error = %e, "cannot write a text index segment");
             }
+            drop((text, writer));
+            crate::text_index::compact(&inner.text);
             Ok(())
         })
         .await

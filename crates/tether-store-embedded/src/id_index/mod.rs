@@ -27,6 +27,7 @@
 
 mod exact;
 mod keys;
+mod merges;
 mod newest;
 mod spans;
 mod vocabulary;
@@ -40,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use tantivy::collector::Collector;
 use tantivy::directory::MmapDirectory;
-use tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
+use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
@@ -53,9 +54,10 @@ use tether_model::ProjectId;
 use tether_store::{LogFilter, PageCursor, StoredLog};
 
 use exact::{BucketCounts, Buckets, Distinct, QueryFields, WordFields};
-pub(crate) use exact::{Seen, Within};
+pub(crate) use exact::{Seen, Within, seen_key};
 pub(crate) use keys::filter_keys;
 use keys::keys_of;
+use merges::Merges;
 use newest::Newest;
 use spans::Spans;
 use vocabulary::Vocabulary;
@@ -63,12 +65,6 @@ use words::{TOKENIZER, WordTokenizer, words_of, words_query};
 
 /// How often added logs are committed (made searchable from the index).
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
-
-/// Segments with more logs than this are not merged further, so a log is merged about
-/// once (a second's segments into one of up to ~8 × this) and a merge's memory stays
-/// bounded. With 2 M, merges into segments of 5.8 M logs took the server's peak memory
-/// from ~410 to ~630–700 MB at 10 M logs and a third of the CPU during ingest.
-const MAX_MERGED_DOCS: usize = 150_000;
 
 /// Batches the indexing thread may be behind by.
 const WORK_QUEUE: usize = 256;
@@ -250,9 +246,7 @@ impl IdIndex {
             .num_merge_threads(1)
             .build();
         let writer: IndexWriter = index.writer_with_options(options)?;
-        let mut merges = LogMergePolicy::default();
-        merges.set_max_docs_before_merge(MAX_MERGED_DOCS);
-        writer.set_merge_policy(Box::new(merges));
+        writer.set_merge_policy(Box::new(Merges));
         let reader: IndexReader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let published = Arc::new(Mutex::new(reader.searcher()));
         let added = Arc::new(Mutex::new(Added {

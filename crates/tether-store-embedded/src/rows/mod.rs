@@ -126,8 +126,8 @@ impl View {
             wanted(Part { bounds: segment.bounds, counted: self.counts_of(Place::Segment(*s, 0)).is_some() })
         });
         let sealed = sealed.flat_map(|(s, segment)| {
-            segment.blocks.iter().enumerate().map(move |(b, block)| {
-                (Place::Segment(s, b), block.meta, segment.first_seq + (b * BLOCK_LOGS) as u64)
+            segment.metas.iter().enumerate().map(move |(b, meta)| {
+                (Place::Segment(s, b), *meta, segment.first_seq + (b * BLOCK_LOGS) as u64)
             })
         });
         let open_part = Part { bounds: self.open_bounds, counted: self.counts_of(Place::Open(0)).is_some() };
@@ -160,7 +160,7 @@ impl View {
         let keep =
             |p: &Peek| (!cut || p.timestamp_ns >= self.cut_before(first_seq + p.index as u64)) && keep(p);
         match place {
-            Place::Segment(s, b) => self.segments[s].read(&self.segments[s].blocks[b], self.project_id, keep),
+            Place::Segment(s, b) => self.segments[s].read(b, self.project_id, keep),
             Place::Open(b) => {
                 segment::read_open(&self.open[b], self.dictionary.as_deref(), self.project_id, keep)
             }
@@ -201,10 +201,10 @@ impl View {
             return self.blocks().filter(|(_, m, _)| holds(m)).map(|(p, _, seq)| (p, seq)).collect();
         }
         let mut found = Vec::new();
-        let s = self.segments.partition_point(|seg| seg.blocks.last().is_some_and(|b| b.meta.max_id < id));
+        let s = self.segments.partition_point(|seg| seg.metas.last().is_some_and(|m| m.max_id < id));
         if let Some(segment) = self.segments.get(s) {
-            let b = segment.blocks.partition_point(|b| b.meta.max_id < id);
-            if segment.blocks.get(b).is_some_and(|block| holds(&block.meta)) {
+            let b = segment.metas.partition_point(|m| m.max_id < id);
+            if segment.metas.get(b).is_some_and(holds) {
                 found.push((Place::Segment(s, b), segment.first_seq + (b * BLOCK_LOGS) as u64));
             }
         }
@@ -276,6 +276,7 @@ impl Rows {
             store.catch_up(project_id, &project)?;
             store.projects.write().unwrap_or_else(PoisonError::into_inner).insert(project_id, project);
         }
+        crate::text_index::compact(&store.text);
         Ok(store)
     }
 
@@ -304,7 +305,7 @@ impl Rows {
             .collect::<StoreResult<Vec<_>>>()?;
         let dictionary = dictionaries.into_values().max_by_key(|d| d.number);
         let cuts = read_cuts(&dir.join("cuts"))?;
-        let open_seq = segments.last().map_or(0, |s| s.first_seq + (s.blocks.len() * BLOCK_LOGS) as u64);
+        let open_seq = segments.last().map_or(0, |s| s.first_seq + (s.metas.len() * BLOCK_LOGS) as u64);
         let replayed = Wal::open(&dir.join("wal"), project_id, open_seq)?;
         // A crash between a segment's rename and the restart of the file leaves the
         // segment's logs in both: they are skipped by position.
@@ -313,7 +314,7 @@ impl Rows {
             return Err(varint::corrupt());
         }
         let logs: Vec<StoredLog> = replayed.logs.into_iter().skip(skip).collect();
-        let metas = || segments.iter().flat_map(|s| s.blocks.iter().map(|b| b.meta));
+        let metas = || segments.iter().flat_map(|s| s.metas.iter().copied());
         let (sorted, max_id) = (is_sorted(metas()), metas().map(|m| m.max_id).max().unwrap_or(i64::MIN));
         let mut writer = Writer {
             dir,
@@ -407,6 +408,7 @@ impl Rows {
             writer.push(logs, &self.settings)?;
             *project.view.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(writer.view(project_id));
         }
+        crate::text_index::compact(&self.text);
         Ok(())
     }
 
@@ -471,7 +473,7 @@ impl Writer {
             open_seq: self.open_seq,
             tail: Arc::new(self.tail.clone()),
             open_counts: self.open_counts.clone(),
-            open_bounds: segment::bounds(&self.open),
+            open_bounds: segment::bounds(self.open.iter().map(|b| &b.meta)),
             dictionary: self.dictionary.clone(),
             cuts: Arc::new(self.cuts.clone()),
             sorted: self.sorted && self.tail.iter().all(|l| l.id.0 > self.max_id),
@@ -541,7 +543,7 @@ impl Writer {
         let cuts = &self.cuts;
         let emptied = |segment: &Segment| {
             let seq = |b: usize| segment.first_seq + (b * BLOCK_LOGS) as u64;
-            segment.blocks.iter().enumerate().all(|(b, block)| all_cut(cuts, &block.meta, seq(b)))
+            segment.metas.iter().enumerate().all(|(b, meta)| all_cut(cuts, meta, seq(b)))
         };
         let (gone, kept): (Vec<_>, Vec<_>) = self.segments.drain(..).partition(|s| emptied(s));
         self.segments = kept;

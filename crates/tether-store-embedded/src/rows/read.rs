@@ -24,7 +24,7 @@ use super::filter::{Matcher, attribute_text};
 use super::segment::{BlockMeta, residue};
 use super::{Part, Place, Rows, View};
 use crate::facet_tally::{FACET_SAMPLE, Tally};
-use crate::id_index::{IdIndex, Seen, Within, filter_keys};
+use crate::id_index::{IdIndex, Seen, Within, filter_keys, seen_key};
 
 /// The logs of a piece a sampled scan reads or skips whole (64 blocks).
 const PIECE_LOGS: u64 = 2048;
@@ -398,8 +398,8 @@ impl<'a> Reading<'a> {
         let add = |(logs, sessions, users): &mut Seen, log: &StoredLog| {
             *logs += 1;
             for (seen, id) in [(sessions, &log.record.session_id), (users, &log.record.distinct_id)] {
-                if let Some(id) = id.as_ref().filter(|id| !seen.contains(*id)) {
-                    seen.insert(id.clone());
+                if let Some(id) = id {
+                    seen.insert(seen_key(id.as_bytes()));
                 }
             }
         };

@@ -12,24 +12,26 @@
 //!
 //! Blocks are grouped in segments of [`SEGMENT_BLOCKS`]. A full segment is written once to
 //! a file, bit-sliced (for each filter bit, one `u64` holding it for all 64 blocks), so a
-//! query reads one word per gram per segment instead of whole filters. The open segment
-//! lives in memory. Everything here is derived from the logs: at open, the store feeds
-//! back whatever logs the files do not cover (after a crash, the open segment), and a
-//! missing or damaged file is rebuilt the same way.
+//! query reads one word per gram per segment instead of whole filters; sealed segments are
+//! then merged 16 to a file ([`files`]), so the files a query reads grow 16 times slower
+//! than the logs. The open segment lives in memory. Everything here is derived from the
+//! logs: at open, the store feeds back whatever logs the files do not cover (after a
+//! crash, the open segment), and a missing or damaged file is rebuilt the same way.
 //!
 //! Hand-written rather than a library: tantivy indexes words, so a substring inside a token
 //! (half an id) would need a scan of its whole term dictionary, and the Bloom filter crates
 //! keep one filter per set, not the bit-sliced layout that makes a query read a few words.
 
+mod files;
+
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::Write;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tether_model::ProjectId;
 use tether_store::{LogExpr, LogFilter, StoreError, StoreResult, StoredLog};
+
+use files::{MERGED_SEGMENTS, Segment};
 
 /// Logs per block: the unit DuckDB re-scans to confirm a candidate. Larger blocks make a
 /// smaller index with fuller filters, so more false candidates for a term of few rare
@@ -45,7 +47,8 @@ const BLOCK_WORDS: usize = BLOCK_BITS / 64;
 pub(crate) const SEGMENT_BLOCKS: usize = 64;
 /// Queries shorter than a gram cannot be narrowed.
 pub(crate) const GRAM: usize = 5;
-/// Names the file format, gram size included: files of another format are rebuilt.
+/// Names the file format, gram size included: files of another format are rebuilt. (A
+/// file of up to 64 blocks is the same as before merged files, which older builds drop.)
 const MAGIC: &[u8; 8] = b"TTXIDX05";
 
 /// Where a block's logs are: DuckDB scans `first_id..=last_id` to confirm a match.
@@ -95,13 +98,6 @@ impl OpenBlock {
     }
 }
 
-/// A written segment: its blocks' spans in memory, its words in the file.
-struct Segment {
-    path: PathBuf,
-    spans: Vec<BlockSpan>,
-    words_at: u64,
-}
-
 #[derive(Default)]
 struct ProjectIndex {
     segments: Vec<Arc<Segment>>,
@@ -119,6 +115,15 @@ impl ProjectIndex {
 pub(crate) struct TextIndex {
     dir: PathBuf,
     projects: HashMap<ProjectId, ProjectIndex>,
+    /// Whether a merge of segments is under way (see [`compact`]).
+    merging: bool,
+}
+
+/// Sealed segments to merge into one file (see [`files`]).
+struct Run {
+    dir: PathBuf,
+    project_id: ProjectId,
+    segments: Vec<Arc<Segment>>,
 }
 
 /// Calls `f` with the filter bit of every 5-byte gram of `text`, ASCII letters folded to
@@ -151,7 +156,7 @@ impl TextIndex {
                 std::fs::remove_file(&path)?;
                 continue;
             }
-            match read_segment(&path) {
+            match files::read(&path) {
                 Ok((project, segment)) => {
                     projects.entry(project).or_default().segments.push(Arc::new(segment))
                 }
@@ -162,9 +167,9 @@ impl TextIndex {
             }
         }
         for project in projects.values_mut() {
-            project.segments.sort_by_key(|s| s.spans[0].first_id);
+            files::drop_covered(&mut project.segments)?;
         }
-        Ok(TextIndex { dir: dir.to_owned(), projects })
+        Ok(TextIndex { dir: dir.to_owned(), projects, merging: false })
     }
 
     /// The last log id indexed per project: the store feeds back every log after it.
@@ -202,7 +207,18 @@ impl TextIndex {
             // The last block may still fill: a segment is sealed once a block after it began.
             while project.open.len() > SEGMENT_BLOCKS {
                 let blocks: Vec<OpenBlock> = project.open.drain(..SEGMENT_BLOCKS).collect();
-                project.segments.push(Arc::new(write_segment(&self.dir, *project_id, &blocks)?));
+                let mut words = vec![0u64; BLOCK_BITS];
+                for (i, block) in blocks.iter().enumerate() {
+                    for (w, &bits) in block.bits.iter().enumerate() {
+                        let mut rest = bits;
+                        while rest != 0 {
+                            words[w * 64 + rest.trailing_zeros() as usize] |= 1 << i;
+                            rest &= rest - 1;
+                        }
+                    }
+                }
+                let spans = blocks.iter().map(|b| b.span).collect();
+                project.segments.push(Arc::new(files::write(&self.dir, *project_id, spans, &words)?));
             }
         }
         Ok(())
@@ -278,32 +294,11 @@ pub(crate) struct Lookup {
 
 impl Lookup {
     /// The blocks that may contain the text, newest first by their latest log. A segment
-    /// whose file retention removed meanwhile has no candidates (its logs are going).
+    /// whose file a merge or retention removed meanwhile is still read (it stays open).
     pub(crate) fn candidates(self) -> std::io::Result<Vec<BlockSpan>> {
         let Lookup { bits, from_ts, to_ts, segments, mut found } = self;
-        let mut word = [0u8; 8];
         for segment in &segments {
-            let mut live: u64 = segment
-                .spans
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.overlaps(from_ts, to_ts))
-                .fold(0, |m, (i, _)| m | 1 << i);
-            let file = match File::open(&segment.path) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                file => file,
-            };
-            if live != 0 {
-                let file = file?;
-                for &bit in &bits {
-                    file.read_exact_at(&mut word, segment.words_at + bit as u64 * 8)?;
-                    live &= u64::from_le_bytes(word);
-                    if live == 0 {
-                        break;
-                    }
-                }
-            }
-            found.extend((0..segment.spans.len()).filter(|i| live & (1 << i) != 0).map(|i| segment.spans[i]));
+            found.extend(segment.probe(&bits, from_ts, to_ts)?);
         }
         found.sort_by_key(|s| std::cmp::Reverse(s.max_ts));
         Ok(found)
@@ -319,7 +314,7 @@ impl TextIndex {
             .partition(|s| s.spans.iter().all(|b| b.max_ts < before_ts));
         project.segments = kept;
         for segment in old {
-            std::fs::remove_file(&segment.path)?;
+            segment.remove()?;
         }
         // The newest open block stays, even if old: it is where the next log goes.
         let newest = project.open.pop();
@@ -327,76 +322,65 @@ impl TextIndex {
         project.open.extend(newest);
         Ok(())
     }
-}
 
-/// Writes blocks as one bit-sliced segment file (temp file, synced, renamed).
-fn write_segment(dir: &Path, project_id: ProjectId, blocks: &[OpenBlock]) -> std::io::Result<Segment> {
-    let mut header = Vec::with_capacity(32 + blocks.len() * 32);
-    header.extend_from_slice(MAGIC);
-    header.extend_from_slice(&project_id.to_le_bytes());
-    header.extend_from_slice(&(blocks.len() as u64).to_le_bytes());
-    for b in blocks {
-        for v in [b.span.first_id, b.span.last_id, b.span.min_ts, b.span.max_ts] {
-            header.extend_from_slice(&v.to_le_bytes());
+    /// The oldest [`MERGED_SEGMENTS`] sealed segments in a row of a project, unless a merge
+    /// is under way.
+    fn due(&mut self) -> Option<Run> {
+        if self.merging {
+            return None;
         }
+        let (&project_id, run) = self.projects.iter().find_map(|(id, project)| {
+            let run =
+                project.segments.windows(MERGED_SEGMENTS).find(|w| w.iter().all(|s| s.is_sealed_only()))?;
+            Some((id, run.to_vec()))
+        })?;
+        self.merging = true;
+        Some(Run { dir: self.dir.clone(), project_id, segments: run })
     }
-    let mut words = vec![0u64; BLOCK_BITS];
-    for (i, block) in blocks.iter().enumerate() {
-        for (w, &bits) in block.bits.iter().enumerate() {
-            let mut rest = bits;
-            while rest != 0 {
-                let b = rest.trailing_zeros() as usize;
-                words[w * 64 + b] |= 1 << i;
-                rest &= rest - 1;
+
+    /// Puts the merged file in place of the run's segments and removes theirs; or, when
+    /// retention removed one of them meanwhile, removes the merged file.
+    fn finish(&mut self, run: Run, merged: Segment) -> std::io::Result<()> {
+        self.merging = false;
+        let segments = self.projects.get_mut(&run.project_id).map(|p| &mut p.segments);
+        let at = segments.as_ref().and_then(|segments| {
+            let at = segments.iter().position(|s| Arc::ptr_eq(s, &run.segments[0]))?;
+            let same = segments.get(at..at + run.segments.len())?;
+            same.iter().zip(&run.segments).all(|(a, b)| Arc::ptr_eq(a, b)).then_some(at)
+        });
+        match (segments, at) {
+            (Some(segments), Some(at)) => {
+                segments.splice(at..at + run.segments.len(), [Arc::new(merged)]);
+                run.segments.iter().try_for_each(|s| s.remove())
             }
+            _ => merged.remove(),
         }
     }
-    let mut body = header.clone();
-    body.reserve(BLOCK_BITS * 8);
-    for w in &words {
-        body.extend_from_slice(&w.to_le_bytes());
-    }
-    let path = dir.join(format!("{project_id}-{:020}.seg", blocks[0].span.first_id));
-    let tmp = path.with_extension("tmp");
-    let mut file = File::create(&tmp)?;
-    file.write_all(&body)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
-    let spans = blocks.iter().map(|b| b.span).collect();
-    Ok(Segment { path, spans, words_at: header.len() as u64 })
 }
 
-/// A segment file's project and spans (its words stay in the file).
-fn read_segment(path: &Path) -> std::io::Result<(ProjectId, Segment)> {
-    let invalid = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_owned());
-    let file = File::open(path)?;
-    let mut head = [0u8; 24];
-    file.read_exact_at(&mut head, 0)?;
-    if &head[..8] != MAGIC {
-        return Err(invalid("not a text index segment"));
+/// Merges every run of sealed segments due (see [`files`]): the files are read and
+/// written without the index's lock, so appends and lookups go on meanwhile. A merge that
+/// fails leaves the segments as they were (and is tried again at the next call).
+pub(crate) fn compact(index: &Mutex<TextIndex>) {
+    let lock = || index.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        // Its own statement: the lock is let go before the files are read.
+        let due = lock().due();
+        let Some(run) = due else { return };
+        let merged = files::merge(&run.dir, run.project_id, &run.segments);
+        let mut index = lock();
+        let done = match merged {
+            Ok(merged) => index.finish(run, merged),
+            Err(e) => {
+                index.merging = false;
+                Err(e)
+            }
+        };
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "cannot merge text index segments");
+            return;
+        }
     }
-    let int = |bytes: &[u8]| i64::from_le_bytes(bytes.try_into().unwrap_or_default());
-    let project_id = int(&head[8..16]);
-    let n = int(&head[16..24]) as usize;
-    if n == 0 || n > SEGMENT_BLOCKS {
-        return Err(invalid("bad block count"));
-    }
-    let mut spans_bytes = vec![0u8; n * 32];
-    file.read_exact_at(&mut spans_bytes, 24)?;
-    let spans: Vec<BlockSpan> = spans_bytes
-        .chunks_exact(32)
-        .map(|c| BlockSpan {
-            first_id: int(&c[..8]),
-            last_id: int(&c[8..16]),
-            min_ts: int(&c[16..24]),
-            max_ts: int(&c[24..32]),
-        })
-        .collect();
-    let words_at = 24 + n as u64 * 32;
-    if file.metadata()?.len() != words_at + BLOCK_BITS as u64 * 8 {
-        return Err(invalid("truncated"));
-    }
-    Ok((project_id, Segment { path: path.to_owned(), spans, words_at }))
 }
 
 #[cfg(test)]
@@ -495,6 +479,63 @@ mod tests {
         let index = TextIndex::open(dir.path()).unwrap();
         assert_eq!(index.last_id(1), None);
         assert!(!file.exists());
+    }
+
+    #[test]
+    fn sealed_segments_are_merged_into_one_file_that_finds_the_same_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = || std::fs::read_dir(dir.path()).unwrap().count();
+        let segment = i64::from(BLOCK_LOGS) * SEGMENT_BLOCKS as i64;
+        let logs = segment * MERGED_SEGMENTS as i64 + 5000;
+        let mut index = TextIndex::open(dir.path()).unwrap();
+        fill(&mut index, 1, 0..logs);
+        index.seal_full().unwrap();
+        assert_eq!(files(), MERGED_SEGMENTS);
+        let first = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).min().unwrap();
+        let copy = std::fs::read(&first).unwrap();
+        let probes = [5, segment * 7 + 3000, segment * 16 - 1, logs - 1];
+        let found = |index: &TextIndex| -> Vec<Vec<(i64, i64)>> {
+            let find = |i: i64| ids_of(&index.candidates(1, i64::MIN, i64::MAX, &rid(i)).unwrap().unwrap());
+            probes.iter().map(|&i| find(i)).collect()
+        };
+        let before = found(&index);
+        let index = Mutex::new(index);
+        compact(&index);
+        assert_eq!(files(), 1, "sixteen sealed segments, one file");
+        let index = index.into_inner().unwrap();
+        assert_eq!(found(&index), before, "the same blocks are found");
+        for (&i, blocks) in probes.iter().zip(&before) {
+            let start = i / i64::from(BLOCK_LOGS) * i64::from(BLOCK_LOGS);
+            assert!(blocks.iter().any(|&(first, last)| first == start && last >= i), "{i}: {blocks:?}");
+        }
+        let late = index.candidates(1, (logs - 10) * MIN, i64::MAX, "completed").unwrap().unwrap();
+        assert_eq!(late.len(), 1, "time ranges still prune blocks of a merged file: {late:?}");
+        drop(index);
+
+        // A crash after the merge, before the files it replaced were removed: the merged
+        // file covers them, so they are removed at open.
+        std::fs::write(&first, copy).unwrap();
+        let index = TextIndex::open(dir.path()).unwrap();
+        assert_eq!(files(), 1);
+        assert_eq!(index.last_id(1), Some(segment * MERGED_SEGMENTS as i64 - 1));
+        assert_eq!(found(&index)[..3], before[..3], "what was sealed is found in the merged file");
+    }
+
+    #[test]
+    fn a_merge_retention_overtook_leaves_the_segments_as_retention_left_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let segment = i64::from(BLOCK_LOGS) * SEGMENT_BLOCKS as i64;
+        let mut index = TextIndex::open(dir.path()).unwrap();
+        fill(&mut index, 1, 0..segment * MERGED_SEGMENTS as i64 + 1);
+        index.seal_full().unwrap();
+        let run = index.due().unwrap();
+        assert!(index.due().is_none(), "one merge at a time");
+        index.forget_before(1, segment * MIN).unwrap();
+        let merged = files::merge(&run.dir, run.project_id, &run.segments).unwrap();
+        index.finish(run, merged).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), MERGED_SEGMENTS - 1);
+        let kept = index.candidates(1, i64::MIN, i64::MAX, "completed").unwrap().unwrap();
+        assert_eq!(kept.iter().map(|b| b.first_id).min(), Some(segment), "the forgotten segment stays gone");
     }
 
     #[test]
