@@ -176,12 +176,13 @@ impl InSegment {
     /// (`u64::MAX`: none) of each log of `docs` within.
     fn each(&mut self, docs: &[DocId], mut f: impl FnMut(usize, i64, u8, u64)) {
         let BlockRead { ts, codes, services } = &mut self.read;
-        for column in [&mut *codes, &mut *services] {
+        fn empty<T>(column: &mut Vec<Option<T>>, len: usize) {
             column.clear();
-            column.resize(docs.len(), None);
+            column.resize_with(len, || None);
         }
-        ts.clear();
-        ts.resize(docs.len(), None);
+        empty(ts, docs.len());
+        empty(codes, docs.len());
+        empty(services, docs.len());
         self.ts.first_vals(docs, ts);
         self.severity.first_vals(docs, codes);
         if let Some(column) = &self.service {
@@ -357,11 +358,12 @@ impl SegmentCollector for DistinctInSegment {
     }
 
     fn harvest(self) -> SegmentSeen {
-        let keys = |(column, seen): (&Option<StrColumn>, &Vec<bool>)| {
-            let ords: Vec<u64> = (0..seen.len() as u64).filter(|&o| seen[o as usize]).collect();
-            resolve(column.as_ref(), &ords, seen_key)
+        let keys = |i: usize| {
+            let ords: Vec<u64> =
+                (0..self.seen[i].len() as u64).filter(|&o| self.seen[i][o as usize]).collect();
+            resolve(self.columns[i].as_ref(), &ords, seen_key)
         };
-        let [sessions, people] = [0, 1].map(|i| keys((&self.columns[i], &self.seen[i])));
+        let [sessions, people] = [keys(0), keys(1)];
         (self.logs, sessions.and_then(|s| people.map(|p| [s, p])))
     }
 }

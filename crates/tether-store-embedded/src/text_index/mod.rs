@@ -341,20 +341,18 @@ impl TextIndex {
     /// Puts the merged file in place of the run's segments and removes theirs; or, when
     /// retention removed one of them meanwhile, removes the merged file.
     fn finish(&mut self, run: Run, merged: Segment) -> std::io::Result<()> {
-        self.merging = false;
-        let segments = self.projects.get_mut(&run.project_id).map(|p| &mut p.segments);
-        let at = segments.as_ref().and_then(|segments| {
-            let at = segments.iter().position(|s| Arc::ptr_eq(s, &run.segments[0]))?;
-            let same = segments.get(at..at + run.segments.len())?;
-            same.iter().zip(&run.segments).all(|(a, b)| Arc::ptr_eq(a, b)).then_some(at)
-        });
-        match (segments, at) {
-            (Some(segments), Some(at)) => {
-                segments.splice(at..at + run.segments.len(), [Arc::new(merged)]);
-                run.segments.iter().try_for_each(|s| s.remove())
-            }
-            _ => merged.remove(),
-        }
+        let Some(project) = self.projects.get_mut(&run.project_id) else { return merged.remove() };
+        let n = run.segments.len();
+        let same = |at: &usize| {
+            let now = project.segments.get(*at..at + n);
+            now.is_some_and(|now| now.iter().zip(&run.segments).all(|(a, b)| Arc::ptr_eq(a, b)))
+        };
+        let Some(at) = project.segments.iter().position(|s| Arc::ptr_eq(s, &run.segments[0])).filter(same)
+        else {
+            return merged.remove();
+        };
+        project.segments.splice(at..at + n, [Arc::new(merged)]);
+        run.segments.iter().try_for_each(|s| s.remove())
     }
 }
 
@@ -369,14 +367,8 @@ pub(crate) fn compact(index: &Mutex<TextIndex>) {
         let Some(run) = due else { return };
         let merged = files::merge(&run.dir, run.project_id, &run.segments);
         let mut index = lock();
-        let done = match merged {
-            Ok(merged) => index.finish(run, merged),
-            Err(e) => {
-                index.merging = false;
-                Err(e)
-            }
-        };
-        if let Err(e) = done {
+        index.merging = false;
+        if let Err(e) = merged.and_then(|merged| index.finish(run, merged)) {
             tracing::warn!(error = %e, "cannot merge text index segments");
             return;
         }
