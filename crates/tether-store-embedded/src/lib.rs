@@ -9,6 +9,7 @@
 mod duck;
 mod facet_tally;
 mod id_index;
+mod move_logs;
 mod rows;
 mod text_index;
 
@@ -16,6 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use duck::{DEFAULT_MEMORY_LIMIT as DEFAULT_DUCKDB_MEMORY, DuckAnalytics};
+pub use move_logs::move_duckdb_logs;
 pub use rows::{RowStore, Settings as RowSettings};
 use tether_store::{StoreError, StoreResult};
 use tether_store_blob::ObjectBlobs;

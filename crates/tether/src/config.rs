@@ -161,9 +161,9 @@ pub(crate) struct StorageConfig {
 #[serde(rename_all = "lowercase")]
 pub(crate) enum EmbeddedLogs {
     /// In DuckDB beside events and recordings (`analytics.duckdb`).
-    #[default]
     Duckdb,
     /// In the row store (`logs/`): blocks read by position, lookups by index.
+    #[default]
     Rows,
 }
 

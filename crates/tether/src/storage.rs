@@ -9,7 +9,7 @@ use tether_server::Stores;
 use tether_store::BlobStore;
 use tether_store_blob::ObjectBlobs;
 use tether_store_clickhouse::ClickAnalytics;
-use tether_store_embedded::{DuckAnalytics, RowSettings, RowStore, layout};
+use tether_store_embedded::{DuckAnalytics, RowSettings, RowStore, layout, move_duckdb_logs};
 use tether_store_sql::SqlMeta;
 
 use crate::config::{Config, EmbeddedLogs};
@@ -121,11 +121,15 @@ impl Storage {
             Analytics::ClickHouse(ch) => Stores::new(ch, meta, blobs),
         }
         .with_metadata_cache(ttl);
-        if duck.is_some() && config.storage.embedded_logs == EmbeddedLogs::Rows {
+        if let Some(duck) = duck.as_ref().filter(|_| config.storage.embedded_logs == EmbeddedLogs::Rows) {
             let dir = data_dir.join(layout::LOGS);
             let rows = RowStore::open(&dir, RowSettings::default())
                 .await
                 .with_context(|| format!("cannot open {}", dir.display()))?;
+            // Logs an earlier version (or `embedded_logs = "duckdb"`) kept in DuckDB.
+            move_duckdb_logs(duck, &rows, &dir)
+                .await
+                .context("cannot move the logs in DuckDB into the row store")?;
             stores.logs = Arc::new(rows.clone());
             stores.log_writer = Arc::new(rows);
             described[0] = ("Logs", format!("row store {}", dir.display()));

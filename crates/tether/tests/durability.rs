@@ -33,22 +33,44 @@ fn request_id(batch: usize) -> String {
     format!("req-{batch:04}-7f3a9c")
 }
 
+/// In the row store (the default): 140,000 logs are two full segment files (the first
+/// trains the dictionary) and the rest in the write-ahead file.
 #[tokio::test]
 async fn acknowledged_logs_survive_sigkill() {
     survive_sigkill(&[]).await;
 }
 
-/// The same with the logs in the row store: 140,000 logs are two full segment files (the
-/// first trains the dictionary) and the rest in the write-ahead file.
+/// The same with the logs in DuckDB.
 #[tokio::test]
-async fn acknowledged_logs_survive_sigkill_in_the_row_store() {
-    survive_sigkill(&[("TETHER_EMBEDDED_LOGS", "rows")]).await;
+async fn acknowledged_logs_survive_sigkill_in_duckdb() {
+    survive_sigkill(&[("TETHER_EMBEDDED_LOGS", "duckdb")]).await;
 }
 
 async fn survive_sigkill(env: &[(&str, &str)]) {
     let dir = tempfile::tempdir().unwrap();
-    let client = reqwest::Client::new();
     let mut tether = start(dir.path(), env).await;
+    send_logs(&tether).await;
+    tether.child.kill().unwrap(); // SIGKILL: no graceful stop, no checkpoint
+    tether.child.wait().unwrap();
+    drop(tether);
+    read_back(&start(dir.path(), env).await).await;
+}
+
+/// Logs an earlier version kept in DuckDB move into the row store when a server first
+/// opens it, once: a second start finds each once, and DuckDB keeps none of them.
+#[tokio::test]
+async fn logs_kept_in_duckdb_move_into_the_row_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let in_duckdb = [("TETHER_EMBEDDED_LOGS", "duckdb")];
+    send_logs(&start(dir.path(), &in_duckdb).await).await;
+    read_back(&start(dir.path(), &[]).await).await;
+    read_back(&start(dir.path(), &[]).await).await;
+    assert_eq!(stored(&start(dir.path(), &in_duckdb).await).await, 0, "moved out of DuckDB");
+}
+
+/// 70 requests of 2,000 logs, each acknowledged.
+async fn send_logs(tether: &Tether) {
+    let client = reqwest::Client::new();
     for batch in 0..70 {
         let resp = client
             .post(format!("{}/v1/logs", tether.base))
@@ -59,16 +81,20 @@ async fn survive_sigkill(env: &[(&str, &str)]) {
             .unwrap();
         assert_eq!(resp.status(), 200, "batch {batch} acknowledged");
     }
-    tether.child.kill().unwrap(); // SIGKILL: no graceful stop, no checkpoint
-    tether.child.wait().unwrap();
-    drop(tether);
+}
 
-    let tether = start(dir.path(), env).await;
+/// How many logs of the session the server holds.
+async fn stored(tether: &Tether) -> u64 {
     let url = format!("{}/api/projects/1/logs/histogram?from=-1h&session_id=durable-session", tether.base);
+    let client = reqwest::Client::new();
     let histogram: Value = client.get(url).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
-    let stored: u64 =
-        histogram["buckets"].as_array().unwrap().iter().map(|b| b["total"].as_u64().unwrap()).sum();
-    assert_eq!(stored, 140_000, "{histogram}");
+    histogram["buckets"].as_array().unwrap().iter().map(|b| b["total"].as_u64().unwrap()).sum()
+}
+
+/// What [`send_logs`] sent is there, each once, and found by text and by request id.
+async fn read_back(tether: &Tether) {
+    let client = reqwest::Client::new();
+    assert_eq!(stored(tether).await, 140_000);
     for body in ["durable 0-1999", "durable 31-1234", "durable 69-1999"] {
         // Quoted: the phrase, not its words anywhere.
         let url =

@@ -236,6 +236,20 @@ impl DuckAnalytics {
         .await
     }
 
+    /// How many logs each project has here, by project.
+    pub async fn log_counts(&self) -> StoreResult<Vec<(ProjectId, u64)>> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare("SELECT project_id, count(*) FROM logs GROUP BY project_id ORDER BY project_id")
+                .map_err(db_err("cannot count logs"))?;
+            let counts = statement
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64)))
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
+            counts.map_err(db_err("cannot count logs"))
+        })
+        .await
+    }
+
     /// Bytes of the database file, for benchmarks and metrics.
     pub async fn database_size(&self) -> StoreResult<u64> {
         self.read(|conn| {

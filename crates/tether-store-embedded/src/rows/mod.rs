@@ -14,7 +14,7 @@
 mod api;
 mod codec;
 mod counts;
-mod files;
+pub(crate) mod files;
 mod filter;
 mod read;
 mod segment;
