@@ -23,7 +23,7 @@
 //! committed yet.
 
 use tantivy::Term;
-use tantivy::query::{EmptyQuery, Query, RegexPhraseQuery};
+use tantivy::query::{EmptyQuery, PhraseQuery, Query, RegexPhraseQuery};
 use tantivy::schema::Field;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
@@ -36,6 +36,14 @@ pub(super) const TOKENIZER: &str = "tether_words";
 /// A search's word found in more words of the index than this is not looked up by words
 /// (it is short and common: a scan of the candidate blocks answers it as fast).
 const MAX_EXPANSIONS: usize = 4096;
+
+/// A phrase whose first and last words are parts of at most this many pairs of words is
+/// looked up as that many phrases of whole words: each walks the postings of its rarest
+/// word, skipping through the others'. One phrase of alternatives (`RegexPhraseQuery`)
+/// decodes every posting of every alternative into bitsets first and reads positions
+/// through unions: at 10 M logs, ~70 % of the CPU of the histogram of `timed out`
+/// (an end of 1 word, a start of N) went to it.
+const MAX_PHRASES: usize = 64;
 
 /// A first, last or only word shorter than this may sit inside a run that is left out.
 const MIN_EDGE_WORD: usize = 3;
@@ -154,6 +162,15 @@ pub(super) fn words_query(field: Field, words: &[String], vocabulary: &Vocabular
     }
     if let [only] = alternatives.as_slice() {
         return Some(any_of(only.iter().map(|w| term(Term::from_field_text(field, w))).collect()));
+    }
+    let (first, last) = (&alternatives[0], &alternatives[last]);
+    if first.len() * last.len() <= MAX_PHRASES {
+        let middle = &words[1..words.len() - 1];
+        let phrase = |first: &String, last: &String| -> Box<dyn Query> {
+            let words = std::iter::once(first).chain(middle).chain(std::iter::once(last));
+            Box::new(PhraseQuery::new(words.map(|w| Term::from_field_text(field, w)).collect()))
+        };
+        return Some(any_of(first.iter().flat_map(|f| last.iter().map(move |l| phrase(f, l))).collect()));
     }
     // Letters only: nothing to escape.
     let patterns = alternatives.iter().map(|words| format!("(?:{})", words.join("|")));
