@@ -52,7 +52,8 @@ impl Tally {
     /// Counts a log's attribute `key` and its value (`None`: a value facets do not offer).
     pub(crate) fn count(&mut self, key: &str, value: Option<&str>) {
         // At most 200 characters: at most 800 bytes, and at most 200 when 200 bytes or fewer.
-        let offered = |v: &&str| v.len() <= MAX_FACET_VALUE_CHARS || v.chars().count() <= MAX_FACET_VALUE_CHARS;
+        let offered =
+            |v: &&str| v.len() <= MAX_FACET_VALUE_CHARS || v.chars().count() <= MAX_FACET_VALUE_CHARS;
         add_to(&mut self.keys, key, |(n, values)| {
             *n += 1;
             if let Some(value) = value.filter(offered) {

@@ -33,6 +33,14 @@ use crate::text_index::{BlockSpan, TextIndex};
 /// DuckDB's memory limit unless configured: what keeps the whole server under ~512 MB.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 192 * 1024 * 1024;
 
+/// A project's logs in DuckDB: how many, and the range of their ids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectLogs {
+    pub project: ProjectId,
+    pub logs: u64,
+    pub ids: std::ops::RangeInclusive<i64>,
+}
+
 /// DuckDB-backed log store (both [`LogWriter`] and [`LogReader`]).
 #[derive(Clone)]
 pub struct DuckAnalytics {
@@ -236,18 +244,31 @@ impl DuckAnalytics {
         .await
     }
 
-    /// How many logs each project has here, by project.
-    pub async fn log_counts(&self) -> StoreResult<Vec<(ProjectId, u64)>> {
+    /// The projects with logs here: how many, and their smallest and greatest ids.
+    pub async fn projects_with_logs(&self) -> StoreResult<Vec<ProjectLogs>> {
         self.read(|conn| {
-            let mut statement = conn
-                .prepare("SELECT project_id, count(*) FROM logs GROUP BY project_id ORDER BY project_id")
-                .map_err(db_err("cannot count logs"))?;
-            let counts = statement
-                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64)))
+            let sql = "SELECT project_id, count(*), min(id), max(id) FROM logs GROUP BY project_id ORDER BY project_id";
+            let mut statement = conn.prepare(sql).map_err(db_err("cannot count logs"))?;
+            let projects = statement
+                .query_map([], |r| {
+                    Ok(ProjectLogs { project: r.get(0)?, logs: r.get::<_, i64>(1)? as u64, ids: r.get(2)?..=r.get(3)? })
+                })
                 .and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
-            counts.map_err(db_err("cannot count logs"))
+            projects.map_err(db_err("cannot count logs"))
         })
         .await
+    }
+
+    /// The project's logs with an id in `(after, upto]`, in id order, at most `limit`: ids
+    /// are nearly sorted on disk, so only the row groups of the range are read.
+    pub async fn logs_by_id(
+        &self,
+        project: ProjectId,
+        after: i64,
+        upto: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredLog>> {
+        self.read(move |conn| read::by_id(conn, project, after, upto, limit)).await
     }
 
     /// Bytes of the database file, for benchmarks and metrics.

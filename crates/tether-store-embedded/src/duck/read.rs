@@ -447,6 +447,21 @@ pub(super) fn tail(
     query_logs(conn, &sql, &w.params())
 }
 
+/// The project's logs with an id in `(after, upto]`, in id order, at most `limit`.
+pub(super) fn by_id(
+    conn: &Connection,
+    project: ProjectId,
+    after: i64,
+    upto: i64,
+    limit: usize,
+) -> StoreResult<Vec<StoredLog>> {
+    let sql = format!(
+        "SELECT {} FROM logs WHERE project_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT {limit}",
+        *LOG_COLUMNS
+    );
+    query_logs(conn, &sql, &[Value::BigInt(project), Value::BigInt(after), Value::BigInt(upto)])
+}
+
 /// Histogram counts. Filters on project, time, severity and service only (the default
 /// view) read whole minutes from the per-minute rollup and scan logs only for the partial
 /// minutes at the edges; any other filter scans the logs in range, a sample of them when
