@@ -121,6 +121,15 @@ impl Within {
     }
 }
 
+/// Which of a match's severity and service a collector reports: each column is read only
+/// when reported or tested (reading one was a tenth of a search's histogram at 10 M logs;
+/// a summary reports neither).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Report {
+    pub(crate) severity: bool,
+    pub(crate) service: bool,
+}
+
 /// [`Within`] in one segment. Matches come in blocks (tantivy hands a collector up to 64
 /// documents at once) and the columns are read a block at a time: per document, their
 /// reads were a fifth of a search's histogram at 100 M logs.
@@ -128,7 +137,8 @@ pub(super) struct InSegment {
     from_ns: i64,
     to_ns: i64,
     ts: Column<i64>,
-    severity: Column<u64>,
+    /// Read when reported or tested, as the service column.
+    severity: Option<Column<u64>>,
     service: Option<StrColumn>,
     severities: Vec<u8>,
     /// The ordinals of the services wanted (`None`: any).
@@ -146,9 +156,16 @@ struct BlockRead {
 }
 
 impl InSegment {
-    fn open(within: &Within, segment: &SegmentReader) -> Result<InSegment> {
+    fn open(within: &Within, report: Report, segment: &SegmentReader) -> Result<InSegment> {
         let fast = segment.fast_fields();
-        let service = fast.str("service")?;
+        let severity = match report.severity || !within.severities.is_empty() {
+            true => Some(fast.u64("severity")?),
+            false => None,
+        };
+        let service = match report.service || !within.services.is_empty() {
+            true => fast.str("service")?,
+            false => None,
+        };
         let services = match (&service, within.services.is_empty()) {
             (_, true) => None,
             (None, false) => Some(Vec::new()),
@@ -164,7 +181,7 @@ impl InSegment {
             from_ns: within.from_ns,
             to_ns: within.to_ns,
             ts: fast.i64("ts")?,
-            severity: fast.u64("severity")?,
+            severity,
             service,
             severities: within.severities.clone(),
             services,
@@ -173,7 +190,8 @@ impl InSegment {
     }
 
     /// Calls `f` with the index in `docs`, time, severity code and service ordinal
-    /// (`u64::MAX`: none) of each log of `docs` within.
+    /// (`u64::MAX`: none) of each log of `docs` within (code 0 and no service when not
+    /// [`Report`]ed).
     fn each(&mut self, docs: &[DocId], mut f: impl FnMut(usize, i64, u8, u64)) {
         let BlockRead { ts, codes, services } = &mut self.read;
         fn empty<T>(column: &mut Vec<Option<T>>, len: usize) {
@@ -184,7 +202,9 @@ impl InSegment {
         empty(codes, docs.len());
         empty(services, docs.len());
         self.ts.first_vals(docs, ts);
-        self.severity.first_vals(docs, codes);
+        if let Some(column) = &self.severity {
+            column.first_vals(docs, codes);
+        }
         if let Some(column) = &self.service {
             column.ords().first_vals(docs, services);
         }
@@ -206,6 +226,7 @@ impl InSegment {
 /// Counts per (bucket start, severity code, service) of the matches within.
 pub(super) struct Buckets {
     pub(super) within: Within,
+    pub(super) report: Report,
     pub(super) bucket_ns: i64,
 }
 
@@ -227,7 +248,7 @@ impl Collector for Buckets {
     type Child = BucketsInSegment;
 
     fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> Result<BucketsInSegment> {
-        let within = InSegment::open(&self.within, segment)?;
+        let within = InSegment::open(&self.within, self.report, segment)?;
         Ok(BucketsInSegment { within, bucket_ns: self.bucket_ns, counts: FxHashMap::default() })
     }
 
@@ -304,6 +325,9 @@ pub(super) struct DistinctInSegment {
     logs: u64,
     /// Which ordinals of the session and person columns matches have.
     seen: [Vec<bool>; 2],
+    /// A block's matches within, and their ordinals in a column (reused).
+    kept: Vec<DocId>,
+    ords: Vec<Option<u64>>,
 }
 
 /// A segment's logs, and the keys of its sessions and people seen (or why they could not
@@ -318,8 +342,8 @@ impl Collector for Distinct {
         let fast = segment.fast_fields();
         let columns = [fast.str("session")?, fast.str("person")?];
         let seen = columns.each_ref().map(|c| vec![false; c.as_ref().map_or(0, |c| c.num_terms())]);
-        let within = InSegment::open(&self.within, segment)?;
-        Ok(DistinctInSegment { within, columns, logs: 0, seen })
+        let within = InSegment::open(&self.within, Report::default(), segment)?;
+        Ok(DistinctInSegment { within, columns, logs: 0, seen, kept: Vec::new(), ords: Vec::new() })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -346,15 +370,17 @@ impl SegmentCollector for DistinctInSegment {
     }
 
     fn collect_block(&mut self, docs: &[DocId]) {
-        let (columns, seen, logs) = (&self.columns, &mut self.seen, &mut self.logs);
-        self.within.each(docs, |i, _, _, _| {
-            *logs += 1;
-            for (column, seen) in columns.iter().zip(seen.iter_mut()) {
-                if let Some(ord) = column.as_ref().and_then(|c| c.ords().first(docs[i])) {
-                    seen[ord as usize] = true;
-                }
-            }
-        });
+        let kept = &mut self.kept;
+        kept.clear();
+        self.within.each(docs, |i, _, _, _| kept.push(docs[i]));
+        self.logs += kept.len() as u64;
+        for (column, seen) in self.columns.iter().zip(self.seen.iter_mut()) {
+            let Some(column) = column else { continue };
+            self.ords.clear();
+            self.ords.resize(kept.len(), None);
+            column.ords().first_vals(kept, &mut self.ords);
+            self.ords.iter().flatten().for_each(|&ord| seen[ord as usize] = true);
+        }
     }
 
     fn harvest(self) -> SegmentSeen {

@@ -54,7 +54,7 @@ use tether_model::ProjectId;
 use tether_store::{LogFilter, PageCursor, StoredLog};
 
 use exact::{BucketCounts, Buckets, Distinct, QueryFields, WordFields};
-pub(crate) use exact::{Seen, Within, seen_key};
+pub(crate) use exact::{Report, Seen, Within, seen_key};
 pub(crate) use keys::filter_keys;
 use keys::keys_of;
 use merges::Merges;
@@ -394,9 +394,9 @@ fn pending_of(added: &Added, project: ProjectId) -> HashSet<(i64, i64)> {
 
 impl Exact {
     /// The committed matches within per (bucket start, severity code, service).
-    pub(crate) fn buckets(&self, within: Within, bucket_ns: i64) -> Result<BucketCounts> {
+    pub(crate) fn buckets(&self, within: Within, report: Report, bucket_ns: i64) -> Result<BucketCounts> {
         let spans = self.spans.within(&self.searcher, within.from_ns, within.to_ns)?;
-        spans::collect(&self.searcher, self.query.as_ref(), &Buckets { within, bucket_ns }, &spans)
+        spans::collect(&self.searcher, self.query.as_ref(), &Buckets { within, report, bucket_ns }, &spans)
     }
 
     /// The committed matches within: how many, their sessions and people.

@@ -24,7 +24,7 @@ use super::filter::{Matcher, attribute_text};
 use super::segment::{BlockMeta, residue};
 use super::{Part, Place, Rows, View};
 use crate::facet_tally::{FACET_SAMPLE, Tally};
-use crate::id_index::{IdIndex, Seen, Within, filter_keys, seen_key};
+use crate::id_index::{IdIndex, Report, Seen, Within, filter_keys, seen_key};
 
 /// The logs of a piece a sampled scan reads or skips whole (64 blocks).
 const PIECE_LOGS: u64 = 2048;
@@ -282,14 +282,20 @@ impl<'a> Reading<'a> {
     /// Calls `add(bucket start, severity code, service, logs)` for every match: from the
     /// per-minute counts where they answer the filter (time, severity and service alone,
     /// whole minutes, buckets of whole minutes), from the logs elsewhere.
+    /// Counted from the id index, what `report` leaves out is code 0 and service "".
     /// Returns the step of the sample counted, each count scaled by it (1: exact, see
     /// [`Reading::step`]).
-    fn count(&self, bucket_ns: i64, mut add: impl FnMut(i64, u8, &str, u64)) -> StoreResult<u64> {
+    fn count(
+        &self,
+        bucket_ns: i64,
+        report: Report,
+        mut add: impl FnMut(i64, u8, &str, u64),
+    ) -> StoreResult<u64> {
         let bucket = |ts: i64| ts.div_euclid(bucket_ns) * bucket_ns;
         let f = self.filter;
         let exact = if f.narrower_than_counts() { self.ids.exact(f).map_err(index_error)? } else { None };
         if let Some(exact) = exact {
-            let counts = exact.buckets(Within::of(f), bucket_ns).map_err(index_error)?;
+            let counts = exact.buckets(Within::of(f), report, bucket_ns).map_err(index_error)?;
             counts.into_iter().for_each(|((start, code, service), n)| add(start, code, &service, n));
             for log in self.read_keys(&exact.pending)? {
                 add(bucket(log.record.timestamp_ns), log.record.severity.code(), &log.record.service, 1);
@@ -349,7 +355,9 @@ impl<'a> Reading<'a> {
     pub(crate) fn histogram(&self, bucket_ns: i64, breakdown: Breakdown) -> StoreResult<Histogram> {
         // Keyed by bucket, then severity code (0 by service), then name: the order of buckets.
         let mut counts: BTreeMap<(i64, u8, Cow<'_, str>), u64> = BTreeMap::new();
-        let step = self.count(bucket_ns, |start, code, service, n| {
+        let report =
+            Report { severity: breakdown == Breakdown::Severity, service: breakdown == Breakdown::Service };
+        let step = self.count(bucket_ns, report, |start, code, service, n| {
             let key = match breakdown {
                 Breakdown::Severity => (code, Cow::Borrowed(severity_name(code))),
                 Breakdown::Service => (0, Cow::Owned(service.to_owned())),
@@ -379,7 +387,8 @@ impl<'a> Reading<'a> {
             // One bucket wider than the range, of whole minutes, so the counts answer.
             let minutes =
                 (self.filter.to_ns.saturating_sub(self.filter.from_ns) / MINUTE_NS).saturating_add(2);
-            self.count(minutes.saturating_mul(MINUTE_NS), |_, code, service, n| {
+            let both = Report { severity: true, service: true };
+            self.count(minutes.saturating_mul(MINUTE_NS), both, |_, code, service, n| {
                 tally.add_service(service, n);
                 tally.add_severity(code, n);
             })?;
