@@ -191,6 +191,12 @@ pub async fn texts_match_as_substrings_wherever_words_meet(s: LogStores) {
         .map(|i| {
             let mut r = sample(1, T0 + i as i64 * SEC, shapes[i % shapes.len()]);
             (r.session_id, r.distinct_id) = (Some(format!("s{}", i % 7)), Some(format!("u{}", i % 5)));
+            if i % 3 == 0 {
+                (r.severity, r.severity_text, r.severity_number) = (Severity::Error, "ERROR".into(), 17);
+            }
+            if i % 2 == 0 {
+                r.service = "search".into();
+            }
             r
         })
         .collect();
@@ -234,7 +240,18 @@ pub async fn texts_match_as_substrings_wherever_words_meet(s: LogStores) {
             (matching.len() as u64, sessions, users),
             "{text:?}"
         );
-        let hist = s.logs.histogram(filter, 60 * SEC, Breakdown::Severity).await.unwrap();
-        assert_eq!(hist.buckets.iter().map(|b| b.count).sum::<u64>(), matching.len() as u64, "{text:?}");
+        let by_severity = |r: &&LogRecord| r.severity.as_str().to_owned();
+        let by_service = |r: &&LogRecord| r.service.clone();
+        for (breakdown, key) in [
+            (Breakdown::Severity, &by_severity as &dyn Fn(&&LogRecord) -> String),
+            (Breakdown::Service, &by_service),
+        ] {
+            let hist = s.logs.histogram(filter.clone(), 60 * SEC, breakdown).await.unwrap();
+            let mut got = std::collections::BTreeMap::new();
+            hist.buckets.iter().for_each(|b| *got.entry(b.key.clone()).or_insert(0) += b.count);
+            let mut want = std::collections::BTreeMap::new();
+            matching.iter().for_each(|r| *want.entry(key(r)).or_insert(0) += 1);
+            assert_eq!(got, want, "{text:?} by {breakdown:?}");
+        }
     }
 }
