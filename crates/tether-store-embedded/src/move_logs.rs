@@ -48,7 +48,7 @@ async fn move_in_batches(
         let (first, last) = (*p.ids.start(), *p.ids.end());
         let mut after = done.get(&p.project).copied().unwrap_or(first.saturating_sub(1));
         // The ids read at once: those of `batch` logs on average, then as the logs come.
-        let mut window = ((last - first) as f64 / p.logs as f64 * batch as f64).max(1.0) as i64;
+        let mut window = (last.saturating_sub(first) as f64 / p.logs as f64 * batch as f64).max(1.0) as i64;
         // Until a batch holds a log the row store lacks, its logs may be what a run killed
         // after an append and before writing its progress left.
         let mut check = true;

@@ -163,14 +163,14 @@ pub(super) fn words_query(field: Field, words: &[String], vocabulary: &Vocabular
     if let [only] = alternatives.as_slice() {
         return Some(any_of(only.iter().map(|w| term(Term::from_field_text(field, w))).collect()));
     }
-    let (first, last) = (&alternatives[0], &alternatives[last]);
-    if first.len() * last.len() <= MAX_PHRASES {
-        let middle = &words[1..words.len() - 1];
+    let (firsts, lasts) = (&alternatives[0], &alternatives[last]);
+    if firsts.len() * lasts.len() <= MAX_PHRASES {
+        let middle = &words[1..last];
         let phrase = |first: &String, last: &String| -> Box<dyn Query> {
             let words = std::iter::once(first).chain(middle).chain(std::iter::once(last));
             Box::new(PhraseQuery::new(words.map(|w| Term::from_field_text(field, w)).collect()))
         };
-        return Some(any_of(first.iter().flat_map(|f| last.iter().map(move |l| phrase(f, l))).collect()));
+        return Some(any_of(firsts.iter().flat_map(|f| lasts.iter().map(move |l| phrase(f, l))).collect()));
     }
     // Letters only: nothing to escape.
     let patterns = alternatives.iter().map(|words| format!("(?:{})", words.join("|")));
