@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::{Cardinality, Column, StrColumn};
 use tantivy::query::{AllQuery, BooleanQuery, EmptyQuery, Occur, Query};
 use tantivy::schema::Field;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
@@ -137,6 +137,9 @@ pub(super) struct InSegment {
     from_ns: i64,
     to_ns: i64,
     ts: Column<i64>,
+    /// The time every log of the segment is taken at when all are within and the collector
+    /// treats their times alike (see [`InSegment::open`]): the column is not read then.
+    at: Option<i64>,
     /// Read when reported or tested, as the service column.
     severity: Option<Column<u64>>,
     service: Option<StrColumn>,
@@ -156,8 +159,21 @@ struct BlockRead {
 }
 
 impl InSegment {
-    fn open(within: &Within, report: Report, segment: &SegmentReader) -> Result<InSegment> {
+    /// `alike(first, last)`: whether the collector counts logs at the segment's first and
+    /// last times (and so every log of it) alike. At 100 M logs a segment spans minutes, a
+    /// histogram's bucket half an hour: reading each match's time was a fifth of it.
+    fn open(
+        within: &Within,
+        report: Report,
+        segment: &SegmentReader,
+        alike: impl Fn(i64, i64) -> bool,
+    ) -> Result<InSegment> {
         let fast = segment.fast_fields();
+        let ts: Column<i64> = fast.i64("ts")?;
+        let (first, last) = (ts.min_value(), ts.max_value());
+        let every_log = ts.get_cardinality() == Cardinality::Full;
+        let inside = every_log && within.from_ns <= first && last < within.to_ns;
+        let at = (inside && alike(first, last)).then_some(first);
         let severity = match report.severity || !within.severities.is_empty() {
             true => Some(fast.u64("severity")?),
             false => None,
@@ -180,7 +196,8 @@ impl InSegment {
         Ok(InSegment {
             from_ns: within.from_ns,
             to_ns: within.to_ns,
-            ts: fast.i64("ts")?,
+            ts,
+            at,
             severity,
             service,
             severities: within.severities.clone(),
@@ -201,7 +218,10 @@ impl InSegment {
         empty(ts, docs.len());
         empty(codes, docs.len());
         empty(services, docs.len());
-        self.ts.first_vals(docs, ts);
+        match self.at {
+            Some(at) => ts.fill(Some(at)),
+            None => self.ts.first_vals(docs, ts),
+        }
         if let Some(column) = &self.severity {
             column.first_vals(docs, codes);
         }
@@ -248,7 +268,8 @@ impl Collector for Buckets {
     type Child = BucketsInSegment;
 
     fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> Result<BucketsInSegment> {
-        let within = InSegment::open(&self.within, self.report, segment)?;
+        let bucket = |ts: i64| ts.div_euclid(self.bucket_ns);
+        let within = InSegment::open(&self.within, self.report, segment, |a, b| bucket(a) == bucket(b))?;
         Ok(BucketsInSegment { within, bucket_ns: self.bucket_ns, counts: FxHashMap::default() })
     }
 
@@ -344,7 +365,7 @@ impl Collector for Distinct {
         let fast = segment.fast_fields();
         let columns = [fast.str("session")?, fast.str("person")?];
         let seen = columns.each_ref().map(|c| vec![false; c.as_ref().map_or(0, |c| c.num_terms())]);
-        let within = InSegment::open(&self.within, Report::default(), segment)?;
+        let within = InSegment::open(&self.within, Report::default(), segment, |_, _| true)?;
         Ok(DistinctInSegment { within, columns, logs: 0, seen, kept: Vec::new(), read: Default::default() })
     }
 

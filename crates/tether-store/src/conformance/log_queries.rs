@@ -240,6 +240,7 @@ pub async fn texts_match_as_substrings_wherever_words_meet(s: LogStores) {
             (matching.len() as u64, sessions, users),
             "{text:?}"
         );
+        let minute = |r: &&LogRecord| r.timestamp_ns.div_euclid(60 * SEC) * 60 * SEC;
         let by_severity = |r: &&LogRecord| r.severity.as_str().to_owned();
         let by_service = |r: &&LogRecord| r.service.clone();
         for (breakdown, key) in [
@@ -248,9 +249,9 @@ pub async fn texts_match_as_substrings_wherever_words_meet(s: LogStores) {
         ] {
             let hist = s.logs.histogram(filter.clone(), 60 * SEC, breakdown).await.unwrap();
             let mut got = std::collections::BTreeMap::new();
-            hist.buckets.iter().for_each(|b| *got.entry(b.key.clone()).or_insert(0) += b.count);
+            hist.buckets.iter().for_each(|b| *got.entry((b.start_ns, b.key.clone())).or_insert(0) += b.count);
             let mut want = std::collections::BTreeMap::new();
-            matching.iter().for_each(|r| *want.entry(key(r)).or_insert(0) += 1);
+            matching.iter().for_each(|r| *want.entry((minute(r), key(r))).or_insert(0) += 1);
             assert_eq!(got, want, "{text:?} by {breakdown:?}");
         }
     }
