@@ -1,7 +1,8 @@
-//! The embedded backend: everything in one data directory, nothing else to run. DuckDB
-//! holds logs, events, exceptions and the recording index (columnar, compressed, fast
-//! scans); metadata is SQLite (`tether-store-sql`); recording bytes are files under
-//! `blobs/` (`tether-store-blob` on a local folder).
+//! The embedded backend: everything in one data directory, nothing else to run. Logs are
+//! in the row store (`logs/`, read by position, found by its indexes; in DuckDB with
+//! `embedded_logs = "duckdb"`); DuckDB holds events, exceptions and the recording index
+//! (columnar, compressed, fast scans); metadata is SQLite (`tether-store-sql`); recording
+//! bytes are files under `blobs/` (`tether-store-blob` on a local folder).
 //!
 //! Owns: the DuckDB SQL and its migrations, and how one data directory is laid out. Must
 //! not contain: HTTP, decoding, or policy (auth decisions are the server's).
