@@ -39,10 +39,14 @@ async fn move_in_batches(
     let projects = duck.projects_with_logs().await?;
     let total: u64 = projects.iter().map(|p| p.logs).sum();
     if total == 0 {
-        return remove(&path).map(|()| 0);
+        return off_reactor(move || remove(&path)).await.map(|()| 0);
     }
     tracing::info!(logs = total, "moving the logs in DuckDB into the row store");
-    let mut done = read_progress(&path)?;
+    let mut done = off_reactor({
+        let path = path.clone();
+        move || read_progress(&path)
+    })
+    .await?;
     let (mut moved, mut reported) = (0, 0);
     for p in &projects {
         let (first, last) = (*p.ids.start(), *p.ids.end());
@@ -72,7 +76,8 @@ async fn move_in_batches(
             rows.append_logs(logs).await?;
             after = reached;
             done.insert(p.project, reached);
-            write_progress(&path, &done)?;
+            let (to, progress) = (path.clone(), done.clone());
+            off_reactor(move || write_progress(&to, &progress)).await?;
             if moved >= reported + 1_000_000 {
                 reported = moved;
                 tracing::info!(moved, of = total, "moving logs into the row store");
@@ -82,7 +87,7 @@ async fn move_in_batches(
     for p in &projects {
         duck.delete_logs_before(p.project, i64::MAX).await?;
     }
-    remove(&path)?;
+    off_reactor(move || remove(&path)).await?;
     tracing::info!(moved, "the logs in DuckDB are in the row store now");
     Ok(moved)
 }
@@ -106,6 +111,13 @@ async fn stored_between(
         }
         from = newest;
     }
+}
+
+/// Runs `f` (file reads, writes and syncs) on a blocking thread, off the async reactor.
+async fn off_reactor<T: Send + 'static>(
+    f: impl FnOnce() -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::internal("progress file task failed", e))?
 }
 
 fn read_progress(path: &Path) -> StoreResult<BTreeMap<ProjectId, i64>> {
