@@ -10,6 +10,7 @@
 //! attribute, a text that is not words, see [`super::words`]) is counted from the logs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -20,6 +21,7 @@ use tantivy::schema::Field;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 use tether_store::{Condition, Field as LogField, LogExpr, LogFilter};
 
+use super::kept::{Counted, Kept, Weigh};
 use super::keys::{person_key, session_key, trace_key};
 use super::{all_of, any_of, term};
 
@@ -124,7 +126,7 @@ impl Within {
 /// Which of a match's severity and service a collector reports: each column is read only
 /// when reported or tested (reading one was a tenth of a search's histogram at 10 M logs;
 /// a summary reports neither).
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Default, Debug)]
 pub(crate) struct Report {
     pub(crate) severity: bool,
     pub(crate) service: bool,
@@ -243,6 +245,13 @@ impl InSegment {
     }
 }
 
+/// What segments counted, kept (see [`super::kept`]).
+#[derive(Default)]
+pub(super) struct KeptCounts {
+    pub(super) buckets: Kept<SegmentBuckets>,
+    pub(super) seen: Kept<SegmentSeen>,
+}
+
 /// Counts per (bucket start, severity code, service) of the matches within.
 pub(super) struct Buckets {
     pub(super) within: Within,
@@ -252,6 +261,15 @@ pub(super) struct Buckets {
 
 pub(super) type BucketCounts = HashMap<(i64, u8, String), u64>;
 
+/// A segment's counts: (bucket start, severity code, service, logs).
+pub(super) struct SegmentBuckets(Vec<(i64, u8, String, u64)>);
+
+impl Weigh for SegmentBuckets {
+    fn bytes(&self) -> usize {
+        self.0.iter().map(|(.., service, _)| 40 + service.len()).sum()
+    }
+}
+
 pub(super) struct BucketsInSegment {
     within: InSegment,
     bucket_ns: i64,
@@ -259,9 +277,6 @@ pub(super) struct BucketsInSegment {
     /// histogram's time, once per match).
     counts: FxHashMap<(i64, u8, u64), u64>,
 }
-
-/// A segment's counts by service ordinal, and its service column to name them.
-pub(super) type SegmentBuckets = (FxHashMap<(i64, u8, u64), u64>, Option<StrColumn>);
 
 impl Collector for Buckets {
     type Fruit = BucketCounts;
@@ -277,18 +292,11 @@ impl Collector for Buckets {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<SegmentBuckets>) -> Result<BucketCounts> {
+    fn merge_fruits(&self, fruits: Vec<Counted<SegmentBuckets>>) -> Result<BucketCounts> {
         let mut all = BucketCounts::new();
-        for (counts, column) in fruits {
-            let mut ords: Vec<u64> = counts.keys().map(|k| k.2).filter(|&o| o != u64::MAX).collect();
-            ords.sort_unstable();
-            ords.dedup();
-            let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-            let names: HashMap<u64, String> =
-                ords.iter().copied().zip(resolve(column.as_ref(), &ords, text)?).collect();
-            for ((start, code, ord), n) in counts {
-                let service = names.get(&ord).cloned().unwrap_or_default();
-                *all.entry((start, code, service)).or_default() += n;
+        for counts in fruits {
+            for (start, code, service, n) in &counts?.0 {
+                *all.entry((*start, *code, service.clone())).or_default() += n;
             }
         }
         Ok(all)
@@ -296,7 +304,7 @@ impl Collector for Buckets {
 }
 
 impl SegmentCollector for BucketsInSegment {
-    type Fruit = SegmentBuckets;
+    type Fruit = Counted<SegmentBuckets>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
         self.collect_block(&[doc]);
@@ -309,8 +317,19 @@ impl SegmentCollector for BucketsInSegment {
         });
     }
 
-    fn harvest(self) -> SegmentBuckets {
-        (self.counts, self.within.service)
+    /// Services named here, in the thread that counted (and so kept by name).
+    fn harvest(self) -> Counted<SegmentBuckets> {
+        let mut ords: Vec<u64> = self.counts.keys().map(|k| k.2).filter(|&o| o != u64::MAX).collect();
+        ords.sort_unstable();
+        ords.dedup();
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let names: FxHashMap<u64, String> =
+            ords.iter().copied().zip(resolve(self.within.service.as_ref(), &ords, text)?).collect();
+        let counts = self
+            .counts
+            .into_iter()
+            .map(|((start, code, ord), n)| (start, code, names.get(&ord).cloned().unwrap_or_default(), n));
+        Ok(Arc::new(SegmentBuckets(counts.collect())))
     }
 }
 
@@ -353,9 +372,17 @@ pub(super) struct DistinctInSegment {
     read: (Vec<DocId>, Vec<u32>, Vec<u64>),
 }
 
-/// A segment's logs, and the keys of its sessions and people seen (or why they could not
-/// be read).
-pub(super) type SegmentSeen = (u64, Result<[Vec<u64>; 2]>);
+/// A segment's logs, and the keys of its sessions and people seen.
+pub(super) struct SegmentSeen {
+    logs: u64,
+    keys: [Vec<u64>; 2],
+}
+
+impl Weigh for SegmentSeen {
+    fn bytes(&self) -> usize {
+        8 * (self.keys[0].len() + self.keys[1].len())
+    }
+}
 
 impl Collector for Distinct {
     type Fruit = Seen;
@@ -373,20 +400,27 @@ impl Collector for Distinct {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<SegmentSeen>) -> Result<Seen> {
-        let mut all = Seen::default();
-        for (logs, keys) in fruits {
-            let [sessions, people] = keys?;
-            all.0 += logs;
-            all.1.extend(sessions);
-            all.2.extend(people);
+    fn merge_fruits(&self, fruits: Vec<Counted<SegmentSeen>>) -> Result<Seen> {
+        let fruits = fruits.into_iter().collect::<Result<Vec<_>>>()?;
+        // Sized for every key at once: growing rehashes them all again.
+        let set = |i: usize| {
+            FxHashSet::with_capacity_and_hasher(
+                fruits.iter().map(|f| f.keys[i].len()).sum(),
+                Default::default(),
+            )
+        };
+        let mut all: Seen = (0, set(0), set(1));
+        for seen in fruits {
+            all.0 += seen.logs;
+            all.1.extend(&seen.keys[0]);
+            all.2.extend(&seen.keys[1]);
         }
         Ok(all)
     }
 }
 
 impl SegmentCollector for DistinctInSegment {
-    type Fruit = SegmentSeen;
+    type Fruit = Counted<SegmentSeen>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
         self.collect_block(&[doc]);
@@ -413,13 +447,12 @@ impl SegmentCollector for DistinctInSegment {
         }
     }
 
-    fn harvest(self) -> SegmentSeen {
+    fn harvest(self) -> Counted<SegmentSeen> {
         let keys = |i: usize| {
             let ords: Vec<u64> =
                 (0..self.seen[i].len() as u64).filter(|&o| self.seen[i][o as usize]).collect();
             resolve(self.columns[i].as_ref(), &ords, seen_key)
         };
-        let [sessions, people] = [keys(0), keys(1)];
-        (self.logs, sessions.and_then(|s| people.map(|p| [s, p])))
+        Ok(Arc::new(SegmentSeen { logs: self.logs, keys: [keys(0)?, keys(1)?] }))
     }
 }

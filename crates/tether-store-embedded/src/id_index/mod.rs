@@ -26,6 +26,7 @@
 //! deletes by time.
 
 mod exact;
+mod kept;
 mod keys;
 mod merges;
 mod newest;
@@ -53,7 +54,7 @@ use tantivy::{
 use tether_model::ProjectId;
 use tether_store::{LogFilter, PageCursor, StoredLog};
 
-use exact::{BucketCounts, Buckets, Distinct, QueryFields, WordFields};
+use exact::{BucketCounts, Buckets, Distinct, KeptCounts, QueryFields, WordFields};
 pub(crate) use exact::{Report, Seen, Within, seen_key};
 pub(crate) use keys::filter_keys;
 use keys::keys_of;
@@ -113,6 +114,10 @@ pub(crate) struct Exact {
     searcher: Searcher,
     spans: Arc<Spans>,
     query: Box<dyn Query>,
+    /// What the query finds, as segments' counts are kept by (see [`kept`]): the filter it
+    /// is built from, not the query (whose words grow with the vocabulary).
+    what: Arc<str>,
+    kept: Arc<KeptCounts>,
     /// The (time, id) of the project's logs added since that commit.
     pub(crate) pending: Vec<(i64, i64)>,
 }
@@ -171,6 +176,7 @@ pub(crate) struct IdIndex {
     published: Arc<Mutex<Searcher>>,
     spans: Arc<Spans>,
     vocabulary: Arc<Vocabulary>,
+    kept: Arc<KeptCounts>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -272,7 +278,19 @@ impl IdIndex {
             std::thread::Builder::new().name("tether-id-index".into()).spawn(move || indexer.run(queue))?;
         let (spans, vocabulary) = (Arc::default(), Arc::default());
         let work = Mutex::new(work);
-        Ok(IdIndex { key, project, word, work, added, published, spans, vocabulary, thread: Some(thread) })
+        let kept = Arc::default();
+        Ok(IdIndex {
+            key,
+            project,
+            word,
+            work,
+            added,
+            published,
+            spans,
+            vocabulary,
+            kept,
+            thread: Some(thread),
+        })
     }
 
     /// The highest id added (at open, the highest the last commit holds): logs above it
@@ -383,7 +401,9 @@ impl IdIndex {
         let text = |text: &str| words_query(word.words, &words_of(text)?, &self.vocabulary);
         let fields = QueryFields { key: self.key, project: self.project, text: &text };
         let Some(query) = fields.exact(filter) else { return Ok(None) };
-        Ok(Some(Exact { searcher, spans: self.spans.clone(), query, pending }))
+        // Everything the filter asks but its range: a segment wholly in range counts the same.
+        let what = format!("{:?}", LogFilter { from_ns: 0, to_ns: 0, ..filter.clone() }).into();
+        Ok(Some(Exact { searcher, spans: self.spans.clone(), query, what, kept: self.kept.clone(), pending }))
     }
 }
 
@@ -395,14 +415,20 @@ fn pending_of(added: &Added, project: ProjectId) -> HashSet<(i64, i64)> {
 impl Exact {
     /// The committed matches within per (bucket start, severity code, service).
     pub(crate) fn buckets(&self, within: Within, report: Report, bucket_ns: i64) -> Result<BucketCounts> {
-        let spans = self.spans.within(&self.searcher, within.from_ns, within.to_ns)?;
-        spans::collect(&self.searcher, self.query.as_ref(), &Buckets { within, report, bucket_ns }, &spans)
+        let range = (within.from_ns, within.to_ns);
+        let spans = self.spans.within(&self.searcher, range.0, range.1)?;
+        let what = format!("{report:?} {bucket_ns} {}", self.what).into();
+        let collector = Buckets { within, report, bucket_ns };
+        let kept = (&self.kept.buckets, &what);
+        spans::collect(&self.searcher, self.query.as_ref(), &collector, &spans, kept, range)
     }
 
     /// The committed matches within: how many, their sessions and people.
     pub(crate) fn distinct(&self, within: Within) -> Result<Seen> {
-        let spans = self.spans.within(&self.searcher, within.from_ns, within.to_ns)?;
-        spans::collect(&self.searcher, self.query.as_ref(), &Distinct { within }, &spans)
+        let range = (within.from_ns, within.to_ns);
+        let spans = self.spans.within(&self.searcher, range.0, range.1)?;
+        let kept = (&self.kept.seen, &self.what);
+        spans::collect(&self.searcher, self.query.as_ref(), &Distinct { within }, &spans, kept, range)
     }
 }
 
@@ -684,5 +710,38 @@ mod tests {
         assert_eq!(lookup(&index, &filter), vec![20, 10]);
         index.forget_before(1, 1000).unwrap();
         assert!(lookup(&index, &filter).is_empty());
+    }
+
+    #[test]
+    fn counts_kept_for_sealed_segments_follow_new_logs_and_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = IdIndex::open(dir.path(), true).unwrap();
+        let logs = |ids: std::ops::Range<i64>| -> Vec<StoredLog> {
+            ids.map(|i| log(i, i * 10, &format!("s{}", i % 7), "req-0001")).collect()
+        };
+        let mut filter = LogFilter::new(1, 0, 10_000);
+        filter.query = Some(tether_store::LogExpr::Match(tether_store::Condition::Body("hello".into())));
+        let counted = |index: &IdIndex| {
+            let exact = index.exact(&filter).unwrap().expect("a word is counted from the index");
+            let (logs, sessions, _) = exact.distinct(Within::of(&filter)).unwrap();
+            let buckets = exact.buckets(Within::of(&filter), Report::default(), 1000).unwrap();
+            let mut buckets: Vec<(i64, u64)> =
+                buckets.into_iter().map(|((start, ..), n)| (start, n)).collect();
+            buckets.sort_unstable();
+            (logs, sessions.len(), buckets)
+        };
+        index.add(&logs(1..50)).unwrap();
+        index.commit().unwrap();
+        assert_eq!(counted(&index), (49, 7, vec![(0, 49)]));
+        assert_eq!(counted(&index), (49, 7, vec![(0, 49)]), "asked again");
+        index.add(&logs(100..103)).unwrap();
+        index.commit().unwrap();
+        assert_eq!(counted(&index), (52, 7, vec![(0, 49), (1000, 3)]), "a new segment counted too");
+        index.forget_before(1, 200).unwrap();
+        index.commit().unwrap();
+        assert_eq!(counted(&index), (33, 7, vec![(0, 30), (1000, 3)]), "the deleted logs no longer");
+        index.forget_before(1, 1000).unwrap();
+        index.commit().unwrap();
+        assert_eq!(counted(&index), (3, 3, vec![(1000, 3)]));
     }
 }

@@ -4,12 +4,14 @@
 //! segment's matches (130,000 for a word in 1.3 % of 10 M logs) were read to find them.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use tantivy::collector::Collector;
+use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::index::SegmentId;
 use tantivy::query::{EnableScoring, Query};
 use tantivy::{Searcher, SegmentOrdinal, SegmentReader};
+
+use super::kept::{Counted, Kept, Weigh};
 
 type Result<T> = tantivy::Result<T>;
 
@@ -56,19 +58,32 @@ impl Spans {
 }
 
 /// What `collector` collects of `query` in the segments of `spans`, on two of rayon's
-/// threads (a search's histogram reads every segment's matches).
-pub(super) fn collect<C: Collector>(
+/// threads (a search's histogram reads every segment's matches). A segment whose logs all
+/// lie in `[from_ns, to_ns)` counts the same whatever the range: what it counted of `what`
+/// is kept (see [`Kept`]).
+pub(super) fn collect<C, T>(
     searcher: &Searcher,
     query: &dyn Query,
     collector: &C,
     spans: &[Span<'_>],
-) -> Result<C::Fruit> {
+    (kept, what): (&Kept<T>, &Arc<str>),
+    (from_ns, to_ns): (i64, i64),
+) -> Result<C::Fruit>
+where
+    C: Collector,
+    C::Child: SegmentCollector<Fruit = Counted<T>>,
+    T: Weigh + Send + Sync + 'static,
+{
     let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
     let weight = weight.as_ref();
-    let share = |nth: usize| -> Result<Vec<_>> {
-        let mine = spans.iter().skip(nth).step_by(2);
-        mine.map(|&(ordinal, reader, _)| collector.collect_segment(weight, ordinal, reader)).collect()
+    let count = |&(ordinal, reader, (oldest, newest)): &Span<'_>| {
+        let count = || collector.collect_segment(weight, ordinal, reader);
+        match from_ns <= oldest && newest < to_ns {
+            true => kept.get_or(reader, what, count),
+            false => count(),
+        }
     };
+    let share = |nth: usize| -> Result<Vec<_>> { spans.iter().skip(nth).step_by(2).map(count).collect() };
     let (first, second) = rayon::join(|| share(0), || share(1));
     collector.merge_fruits(first?.into_iter().chain(second?).collect())
 }
