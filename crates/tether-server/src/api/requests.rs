@@ -82,7 +82,7 @@ pub(super) async fn session_requests(
             n
         })
         .collect();
-    let mut named = logs_json(&state, project_id, &all_logs).await?.into_iter();
+    let mut named = logs_json(&state, project_id, all_logs).await?.into_iter();
     let mut results = Vec::with_capacity(requests.len());
     for (SessionRequest { window_id, request: r, matched, issues, .. }, n) in requests.into_iter().zip(counts)
     {

@@ -12,7 +12,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use roaring::{MultiOps, RoaringBitmap};
+use rustc_hash::FxHashMap;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Cardinality, Column, StrColumn};
@@ -23,6 +24,7 @@ use tether_store::{Condition, Field as LogField, LogExpr, LogFilter};
 
 use super::kept::{Counted, Kept, Weigh};
 use super::keys::{person_key, session_key, trace_key};
+use super::numbers::{Numbering, Numbers};
 use super::{all_of, any_of, term};
 
 type Result<T> = tantivy::Result<T>;
@@ -250,6 +252,8 @@ impl InSegment {
 pub(super) struct KeptCounts {
     pub(super) buckets: Kept<SegmentBuckets>,
     pub(super) seen: Kept<SegmentSeen>,
+    /// What the sessions and people of `seen` are numbered by.
+    pub(super) numbering: Numbering,
 }
 
 /// Counts per (bucket start, severity code, service) of the matches within.
@@ -342,15 +346,12 @@ fn resolve<T>(column: Option<&StrColumn>, ords: &[u64], of: impl Fn(&[u8]) -> T)
     Ok(texts)
 }
 
-/// The number of matches within, and their distinct sessions and people.
+/// The number of matches within, and their distinct sessions and people, numbered by
+/// `numbers` (see [`super::numbers`]).
 pub(super) struct Distinct {
     pub(super) within: Within,
+    pub(super) numbers: Arc<Numbers>,
 }
-
-/// Logs, and the distinct sessions and people among them (by [`seen_key`]).
-/// Fx, not SipHash: the keys are hashes already (SipHashing them was a tenth of a common
-/// phrase's summary at 100 M logs).
-pub(crate) type Seen = (u64, FxHashSet<u64>, FxHashSet<u64>);
 
 /// What a session or person is counted by: 64 bits of a hash of its id. Two ids sharing
 /// one count once: among a million distinct ids, a chance of ~3 × 10^-8. Hashes, not the
@@ -361,9 +362,38 @@ pub(crate) fn seen_key(id: &[u8]) -> u64 {
     twox_hash::XxHash3_128::oneshot(id) as u64
 }
 
+/// Logs, and the numbers of their distinct sessions and people.
+pub(crate) struct Distincts {
+    logs: u64,
+    sets: [RoaringBitmap; 2],
+    numbers: Arc<Numbers>,
+}
+
+impl Distincts {
+    /// Counts logs read from the store, by their [session, person] ids.
+    pub(crate) fn add<'a>(&mut self, logs: impl IntoIterator<Item = [Option<&'a str>; 2]>) {
+        let mut keys: [Vec<u64>; 2] = Default::default();
+        for ids in logs {
+            self.logs += 1;
+            for (keys, id) in keys.iter_mut().zip(ids) {
+                keys.extend(id.map(|id| seen_key(id.as_bytes())));
+            }
+        }
+        for (set, keys) in self.sets.iter_mut().zip(keys) {
+            *set |= self.numbers.of(keys);
+        }
+    }
+
+    /// Logs, distinct sessions, distinct people.
+    pub(crate) fn counts(&self) -> (u64, u64, u64) {
+        (self.logs, self.sets[0].len(), self.sets[1].len())
+    }
+}
+
 pub(super) struct DistinctInSegment {
     within: InSegment,
     columns: [Option<StrColumn>; 2],
+    numbers: Arc<Numbers>,
     logs: u64,
     /// Which ordinals of the session and person columns matches have.
     seen: [Vec<bool>; 2],
@@ -372,20 +402,20 @@ pub(super) struct DistinctInSegment {
     read: (Vec<DocId>, Vec<u32>, Vec<u64>),
 }
 
-/// A segment's logs, and the keys of its sessions and people seen.
+/// A segment's logs, and the numbers of its sessions and people seen.
 pub(super) struct SegmentSeen {
     logs: u64,
-    keys: [Vec<u64>; 2],
+    sets: [RoaringBitmap; 2],
 }
 
 impl Weigh for SegmentSeen {
     fn bytes(&self) -> usize {
-        8 * (self.keys[0].len() + self.keys[1].len())
+        self.sets.iter().map(RoaringBitmap::serialized_size).sum()
     }
 }
 
 impl Collector for Distinct {
-    type Fruit = Seen;
+    type Fruit = Distincts;
     type Child = DistinctInSegment;
 
     fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> Result<DistinctInSegment> {
@@ -393,29 +423,19 @@ impl Collector for Distinct {
         let columns = [fast.str("session")?, fast.str("person")?];
         let seen = columns.each_ref().map(|c| vec![false; c.as_ref().map_or(0, |c| c.num_terms())]);
         let within = InSegment::open(&self.within, Report::default(), segment, |_, _| true)?;
-        Ok(DistinctInSegment { within, columns, logs: 0, seen, kept: Vec::new(), read: Default::default() })
+        let (numbers, read) = (self.numbers.clone(), Default::default());
+        Ok(DistinctInSegment { within, columns, numbers, logs: 0, seen, kept: Vec::new(), read })
     }
 
     fn requires_scoring(&self) -> bool {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<Counted<SegmentSeen>>) -> Result<Seen> {
+    fn merge_fruits(&self, fruits: Vec<Counted<SegmentSeen>>) -> Result<Distincts> {
         let fruits = fruits.into_iter().collect::<Result<Vec<_>>>()?;
-        // Sized for every key at once: growing rehashes them all again.
-        let set = |i: usize| {
-            FxHashSet::with_capacity_and_hasher(
-                fruits.iter().map(|f| f.keys[i].len()).sum(),
-                Default::default(),
-            )
-        };
-        let mut all: Seen = (0, set(0), set(1));
-        for seen in fruits {
-            all.0 += seen.logs;
-            all.1.extend(&seen.keys[0]);
-            all.2.extend(&seen.keys[1]);
-        }
-        Ok(all)
+        let union = |i: usize| fruits.iter().map(|f| &f.sets[i]).union();
+        let logs = fruits.iter().map(|f| f.logs).sum();
+        Ok(Distincts { logs, sets: [union(0), union(1)], numbers: self.numbers.clone() })
     }
 }
 
@@ -447,12 +467,17 @@ impl SegmentCollector for DistinctInSegment {
         }
     }
 
+    /// Keys named and numbered here, in the thread that counted.
     fn harvest(self) -> Counted<SegmentSeen> {
-        let keys = |i: usize| {
+        let numbers = |i: usize| {
             let ords: Vec<u64> =
                 (0..self.seen[i].len() as u64).filter(|&o| self.seen[i][o as usize]).collect();
-            resolve(self.columns[i].as_ref(), &ords, seen_key)
+            Ok::<_, tantivy::TantivyError>(self.numbers.of(resolve(
+                self.columns[i].as_ref(),
+                &ords,
+                seen_key,
+            )?))
         };
-        Ok(Arc::new(SegmentSeen { logs: self.logs, keys: [keys(0)?, keys(1)?] }))
+        Ok(Arc::new(SegmentSeen { logs: self.logs, sets: [numbers(0)?, numbers(1)?] }))
     }
 }

@@ -30,6 +30,7 @@ mod kept;
 mod keys;
 mod merges;
 mod newest;
+mod numbers;
 mod spans;
 mod vocabulary;
 mod words;
@@ -55,7 +56,7 @@ use tether_model::ProjectId;
 use tether_store::{LogFilter, PageCursor, StoredLog};
 
 use exact::{BucketCounts, Buckets, Distinct, KeptCounts, QueryFields, WordFields};
-pub(crate) use exact::{Report, Seen, Within, seen_key};
+pub(crate) use exact::{Distincts, Report, Within, seen_key};
 pub(crate) use keys::filter_keys;
 use keys::keys_of;
 use merges::Merges;
@@ -424,11 +425,15 @@ impl Exact {
     }
 
     /// The committed matches within: how many, their sessions and people.
-    pub(crate) fn distinct(&self, within: Within) -> Result<Seen> {
+    pub(crate) fn distinct(&self, within: Within) -> Result<Distincts> {
         let range = (within.from_ns, within.to_ns);
         let spans = self.spans.within(&self.searcher, range.0, range.1)?;
-        let kept = (&self.kept.seen, &self.what);
-        spans::collect(&self.searcher, self.query.as_ref(), &Distinct { within }, &spans, kept, range)
+        let numbers = self.kept.numbering.current();
+        // Kept bitmaps hold numbers of one numbering.
+        let what = format!("{} {}", numbers.generation(), self.what).into();
+        let kept = (&self.kept.seen, &what);
+        let collector = Distinct { within, numbers };
+        spans::collect(&self.searcher, self.query.as_ref(), &collector, &spans, kept, range)
     }
 }
 
@@ -723,12 +728,12 @@ mod tests {
         filter.query = Some(tether_store::LogExpr::Match(tether_store::Condition::Body("hello".into())));
         let counted = |index: &IdIndex| {
             let exact = index.exact(&filter).unwrap().expect("a word is counted from the index");
-            let (logs, sessions, _) = exact.distinct(Within::of(&filter)).unwrap();
+            let (logs, sessions, _) = exact.distinct(Within::of(&filter)).unwrap().counts();
             let buckets = exact.buckets(Within::of(&filter), Report::default(), 1000).unwrap();
             let mut buckets: Vec<(i64, u64)> =
                 buckets.into_iter().map(|((start, ..), n)| (start, n)).collect();
             buckets.sort_unstable();
-            (logs, sessions.len(), buckets)
+            (logs, sessions, buckets)
         };
         index.add(&logs(1..50)).unwrap();
         index.commit().unwrap();
