@@ -62,6 +62,24 @@ impl Tally {
         });
     }
 
+    /// Both tallies' counts together.
+    pub(crate) fn merged(mut self, other: Tally) -> Tally {
+        for (key, (logs, values)) in other.keys {
+            let (n, all) = self.keys.entry(key).or_default();
+            *n += logs;
+            values.into_iter().for_each(|(value, logs)| *all.entry(value).or_default() += logs);
+        }
+        other
+            .services
+            .into_iter()
+            .for_each(|(service, logs)| *self.services.entry(service).or_default() += logs);
+        other
+            .severities
+            .into_iter()
+            .for_each(|(code, logs)| *self.severities.entry(code).or_default() += logs);
+        self
+    }
+
     /// The `max_keys` most frequent keys with their `max_values` most frequent values, and
     /// every service and severity counted; ties by name.
     pub(crate) fn facets(self, max_keys: usize, max_values: usize) -> Facets {

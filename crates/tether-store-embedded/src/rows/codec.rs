@@ -281,8 +281,8 @@ fn table<'a, T>(
 }
 
 /// The values of attribute `key`.
-fn stream<'v, 'a>(values: &'v mut [(String, Reader<'a>)], key: &str) -> StoreResult<&'v mut Reader<'a>> {
-    values.iter_mut().find(|(k, _)| k == key).map(|(_, r)| r).ok_or_else(corrupt)
+fn stream<'v, 'a>(values: &'v mut [(&str, Reader<'a>)], key: &str) -> StoreResult<&'v mut Reader<'a>> {
+    values.iter_mut().find(|(k, _)| *k == key).map(|(_, r)| r).ok_or_else(corrupt)
 }
 
 /// Steps over a value [`put_value`] wrote.
@@ -361,11 +361,14 @@ pub(crate) fn decode_where(
     if !kept.contains(&true) {
         return Ok(Vec::new());
     }
-    let services = table(&mut tables, |r| r.text())?;
-    let key_lists = table(&mut tables, |r| table(r, |r| r.text()))?;
-    let resources = table(&mut tables, |r| read_attributes(r).map(Arc::new))?;
-    let scopes = table(&mut tables, |r| read_attributes(r).map(Arc::new))?;
-    let mut values = table(&mut r, |r| Ok((r.text()?, Reader::new(r.bytes()?))))?;
+    // Texts borrowed and attribute sets built when a kept log names them: a session's or
+    // trace's logs keep one log of a block, and building every table of it (up to one
+    // resource per service) allocated several times what the log itself does.
+    let services = table(&mut tables, Reader::str)?;
+    let key_lists = table(&mut tables, |r| table(r, Reader::str))?;
+    let mut resources = AttributeSets::read(&mut tables)?;
+    let mut scopes = AttributeSets::read(&mut tables)?;
+    let mut values = table(&mut r, |r| Ok((r.str()?, Reader::new(r.bytes()?))))?;
     let (mut id, mut ts) = (0i64, 0i64);
     let mut logs = Vec::new();
     for keep in kept {
@@ -405,7 +408,7 @@ pub(crate) fn decode_where(
         let mut attributes = Vec::with_capacity(key_list.len());
         for key in key_list {
             attributes
-                .push((key.clone(), read_value(stream(&mut values, key)?, [&session_id, &distinct_id])?));
+                .push((key.to_string(), read_value(stream(&mut values, key)?, [&session_id, &distinct_id])?));
         }
         let record = LogRecord {
             project_id,
@@ -414,7 +417,7 @@ pub(crate) fn decode_where(
             severity,
             severity_text,
             severity_number,
-            service: services.get(service).ok_or_else(corrupt)?.clone(),
+            service: services.get(service).ok_or_else(corrupt)?.to_string(),
             body: String::from_utf8(body.to_vec()).map_err(|_| corrupt())?,
             session_id,
             distinct_id,
@@ -425,12 +428,40 @@ pub(crate) fn decode_where(
             scope_name,
             scope_version,
             attributes: Attributes(attributes),
-            resource_attributes: resources.get(resource).ok_or_else(corrupt)?.clone(),
-            scope_attributes: scopes.get(scope).ok_or_else(corrupt)?.clone(),
+            resource_attributes: resources.get(resource)?,
+            scope_attributes: scopes.get(scope)?,
         };
         logs.push(StoredLog { id: LogId(id), record });
     }
     Ok(logs)
+}
+
+/// A block's table of attribute sets (resources or scopes): each set's bytes, built once
+/// when first asked for.
+struct AttributeSets<'a> {
+    sets: Vec<(&'a [u8], Option<Arc<Attributes>>)>,
+}
+
+impl<'a> AttributeSets<'a> {
+    fn read(r: &mut Reader<'a>) -> StoreResult<AttributeSets<'a>> {
+        let sets = table(r, |r| {
+            let start = r.remaining();
+            for _ in 0..r.unsigned()? {
+                r.bytes()?;
+                skip_value(r)?;
+            }
+            Ok((&start[..start.len() - r.remaining().len()], None))
+        })?;
+        Ok(AttributeSets { sets })
+    }
+
+    fn get(&mut self, i: usize) -> StoreResult<Arc<Attributes>> {
+        let (bytes, built) = self.sets.get_mut(i).ok_or_else(corrupt)?;
+        if built.is_none() {
+            *built = Some(Arc::new(read_attributes(&mut Reader::new(bytes))?));
+        }
+        built.clone().ok_or_else(corrupt)
+    }
 }
 
 /// Steps over a log's numbers after its id and time (see [`Streams::numbers`]).

@@ -82,6 +82,16 @@ impl<'a> Reader<'a> {
         self.take(n)
     }
 
+    /// What is left to read.
+    pub(crate) fn remaining(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// A length, then that many bytes of UTF-8, borrowed.
+    pub(crate) fn str(&mut self) -> StoreResult<&'a str> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| corrupt())
+    }
+
     pub(crate) fn text(&mut self) -> StoreResult<String> {
         let n = usize::try_from(self.unsigned()?).map_err(|_| corrupt())?;
         self.text_of(n)
