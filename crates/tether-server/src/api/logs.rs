@@ -82,9 +82,14 @@ async fn log_rows(
     logs: Vec<StoredLog>,
 ) -> Result<LogRows, ApiError> {
     let logs = logs_json(state, project_id, logs).await?;
-    // Pages of up to 64 logs are serialized in one piece of work.
-    let rows = logs.into_par_iter().with_min_len(64).map(|log| serde_json::value::to_raw_value(&log));
-    let rows = rows.collect::<Result<Vec<_>, _>>().map_err(|e| {
+    // Off the async threads, which would otherwise wait for rayon's; pages of up to 64
+    // logs are serialized in one piece of work.
+    let write = move || {
+        let rows = logs.into_par_iter().with_min_len(64).map(|log| serde_json::value::to_raw_value(&log));
+        rows.collect::<Result<Vec<_>, _>>()
+    };
+    let rows = tokio::task::spawn_blocking(write).await.map_err(|_| ApiError::internal())?;
+    let rows = rows.map_err(|e| {
         tracing::error!(error = %e, "cannot write a log as JSON");
         ApiError::internal()
     })?;

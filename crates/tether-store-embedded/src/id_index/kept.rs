@@ -31,7 +31,7 @@ pub(super) trait Weigh {
     fn bytes(&self) -> usize;
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(PartialEq, Eq, Hash)]
 struct Key {
     segment: SegmentId,
     /// The opstamp of the segment's last deletes (retention deletes from old segments).
