@@ -318,14 +318,16 @@ pub(super) fn attributes_from_columns(
     )
 }
 
-/// A trace or span id of `digits` hex digits (empty for none) as an integer.
-fn hex_id(hex: &str, digits: usize, name: &str) -> StoreResult<Option<u128>> {
+/// A trace or span id of `digits` hex digits in any case (empty for none) as an integer.
+pub(crate) fn hex_id(hex: &str, digits: usize, name: &str) -> StoreResult<Option<u128>> {
     if hex.is_empty() {
         return Ok(None);
     }
-    match u128::from_str_radix(hex, 16) {
-        Ok(v) if hex.len() == digits && hex.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(Some(v)),
-        _ => Err(StoreError::new(
+    let mut bytes = [0u8; 16];
+    let at = 16usize.saturating_sub(digits / 2);
+    match hex::decode_to_slice(hex, &mut bytes[at..]) {
+        Ok(()) => Ok(Some(u128::from_be_bytes(bytes))),
+        Err(_) => Err(StoreError::new(
             ErrorKind::InvalidInput,
             format!("{name} must be {digits} hex digits, got {hex:?}"),
         )),

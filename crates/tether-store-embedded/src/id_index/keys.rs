@@ -1,6 +1,8 @@
 //! What a log is found by in the id index: 64-bit keys of its ids, and the keys a filter
 //! looks up.
 
+use std::borrow::Cow;
+
 use tether_model::{AttrValue, ProjectId};
 use tether_store::{Condition, Field, LogFilter, StoredLog};
 
@@ -74,7 +76,7 @@ pub(super) fn keys_of(log: &StoredLog) -> Vec<u64> {
     keys.extend(trace_key(project, &r.trace_id));
     for (name, value) in &r.attributes.0 {
         let Some(text) = attribute_text(value) else { continue };
-        let is_id = [&r.session_id, &r.distinct_id].iter().any(|id| id.as_deref() == Some(text.as_str()));
+        let is_id = [&r.session_id, &r.distinct_id].iter().any(|id| id.as_deref() == Some(&*text));
         if !is_id && indexed_value(&text) {
             keys.push(attribute_key(project, name, &text));
         }
@@ -83,10 +85,10 @@ pub(super) fn keys_of(log: &StoredLog) -> Vec<u64> {
 }
 
 /// An attribute value as `attr=k=v` compares it, for the scalars that can be ids.
-fn attribute_text(value: &AttrValue) -> Option<String> {
+fn attribute_text(value: &AttrValue) -> Option<Cow<'_, str>> {
     match value {
-        AttrValue::String(s) | AttrValue::Bytes(s) => Some(s.clone()),
-        AttrValue::Int(i) => Some(i.to_string()),
+        AttrValue::String(s) | AttrValue::Bytes(s) => Some(Cow::Borrowed(s)),
+        AttrValue::Int(i) => Some(Cow::Owned(i.to_string())),
         _ => None,
     }
 }

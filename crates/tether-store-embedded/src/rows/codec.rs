@@ -9,13 +9,15 @@
 use std::sync::Arc;
 
 use tether_model::{AttrValue, Attributes, LogId, LogRecord, ProjectId, Severity};
-use tether_store::{ErrorKind, StoreError, StoreResult, StoredLog};
+use tether_store::{StoreResult, StoredLog};
 
 use super::varint::{Reader, put_bytes, put_signed, put_unsigned};
+use crate::duck::columns::hex_id;
 
-/// The streams of a block, in the order they are written.
+/// The streams of a block, in the order they are written; its tables borrow from the
+/// logs (encoding runs twice per log on the ingest path: the write-ahead frame, the block).
 #[derive(Default)]
-struct Streams {
+struct Streams<'a> {
     /// Per log: id, time and observed-time deltas, severity, severity number, flags, and
     /// indexes into the block's tables (service, key list, resource, scope).
     numbers: Vec<u8>,
@@ -27,12 +29,13 @@ struct Streams {
     /// Per log: trace id (0 or 1 and 16 bytes), span id (0 or 1 and 8 bytes).
     traces: Vec<u8>,
     /// Tables: services, key lists, resource and scope attribute sets.
-    services: Vec<String>,
-    key_lists: Vec<Vec<String>>,
-    resources: Vec<Arc<Attributes>>,
-    scopes: Vec<Arc<Attributes>>,
+    services: Vec<&'a str>,
+    /// Attribute lists, compared by their keys alone.
+    key_lists: Vec<&'a Attributes>,
+    resources: Vec<&'a Arc<Attributes>>,
+    scopes: Vec<&'a Arc<Attributes>>,
     /// Each attribute key's values, in the order the key was first seen.
-    values: Vec<(String, Vec<u8>)>,
+    values: Vec<(&'a str, Vec<u8>)>,
 }
 
 /// How an attribute value is written: a tag byte, then its payload.
@@ -52,8 +55,8 @@ mod tag {
     pub(super) const PERSON: u8 = 10;
 }
 
-fn index_of<T: PartialEq>(table: &mut Vec<T>, value: T) -> usize {
-    match table.iter().position(|t| *t == value) {
+fn index_of<T: Copy>(table: &mut Vec<T>, value: T, same: impl Fn(T, T) -> bool) -> usize {
+    match table.iter().position(|&t| same(t, value)) {
         Some(i) => i,
         None => {
             table.push(value);
@@ -62,30 +65,26 @@ fn index_of<T: PartialEq>(table: &mut Vec<T>, value: T) -> usize {
     }
 }
 
-/// The 16 or 8 bytes of a lowercase hex id; empty text is none; other text is refused.
-fn hex_bytes(hex: &str, digits: usize, name: &str) -> StoreResult<Option<Vec<u8>>> {
-    if hex.is_empty() {
-        return Ok(None);
-    }
-    let bad = || StoreError::new(ErrorKind::InvalidInput, format!("{name} must be {digits} hex digits"));
-    if hex.len() != digits {
-        return Err(bad());
-    }
-    (0..digits)
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad()))
-        .collect::<StoreResult<Vec<u8>>>()
-        .map(Some)
-}
-
-fn put_hex(out: &mut Vec<u8>, id: Option<Vec<u8>>) {
+/// A trace or span id's bytes (16 or 8), or 0 when it has none.
+fn put_hex(out: &mut Vec<u8>, id: Option<&[u8]>) {
     match id {
         Some(bytes) => {
             out.push(1);
-            out.extend_from_slice(&bytes);
+            out.extend_from_slice(bytes);
         }
         None => out.push(0),
     }
+}
+
+/// Whether two shared attribute sets are equal (the logs of one OTLP resource or scope
+/// share its set: no need to compare them).
+fn same_set(a: &Arc<Attributes>, b: &Arc<Attributes>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
+/// Whether two attribute lists have the same keys in the same order.
+fn same_keys(a: &Attributes, b: &Attributes) -> bool {
+    a.0.iter().map(|(k, _)| k).eq(b.0.iter().map(|(k, _)| k))
 }
 
 fn put_optional(out: &mut Vec<u8>, text: Option<&str>) {
@@ -146,9 +145,8 @@ pub(crate) fn encode(logs: &[StoredLog]) -> StoreResult<Vec<u8>> {
     let (mut id, mut ts) = (0i64, 0i64);
     for log in logs {
         let r = &log.record;
-        let trace = hex_bytes(&r.trace_id, 32, "trace_id")?;
-        let span = hex_bytes(&r.span_id, 16, "span_id")?;
-        let keys: Vec<String> = r.attributes.0.iter().map(|(k, _)| k.clone()).collect();
+        let trace = hex_id(&r.trace_id, 32, "trace_id")?.map(u128::to_be_bytes);
+        let span = hex_id(&r.span_id, 16, "span_id")?.map(|s| (s as u64).to_be_bytes());
         let n = &mut s.numbers;
         put_signed(n, log.id.0.wrapping_sub(id));
         put_signed(n, r.timestamp_ns.wrapping_sub(ts));
@@ -158,10 +156,10 @@ pub(crate) fn encode(logs: &[StoredLog]) -> StoreResult<Vec<u8>> {
         put_signed(n, i64::from(r.severity_number));
         put_unsigned(n, u64::from(r.trace_flags));
         for index in [
-            index_of(&mut s.services, r.service.clone()),
-            index_of(&mut s.key_lists, keys),
-            index_of(&mut s.resources, r.resource_attributes.clone()),
-            index_of(&mut s.scopes, r.scope_attributes.clone()),
+            index_of(&mut s.services, r.service.as_str(), |a, b| a == b),
+            index_of(&mut s.key_lists, &r.attributes, same_keys),
+            index_of(&mut s.resources, &r.resource_attributes, same_set),
+            index_of(&mut s.scopes, &r.scope_attributes, same_set),
         ] {
             put_unsigned(&mut s.numbers, index as u64);
         }
@@ -171,14 +169,14 @@ pub(crate) fn encode(logs: &[StoredLog]) -> StoreResult<Vec<u8>> {
         put_bytes(&mut s.bodies, r.body.as_bytes());
         put_optional(&mut s.people, r.session_id.as_deref());
         put_optional(&mut s.people, r.distinct_id.as_deref());
-        put_hex(&mut s.traces, trace);
-        put_hex(&mut s.traces, span);
+        put_hex(&mut s.traces, trace.as_ref().map(|t| &t[..]));
+        put_hex(&mut s.traces, span.as_ref().map(|t| &t[..]));
         let ids = [r.session_id.as_deref(), r.distinct_id.as_deref()];
         for (key, value) in &r.attributes.0 {
             let stream = match s.values.iter().position(|(k, _)| k == key) {
                 Some(i) => i,
                 None => {
-                    s.values.push((key.clone(), Vec::new()));
+                    s.values.push((key, Vec::new()));
                     s.values.len() - 1
                 }
             };
@@ -197,8 +195,8 @@ pub(crate) fn encode(logs: &[StoredLog]) -> StoreResult<Vec<u8>> {
     s.services.iter().for_each(|service| put_bytes(&mut tables, service.as_bytes()));
     put_unsigned(&mut tables, s.key_lists.len() as u64);
     for list in &s.key_lists {
-        put_unsigned(&mut tables, list.len() as u64);
-        list.iter().for_each(|key| put_bytes(&mut tables, key.as_bytes()));
+        put_unsigned(&mut tables, list.0.len() as u64);
+        list.0.iter().for_each(|(key, _)| put_bytes(&mut tables, key.as_bytes()));
     }
     for table in [&s.resources, &s.scopes] {
         put_unsigned(&mut tables, table.len() as u64);
@@ -477,6 +475,7 @@ fn skip_numbers(n: &mut Reader) -> StoreResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tether_store::ErrorKind;
 
     /// The suite's sample log with every field set away from its default.
     fn log(id: i64, body: &str, attributes: Vec<(&str, AttrValue)>) -> StoredLog {

@@ -486,21 +486,25 @@ impl Writer {
     /// compressed, a full segment is sealed.
     fn push(&mut self, logs: Vec<StoredLog>, settings: &Settings) -> StoreResult<()> {
         self.tail.extend(logs);
-        while self.tail.len() >= BLOCK_LOGS {
-            let rest = self.tail.split_off(BLOCK_LOGS);
-            let full = std::mem::replace(&mut self.tail, rest);
-            let meta = BlockMeta::of(&full);
-            Arc::make_mut(&mut self.open_counts).add(&full);
+        // The full blocks' logs moved out at once (one block at a time moved the rest of
+        // a group commit's logs once per block).
+        let rest = self.tail.split_off(self.tail.len() / BLOCK_LOGS * BLOCK_LOGS);
+        let full = std::mem::replace(&mut self.tail, rest);
+        for (b, block) in full.chunks(BLOCK_LOGS).enumerate() {
+            let meta = BlockMeta::of(block);
+            Arc::make_mut(&mut self.open_counts).add(block);
             self.sorted &= meta.min_id > self.max_id;
             self.max_id = self.max_id.max(meta.max_id);
-            let raw = codec::encode(&full)?;
+            let raw = codec::encode(block)?;
             let bytes = match &self.dictionary {
                 Some(d) => Bytes::Compressed(segment::compress(&raw, Some(d))?.into()),
                 None => Bytes::Raw(raw.into()),
             };
             self.open.push(Block { meta, bytes });
             if self.open.len() >= settings.segment_blocks {
-                self.seal()?;
+                let after =
+                    full[(b + 1) * BLOCK_LOGS..].iter().chain(&self.tail).cloned().collect::<Vec<_>>();
+                self.seal(&after)?;
             }
         }
         Ok(())
@@ -508,8 +512,8 @@ impl Writer {
 
     /// Writes the open segment's blocks as a segment file (training the project's
     /// dictionary on them first if it has none) and restarts the write-ahead file with
-    /// the logs after them.
-    fn seal(&mut self) -> StoreResult<()> {
+    /// the logs after them, `after`.
+    fn seal(&mut self, after: &[StoredLog]) -> StoreResult<()> {
         if self.dictionary.is_none() {
             let samples: Vec<&[u8]> = self
                 .open
@@ -529,7 +533,7 @@ impl Writer {
         self.open_seq += (self.open.len() * BLOCK_LOGS) as u64;
         self.open.clear();
         self.segments.push(Arc::new(segment));
-        self.wal.restart(self.open_seq, &self.tail)
+        self.wal.restart(self.open_seq, after)
     }
 
     /// Records a cut, and removes the segment files it empties.
