@@ -109,7 +109,7 @@ pub(super) fn ids(conn: &Connection, index: &IdIndex) -> StoreResult<u64> {
     let mut fed = 0;
     in_windows(conn, &LOG_COLUMNS, "true", &[], index.covered(), row_to_log, |logs| {
         fed += logs.len() as u64;
-        index.add(&logs).map_err(|e| StoreError::internal("cannot add to the id index", e))
+        index.add(logs).map_err(|e| StoreError::internal("cannot add to the id index", e))
     })?;
     index.commit().map_err(|e| StoreError::internal("cannot commit the id index", e))?;
     if fed > 0 {

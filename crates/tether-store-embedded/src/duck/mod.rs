@@ -295,7 +295,7 @@ impl LogWriter for DuckAnalytics {
             // Before the lock: the previous commit's sync need not wait for this. The id index
             // is added to before the commit too (a reader never finds a stored log it lacks).
             let batches = columns::logs_batches(&logs)?;
-            inner.ids.add(&logs).map_err(|e| StoreError::internal("cannot add to the id index", e))?;
+            inner.ids.add(logs.clone()).map_err(|e| StoreError::internal("cannot add to the id index", e))?;
             let mut writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
             let mut text = inner.text.lock().unwrap_or_else(PoisonError::into_inner);
             // Indexed before the commit: a reader never finds a stored log the index lacks.

@@ -302,20 +302,21 @@ impl IdIndex {
 
     /// Adds logs (before their DuckDB commit, so the index never lacks a stored log); they
     /// are found at once and committed within [`COMMIT_EVERY`].
-    pub(crate) fn add(&self, logs: &[StoredLog]) -> Result<()> {
-        let described = |r: &tether_model::LogRecord| Described {
-            body: r.body.clone(),
-            service: r.service.clone(),
-            severity: r.severity.code(),
-            session: r.session_id.clone(),
-            person: r.distinct_id.clone(),
-        };
+    pub(crate) fn add(&self, logs: Vec<StoredLog>) -> Result<()> {
         let entries: Vec<Entry> = logs
-            .iter()
+            .into_iter()
             .map(|l| {
-                let r = &l.record;
-                let rest = self.word.map(|_| described(r));
-                (keys_of(l), r.project_id, l.id.0, r.timestamp_ns, rest)
+                let keys = keys_of(&l);
+                let r = l.record;
+                let (project, ts) = (r.project_id, r.timestamp_ns);
+                let rest = self.word.map(|_| Described {
+                    body: r.body,
+                    service: r.service,
+                    severity: r.severity.code(),
+                    session: r.session_id,
+                    person: r.distinct_id,
+                });
+                (keys, project, l.id.0, ts, rest)
             })
             .collect();
         let work = self.work.lock().unwrap_or_else(PoisonError::into_inner);
@@ -660,12 +661,12 @@ mod tests {
     fn finds_by_each_id_newest_first_before_and_after_a_commit() {
         let dir = tempfile::tempdir().unwrap();
         let index = IdIndex::open(dir.path(), false).unwrap();
-        index.add(&[log(10, 100, "s1", "req-0001"), log(11, 300, "s1", "req-0002")]).unwrap();
+        index.add(vec![log(10, 100, "s1", "req-0001"), log(11, 300, "s1", "req-0002")]).unwrap();
         let mut filter = LogFilter::new(1, 0, 1000);
         filter.session_id = Some("s1".into());
         assert_eq!(lookup(&index, &filter), vec![11, 10], "found before the commit");
         index.commit().unwrap();
-        index.add(&[log(12, 200, "s2", "req-0002")]).unwrap();
+        index.add(vec![log(12, 200, "s2", "req-0002")]).unwrap();
         assert_eq!(lookup(&index, &filter), vec![11, 10], "and after it");
         let mut by_request = LogFilter::new(1, 0, 1000);
         by_request.query = Some(tether_store::LogExpr::attr_equals("request_id", "req-0002"));
@@ -686,12 +687,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let index = IdIndex::open(dir.path(), false).unwrap();
-            index.add(&[log(10, 100, "s1", "req-0001")]).unwrap();
+            index.add(vec![log(10, 100, "s1", "req-0001")]).unwrap();
             index.commit().unwrap();
         }
         let index = IdIndex::open(dir.path(), true).unwrap();
         assert_eq!(index.covered(), i64::MIN, "emptied: the store adds every log again");
-        index.add(&[log(10, 100, "s1", "req-0001")]).unwrap();
+        index.add(vec![log(10, 100, "s1", "req-0001")]).unwrap();
         index.commit().unwrap();
         let mut filter = LogFilter::new(1, 0, 1000);
         filter.session_id = Some("s1".into());
@@ -703,9 +704,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let index = IdIndex::open(dir.path(), false).unwrap();
-            index.add(&[log(10, 100, "s1", "req-0001"), log(20, 100, "s1", "req-0001")]).unwrap();
+            index.add(vec![log(10, 100, "s1", "req-0001"), log(20, 100, "s1", "req-0001")]).unwrap();
             index.commit().unwrap();
-            index.add(&[log(30, 100, "s1", "req-0001")]).unwrap();
+            index.add(vec![log(30, 100, "s1", "req-0001")]).unwrap();
             assert_eq!(index.covered(), 30);
         }
         let index = IdIndex::open(dir.path(), false).unwrap();
@@ -735,11 +736,11 @@ mod tests {
             buckets.sort_unstable();
             (logs, sessions, buckets)
         };
-        index.add(&logs(1..50)).unwrap();
+        index.add(logs(1..50)).unwrap();
         index.commit().unwrap();
         assert_eq!(counted(&index), (49, 7, vec![(0, 49)]));
         assert_eq!(counted(&index), (49, 7, vec![(0, 49)]), "asked again");
-        index.add(&logs(100..103)).unwrap();
+        index.add(logs(100..103)).unwrap();
         index.commit().unwrap();
         assert_eq!(counted(&index), (52, 7, vec![(0, 49), (1000, 3)]), "a new segment counted too");
         index.forget_before(1, 200).unwrap();

@@ -37,7 +37,7 @@ use counts::Counts;
 use files::{io_err, replace_file, sync_dir};
 use segment::{BLOCK_LOGS, Block, BlockMeta, Bytes, Dictionary, Segment};
 use varint::{Reader, put_signed, put_unsigned};
-use wal::Wal;
+use wal::{Frame, Wal};
 
 pub use api::RowStore;
 
@@ -219,6 +219,13 @@ impl View {
     }
 }
 
+/// An append's logs encoded (see [`Writer::encode`]).
+struct Encoded {
+    /// The blocks they complete: bounds and bytes (not compressed).
+    blocks: Vec<(BlockMeta, Vec<u8>)>,
+    frame: Frame,
+}
+
 /// What the writer of a project holds.
 struct Writer {
     dir: PathBuf,
@@ -332,7 +339,8 @@ impl Rows {
         if skip > 0 {
             writer.wal.restart(open_seq, &logs)?;
         }
-        writer.push(logs, &self.settings)?;
+        let replayed = writer.encode(&logs)?;
+        writer.push(&logs, replayed.blocks, &self.settings)?;
         let view = RwLock::new(Arc::new(writer.view(project_id)));
         Ok(Arc::new(Project { writer: Mutex::new(writer), view }))
     }
@@ -350,7 +358,7 @@ impl Rows {
         for (place, _, seq) in missing {
             let logs = view.read(place, seq)?;
             let new_ids: Vec<StoredLog> = logs.iter().filter(|l| l.id.0 > covered).cloned().collect();
-            self.ids.add(&new_ids).map_err(|e| StoreError::internal("cannot add to the id index", e))?;
+            self.ids.add(new_ids).map_err(|e| StoreError::internal("cannot add to the id index", e))?;
             lock(&self.text).add_logs(logs.iter().filter(|l| l.id.0 > text_after));
         }
         Ok(())
@@ -388,16 +396,20 @@ impl Rows {
                 None => by_project.push((log.record.project_id, vec![log])),
             }
         }
-        // Encoded first: a log the store refuses (an id that is not hex) fails the call
-        // before anything is written.
-        let frames =
-            by_project.iter().map(|(_, logs)| codec::encode(logs)).collect::<StoreResult<Vec<Vec<u8>>>>()?;
-        for ((project_id, logs), frame) in by_project.into_iter().zip(frames) {
-            let project = self.project(project_id)?;
-            let mut writer = lock(&project.writer);
-            writer.wal.append(&frame)?;
-            // Indexed before they are visible: a reader never finds a log the indexes lack.
-            self.ids.add(&logs).map_err(|e| StoreError::internal("cannot add to the id index", e))?;
+        // Encoded first, each project's writer held (in the order of their ids): a log the
+        // store refuses (an id that is not hex) fails the call before anything is written.
+        by_project.sort_unstable_by_key(|(p, _)| *p);
+        let projects = by_project.iter().map(|(p, _)| self.project(*p)).collect::<StoreResult<Vec<_>>>()?;
+        let mut writers = Vec::with_capacity(projects.len());
+        for (project, (_, logs)) in projects.iter().zip(&by_project) {
+            let writer = lock(&project.writer);
+            let encoded = writer.encode(logs)?;
+            writers.push((writer, encoded));
+        }
+        for ((project, (project_id, logs)), (mut writer, encoded)) in
+            projects.iter().zip(by_project).zip(writers)
+        {
+            writer.wal.append(&encoded.frame)?;
             let mut text = lock(&self.text);
             text.add_logs(&logs);
             if let Err(e) = text.seal_full() {
@@ -405,7 +417,9 @@ impl Rows {
                 tracing::warn!(error = %e, "cannot write a text index segment");
             }
             drop(text);
-            writer.push(logs, &self.settings)?;
+            writer.push(&logs, encoded.blocks, &self.settings)?;
+            // Indexed before they are visible: a reader never finds a log the indexes lack.
+            self.ids.add(logs).map_err(|e| StoreError::internal("cannot add to the id index", e))?;
             *project.view.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(writer.view(project_id));
         }
         // Once per ~2 M logs this append also merges text index files (~0.5 s, no lock
@@ -482,31 +496,62 @@ impl Writer {
         }
     }
 
-    /// Adds logs (already in the write-ahead file) to the open segment: full blocks are
-    /// compressed, a full segment is sealed.
-    fn push(&mut self, logs: Vec<StoredLog>, settings: &Settings) -> StoreResult<()> {
-        self.tail.extend(logs);
-        // The full blocks' logs moved out at once (one block at a time moved the rest of
-        // a group commit's logs once per block).
-        let rest = self.tail.split_off(self.tail.len() / BLOCK_LOGS * BLOCK_LOGS);
-        let full = std::mem::replace(&mut self.tail, rest);
-        for (b, block) in full.chunks(BLOCK_LOGS).enumerate() {
-            let meta = BlockMeta::of(block);
-            Arc::make_mut(&mut self.open_counts).add(block);
+    /// Encodes an append's logs as the open segment will hold them: the blocks they
+    /// complete (the first may begin with the logs of the open tail), and the write-ahead
+    /// frame of the logs (those blocks' bytes, and the logs outside them encoded alone).
+    fn encode(&self, logs: &[StoredLog]) -> StoreResult<Encoded> {
+        let mut encoded = Encoded { blocks: Vec::new(), frame: Frame::default() };
+        let fill = if self.tail.is_empty() { 0 } else { (BLOCK_LOGS - self.tail.len()).min(logs.len()) };
+        let (head, rest) = logs.split_at(fill);
+        if !head.is_empty() {
+            encoded.frame.push(&codec::encode(head)?);
+            if self.tail.len() + head.len() == BLOCK_LOGS {
+                let block: Vec<StoredLog> = self.tail.iter().chain(head).cloned().collect();
+                encoded.blocks.push((BlockMeta::of(&block), codec::encode(&block)?));
+            }
+        }
+        let whole = rest.len() / BLOCK_LOGS * BLOCK_LOGS;
+        for block in rest[..whole].chunks(BLOCK_LOGS) {
+            let raw = codec::encode(block)?;
+            encoded.frame.push(&raw);
+            encoded.blocks.push((BlockMeta::of(block), raw));
+        }
+        if whole < rest.len() {
+            encoded.frame.push(&codec::encode(&rest[whole..])?);
+        }
+        Ok(encoded)
+    }
+
+    /// Adds logs (already in the write-ahead file) to the open segment, with the blocks
+    /// [`Writer::encode`] made of them: full blocks are compressed, a full segment is
+    /// sealed.
+    fn push(
+        &mut self,
+        logs: &[StoredLog],
+        blocks: Vec<(BlockMeta, Vec<u8>)>,
+        settings: &Settings,
+    ) -> StoreResult<()> {
+        // The logs before `at` are in the blocks pushed.
+        let mut at = 0;
+        for (meta, raw) in blocks {
+            let taken = BLOCK_LOGS - self.tail.len();
+            let counts = Arc::make_mut(&mut self.open_counts);
+            counts.add(&self.tail);
+            counts.add(&logs[at..at + taken]);
+            self.tail.clear();
+            at += taken;
             self.sorted &= meta.min_id > self.max_id;
             self.max_id = self.max_id.max(meta.max_id);
-            let raw = codec::encode(block)?;
             let bytes = match &self.dictionary {
                 Some(d) => Bytes::Compressed(segment::compress(&raw, Some(d))?.into()),
                 None => Bytes::Raw(raw.into()),
             };
             self.open.push(Block { meta, bytes });
             if self.open.len() >= settings.segment_blocks {
-                let after =
-                    full[(b + 1) * BLOCK_LOGS..].iter().chain(&self.tail).cloned().collect::<Vec<_>>();
-                self.seal(&after)?;
+                self.seal(&logs[at..])?;
             }
         }
+        self.tail.extend_from_slice(&logs[at..]);
         Ok(())
     }
 

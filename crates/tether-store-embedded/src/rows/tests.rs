@@ -79,7 +79,8 @@ fn a_write_ahead_frame_cut_short_is_dropped_and_appends_go_on() {
     {
         let rows = Rows::open(dir.path(), settings).unwrap();
         append(&rows, 0..10);
-        append(&rows, 10..20);
+        // Three parts in one frame: 22 logs completing the open block, a block, 16 after.
+        append(&rows, 10..80);
     }
     let file = std::fs::OpenOptions::new().write(true).open(wal(dir.path())).unwrap();
     let len = file.metadata().unwrap().len();
@@ -87,11 +88,36 @@ fn a_write_ahead_frame_cut_short_is_dropped_and_appends_go_on() {
     drop(file);
     {
         let rows = Rows::open(dir.path(), settings).unwrap();
-        assert_eq!(all(&rows), ids(0..10), "the cut frame's append never returned");
-        append(&rows, 20..30);
+        assert_eq!(all(&rows), ids(0..10), "the cut frame's append never returned: none of it is kept");
+        append(&rows, 80..90);
     }
     let rows = Rows::open(dir.path(), settings).unwrap();
-    assert_eq!(all(&rows), ids(0..10).into_iter().chain(ids(20..30)).collect::<Vec<_>>());
+    assert_eq!(all(&rows), ids(0..10).into_iter().chain(ids(80..90)).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_write_ahead_file_of_the_first_layout_is_read_and_written_again() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("p1")).unwrap();
+    // Its layout: a header, then frames of one block each (a length, a CRC, the block).
+    let mut bytes = b"TWAL0001".to_vec();
+    bytes.extend(0u64.to_le_bytes());
+    for range in [0..40, 40..50] {
+        let block = super::codec::encode(&range.map(log).collect::<Vec<_>>()).unwrap();
+        bytes.extend((block.len() as u32).to_le_bytes());
+        bytes.extend(crc32fast::hash(&block).to_le_bytes());
+        bytes.extend(&block);
+    }
+    std::fs::write(wal(dir.path()), bytes).unwrap();
+    let settings = Settings { segment_blocks: 64, ..Settings::default() };
+    {
+        let rows = Rows::open(dir.path(), settings).unwrap();
+        assert_eq!(all(&rows), ids(0..50));
+        append(&rows, 50..120);
+    }
+    assert_eq!(&std::fs::read(wal(dir.path())).unwrap()[..8], b"TWAL0002");
+    let rows = Rows::open(dir.path(), settings).unwrap();
+    assert_eq!(all(&rows), ids(0..120));
 }
 
 #[test]

@@ -1,8 +1,11 @@
 //! The write-ahead file of a project's logs not yet in a segment: each group commit
-//! appends one frame (its logs as one [`super::codec`] block, a length and a CRC) and syncs
-//! it, which is what makes an acknowledged log durable. A frame cut short by a crash is
-//! dropped at open (its append never returned). When a segment is sealed the file is
-//! replaced by one holding only the logs after it.
+//! appends one frame (a length, a CRC, and its logs as [`super::codec`] blocks, each
+//! length-prefixed: the blocks the open segment keeps are written as they are, not encoded
+//! twice) and syncs it, which is what makes an acknowledged log durable. A frame cut short
+//! by a crash is dropped at open (its append never returned), whole: a group commit is in
+//! the file entirely or not at all. When a segment is sealed the file is replaced by one
+//! holding only the logs after it. A file of the first layout (one block per frame) is
+//! read, then written again in this one.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -13,8 +16,11 @@ use tether_store::{StoreError, StoreResult, StoredLog};
 
 use super::codec;
 use super::files::{io_err, replace_file};
+use super::varint::{Reader, put_bytes};
 
-const MAGIC: &[u8; 8] = b"TWAL0001";
+const MAGIC: &[u8; 8] = b"TWAL0002";
+/// The first layout: a frame's payload is one block.
+const MAGIC_ONE_BLOCK: &[u8; 8] = b"TWAL0001";
 
 pub(crate) struct Wal {
     path: PathBuf,
@@ -41,14 +47,27 @@ impl Wal {
         File::open(path)
             .and_then(|mut f| f.read_to_end(&mut bytes))
             .map_err(io_err("cannot read a log WAL"))?;
-        if bytes.len() < 16 || &bytes[..8] != MAGIC {
-            return Err(StoreError::new(tether_store::ErrorKind::Internal, "a log WAL has no header"));
-        }
+        let one_block = match bytes.get(..8) {
+            Some(magic) if bytes.len() >= 16 && magic == MAGIC => false,
+            Some(magic) if bytes.len() >= 16 && magic == MAGIC_ONE_BLOCK => true,
+            _ => return Err(StoreError::new(tether_store::ErrorKind::Internal, "a log WAL has no header")),
+        };
         let first_seq = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
         let (mut at, mut logs) = (16, Vec::new());
         while let Some(frame) = frame_at(&bytes, at) {
-            logs.extend(codec::decode(frame, project_id)?);
+            if one_block {
+                logs.extend(codec::decode(frame, project_id)?);
+            } else {
+                let mut r = Reader::new(frame);
+                while !r.is_empty() {
+                    logs.extend(codec::decode(r.bytes()?, project_id)?);
+                }
+            }
             at += 8 + frame.len();
+        }
+        if one_block {
+            let wal = Wal::create(path, first_seq, &logs)?;
+            return Ok(Replayed { wal, first_seq, logs });
         }
         let file = OpenOptions::new().append(true).open(path).map_err(io_err("cannot open a log WAL"))?;
         if at < bytes.len() {
@@ -63,17 +82,19 @@ impl Wal {
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&first_seq.to_le_bytes());
         if !logs.is_empty() {
-            push_frame(&mut bytes, &codec::encode(logs)?);
+            let mut frame = Frame::default();
+            frame.push(&codec::encode(logs)?);
+            push_frame(&mut bytes, &frame.0);
         }
         replace_file(path, &bytes)?;
         let file = OpenOptions::new().append(true).open(path).map_err(io_err("cannot open a log WAL"))?;
         Ok(Wal { path: path.to_owned(), file })
     }
 
-    /// Appends a frame of logs ([`codec::encode`]'s bytes) and syncs it.
-    pub(crate) fn append(&mut self, block: &[u8]) -> StoreResult<()> {
-        let mut frame = Vec::with_capacity(block.len() + 8);
-        push_frame(&mut frame, block);
+    /// Appends a frame of logs and syncs it.
+    pub(crate) fn append(&mut self, logs: &Frame) -> StoreResult<()> {
+        let mut frame = Vec::with_capacity(logs.0.len() + 8);
+        push_frame(&mut frame, &logs.0);
         self.file
             .write_all(&frame)
             .and_then(|()| self.file.sync_data())
@@ -84,6 +105,16 @@ impl Wal {
     pub(crate) fn restart(&mut self, first_seq: u64, logs: &[StoredLog]) -> StoreResult<()> {
         *self = Wal::create(&self.path, first_seq, logs)?;
         Ok(())
+    }
+}
+
+/// The payload of a frame: blocks of logs ([`codec::encode`]'s bytes), in order.
+#[derive(Default)]
+pub(crate) struct Frame(Vec<u8>);
+
+impl Frame {
+    pub(crate) fn push(&mut self, block: &[u8]) {
+        put_bytes(&mut self.0, block);
     }
 }
 
