@@ -15,7 +15,7 @@ use super::varint::{Reader, put_bytes, put_signed, put_unsigned};
 use crate::duck::columns::hex_id;
 
 /// The streams of a block, in the order they are written; its tables borrow from the
-/// logs (encoding runs twice per log on the ingest path: the write-ahead frame, the block).
+/// logs (encoding is on the ingest path: a clone per log was a cost of every append).
 #[derive(Default)]
 struct Streams<'a> {
     /// Per log: id, time and observed-time deltas, severity, severity number, flags, and

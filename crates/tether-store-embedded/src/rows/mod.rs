@@ -406,10 +406,10 @@ impl Rows {
             let encoded = writer.encode(logs)?;
             writers.push((writer, encoded));
         }
-        for ((project, (project_id, logs)), (mut writer, encoded)) in
+        for ((project, (project_id, logs)), (mut writer, mut encoded)) in
             projects.iter().zip(by_project).zip(writers)
         {
-            writer.wal.append(&encoded.frame)?;
+            writer.wal.append(&mut encoded.frame)?;
             let mut text = lock(&self.text);
             text.add_logs(&logs);
             if let Err(e) = text.seal_full() {
@@ -500,7 +500,7 @@ impl Writer {
     /// complete (the first may begin with the logs of the open tail), and the write-ahead
     /// frame of the logs (those blocks' bytes, and the logs outside them encoded alone).
     fn encode(&self, logs: &[StoredLog]) -> StoreResult<Encoded> {
-        let mut encoded = Encoded { blocks: Vec::new(), frame: Frame::default() };
+        let mut encoded = Encoded { blocks: Vec::new(), frame: Frame::new() };
         let fill = if self.tail.is_empty() { 0 } else { (BLOCK_LOGS - self.tail.len()).min(logs.len()) };
         let (head, rest) = logs.split_at(fill);
         if !head.is_empty() {

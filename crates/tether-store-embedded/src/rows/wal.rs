@@ -82,9 +82,9 @@ impl Wal {
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&first_seq.to_le_bytes());
         if !logs.is_empty() {
-            let mut frame = Frame::default();
+            let mut frame = Frame::new();
             frame.push(&codec::encode(logs)?);
-            push_frame(&mut bytes, &frame.0);
+            bytes.extend_from_slice(frame.sealed());
         }
         replace_file(path, &bytes)?;
         let file = OpenOptions::new().append(true).open(path).map_err(io_err("cannot open a log WAL"))?;
@@ -92,11 +92,9 @@ impl Wal {
     }
 
     /// Appends a frame of logs and syncs it.
-    pub(crate) fn append(&mut self, logs: &Frame) -> StoreResult<()> {
-        let mut frame = Vec::with_capacity(logs.0.len() + 8);
-        push_frame(&mut frame, &logs.0);
+    pub(crate) fn append(&mut self, frame: &mut Frame) -> StoreResult<()> {
         self.file
-            .write_all(&frame)
+            .write_all(frame.sealed())
             .and_then(|()| self.file.sync_data())
             .map_err(io_err("cannot write a log WAL"))
     }
@@ -108,20 +106,26 @@ impl Wal {
     }
 }
 
-/// The payload of a frame: blocks of logs ([`codec::encode`]'s bytes), in order.
-#[derive(Default)]
+/// A frame: room for its length and CRC, then its payload, blocks of logs
+/// ([`codec::encode`]'s bytes) in order — written as built, not copied behind a header.
 pub(crate) struct Frame(Vec<u8>);
 
 impl Frame {
+    pub(crate) fn new() -> Frame {
+        Frame(vec![0; 8])
+    }
+
     pub(crate) fn push(&mut self, block: &[u8]) {
         put_bytes(&mut self.0, block);
     }
-}
 
-fn push_frame(out: &mut Vec<u8>, block: &[u8]) {
-    out.extend_from_slice(&(block.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(block).to_le_bytes());
-    out.extend_from_slice(block);
+    /// The frame with its payload's length and CRC filled in.
+    fn sealed(&mut self) -> &[u8] {
+        let (header, payload) = self.0.split_at_mut(8);
+        header[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+        header[4..].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        &self.0
+    }
 }
 
 /// The frame's payload at `at`, if whole and intact.
