@@ -70,7 +70,8 @@ impl Tokenizer for WordTokenizer {
         // As the search lower-cases bodies: ASCII alone for ASCII text, else Unicode's rules.
         self.lowered.clear();
         if text.is_ascii() {
-            self.lowered.extend(text.chars().map(|c| c.to_ascii_lowercase()));
+            self.lowered.push_str(text);
+            self.lowered.make_ascii_lowercase();
         } else {
             self.lowered.push_str(&text.to_lowercase());
         }
