@@ -35,7 +35,7 @@ use crate::text_index::TextIndex;
 use codec::Peek;
 use counts::Counts;
 use files::{io_err, replace_file, sync_dir};
-use segment::{BLOCK_LOGS, Block, BlockMeta, Bytes, Dictionary, Segment};
+use segment::{BLOCK_LOGS, Block, BlockMeta, Bytes, Dictionary, Recent, Segment};
 use varint::{Reader, put_signed, put_unsigned};
 use wal::{Frame, Wal};
 
@@ -154,13 +154,25 @@ impl View {
         &self,
         place: Place,
         first_seq: u64,
+        keep: impl FnMut(&Peek) -> bool,
+    ) -> StoreResult<Vec<StoredLog>> {
+        self.read_through(place, first_seq, None, keep)
+    }
+
+    /// [`View::read_where`] for a lookup: a sealed block is looked for in and kept in
+    /// `recent`.
+    pub(crate) fn read_through(
+        &self,
+        place: Place,
+        first_seq: u64,
+        recent: Option<&Recent>,
         mut keep: impl FnMut(&Peek) -> bool,
     ) -> StoreResult<Vec<StoredLog>> {
         let cut = self.cuts.last().is_some_and(|c| c.upto_seq > first_seq);
         let keep =
             |p: &Peek| (!cut || p.timestamp_ns >= self.cut_before(first_seq + p.index as u64)) && keep(p);
         match place {
-            Place::Segment(s, b) => self.segments[s].read(b, self.project_id, keep),
+            Place::Segment(s, b) => self.segments[s].read(b, self.project_id, recent, keep),
             Place::Open(b) => {
                 segment::read_open(&self.open[b], self.dictionary.as_deref(), self.project_id, keep)
             }
@@ -254,6 +266,8 @@ pub(crate) struct Rows {
     projects: RwLock<HashMap<ProjectId, Arc<Project>>>,
     pub(crate) ids: IdIndex,
     pub(crate) text: Mutex<TextIndex>,
+    /// Blocks lookups read lately.
+    pub(crate) recent: Recent,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -269,8 +283,14 @@ impl Rows {
             .map_err(|e| StoreError::internal("cannot open the id index", e))?;
         let text = TextIndex::open(&dir.join("text-index"))
             .map_err(|e| StoreError::internal("cannot open the text index", e))?;
-        let store =
-            Rows { dir: dir.to_owned(), settings, projects: RwLock::default(), ids, text: Mutex::new(text) };
+        let store = Rows {
+            dir: dir.to_owned(),
+            settings,
+            projects: RwLock::default(),
+            ids,
+            text: Mutex::new(text),
+            recent: Recent::default(),
+        };
         let entries = std::fs::read_dir(dir).map_err(io_err("cannot list the log folder"))?;
         for entry in entries {
             let name = entry.map_err(io_err("cannot list the log folder"))?.file_name();

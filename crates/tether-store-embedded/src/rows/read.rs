@@ -142,7 +142,8 @@ impl<'a> Reading<'a> {
         let logs = on_cores(&places, |share| {
             let mut logs = Vec::new();
             for (place, seq, wanted) in share {
-                let read = self.view.read_where(*place, *seq, |p| wanted.contains(&p.id))?;
+                let recent = Some(&self.rows.recent);
+                let read = self.view.read_through(*place, *seq, recent, |p| wanted.contains(&p.id))?;
                 logs.extend(read.into_iter().filter(|l| self.matcher.holds(l)));
             }
             Ok(logs)

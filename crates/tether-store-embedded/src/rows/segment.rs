@@ -16,7 +16,9 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use moka::sync::Cache;
 use tether_model::ProjectId;
 use tether_store::{ErrorKind, SAMPLE_MODULUS, StoreError, StoreResult, StoredLog};
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
@@ -180,8 +182,33 @@ pub(crate) struct Block {
     pub(crate) bytes: Bytes,
 }
 
+/// The decompressed blocks of sealed segments that lookups read lately, for the next
+/// lookup that reads them (paging a session, a search asked again as its page reloads), as
+/// tantivy's document store keeps its last blocks and ClickHouse its uncompressed cache.
+/// Decompressing a block of 32 logs to read one was a third of a rare term's newest 100
+/// (~100 blocks). Scans do not go through it: they would push everything out, for blocks
+/// read once.
+pub(crate) struct Recent(Cache<(u64, u32), Arc<[u8]>>);
+
+/// What the blocks in [`Recent`] may weigh together: a session's 1,000 logs are in up to
+/// ~1,000 blocks of ~10 kB.
+const RECENT_BYTES: u64 = 32 << 20;
+
+impl Default for Recent {
+    fn default() -> Self {
+        let weigh = |_: &(u64, u32), raw: &Arc<[u8]>| u32::try_from(raw.len() + 64).unwrap_or(u32::MAX);
+        Recent(Cache::builder().max_capacity(RECENT_BYTES).weigher(weigh).build())
+    }
+}
+
+/// Numbers segments for [`Recent`]: a file's path names another segment once merged or
+/// written again.
+static SEGMENTS: AtomicU64 = AtomicU64::new(0);
+
 /// A sealed segment: its file and its blocks' metadata.
 pub(crate) struct Segment {
+    /// Its number in this process (see [`Recent`]).
+    number: u64,
     pub(crate) path: PathBuf,
     file: File,
     pub(crate) first_seq: u64,
@@ -236,7 +263,8 @@ impl Segment {
         let file = File::open(&path).map_err(io_err("cannot open a log segment"))?;
         let metas: Vec<BlockMeta> = blocks.iter().map(|b| b.meta).collect();
         let bounds = bounds(&metas);
-        Ok(Segment { path, file, first_seq, dictionary, metas, ends, counts, bounds })
+        let number = SEGMENTS.fetch_add(1, Ordering::Relaxed);
+        Ok(Segment { number, path, file, first_seq, dictionary, metas, ends, counts, bounds })
     }
 
     /// Opens a segment file, reading its footer; `dictionaries` by number.
@@ -282,25 +310,44 @@ impl Segment {
         }
         let counts = Counts::read(&mut r)?;
         let bounds = bounds(&metas);
-        Ok(Segment { path: path.to_owned(), file, first_seq, dictionary, metas, ends, counts, bounds })
+        let (number, path) = (SEGMENTS.fetch_add(1, Ordering::Relaxed), path.to_owned());
+        Ok(Segment { number, path, file, first_seq, dictionary, metas, ends, counts, bounds })
     }
 
-    /// The logs of its `b`th block that `keep` keeps.
+    /// The logs of its `b`th block that `keep` keeps; the block is looked for in and kept
+    /// in `recent` when given.
     pub(crate) fn read(
         &self,
         b: usize,
         project_id: ProjectId,
+        recent: Option<&Recent>,
         keep: impl FnMut(&Peek) -> bool,
     ) -> StoreResult<Vec<StoredLog>> {
+        let Some(Recent(cache)) = recent else {
+            return codec::decode_where(&self.decompressed(b)?, project_id, keep);
+        };
+        let key = (self.number, u32::try_from(b).map_err(|_| corrupt())?);
+        let raw = match cache.get(&key) {
+            Some(raw) => raw,
+            None => {
+                let raw: Arc<[u8]> = self.decompressed(b)?.into();
+                cache.insert(key, raw.clone());
+                raw
+            }
+        };
+        codec::decode_where(&raw, project_id, keep)
+    }
+
+    /// Its `b`th block's bytes, read and decompressed.
+    fn decompressed(&self, b: usize) -> StoreResult<Vec<u8>> {
         let offset = b.checked_sub(1).map_or(MAGIC.len() as u64, |before| self.ends[before]);
         let len = self.ends.get(b).ok_or_else(corrupt)?.checked_sub(offset).ok_or_else(corrupt)?;
-        let raw = READ.with_borrow_mut(|data| {
+        READ.with_borrow_mut(|data| {
             // Reused: a zeroed buffer per block was a tenth of a session's page.
             data.resize(len as usize, 0);
             self.file.read_exact_at(data, offset).map_err(io_err("cannot read a log segment"))?;
             decompress(data, self.dictionary.as_deref())
-        })?;
-        codec::decode_where(&raw, project_id, keep)
+        })
     }
 }
 

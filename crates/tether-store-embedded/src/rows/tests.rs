@@ -1,7 +1,7 @@
 //! What a crash can leave of the row store's files, and that every acknowledged log is
 //! read back once from it: a write-ahead frame cut short, a crash between a segment's
 //! rename and the restart of the write-ahead file, segments compressed with the trained
-//! dictionary.
+//! dictionary; and which reads keep the blocks they decompress.
 
 use std::path::Path;
 
@@ -210,4 +210,30 @@ fn a_search_of_words_is_counted_exactly_and_other_costly_searches_from_pieces() 
         .unwrap();
     assert!(!histogram.approximate);
     assert_eq!(histogram.buckets.iter().map(|b| b.count).sum::<u64>(), 1_000);
+}
+
+#[test]
+fn a_block_a_lookup_read_is_read_from_memory_next_time_and_scans_read_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = Rows::open(dir.path(), Settings { segment_blocks: 64, ..Settings::default() }).unwrap();
+    append(&rows, 0..3_000);
+    let view = rows.view(1).unwrap();
+    assert_eq!(view.segments.len(), 1, "2,048 logs sealed");
+    let mut session = LogFilter::new(1, i64::MIN / 2, i64::MAX / 2);
+    session.session_id = Some("s-3".into());
+    let lookup = || {
+        let reading = Reading::new(&rows, &view, &session).unwrap();
+        let mut ids: Vec<i64> = reading.search(1_000, None).unwrap().logs.iter().map(|l| l.id.0).collect();
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(lookup(), ids(300..400));
+    // The segment's blocks damaged on disk: the lookup's blocks are not read again, a
+    // scan's are.
+    let path = &view.segments[0].path;
+    let length = std::fs::metadata(path).unwrap().len();
+    std::fs::write(path, vec![0u8; length as usize]).unwrap();
+    assert_eq!(lookup(), ids(300..400));
+    let scan = LogFilter::new(1, i64::MIN / 2, i64::MAX / 2);
+    assert!(Reading::new(&rows, &view, &scan).unwrap().search(1_000_000, None).is_err());
 }
