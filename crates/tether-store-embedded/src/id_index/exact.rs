@@ -272,6 +272,14 @@ impl Weigh for SegmentBuckets {
     fn bytes(&self) -> usize {
         self.0.iter().map(|(.., service, _)| 40 + service.len()).sum()
     }
+
+    fn join(parts: &[Arc<Self>]) -> Self {
+        let mut all = BucketCounts::new();
+        for (start, code, service, n) in parts.iter().flat_map(|p| &p.0) {
+            *all.entry((*start, *code, service.clone())).or_default() += n;
+        }
+        SegmentBuckets(all.into_iter().map(|((start, code, service), n)| (start, code, service, n)).collect())
+    }
 }
 
 pub(super) struct BucketsInSegment {
@@ -297,13 +305,8 @@ impl Collector for Buckets {
     }
 
     fn merge_fruits(&self, fruits: Vec<Counted<SegmentBuckets>>) -> Result<BucketCounts> {
-        let mut all = BucketCounts::new();
-        for counts in fruits {
-            for (start, code, service, n) in &counts?.0 {
-                *all.entry((*start, *code, service.clone())).or_default() += n;
-            }
-        }
-        Ok(all)
+        let joined = SegmentBuckets::join(&fruits.into_iter().collect::<Result<Vec<_>>>()?);
+        Ok(joined.0.into_iter().map(|(start, code, service, n)| ((start, code, service), n)).collect())
     }
 }
 
@@ -412,6 +415,11 @@ impl Weigh for SegmentSeen {
     fn bytes(&self) -> usize {
         self.sets.iter().map(RoaringBitmap::serialized_size).sum()
     }
+
+    fn join(parts: &[Arc<Self>]) -> Self {
+        let union = |i: usize| parts.iter().map(|p| &p.sets[i]).union();
+        SegmentSeen { logs: parts.iter().map(|p| p.logs).sum(), sets: [union(0), union(1)] }
+    }
 }
 
 impl Collector for Distinct {
@@ -432,10 +440,8 @@ impl Collector for Distinct {
     }
 
     fn merge_fruits(&self, fruits: Vec<Counted<SegmentSeen>>) -> Result<Distincts> {
-        let fruits = fruits.into_iter().collect::<Result<Vec<_>>>()?;
-        let union = |i: usize| fruits.iter().map(|f| &f.sets[i]).union();
-        let logs = fruits.iter().map(|f| f.logs).sum();
-        Ok(Distincts { logs, sets: [union(0), union(1)], numbers: self.numbers.clone() })
+        let SegmentSeen { logs, sets } = SegmentSeen::join(&fruits.into_iter().collect::<Result<Vec<_>>>()?);
+        Ok(Distincts { logs, sets, numbers: self.numbers.clone() })
     }
 }
 

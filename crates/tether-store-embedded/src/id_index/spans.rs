@@ -60,7 +60,7 @@ impl Spans {
 /// What `collector` collects of `query` in the segments of `spans`, on two of rayon's
 /// threads (a search's histogram reads every segment's matches). A segment whose logs all
 /// lie in `[from_ns, to_ns)` counts the same whatever the range: what it counted of `what`
-/// is kept (see [`Kept`]).
+/// is kept, and what all such segments counted together (see [`Kept`]).
 pub(super) fn collect<C, T>(
     searcher: &Searcher,
     query: &dyn Query,
@@ -76,14 +76,23 @@ where
 {
     let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
     let weight = weight.as_ref();
-    let count = |&(ordinal, reader, (oldest, newest)): &Span<'_>| {
+    let (whole, partly): (Vec<&Span<'_>>, Vec<&Span<'_>>) =
+        spans.iter().partition(|(_, _, (oldest, newest))| from_ns <= *oldest && *newest < to_ns);
+    let count = |&(ordinal, reader, _): &Span<'_>, in_range: bool| {
         let count = || collector.collect_segment(weight, ordinal, reader);
-        match from_ns <= oldest && newest < to_ns {
-            true => kept.get_or(reader, what, count),
-            false => count(),
-        }
+        if in_range { kept.get_or(reader, what, count) } else { count() }
     };
-    let share = |nth: usize| -> Result<Vec<_>> { spans.iter().skip(nth).step_by(2).map(count).collect() };
-    let (first, second) = rayon::join(|| share(0), || share(1));
-    collector.merge_fruits(first?.into_iter().chain(second?).collect())
+    let on_two = |spans: &[&Span<'_>], in_range: bool| -> Result<Vec<Counted<T>>> {
+        let share = |nth: usize| -> Result<Vec<_>> {
+            spans.iter().skip(nth).step_by(2).map(|span| count(span, in_range)).collect()
+        };
+        let (first, second) = rayon::join(|| share(0), || share(1));
+        Ok(first?.into_iter().chain(second?).collect())
+    };
+    let mut fruits = on_two(&partly, false)?;
+    if !whole.is_empty() {
+        let readers: Vec<&SegmentReader> = whole.iter().map(|s| s.1).collect();
+        fruits.push(kept.joined_or(&readers, what, || on_two(&whole, true))?);
+    }
+    collector.merge_fruits(fruits)
 }
