@@ -211,7 +211,24 @@ impl<'a> Reading<'a> {
 
     /// The newest `limit` matches strictly after `after`.
     fn newest(&self, limit: usize, after: Option<PageCursor>) -> StoreResult<Vec<StoredLog>> {
-        let upper = after.map(|c| (c.timestamp_ns, c.id.0));
+        match self.newest_indexed(limit, after)? {
+            Some(logs) => Ok(logs),
+            None => self.scan_newest(limit, after, Order::Time),
+        }
+    }
+
+    /// A sample of `limit` recent matches, for facets: the newest by time when the id
+    /// index finds them, else the last written (see [`Order::Written`]).
+    fn recent(&self, limit: usize) -> StoreResult<Vec<StoredLog>> {
+        match self.newest_indexed(limit, None)? {
+            Some(logs) => Ok(logs),
+            None => self.scan_newest(limit, None, Order::Written),
+        }
+    }
+
+    /// [`Reading::newest`] from the id index's candidates, asking for more while false
+    /// ones leave the page short; `None` when the index cannot answer.
+    fn newest_indexed(&self, limit: usize, after: Option<PageCursor>) -> StoreResult<Option<Vec<StoredLog>>> {
         let mut wanted = limit.max(1);
         while wanted <= MAX_INDEX_CANDIDATES {
             match self.indexed(after, wanted)? {
@@ -219,12 +236,24 @@ impl<'a> Reading<'a> {
                 Some((mut logs, more)) => {
                     if logs.len() >= limit || !more {
                         logs.truncate(limit);
-                        return Ok(logs);
+                        return Ok(Some(logs));
                     }
                 }
             }
             wanted = wanted.saturating_mul(4);
         }
+        Ok(None)
+    }
+
+    /// The newest `limit` matches strictly after `after`, by reading blocks newest placed
+    /// first, in the given order.
+    fn scan_newest(
+        &self,
+        limit: usize,
+        after: Option<PageCursor>,
+        order: Order,
+    ) -> StoreResult<Vec<StoredLog>> {
+        let upper = after.map(|c| (c.timestamp_ns, c.id.0));
         let mut kept: Vec<StoredLog> = Vec::new();
         // The oldest time a page still takes once it is full: blocks, and whole segments
         // (skipped without looking at their blocks), whose newest log is older are passed.
@@ -238,7 +267,7 @@ impl<'a> Reading<'a> {
         // matches seen so far, on every core: facets' 5,000 newest logs are ~160 blocks,
         // decoded in turn on one core before.
         let (mut read, mut matched) = (0usize, 0usize);
-        while blocks.peek().is_some() {
+        while blocks.peek().is_some() && (order == Order::Time || kept.len() < limit) {
             let needed = limit.saturating_sub(kept.len()).max(1);
             let batch_logs = match matched {
                 0 => needed.max(read),
@@ -270,13 +299,20 @@ impl<'a> Reading<'a> {
             matched += kept.len() - before;
             // Cut back to the newest `limit` when first full, then now and then: not at
             // every batch (a page of 5,000 was sorted again for every block read).
-            if kept.len() >= limit && (lowest.get().is_none() || kept.len() >= 2 * limit.max(64)) {
+            let time = order == Order::Time;
+            if time && kept.len() >= limit && (lowest.get().is_none() || kept.len() >= 2 * limit.max(64)) {
                 keep_newest(&mut kept, limit);
                 lowest.set(kept.iter().map(|l| l.record.timestamp_ns).min());
             }
         }
-        keep_newest(&mut kept, limit);
-        newest_first(&mut kept);
+        match order {
+            Order::Time => {
+                keep_newest(&mut kept, limit);
+                newest_first(&mut kept);
+            }
+            // Blocks were read newest placed first: the last batch's oldest placed go.
+            Order::Written => kept.truncate(limit),
+        }
         Ok(kept)
     }
 
@@ -389,14 +425,14 @@ impl<'a> Reading<'a> {
         Ok(Histogram { buckets, approximate: step > 1 })
     }
 
-    /// Attributes counted over the newest [`FACET_SAMPLE`] matches; services and
+    /// Attributes counted over [`FACET_SAMPLE`] recent matches; services and
     /// severities over every match when the per-minute counts answer the filter, else over
     /// the same sample (`sampled` when it is full), as on DuckDB.
     pub(crate) fn facets(&self, max_keys: usize, max_values: usize) -> StoreResult<Facets> {
         let exact = !self.filter.narrower_than_counts();
         // The sample and the counts at once.
         let (sample, counted) =
-            rayon::join(|| self.tally_newest(!exact), || exact.then(|| self.tally_counts()).transpose());
+            rayon::join(|| self.tally_sample(!exact), || exact.then(|| self.tally_counts()).transpose());
         let (mut tally, sampled) = sample?;
         if let Some(counted) = counted? {
             tally = tally.merged(counted);
@@ -406,12 +442,12 @@ impl<'a> Reading<'a> {
         Ok(crate::facet_tally::ordered(facets))
     }
 
-    /// The attributes (and with `services`, the services and severities) of the newest
-    /// [`FACET_SAMPLE`] matches, and how many there were. Tallied and dropped on every
+    /// The attributes (and with `services`, the services and severities) of a sample of
+    /// [`FACET_SAMPLE`] recent matches ([`Reading::recent`]), and how many there were. Tallied and dropped on every
     /// core: hashing 5,000 logs' attributes and freeing them in one thread was half of
     /// the facets of 10 M logs.
-    fn tally_newest(&self, services: bool) -> StoreResult<(Tally, usize)> {
-        let sample = self.newest(FACET_SAMPLE, None)?;
+    fn tally_sample(&self, services: bool) -> StoreResult<(Tally, usize)> {
+        let sample = self.recent(FACET_SAMPLE)?;
         let n = sample.len();
         let tally = sample
             .into_par_iter()
@@ -651,6 +687,18 @@ fn keep_newest(logs: &mut Vec<StoredLog>, limit: usize) {
         logs.select_nth_unstable_by_key(limit - 1, |l| std::cmp::Reverse((l.record.timestamp_ns, l.id.0)));
     }
     logs.truncate(limit);
+}
+
+/// Which of the matches [`Reading::scan_newest`] keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// The newest by (time, id): a page. Blocks written side by side overlap in time, so
+    /// a block older by place may still hold newer logs and is read too.
+    Time,
+    /// The last written: a sample of what just arrived, read from the newest placed
+    /// blocks and not sorted. For facets' 5,000 at 10 M logs, ordering by time read
+    /// ~8,000 logs and sorted them.
+    Written,
 }
 
 /// Sorts by (time, id), newest first: the order of pages.

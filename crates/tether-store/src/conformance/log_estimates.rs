@@ -1,7 +1,7 @@
 //! The log suite's large-data cases: what a backend may estimate for a search matching many
 //! logs, and what it must then say.
 
-use tether_model::LogRecord;
+use tether_model::{AttrValue, Attributes, LogRecord};
 
 use super::logs::{append, sample};
 use super::{LogStores, SEC, T0};
@@ -60,4 +60,28 @@ pub async fn summaries_and_facets_of_a_large_search_are_exact_or_say_they_are_no
     assert!(!plain.sampled);
     let total: u64 = plain.services.iter().map(|v| v.count).sum();
     assert_eq!(total, 300_000, "{:?}", plain.services);
+}
+
+/// After a deploy, the attribute facets of a wide range show the new release, not the old
+/// one: a backend that counts a sample of the matches takes the newest, not any. 60,000
+/// logs over 60 s; the oldest 10,000 say release "v1", the rest "v2"; every service count
+/// is exact.
+pub async fn facets_of_many_logs_count_the_newest(s: LogStores) {
+    let records: Vec<LogRecord> = (0..60_000i64)
+        .map(|i| {
+            let mut log = sample(1, T0 + i * 1_000_000, &format!("GET /cart ok in {}ms", i % 300));
+            let release = if i < 10_000 { "v1" } else { "v2" };
+            log.attributes = Attributes(vec![("release".into(), AttrValue::String(release.into()))]);
+            log
+        })
+        .collect();
+    for chunk in records.chunks(20_000) {
+        append(s.writer.as_ref(), chunk.to_vec()).await;
+    }
+    let facets = s.logs.facets(LogFilter::new(1, T0 - SEC, T0 + 100 * SEC), 10, 10).await.unwrap();
+    let services: Vec<(&str, u64)> = facets.services.iter().map(|v| (v.value.as_str(), v.count)).collect();
+    assert_eq!(services, [("checkout", 60_000)]);
+    let release = facets.attributes.iter().find(|a| a.key == "release").expect("release facet");
+    let values: Vec<&str> = release.values.iter().map(|v| v.value.as_str()).collect();
+    assert_eq!(values, ["v2"], "{release:?}");
 }

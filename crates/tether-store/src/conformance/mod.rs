@@ -136,7 +136,8 @@ macro_rules! logs_suite {
             every_operator_selects_the_right_logs,
             texts_match_as_substrings_wherever_words_meet);
         $crate::conformance_cases!($make, $requires, log_estimates;
-            summaries_and_facets_of_a_large_search_are_exact_or_say_they_are_not);
+            summaries_and_facets_of_a_large_search_are_exact_or_say_they_are_not,
+            facets_of_many_logs_count_the_newest);
     };
 }
 
