@@ -289,7 +289,8 @@ impl<'a> Reading<'a> {
             let found = on_cores(&batch, |share| {
                 let mut logs = Vec::new();
                 for &(place, seq) in share {
-                    let read = self.view.read_where(place, seq, wanted)?;
+                    // A page's blocks, newest first: kept for the next page or reload.
+                    let read = self.view.read_through(place, seq, Some(&self.rows.recent), wanted)?;
                     logs.extend(read.into_iter().filter(|l| self.matcher.holds(l)));
                 }
                 Ok(logs)
@@ -326,7 +327,9 @@ impl<'a> Reading<'a> {
 
     pub(crate) fn get(&self, id: LogId) -> StoreResult<Option<StoredLog>> {
         for (place, seq) in self.view.places_of(id.0, None) {
-            if let Some(log) = self.view.read_where(place, seq, |p| p.id == id.0)?.pop() {
+            // Usually a log of a page just read (its block kept).
+            let recent = Some(&self.rows.recent);
+            if let Some(log) = self.view.read_through(place, seq, recent, |p| p.id == id.0)?.pop() {
                 return Ok(Some(log));
             }
         }

@@ -182,12 +182,13 @@ pub(crate) struct Block {
     pub(crate) bytes: Bytes,
 }
 
-/// The decompressed blocks of sealed segments that lookups read lately, for the next
-/// lookup that reads them (paging a session, a search asked again as its page reloads), as
+/// The decompressed blocks of sealed segments that lookups and pages read lately, for the
+/// next that reads them (paging a session, a search asked again as its page reloads), as
 /// tantivy's document store keeps its last blocks and ClickHouse its uncompressed cache.
 /// Reading and decompressing a block of 32 logs to keep one was ~15 % of the CPU of a rare
-/// term's newest 100 (~100 blocks). Scans do not go through it: they would push everything
-/// out, for blocks read once.
+/// term's newest 100 (~100 blocks), and half of a needle's (the text index's candidate
+/// blocks, read for a page). Scans that fold every block (histograms, counts, patterns)
+/// do not go through it: they would push everything out, for blocks read once.
 pub(crate) struct Recent(Cache<(u64, u32), Arc<[u8]>>);
 
 /// What the blocks in [`Recent`] may weigh together: a session's 1,000 logs are in up to

@@ -213,7 +213,7 @@ fn a_search_of_words_is_counted_exactly_and_other_costly_searches_from_pieces() 
 }
 
 #[test]
-fn a_block_a_lookup_read_is_read_from_memory_next_time_and_scans_read_the_file() {
+fn a_block_a_lookup_or_page_read_is_read_from_memory_next_time_and_a_fold_reads_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let rows = Rows::open(dir.path(), Settings { segment_blocks: 64, ..Settings::default() }).unwrap();
     append(&rows, 0..3_000);
@@ -228,12 +228,15 @@ fn a_block_a_lookup_read_is_read_from_memory_next_time_and_scans_read_the_file()
         ids
     };
     assert_eq!(lookup(), ids(300..400));
-    // The segment's blocks damaged on disk: the lookup's blocks are not read again, a
-    // scan's are.
+    let all = LogFilter::new(1, i64::MIN / 2, i64::MAX / 2);
+    let page = || Reading::new(&rows, &view, &all).unwrap().search(3_000, None).unwrap().logs.len();
+    assert_eq!(page(), 3_000);
+    // The segment's blocks damaged on disk: the blocks of the lookup and of the page are
+    // not read again, a fold's (a sample of every block) are.
     let path = &view.segments[0].path;
     let length = std::fs::metadata(path).unwrap().len();
     std::fs::write(path, vec![0u8; length as usize]).unwrap();
     assert_eq!(lookup(), ids(300..400));
-    let scan = LogFilter::new(1, i64::MIN / 2, i64::MAX / 2);
-    assert!(Reading::new(&rows, &view, &scan).unwrap().search(1_000_000, None).is_err());
+    assert_eq!(page(), 3_000);
+    assert!(Reading::new(&rows, &view, &all).unwrap().sample(u32::MAX, 10).is_err());
 }
