@@ -13,8 +13,9 @@ use tether_store::{
 use crate::sql::{self, Bound, Where};
 use crate::{ClickAnalytics, attrs};
 
-/// Attribute facets look at this many of the newest matching logs (as the embedded store
-/// does): enough to show what keys and values exist without reading a whole wide range.
+/// Attribute facets look at this many of the newest matching logs (the embedded store at
+/// 5,000 recent ones): enough to show what keys and values exist without reading a whole
+/// wide range.
 const FACET_SAMPLE: usize = 50_000;
 
 #[derive(clickhouse::Row, serde::Serialize, serde::Deserialize)]

@@ -9,9 +9,10 @@ use tether_model::Severity;
 use tether_store::{AttributeFacet, CountedValue, Facets};
 
 /// Attribute facets (and, when the per-minute counts cannot answer, service and severity
-/// facets) count this many of the newest matching logs: enough to show what keys and
-/// values exist without reading a wide time range. For a common search at 10 M logs, 5,000
-/// fit in the first time slice (274 ms with 10,000, which needed two).
+/// facets) count this many recent matching logs (the newest on DuckDB, the last written on
+/// the row store: see `rows::read::Order`): enough to show what keys and values exist
+/// without reading a wide time range. For a common search at 10 M logs, 5,000 fit in the
+/// first time slice (274 ms with 10,000, which needed two).
 pub(crate) const FACET_SAMPLE: usize = 5_000;
 
 /// Values longer than this are not offered as facet values (a stack trace, a payload).

@@ -184,7 +184,7 @@ pub struct Facets {
     pub services: Vec<CountedValue>,
     pub severities: Vec<CountedValue>,
     pub attributes: Vec<AttributeFacet>,
-    /// The service and severity counts are of a sample of the newest matching logs, not of
+    /// The service and severity counts are of a sample of recent matching logs, not of
     /// all of them (attribute counts may always be).
     pub sampled: bool,
 }

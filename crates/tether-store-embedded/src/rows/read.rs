@@ -245,8 +245,8 @@ impl<'a> Reading<'a> {
         Ok(None)
     }
 
-    /// The newest `limit` matches strictly after `after`, by reading blocks newest placed
-    /// first, in the given order.
+    /// The `limit` matches strictly after `after` that are newest by `order`, reading the
+    /// newest placed blocks first.
     fn scan_newest(
         &self,
         limit: usize,
@@ -264,7 +264,7 @@ impl<'a> Reading<'a> {
         };
         let mut blocks = self.blocks_skipping(&passed).rev().filter(|(_, meta, _)| newer(meta)).peekable();
         // Read in batches of as many blocks as the page still needs at the density of
-        // matches seen so far, on every core: facets' 5,000 newest logs are ~160 blocks,
+        // matches seen so far, on every core: facets' 5,000 recent logs are ~160 blocks,
         // decoded in turn on one core before.
         let (mut read, mut matched) = (0usize, 0usize);
         while blocks.peek().is_some() && (order == Order::Time || kept.len() < limit) {
