@@ -33,7 +33,7 @@ use tether_store::{StoreError, StoreResult, StoredLog};
 use crate::id_index::IdIndex;
 use crate::text_index::TextIndex;
 use codec::Peek;
-use counts::Counts;
+use counts::{Counts, Joined};
 use files::{io_err, replace_file, sync_dir};
 use segment::{BLOCK_LOGS, Block, BlockMeta, Bytes, Dictionary, Recent, Segment};
 use varint::{Reader, put_signed, put_unsigned};
@@ -198,10 +198,14 @@ impl View {
         (self.cut_before(first_seq) <= min_ts).then_some(counts)
     }
 
-    /// Every set of counts that stands for its logs (see [`View::counts_of`]).
-    pub(crate) fn counted(&self) -> impl Iterator<Item = &Counts> {
-        let segments = (0..self.segments.len()).map(|s| Place::Segment(s, 0));
-        segments.chain([Place::Open(0)]).filter_map(|place| self.counts_of(place))
+    /// Every set of counts that stands for its logs (see [`View::counts_of`]): the sealed
+    /// segments' joined (kept in `joined`), then the open segment's.
+    pub(crate) fn counted(&self, joined: &Joined) -> impl Iterator<Item = Arc<Counts>> {
+        let sealed: Vec<(u64, &Counts)> = (0..self.segments.len())
+            .filter_map(|s| Some((self.segments[s].number, self.counts_of(Place::Segment(s, 0))?)))
+            .collect();
+        let open = self.counts_of(Place::Open(0)).map(|_| self.open_counts.clone());
+        [joined.of(self.project_id, &sealed)].into_iter().chain(open)
     }
 
     /// The blocks that may hold a log with this id (and time, when known).
@@ -268,6 +272,8 @@ pub(crate) struct Rows {
     pub(crate) text: Mutex<TextIndex>,
     /// Blocks lookups read lately.
     pub(crate) recent: Recent,
+    /// The sealed segments' per-minute counts joined, per project.
+    pub(crate) joined: Joined,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -290,6 +296,7 @@ impl Rows {
             ids,
             text: Mutex::new(text),
             recent: Recent::default(),
+            joined: Joined::default(),
         };
         let entries = std::fs::read_dir(dir).map_err(io_err("cannot list the log folder"))?;
         for entry in entries {

@@ -384,7 +384,7 @@ impl<'a> Reading<'a> {
             (f.severities.is_empty() || f.severities.iter().any(|s| s.code() == code))
                 && (f.services.is_empty() || f.services.iter().any(|s| s == service))
         };
-        for counts in self.view.counted() {
+        for counts in self.view.counted(&self.rows.joined) {
             for (minute, code, service, n) in counts.between(whole_from, whole_to) {
                 if wanted(code, service) {
                     add(bucket(minute), code, service, n);

@@ -208,8 +208,8 @@ static SEGMENTS: AtomicU64 = AtomicU64::new(0);
 
 /// A sealed segment: its file and its blocks' metadata.
 pub(crate) struct Segment {
-    /// Its number in this process (see [`Recent`]).
-    number: u64,
+    /// Its number in this process (see [`Recent`], `counts::Joined`).
+    pub(crate) number: u64,
     pub(crate) path: PathBuf,
     file: File,
     pub(crate) first_seq: u64,

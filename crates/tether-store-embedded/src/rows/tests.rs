@@ -6,12 +6,13 @@
 use std::path::Path;
 
 use tether_model::{AttrValue, Attributes, LogId, LogRecord};
-use tether_store::{LogFilter, StoredLog};
+use tether_store::{Breakdown, LogFilter, StoredLog};
 
 use super::read::Reading;
 use super::{Rows, Settings};
 
 const T0: i64 = 1_700_000_000_000_000_000;
+const SEC: i64 = 1_000_000_000;
 
 /// A request's log: ids grow with `n`, a session per 100, a request id per 4.
 fn log(n: i64) -> StoredLog {
@@ -239,4 +240,33 @@ fn a_block_a_lookup_or_page_read_is_read_from_memory_next_time_and_a_fold_reads_
     assert_eq!(lookup(), ids(300..400));
     assert_eq!(page(), 3_000);
     assert!(Reading::new(&rows, &view, &all).unwrap().sample(u32::MAX, 10).is_err());
+}
+
+/// The sealed segments' per-minute counts, joined once and kept (`counts::Joined`), follow
+/// the segments written after and the logs retention deletes.
+#[test]
+fn a_histogram_counts_later_segments_and_deletes_after_the_counts_were_joined() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = Rows::open(dir.path(), Settings { segment_blocks: 2, ..Settings::default() }).unwrap();
+    let total = |rows: &Rows| -> u64 {
+        let view = rows.view(1).unwrap();
+        let filter = LogFilter::new(1, T0 - 600 * SEC, T0 + 600 * SEC);
+        let histogram = Reading::new(rows, &view, &filter).unwrap();
+        let histogram = histogram.histogram(60 * SEC, Breakdown::Severity).unwrap();
+        assert!(!histogram.approximate);
+        histogram.buckets.iter().map(|b| b.count).sum()
+    };
+    append(&rows, 0..1_000);
+    let sealed = rows.view(1).unwrap().segments.len();
+    assert!(sealed >= 10, "{sealed} segments");
+    assert_eq!(total(&rows), 1_000);
+    assert_eq!(total(&rows), 1_000);
+    append(&rows, 1_000..3_000);
+    assert!(rows.view(1).unwrap().segments.len() > sealed);
+    assert_eq!(total(&rows), 3_000);
+    // Log n is at T0 + n ms: logs 0 to 1,500 go, whole segments and part of one.
+    rows.delete_before(1, T0 + 1_500 * 1_000_000 + 1).unwrap();
+    assert_eq!(total(&rows), 1_499);
+    append(&rows, 3_000..3_500);
+    assert_eq!(total(&rows), 1_999);
 }
