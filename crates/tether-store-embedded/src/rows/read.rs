@@ -446,9 +446,9 @@ impl<'a> Reading<'a> {
     }
 
     /// The attributes (and with `services`, the services and severities) of a sample of
-    /// [`FACET_SAMPLE`] recent matches ([`Reading::recent`]), and how many there were. Tallied and dropped on every
-    /// core: hashing 5,000 logs' attributes and freeing them in one thread was half of
-    /// the facets of 10 M logs.
+    /// [`FACET_SAMPLE`] recent matches ([`Reading::recent`]), and how many there were.
+    /// Tallied and dropped on every core: hashing 5,000 logs' attributes and freeing them
+    /// in one thread was half of the facets of 10 M logs.
     fn tally_sample(&self, services: bool) -> StoreResult<(Tally, usize)> {
         let sample = self.recent(FACET_SAMPLE)?;
         let n = sample.len();

@@ -1,7 +1,8 @@
 //! What a crash can leave of the row store's files, and that every acknowledged log is
 //! read back once from it: a write-ahead frame cut short, a crash between a segment's
 //! rename and the restart of the write-ahead file, segments compressed with the trained
-//! dictionary; and which reads keep the blocks they decompress.
+//! dictionary; which reads keep the blocks they decompress; and that the per-minute counts
+//! kept joined follow later segments and deletes.
 
 use std::path::Path;
 
