@@ -88,7 +88,10 @@ impl Counts {
 /// its time did not stay within twice). New segments are joined onto what is kept; any
 /// other change of the list (retention, a cut) joins them all again.
 #[derive(Default)]
-pub(crate) struct Joined(Mutex<HashMap<ProjectId, (Vec<u64>, Arc<Counts>)>>);
+pub(crate) struct Joined(Mutex<HashMap<ProjectId, SegmentsJoined>>);
+
+/// The segments' numbers, in order, and their counts joined.
+type SegmentsJoined = (Vec<u64>, Arc<Counts>);
 
 impl Joined {
     /// The counts of `segments` (number, counts) joined, in one set.
