@@ -159,8 +159,8 @@ impl View {
         self.read_through(place, first_seq, None, keep)
     }
 
-    /// [`View::read_where`] for a lookup: a sealed block is looked for in and kept in
-    /// `recent`.
+    /// [`View::read_where`] for a lookup or a page: a sealed block is looked for in and
+    /// kept in `recent` when given.
     pub(crate) fn read_through(
         &self,
         place: Place,
@@ -270,7 +270,7 @@ pub(crate) struct Rows {
     projects: RwLock<HashMap<ProjectId, Arc<Project>>>,
     pub(crate) ids: IdIndex,
     pub(crate) text: Mutex<TextIndex>,
-    /// Blocks lookups read lately.
+    /// Blocks lookups and pages read lately.
     pub(crate) recent: Recent,
     /// The sealed segments' per-minute counts joined, per project.
     pub(crate) joined: Joined,
