@@ -74,9 +74,10 @@ const BATCH_LOGS: usize = 1024;
 
 /// Batches the indexing thread may be behind by: 65,536 logs, a little under a second of
 /// ingest at full speed (a tantivy commit holds the thread for 0.2–0.3 s under load).
-/// Queued, a log holds its body and ids, and its keys wait in the pending list: bounded
-/// by appends (256 of up to 50,000 logs), the queue let the server's own memory reach
-/// 818 MB at 100 M logs when the indexer fell behind, against 350 MB without a lag.
+/// Queued, a log holds its body and ids, and its keys wait in the pending list. Bounded
+/// by appends (256 of up to 50,000 logs), the queue grew whenever the indexer fell
+/// behind: 20 M logs beside a busy loop peaked at 320 MB of the server's own memory,
+/// 287 MB with this bound (see DESIGN.md).
 const WORK_QUEUE: usize = 64;
 
 /// The indexing memory of tantivy's writer (one thread, its minimum): a segment is
