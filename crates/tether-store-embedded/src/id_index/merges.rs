@@ -18,7 +18,7 @@ const MERGED: usize = 32;
 /// Segments of this many logs or more are not merged again. A second's segments (up to
 /// ~17,000 logs each while ingesting fast) merge into ~0.5 M; slower ingest makes smaller
 /// segments, merged again until they reach it.
-const FINAL_DOCS: u32 = 160_000;
+pub(super) const FINAL_DOCS: u32 = 160_000;
 
 #[derive(Debug)]
 pub(super) struct Merges;

@@ -26,6 +26,7 @@
 //! deletes by time.
 
 mod exact;
+mod filters;
 mod kept;
 mod keys;
 mod merges;
@@ -57,6 +58,7 @@ use tether_store::{LogFilter, PageCursor, StoredLog};
 
 use exact::{BucketCounts, Buckets, Distinct, KeptCounts, QueryFields, WordFields};
 pub(crate) use exact::{Distincts, Report, Within, seen_key};
+use filters::KeyFilters;
 pub(crate) use keys::filter_keys;
 use keys::keys_of;
 use merges::Merges;
@@ -100,6 +102,7 @@ struct Fields {
 pub(crate) struct Snapshot {
     searcher: Searcher,
     spans: Arc<Spans>,
+    filters: Arc<KeyFilters>,
     /// In an index of words, its field of words and its vocabulary.
     words: Option<(Field, Arc<Vocabulary>)>,
     key: Field,
@@ -185,6 +188,7 @@ pub(crate) struct IdIndex {
     /// The searcher of the last commit.
     published: Arc<Mutex<Searcher>>,
     spans: Arc<Spans>,
+    filters: Arc<KeyFilters>,
     vocabulary: Arc<Vocabulary>,
     kept: Arc<KeptCounts>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -274,12 +278,14 @@ impl IdIndex {
         // Bounded: an indexer that falls behind slows appends instead of growing without end.
         let (work, queue) = mpsc::sync_channel(WORK_QUEUE);
         let (key, project, word) = (fields.key, fields.project, fields.word);
+        let filters = Arc::<KeyFilters>::default();
         let indexer = Indexer {
             fields,
             writer,
             reader,
             added: added.clone(),
             published: published.clone(),
+            filters: filters.clone(),
             last_batch: 0,
             highest: covered,
             dirty: false,
@@ -297,6 +303,7 @@ impl IdIndex {
             added,
             published,
             spans,
+            filters,
             vocabulary,
             kept,
             thread: Some(thread),
@@ -398,9 +405,10 @@ impl IdIndex {
             let these = any_of(group);
             pending.retain(|at| these.contains(at));
         }
-        let (spans, key, project) = (self.spans.clone(), self.key, self.project);
+        let (spans, filters) = (self.spans.clone(), self.filters.clone());
         let words = self.word.map(|w| (w.words, self.vocabulary.clone()));
-        Snapshot { searcher, spans, words, key, project, pending: pending.into_iter().collect() }
+        let (key, project, pending) = (self.key, self.project, pending.into_iter().collect());
+        Snapshot { searcher, spans, filters, words, key, project, pending }
     }
 
     /// The filter's logs as the index counts them exactly, or `None` when it does not (an
@@ -475,6 +483,7 @@ struct Indexer {
     reader: IndexReader,
     added: Arc<Mutex<Added>>,
     published: Arc<Mutex<Searcher>>,
+    filters: Arc<KeyFilters>,
     /// The number of the last batch added to the writer.
     last_batch: u64,
     /// The highest id added to the writer: the next commit's payload.
@@ -487,6 +496,7 @@ impl Indexer {
     /// Does the work in order, committing every [`COMMIT_EVERY`] when something changed,
     /// until the index is dropped.
     fn run(mut self, queue: mpsc::Receiver<Work>) {
+        self.learn();
         let mut due = Instant::now() + COMMIT_EVERY;
         loop {
             let done = match queue.recv_timeout(due.saturating_duration_since(Instant::now())) {
@@ -565,7 +575,16 @@ impl Indexer {
         added.pending.retain(|&(.., batch)| batch > last_batch);
         added.pending_logs.retain(|&(.., batch)| batch > last_batch);
         self.dirty = false;
+        drop(added);
+        self.learn();
         Ok(())
+    }
+
+    /// Builds the key filters of the segments the reader sees (see [`filters`]).
+    fn learn(&self) {
+        if let Err(e) = self.filters.learn(&self.reader.searcher(), self.fields.key) {
+            tracing::warn!(error = %e, "cannot build the id index's key filters");
+        }
     }
 }
 
@@ -606,7 +625,8 @@ impl Snapshot {
         let newest = Newest { limit, from_ns: filter.from_ns, upper };
         // The newest segments first; once `limit` keys are found, the segments older than
         // all of them are passed.
-        let spans = self.spans.within(&self.searcher, filter.from_ns, upper.0.saturating_add(1))?;
+        let mut spans = self.spans.within(&self.searcher, filter.from_ns, upper.0.saturating_add(1))?;
+        self.filters.keep_possible(&mut spans, |(_, reader, _)| reader.segment_id(), &lookup.groups);
         let weight = query.weight(EnableScoring::disabled_from_searcher(&self.searcher))?;
         let (mut keys, mut total, mut passed) = (Vec::new(), 0, false);
         for &(ordinal, reader, (_, newest_ts)) in &spans {

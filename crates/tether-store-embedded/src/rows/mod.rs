@@ -16,6 +16,7 @@ mod codec;
 mod counts;
 pub(crate) mod files;
 mod filter;
+mod metas;
 mod read;
 mod segment;
 #[cfg(test)]
@@ -127,7 +128,7 @@ impl View {
         });
         let sealed = sealed.flat_map(|(s, segment)| {
             segment.metas.iter().enumerate().map(move |(b, meta)| {
-                (Place::Segment(s, b), *meta, segment.first_seq + (b * BLOCK_LOGS) as u64)
+                (Place::Segment(s, b), meta, segment.first_seq + (b * BLOCK_LOGS) as u64)
             })
         });
         let open_part = Part { bounds: self.open_bounds, counted: self.counts_of(Place::Open(0)).is_some() };
@@ -217,10 +218,13 @@ impl View {
             return self.blocks().filter(|(_, m, _)| holds(m)).map(|(p, _, seq)| (p, seq)).collect();
         }
         let mut found = Vec::new();
-        let s = self.segments.partition_point(|seg| seg.metas.last().is_some_and(|m| m.max_id < id));
+        let s = self.segments.partition_point(|seg| seg.bounds.max_id < id);
         if let Some(segment) = self.segments.get(s) {
-            let b = segment.metas.partition_point(|m| m.max_id < id);
-            if segment.metas.get(b).is_some_and(holds) {
+            // Packed bounds are rounded outward: the block after the first that may reach
+            // the id may hold it too.
+            let from = segment.metas.first_reaching(id);
+            let metas = segment.metas.iter().enumerate().skip(from);
+            for (b, _) in metas.take_while(|(_, m)| m.min_id <= id).filter(|(_, m)| holds(m)) {
                 found.push((Place::Segment(s, b), segment.first_seq + (b * BLOCK_LOGS) as u64));
             }
         }
@@ -348,8 +352,9 @@ impl Rows {
             return Err(varint::corrupt());
         }
         let logs: Vec<StoredLog> = replayed.logs.into_iter().skip(skip).collect();
-        let metas = || segments.iter().flat_map(|s| s.metas.iter().copied());
-        let (sorted, max_id) = (is_sorted(metas()), metas().map(|m| m.max_id).max().unwrap_or(i64::MIN));
+        let bounds = || segments.iter().map(|s| s.bounds);
+        let sorted = segments.iter().all(|s| s.metas.sorted) && is_sorted(bounds());
+        let max_id = bounds().map(|m| m.max_id).max().unwrap_or(i64::MIN);
         let mut writer = Writer {
             dir,
             wal: replayed.wal,
@@ -621,7 +626,7 @@ impl Writer {
         let cuts = &self.cuts;
         let emptied = |segment: &Segment| {
             let seq = |b: usize| segment.first_seq + (b * BLOCK_LOGS) as u64;
-            segment.metas.iter().enumerate().all(|(b, meta)| all_cut(cuts, meta, seq(b)))
+            segment.metas.iter().enumerate().all(|(b, meta)| all_cut(cuts, &meta, seq(b)))
         };
         let (gone, kept): (Vec<_>, Vec<_>) = self.segments.drain(..).partition(|s| emptied(s));
         self.segments = kept;

@@ -271,3 +271,39 @@ fn a_histogram_counts_later_segments_and_deletes_after_the_counts_were_joined() 
     append(&rows, 3_000..3_500);
     assert_eq!(total(&rows), 1_999);
 }
+
+#[test]
+fn logs_far_apart_are_found_by_id_and_time_once_sealed() {
+    // Ids and times too far apart for a segment's packed bounds to hold exactly: a slow
+    // project's (a log a quarter of an hour, ids minted hours apart), and a busy one's
+    // whose segment ends with a log much later, so neighbouring blocks' rounded bounds meet.
+    let spread = |n: i64| 1_000 + n * 10_000_000_000_000;
+    let busy_then_late = |n: i64| if n < 2_047 { 1_000 + n } else { 1_000 + n + 10_000_000_000_000_000 };
+    for id_of in [&spread as &dyn Fn(i64) -> i64, &busy_then_late] {
+        let far = |n: i64| {
+            let mut l = log(n);
+            l.id = LogId(id_of(n));
+            l.record.timestamp_ns = T0 + n * 900 * SEC;
+            l
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings { segment_blocks: 64, ..Settings::default() };
+        {
+            let rows = Rows::open(dir.path(), settings).unwrap();
+            rows.append((0..2_100).map(far).collect()).expect("append");
+        }
+        let rows = Rows::open(dir.path(), settings).unwrap();
+        let view = rows.view(1).unwrap();
+        assert_eq!(view.segments.len(), 1);
+        let everything = LogFilter::new(1, i64::MIN, i64::MAX);
+        let get = |id: LogId| Reading::new(&rows, &view, &everything).unwrap().get(id).unwrap();
+        for n in [0, 1, 31, 32, 33, 1_000, 2_046, 2_047, 2_048, 2_099] {
+            let wanted = far(n);
+            assert_eq!(get(wanted.id).map(|l| l.id), Some(wanted.id), "log {n} by id");
+            let at = LogFilter::new(1, wanted.record.timestamp_ns, wanted.record.timestamp_ns + 1);
+            let in_range = Reading::new(&rows, &view, &at).unwrap().search(10, None).unwrap().logs;
+            assert_eq!(in_range.iter().map(|l| l.id).collect::<Vec<_>>(), [wanted.id], "log {n} by time");
+        }
+        assert!(get(LogId(id_of(2_047) - 1)).is_none(), "an id between two logs");
+    }
+}
