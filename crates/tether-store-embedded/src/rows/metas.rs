@@ -78,7 +78,7 @@ impl Metas {
     }
 
     /// The `b`th block's metadata, its bounds rounded outward (see the module's docs).
-    fn meta(&self, b: usize) -> BlockMeta {
+    pub(crate) fn meta(&self, b: usize) -> BlockMeta {
         BlockMeta {
             min_id: self.ids.at(self.ids.low[b]),
             max_id: self.ids.at(self.ids.high[b]),

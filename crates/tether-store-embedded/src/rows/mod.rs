@@ -223,7 +223,7 @@ impl View {
             // Packed bounds are rounded outward: the block after the first that may reach
             // the id may hold it too.
             let from = segment.metas.first_reaching(id);
-            let metas = segment.metas.iter().enumerate().skip(from);
+            let metas = (from..segment.metas.len()).map(|b| (b, segment.metas.meta(b)));
             for (b, _) in metas.take_while(|(_, m)| m.min_id <= id).filter(|(_, m)| holds(m)) {
                 found.push((Place::Segment(s, b), segment.first_seq + (b * BLOCK_LOGS) as u64));
             }

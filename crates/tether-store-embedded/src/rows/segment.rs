@@ -4,7 +4,8 @@
 //! project's trained dictionary, so one log is read by decompressing ~32 (a trace's 8 logs
 //! in ~0.15 ms, a session's 1,000 in ~10, measured by `tether-bench logs --row-blocks`).
 //! A segment file is [`SEGMENT_BLOCKS`] blocks back to back and a footer of each block's
-//! id and time bounds; readers keep the footer in memory and read blocks by offset.
+//! id and time bounds; readers keep the footer in memory (packed, see [`super::metas`])
+//! and read blocks by offset.
 //!
 //! File: `TSEG0001`, the blocks, the footer (varints: first position, dictionary number,
 //! block count, then per block its bounds, severities, smallest sample remainder and
