@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use tantivy::index::SegmentId;
 use tantivy::schema::Field;
@@ -31,8 +32,10 @@ pub(super) struct KeyFilters(Mutex<HashMap<SegmentId, Arc<BinaryFuse8>>>);
 
 impl KeyFilters {
     /// Builds the filters of `searcher`'s large segments that have none yet (outside the
-    /// lock: ~10 ms per segment of 500,000 logs), and forgets those merged away.
-    pub(super) fn learn(&self, searcher: &Searcher, key: Field) -> Result<()> {
+    /// lock: ~65 ms per segment of 500,000 logs) for about `budget`, and forgets those
+    /// merged away; whether some are left to build.
+    pub(super) fn learn(&self, searcher: &Searcher, key: Field, budget: Duration) -> Result<bool> {
+        let until = Instant::now() + budget;
         let readers = searcher.segment_readers();
         let missing: Vec<&SegmentReader> = {
             let mut known = self.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -40,12 +43,22 @@ impl KeyFilters {
             let large = readers.iter().filter(|r| r.max_doc() >= FINAL_DOCS);
             large.filter(|r| !known.contains_key(&r.segment_id())).collect()
         };
-        for reader in missing {
+        let left = missing.len();
+        for (built, reader) in missing.into_iter().enumerate() {
+            if Instant::now() >= until {
+                return Ok(built < left);
+            }
             let Some(filter) = filter_of(reader, key)? else { continue };
             let mut known = self.0.lock().unwrap_or_else(PoisonError::into_inner);
             known.insert(reader.segment_id(), Arc::new(filter));
         }
-        Ok(())
+        Ok(false)
+    }
+
+    /// How many segments have a filter.
+    #[cfg(test)]
+    pub(super) fn built(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// The segments of `segments` that may hold a log with a key of every group: those
@@ -117,7 +130,7 @@ mod tests {
         };
         let (large, small) = (FINAL_DOCS, 1);
         assert_eq!(possible(&[vec![7]]), [small, large, large], "no filter is built yet");
-        filters.learn(&searcher, key).unwrap();
+        assert!(!filters.learn(&searcher, key, Duration::from_secs(60)).unwrap(), "all built");
         assert_eq!(possible(&[vec![7]]), [small, large], "key 7: the small segment and the first");
         assert_eq!(possible(&[vec![SECOND + 3]]), [small, large]);
         assert_eq!(possible(&[vec![7, SECOND + 3]]), [small, large, large], "a group finds either");

@@ -82,6 +82,9 @@ const BATCH_LOGS: usize = 1024;
 /// 287 MB with this bound (see DESIGN.md).
 const WORK_QUEUE: usize = 64;
 
+/// How long the indexing thread builds key filters before it looks for work again.
+const LEARN_SLICE: Duration = Duration::from_millis(50);
+
 /// The indexing memory of tantivy's writer (one thread, its minimum): a segment is
 /// written when full.
 const WRITER_MEMORY: usize = 15 << 20;
@@ -289,6 +292,7 @@ impl IdIndex {
             last_batch: 0,
             highest: covered,
             dirty: false,
+            learning: true,
         };
         let thread =
             std::thread::Builder::new().name("tether-id-index".into()).spawn(move || indexer.run(queue))?;
@@ -490,17 +494,26 @@ struct Indexer {
     highest: i64,
     /// Whether anything changed since the last commit.
     dirty: bool,
+    /// Whether segments the reader sees may lack their key filter.
+    learning: bool,
 }
 
 impl Indexer {
     /// Does the work in order, committing every [`COMMIT_EVERY`] when something changed,
     /// until the index is dropped.
+    /// Key filters (see [`filters`]) are built while nothing else waits, [`LEARN_SLICE`]
+    /// at a time: at open, those of an index of 100 M logs take ~13 s.
     fn run(mut self, queue: mpsc::Receiver<Work>) {
-        self.learn();
         let mut due = Instant::now() + COMMIT_EVERY;
         loop {
-            let done = match queue.recv_timeout(due.saturating_duration_since(Instant::now())) {
+            let wait =
+                if self.learning { Duration::ZERO } else { due.saturating_duration_since(Instant::now()) };
+            let done = match queue.recv_timeout(wait) {
                 Ok(Work::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) if self.learning => {
+                    self.learn();
+                    Ok(())
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => Ok(()),
                 Ok(Work::Add(batch, entries)) => {
                     (self.last_batch, self.dirty) = (batch, true);
@@ -575,16 +588,17 @@ impl Indexer {
         added.pending.retain(|&(.., batch)| batch > last_batch);
         added.pending_logs.retain(|&(.., batch)| batch > last_batch);
         self.dirty = false;
-        drop(added);
-        self.learn();
+        self.learning = true;
         Ok(())
     }
 
-    /// Builds the key filters of the segments the reader sees (see [`filters`]).
-    fn learn(&self) {
-        if let Err(e) = self.filters.learn(&self.reader.searcher(), self.fields.key) {
+    /// Builds key filters of the segments the reader sees for [`LEARN_SLICE`].
+    fn learn(&mut self) {
+        let learnt = self.filters.learn(&self.reader.searcher(), self.fields.key, LEARN_SLICE);
+        self.learning = learnt.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot build the id index's key filters");
-        }
+            false
+        });
     }
 }
 
@@ -741,6 +755,38 @@ mod tests {
             assert_eq!(newest_of_s2(), (0..10).map(|k| last_of_s2 - 3 * k).collect::<Vec<_>>(), "{when}");
             index.commit().unwrap();
         }
+    }
+
+    #[test]
+    fn a_large_segment_is_looked_up_through_its_key_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = IdIndex::open(dir.path(), false).unwrap();
+        // Thirty-two commits of 5,000 logs, merged into a segment of `FINAL_DOCS`.
+        let n = i64::from(merges::FINAL_DOCS);
+        let log_of = |i: i64| log(i + 1, i + 1, "s1", &format!("req-{i:07}"));
+        for part in 0..32 {
+            index.add((part * n / 32..(part + 1) * n / 32).map(log_of).collect()).unwrap();
+            index.commit().unwrap();
+        }
+        // The merged segment is seen at a later commit, and its filter built when the
+        // indexing thread has nothing else to do.
+        let (start, mut more) = (Instant::now(), n);
+        while index.filters.built() == 0 && start.elapsed() < Duration::from_secs(60) {
+            index.add(vec![log_of(more)]).unwrap();
+            index.commit().unwrap();
+            more += 1;
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(index.filters.built(), 1, "one segment of {n} logs");
+        let by_request = |request: &str| {
+            let mut filter = LogFilter::new(1, 0, i64::MAX);
+            filter.query = Some(tether_store::LogExpr::attr_equals("request_id", request));
+            lookup(&index, &filter)
+        };
+        for i in [0, 77_777, n - 1, more - 1] {
+            assert_eq!(by_request(&format!("req-{i:07}")), vec![i + 1]);
+        }
+        assert!(by_request("req-9999999").is_empty());
     }
 
     #[test]
