@@ -501,6 +501,7 @@ struct Indexer {
 impl Indexer {
     /// Does the work in order, committing every [`COMMIT_EVERY`] when something changed,
     /// until the index is dropped.
+    ///
     /// Key filters (see [`filters`]) are built while nothing else waits, [`LEARN_SLICE`]
     /// at a time: at open, those of an index of 100 M logs take ~13 s.
     fn run(mut self, queue: mpsc::Receiver<Work>) {

@@ -57,7 +57,7 @@ pub(crate) struct Metas {
 
 impl Metas {
     pub(crate) fn of(metas: &[BlockMeta]) -> Metas {
-        let sorted = metas.windows(2).all(|w| w[1].min_id > w[0].max_id);
+        let sorted = super::is_sorted(metas.iter().copied());
         let logs = metas.iter().map(|m| u8::try_from(m.logs).unwrap_or(u8::MAX)).collect();
         Metas {
             ids: Scaled::of(metas.iter().map(|m| (m.min_id, m.max_id))),

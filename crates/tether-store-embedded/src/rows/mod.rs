@@ -501,13 +501,14 @@ fn all_cut(cuts: &[Cut], meta: &BlockMeta, first_seq: u64) -> bool {
     meta.max_ts < cut_before(cuts, first_seq + u64::from(meta.logs).saturating_sub(1))
 }
 
+/// Whether each block's (or segment's) ids are all above the one before's.
 fn is_sorted(metas: impl Iterator<Item = BlockMeta>) -> bool {
-    let mut previous = i64::MIN;
+    let mut previous = None;
     for meta in metas {
-        if meta.min_id <= previous {
+        if previous.is_some_and(|max_id| meta.min_id <= max_id) {
             return false;
         }
-        previous = meta.max_id;
+        previous = Some(meta.max_id);
     }
     true
 }
